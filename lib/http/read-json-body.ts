@@ -1,0 +1,58 @@
+import { Problem } from "@/lib/problem";
+
+/**
+ * Route handlers have no body limit of their own, so the route counts bytes as they arrive, with
+ * or without `Content-Length`, and stops reading at the limit. (A `proxy.ts` would cut bodies at
+ * 10 MB silently; we answer 413 instead.)
+ */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const declared = Number(request.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
+  const bytes = await readAtMost(request, maxBytes);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw invalidBody("The body is not valid UTF-8 text.");
+  }
+  if (text.trim() === "") throw invalidBody("The body is empty; send a JSON object such as {\"prompt\": \"...\"}.");
+  try {
+    return JSON.parse(text);
+  } catch {
+    const type = request.headers.get("content-type");
+    const hint = type && !/json/i.test(type) ? ` (it was sent as ${type.slice(0, 100)})` : "";
+    throw invalidBody(`The body is not valid JSON${hint}.`);
+  }
+}
+
+async function readAtMost(request: Request, maxBytes: number): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+function tooLarge(maxBytes: number): Problem {
+  return new Problem(413, "Request body too large", `The body is larger than the limit of ${maxBytes} bytes (REPLICATE_MAX_BODY_BYTES).`);
+}
+
+export function invalidBody(detail: string): Problem {
+  return new Problem(400, "Invalid request body", detail, { extra: { invalid_fields: [{ field: "body", description: detail }] } });
+}

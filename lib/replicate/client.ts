@@ -1,0 +1,184 @@
+import http from "node:http";
+import https from "node:https";
+import axios, { AxiosError, type AxiosResponse } from "axios";
+import axiosRetry from "axios-retry";
+import type { Config } from "@/lib/config";
+import { Problem } from "@/lib/problem";
+import { planRetry, type FailedAttempt } from "@/lib/replicate/retry-policy";
+
+/**
+ * The one module that speaks HTTP to Replicate: one axios instance, keep-alive sockets (each new
+ * connection to Replicate costs a TLS handshake), the retry policy attached once. Nothing else in
+ * the project imports axios. Errors leave this module as Problems that carry no request config,
+ * so the token can never be serialized into an answer or a log line.
+ */
+export const USER_AGENT = "replicate-next-route/0.1 (+https://github.com/replicate-next-route)";
+
+export interface CallStats {
+  /** HTTP requests sent, retries included. */
+  requests: number;
+  retries: number;
+}
+
+export interface ReplicateCall {
+  method: "GET" | "POST";
+  /** Path below the base URL, e.g. `/predictions/abc`; a full URL is used as is. */
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** GET and cancel: retried after network errors, 429 and 5xx. A create: after 429 only. */
+  idempotent: boolean;
+  /** Epoch ms: no retry wait runs past it. */
+  deadline: number;
+  /** Aborts the call (never pass one to a create: its prediction would be lost and run on). */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Accepts the parsed JSON of a 2xx answer; anything else is a malformed answer. */
+  accept?: (data: unknown) => boolean;
+  stats?: CallStats;
+}
+
+declare module "axios" {
+  interface AxiosRequestConfig {
+    idempotent?: boolean;
+    deadline?: number;
+    accept?: (data: unknown) => boolean;
+    stats?: CallStats;
+    plannedRetryMs?: number;
+  }
+}
+
+const keepAlive = { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 256 };
+
+const instance = axios.create({
+  httpAgent: new http.Agent(keepAlive),
+  httpsAgent: new https.Agent(keepAlive),
+  headers: { "User-Agent": USER_AGENT, Accept: "application/json" },
+  // Parse here, not in axios: an HTML page or truncated JSON with status 200 must be caught.
+  responseType: "text",
+  transformResponse: [(data: unknown) => data],
+  maxBodyLength: Infinity,
+  maxContentLength: 64 * 1024 * 1024,
+});
+
+// Registered before axios-retry so that a malformed 2xx answer reaches the retry policy as an error.
+instance.interceptors.response.use((response) => {
+  const data = parseJson(response.data);
+  const accept = response.config.accept ?? (() => true);
+  if (data === undefined || !accept(data)) {
+    throw new AxiosError("Malformed answer", "ERR_BAD_RESPONSE", response.config, response.request, response);
+  }
+  response.data = data;
+  return response;
+});
+
+axiosRetry(instance, {
+  retries: 5,
+  retryCondition: (error) => {
+    const config = error.config;
+    if (!config || axios.isCancel(error) || config.signal?.aborted) return false;
+    const wait = planRetry(describeFailure(error), {
+      idempotent: config.idempotent === true,
+      attempt: ((config["axios-retry"] as { retryCount?: number } | undefined)?.retryCount ?? 0) + 1,
+      now: Date.now(),
+      deadline: config.deadline ?? Date.now(),
+    });
+    if (wait === null) return false;
+    config.plannedRetryMs = wait;
+    return true;
+  },
+  retryDelay: (_count, error) => error.config?.plannedRetryMs ?? 0,
+  onRetry: (_count, _error, config) => {
+    if (!config.stats) return;
+    config.stats.retries += 1;
+    config.stats.requests += 1;
+  },
+});
+
+export async function callReplicate<T>(config: Config, call: ReplicateCall): Promise<{ status: number; data: T }> {
+  if (call.stats) call.stats.requests += 1;
+  try {
+    const response: AxiosResponse<T> = await instance.request<T>({
+      method: call.method,
+      url: /^https?:\/\//.test(call.path) ? call.path : `${config.baseUrl}${call.path}`,
+      data: call.body === undefined ? undefined : JSON.stringify(call.body),
+      headers: {
+        ...call.headers,
+        Authorization: `Bearer ${config.token}`,
+        ...(call.body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
+      signal: call.signal,
+      timeout: call.timeoutMs ?? 30_000,
+      idempotent: call.idempotent,
+      deadline: call.deadline,
+      accept: call.accept,
+      stats: call.stats,
+    });
+    return { status: response.status, data: response.data };
+  } catch (error) {
+    throw toReplicateProblem(error);
+  }
+}
+
+/** The call was aborted by its own signal (the client went away or the cap was reached). */
+export class CallAborted extends Error {
+  constructor() {
+    super("The call to Replicate was aborted");
+    this.name = "CallAborted";
+  }
+}
+
+function describeFailure(error: AxiosError): FailedAttempt {
+  const response = error.response;
+  if (!response) return {};
+  if (response.status >= 200 && response.status < 300) return { malformed: true };
+  const body = parseJson(response.data);
+  return {
+    status: response.status,
+    retryAfterHeader: response.headers["retry-after"] as string | undefined,
+    detail: isObject(body) ? body.detail : undefined,
+  };
+}
+
+/** Turn an axios failure into what the route answers, without ever touching `error.config`. */
+function toReplicateProblem(error: unknown): Error {
+  if (axios.isCancel(error)) return new CallAborted();
+  if (!(error instanceof AxiosError)) return error instanceof Error ? error : new Error(String(error));
+  const response = error.response;
+  if (!response) {
+    const reason = error.code === "ECONNABORTED" || error.code === "ETIMEDOUT" ? "timed out" : `failed (${error.code ?? "network error"})`;
+    return new Problem(502, "Replicate unreachable", `The connection to Replicate ${reason}.`);
+  }
+  if (response.status >= 200 && response.status < 300) {
+    return new Problem(502, "Bad answer from Replicate", `Replicate answered ${response.status} with a body that is not the expected JSON.`);
+  }
+  return passOnReplicateError(response);
+}
+
+/** Replicate's own error body and status, as the seed passed them on, completed to `{title, detail, status}`. */
+function passOnReplicateError(response: AxiosResponse): Problem {
+  const body = parseJson(response.data);
+  const fields = isObject(body) ? body : {};
+  const { title, detail, status: _status, ...extra } = fields;
+  const retryAfter = response.headers["retry-after"];
+  return new Problem(
+    response.status,
+    typeof title === "string" ? title : (http.STATUS_CODES[response.status] ?? "Replicate error"),
+    typeof detail === "string" ? detail : `Replicate answered ${response.status}.`,
+    { extra, headers: typeof retryAfter === "string" ? { "Retry-After": retryAfter } : undefined },
+  );
+}
+
+function parseJson(data: unknown): unknown {
+  if (typeof data !== "string") return data;
+  if (data === "") return undefined;
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
