@@ -1,11 +1,34 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+const alias = { "@": fileURLToPath(new URL(".", import.meta.url)) };
+
 export default defineConfig({
-  resolve: { alias: { "@": fileURLToPath(new URL(".", import.meta.url)) } },
+  resolve: { alias },
   test: {
-    environment: "node",
-    include: ["tests/**/*.test.ts"],
-    testTimeout: 20_000,
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: "unit",
+          environment: "node",
+          include: ["tests/**/*.test.ts"],
+          exclude: ["tests/e2e/**", "node_modules/**"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        // The built app (`next start`) and the simulated Replicate on loopback, driven by Chromium.
+        resolve: { alias },
+        test: {
+          name: "e2e",
+          environment: "node",
+          include: ["tests/e2e/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 240_000,
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

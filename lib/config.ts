@@ -20,6 +20,8 @@ export interface Config {
   /** `Prefer: wait=N` on the create; 0 turns it off. */
   syncWaitSeconds: number;
   maxBodyBytes: number;
+  /** Non-create calls a minute this process may spend polling (Replicate allows 3,000 an account). */
+  pollBudgetPerMinute: number;
 }
 
 export const ENV_NAMES = [
@@ -32,6 +34,7 @@ export const ENV_NAMES = [
   "REPLICATE_TIMEOUT_SECONDS",
   "REPLICATE_SYNC_WAIT_SECONDS",
   "REPLICATE_MAX_BODY_BYTES",
+  "REPLICATE_POLL_BUDGET_PER_MINUTE",
 ] as const;
 
 const TARGET_NAMES = ["REPLICATE_MODEL_VERSION", "REPLICATE_MODEL", "REPLICATE_DEPLOYMENT"] as const;
@@ -66,6 +69,7 @@ const envSchema = z.object({
   REPLICATE_TIMEOUT_SECONDS: optional(number(0.001, 86_400, false)).transform((v) => v ?? 60),
   REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true)).transform((v) => v ?? 60),
   REPLICATE_MAX_BODY_BYTES: optional(number(1, 1024 ** 3, true)).transform((v) => v ?? 10 * 1024 * 1024),
+  REPLICATE_POLL_BUDGET_PER_MINUTE: optional(number(60, 1_000_000, true)).transform((v) => v ?? 2400),
 });
 
 type Env = Record<string, string | undefined>;
@@ -85,6 +89,7 @@ export function parseConfig(env: Env): Config {
     timeoutSeconds: vars.REPLICATE_TIMEOUT_SECONDS,
     syncWaitSeconds: clampSyncWait(vars.REPLICATE_SYNC_WAIT_SECONDS, vars.REPLICATE_TIMEOUT_SECONDS),
     maxBodyBytes: vars.REPLICATE_MAX_BODY_BYTES,
+    pollBudgetPerMinute: vars.REPLICATE_POLL_BUDGET_PER_MINUTE,
   };
 }
 

@@ -25,6 +25,7 @@ describe("configuration from the environment", () => {
       timeoutSeconds: 60,
       syncWaitSeconds: 60,
       maxBodyBytes: 10 * 1024 * 1024,
+      pollBudgetPerMinute: 2400,
     });
   });
 

@@ -4,6 +4,7 @@ import axios, { AxiosError, type AxiosResponse } from "axios";
 import axiosRetry from "axios-retry";
 import type { Config } from "@/lib/config";
 import { Problem } from "@/lib/problem";
+import { createSseParser, type SseEvent } from "@/lib/client/sse";
 import { planRetry, type FailedAttempt } from "@/lib/replicate/retry-policy";
 
 /**
@@ -18,6 +19,8 @@ export interface CallStats {
   /** HTTP requests sent, retries included. */
   requests: number;
   retries: number;
+  /** Poll rounds this request waited through. */
+  polls?: number;
 }
 
 export interface ReplicateCall {
@@ -115,6 +118,38 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
       stats: call.stats,
     });
     return { status: response.status, data: response.data };
+  } catch (error) {
+    throw toReplicateProblem(error);
+  }
+}
+
+/**
+ * The events of one of Replicate's Server-Sent Event streams (`urls.stream`: tokens as the model
+ * makes them). The token goes only to Replicate's API origin; stream URLs elsewhere are signed.
+ */
+export async function* replicateEvents(config: Config, url: string, signal: AbortSignal): AsyncGenerator<SseEvent> {
+  const sameOrigin = new URL(url).origin === new URL(config.baseUrl).origin;
+  let response: AxiosResponse<NodeJS.ReadableStream>;
+  try {
+    response = await instance.get<NodeJS.ReadableStream>(url, {
+      responseType: "stream",
+      signal,
+      timeout: 30_000,
+      headers: { Accept: "text/event-stream", ...(sameOrigin ? { Authorization: `Bearer ${config.token}` } : {}) },
+      idempotent: true,
+      deadline: Date.now() + 5_000,
+    });
+  } catch (error) {
+    throw toReplicateProblem(error);
+  }
+  const queue: SseEvent[] = [];
+  const parser = createSseParser((event) => queue.push(event));
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of response.data) {
+      parser.push(decoder.decode(chunk as Uint8Array, { stream: true }));
+      while (queue.length > 0) yield queue.shift()!;
+    }
   } catch (error) {
     throw toReplicateProblem(error);
   }

@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "@/lib/config";
 import { CallAborted, type CallStats } from "@/lib/replicate/client";
 import { isTerminal, type Prediction } from "@/lib/replicate/prediction";
-import { cancelPrediction, createPrediction, getPrediction } from "@/lib/replicate/predictions";
+import { pollerFor } from "@/lib/replicate/poller";
+import { cancelPrediction, createPrediction } from "@/lib/replicate/predictions";
 
 /**
  * The seed's story, made correct: create (held with `Prefer: wait` so short predictions end in
@@ -26,6 +26,10 @@ export interface RunOptions {
   /** Every state seen, create answer included (for live progress). */
   onUpdate?: (prediction: Prediction) => void;
   stats?: CallStats;
+  /** Hold the create with `Prefer: wait` (default). A live stream wants the id at once instead. */
+  holdCreate?: boolean;
+  /** Every poll must carry the logs (live progress), so it is a GET, not the list endpoint. */
+  needsLogs?: boolean;
 }
 
 /** How long a cancel may take once we have decided to give up: the answer waits for it. */
@@ -35,7 +39,7 @@ export async function runPrediction(config: Config, input: Record<string, unknow
   const deadline = options.receivedAt + config.timeoutSeconds * 1000;
   const created = await createPrediction(config, input, {
     deadline,
-    waitSeconds: syncWaitSeconds(config, deadline),
+    waitSeconds: options.holdCreate === false ? 0 : syncWaitSeconds(config, deadline),
     cancelAfterSeconds: config.timeoutSeconds + 5,
     stats: options.stats,
   });
@@ -45,7 +49,7 @@ export async function runPrediction(config: Config, input: Record<string, unknow
 /** Prefer: wait never holds the create past the cap (Replicate takes whole seconds, 1..60). */
 function syncWaitSeconds(config: Config, deadline: number): number {
   if (config.syncWaitSeconds === 0) return 0;
-  return Math.min(config.syncWaitSeconds, Math.max(1, Math.floor((deadline - Date.now()) / 1000)));
+  return Math.min(config.syncWaitSeconds, Math.max(1, Math.round((deadline - Date.now()) / 1000)));
 }
 
 /** Poll a created prediction until it ends, the cap passes or the caller leaves. */
@@ -56,14 +60,14 @@ export async function followPrediction(
 ): Promise<RunOutcome> {
   const { deadline, stats } = options;
   const clientSignal = options.signal ?? new AbortController().signal;
+  const poller = pollerFor(config);
   const stop = stopSignal(clientSignal, deadline);
   let current = created;
   options.onUpdate?.(current);
   try {
     while (!isTerminal(current) && !stop.signal.aborted) {
-      await sleep(config.pollIntervalMs, undefined, { signal: stop.signal }).catch(() => undefined);
-      if (stop.signal.aborted) break;
-      current = await getPrediction(config, current.id, { deadline, signal: stop.signal, stats });
+      current = await poller.next(current, { signal: stop.signal, deadline, stats, needsLogs: options.needsLogs });
+      if (stats) stats.polls = (stats.polls ?? 0) + 1;
       options.onUpdate?.(current);
     }
   } catch (error) {

@@ -1,8 +1,9 @@
-import { getConfig } from "@/lib/config";
+import { wantsEventStream } from "@/lib/http/event-stream";
 import { readJsonBody } from "@/lib/http/read-json-body";
-import { toProblem } from "@/lib/problem";
 import { outcomeStatus, predictionResponse } from "@/lib/replicate/answer";
 import { runPrediction } from "@/lib/replicate/run-prediction";
+import { streamPrediction } from "@/lib/replicate/stream-prediction";
+import { replicateRoute } from "@/lib/route-handler";
 import { parseOrProblem } from "@/lib/validation";
 import { requestBodySchema, toModelInput } from "./schema";
 
@@ -12,14 +13,28 @@ export const dynamic = "force-dynamic";
 export const maxDuration = 75;
 
 /** Validate, map to the model's input, create, wait, answer: the seed's story, made correct. */
-export async function POST(request: Request): Promise<Response> {
-  const receivedAt = Date.now();
-  try {
-    const config = getConfig();
-    const body = parseOrProblem(requestBodySchema, await readJsonBody(request, config.maxBodyBytes));
-    const outcome = await runPrediction(config, toModelInput(body), { signal: request.signal, receivedAt });
-    return predictionResponse(outcome.prediction, outcomeStatus(outcome));
-  } catch (error) {
-    return toProblem(error).toResponse();
+export const POST = replicateRoute("POST /api/ai/replicate", async (request, context) => {
+  const { config, receivedAt, stats } = context;
+  const body = parseOrProblem(requestBodySchema, await readJsonBody(request, config.maxBodyBytes));
+  const input = toModelInput(body);
+  const onUpdate = (prediction: { id: string }) => void (context.predictionId = prediction.id);
+
+  if (wantsEventStream(request)) {
+    // Live progress: the same run, every state it sees sent as Server-Sent Events, then `done`.
+    return streamPrediction(
+      config,
+      ({ signal, onUpdate: send }) =>
+        runPrediction(config, input, {
+          signal,
+          receivedAt,
+          stats,
+          holdCreate: false,
+          needsLogs: true,
+          onUpdate: (prediction) => (onUpdate(prediction), send(prediction)),
+        }),
+      request.signal,
+    );
   }
-}
+  const outcome = await runPrediction(config, input, { signal: request.signal, receivedAt, stats, onUpdate });
+  return predictionResponse(outcome.prediction, outcomeStatus(outcome));
+});

@@ -1,0 +1,113 @@
+import { isPrediction, isProblem, type InvalidField, type Prediction } from "./route-types";
+import type { RouteAnswer } from "./run-prediction";
+
+/** How a run ended, in words a person can act on. */
+export type RunOutcome =
+  | { kind: "succeeded"; prediction: Prediction }
+  | { kind: "failed"; message: string; prediction: Prediction }
+  | { kind: "canceled"; message: string; prediction?: Prediction }
+  | { kind: "timed-out"; message: string; prediction: Prediction }
+  | { kind: "invalid"; message: string; detail?: string; invalidFields: InvalidField[] }
+  | { kind: "problem"; message: string; detail?: string; status?: number };
+
+const TITLE_BY_STATUS: Record<number, string> = {
+  400: "Invalid request",
+  401: "Unauthenticated",
+  402: "Insufficient credit",
+  404: "Not found",
+  413: "Request too large",
+  422: "Replicate rejected the input",
+  429: "Too many requests",
+  500: "Server error",
+  502: "Replicate is unreachable",
+  503: "Service unavailable",
+  504: "Gateway timeout",
+};
+
+/** The route's answer, JSON or the SSE `done` event, turned into an outcome to show. */
+export function describeAnswer(answer: RouteAnswer): RunOutcome {
+  const { body, httpStatus } = answer;
+  if (isPrediction(body)) return describePrediction(body);
+  if (isProblem(body)) return describeProblem(body.status, body);
+  return {
+    kind: "problem",
+    status: httpStatus,
+    message: `${titleFor(httpStatus)} (HTTP ${httpStatus})`,
+    detail: typeof body === "string" && body.trim() ? truncate(body.trim(), 300) : "The server sent an empty or unreadable answer.",
+  };
+}
+
+export function describePrediction(prediction: Prediction): RunOutcome {
+  const error = errorText(prediction.error);
+  // The route puts its own deadline in `error` whatever status the cancel left behind.
+  const timeout = error?.match(/timed out after (\d+(?:\.\d+)?)\s*s/i);
+  if (timeout && prediction.status !== "succeeded") {
+    return { kind: "timed-out", message: `Timed out after ${timeout[1]} s`, prediction };
+  }
+  switch (prediction.status) {
+    case "succeeded":
+      return { kind: "succeeded", prediction };
+    case "failed":
+      return { kind: "failed", message: error ? `The model failed: ${error}` : "The model failed without saying why.", prediction };
+    case "canceled":
+      return { kind: "canceled", message: "Canceled", prediction };
+    case "aborted":
+      return {
+        kind: "canceled",
+        message: error ? `Aborted before it ran: ${error}` : "Aborted before it ran (not billed).",
+        prediction,
+      };
+    default:
+      return {
+        kind: "problem",
+        message: `The prediction stopped while still ${prediction.status}`,
+        detail: error ?? undefined,
+      };
+  }
+}
+
+export function describeProblem(status: number, problem: { title?: unknown; detail?: unknown; invalid_fields?: unknown }): RunOutcome {
+  const message = typeof problem.title === "string" && problem.title ? problem.title : titleFor(status);
+  const detail = typeof problem.detail === "string" && problem.detail ? problem.detail : undefined;
+  const invalidFields = Array.isArray(problem.invalid_fields) ? problem.invalid_fields.filter(isInvalidField) : [];
+  if (invalidFields.length > 0) return { kind: "invalid", message, detail, invalidFields };
+  return { kind: "problem", message, detail, status };
+}
+
+/** What the browser itself reports when the request could not complete (not the route's answer). */
+export function describeRequestFailure(error: unknown): RunOutcome {
+  if (error instanceof DOMException && error.name === "AbortError") return { kind: "canceled", message: "Canceled" };
+  const reason = error instanceof Error ? error.message : String(error);
+  return { kind: "problem", message: "The request did not complete", detail: reason };
+}
+
+/** Invalid fields grouped by the form field they belong to (`input.seed` and `seed` both go to seed). */
+export function invalidFieldsByName(fields: InvalidField[], formFields: readonly string[]) {
+  const byField: Record<string, string[]> = {};
+  const unplaced: string[] = [];
+  for (const { field, description } of fields) {
+    const name = formFields.find((candidate) => field.split(/[.[\]]/).includes(candidate));
+    const text = `${name ?? field}: ${description}`;
+    if (name) (byField[name] ??= []).push(text);
+    else unplaced.push(text);
+  }
+  return { byField, unplaced };
+}
+
+function isInvalidField(value: unknown): value is InvalidField {
+  const candidate = value as InvalidField;
+  return typeof candidate?.field === "string" && typeof candidate?.description === "string";
+}
+
+function errorText(error: unknown): string | null {
+  if (error === null || error === undefined || error === "") return null;
+  return typeof error === "string" ? error : JSON.stringify(error);
+}
+
+function titleFor(status: number): string {
+  return TITLE_BY_STATUS[status] ?? (status >= 500 ? "Server error" : `Request failed with status ${status}`);
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

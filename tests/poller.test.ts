@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { POST } from "@/app/api/ai/replicate/route";
+import { TokenBucket } from "@/lib/replicate/poller";
+import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+
+const { sim } = useSimulatedReplicate();
+
+const run = (prompt: string) => POST(jsonPost("http://localhost/api/ai/replicate", { prompt }));
+
+describe("shared polling", () => {
+  it("polls one prediction with GET", async () => {
+    const response = await run("[run:60] one");
+    expect(response.status).toBe(200);
+    expect(sim.count("list")).toBe(0);
+    expect(sim.count("get")).toBeGreaterThan(1);
+  });
+
+  it("reads many predictions in flight from the list endpoint, GETting only those that ended", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
+    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => run(`[run:${150 + i * 5}] crowd ${i}`)));
+    expect(responses.map((r) => r.status)).toEqual(Array(30).fill(200));
+    const bodies = await Promise.all(responses.map((r) => r.json()));
+    expect(bodies.every((b) => b.status === "succeeded" && typeof b.logs === "string")).toBe(true);
+    expect(sim.count("list")).toBeGreaterThan(0);
+    // Each prediction polled alone every 10 ms for ~200 ms would be ~600 GETs.
+    expect(sim.count("get") + sim.count("list")).toBeLessThan(30 + 40);
+  });
+
+  it("keeps polling within its budget, so Replicate's rate limit never answers 429", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "2", REPLICATE_POLL_BUDGET_PER_MINUTE: "960" }); // 80%, as the default is of 3000
+    sim.setRateLimits({ createPerMinute: 600, otherPerMinute: 1200, burst: 20 });
+    const responses = await Promise.all([run("[run:400] a"), run("[run:400] b")]);
+    sim.setRateLimits(false);
+    expect(responses.map((r) => r.status)).toEqual([200, 200]);
+    expect(sim.throttled).toBe(0);
+    // 2 ms rounds for two predictions would be ~400 GETs; the budget allows ~16 a second plus a burst.
+    expect(sim.count("get") + sim.count("list")).toBeLessThan(40);
+  });
+});
+
+describe("the call budget", () => {
+  it("hands out a second's worth at once, then one token per 1/rate", async () => {
+    const bucket = new TokenBucket(6000); // 100 a second
+    const started = Date.now();
+    for (let i = 0; i < 100; i += 1) await bucket.take();
+    expect(Date.now() - started).toBeLessThan(20);
+    for (let i = 0; i < 5; i += 1) await bucket.take();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(40);
+  });
+});

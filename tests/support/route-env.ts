@@ -1,0 +1,59 @@
+import { setupServer } from "msw/node";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
+import { SimulatedReplicate, type SimulatedReplicateOptions } from "@/tests/simulator/simulated-replicate";
+import { simulatorHandlers } from "@/tests/simulator/msw";
+
+/**
+ * The simulated Replicate behind msw for tests that call the route handlers in-process, with the
+ * environment the route reads. `onUnhandledRequest: "error"`: nothing can reach the network.
+ */
+export const BASE = "https://api.replicate.test/v1";
+export const TOKEN = "r8_route_test_token_b7d1";
+
+const DEFAULT_ENV = {
+  REPLICATE_API_TOKEN: TOKEN,
+  REPLICATE_MODEL: "owner/model",
+  REPLICATE_MODEL_VERSION: "",
+  REPLICATE_DEPLOYMENT: "",
+  REPLICATE_API_BASE_URL: BASE,
+  REPLICATE_POLL_INTERVAL_MS: "5",
+  REPLICATE_TIMEOUT_SECONDS: "5",
+  REPLICATE_SYNC_WAIT_SECONDS: "0",
+  REPLICATE_MAX_BODY_BYTES: "",
+  REPLICATE_POLL_BUDGET_PER_MINUTE: "",
+};
+
+export function setEnv(overrides: Record<string, string> = {}) {
+  for (const [name, value] of Object.entries({ ...DEFAULT_ENV, ...overrides })) process.env[name] = value;
+}
+
+export function useSimulatedReplicate(options: SimulatedReplicateOptions = {}) {
+  const sim = new SimulatedReplicate({ token: TOKEN, bootMs: 5, runMs: 30, ...options });
+  const server = setupServer(...simulatorHandlers(sim, BASE));
+  beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
+  beforeEach(() => setEnv());
+  afterEach(() => {
+    server.resetHandlers();
+    sim.reset();
+    sim.config.maxSyncWaitMs = 60_000;
+  });
+  afterAll(() => server.close());
+  return { sim, server };
+}
+
+export function jsonPost(url: string, body: unknown, init: { signal?: AbortSignal; raw?: string; headers?: Record<string, string> } = {}) {
+  return new Request(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...init.headers },
+    body: init.raw ?? JSON.stringify(body),
+    signal: init.signal,
+  });
+}
+
+export async function until(condition: () => boolean, timeoutMs = 2000) {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
