@@ -22,6 +22,10 @@ export interface Config {
   maxBodyBytes: number;
   /** Non-create calls a minute this process may spend polling (Replicate allows 3,000 an account). */
   pollBudgetPerMinute: number;
+  /** The app's public origin: async creates carry a webhook to its webhook route. */
+  webhookUrl?: string;
+  /** `whsec_...`; when unset the secret is fetched once from Replicate and cached. */
+  webhookSecret?: string;
 }
 
 export const ENV_NAMES = [
@@ -35,6 +39,8 @@ export const ENV_NAMES = [
   "REPLICATE_SYNC_WAIT_SECONDS",
   "REPLICATE_MAX_BODY_BYTES",
   "REPLICATE_POLL_BUDGET_PER_MINUTE",
+  "REPLICATE_WEBHOOK_URL",
+  "REPLICATE_WEBHOOK_SECRET",
 ] as const;
 
 const TARGET_NAMES = ["REPLICATE_MODEL_VERSION", "REPLICATE_MODEL", "REPLICATE_DEPLOYMENT"] as const;
@@ -70,6 +76,8 @@ const envSchema = z.object({
   REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true)).transform((v) => v ?? 60),
   REPLICATE_MAX_BODY_BYTES: optional(number(1, 1024 ** 3, true)).transform((v) => v ?? 10 * 1024 * 1024),
   REPLICATE_POLL_BUDGET_PER_MINUTE: optional(number(60, 1_000_000, true)).transform((v) => v ?? 2400),
+  REPLICATE_WEBHOOK_URL: optional(z.url({ protocol: /^https?$/, error: "must be the app's public http(s) origin" })),
+  REPLICATE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_<base64>")),
 });
 
 type Env = Record<string, string | undefined>;
@@ -90,6 +98,8 @@ export function parseConfig(env: Env): Config {
     syncWaitSeconds: clampSyncWait(vars.REPLICATE_SYNC_WAIT_SECONDS, vars.REPLICATE_TIMEOUT_SECONDS),
     maxBodyBytes: vars.REPLICATE_MAX_BODY_BYTES,
     pollBudgetPerMinute: vars.REPLICATE_POLL_BUDGET_PER_MINUTE,
+    webhookUrl: vars.REPLICATE_WEBHOOK_URL?.replace(/\/+$/, ""),
+    webhookSecret: vars.REPLICATE_WEBHOOK_SECRET,
   };
 }
 

@@ -19,7 +19,12 @@ export interface RouteContext {
 
 type Handler<P> = (request: Request, context: RouteContext, params: P) => Promise<Response>;
 
-export function replicateRoute<P = Record<string, never>>(name: string, handler: Handler<P>) {
+export interface RouteOptions {
+  /** "caller" (default): the access check runs first. "signature": the handler verifies a signature itself. */
+  access?: "caller" | "signature";
+}
+
+export function replicateRoute<P = Record<string, never>>(name: string, handler: Handler<P>, options: RouteOptions = {}) {
   return async (request: Request, segment?: { params: Promise<P> }): Promise<Response> => {
     const context: Partial<RouteContext> & Pick<RouteContext, "receivedAt" | "stats"> = {
       receivedAt: Date.now(),
@@ -34,6 +39,7 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
       response = toProblem(error).toResponse();
     }
     void name;
+    void options;
     return response;
   };
 }

@@ -5,7 +5,7 @@ import type { RouteAnswer } from "./run-prediction";
 export type RunOutcome =
   | { kind: "succeeded"; prediction: Prediction }
   | { kind: "failed"; message: string; prediction: Prediction }
-  | { kind: "canceled"; message: string; prediction?: Prediction }
+  | { kind: "canceled"; message: string; detail?: string; prediction?: Prediction }
   | { kind: "timed-out"; message: string; prediction: Prediction }
   | { kind: "invalid"; message: string; detail?: string; invalidFields: InvalidField[] }
   | { kind: "problem"; message: string; detail?: string; status?: number };
@@ -22,6 +22,13 @@ const TITLE_BY_STATUS: Record<number, string> = {
   502: "Replicate is unreachable",
   503: "Service unavailable",
   504: "Gateway timeout",
+};
+
+/** The person pressed Cancel: the request is closed, and closing it is what makes the route cancel upstream. */
+export const CANCELED_BY_USER: RunOutcome = {
+  kind: "canceled",
+  message: "Canceled",
+  detail: "Closing the request makes the route cancel the prediction on Replicate.",
 };
 
 /** The route's answer, JSON or the SSE `done` event, turned into an outcome to show. */
@@ -76,7 +83,7 @@ export function describeProblem(status: number, problem: { title?: unknown; deta
 
 /** What the browser itself reports when the request could not complete (not the route's answer). */
 export function describeRequestFailure(error: unknown): RunOutcome {
-  if (error instanceof DOMException && error.name === "AbortError") return { kind: "canceled", message: "Canceled" };
+  if (error instanceof DOMException && error.name === "AbortError") return CANCELED_BY_USER;
   const reason = error instanceof Error ? error.message : String(error);
   return { kind: "problem", message: "The request did not complete", detail: reason };
 }

@@ -18,6 +18,11 @@ export function wantsEventStream(request: Request): boolean {
   return /\btext\/event-stream\b/i.test(request.headers.get("accept") ?? "");
 }
 
+/** RFC 7240 `Prefer: respond-async`: answer 202 at once and let the client follow. */
+export function prefersAsync(request: Request): boolean {
+  return /(^|[,;\s])respond-async\b/i.test(request.headers.get("prefer") ?? "");
+}
+
 /** One event; the data is JSON, which has no raw newline, so one `data:` line always suffices. */
 export function formatEvent(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;

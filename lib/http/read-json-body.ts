@@ -6,15 +6,7 @@ import { Problem } from "@/lib/problem";
  * 10 MB silently; we answer 413 instead.)
  */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
-  const declared = Number(request.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
-  const bytes = await readAtMost(request, maxBytes);
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw invalidBody("The body is not valid UTF-8 text.");
-  }
+  const text = await readBodyText(request, maxBytes);
   if (text.trim() === "") throw invalidBody("The body is empty; send a JSON object such as {\"prompt\": \"...\"}.");
   try {
     return JSON.parse(text);
@@ -22,6 +14,18 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     const type = request.headers.get("content-type");
     const hint = type && !/json/i.test(type) ? ` (it was sent as ${type.slice(0, 100)})` : "";
     throw invalidBody(`The body is not valid JSON${hint}.`);
+  }
+}
+
+/** The body as UTF-8 text, at most `maxBytes` of it (413 past that, 400 if not UTF-8). */
+export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  const declared = Number(request.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
+  const bytes = await readAtMost(request, maxBytes);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw invalidBody("The body is not valid UTF-8 text.");
   }
 }
 

@@ -3,9 +3,12 @@ import { predictionStatusCode, type Prediction } from "@/lib/replicate/predictio
 
 /** The HTTP status of a run's outcome: 200 succeeded, 500 for anything else that ended it. */
 export function outcomeStatus(outcome: RunOutcome): number {
-  return outcome.kind === "terminal" ? predictionStatusCode(outcome.prediction) : 500;
+  if (outcome.kind === "terminal" || outcome.kind === "detached") return predictionStatusCode(outcome.prediction);
+  return 500;
 }
 
-export function predictionResponse(prediction: Prediction, status: number, headers?: Record<string, string>): Response {
-  return Response.json(prediction, { status, headers });
+/** A prediction as JSON; one still running says when to ask again. */
+export function predictionResponse(prediction: Prediction, status: number, headers: Record<string, string> = {}): Response {
+  const retry: Record<string, string> = status === 202 ? { "Retry-After": "1" } : {};
+  return Response.json(prediction, { status, headers: { ...retry, ...headers } });
 }

@@ -16,7 +16,9 @@ export type RunOutcome =
   /** the cap was reached: the prediction was canceled, `error` says so */
   | { kind: "timed-out"; prediction: Prediction }
   /** the caller went away: the prediction was canceled */
-  | { kind: "client-gone"; prediction: Prediction };
+  | { kind: "client-gone"; prediction: Prediction }
+  /** following stopped (cap or caller gone) and the prediction runs on, as asked: re-attach later */
+  | { kind: "detached"; prediction: Prediction };
 
 export interface RunOptions {
   /** Aborts when the caller goes away (`request.signal`). */
@@ -30,6 +32,8 @@ export interface RunOptions {
   holdCreate?: boolean;
   /** Every poll must carry the logs (live progress), so it is a GET, not the list endpoint. */
   needsLogs?: boolean;
+  /** Cancel the prediction when we stop waiting for it (default). Re-attached followers do not. */
+  cancelWhenStopped?: boolean;
 }
 
 /** How long a cancel may take once we have decided to give up: the answer waits for it. */
@@ -73,13 +77,14 @@ export async function followPrediction(
   } catch (error) {
     if (!(error instanceof CallAborted)) {
       // We stop waiting for it: it must not run on, billed, with nobody to read its output.
-      await cancelQuietly(config, current.id, stats);
+      if (options.cancelWhenStopped !== false) await cancelQuietly(config, current.id, stats);
       throw error;
     }
   } finally {
     stop.dispose();
   }
   if (isTerminal(current)) return { kind: "terminal", prediction: current };
+  if (options.cancelWhenStopped === false) return { kind: "detached", prediction: current };
   const canceled = (await cancelQuietly(config, current.id, stats)) ?? current;
   // It may have ended on its own in the meantime: then that is the answer.
   if (isTerminal(canceled) && canceled.status !== "canceled") return { kind: "terminal", prediction: canceled };

@@ -1,8 +1,10 @@
-import { wantsEventStream } from "@/lib/http/event-stream";
+import { prefersAsync, wantsEventStream } from "@/lib/http/event-stream";
 import { readJsonBody } from "@/lib/http/read-json-body";
 import { outcomeStatus, predictionResponse } from "@/lib/replicate/answer";
+import { createPrediction } from "@/lib/replicate/predictions";
 import { runPrediction } from "@/lib/replicate/run-prediction";
 import { streamPrediction } from "@/lib/replicate/stream-prediction";
+import { webhookFields } from "@/lib/replicate/webhooks";
 import { replicateRoute } from "@/lib/route-handler";
 import { parseOrProblem } from "@/lib/validation";
 import { requestBodySchema, toModelInput } from "./schema";
@@ -19,6 +21,13 @@ export const POST = replicateRoute("POST /api/ai/replicate", async (request, con
   const input = toModelInput(body);
   const onUpdate = (prediction: { id: string }) => void (context.predictionId = prediction.id);
 
+  if (prefersAsync(request)) {
+    // Async mode: 202 at once; follow it at Location (or by webhook), which survives reloads.
+    const prediction = await createPrediction(config, input, { deadline: receivedAt + 10_000, extra: webhookFields(config), stats });
+    onUpdate(prediction);
+    const location = `/api/ai/replicate/${prediction.id}`;
+    return predictionResponse(prediction, 202, { Location: location, "Preference-Applied": "respond-async" });
+  }
   if (wantsEventStream(request)) {
     // Live progress: the same run, every state it sees sent as Server-Sent Events, then `done`.
     return streamPrediction(

@@ -1,0 +1,56 @@
+import { wantsEventStream } from "@/lib/http/event-stream";
+import { predictionResponse } from "@/lib/replicate/answer";
+import { predictionStatusCode } from "@/lib/replicate/prediction";
+import { parsePredictionId } from "@/lib/replicate/prediction-id";
+import { predictionStore } from "@/lib/replicate/prediction-store";
+import { cancelPrediction, getPrediction } from "@/lib/replicate/predictions";
+import { followPrediction } from "@/lib/replicate/run-prediction";
+import { streamPrediction } from "@/lib/replicate/stream-prediction";
+import { replicateRoute, type RouteContext } from "@/lib/route-handler";
+
+export const runtime = "nodejs";
+export const dynamic = "force-dynamic";
+export const maxDuration = 75;
+
+type Params = { id: string };
+
+/**
+ * A prediction started in async mode: 200 succeeded, 202 running (Retry-After: 1), 500 failed,
+ * canceled or aborted. With `Accept: text/event-stream` it streams until the end (or the cap,
+ * then re-attach), and never cancels: a reloaded page re-attaches to the same prediction.
+ */
+export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (request, context, params) => {
+  const id = (context.predictionId = parsePredictionId(params.id));
+  const { config, receivedAt, stats } = context;
+  if (wantsEventStream(request)) {
+    return streamPrediction(
+      config,
+      async ({ signal, onUpdate }) =>
+        followPrediction(config, await currentPrediction(id, context, signal), {
+          signal,
+          deadline: receivedAt + config.timeoutSeconds * 1000,
+          stats,
+          needsLogs: true,
+          cancelWhenStopped: false,
+          onUpdate,
+        }),
+      request.signal,
+    );
+  }
+  const prediction = await currentPrediction(id, context, request.signal);
+  return predictionResponse(prediction, predictionStatusCode(prediction));
+});
+
+/** Cancels the prediction upstream and answers it. */
+export const DELETE = replicateRoute<Params>("DELETE /api/ai/replicate/[id]", async (_request, context, params) => {
+  const id = (context.predictionId = parsePredictionId(params.id));
+  const { config, stats } = context;
+  return predictionResponse(await cancelPrediction(config, id, { deadline: Date.now() + 10_000, stats }), 200);
+});
+
+/** What a webhook delivered, when fresh and terminal; else Replicate's answer. */
+function currentPrediction(id: string, { config, stats }: RouteContext, signal: AbortSignal) {
+  const delivered = predictionStore.freshTerminal(id);
+  if (delivered) return Promise.resolve(delivered);
+  return getPrediction(config, id, { deadline: Date.now() + 10_000, signal, stats });
+}

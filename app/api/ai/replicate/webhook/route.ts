@@ -1,0 +1,31 @@
+import { readBodyText } from "@/lib/http/read-json-body";
+import { acceptDelivery, forgetDelivery } from "@/lib/replicate/webhooks";
+import { replicateRoute } from "@/lib/route-handler";
+import { onPrediction } from "./on-prediction";
+
+export const runtime = "nodejs";
+export const dynamic = "force-dynamic";
+
+/**
+ * Replicate's webhook deliveries. The signature is verified on the raw text before anything is
+ * parsed (401 otherwise); a repeated `webhook-id` is acknowledged and not processed again.
+ * No access check here: the signature is the check.
+ */
+export const POST = replicateRoute(
+  "POST /api/ai/replicate/webhook",
+  async (request, context) => {
+    const delivery = await acceptDelivery(context.config, request.headers, await readBodyText(request, context.config.maxBodyBytes));
+    if (delivery.kind === "new") {
+      context.predictionId = delivery.prediction.id;
+      try {
+        await onPrediction(delivery.prediction);
+      } catch (error) {
+        // Not processed: let Replicate's retry of this delivery be processed.
+        forgetDelivery(request.headers);
+        throw error;
+      }
+    }
+    return Response.json({ received: true, repeat: delivery.kind === "repeat" }, { status: 200 });
+  },
+  { access: "signature" },
+);
