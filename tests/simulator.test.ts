@@ -1,0 +1,741 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { Agent } from "node:http";
+import axios from "axios";
+import { setupServer } from "msw/node";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  DEFAULT_TOKEN,
+  DROP,
+  renderProgressLogs,
+  SIMULATED_FAILURE,
+  SimulatedReplicate,
+  simulatorHandlers,
+  startSimulatorServer,
+  type PredictionJson,
+  type SimulatedReplicateOptions,
+} from "./simulator";
+
+const BASE = "https://api.replicate.com/v1";
+const VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
+const TQDM_LINE = /^\s*(\d+)%\s*\|.+?\|\s*(\d+)\/(\d+)/;
+
+interface CallOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  token?: string | null;
+}
+
+/** One request straight into the simulator core (no HTTP), as the adapters would pass it. */
+async function call(sim: SimulatedReplicate, method: string, path: string, options: CallOptions = {}) {
+  const { body, headers = {}, token = DEFAULT_TOKEN } = options;
+  const answer = await sim.handle(
+    new Request(path.startsWith("http") ? path : `${BASE}${path}`, {
+      method,
+      headers: {
+        "content-type": "application/json",
+        ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    }),
+  );
+  if (answer === DROP) return { status: "drop" as const, json: null, text: "", headers: new Headers() };
+  const text = await answer.text();
+  let json: any = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // not JSON: the test looks at `text`
+  }
+  return { status: answer.status, json, text, headers: answer.headers };
+}
+
+function create(sim: SimulatedReplicate, prompt = "a red fox", options: CallOptions = {}) {
+  return call(sim, "POST", "/predictions", { body: { version: VERSION, input: { prompt } }, ...options });
+}
+
+async function created(sim: SimulatedReplicate, prompt?: string, options?: CallOptions): Promise<PredictionJson> {
+  const answer = await create(sim, prompt, options);
+  expect(answer.status).toBe(201);
+  return answer.json as PredictionJson;
+}
+
+async function getPrediction(sim: SimulatedReplicate, id: string): Promise<PredictionJson> {
+  const answer = await call(sim, "GET", `/predictions/${id}`);
+  expect(answer.status).toBe(200);
+  return answer.json as PredictionJson;
+}
+
+/** Tracks whether a promise settled, for asserting that a hold is still holding. */
+function track<T>(promise: Promise<T>) {
+  const state = { settled: false, value: undefined as T | undefined };
+  void promise.then((value) => Object.assign(state, { settled: true, value }));
+  return state;
+}
+
+function lastProgress(logs: string) {
+  const line = logs.split(/\r?\n|\r/).filter((l) => TQDM_LINE.test(l)).at(-1);
+  return line ? TQDM_LINE.exec(line)!.slice(1).map(Number) : null;
+}
+
+function parseEvents(text: string): { event: string; data: string }[] {
+  return text
+    .split("\n\n")
+    .filter((block) => block.trim() !== "")
+    .map((block) => {
+      const lines = block.split("\n");
+      const event = lines.find((l) => l.startsWith("event: "))!.slice("event: ".length);
+      const data = lines
+        .filter((l) => l.startsWith("data: "))
+        .map((l) => l.slice("data: ".length))
+        .join("\n");
+      return { event, data };
+    });
+}
+
+function verifySignature(secret: string, headers: Record<string, string>, body: string): boolean {
+  const key = Buffer.from(secret.slice("whsec_".length), "base64");
+  const expected = createHmac("sha256", key)
+    .update(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`)
+    .digest();
+  return headers["webhook-signature"].split(" ").some((entry) => {
+    const [scheme, signature] = entry.split(",");
+    const given = Buffer.from(signature, "base64");
+    return scheme === "v1" && given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
+describe("the simulator core (fake clock)", () => {
+  let sim: SimulatedReplicate;
+  const simulator = (options: SimulatedReplicateOptions = {}) =>
+    (sim = new SimulatedReplicate({ bootMs: 300, runMs: 2000, ...options }));
+
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"], now: new Date("2026-01-01T00:00:00Z") });
+    simulator();
+  });
+  afterEach(() => {
+    sim.shutdown();
+    vi.useRealTimers();
+  });
+
+  describe("creating a prediction", () => {
+    it("answers 201 with a starting prediction on each create endpoint", async () => {
+      const byVersion = await call(sim, "POST", "/predictions", {
+        body: { version: `acme/painter:${VERSION}`, input: { prompt: "x" } },
+      });
+      const byModel = await call(sim, "POST", "/models/acme/painter/predictions", { body: { input: { prompt: "x" } } });
+      const byDeployment = await call(sim, "POST", "/deployments/acme/app/predictions", {
+        body: { input: { prompt: "x" } },
+      });
+
+      for (const answer of [byVersion, byModel, byDeployment]) {
+        expect(answer.status).toBe(201);
+        expect(answer.json).toMatchObject({ status: "starting", output: null, error: null, source: "api" });
+        expect(answer.json.urls.get).toBe(`${BASE}/predictions/${answer.json.id}`);
+        expect(answer.json.urls.cancel).toBe(`${BASE}/predictions/${answer.json.id}/cancel`);
+        expect(answer.json.metrics).toBeUndefined();
+      }
+      expect(byVersion.json).toMatchObject({ model: "acme/painter", version: VERSION });
+      expect(byModel.json).toMatchObject({ model: "acme/painter", version: "hidden" });
+      expect(byDeployment.json.deployment).toBe("acme/app");
+      expect(sim.predictions.size).toBe(3);
+      expect(sim.count("create")).toBe(3);
+    });
+
+    it("rejects a body key the schema does not allow with a 422", async () => {
+      const answer = await call(sim, "POST", "/models/acme/painter/predictions", {
+        body: { version: VERSION, input: { prompt: "x" } },
+      });
+      expect(answer.status).toBe(422);
+      expect(answer.json.invalid_fields).toEqual([
+        {
+          type: "additional_property_not_allowed",
+          field: "(root)",
+          description: "Additional property version is not allowed",
+        },
+      ]);
+      expect(sim.predictions.size).toBe(0);
+    });
+
+    it("rejects a malformed version with Replicate's 422", async () => {
+      for (const version of ["abc", `${VERSION}0`, "acme/painter:abc", ""]) {
+        const answer = await call(sim, "POST", "/predictions", { body: { version, input: { prompt: "x" } } });
+        expect(answer.status).toBe(422);
+        expect(answer.json.title).toBe("Invalid version or not permitted");
+      }
+      expect((await call(sim, "POST", "/predictions", { body: { version: "acme/painter", input: { prompt: "x" } } })).status).toBe(201);
+    });
+
+    it("answers a missing prompt with the exact input-validation problem", async () => {
+      const answer = await call(sim, "POST", "/predictions", { body: { version: VERSION, input: {} } });
+      expect(answer.status).toBe(422);
+      expect(answer.json).toEqual({
+        title: "Input validation failed",
+        detail: "- input: prompt is required\n",
+        status: 422,
+        invalid_fields: [{ type: "required", field: "input", description: "prompt is required" }],
+      });
+    });
+
+    it("answers 400 to a body that is not JSON", async () => {
+      const answer = await call(sim, "POST", "/predictions", { body: "{nope" });
+      expect(answer.status).toBe(400);
+      expect(sim.predictions.size).toBe(0);
+    });
+
+    it("answers 401 with Replicate's body to a wrong or missing token, and creates nothing", async () => {
+      for (const token of ["r8_wrong", null]) {
+        const answer = await create(sim, "x", { token });
+        expect(answer.status).toBe(401);
+        expect(answer.json).toEqual({
+          title: "Unauthenticated",
+          detail: "You did not pass a valid authentication token",
+          status: 401,
+        });
+      }
+      expect(sim.predictions.size).toBe(0);
+    });
+
+    it("never records the token itself", async () => {
+      await create(sim);
+      expect(sim.requests[0].headers.authorization).toBe("Bearer [redacted]");
+      expect(JSON.stringify(sim.requests)).not.toContain(DEFAULT_TOKEN);
+    });
+  });
+
+  describe("a prediction's life", () => {
+    it("moves starting -> processing -> succeeded with growing tqdm logs, output and metrics", async () => {
+      const { id } = await created(sim, "a red fox");
+
+      vi.advanceTimersByTime(300 + 1000);
+      const halfway = await getPrediction(sim, id);
+      expect(halfway.status).toBe("processing");
+      expect(halfway.started_at).toBe("2026-01-01T00:00:00.300Z");
+      expect(halfway.output).toBeNull();
+      expect(halfway.logs).toMatch(/^Using seed: \d+\n/);
+      expect(lastProgress(halfway.logs)).toEqual([50, 15, 30]);
+
+      vi.advanceTimersByTime(1000);
+      const done = await getPrediction(sim, id);
+      expect(done.status).toBe("succeeded");
+      expect(lastProgress(done.logs)).toEqual([100, 30, 30]);
+      expect(done.logs.length).toBeGreaterThan(halfway.logs.length);
+      expect(done.output).toEqual([`https://api.replicate.com/files/${id}/out-0.svg`]);
+      expect(done.completed_at).toBe("2026-01-01T00:00:02.300Z");
+      expect(done.metrics).toEqual({ predict_time: 2, total_time: 2.3 });
+      expect(sim.get(id)!.finishedAt).toBe(Date.parse(done.completed_at!));
+    });
+
+    it("draws a refiner bar after the base bar for [refiner]", async () => {
+      const { id } = await created(sim, "castle [refiner]");
+      vi.advanceTimersByTime(300 + 2000);
+      const { logs } = await getPrediction(sim, id);
+      expect(logs).toContain("100%|██████████| 30/30");
+      expect(lastProgress(logs)).toEqual([100, 10, 10]);
+    });
+
+    it("fails with an error for [fail], runs for [run:N], never ends for [never]", async () => {
+      const failing = await created(sim, "boom [fail]");
+      const quick = await created(sim, "quick [run:100]");
+      const endless = await created(sim, "stuck [never]");
+      vi.advanceTimersByTime(300 + 100);
+      expect((await getPrediction(sim, quick.id)).status).toBe("succeeded");
+
+      vi.advanceTimersByTime(60_000);
+      const failed = await getPrediction(sim, failing.id);
+      expect(failed).toMatchObject({ status: "failed", error: SIMULATED_FAILURE, output: null });
+      expect(failed.logs).toContain(`RuntimeError: ${SIMULATED_FAILURE}`);
+      expect((await getPrediction(sim, endless.id)).status).toBe("processing");
+    });
+
+    it("takes its seed from the input and echoes the input", async () => {
+      const answer = await call(sim, "POST", "/predictions", {
+        body: { version: VERSION, input: { prompt: "x", seed: 16010, style: "noir" } },
+      });
+      vi.advanceTimersByTime(300);
+      const prediction = await getPrediction(sim, answer.json.id);
+      expect(prediction.input).toEqual({ prompt: "x", seed: 16010, style: "noir" });
+      expect(prediction.logs).toMatch(/^Using seed: 16010\n/);
+    });
+
+    it("answers 404 with Replicate's body for an unknown id", async () => {
+      const answer = await call(sim, "GET", "/predictions/nope");
+      expect(answer.status).toBe(404);
+      expect(answer.json).toEqual({
+        detail: "The requested resource could not be found",
+        status: 404,
+        title: "Not found",
+      });
+    });
+  });
+
+  describe("Prefer: wait", () => {
+    it("holds the create until the prediction is terminal", async () => {
+      const answer = track(create(sim, "x", { headers: { prefer: "wait=5" } }));
+      await vi.advanceTimersByTimeAsync(2200);
+      expect(answer.settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(answer.settled).toBe(true);
+      expect(answer.value!.status).toBe(201);
+      expect(answer.value!.json).toMatchObject({ status: "succeeded" });
+      expect(answer.value!.json.output).toHaveLength(1);
+    });
+
+    it("answers with the current state when the window passes first", async () => {
+      const answer = track(create(sim, "x", { headers: { prefer: "wait=1" } }));
+      await vi.advanceTimersByTimeAsync(999);
+      expect(answer.settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(answer.value!.status).toBe(201);
+      expect(answer.value!.json.status).toBe("processing");
+    });
+
+    it("never holds longer than maxSyncWaitMs", async () => {
+      simulator({ maxSyncWaitMs: 500 });
+      const answer = track(create(sim, "x", { headers: { prefer: "wait" } }));
+      await vi.advanceTimersByTimeAsync(500);
+      expect(answer.value!.json.status).toBe("processing");
+    });
+
+    it("answers as soon as a cancel ends the prediction", async () => {
+      const answer = track(create(sim, "x [never]", { headers: { prefer: "wait=60" } }));
+      await vi.advanceTimersByTimeAsync(1000);
+      const { id } = [...sim.predictions.values()][0];
+      await call(sim, "POST", `/predictions/${id}/cancel`);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(answer.value!.json.status).toBe("canceled");
+      expect(sim.pendingWaits).toBe(0);
+    });
+
+    it("rejects a wait outside 1..60 seconds", async () => {
+      for (const prefer of ["wait=0", "wait=61", "wait=abc"]) {
+        expect((await create(sim, "x", { headers: { prefer } })).status).toBe(422);
+      }
+    });
+  });
+
+  describe("cancel and Cancel-After", () => {
+    it("cancels a running prediction and leaves a terminal one unchanged", async () => {
+      const running = await created(sim);
+      vi.advanceTimersByTime(1000);
+      const canceled = await call(sim, "POST", `/predictions/${running.id}/cancel`);
+      expect(canceled.status).toBe(200);
+      expect(canceled.json.status).toBe("canceled");
+      expect(sim.get(running.id)!.canceledVia).toBe("cancel");
+      vi.advanceTimersByTime(5000);
+      expect((await getPrediction(sim, running.id)).status).toBe("canceled");
+
+      const finished = await created(sim);
+      vi.advanceTimersByTime(2300);
+      const again = await call(sim, "POST", `/predictions/${finished.id}/cancel`);
+      expect(again.json.status).toBe("succeeded");
+      expect((await call(sim, "POST", "/predictions/nope/cancel")).status).toBe(404);
+    });
+
+    it("aborts a prediction whose deadline passes while it is starting", async () => {
+      simulator({ bootMs: 10_000 });
+      const prediction = await created(sim, "x", { headers: { "cancel-after": "5s" } });
+      expect(prediction.deadline).toBe("2026-01-01T00:00:05.000Z");
+      vi.advanceTimersByTime(5000);
+      const ended = await getPrediction(sim, prediction.id);
+      expect(ended).toMatchObject({ status: "aborted", started_at: null });
+      expect(sim.get(prediction.id)!.canceledVia).toBe("deadline");
+    });
+
+    it("cancels a prediction whose deadline passes while it is processing", async () => {
+      const prediction = await created(sim, "x [never]", { headers: { "cancel-after": "1m" } });
+      vi.advanceTimersByTime(59_999);
+      expect((await getPrediction(sim, prediction.id)).status).toBe("processing");
+      vi.advanceTimersByTime(1);
+      expect((await getPrediction(sim, prediction.id)).status).toBe("canceled");
+    });
+
+    it("accepts Go-style durations between 5 s and 24 h and rejects others", async () => {
+      const long = await created(sim, "x", { headers: { "cancel-after": "1h30m" } });
+      expect(Date.parse(long.deadline!) - Date.parse(long.created_at)).toBe(90 * 60_000);
+      const bare = await created(sim, "x", { headers: { "cancel-after": "90" } });
+      expect(Date.parse(bare.deadline!) - Date.parse(bare.created_at)).toBe(90_000);
+      for (const header of ["4s", "25h", "soon", "5x"]) {
+        const answer = await create(sim, "x", { headers: { "cancel-after": header } });
+        expect(answer.status).toBe(422);
+      }
+    });
+  });
+
+  describe("rate limits", () => {
+    it("throttles creates with a token bucket and a Retry-After", async () => {
+      simulator({ rateLimits: { createPerMinute: 6, otherPerMinute: 60, burst: 1 } });
+      expect((await create(sim)).status).toBe(201);
+      const throttled = await create(sim);
+      expect(throttled.status).toBe(429);
+      expect(throttled.headers.get("retry-after")).toBe("10");
+      expect(throttled.json).toEqual({ detail: "Request was throttled. Your rate limit resets in ~10s.", status: 429 });
+      expect(sim.predictions.size).toBe(1);
+      expect(sim.throttled).toBe(1);
+
+      vi.advanceTimersByTime(9_000);
+      expect((await create(sim)).headers.get("retry-after")).toBe("1");
+      vi.advanceTimersByTime(1_000);
+      expect((await create(sim)).status).toBe(201);
+    });
+
+    it("counts other endpoints in their own bucket", async () => {
+      simulator({ rateLimits: { createPerMinute: 600, otherPerMinute: 60, burst: 1 } });
+      expect((await call(sim, "GET", "/predictions/nope")).status).toBe(404);
+      const throttled = await call(sim, "GET", "/predictions/nope");
+      expect(throttled.status).toBe(429);
+      expect(throttled.headers.get("retry-after")).toBe("1");
+      expect((await create(sim)).status).toBe(201);
+    });
+  });
+
+  describe("injected faults", () => {
+    it("creates the prediction before answering a 5xx or dropping the create", async () => {
+      sim.failNext("create", "500");
+      sim.failNext("create", "drop");
+      expect((await create(sim)).status).toBe(500);
+      expect((await create(sim)).status).toBe("drop");
+      expect(sim.predictions.size).toBe(2);
+      expect(sim.requests.map((r) => r.status)).toEqual([500, "drop"]);
+    });
+
+    it("never creates on an injected 429, which carries its Retry-After", async () => {
+      sim.failNext("create", "429", { retryAfterSeconds: 7 });
+      const answer = await create(sim);
+      expect(answer.status).toBe(429);
+      expect(answer.headers.get("retry-after")).toBe("7");
+      expect(sim.predictions.size).toBe(0);
+      expect((await create(sim)).status).toBe(201);
+    });
+
+    it("applies queued faults in order, each the given number of times, to matching endpoints", async () => {
+      sim.failNext("get", "503", { times: 2 });
+      sim.failNext("any", "502");
+      // The "any" fault is queued behind the get faults, but it is the first that matches a create.
+      expect((await create(sim)).status).toBe(502);
+      const [{ id }] = sim.predictions.values();
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await call(sim, "GET", `/predictions/${id}`)).status);
+      expect(statuses).toEqual([503, 503, 200]);
+    });
+
+    it("can answer a 200 HTML page, a truncated JSON body, or answer slowly", async () => {
+      const { id } = await created(sim);
+      sim.failNext("get", "html200");
+      sim.failNext("get", "truncated");
+      const html = await call(sim, "GET", `/predictions/${id}`);
+      expect(html.status).toBe(200);
+      expect(html.headers.get("content-type")).toContain("text/html");
+      const truncated = await call(sim, "GET", `/predictions/${id}`);
+      expect(truncated.status).toBe(200);
+      expect(truncated.json).toBeNull();
+      expect(truncated.text.length).toBeGreaterThan(10);
+
+      simulator({ slowMs: 2000 });
+      sim.failNext("create", "slow");
+      const slow = track(create(sim));
+      await vi.advanceTimersByTimeAsync(1999);
+      expect(slow.settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(slow.value!.status).toBe(201);
+    });
+
+    it("draws random faults from a seeded generator, so a run repeats", async () => {
+      const statuses = async (seed: number) => {
+        simulator({ seed, randomFaults: { rate: 0.3, kinds: ["500", "503", "429"], endpoints: ["get"] } });
+        const { id } = await created(sim);
+        const seen = [];
+        for (let i = 0; i < 60; i++) seen.push((await call(sim, "GET", `/predictions/${id}`)).status);
+        return seen;
+      };
+      const first = await statuses(42);
+      expect(await statuses(42)).toEqual(first);
+      expect(await statuses(7)).not.toEqual(first);
+      const faults = first.filter((s) => s !== 200).length;
+      expect(faults).toBeGreaterThan(5);
+      expect(faults).toBeLessThan(35);
+    });
+  });
+
+  describe("listing predictions", () => {
+    it("pages newest first, 100 a page, through absolute `next` URLs", async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 250; i++) {
+        ids.push((await created(sim, `p${i}`)).id);
+        vi.advanceTimersByTime(10);
+      }
+      const seen: string[] = [];
+      let url: string | null = `${BASE}/predictions`;
+      const pageSizes: number[] = [];
+      while (url) {
+        const page = await call(sim, "GET", url);
+        expect(page.status).toBe(200);
+        pageSizes.push(page.json.results.length);
+        seen.push(...page.json.results.map((p: PredictionJson) => p.id));
+        url = page.json.next;
+        if (url) expect(url).toMatch(/^https:\/\/api\.replicate\.com\/v1\/predictions\?cursor=/);
+      }
+      expect(pageSizes).toEqual([100, 100, 50]);
+      expect(seen).toEqual([...ids].reverse());
+    });
+
+    it("filters with created_after", async () => {
+      await created(sim, "old");
+      vi.advanceTimersByTime(1000);
+      const since = new Date().toISOString();
+      const recent = await created(sim, "new");
+      const page = await call(sim, "GET", `/predictions?created_after=${encodeURIComponent(since)}`);
+      expect(page.json.results.map((p: PredictionJson) => p.id)).toEqual([recent.id]);
+      expect(page.json.next).toBeNull();
+    });
+  });
+
+  describe("webhooks", () => {
+    it("serves the signing secret and signs each delivery so node:crypto verifies it", async () => {
+      const received: { headers: Record<string, string>; body: string }[] = [];
+      simulator({
+        webhookFetch: async (_url, init) => {
+          received.push({ headers: init!.headers as Record<string, string>, body: init!.body as string });
+          return new Response(null, { status: 204 });
+        },
+      });
+      const { json: secret } = await call(sim, "GET", "/webhooks/default/secret");
+      expect(secret.key).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+
+      await call(sim, "POST", "/predictions", {
+        body: {
+          version: VERSION,
+          input: { prompt: "x" },
+          webhook: "https://hooks.example/replicate",
+          webhook_events_filter: ["start", "completed"],
+        },
+      });
+      await vi.advanceTimersByTimeAsync(2300);
+
+      expect(sim.webhookDeliveries.map((d) => d.event)).toEqual(["start", "completed"]);
+      expect(JSON.parse(received[1].body).status).toBe("succeeded");
+      for (const { headers, body } of received) {
+        expect(headers["webhook-id"]).toMatch(/^msg_/);
+        expect(verifySignature(secret.key, headers, body)).toBe(true);
+        expect(verifySignature(secret.key, headers, `${body} `)).toBe(false);
+      }
+    });
+
+    it("retries only the completed delivery, with the same webhook-id", async () => {
+      let calls = 0;
+      simulator({
+        webhookRetryDelaysMs: [50, 200],
+        webhookFetch: async () => new Response(null, { status: ++calls <= 2 ? 500 : 200 }),
+      });
+      await call(sim, "POST", "/predictions", {
+        body: {
+          version: VERSION,
+          input: { prompt: "x" },
+          webhook: "https://hooks.example/r",
+          webhook_events_filter: ["start", "completed"],
+        },
+      });
+      await vi.advanceTimersByTimeAsync(2300 + 250);
+      const deliveries = sim.webhookDeliveries;
+      const start = deliveries.filter((d) => d.event === "start");
+      const completed = deliveries.filter((d) => d.event === "completed");
+      expect(start.map((d) => d.status)).toEqual([500]);
+      expect(completed.map((d) => d.status)).toEqual([500, 200]);
+      expect(completed.map((d) => d.attempt)).toEqual([1, 2]);
+      expect(new Set(completed.map((d) => d.webhookId)).size).toBe(1);
+    });
+
+    it("sends logs at most every 500 ms while they change", async () => {
+      simulator({ webhookFetch: async () => new Response(null, { status: 200 }) });
+      await call(sim, "POST", "/predictions", {
+        body: { version: VERSION, input: { prompt: "x" }, webhook: "https://h.example/", webhook_events_filter: ["logs"] },
+      });
+      await vi.advanceTimersByTimeAsync(2300);
+      const times = sim.webhookDeliveries.map((d) => d.at);
+      expect(times.length).toBeGreaterThanOrEqual(3);
+      for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(500);
+      expect(new Set(sim.webhookDeliveries.map((d) => d.event))).toEqual(new Set(["logs"]));
+    });
+  });
+
+  describe("output files", () => {
+    it("serves a generated SVG of the escaped prompt, seed, style and input image once succeeded", async () => {
+      const image = "data:image/png;base64,iVBORw0KGgo=";
+      const answer = await call(sim, "POST", "/predictions", {
+        body: { version: VERSION, input: { prompt: `<script>alert("x")</script> & fox`, seed: 42, style: "noir", image } },
+      });
+      const url = `https://api.replicate.com/files/${answer.json.id}/out-0.svg`;
+      expect((await call(sim, "GET", url, { token: null })).status).toBe(404);
+
+      vi.advanceTimersByTime(2300);
+      const file = await call(sim, "GET", url, { token: null });
+      expect(file.status).toBe(200);
+      expect(file.headers.get("content-type")).toBe("image/svg+xml");
+      expect(file.text).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      expect(file.text).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp;");
+      expect(file.text).not.toContain("<script");
+      expect(file.text).toContain("seed 42 · style noir");
+      expect(file.text).toContain(`href="${image}"`);
+    });
+
+    it("serves a PNG when the input asks for png", async () => {
+      const answer = await call(sim, "POST", "/predictions", {
+        body: { version: VERSION, input: { prompt: "x", output_format: "png" }, },
+      });
+      vi.advanceTimersByTime(2300);
+      const [url] = (await getPrediction(sim, answer.json.id)).output as string[];
+      expect(url).toMatch(/\/out-0\.png$/);
+      const response = (await sim.handle(new Request(url))) as Response;
+      expect(response.headers.get("content-type")).toBe("image/png");
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      expect([...bytes.slice(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    });
+  });
+});
+
+describe("tqdm progress logs", () => {
+  it("print one line a step and the next pass's empty bar as soon as a pass ends", () => {
+    const logs = (stepsDone: number) => renderProgressLogs({ seed: 16010, passes: [30, 10], stepMs: 100, stepsDone });
+    expect(logs(0)).toBe("Using seed: 16010\n  0%|          | 0/30 [00:00<?, ?it/s]\n");
+    expect(logs(12).split("\n").at(-2)).toBe(" 40%|████      | 12/30 [00:01<00:01, 10.00it/s]");
+    expect(logs(30).split("\n").slice(-3, -1)).toEqual([
+      "100%|██████████| 30/30 [00:03<00:00, 10.00it/s]",
+      "  0%|          | 0/10 [00:00<?, ?it/s]",
+    ]);
+    expect(logs(40).endsWith("100%|██████████| 10/10 [00:01<00:00, 10.00it/s]\n")).toBe(true);
+    expect(logs(40).startsWith(logs(31))).toBe(true);
+  });
+});
+
+describe("text models and their stream (real clock)", () => {
+  const sim = new SimulatedReplicate({ bootMs: 5, runMs: 40 });
+  afterAll(() => sim.shutdown());
+
+  it("grows an array of tokens and streams each token, then done", async () => {
+    const prediction = await created(sim, "tell me a story [text]");
+    expect(prediction.urls.stream).toBe(`https://api.replicate.com/stream/${prediction.id}`);
+    const stream = (await sim.handle(
+      new Request(prediction.urls.stream!, { headers: { accept: "text/event-stream" } }),
+    )) as Response;
+    expect(stream.headers.get("content-type")).toBe("text/event-stream");
+    const events = parseEvents(await stream.text());
+
+    const final = await getPrediction(sim, prediction.id);
+    expect(final.status).toBe("succeeded");
+    expect(Array.isArray(final.output) && final.output.length).toBeGreaterThan(3);
+    expect(events.filter((e) => e.event === "output").map((e) => e.data)).toEqual(final.output);
+    expect(events.at(-1)).toEqual({ event: "done", data: "{}" });
+  });
+
+  it("ends the stream with reason canceled when the prediction is canceled", async () => {
+    const prediction = await created(sim, "go on forever [text] [never]");
+    const stream = (await sim.handle(new Request(prediction.urls.stream!))) as Response;
+    const text = stream.text();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await call(sim, "POST", `/predictions/${prediction.id}/cancel`);
+    const events = parseEvents(await text);
+    expect(events.at(-1)).toEqual({ event: "done", data: JSON.stringify({ reason: "canceled" }) });
+  });
+});
+
+describe("the msw adapter", () => {
+  const sim = new SimulatedReplicate({ bootMs: 5, runMs: 20 });
+  const server = setupServer(...simulatorHandlers(sim));
+  beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
+  afterAll(() => {
+    server.close();
+    sim.shutdown();
+  });
+
+  it("answers fetch calls to api.replicate.com and serves the output file", async () => {
+    const response = await fetch(`${BASE}/models/acme/painter/predictions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, "content-type": "application/json", prefer: "wait=5" },
+      body: JSON.stringify({ input: { prompt: "fox" } }),
+    });
+    expect(response.status).toBe(201);
+    const prediction = (await response.json()) as PredictionJson;
+    expect(prediction.status).toBe("succeeded");
+    const file = await fetch((prediction.output as string[])[0]);
+    expect(file.headers.get("content-type")).toBe("image/svg+xml");
+    expect(await file.text()).toContain("fox");
+  });
+
+  it("turns a dropped connection into a network error", async () => {
+    sim.failNext("get", "drop");
+    await expect(
+      fetch(`${BASE}/predictions/anything`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } }),
+    ).rejects.toThrow(TypeError);
+  });
+});
+
+describe("the loopback server adapter", () => {
+  let server: Awaited<ReturnType<typeof startSimulatorServer>>;
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const client = () =>
+    axios.create({
+      baseURL: server.baseUrl,
+      httpAgent: agent,
+      headers: { authorization: `Bearer ${DEFAULT_TOKEN}` },
+      validateStatus: () => true,
+    });
+
+  beforeAll(async () => {
+    server = await startSimulatorServer({ port: 0, bootMs: 5, runMs: 30 });
+  });
+  afterAll(async () => {
+    agent.destroy();
+    await server.close();
+  });
+
+  it("serves the API on 127.0.0.1 with URLs on its own origin, over kept-alive connections", async () => {
+    expect(server.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    const http = client();
+    const createdAnswer = await http.post(
+      "/predictions",
+      { version: VERSION, input: { prompt: "server fox" } },
+      { headers: { prefer: "wait=5" } },
+    );
+    expect(createdAnswer.status).toBe(201);
+    expect(createdAnswer.data.status).toBe("succeeded");
+    expect(createdAnswer.data.urls.get).toBe(`${server.baseUrl}/predictions/${createdAnswer.data.id}`);
+    for (let i = 0; i < 5; i++) {
+      expect((await http.get(`/predictions/${createdAnswer.data.id}`)).status).toBe(200);
+    }
+    expect(server.sim.connectionCount).toBe(1);
+
+    const file = await axios.get(createdAnswer.data.output[0], { responseType: "text" });
+    expect(file.headers["content-type"]).toBe("image/svg+xml");
+    expect(file.data).toContain("server fox");
+  });
+
+  it("destroys the socket for a dropped answer", async () => {
+    server.sim.failNext("list", "drop");
+    await expect(axios.get(`${server.baseUrl}/predictions`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } }))
+      .rejects.toMatchObject({ code: "ECONNRESET" });
+  });
+
+  it("streams server-sent events as they are produced", async () => {
+    const { data } = await client().post("/predictions", { version: VERSION, input: { prompt: "hi [text]" } });
+    const response = await fetch(data.urls.stream, { headers: { accept: "text/event-stream" } });
+    expect(response.headers.get("content-type")).toBe("text/event-stream");
+    const events = parseEvents(await response.text());
+    expect(events.filter((e) => e.event === "output").length).toBeGreaterThan(3);
+    expect(events.at(-1)!.event).toBe("done");
+  });
+
+  it("closes promptly with a hold still open", async () => {
+    const extra = await startSimulatorServer({ bootMs: 5, runMs: 60_000 });
+    const hold = fetch(`${extra.baseUrl}/predictions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, prefer: "wait=60" },
+      body: JSON.stringify({ version: VERSION, input: { prompt: "x" } }),
+    }).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = Date.now();
+    await extra.close();
+    expect(Date.now() - started).toBeLessThan(1000);
+    await hold;
+  });
+});

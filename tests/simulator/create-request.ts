@@ -1,0 +1,160 @@
+import { INVALID_VERSION, validationProblem } from "./responses";
+import { ALL_WEBHOOK_EVENTS, type InvalidField, type ProblemBody, type WebhookEvent } from "./types";
+
+/** Validation of a create body against the schemas Replicate publishes (additionalProperties: false). */
+
+/** Which create endpoint was called. */
+export type CreateTarget =
+  | { via: "version" }
+  | { via: "model"; owner: string; name: string }
+  | { via: "deployment"; owner: string; name: string };
+
+export interface CreateSpec {
+  input: Record<string, unknown>;
+  prompt: string;
+  model: string;
+  version: string;
+  deployment?: string;
+  webhook?: { url: string; events: ReadonlySet<WebhookEvent> };
+}
+
+/** Version id the simulator reports for models it does not know the version of. */
+export const SIMULATED_VERSION_ID = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const MODEL_NAME = /^[a-z0-9][\w.-]*\/[a-z0-9][\w.-]*$/i;
+const VERSION_BODY_KEYS = new Set(["version", "input", "webhook", "webhook_events_filter", "stream"]);
+const MODEL_BODY_KEYS = new Set(["input", "webhook", "webhook_events_filter", "stream"]);
+
+export function parseCreateBody(target: CreateTarget, body: unknown): { spec: CreateSpec } | { problem: ProblemBody } {
+  if (!isPlainObject(body)) return { problem: validationProblem([typeError("(root)", "object", body)]) };
+
+  const bodyErrors = bodyFieldErrors(target, body);
+  if (bodyErrors.length > 0) return { problem: validationProblem(bodyErrors) };
+
+  const input = body.input as Record<string, unknown>;
+  const inputErrors = inputFieldErrors(input);
+  if (inputErrors.length > 0) return { problem: validationProblem(inputErrors) };
+
+  const identity = modelIdentity(target, body.version);
+  if (!identity) return { problem: INVALID_VERSION };
+
+  return {
+    spec: {
+      input,
+      prompt: input.prompt as string,
+      ...identity,
+      webhook: typeof body.webhook === "string" ? { url: body.webhook, events: webhookEvents(body) } : undefined,
+    },
+  };
+}
+
+function bodyFieldErrors(target: CreateTarget, body: Record<string, unknown>): InvalidField[] {
+  const allowed = target.via === "version" ? VERSION_BODY_KEYS : MODEL_BODY_KEYS;
+  const errors: InvalidField[] = Object.keys(body)
+    .filter((key) => !allowed.has(key))
+    .map((key) => ({
+      type: "additional_property_not_allowed",
+      field: "(root)",
+      description: `Additional property ${key} is not allowed`,
+    }));
+
+  if (target.via === "version") {
+    if (!("version" in body)) errors.push(required("(root)", "version"));
+    else if (typeof body.version !== "string") errors.push(typeError("version", "string", body.version));
+  }
+  if (!("input" in body)) errors.push(required("(root)", "input"));
+  else if (!isPlainObject(body.input)) errors.push(typeError("input", "object", body.input));
+
+  if ("webhook" in body && !isHttpUrl(body.webhook)) {
+    errors.push({ type: "format", field: "webhook", description: "Does not match format 'uri'" });
+  }
+  if ("webhook_events_filter" in body) errors.push(...eventsFilterErrors(body.webhook_events_filter));
+  if ("stream" in body && typeof body.stream !== "boolean") errors.push(typeError("stream", "boolean", body.stream));
+  return errors;
+}
+
+function eventsFilterErrors(filter: unknown): InvalidField[] {
+  if (!Array.isArray(filter)) return [typeError("webhook_events_filter", "array", filter)];
+  const allowed = ALL_WEBHOOK_EVENTS.map((e) => `"${e}"`).join(", ");
+  return filter.flatMap((event, i) =>
+    (ALL_WEBHOOK_EVENTS as readonly unknown[]).includes(event)
+      ? []
+      : [
+          {
+            type: "enum",
+            field: `webhook_events_filter.${i}`,
+            description: `webhook_events_filter.${i} must be one of the following: ${allowed}`,
+          },
+        ],
+  );
+}
+
+/** The simulated model's own input schema: a string prompt, optional integer seed. */
+function inputFieldErrors(input: Record<string, unknown>): InvalidField[] {
+  const errors: InvalidField[] = [];
+  if (!("prompt" in input)) errors.push(required("input", "prompt"));
+  else if (typeof input.prompt !== "string") errors.push(typeError("input.prompt", "string", input.prompt));
+  if ("seed" in input && input.seed !== null && !Number.isInteger(input.seed)) {
+    errors.push(typeError("input.seed", "integer", input.seed));
+  }
+  return errors;
+}
+
+function modelIdentity(
+  target: CreateTarget,
+  version: unknown,
+): Pick<CreateSpec, "model" | "version" | "deployment"> | null {
+  if (target.via === "model") return { model: `${target.owner}/${target.name}`, version: "hidden" };
+  if (target.via === "deployment") {
+    return {
+      model: "simulated/deployed-model",
+      version: SIMULATED_VERSION_ID,
+      deployment: `${target.owner}/${target.name}`,
+    };
+  }
+  const text = String(version);
+  if (HEX64.test(text)) return { model: "simulated/model", version: text };
+  const [name, id] = text.split(":");
+  if (id === undefined && MODEL_NAME.test(name)) return { model: name, version: "hidden" };
+  if (id !== undefined && MODEL_NAME.test(name) && HEX64.test(id)) return { model: name, version: id };
+  return null;
+}
+
+function webhookEvents(body: Record<string, unknown>): ReadonlySet<WebhookEvent> {
+  const filter = body.webhook_events_filter as WebhookEvent[] | undefined;
+  return new Set(filter ?? ALL_WEBHOOK_EVENTS);
+}
+
+function required(field: string, property: string): InvalidField {
+  return { type: "required", field, description: `${property} is required` };
+}
+
+function typeError(field: string, expected: string, value: unknown): InvalidField {
+  return {
+    type: "invalid_type",
+    field,
+    description: `Invalid type. Expected: ${expected}, given: ${jsonTypeOf(value)}`,
+  };
+}
+
+function jsonTypeOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
+  return typeof value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:";
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,10 @@
+export * from "./simulated-replicate";
+export * from "./msw";
+export * from "./server";
+export { SimPrediction, SIMULATED_FAILURE, type Ending, type PredictionPlan } from "./sim-prediction";
+export { signWebhook, DEFAULT_WEBHOOK_SECRET, type WebhookDelivery } from "./webhooks";
+export type { FailNextOptions, RandomFaults } from "./faults";
+export { renderPredictionSvg } from "./svg-image";
+export { renderProgressLogs, tqdmLine } from "./tqdm-logs";
+export { parseDirectives, type PromptDirectives } from "./prompt-directives";
+export * from "./types";

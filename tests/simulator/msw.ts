@@ -1,0 +1,22 @@
+import { http, HttpResponse, type HttpHandler } from "msw";
+import { DROP, type SimulatedReplicate } from "./simulated-replicate";
+
+/**
+ * msw handlers that hand every request for the API, its output files and its streams to the
+ * simulator. Use with `setupServer(...simulatorHandlers(sim))` and `onUnhandledRequest: "error"`.
+ */
+export function simulatorHandlers(sim: SimulatedReplicate, baseUrl = "https://api.replicate.com/v1"): HttpHandler[] {
+  const base = baseUrl.replace(/\/+$/, "");
+  const origin = new URL(base).origin;
+  sim.origin ??= origin;
+
+  const resolver = async ({ request }: { request: Request }) => {
+    const answer = await sim.handle(request);
+    return answer === DROP ? HttpResponse.error() : answer;
+  };
+  return [
+    http.all(`${base}/*`, resolver),
+    http.get(`${origin}/files/*`, resolver),
+    http.get(`${origin}/stream/*`, resolver),
+  ];
+}

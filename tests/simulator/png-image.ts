@@ -1,0 +1,63 @@
+import { deflateSync } from "node:zlib";
+import { seedHue } from "./svg-image";
+
+/** A small real PNG (a gradient in the seed's colour) for clients that ask for `output_format: "png"`. */
+
+const SIZE = 64;
+
+export function renderSeedPng(seed: number): Uint8Array<ArrayBuffer> {
+  const [r, g, b] = hslToRgb(seedHue(seed), 0.65, 0.45);
+  const rowLength = 1 + SIZE * 3;
+  const raw = Buffer.alloc(rowLength * SIZE);
+  for (let y = 0; y < SIZE; y++) {
+    raw[y * rowLength] = 0; // filter: none
+    for (let x = 0; x < SIZE; x++) {
+      const shade = 1 - (x + y) / (4 * SIZE);
+      const offset = y * rowLength + 1 + x * 3;
+      raw[offset] = Math.round(r * shade);
+      raw[offset + 1] = Math.round(g * shade);
+      raw[offset + 2] = Math.round(b * shade);
+    }
+  }
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(SIZE, 0);
+  header.writeUInt32BE(SIZE, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk("IHDR", header),
+    pngChunk("IDAT", deflateSync(raw)),
+    pngChunk("IEND", Buffer.alloc(0)),
+  ]);
+  return new Uint8Array(png);
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const typeAndData = Buffer.concat([Buffer.from(type, "ascii"), data]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(typeAndData));
+  return Buffer.concat([length, typeAndData, crc]);
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function hslToRgb(hue: number, saturation: number, lightness: number): [number, number, number] {
+  const a = saturation * Math.min(lightness, 1 - lightness);
+  const channel = (n: number) => {
+    const k = (n + hue / 30) % 12;
+    return Math.round(255 * (lightness - a * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
+  };
+  return [channel(0), channel(8), channel(4)];
+}

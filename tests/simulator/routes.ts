@@ -1,0 +1,68 @@
+import type { CreateTarget } from "./create-request";
+import type { EndpointKind } from "./types";
+
+/**
+ * Which endpoint a request is for. The API is matched on the path after `/v1`, so any base URL works
+ * (https://api.replicate.com/v1, http://127.0.0.1:4010/v1, a proxy prefix...); output files and
+ * streams live at `/files/...` and `/stream/...` on the same origin.
+ */
+
+export type Route =
+  | { kind: "create"; target: CreateTarget }
+  | { kind: "list" }
+  | { kind: "get" | "cancel"; id: string }
+  | { kind: "secret" }
+  | { kind: "file"; id: string; fileName: string }
+  | { kind: "stream"; id: string }
+  | { kind: "unknown" };
+
+export type RouteKind = EndpointKind | "unknown";
+
+export function matchRoute(method: string, pathname: string): Route {
+  const apiPath = pathAfterV1(pathname);
+  if (apiPath !== null) return matchApiRoute(method.toUpperCase(), segments(apiPath));
+  const parts = segments(pathname);
+  if (method.toUpperCase() !== "GET") return { kind: "unknown" };
+  if (parts.length === 3 && parts[0] === "files") return { kind: "file", id: parts[1], fileName: parts[2] };
+  if (parts.length === 2 && parts[0] === "stream") return { kind: "stream", id: parts[1] };
+  return { kind: "unknown" };
+}
+
+function matchApiRoute(method: string, parts: string[]): Route {
+  const [first, second, third, fourth] = parts;
+  const n = parts.length;
+  if (first === "predictions") {
+    if (n === 1 && method === "POST") return { kind: "create", target: { via: "version" } };
+    if (n === 1 && method === "GET") return { kind: "list" };
+    if (n === 2 && method === "GET") return { kind: "get", id: second };
+    if (n === 3 && third === "cancel" && method === "POST") return { kind: "cancel", id: second };
+  }
+  if ((first === "models" || first === "deployments") && n === 4 && fourth === "predictions" && method === "POST") {
+    const via = first === "models" ? "model" : "deployment";
+    return { kind: "create", target: { via, owner: second, name: third } };
+  }
+  if (n === 3 && first === "webhooks" && second === "default" && third === "secret" && method === "GET") {
+    return { kind: "secret" };
+  }
+  return { kind: "unknown" };
+}
+
+function pathAfterV1(pathname: string): string | null {
+  const path = pathname.replace(/\/+$/, "");
+  if (path.endsWith("/v1")) return "/";
+  const index = path.indexOf("/v1/");
+  return index >= 0 ? path.slice(index + 3) : null;
+}
+
+function segments(path: string): string[] {
+  return path
+    .split("/")
+    .filter(Boolean)
+    .map((part) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        return part;
+      }
+    });
+}

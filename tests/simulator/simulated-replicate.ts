@@ -1,0 +1,428 @@
+import { parseCreateBody, type CreateSpec, type CreateTarget } from "./create-request";
+import { predictionEventStream } from "./event-stream";
+import {
+  DROP,
+  FaultPlan,
+  faultResponse,
+  truncatedResponse,
+  type Drop,
+  type FailNextOptions,
+  type RandomFaults,
+} from "./faults";
+import { newPredictionId, seedFromId } from "./ids";
+import { renderSeedPng } from "./png-image";
+import { listPredictionsPage } from "./prediction-list";
+import { parseDirectives } from "./prompt-directives";
+import { parseCancelAfter, parsePreferWait } from "./request-headers";
+import {
+  INVALID_JSON,
+  NOT_FOUND,
+  UNAUTHENTICATED,
+  jsonResponse,
+  problemResponse,
+  throttledResponse,
+} from "./responses";
+import { matchRoute, type Route, type RouteKind } from "./routes";
+import { Scheduler } from "./scheduler";
+import { SimPrediction } from "./sim-prediction";
+import { renderPredictionSvg } from "./svg-image";
+import { TokenBucket } from "./token-bucket";
+import type { EndpointKind, Fault, TerminalStatus } from "./types";
+import {
+  DEFAULT_WEBHOOK_RETRY_DELAYS_MS,
+  DEFAULT_WEBHOOK_SECRET,
+  WebhookDispatcher,
+  type WebhookDelivery,
+} from "./webhooks";
+
+/**
+ * The project's one simulated Replicate: a Fetch-API core (`handle(request)`) that answers what
+ * Replicate's HTTP API answers, with a model whose timing, logs and output follow its input.
+ * Adapters: `msw.ts` (inside vitest) and `server.ts` (a loopback node:http server). Test code only.
+ */
+
+export { DROP };
+export type { Drop };
+
+export const DEFAULT_TOKEN = "r8_simulated_token";
+
+export interface RateLimits {
+  createPerMinute: number;
+  otherPerMinute: number;
+  /** Tokens a bucket can save up (both buckets). Default: each bucket's per-minute count. */
+  burst?: number;
+}
+
+export interface SimulatedReplicateOptions {
+  /** The accepted API token (default "r8_simulated_token"). */
+  token?: string;
+  /** Public origin for `urls` and output files; default: the origin of the request that created it. */
+  origin?: string;
+  /** starting -> processing (default 300 ms). */
+  bootMs?: number;
+  /** processing -> terminal (default 2000 ms). */
+  runMs?: number | ((input: Record<string, unknown>) => number);
+  /** Added before every answer (default 0). */
+  latencyMs?: number;
+  /** Cap on a `Prefer: wait` hold (default 60 000 ms). */
+  maxSyncWaitMs?: number;
+  /** Delay of the "slow" fault (default 2000 ms). */
+  slowMs?: number;
+  /** Token buckets for creates and for everything else (default false: no limit). */
+  rateLimits?: false | RateLimits;
+  randomFaults?: RandomFaults;
+  /** Seed of the random-fault PRNG (default 1). */
+  seed?: number;
+  webhookSecret?: string;
+  /** Waits between retries of the `completed` webhook (default [50, 200, 1000]). */
+  webhookRetryDelaysMs?: readonly number[];
+  /** fetch used for webhook deliveries (default: global fetch at delivery time). */
+  webhookFetch?: typeof fetch;
+}
+
+/** Settings that tests may change on a running simulator (`sim.config.runMs = 50`). */
+export interface SimulatorConfig {
+  token: string;
+  bootMs: number;
+  runMs: number | ((input: Record<string, unknown>) => number);
+  latencyMs: number;
+  maxSyncWaitMs: number;
+  slowMs: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Path and query. */
+  path: string;
+  kind: RouteKind;
+  status: number | "drop";
+  /** Epoch ms when the request arrived. */
+  at: number;
+  durationMs: number;
+  /** Lower-cased names; the authorization value is redacted. */
+  headers: Record<string, string>;
+}
+
+export class SimulatedReplicate {
+  readonly config: SimulatorConfig;
+  /** Public origin for URLs; the server adapter sets it, the msw adapter sets it from its base URL. */
+  origin: string | undefined;
+  readonly webhookSecret: string;
+  readonly predictions = new Map<string, SimPrediction>();
+  readonly requests: RecordedRequest[] = [];
+  /** Connections the server adapter accepted (keep-alive reuse shows as a small number). */
+  connectionCount = 0;
+  /** 429 answers sent (rate limit or injected). */
+  throttled = 0;
+
+  private readonly scheduler = new Scheduler();
+  private readonly webhooks: WebhookDispatcher;
+  private readonly faults: FaultPlan;
+  private readonly counts = new Map<RouteKind, number>();
+  /** Predictions in creation order, for the list endpoint. */
+  private createdInOrder: SimPrediction[] = [];
+  private nextSeq = 1;
+  private rateLimits: false | RateLimits;
+  private buckets: { create: TokenBucket; other: TokenBucket } | null = null;
+
+  constructor(options: SimulatedReplicateOptions = {}) {
+    this.config = {
+      token: options.token ?? DEFAULT_TOKEN,
+      bootMs: options.bootMs ?? 300,
+      runMs: options.runMs ?? 2000,
+      latencyMs: options.latencyMs ?? 0,
+      maxSyncWaitMs: options.maxSyncWaitMs ?? 60_000,
+      slowMs: options.slowMs ?? 2000,
+    };
+    this.origin = options.origin?.replace(/\/+$/, "");
+    this.webhookSecret = options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET;
+    this.webhooks = new WebhookDispatcher({
+      secret: this.webhookSecret,
+      retryDelaysMs: options.webhookRetryDelaysMs ?? DEFAULT_WEBHOOK_RETRY_DELAYS_MS,
+      scheduler: this.scheduler,
+      fetch: options.webhookFetch,
+    });
+    this.faults = new FaultPlan(options.randomFaults, options.seed ?? 1);
+    this.rateLimits = options.rateLimits ?? false;
+    this.resetBuckets();
+  }
+
+  /** Answers one request as Replicate would; `DROP` means: cut the connection without an answer. */
+  async handle(request: Request): Promise<Response | Drop> {
+    const at = Date.now();
+    const url = new URL(request.url);
+    const route = matchRoute(request.method, url.pathname);
+    let answer: Response | Drop;
+    try {
+      answer = await this.answerWithFaults(request, url, route);
+    } catch (error) {
+      console.error("[simulated-replicate] internal error:", error);
+      answer = jsonResponse(500, { title: "Simulator error", detail: String(error), status: 500 });
+    }
+    this.record(request, url, route.kind, answer, at);
+    return answer;
+  }
+
+  // ---- test controls -------------------------------------------------------------------------
+
+  /** Queues a fault for the next matching request(s), FIFO. See `answerWithFaults` for what each does. */
+  failNext(endpoint: EndpointKind | "any", fault: Fault, options?: FailNextOptions): void {
+    this.faults.failNext(endpoint, fault, options);
+  }
+
+  setRandomFaults(randomFaults: RandomFaults | null): void {
+    this.faults.setRandom(randomFaults);
+  }
+
+  setRateLimits(rateLimits: false | RateLimits): void {
+    this.rateLimits = rateLimits;
+    this.resetBuckets();
+  }
+
+  get(id: string): SimPrediction | undefined {
+    return this.predictions.get(id);
+  }
+
+  /** Ends a running prediction now, as the model or the platform would. False if it had already ended. */
+  finish(id: string, status: TerminalStatus, options: { error?: string } = {}): boolean {
+    const prediction = this.predictions.get(id);
+    if (!prediction) throw new Error(`finish: no prediction ${id}`);
+    return prediction.finish(status, { error: options.error, via: "simulator" });
+  }
+
+  /** Requests seen for one endpoint kind. */
+  count(kind: RouteKind): number {
+    return this.counts.get(kind) ?? 0;
+  }
+
+  get webhookDeliveries(): readonly WebhookDelivery[] {
+    return this.webhooks.deliveries;
+  }
+
+  /** Holds, streams and webhook watches still pending (0 once everything settled). */
+  get pendingWaits(): number {
+    return this.scheduler.pendingCount;
+  }
+
+  /** Ends every pending hold, stream and webhook watch (they answer or stop at once). */
+  shutdown(): void {
+    this.scheduler.shutdown();
+  }
+
+  /** Forgets everything (predictions, requests, deliveries, queued faults, counters); keeps the config. */
+  reset(): void {
+    this.shutdown();
+    this.predictions.clear();
+    this.createdInOrder = [];
+    this.requests.length = 0;
+    this.webhooks.deliveries.length = 0;
+    this.counts.clear();
+    this.faults.clear();
+    this.throttled = 0;
+    this.connectionCount = 0;
+    this.resetBuckets();
+  }
+
+  // ---- request pipeline ----------------------------------------------------------------------
+
+  /**
+   * Applies an injected fault around the real answer. "429" is answered before anything happens, so
+   * a throttled create never creates. "500"/"502"/"503"/"drop"/"html200" on a create answer AFTER the
+   * prediction was created (the real danger of retrying a create); on other endpoints they answer
+   * instead. "slow" delays the real answer; "truncated" cuts it in half.
+   */
+  private async answerWithFaults(request: Request, url: URL, route: Route): Promise<Response | Drop> {
+    if (this.config.latencyMs > 0) await this.scheduler.sleep(this.config.latencyMs, request.signal);
+    const chosen = route.kind === "unknown" ? null : this.faults.take(route.kind);
+    if (!chosen) return this.answer(request, url, route);
+
+    switch (chosen.fault) {
+      case "429":
+        this.throttled += 1;
+        return faultResponse(chosen);
+      case "slow":
+        await this.scheduler.sleep(this.config.slowMs, request.signal);
+        return this.answer(request, url, route);
+      case "truncated":
+        if (route.kind === "stream") return this.answer(request, url, route, { truncateStream: true });
+        return truncatedResponse(await this.answer(request, url, route));
+      default:
+        if (route.kind === "create") {
+          const lostAnswer = await this.answer(request, url, route);
+          await lostAnswer.body?.cancel();
+        }
+        return faultResponse(chosen);
+    }
+  }
+
+  private async answer(
+    request: Request,
+    url: URL,
+    route: Route,
+    options: { truncateStream?: boolean } = {},
+  ): Promise<Response> {
+    // Output files and streams are public URLs on Replicate: no token, no API rate limit.
+    if (route.kind === "file") return this.serveFile(route.id, route.fileName);
+    if (route.kind === "stream") return this.serveStream(route.id, request, options.truncateStream ?? false);
+
+    if (!this.isAuthorized(request)) return problemResponse(UNAUTHENTICATED);
+    const throttled = this.takeRateLimitToken(route.kind);
+    if (throttled) return throttled;
+
+    const origin = this.origin ?? url.origin;
+    switch (route.kind) {
+      case "create":
+        return this.create(request, route.target, origin);
+      case "list":
+        return listPredictionsPage(this.createdInOrder, url.searchParams, origin);
+      case "get":
+        return this.withPrediction(route.id, (prediction) => jsonResponse(200, prediction.toJSON()));
+      case "cancel":
+        return this.withPrediction(route.id, (prediction) => {
+          prediction.finish("canceled", { via: "cancel" });
+          return jsonResponse(200, prediction.toJSON());
+        });
+      case "secret":
+        return jsonResponse(200, { key: this.webhookSecret });
+      case "unknown":
+        return problemResponse(NOT_FOUND);
+    }
+  }
+
+  private async create(request: Request, target: CreateTarget, origin: string): Promise<Response> {
+    let body: unknown;
+    try {
+      body = JSON.parse(await request.text());
+    } catch {
+      return problemResponse(INVALID_JSON);
+    }
+    const parsed = parseCreateBody(target, body);
+    if ("problem" in parsed) return problemResponse(parsed.problem);
+    const wait = parsePreferWait(request.headers.get("prefer"));
+    if (!wait.ok) return problemResponse(wait.problem);
+    const cancelAfter = parseCancelAfter(request.headers.get("cancel-after"));
+    if (!cancelAfter.ok) return problemResponse(cancelAfter.problem);
+
+    const prediction = this.addPrediction(parsed.spec, origin, cancelAfter.value);
+    const { webhook } = parsed.spec;
+    if (webhook) {
+      this.webhooks
+        .watch(prediction, webhook.url, webhook.events)
+        .catch((error: unknown) => console.error("[simulated-replicate] webhook watch failed:", error));
+    }
+    if (wait.value !== null) {
+      const holdMs = Math.min(wait.value * 1000, this.config.maxSyncWaitMs);
+      await this.holdUntilTerminal(prediction, Date.now() + holdMs, request.signal);
+    }
+    return jsonResponse(201, prediction.toJSON());
+  }
+
+  private addPrediction(spec: CreateSpec, origin: string, cancelAfterMs: number | null): SimPrediction {
+    const directives = parseDirectives(spec.prompt);
+    const { runMs } = this.config;
+    const createdAt = Date.now();
+    const id = newPredictionId();
+    const prediction = new SimPrediction({
+      id,
+      seq: this.nextSeq++,
+      origin,
+      input: spec.input,
+      prompt: spec.prompt,
+      model: spec.model,
+      version: spec.version,
+      deployment: spec.deployment,
+      createdAt,
+      bootMs: directives.bootMs ?? this.config.bootMs,
+      runMs: directives.runMs ?? (typeof runMs === "function" ? runMs(spec.input) : runMs),
+      outcome: directives.never ? "never" : directives.fail ? "fail" : "succeed",
+      kind: directives.text ? "text" : "image",
+      refiner: directives.refiner,
+      seed: Number.isInteger(spec.input.seed) ? (spec.input.seed as number) : seedFromId(id),
+      deadline: cancelAfterMs === null ? null : createdAt + cancelAfterMs,
+    });
+    this.predictions.set(id, prediction);
+    this.createdInOrder.push(prediction);
+    return prediction;
+  }
+
+  private async holdUntilTerminal(prediction: SimPrediction, until: number, signal: AbortSignal): Promise<void> {
+    while (!prediction.isTerminal() && Date.now() < until) {
+      const woke = await this.scheduler.waitUntil(until, { prediction, signal });
+      if (woke === "aborted" || woke === "shutdown") return;
+    }
+  }
+
+  private serveFile(id: string, fileName: string): Response {
+    const prediction = this.predictions.get(id);
+    const extension = /^out-0\.(svg|png)$/.exec(fileName)?.[1];
+    if (!prediction || !extension || prediction.plan.kind !== "image" || prediction.status() !== "succeeded") {
+      return problemResponse(NOT_FOUND);
+    }
+    const { input, prompt, seed } = prediction.plan;
+    const headers = { "cache-control": "public, max-age=3600" };
+    if (extension === "png") {
+      return new Response(renderSeedPng(seed), { headers: { ...headers, "content-type": "image/png" } });
+    }
+    const svg = renderPredictionSvg({ prompt, seed, style: input.style, image: input.image });
+    return new Response(svg, { headers: { ...headers, "content-type": "image/svg+xml" } });
+  }
+
+  private serveStream(id: string, request: Request, truncate: boolean): Response {
+    const prediction = this.predictions.get(id);
+    if (!prediction || prediction.plan.kind !== "text") return problemResponse(NOT_FOUND);
+    const stream = predictionEventStream(prediction, this.scheduler, { truncate, signal: request.signal });
+    return new Response(stream, {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
+    });
+  }
+
+  private withPrediction(id: string, answer: (prediction: SimPrediction) => Response): Response {
+    const prediction = this.predictions.get(id);
+    return prediction ? answer(prediction) : problemResponse(NOT_FOUND);
+  }
+
+  private isAuthorized(request: Request): boolean {
+    const header = request.headers.get("authorization") ?? "";
+    const match = /^(?:Bearer|Token)\s+(\S+)\s*$/i.exec(header);
+    return match !== null && match[1] === this.config.token;
+  }
+
+  private takeRateLimitToken(kind: RouteKind): Response | null {
+    if (!this.buckets) return null;
+    const taken = (kind === "create" ? this.buckets.create : this.buckets.other).take();
+    if (taken.ok) return null;
+    this.throttled += 1;
+    return throttledResponse(taken.retryAfterSeconds);
+  }
+
+  private resetBuckets(): void {
+    const limits = this.rateLimits;
+    this.buckets = limits
+      ? {
+          create: new TokenBucket(limits.createPerMinute, limits.burst ?? limits.createPerMinute),
+          other: new TokenBucket(limits.otherPerMinute, limits.burst ?? limits.otherPerMinute),
+        }
+      : null;
+  }
+
+  private record(request: Request, url: URL, kind: RouteKind, answer: Response | Drop, at: number): void {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+    this.requests.push({
+      method: request.method,
+      path: url.pathname + url.search,
+      kind,
+      status: answer === DROP ? "drop" : answer.status,
+      at,
+      durationMs: Date.now() - at,
+      headers: redactedHeaders(request.headers),
+    });
+  }
+}
+
+function redactedHeaders(headers: Headers): Record<string, string> {
+  const result: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    result[name] = name === "authorization" ? value.replace(/^(\S+\s+)?.*$/s, "$1[redacted]") : value;
+  });
+  return result;
+}
