@@ -46,7 +46,8 @@ declare module "axios" {
     idempotent?: boolean;
     deadline?: number;
     accept?: (data: unknown) => boolean;
-    stats?: CallStats;
+    /** A function, not the stats object: axios deep-copies plain objects when a retry replays the config. */
+    countRetry?: () => void;
     plannedRetryMs?: number;
   }
 }
@@ -91,11 +92,7 @@ axiosRetry(instance, {
     return true;
   },
   retryDelay: (_count, error) => error.config?.plannedRetryMs ?? 0,
-  onRetry: (_count, _error, config) => {
-    if (!config.stats) return;
-    config.stats.retries += 1;
-    config.stats.requests += 1;
-  },
+  onRetry: (_count, _error, config) => config.countRetry?.(),
 });
 
 export async function callReplicate<T>(config: Config, call: ReplicateCall): Promise<{ status: number; data: T }> {
@@ -115,7 +112,7 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
       idempotent: call.idempotent,
       deadline: call.deadline,
       accept: call.accept,
-      stats: call.stats,
+      countRetry: call.stats ? () => countRetry(call.stats!) : undefined,
     });
     return { status: response.status, data: response.data };
   } catch (error) {
@@ -153,6 +150,11 @@ export async function* replicateEvents(config: Config, url: string, signal: Abor
   } catch (error) {
     throw toReplicateProblem(error);
   }
+}
+
+function countRetry(stats: CallStats): void {
+  stats.retries += 1;
+  stats.requests += 1;
 }
 
 /** The call was aborted by its own signal (the client went away or the cap was reached). */

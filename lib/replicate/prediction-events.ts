@@ -1,5 +1,5 @@
 import { parseProgress, type Progress } from "@/lib/replicate/progress";
-import type { Prediction } from "@/lib/replicate/prediction";
+import { isTerminal, type Prediction } from "@/lib/replicate/prediction";
 
 /**
  * Turns the successive states of one prediction into the events a page wants: `status` when it
@@ -19,10 +19,11 @@ export function predictionEventTracker(options: { outputStreamed?: () => boolean
 
   return function eventsFor(prediction: Prediction): PredictionEvent[] {
     const events: PredictionEvent[] = [];
-    if (prediction.status !== status) {
-      status = prediction.status;
-      events.push({ event: "status", data: { id: prediction.id, status } });
-    }
+    const statusChanged = prediction.status !== status;
+    status = prediction.status;
+    const statusEvent: PredictionEvent = { event: "status", data: { id: prediction.id, status } };
+    // A new running status comes first; a final one last, after the logs and output it ended with.
+    if (statusChanged && !isTerminal(prediction)) events.push(statusEvent);
     const nextLogs = typeof prediction.logs === "string" ? prediction.logs : "";
     if (nextLogs !== logs) {
       // Logs are cumulative; if they ever shrink (data removed), send them whole again.
@@ -38,6 +39,7 @@ export function predictionEventTracker(options: { outputStreamed?: () => boolean
       output = nextOutput;
       if (prediction.output != null) events.push({ event: "output", data: { output: prediction.output } });
     }
+    if (statusChanged && isTerminal(prediction)) events.push(statusEvent);
     return events;
   };
 }

@@ -1,0 +1,14 @@
+/** The route's words about one field, tied to its input through `aria-describedby`. */
+export function FieldError({ id, messages, name }: { id: string; messages?: string[]; name: string }) {
+  if (!messages?.length) return null;
+  return (
+    <p className="field-error" id={id} data-testid={`field-error-${name}`}>
+      {messages.join(" ")}
+    </p>
+  );
+}
+
+/** Props that mark an input invalid and point it at its error text. */
+export function invalidProps(errorId: string, messages?: string[]) {
+  return messages?.length ? { "aria-invalid": true, "aria-describedby": errorId } : {};
+}

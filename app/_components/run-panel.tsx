@@ -1,0 +1,103 @@
+"use client";
+
+import { formatMetric, formatSeconds, toTerminalText } from "@/lib/client/format";
+import { toOutputView } from "@/lib/client/output-view";
+import type { RunState } from "@/lib/client/run-state";
+import { RunError } from "./run-error";
+import { RunLogs } from "./run-logs";
+import { OutputPlaceholder, RunOutput } from "./run-output";
+import { RunProgress } from "./run-progress";
+import { useElapsed } from "./use-elapsed";
+
+type RunPanelProps = { state: RunState; unplacedFields: string[] };
+
+/** Everything about the current run: status, time, progress, output, metrics and logs. */
+export function RunPanel({ state, unplacedFields }: RunPanelProps) {
+  const elapsed = useElapsed(state.startedAt, state.finishedAt);
+  const running = state.phase === "running";
+  const { outcome } = state;
+  const view = toOutputView(state.output);
+  const hasOutput = view.images.length > 0 || view.text !== null;
+  const metrics = outcome?.kind === "succeeded" ? outcome.prediction.metrics : null;
+  const status = describeStatus(state);
+  const logs = toTerminalText(state.logs);
+
+  return (
+    <section className="panel result" aria-labelledby="result-title" data-testid="result">
+      <div className="panel-header">
+        <h2 id="result-title">Output</h2>
+        <span className={`badge badge-${status.tone}`} data-testid="status" data-status={state.status ?? state.phase}>
+          {running && <span className="badge-dot" aria-hidden="true" />}
+          {status.label}
+        </span>
+        {state.startedAt !== null && (
+          <span className="elapsed" data-testid="elapsed" title="Elapsed time">
+            {formatSeconds(elapsed)}
+          </span>
+        )}
+      </div>
+      {/* Only phase changes are announced: progress ticks would flood a screen reader. */}
+      <p className="visually-hidden" role="status" aria-live="polite">
+        {status.label}
+      </p>
+
+      {(running || state.progress) && <RunProgress progress={state.progress} running={running} />}
+      {outcome && outcome.kind !== "succeeded" && <RunError outcome={outcome} unplacedFields={unplacedFields} />}
+      {hasOutput ? <RunOutput view={view} streaming={running} /> : !outcome || running ? <OutputPlaceholder running={running} /> : null}
+
+      {(state.predictionId || metrics) && (
+        <dl className="meta" data-testid="metrics">
+          {state.predictionId && (
+            <div>
+              <dt>Prediction</dt>
+              <dd>
+                <code data-testid="prediction-id">{state.predictionId}</code>
+              </dd>
+            </div>
+          )}
+          {formatMetric(metrics?.predict_time) && (
+            <div>
+              <dt>Predict time</dt>
+              <dd data-testid="predict-time">{formatMetric(metrics?.predict_time)}</dd>
+            </div>
+          )}
+          {formatMetric(metrics?.total_time) && (
+            <div>
+              <dt>Total time</dt>
+              <dd data-testid="total-time">{formatMetric(metrics?.total_time)}</dd>
+            </div>
+          )}
+        </dl>
+      )}
+
+      {logs.trim() && <RunLogs logs={logs} />}
+    </section>
+  );
+}
+
+type Tone = "neutral" | "active" | "success" | "danger" | "notice";
+
+function describeStatus(state: RunState): { label: string; tone: Tone } {
+  if (state.phase === "idle") return { label: "Ready", tone: "neutral" };
+  if (state.phase === "running") {
+    if (state.status === "starting") return { label: "Starting", tone: "active" };
+    if (state.status === "processing") return { label: "Processing", tone: "active" };
+    return { label: state.status ? capitalize(state.status) : "Sending", tone: "active" };
+  }
+  switch (state.outcome?.kind) {
+    case "succeeded":
+      return { label: "Succeeded", tone: "success" };
+    case "canceled":
+      return { label: state.status === "aborted" ? "Aborted" : "Canceled", tone: "notice" };
+    case "timed-out":
+      return { label: "Timed out", tone: "danger" };
+    case "invalid":
+      return { label: "Invalid input", tone: "danger" };
+    default:
+      return { label: "Failed", tone: "danger" };
+  }
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

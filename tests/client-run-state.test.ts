@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import type { RunOutcome } from "@/lib/client/describe-outcome";
+import { IDLE_RUN, runReducer, type RunAction, type RunState } from "@/lib/client/run-state";
+
+const run = (...actions: RunAction[]): RunState => actions.reduce(runReducer, IDLE_RUN);
+const start: RunAction = { type: "start", body: { prompt: "a cat" }, now: 1000 };
+const progress = (percentage: number, current: number): RunAction => ({
+  type: "event",
+  event: { type: "progress", progress: { percentage, current, total: 30, pass: 1 } },
+});
+const finish = (outcome: RunOutcome): RunAction => ({ type: "finish", outcome, now: 5000 });
+
+describe("run state", () => {
+  it("follows status, progress, logs and output events while running", () => {
+    const state = run(
+      start,
+      { type: "event", event: { type: "status", id: "p1", status: "processing" } },
+      progress(40, 12),
+      { type: "event", event: { type: "logs", text: "a\n" } },
+      { type: "event", event: { type: "logs", text: "b\n" } },
+      { type: "event", event: { type: "output", output: "Hel" } },
+    );
+    expect(state).toMatchObject({ phase: "running", predictionId: "p1", status: "processing", logs: "a\nb\n", output: "Hel", startedAt: 1000 });
+    expect(state.progress?.percentage).toBe(40);
+  });
+
+  it("takes output, logs and id from the final prediction (also when it came as plain JSON)", () => {
+    const prediction = { id: "p9", status: "succeeded", output: ["https://o/1.png"], logs: "whole log\n" };
+    const state = run(start, progress(40, 12), finish({ kind: "succeeded", prediction }));
+    expect(state).toMatchObject({ phase: "finished", finishedAt: 5000, predictionId: "p9", status: "succeeded", output: prediction.output, logs: "whole log\n" });
+    expect(state.progress).toMatchObject({ percentage: 100, current: 30 });
+  });
+
+  it("keeps the streamed progress where a failure stopped it", () => {
+    const prediction = { id: "p1", status: "failed", error: "boom" };
+    const state = run(start, progress(40, 12), finish({ kind: "failed", message: "The model failed: boom", prediction }));
+    expect(state.progress?.percentage).toBe(40);
+  });
+
+  it("ignores events and answers that arrive after Cancel finished the run", () => {
+    const canceled = run(start, finish({ kind: "canceled", message: "Canceled" }));
+    const late = [progress(80, 24), finish({ kind: "succeeded", prediction: { id: "p1", status: "succeeded" } })].reduce(runReducer, canceled);
+    expect(late).toBe(canceled);
+    expect(late.status).toBe("canceled");
+  });
+
+  it("starts a new run from a clean slate", () => {
+    const state = run(start, progress(40, 12), finish({ kind: "canceled", message: "Canceled" }), { ...start, now: 9000 });
+    expect(state).toMatchObject({ phase: "running", progress: null, outcome: null, logs: "", startedAt: 9000 });
+  });
+});
