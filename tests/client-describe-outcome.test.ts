@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeAnswer, describeRequestFailure, invalidFieldsByName } from "@/lib/client/describe-outcome";
+import { describeAnswer, describeCancelAnswer, describeRequestFailure, invalidFieldsByName } from "@/lib/client/describe-outcome";
 
 const prediction = (fields: Record<string, unknown>) => ({ id: "p1", status: "succeeded", output: null, error: null, ...fields });
 const json = (httpStatus: number, body: unknown) => ({ httpStatus, body, streamed: false });
@@ -58,6 +58,18 @@ describe("describeAnswer", () => {
   it("shows a non-JSON answer with its HTTP status", () => {
     expect(describeAnswer(json(504, "upstream timed out"))).toMatchObject({ kind: "problem", message: "Gateway timeout (HTTP 504)", detail: "upstream timed out" });
     expect(describeAnswer(json(500, ""))).toMatchObject({ detail: expect.stringMatching(/empty/) });
+  });
+});
+
+describe("describeCancelAnswer", () => {
+  it("says the prediction was canceled on Replicate, or how it ended when it ended first", () => {
+    expect(describeCancelAnswer(json(200, prediction({ status: "canceled" })))).toMatchObject({
+      kind: "canceled",
+      message: "Canceled",
+      detail: expect.stringMatching(/Replicate/),
+    });
+    expect(describeCancelAnswer(json(200, prediction({})))).toMatchObject({ kind: "succeeded" });
+    expect(describeCancelAnswer(json(502, { title: "Replicate unreachable", status: 502 }))).toMatchObject({ kind: "problem", status: 502 });
   });
 });
 

@@ -28,6 +28,12 @@ describe("toRequestBody", () => {
   });
 });
 
+/** Runs the command in a real shell where a function named curl prints the arguments the real curl would get. */
+function curlArguments(command: string, prelude = ""): string[] {
+  const printArgs = `curl() { for a in "$@"; do printf '%s\\0' "$a"; done; }`;
+  return execFileSync("sh", ["-c", `${prelude}\n${printArgs}\n${command}`], { encoding: "utf8" }).split("\0").slice(0, -1);
+}
+
 describe("buildCurlCommand", () => {
   it("survives a real shell: quotes, $, backticks and newlines stay literal", () => {
     const text = `it's "quoted" $HOME \`id\` \\ \n done`;
@@ -36,10 +42,14 @@ describe("buildCurlCommand", () => {
 
   it("posts the body as JSON to the given URL", () => {
     const command = buildCurlCommand("http://localhost:3000/api/ai/replicate", { prompt: "Bob's cat", seed: 1 });
-    // A shell function named curl prints the arguments the real curl would get.
-    const printArgs = `curl() { for a in "$@"; do printf '%s\\0' "$a"; done; }`;
-    const args = execFileSync("sh", ["-c", `${printArgs}\n${command}`], { encoding: "utf8" }).split("\0").slice(0, -1);
+    const args = curlArguments(command);
     expect(args).toEqual(["-X", "POST", "http://localhost:3000/api/ai/replicate", "-H", "Content-Type: application/json", "-d", `{"prompt":"Bob's cat","seed":1}`]);
+  });
+
+  it("sends the access key from a shell variable, never the key itself", () => {
+    const command = buildCurlCommand("http://localhost:3000/api/ai/replicate", { prompt: "a" }, { authorizationVariable: "ROUTE_API_KEY" });
+    expect(curlArguments(command, "ROUTE_API_KEY=k-42")).toContain("Authorization: Bearer k-42");
+    expect(buildCurlCommand("http://x/", {}, { authorizationVariable: "$(reboot)" })).not.toContain("reboot");
   });
 });
 

@@ -44,6 +44,36 @@ describe("run state", () => {
     expect(late.status).toBe("canceled");
   });
 
+  it("re-attaches to a prediction by id, with no body sent by this page", () => {
+    const state = run({ type: "attach", id: "p7", now: 2000 });
+    expect(state).toMatchObject({ phase: "running", body: null, predictionId: "p7", startedAt: 2000, logs: "" });
+  });
+
+  it("replaces the logs with the first logs event after following begins again", () => {
+    const logs = (text: string): RunAction => ({ type: "event", event: { type: "logs", text } });
+    const attached: RunAction = { type: "event", event: { type: "attached", id: "p1" } };
+    const state = run(start, attached, logs("a\n"), logs("b\n"), attached, logs("a\nb\nc\n"), logs("d\n"));
+    expect(state.logs).toBe("a\nb\nc\nd\n");
+  });
+
+  it("rebuilds the logs from the final prediction, even when they came twice", () => {
+    const logs: RunAction = { type: "event", event: { type: "logs", text: "whole log\n" } };
+    const prediction = { id: "p1", status: "succeeded", logs: "whole log\n" };
+    expect(run(start, logs, logs, finish({ kind: "succeeded", prediction })).logs).toBe("whole log\n");
+  });
+
+  it("says a cancel is on its way until the cancel's answer finishes the run", () => {
+    const canceling = run(start, { type: "canceling" });
+    expect(canceling).toMatchObject({ phase: "running", canceling: true });
+    const prediction = { id: "p1", status: "canceled" };
+    expect(run(start, { type: "canceling" }, finish({ kind: "canceled", message: "Canceled", prediction }))).toMatchObject({
+      phase: "finished",
+      canceling: false,
+      status: "canceled",
+    });
+    expect(run({ type: "canceling" })).toBe(IDLE_RUN);
+  });
+
   it("starts a new run from a clean slate", () => {
     const state = run(start, progress(40, 12), finish({ kind: "canceled", message: "Canceled" }), { ...start, now: 9000 });
     expect(state).toMatchObject({ phase: "running", progress: null, outcome: null, logs: "", startedAt: 9000 });

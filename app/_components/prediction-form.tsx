@@ -12,6 +12,8 @@ type PredictionFormProps = {
   onImageChange: (image: PickedImage | null) => void;
   fieldErrors: Record<string, string[]>;
   running: boolean;
+  /** Cancel was pressed and the cancel is on its way. */
+  canceling?: boolean;
   onSubmit: () => void;
   onCancel: () => void;
   runButtonRef: RefObject<HTMLButtonElement | null>;
@@ -123,8 +125,14 @@ export function PredictionForm(props: PredictionFormProps) {
           {running ? "Running…" : "Run"}
         </button>
         {running && (
-          <button type="button" className="button button-danger" onClick={props.onCancel} data-testid="cancel-button">
-            Cancel
+          <button
+            type="button"
+            className="button button-danger"
+            onClick={props.onCancel}
+            disabled={props.canceling}
+            data-testid="cancel-button"
+          >
+            {props.canceling ? "Canceling…" : "Cancel"}
           </button>
         )}
       </div>

@@ -3,35 +3,51 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { buildCurlCommand } from "@/lib/client/curl-command";
 import { invalidFieldsByName } from "@/lib/client/describe-outcome";
+import { predictionIdFromUrl } from "@/lib/client/prediction-url";
 import { EMPTY_FORM, FORM_FIELDS, toRequestBody, type FormValues } from "@/lib/client/request-body";
-import { ROUTE_PATH } from "@/lib/client/run-prediction";
+import { ROUTE_PATH } from "@/lib/client/route-calls";
+import { AccessKeyForm } from "./access-key-form";
 import { CopyButton } from "./copy-button";
 import type { PickedImage } from "./image-picker";
 import { PredictionForm } from "./prediction-form";
 import { RunPanel } from "./run-panel";
+import { useAccessKey } from "./use-access-key";
 import { usePredictionRun } from "./use-prediction-run";
 
 /**
- * The page's one stateful piece: form values in, a run's state out. New capabilities (an API key,
- * re-attaching to a running prediction) plug in here: a header for `runPrediction`, events for the reducer.
+ * The page's one stateful piece: form values in, a run's state out. A run named in the URL
+ * (`?prediction=<id>`, left by a reload) is re-attached at once; a 401 asks for the access key.
  */
 export function PredictionPlayground() {
   const [values, setValues] = useState<FormValues>(EMPTY_FORM);
   const [image, setImage] = useState<PickedImage | null>(null);
-  const { state, start, cancel } = usePredictionRun();
+  const accessKey = useAccessKey();
+  const { state, start, attach, retry, cancel } = usePredictionRun(accessKey.getHeaders);
   const runButtonRef = useRef<HTMLButtonElement>(null);
   const running = state.phase === "running";
+  const { outcome } = state;
 
   const { byField, unplaced } = useMemo(
-    () => (state.outcome?.kind === "invalid" ? invalidFieldsByName(state.outcome.invalidFields, FORM_FIELDS) : { byField: {}, unplaced: [] }),
-    [state.outcome],
+    () => (outcome?.kind === "invalid" ? invalidFieldsByName(outcome.invalidFields, FORM_FIELDS) : { byField: {}, unplaced: [] }),
+    [outcome],
   );
+
+  useEffect(() => {
+    const id = predictionIdFromUrl(window.location.href);
+    if (id) void attach(id);
+  }, [attach]);
 
   // Send the reader to the first field the route rejected.
   useEffect(() => {
     const first = FORM_FIELDS.find((name) => byField[name]);
     if (first) document.getElementById(`field-${first}`)?.focus();
   }, [byField]);
+
+  // A refused key is no use to keep: the next run would only be refused again.
+  const { forget } = accessKey;
+  useEffect(() => {
+    if (outcome?.kind === "unauthorized" && outcome.keyRefused) forget();
+  }, [outcome, forget]);
 
   function currentBody() {
     return toRequestBody({ ...values, image: image?.dataUrl ?? null });
@@ -42,11 +58,24 @@ export function PredictionPlayground() {
     runButtonRef.current?.focus();
   }
 
+  function submitKey(key: string) {
+    accessKey.save(key);
+    retry();
+  }
+
   return (
     <div className="playground">
       <section className="panel" aria-labelledby="input-title">
         <div className="panel-header">
           <h2 id="input-title">Input</h2>
+          {accessKey.hasKey && (
+            <span className="key-status" data-testid="key-status">
+              Access key set ·{" "}
+              <button type="button" className="link-button" onClick={forget} data-testid="forget-key">
+                Forget key
+              </button>
+            </span>
+          )}
         </div>
         <PredictionForm
           values={values}
@@ -55,19 +84,28 @@ export function PredictionPlayground() {
           onImageChange={setImage}
           fieldErrors={byField}
           running={running}
+          canceling={state.canceling}
           onSubmit={() => void start(currentBody())}
           onCancel={cancelRun}
           runButtonRef={runButtonRef}
           secondaryActions={
             <CopyButton
               label="Copy curl command"
-              getText={() => buildCurlCommand(new URL(ROUTE_PATH, window.location.origin).href, currentBody())}
+              getText={() =>
+                buildCurlCommand(new URL(ROUTE_PATH, window.location.origin).href, currentBody(), {
+                  authorizationVariable: accessKey.hasKey ? "ROUTE_API_KEY" : undefined,
+                })
+              }
               testId="copy-curl"
             />
           }
         />
       </section>
-      <RunPanel state={state} unplacedFields={unplaced} />
+      <RunPanel
+        state={state}
+        unplacedFields={unplaced}
+        accessKeyPrompt={outcome?.kind === "unauthorized" && <AccessKeyForm refused={outcome.keyRefused} onSubmit={submitKey} />}
+      />
     </div>
   );
 }

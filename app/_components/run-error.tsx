@@ -1,6 +1,6 @@
 import type { RunOutcome } from "@/lib/client/describe-outcome";
 
-type FailedOutcome = Exclude<RunOutcome, { kind: "succeeded" }>;
+type FailedOutcome = Exclude<RunOutcome, { kind: "succeeded" | "unauthorized" }>;
 
 /** The outcome of a run that did not succeed, in words. Field errors not shown next to a field land here. */
 export function RunError({ outcome, unplacedFields }: { outcome: FailedOutcome; unplacedFields: string[] }) {

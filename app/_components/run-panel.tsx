@@ -1,5 +1,6 @@
 "use client";
 
+import type { ReactNode } from "react";
 import { formatMetric, formatSeconds, toTerminalText } from "@/lib/client/format";
 import { toOutputView } from "@/lib/client/output-view";
 import type { RunState } from "@/lib/client/run-state";
@@ -9,10 +10,15 @@ import { OutputPlaceholder, RunOutput } from "./run-output";
 import { RunProgress } from "./run-progress";
 import { useElapsed } from "./use-elapsed";
 
-type RunPanelProps = { state: RunState; unplacedFields: string[] };
+type RunPanelProps = {
+  state: RunState;
+  unplacedFields: string[];
+  /** Shown instead of the error when the route asks for its access key. */
+  accessKeyPrompt?: ReactNode;
+};
 
 /** Everything about the current run: status, time, progress, output, metrics and logs. */
-export function RunPanel({ state, unplacedFields }: RunPanelProps) {
+export function RunPanel({ state, unplacedFields, accessKeyPrompt }: RunPanelProps) {
   const elapsed = useElapsed(state.startedAt, state.finishedAt);
   const running = state.phase === "running";
   const { outcome } = state;
@@ -42,7 +48,8 @@ export function RunPanel({ state, unplacedFields }: RunPanelProps) {
       </p>
 
       {(running || state.progress) && <RunProgress progress={state.progress} running={running} />}
-      {outcome && outcome.kind !== "succeeded" && <RunError outcome={outcome} unplacedFields={unplacedFields} />}
+      {outcome?.kind === "unauthorized" && accessKeyPrompt}
+      {outcome && outcome.kind !== "succeeded" && outcome.kind !== "unauthorized" && <RunError outcome={outcome} unplacedFields={unplacedFields} />}
       {hasOutput ? <RunOutput view={view} streaming={running} /> : !outcome || running ? <OutputPlaceholder running={running} /> : null}
 
       {(state.predictionId || metrics) && (
@@ -80,9 +87,10 @@ type Tone = "neutral" | "active" | "success" | "danger" | "notice";
 function describeStatus(state: RunState): { label: string; tone: Tone } {
   if (state.phase === "idle") return { label: "Ready", tone: "neutral" };
   if (state.phase === "running") {
+    if (state.canceling) return { label: "Canceling", tone: "notice" };
     if (state.status === "starting") return { label: "Starting", tone: "active" };
     if (state.status === "processing") return { label: "Processing", tone: "active" };
-    return { label: state.status ? capitalize(state.status) : "Sending", tone: "active" };
+    return { label: state.status ? capitalize(state.status) : state.body ? "Sending" : "Re-attaching", tone: "active" };
   }
   switch (state.outcome?.kind) {
     case "succeeded":
@@ -93,6 +101,8 @@ function describeStatus(state: RunState): { label: string; tone: Tone } {
       return { label: "Timed out", tone: "danger" };
     case "invalid":
       return { label: "Invalid input", tone: "danger" };
+    case "unauthorized":
+      return { label: "Key needed", tone: "notice" };
     default:
       return { label: "Failed", tone: "danger" };
   }

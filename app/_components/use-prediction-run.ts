@@ -1,50 +1,85 @@
 "use client";
 
 import { useCallback, useEffect, useReducer, useRef } from "react";
-import { CANCELED_BY_USER, describeAnswer, describeRequestFailure, type RunOutcome } from "@/lib/client/describe-outcome";
+import { describeAnswer, describeCancelAnswer, describeRequestFailure, type RunOutcome } from "@/lib/client/describe-outcome";
+import { startPredictionSession, type PredictionSession, type SessionEnd, type SessionPlan } from "@/lib/client/prediction-session";
+import { withPredictionId } from "@/lib/client/prediction-url";
 import type { RunRequestBody } from "@/lib/client/route-types";
-import { runPrediction } from "@/lib/client/run-prediction";
 import { IDLE_RUN, runReducer } from "@/lib/client/run-state";
 
-/** One run at a time: start it, follow its events, cancel it by closing the request. */
-export function usePredictionRun() {
+/**
+ * One run at a time: start it (or re-attach to the one named in the URL), follow its events,
+ * cancel it with a DELETE. The running prediction's id stays in the URL until the run ends, so a
+ * reload re-attaches instead of losing it. `getHeaders` is read at each run (the access key).
+ */
+export function usePredictionRun(getHeaders: () => Record<string, string>) {
   const [state, dispatch] = useReducer(runReducer, IDLE_RUN);
-  const controllerRef = useRef<AbortController | null>(null);
+  const sessionRef = useRef<PredictionSession | null>(null);
+  const retryPlanRef = useRef<SessionPlan | null>(null);
+  const getHeadersRef = useRef(getHeaders);
+  useEffect(() => {
+    getHeadersRef.current = getHeaders;
+  }, [getHeaders]);
 
-  const start = useCallback(async (body: RunRequestBody) => {
-    controllerRef.current?.abort();
-    const controller = new AbortController();
-    controllerRef.current = controller;
-    const isCurrent = () => controllerRef.current === controller;
-    dispatch({ type: "start", body, now: Date.now() });
+  const run = useCallback(async (plan: SessionPlan) => {
+    sessionRef.current?.stop();
+    const headers = getHeadersRef.current();
+    const keySent = "Authorization" in headers;
+    const now = Date.now();
+    dispatch(plan.kind === "start" ? { type: "start", body: plan.body, now } : { type: "attach", id: plan.id, now });
+    let predictionId = plan.kind === "attach" ? plan.id : null;
+    const session = startPredictionSession(plan, {
+      headers,
+      onEvent: (event) => dispatch({ type: "event", event }),
+      onPredictionId: (id) => {
+        predictionId = id;
+        replaceUrl(withPredictionId(window.location.href, id));
+      },
+    });
+    sessionRef.current = session;
+
     let outcome: RunOutcome;
+    let answered = false;
     try {
-      const answer = await runPrediction({
-        body,
-        signal: controller.signal,
-        onEvent: (event) => isCurrent() && dispatch({ type: "event", event }),
-      });
-      outcome = describeAnswer(answer);
+      outcome = describeEnd(await session.ended, keySent);
+      answered = true;
     } catch (error) {
-      // Browsers differ in what an aborted body read throws; the signal is the truth.
-      outcome = controller.signal.aborted ? CANCELED_BY_USER : describeRequestFailure(error);
+      outcome = describeRequestFailure(error);
     }
-    if (isCurrent()) {
-      controllerRef.current = null;
-      dispatch({ type: "finish", outcome, now: Date.now() });
-    }
+    if (sessionRef.current !== session) return;
+    sessionRef.current = null;
+    // After the key is given, follow what was created rather than create it again.
+    retryPlanRef.current = predictionId ? { kind: "attach", id: predictionId } : plan;
+    // Ended: nothing to re-attach to. Not answered (the network failed) or waiting for a key: keep the id.
+    if (answered && outcome.kind !== "unauthorized") replaceUrl(withPredictionId(window.location.href, null));
+    dispatch({ type: "finish", outcome, now: Date.now() });
   }, []);
+
+  const start = useCallback((body: RunRequestBody) => run({ kind: "start", body }), [run]);
+  const attach = useCallback((id: string) => run({ kind: "attach", id }), [run]);
+
+  /** Runs the last plan again (after the access key was given). */
+  const retry = useCallback(() => {
+    if (retryPlanRef.current) void run(retryPlanRef.current);
+  }, [run]);
 
   const cancel = useCallback(() => {
-    const controller = controllerRef.current;
-    if (!controller) return;
-    controllerRef.current = null;
-    controller.abort();
-    dispatch({ type: "finish", outcome: CANCELED_BY_USER, now: Date.now() });
+    const session = sessionRef.current;
+    if (!session) return;
+    dispatch({ type: "canceling" });
+    session.cancel();
   }, []);
 
-  // Leaving the page closes the request, which cancels the prediction upstream.
-  useEffect(() => () => controllerRef.current?.abort(), []);
+  // Leaving the page stops following; the prediction runs on (the URL still names it).
+  useEffect(() => () => sessionRef.current?.stop(), []);
 
-  return { state, start, cancel };
+  return { state, start, attach, retry, cancel };
+}
+
+function describeEnd(end: SessionEnd, keySent: boolean): RunOutcome {
+  return end.canceled ? describeCancelAnswer(end.answer, { keySent }) : describeAnswer(end.answer, { keySent });
+}
+
+function replaceUrl(href: string) {
+  if (href !== window.location.href) window.history.replaceState(window.history.state, "", href);
 }

@@ -1,5 +1,6 @@
+import { isAccessKeyChallenge } from "./access-key";
+import type { RouteAnswer } from "./route-answer";
 import { isPrediction, isProblem, type InvalidField, type Prediction } from "./route-types";
-import type { RouteAnswer } from "./run-prediction";
 
 /** How a run ended, in words a person can act on. */
 export type RunOutcome =
@@ -8,7 +9,9 @@ export type RunOutcome =
   | { kind: "canceled"; message: string; detail?: string; prediction?: Prediction }
   | { kind: "timed-out"; message: string; prediction: Prediction }
   | { kind: "invalid"; message: string; detail?: string; invalidFields: InvalidField[] }
-  | { kind: "problem"; message: string; detail?: string; status?: number };
+  | { kind: "problem"; message: string; detail?: string; status?: number }
+  /** The route asks for its access key; `keyRefused`: the one sent was wrong. */
+  | { kind: "unauthorized"; message: string; detail?: string; keyRefused: boolean };
 
 const TITLE_BY_STATUS: Record<number, string> = {
   400: "Invalid request",
@@ -24,17 +27,17 @@ const TITLE_BY_STATUS: Record<number, string> = {
   504: "Gateway timeout",
 };
 
-/** The person pressed Cancel: the request is closed, and closing it is what makes the route cancel upstream. */
-export const CANCELED_BY_USER: RunOutcome = {
-  kind: "canceled",
-  message: "Canceled",
-  detail: "Closing the request makes the route cancel the prediction on Replicate.",
-};
+/** The person pressed Cancel before the route had answered anything to cancel. */
+export const CANCELED_BY_USER: RunOutcome = { kind: "canceled", message: "Canceled" };
 
-/** The route's answer, JSON or the SSE `done` event, turned into an outcome to show. */
-export function describeAnswer(answer: RouteAnswer): RunOutcome {
+/**
+ * The route's answer, JSON or the SSE `done` event, turned into an outcome to show. `keySent`:
+ * the request carried an access key, so a refusal means that key is wrong.
+ */
+export function describeAnswer(answer: RouteAnswer, context: { keySent?: boolean } = {}): RunOutcome {
   const { body, httpStatus } = answer;
   if (isPrediction(body)) return describePrediction(body);
+  if (isAccessKeyChallenge(answer)) return describeKeyRequest(body, context.keySent ?? false);
   if (isProblem(body)) return describeProblem(body.status, body);
   return {
     kind: "problem",
@@ -42,6 +45,20 @@ export function describeAnswer(answer: RouteAnswer): RunOutcome {
     message: `${titleFor(httpStatus)} (HTTP ${httpStatus})`,
     detail: typeof body === "string" && body.trim() ? truncate(body.trim(), 300) : "The server sent an empty or unreadable answer.",
   };
+}
+
+/** The DELETE's answer: the prediction as the cancel left it (it may have ended just before). */
+export function describeCancelAnswer(answer: RouteAnswer, context: { keySent?: boolean } = {}): RunOutcome {
+  const outcome = describeAnswer(answer, context);
+  if (outcome.kind !== "canceled" || !isPrediction(answer.body) || answer.body.status !== "canceled") return outcome;
+  return { ...outcome, detail: "Canceled on Replicate: it stopped running." };
+}
+
+function describeKeyRequest(body: unknown, keySent: boolean): RunOutcome {
+  const detail = isProblem(body) && typeof body.detail === "string" && body.detail ? body.detail : undefined;
+  return keySent
+    ? { kind: "unauthorized", message: "The access key was refused", detail, keyRefused: true }
+    : { kind: "unauthorized", message: "This app's route needs an access key", detail, keyRefused: false };
 }
 
 export function describePrediction(prediction: Prediction): RunOutcome {

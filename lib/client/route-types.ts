@@ -1,9 +1,15 @@
 /**
- * What the browser sees of `POST /api/ai/replicate`. Kept apart from the server's own types so
+ * What the browser sees of `POST /api/ai/replicate` and `/api/ai/replicate/{id}`. Kept apart from the server's own types so
  * that no server module (axios, the token's config) can end up in the client bundle.
  */
 
 export type PredictionStatus = "starting" | "processing" | "succeeded" | "failed" | "canceled" | "aborted";
+
+const TERMINAL_STATUSES: readonly string[] = ["succeeded", "failed", "canceled", "aborted"];
+
+export function isTerminalStatus(status: string): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
 
 export type Prediction = {
   id: string;
@@ -26,8 +32,12 @@ export type Problem = {
 
 export type Progress = { percentage: number; current: number; total: number; pass: number };
 
-/** The SSE events before `done`, with their `data` already parsed. */
+/**
+ * The SSE events before `done`, with their `data` already parsed, and `attached`: the page began
+ * following the prediction again (a new stream or polling), whose first `logs` is the whole log.
+ */
 export type RunEvent =
+  | { type: "attached"; id: string }
   | { type: "status"; id: string; status: string }
   | { type: "progress"; progress: Progress }
   | { type: "logs"; text: string }

@@ -2,11 +2,12 @@ import type { RunOutcome } from "./describe-outcome";
 import type { Progress, RunEvent, RunRequestBody } from "./route-types";
 
 /**
- * Everything the page shows about one run, built only from events, so any source of events
- * (the POST's stream today, re-attaching to a running prediction later) drives the same view.
+ * Everything the page shows about one run, built only from events, so every source of them
+ * (a stream, a stream re-attached after a reload or at the route's cap, polling) drives one view.
  */
 export type RunState = {
   phase: "idle" | "running" | "finished";
+  /** What was sent; null for a run re-attached after a reload (this page did not send it). */
   body: RunRequestBody | null;
   startedAt: number | null;
   finishedAt: number | null;
@@ -14,13 +15,19 @@ export type RunState = {
   status: string | null;
   progress: Progress | null;
   logs: string;
+  /** Following began again: the next `logs` event is the whole log, to replace what is shown. */
+  logsResent: boolean;
   output: unknown;
+  /** Cancel was pressed; the cancel is on its way. */
+  canceling: boolean;
   outcome: RunOutcome | null;
 };
 
 export type RunAction =
   | { type: "start"; body: RunRequestBody; now: number }
+  | { type: "attach"; id: string; now: number }
   | { type: "event"; event: RunEvent }
+  | { type: "canceling" }
   | { type: "finish"; outcome: RunOutcome; now: number }
   | { type: "reset" };
 
@@ -33,7 +40,9 @@ export const IDLE_RUN: RunState = {
   status: null,
   progress: null,
   logs: "",
+  logsResent: false,
   output: null,
+  canceling: false,
   outcome: null,
 };
 
@@ -41,9 +50,13 @@ export function runReducer(state: RunState, action: RunAction): RunState {
   switch (action.type) {
     case "start":
       return { ...IDLE_RUN, phase: "running", body: action.body, startedAt: action.now };
+    case "attach":
+      return { ...IDLE_RUN, phase: "running", predictionId: action.id, startedAt: action.now };
     case "event":
       // A late event (after Cancel) must not reopen a finished run.
       return state.phase === "running" ? applyEvent(state, action.event) : state;
+    case "canceling":
+      return state.phase === "running" ? { ...state, canceling: true } : state;
     case "finish":
       return state.phase === "running" ? finish(state, action.outcome, action.now) : state;
     case "reset":
@@ -53,30 +66,30 @@ export function runReducer(state: RunState, action: RunAction): RunState {
 
 function applyEvent(state: RunState, event: RunEvent): RunState {
   switch (event.type) {
+    case "attached":
+      return { ...state, predictionId: event.id, logsResent: true };
     case "status":
       return { ...state, status: event.status, predictionId: event.id || state.predictionId };
     case "progress":
       return { ...state, progress: event.progress };
     case "logs":
-      return { ...state, logs: state.logs + event.text };
+      return { ...state, logs: state.logsResent ? event.text : state.logs + event.text, logsResent: false };
     case "output":
       return { ...state, output: event.output };
   }
 }
 
 function finish(state: RunState, outcome: RunOutcome, now: number): RunState {
+  const finished = { ...state, phase: "finished" as const, finishedAt: now, outcome, canceling: false };
   const prediction = "prediction" in outcome ? outcome.prediction : undefined;
-  if (!prediction) return { ...state, phase: "finished", finishedAt: now, outcome, status: outcome.kind === "canceled" ? "canceled" : state.status };
+  if (!prediction) return { ...finished, status: outcome.kind === "canceled" ? "canceled" : state.status };
   const succeeded = prediction.status === "succeeded";
   return {
-    ...state,
-    phase: "finished",
-    finishedAt: now,
-    outcome,
+    ...finished,
     predictionId: prediction.id,
     status: prediction.status,
-    // The final prediction holds the whole log: it also covers runs answered as plain JSON.
-    logs: typeof prediction.logs === "string" && prediction.logs.length >= state.logs.length ? prediction.logs : state.logs,
+    // The final prediction holds the whole log: it also repairs a log sent twice when Replicate's shrank.
+    logs: typeof prediction.logs === "string" && prediction.logs !== "" ? prediction.logs : state.logs,
     output: prediction.output ?? state.output,
     progress: succeeded && state.progress ? { ...state.progress, percentage: 100, current: state.progress.total } : state.progress,
   };

@@ -17,12 +17,12 @@ import {
   freePort,
   PROJECT_ROOT,
   simulatedReplicateEnv,
-  SIMULATED_TOKEN,
   startNextServer,
   type NextServer,
 } from "./harness";
 
 const DESKTOP = { width: 1200, height: 900 };
+const ROUTE_KEY = "e2e-route-key-0123456789";
 const PHONE = { width: 375, height: 812 };
 const DOCS_SCREENSHOT = path.join(PROJECT_ROOT, "docs/screenshot.png");
 const ARTIFACTS = path.join(PROJECT_ROOT, "tests/e2e/artifacts");
@@ -39,12 +39,28 @@ describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () =
     if (missing) throw new Error(missing);
     ensureProductionBuild((line) => console.log(`[e2e] ${line}`));
     simulator = await startSimulatorServer({ runMs: 1500, bootMs: 200 });
-    app = await startNextServer({
-      port: await freePort(),
-      env: simulatedReplicateEnv(simulator.baseUrl, { REPLICATE_POLL_INTERVAL_MS: "100" }),
-    });
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    // Async creates carry a webhook back to this app; its secret is fetched from the simulator.
+    const port = await freePort();
+    [app, browser] = await Promise.all([
+      startApp(port, { REPLICATE_WEBHOOK_URL: `http://127.0.0.1:${port}` }),
+      chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS }),
+    ]);
   }, 240_000);
+
+  /** `next start` of the same build against the simulator; settings a developer's shell may hold are cleared. */
+  async function startApp(port: number, extra: Record<string, string> = {}): Promise<NextServer> {
+    return startNextServer({
+      port,
+      env: simulatedReplicateEnv(simulator.baseUrl, {
+        REPLICATE_POLL_INTERVAL_MS: "100",
+        ROUTE_API_KEY: "",
+        REPLICATE_WEBHOOK_URL: "",
+        REPLICATE_WEBHOOK_SECRET: "",
+        REPLICATE_RATE_LIMIT: "",
+        ...extra,
+      }),
+    });
+  }
 
   afterAll(async () => {
     await browser?.close();
@@ -81,14 +97,10 @@ describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () =
   }
 
   const errorMessage = () => page.getByTestId("error-message");
+  const urlPredictionId = () => new URL(page.url()).searchParams.get("prediction");
 
-  it("sends the picked image, shows the progress bar moving, then the simulator's image", async () => {
-    const png = Buffer.from(renderSeedPng(7));
-    await page.getByTestId("image-input").setInputFiles({ name: "sketch.png", mimeType: "image/png", buffer: png });
-    await page.getByTestId("image-preview").waitFor();
-    await run("A lighthouse on a cliff at dusk, volumetric light", { seed: "42", style: "photographic" });
-
-    // A value strictly between 0 and 100, seen while no image is shown yet.
+  /** Resolves with the progress bar's value once it is strictly between 0 and 100 with no image shown. */
+  async function progressMidway(): Promise<number> {
     const midway = await page.waitForFunction(
       () => {
         const value = Number(document.querySelector('[data-testid="progress"]')?.getAttribute("aria-valuenow"));
@@ -98,7 +110,21 @@ describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () =
       null,
       { polling: 20, timeout: 10_000 },
     );
-    const percentage = (await midway.jsonValue()) as number;
+    return (await midway.jsonValue()) as number;
+  }
+
+  /** Requests the simulated Replicate saw for one prediction, by kind (create, get, cancel). */
+  const upstreamCalls = (id: string, kind: string) =>
+    simulator.sim.requests.filter((request) => request.kind === kind && request.path.includes(id));
+
+  it("sends the picked image, shows the progress bar moving, then the simulator's image", async () => {
+    const png = Buffer.from(renderSeedPng(7));
+    await page.getByTestId("image-input").setInputFiles({ name: "sketch.png", mimeType: "image/png", buffer: png });
+    await page.getByTestId("image-preview").waitFor();
+    await run("A lighthouse on a cliff at dusk, volumetric light", { seed: "42", style: "photographic" });
+
+    // A value strictly between 0 and 100, seen while no image is shown yet.
+    const percentage = await progressMidway();
     expect(percentage).toBeGreaterThan(0);
     expect(percentage).toBeLessThan(100);
 
@@ -160,24 +186,113 @@ describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () =
     );
   });
 
-  it("cancels the prediction upstream when Cancel is clicked", async () => {
-    const cancelsBefore = simulator.sim.count("cancel");
+  it("cancels the prediction upstream with a DELETE when Cancel is clicked", async () => {
     await run("A cat that never finishes [never]");
 
     // Wait until the route has created the prediction (its id is on the page) before canceling.
     await page.getByTestId("prediction-id").waitFor({ timeout: 10_000 });
-    const id = await page.getByTestId("prediction-id").textContent();
+    const id = (await page.getByTestId("prediction-id").textContent()) ?? "";
+    const deleteSent = page.waitForRequest((request) => request.method() === "DELETE" && request.url().endsWith(`/api/ai/replicate/${id}`));
     await page.getByTestId("cancel-button").click();
+    await deleteSent;
 
     await expect.poll(() => errorMessage().textContent()).toBe("Canceled");
-    await expect
-      .poll(async () => {
-        const answer = await fetch(`${simulator.baseUrl}/predictions/${id}`, {
-          headers: { Authorization: `Bearer ${SIMULATED_TOKEN}` },
-        });
-        return ((await answer.json()) as { status: string }).status;
-      }, { timeout: 5_000, interval: 100 })
-      .toBe("canceled");
-    expect(simulator.sim.count("cancel")).toBeGreaterThan(cancelsBefore);
+    expect(simulator.sim.get(id)?.toJSON().status).toBe("canceled");
+    expect(upstreamCalls(id, "cancel")).toHaveLength(1);
+    expect(urlPredictionId()).toBeNull();
+  });
+
+  it("re-attaches to the running prediction after a reload: no second create, no cancel", async () => {
+    const createsBefore = simulator.sim.count("create");
+    await run("A slow lighthouse [run:4000]");
+    await progressMidway();
+    const id = await page.getByTestId("prediction-id").textContent();
+    expect(urlPredictionId()).toBe(id);
+
+    await page.reload();
+    await expect.poll(() => page.getByTestId("prediction-id").textContent(), { timeout: 5_000 }).toBe(id);
+    expect(await progressMidway()).toBeGreaterThan(0);
+    await page.getByTestId("output-image").waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.getByTestId("status").textContent()).toBe("Succeeded");
+    expect(urlPredictionId()).toBeNull();
+
+    expect(simulator.sim.get(id ?? "")?.toJSON().status).toBe("succeeded");
+    expect(simulator.sim.count("create") - createsBefore).toBe(1);
+    expect(upstreamCalls(id ?? "", "cancel")).toEqual([]);
+  });
+
+  it("async mode with webhooks: the verified webhook answers the GET, not Replicate", async () => {
+    const response = await fetch(`${app.origin}/api/ai/replicate`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Prefer: "respond-async" },
+      body: JSON.stringify({ prompt: "A fox, followed by webhook" }),
+    });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    expect(response.headers.get("location")).toBe(`/api/ai/replicate/${id}`);
+
+    const completed = () =>
+      simulator.sim.webhookDeliveries.find((delivery) => delivery.predictionId === id && delivery.event === "completed" && delivery.status === 200);
+    await expect.poll(completed, { timeout: 10_000, interval: 50 }).toBeTruthy();
+    expect(completed()?.url).toBe(`${app.origin}/api/ai/replicate/webhook`);
+    expect(simulator.sim.count("secret")).toBeGreaterThan(0);
+
+    const answer = await fetch(`${app.origin}/api/ai/replicate/${id}`);
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { status: string }).status).toBe("succeeded");
+    expect(upstreamCalls(id, "get")).toEqual([]);
+  });
+
+  describe("with an access key (ROUTE_API_KEY)", () => {
+    let keyed: NextServer;
+
+    beforeAll(async () => {
+      keyed = await startApp(await freePort(), { ROUTE_API_KEY: ROUTE_KEY });
+    }, 60_000);
+
+    afterAll(async () => {
+      await keyed?.stop();
+    });
+
+    const post = (authorization?: string) =>
+      fetch(`${keyed.origin}/api/ai/replicate`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...(authorization ? { Authorization: authorization } : {}) },
+        body: JSON.stringify({ prompt: "A keyed cat" }),
+      });
+
+    it("answers 401 problem JSON without the key or with a wrong one, and runs with the right one", async () => {
+      for (const authorization of [undefined, "Bearer not-the-key-0123456789"]) {
+        const refused = await post(authorization);
+        expect(refused.status).toBe(401);
+        expect(refused.headers.get("www-authenticate")).toMatch(/^Bearer\b/);
+        expect(await refused.json()).toMatchObject({ status: 401, title: expect.any(String), detail: expect.any(String) });
+      }
+      const accepted = await post(`Bearer ${ROUTE_KEY}`);
+      expect(accepted.status).toBe(200);
+      expect(((await accepted.json()) as { status: string }).status).toBe("succeeded");
+    });
+
+    it("asks for the key, says when it is refused, then runs with it and keeps it in this tab only", async () => {
+      expect(await (await fetch(keyed.origin)).text()).not.toContain(ROUTE_KEY);
+      await page.goto(keyed.origin);
+      await run("A cat behind a key");
+
+      const message = page.getByTestId("access-key-message");
+      await expect.poll(() => message.textContent(), { timeout: 5_000 }).toBe("This app's route needs an access key");
+      await page.getByTestId("access-key-input").fill("not-the-key-0123456789");
+      await page.getByTestId("access-key-submit").click();
+      await expect.poll(() => message.textContent(), { timeout: 5_000 }).toBe("The access key was refused");
+
+      await page.getByTestId("access-key-input").fill(ROUTE_KEY);
+      await page.getByTestId("access-key-submit").click();
+      await page.getByTestId("output-image").waitFor({ timeout: 10_000 });
+      await expect.poll(() => page.getByTestId("status").textContent()).toBe("Succeeded");
+      expect(await page.evaluate(() => sessionStorage.getItem("replicate-route-key"))).toBe(ROUTE_KEY);
+
+      await page.getByTestId("forget-key").click();
+      expect(await page.evaluate(() => sessionStorage.getItem("replicate-route-key"))).toBeNull();
+      await expect.poll(() => page.getByTestId("key-status").count()).toBe(0);
+    });
   });
 });

@@ -1,0 +1,60 @@
+import { isEventStream, readJsonAnswer, readStreamedAnswer, type RouteAnswer } from "./route-answer";
+import type { RunEvent, RunRequestBody } from "./route-types";
+
+/** The three calls the page makes to the route, each one request. Errors of the network reject. */
+
+export const ROUTE_PATH = "/api/ai/replicate";
+
+export function predictionPath(id: string): string {
+  return `${ROUTE_PATH}/${encodeURIComponent(id)}`;
+}
+
+type CallOptions = {
+  /** Sent on every call (the access key's `Authorization`, when the route asks for one). */
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  fetch?: typeof fetch;
+};
+
+/**
+ * Creates the prediction in async mode: the route answers 202 with the prediction at once, so the
+ * page can keep its id and follow it from any request, including one made after a reload.
+ */
+export async function createPrediction(body: RunRequestBody, options: CallOptions = {}): Promise<RouteAnswer> {
+  const response = await (options.fetch ?? fetch)(ROUTE_PATH, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json", Prefer: "respond-async", ...options.headers },
+    body: JSON.stringify(body),
+    signal: options.signal,
+  });
+  return readJsonAnswer(response);
+}
+
+/**
+ * The prediction's state. With `stream`, its live events until the end (or the route's cap, then
+ * a `done` carrying a prediction still running); `onEvent` first gets `attached` when a stream opens.
+ * A route that cannot stream answers JSON: 202 while running, 200 or 500 once ended.
+ */
+export async function getPrediction(
+  id: string,
+  options: CallOptions & { stream: boolean; onEvent?: (event: RunEvent) => void },
+): Promise<RouteAnswer> {
+  const response = await (options.fetch ?? fetch)(predictionPath(id), {
+    headers: { Accept: options.stream ? "text/event-stream" : "application/json", ...options.headers },
+    signal: options.signal,
+    cache: "no-store",
+  });
+  if (!isEventStream(response)) return readJsonAnswer(response);
+  options.onEvent?.({ type: "attached", id });
+  return readStreamedAnswer(response, options.onEvent);
+}
+
+/** Cancels it upstream; the route answers the prediction as the cancel left it. */
+export async function deletePrediction(id: string, options: CallOptions = {}): Promise<RouteAnswer> {
+  const response = await (options.fetch ?? fetch)(predictionPath(id), {
+    method: "DELETE",
+    headers: { Accept: "application/json", ...options.headers },
+    signal: options.signal,
+  });
+  return readJsonAnswer(response);
+}
