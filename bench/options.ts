@@ -1,0 +1,127 @@
+import { parseArgs } from "node:util";
+
+/**
+ * What a benchmark run does. Every figure has a flag and an environment variable (BENCH_*), so a
+ * CI job or a slower machine can shorten the run without editing code.
+ */
+export interface BenchOptions {
+  quick: boolean;
+  build: boolean;
+  /** Added by the simulator before every answer (stands in for the network to Replicate). */
+  latencyMs: number;
+  /** Repetitions of the 0 s prediction (sequential, interleaved across ways). */
+  instantReps: number;
+  /** Repetitions of each timed single prediction (2 s, 10 s, past the window). */
+  singleReps: number;
+  shortRunMs: number;
+  longRunMs: number;
+  /** The simulated sync window standing in for Replicate's 60 s `Prefer: wait` cap. */
+  windowMs: number;
+  /** Run time of predictions past the window (must exceed windowMs). */
+  pastWindowRunMs: number;
+  /**
+   * Run times of timed predictions are spread evenly over this many ms around their nominal value
+   * (a 2 s prediction takes 1.5 to 2.5 s), so a loop that polls every second meets each prediction
+   * at a different phase, as in real life, instead of always just after it ended.
+   */
+  spreadMs: number;
+  crowdSize: number;
+  crowdRunMs: number;
+  /** Tokens each rate-limit bucket can save up (Replicate does not publish its burst). */
+  burst: number;
+  createsPerMinute: number;
+  othersPerMinute: number;
+  /** Only these scenarios / ways (to iterate on one figure); empty = all. */
+  onlyScenarios: string[];
+  onlyWays: string[];
+}
+
+const REPLICATE_SYNC_WINDOW_MS = 60_000;
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean", default: env.BENCH_QUICK === "1" },
+      "no-build": { type: "boolean", default: env.BENCH_NO_BUILD === "1" },
+      "latency-ms": { type: "string" },
+      reps: { type: "string" },
+      "instant-reps": { type: "string" },
+      crowd: { type: "string" },
+      "short-ms": { type: "string" },
+      "long-ms": { type: "string" },
+      "window-ms": { type: "string" },
+      "past-ms": { type: "string" },
+      "crowd-ms": { type: "string" },
+      "spread-ms": { type: "string" },
+      burst: { type: "string" },
+      only: { type: "string" },
+      ways: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const quick = values.quick === true;
+  const pick = (flag: string | undefined, envName: string, fallback: number, min = 0) =>
+    numberOption(flag ?? env[envName], `--${envName.slice(6).toLowerCase().replace(/_/g, "-")}`, fallback, min);
+
+  const crowdSize = pick(values.crowd, "BENCH_CROWD", quick ? 200 : 1000, 1);
+  const windowMs = pick(values["window-ms"], "BENCH_WINDOW_MS", 5_000, 1_000);
+  const options: BenchOptions = {
+    quick,
+    build: values["no-build"] !== true,
+    latencyMs: pick(values["latency-ms"], "BENCH_LATENCY_MS", 3),
+    instantReps: pick(values["instant-reps"], "BENCH_INSTANT_REPS", quick ? 15 : 40, 1),
+    singleReps: pick(values.reps, "BENCH_REPS", quick ? 5 : 12, 1),
+    shortRunMs: pick(values["short-ms"], "BENCH_SHORT_MS", 2_000),
+    longRunMs: pick(values["long-ms"], "BENCH_LONG_MS", 10_000),
+    windowMs,
+    pastWindowRunMs: pick(values["past-ms"], "BENCH_PAST_MS", windowMs + 3_000),
+    spreadMs: pick(values["spread-ms"], "BENCH_SPREAD_MS", 1_000),
+    crowdSize,
+    crowdRunMs: pick(values["crowd-ms"], "BENCH_CROWD_MS", 5_000),
+    // 40% of the crowd: the rest of the creates must wait out their Retry-After.
+    burst: pick(values.burst, "BENCH_BURST", Math.max(1, Math.round(crowdSize * 0.4)), 1),
+    createsPerMinute: 600,
+    othersPerMinute: 3_000,
+    onlyScenarios: listOption(values.only ?? env.BENCH_ONLY),
+    onlyWays: listOption(values.ways ?? env.BENCH_WAYS),
+  };
+  if (options.pastWindowRunMs - options.spreadMs / 2 <= options.windowMs) {
+    throw new Error("--past-ms minus half of --spread-ms must be longer than --window-ms");
+  }
+  if (options.longRunMs + options.spreadMs / 2 >= REPLICATE_SYNC_WINDOW_MS) throw new Error("--long-ms must end inside Replicate's 60 s window");
+  return options;
+}
+
+function listOption(raw: string | undefined): string[] {
+  return (raw ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+}
+
+function numberOption(raw: string | undefined, name: string, fallback: number, min: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number >= ${min}, got ${raw}`);
+  return value;
+}
+
+const USAGE = `npm run bench -- [options]   (each also as an environment variable BENCH_<NAME>)
+  --quick            fewer repetitions, crowds of 200 (try it first)
+  --no-build         reuse .next and bench/floor-app/.next
+  --latency-ms N     simulated latency per upstream request (default 3)
+  --reps N           repetitions of each single prediction (default 12, quick 5)
+  --instant-reps N   repetitions of the 0 s prediction (default 40, quick 15)
+  --crowd N          predictions in each crowd (default 1000, quick 200)
+  --short-ms/--long-ms N   run times of the short and long single predictions (2000, 10000)
+  --window-ms N      simulated sync window standing in for Replicate's 60 s (default 5000)
+  --past-ms N        run time of predictions past the window (default window + 3000)
+  --crowd-ms N       run time of the in-window crowd's predictions (default 5000)
+  --spread-ms N      run times spread evenly over N ms around the nominal one (default 1000, 0 = exact)
+  --burst N          rate-limit bucket capacity (default 40% of the crowd)
+  --only a,b         only these scenarios: instant, short, long, past-window, crowd, crowd-limited
+  --ways a,b         only these ways: route, official, seed, floor, direct
+Environment only: BENCH_CPU_PROFILE=1 writes a CPU profile of every serving process to bench/.work/cpu-profiles.`;

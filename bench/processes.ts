@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+
+/**
+ * The processes the benchmark starts: each in its own process group (so one signal stops it and any
+ * worker it forks), all registered here so that Ctrl-C, a failure or the normal end stops every one
+ * of them, by id.
+ */
+export interface Service {
+  name: string;
+  origin: string;
+  pid: number;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+const running = new Set<Service>();
+
+export interface ServiceSpec {
+  name: string;
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** http://127.0.0.1:PORT, polled until it answers anything. */
+  origin: string;
+  timeoutMs?: number;
+}
+
+export async function startService(spec: ServiceSpec): Promise<Service> {
+  const child = spawn(spec.command, spec.args, {
+    cwd: spec.cwd,
+    env: spec.env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+  const service: Service = {
+    name: spec.name,
+    origin: spec.origin,
+    pid: child.pid ?? -1,
+    output: () => output,
+    stop: async () => {
+      running.delete(service);
+      await stopGroup(child, exited);
+    },
+  };
+  running.add(service);
+  try {
+    await waitUntilAnswering(spec.origin, child, spec.timeoutMs ?? 60_000);
+  } catch (error) {
+    await service.stop();
+    throw new Error(`${spec.name}: ${(error as Error).message}\n--- its output ---\n${output.slice(-3_000)}`);
+  }
+  return service;
+}
+
+/** Stops everything still running (normal end, failure, Ctrl-C). */
+export async function stopAllServices(): Promise<void> {
+  await Promise.all([...running].map((service) => service.stop()));
+}
+
+async function waitUntilAnswering(origin: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error("exited before answering");
+    try {
+      const response = await fetch(origin, { signal: AbortSignal.timeout(2_000) });
+      await response.body?.cancel();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`did not answer at ${origin} within ${timeoutMs} ms`);
+}
+
+async function stopGroup(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, name);
+    } catch {
+      // the group is already gone
+    }
+  };
+  signal("SIGTERM");
+  const timer = setTimeout(() => signal("SIGKILL"), 3_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The process and all its descendants (next start may fork workers). */
+export function processTree(rootPid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const parent = parentPid(Number(entry));
+    if (parent === null) continue;
+    children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+  }
+  const tree: number[] = [];
+  const queue = [rootPid];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    tree.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return tree;
+}
+
+function parentPid(pid: number): number | null {
+  try {
+    // The command name (field 2) is in parentheses and may contain spaces: read after the last ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** Resident memory of one process in bytes, 0 once it is gone. */
+export function residentBytes(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}

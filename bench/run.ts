@@ -1,0 +1,166 @@
+/**
+ * `npm run bench`: what a prediction costs through this project's route, side by side with the
+ * official `replicate` client, the seed's loop (the baseline) and a bare Next.js floor, all against
+ * the simulated Replicate on loopback. Prints the table and the targets, writes bench/results.json,
+ * bench/results.md and docs/bench-chart.svg (a --quick or partial run writes to bench/.work instead).
+ * `npm run bench -- --help` lists the options.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { freePort } from "../tests/e2e/harness";
+import { startSimulatorServer, type SimulatorServer } from "../tests/simulator/server";
+import { buildApps } from "./build";
+import { renderChart } from "./chart";
+import { runScenario, warmUp, type Lane } from "./drive";
+import { machineInfo } from "./machine";
+import type { WayResult } from "./measure";
+import { parseOptions, type BenchOptions } from "./options";
+import { stopAllServices } from "./processes";
+import { conditions, failuresList, resultsTable, targetsList, writeReport, type BenchReport } from "./report";
+import { benchScenarios, type Scenario } from "./scenarios";
+import { judgeTargets } from "./targets";
+import { startWay, type WayName } from "./ways";
+import { PROJECT_ROOT } from "./ways/way";
+
+const ALL_WAYS: WayName[] = ["direct", "floor", "route", "official", "seed"];
+const WORK_DIR = path.join(PROJECT_ROOT, "bench/.work");
+const startedAt = Date.now();
+const simulators: SimulatorServer[] = [];
+
+function log(line: string): void {
+  console.log(`[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  buildApps(options.build, log);
+
+  const eventLoopDir = path.join(WORK_DIR, "event-loop");
+  rmSync(eventLoopDir, { recursive: true, force: true });
+  mkdirSync(eventLoopDir, { recursive: true });
+
+  const capSeconds = routeCapSeconds(options);
+  const scenarios = chosenScenarios(options);
+  const ways = ALL_WAYS.filter((name) => scenarios.some((scenario) => scenario.ways.includes(name)));
+  log(`Starting ${ways.length} simulated Replicates and the ways that call them…`);
+  const lanes = new Map<WayName, Lane>(
+    await Promise.all(
+      ways.map(async (name): Promise<[WayName, Lane]> => {
+        const simulator = await startSimulatorServer({ bootMs: 0, runMs: 0, latencyMs: options.latencyMs });
+        simulators.push(simulator);
+        const launch = async () =>
+          startWay(name, { simBaseUrl: simulator.baseUrl, port: await freePort(), eventLoopDir, capSeconds });
+        const lane: Lane = {
+          way: await launch(),
+          simulator,
+          restart: async () => {
+            await lane.way.stop();
+            lane.way = await launch();
+            await warmUp([lane]);
+          },
+        };
+        return [name, lane];
+      }),
+    ),
+  );
+  await warmUp([...lanes.values()]);
+
+  const results: WayResult[] = [];
+  const settings = { eventLoopDir, callTimeoutMs: (capSeconds + 30) * 1000, log };
+  for (const scenario of scenarios) {
+    log(`Scenario ${scenario.title} (${scenario.count} per way, ${scenario.ways.join(", ")})`);
+    results.push(...(await runScenario(scenario, lanes, settings)));
+  }
+  await stopEverything();
+
+  const report: BenchReport = {
+    generatedAt: new Date().toISOString(),
+    machine: machineInfo(),
+    options,
+    scenarios,
+    results,
+    targets: judgeTargets(results),
+  };
+  const failures = failuresList(report);
+  console.log(`\n${conditions(report)}\n\n${resultsTable(report)}\n\nTargets (this project's route):\n${targetsList(report.targets)}`);
+  if (failures) console.log(`\nFailed calls:\n${failures}`);
+
+  const files = outputFiles(options);
+  writeReport(report, files.json, files.markdown);
+  mkdirSync(path.dirname(files.chart), { recursive: true });
+  const subtitle = `${options.quick ? "QUICK RUN: " : ""}${report.machine.cores} cores, ${report.machine.cpuModel}, Node ${report.machine.node}`;
+  writeFileSync(files.chart, renderChart(scenarios, results, subtitle));
+  log(`Wrote ${Object.values(files).map((file) => path.relative(PROJECT_ROOT, file)).join(", ")}.`);
+}
+
+/** A full run writes the README's figures; a quick or partial one writes beside them, in bench/.work. */
+function outputFiles(options: BenchOptions): { json: string; markdown: string; chart: string } {
+  const partial = options.quick || options.onlyScenarios.length > 0 || options.onlyWays.length > 0;
+  if (partial) {
+    return {
+      json: path.join(WORK_DIR, "results.json"),
+      markdown: path.join(WORK_DIR, "results.md"),
+      chart: path.join(WORK_DIR, "bench-chart.svg"),
+    };
+  }
+  return {
+    json: path.join(PROJECT_ROOT, "bench/results.json"),
+    markdown: path.join(PROJECT_ROOT, "bench/results.md"),
+    chart: path.join(PROJECT_ROOT, "docs/bench-chart.svg"),
+  };
+}
+
+/** The scenarios to run, each with only the ways asked for (--only, --ways). */
+function chosenScenarios(options: BenchOptions): Scenario[] {
+  const known = benchScenarios(options);
+  for (const id of options.onlyScenarios) {
+    if (!known.some((scenario) => scenario.id === id)) throw new Error(`--only: no scenario "${id}"`);
+  }
+  for (const name of options.onlyWays) {
+    if (!(ALL_WAYS as string[]).includes(name)) throw new Error(`--ways: no way "${name}"`);
+  }
+  return known
+    .filter((scenario) => options.onlyScenarios.length === 0 || options.onlyScenarios.includes(scenario.id))
+    .map((scenario) => ({
+      ...scenario,
+      ways: scenario.ways.filter((name) => options.onlyWays.length === 0 || options.onlyWays.includes(name)),
+    }))
+    .filter((scenario) => scenario.ways.length > 0);
+}
+
+/**
+ * The route's REPLICATE_TIMEOUT_SECONDS: twice what the rate-limited crowd needs (the creates over
+ * the burst wait for tokens at Replicate's rate), so the cap never cuts a fair run short, yet a
+ * hung run still ends.
+ */
+function routeCapSeconds(options: BenchOptions): number {
+  const queuedCreates = Math.max(0, options.crowdSize - options.burst);
+  const needed = queuedCreates / (options.createsPerMinute / 60) + options.pastWindowRunMs / 1000;
+  return Math.ceil(needed * 2 + 30);
+}
+
+async function stopEverything(): Promise<void> {
+  await stopAllServices();
+  await Promise.all(simulators.splice(0).map((simulator) => simulator.close()));
+}
+
+let stopping = false;
+async function abort(reason: string, code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    console.error(`\n${reason}: stopping everything the benchmark started…`);
+    await stopEverything().catch(() => {});
+  }
+  process.exit(code);
+}
+
+process.once("SIGINT", () => void abort("Interrupted", 130));
+process.once("SIGTERM", () => void abort("Terminated", 143));
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    void abort("Failed", 1);
+  },
+);

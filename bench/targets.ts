@@ -1,0 +1,119 @@
+import type { WayResult } from "./measure";
+import type { ScenarioId } from "./scenarios";
+import type { WayName } from "./ways";
+
+/** The issue's targets, judged on the route's figures. Each says met or missed, with the numbers. */
+export interface TargetVerdict {
+  target: string;
+  met: boolean;
+  detail: string;
+}
+
+type Lookup = (way: WayName, scenario: ScenarioId) => WayResult | undefined;
+
+const IN_WINDOW: ScenarioId[] = ["instant", "short", "long"];
+const PAST_WINDOW: ScenarioId[] = ["past-window", "crowd-limited"];
+const RIVALS: WayName[] = ["official", "seed"];
+
+export function judgeTargets(results: WayResult[]): TargetVerdict[] {
+  const find: Lookup = (way, scenario) => results.find((r) => r.way === way && r.scenario === scenario);
+  return [inWindow(find), pastWindow(find), addedLatency(find), rateLimitedCrowd(find), crowd(find), keepAlive(find)].filter(
+    (verdict): verdict is TargetVerdict => verdict !== null,
+  );
+}
+
+function inWindow(find: Lookup): TargetVerdict | null {
+  const rows = [...IN_WINDOW, "crowd" as const].map((id) => find("route", id)).filter((r): r is WayResult => r !== undefined);
+  if (rows.length === 0) return null;
+  const parts = rows.map((r) => {
+    const lag = r.scenario === "crowd" ? "" : `, lag median ${fmt(r.lagMs.median)} ms`;
+    return `${r.scenario}: ${r.upstream.perPrediction} req/prediction${lag}`;
+  });
+  const met = rows.every(
+    (r) => r.successRate === 1 && r.upstream.perPrediction === 1 && (r.scenario === "crowd" || (r.lagMs.median ?? Infinity) < 10),
+  );
+  return { target: "Inside the sync window: 1 upstream request per prediction, lag median < 10 ms", met, detail: parts.join("; ") };
+}
+
+function pastWindow(find: Lookup): TargetVerdict | null {
+  const parts: string[] = [];
+  let met = true;
+  for (const id of PAST_WINDOW) {
+    const route = find("route", id);
+    const rivals = RIVALS.map((name) => find(name, id));
+    // Judged only where all three ran (a partial run may leave some out).
+    if (!route || rivals.some((rival) => rival === undefined)) continue;
+    const routeCost = route.upstream.perSuccess ?? Infinity;
+    for (const rival of rivals as WayResult[]) {
+      if (!(routeCost < (rival.upstream.perSuccess ?? Infinity))) met = false;
+      parts.push(`${id}: route ${fmt(route.upstream.perSuccess)} vs ${rival.way} ${fmt(rival.upstream.perSuccess)} req/success`);
+    }
+    const seed = find("seed", id)!;
+    if (seed.lagMs.median !== null && (route.lagMs.median === null || route.lagMs.median > seed.lagMs.median)) met = false;
+    parts.push(`${id}: lag median route ${fmt(route.lagMs.median)} ms vs seed ${fmt(seed.lagMs.median)} ms`);
+  }
+  if (parts.length === 0) return null;
+  return {
+    target: "Past the sync window: fewer upstream calls (per delivered result) than both other ways, lag no worse than the seed's loop",
+    met,
+    detail: parts.join("; "),
+  };
+}
+
+function addedLatency(find: Lookup): TargetVerdict | null {
+  const direct = find("direct", "instant")?.roundTripMs.median;
+  const floor = find("floor", "instant")?.roundTripMs.median;
+  const route = find("route", "instant")?.roundTripMs.median;
+  if (direct == null || floor == null || route == null) return null;
+  const routeAdded = route - direct;
+  const floorAdded = floor - direct;
+  const ratio = routeAdded / floorAdded;
+  return {
+    target: "0 s prediction: added latency (median, minus a direct call) at most 1.2x the floor's",
+    met: ratio <= 1.2,
+    detail: `direct ${fmt(direct, 2)} ms; route adds ${fmt(routeAdded, 2)} ms, floor adds ${fmt(floorAdded, 2)} ms: ${fmt(ratio, 2)}x`,
+  };
+}
+
+function rateLimitedCrowd(find: Lookup): TargetVerdict | null {
+  const route = find("route", "crowd-limited");
+  if (!route) return null;
+  return {
+    target: "Rate-limited crowd past the window: all succeed, no poll draws a 429 (creates wait out Retry-After)",
+    met: route.successRate === 1 && route.upstream.throttledOthers === 0,
+    detail:
+      `${pct(route.successRate)} succeeded; 429s on polls ${route.upstream.throttledOthers}, on creates ` +
+      `${route.upstream.throttledCreates} (${fmt(route.upstream.throttledCreates / route.predictions, 2)} per prediction)`,
+  };
+}
+
+function crowd(find: Lookup): TargetVerdict | null {
+  const route = find("route", "crowd");
+  if (!route) return null;
+  const rss = route.resources?.peakRssMb ?? null;
+  return {
+    target: "Crowd in the window: all succeed, p99 lag < 100 ms, peak RSS < 400 MB",
+    met: route.successRate === 1 && (route.lagMs.p99 ?? Infinity) < 100 && rss !== null && rss < 400,
+    detail: `${pct(route.successRate)} succeeded, p99 lag ${fmt(route.lagMs.p99)} ms, peak RSS ${fmt(rss)} MB, event loop p99 ${fmt(route.resources?.eventLoopP99Ms ?? null)} ms`,
+  };
+}
+
+function keepAlive(find: Lookup): TargetVerdict | null {
+  const route = find("route", "instant");
+  if (!route) return null;
+  return {
+    target: "Keep-alive to Replicate: sequential calls reuse the connection",
+    met: route.upstream.newConnections <= 1,
+    detail: `${route.upstream.newConnections} new upstream connection(s) for ${route.predictions} sequential predictions`,
+  };
+}
+
+export function fmt(value: number | null | undefined, digits = 1): string {
+  if (value === null || value === undefined) return "n/a";
+  if (!Number.isFinite(value)) return String(value);
+  return String(Math.round(value * 10 ** digits) / 10 ** digits);
+}
+
+export function pct(rate: number): string {
+  return `${Math.round(rate * 1000) / 10}%`;
+}
