@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseProgress } from "@/lib/replicate/progress";
+import { estimateRemainingMs, parseProgress } from "@/lib/replicate/progress";
 
 // From /work/shared/replicate-api.md, "Progress in logs".
 const DOCUMENTED_LOG = [
@@ -206,5 +206,28 @@ describe("large logs stay fast", () => {
     ["digits", "9".repeat(1_000_000)],
   ])("reads a 1 MB line of %s without a line break", (_name, logs) => {
     expect(expectFast(logs)).toBeNull();
+  });
+});
+
+describe("estimateRemainingMs", () => {
+  it("reads the remaining steps and the rate of the last bar", () => {
+    const logs = "Using seed: 1\n  0%|          | 0/30 [00:00<?, ?it/s]\n 40%|████      | 12/30 [00:01<00:01,  9.00it/s]\n";
+    expect(estimateRemainingMs(logs)).toBe(2000);
+  });
+
+  it("understands slow steps written as s/it", () => {
+    expect(estimateRemainingMs(" 50%|#####     | 5/10 [00:07<00:07,  1.50s/it]")).toBe(7500);
+  });
+
+  it("knows nothing without a rate, with a full bar, or without a bar", () => {
+    expect(estimateRemainingMs("  0%|          | 0/30 [00:00<?, ?it/s]")).toBeNull();
+    expect(estimateRemainingMs("100%|██████████| 30/30 [00:03<00:00,  9.00it/s]")).toBeNull();
+    expect(estimateRemainingMs("loading weights\n")).toBeNull();
+    expect(estimateRemainingMs(null)).toBeNull();
+  });
+
+  it("follows the last bar of several (a refiner after the base pass)", () => {
+    const logs = "100%|██████████| 30/30 [00:03<00:00,  9.00it/s]\r\n 20%|██        | 2/10 [00:00<00:01, 10.00it/s]\r";
+    expect(estimateRemainingMs(logs)).toBe(800);
   });
 });

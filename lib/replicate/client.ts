@@ -39,6 +39,13 @@ export interface ReplicateCall {
   /** Accepts the parsed JSON of a 2xx answer; anything else is a malformed answer. */
   accept?: (data: unknown) => boolean;
   stats?: CallStats;
+  /** Retries at most (default 5). A create retries 429s as long as the deadline allows. */
+  retries?: number;
+  /**
+   * Told the planned wait of a retry after a 429, answers the wait to use instead (a create takes
+   * the next free slot of its account's pacing).
+   */
+  onThrottled?: (plannedMs: number) => number;
 }
 
 declare module "axios" {
@@ -48,6 +55,7 @@ declare module "axios" {
     accept?: (data: unknown) => boolean;
     /** A function, not the stats object: axios deep-copies plain objects when a retry replays the config. */
     countRetry?: () => void;
+    onThrottled?: (plannedMs: number) => number;
     plannedRetryMs?: number;
   }
 }
@@ -81,13 +89,17 @@ axiosRetry(instance, {
   retryCondition: (error) => {
     const config = error.config;
     if (!config || axios.isCancel(error) || config.signal?.aborted) return false;
-    const wait = planRetry(describeFailure(error), {
+    const failure = describeFailure(error);
+    const now = Date.now();
+    const deadline = config.deadline ?? now;
+    let wait = planRetry(failure, {
       idempotent: config.idempotent === true,
       attempt: ((config["axios-retry"] as { retryCount?: number } | undefined)?.retryCount ?? 0) + 1,
-      now: Date.now(),
-      deadline: config.deadline ?? Date.now(),
+      now,
+      deadline,
     });
-    if (wait === null) return false;
+    if (wait !== null && failure.status === 429 && config.onThrottled) wait = config.onThrottled(wait);
+    if (wait === null || now + wait > deadline) return false;
     config.plannedRetryMs = wait;
     return true;
   },
@@ -113,6 +125,8 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
       deadline: call.deadline,
       accept: call.accept,
       countRetry: call.stats ? () => countRetry(call.stats!) : undefined,
+      onThrottled: call.onThrottled,
+      "axios-retry": { retries: call.retries ?? 5 },
     });
     return { status: response.status, data: response.data };
   } catch (error) {

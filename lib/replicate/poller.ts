@@ -1,15 +1,21 @@
 import type { Config } from "@/lib/config";
 import { CallAborted, callReplicate, type CallStats } from "@/lib/replicate/client";
-import { isPrediction, isTerminal, type Prediction } from "@/lib/replicate/prediction";
+import { isPrediction, type Prediction } from "@/lib/replicate/prediction";
 import { getPrediction } from "@/lib/replicate/predictions";
+import { estimateRemainingMs } from "@/lib/replicate/progress";
+import { TokenBucket } from "@/lib/replicate/token-bucket";
 
 /**
  * One poller per process and account: every prediction this process waits for is refreshed in
  * shared rounds, one round per poll interval, within a per-minute call budget (Replicate allows
  * 3,000 non-create calls a minute per account). With few predictions in flight a round GETs each
  * one; with many it reads Replicate's list endpoint, where one call reports on up to 100
- * predictions, and GETs only those that ended (the list leaves out their logs). So a thousand
- * predictions in flight cost about ten calls a second, not a thousand, and never draw a 429.
+ * predictions. So a thousand predictions in flight cost about ten calls a second, not a thousand,
+ * and never draw a 429.
+ *
+ * A prediction whose logs show a tqdm bar that will be full before the next round is polled alone
+ * at that moment instead (when the budget has a token to spare): the answer follows the end of
+ * the run by a fraction of a step, not by half a poll interval, for no more calls.
  *
  * This is a cache of who is waiting, not state: a process that dies loses nothing Replicate
  * does not still have, and every instance polls for its own requests only.
@@ -37,6 +43,8 @@ interface ListPage {
 /** A round uses the list endpoint once it would save calls: from this many waiters on. */
 const LIST_FROM_WAITERS = 4;
 const PAGE_SIZE = 100;
+/** A targeted poll lands this long after the estimated end (tqdm's estimate is per step). */
+const ETA_MARGIN_MS = 15;
 
 export class Poller {
   private waiting = new Set<Waiter>();
@@ -47,24 +55,29 @@ export class Poller {
     this.budget = new TokenBucket(config.pollBudgetPerMinute);
   }
 
-  /** The prediction's state at the next round (a round starts one interval after the last). */
+  /** The prediction's state at the next round, or sooner when its logs say it is about to end. */
   next(prediction: Prediction, options: PollOptions): Promise<Prediction> {
     if (options.signal.aborted) return Promise.reject(new CallAborted());
     return new Promise<Prediction>((resolve, reject) => {
       const waiter: Waiter = { prediction, options, resolve, reject };
-      const abort = () => {
-        this.waiting.delete(waiter);
-        reject(new CallAborted());
-      };
-      options.signal.addEventListener("abort", abort, { once: true });
+      const abort = () => waiter.reject(new CallAborted());
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const settle = <T>(finish: (value: T) => void) => (value: T) => {
+        clearTimeout(timer);
         options.signal.removeEventListener("abort", abort);
         this.waiting.delete(waiter);
         finish(value);
       };
       waiter.resolve = settle(resolve);
       waiter.reject = settle(reject);
+      options.signal.addEventListener("abort", abort, { once: true });
       this.waiting.add(waiter);
+      const eta = estimateRemainingMs(prediction.logs);
+      if (eta !== null && eta + ETA_MARGIN_MS < this.config.pollIntervalMs) {
+        timer = setTimeout(() => {
+          if (this.waiting.has(waiter) && this.budget.tryTake()) void this.get(waiter, false);
+        }, eta + ETA_MARGIN_MS);
+      }
       if (!this.running) void this.run();
     });
   }
@@ -89,31 +102,32 @@ export class Poller {
   private async refresh(round: Waiter[]): Promise<void> {
     const viaGet = round.filter((waiter) => waiter.options.needsLogs);
     const viaList = round.filter((waiter) => !waiter.options.needsLogs);
-    const ended: Waiter[] = [];
     if (viaList.length >= LIST_FROM_WAITERS) {
       const seen = await this.list(viaList).catch(() => new Map<string, Prediction>());
       for (const waiter of viaList) {
+        // A finished one is answered from its list entry (which has no logs): with many in
+        // flight, a GET for each that ends would outrun the budget and queue the answers.
         const fresh = seen.get(waiter.prediction.id);
-        if (!fresh) viaGet.push(waiter);
-        else if (isTerminal(fresh)) ended.push(waiter);
-        else waiter.resolve(fresh);
+        if (fresh) waiter.resolve(fresh);
+        else viaGet.push(waiter);
       }
     } else {
       viaGet.push(...viaList);
     }
-    await Promise.all([...viaGet, ...ended].map((waiter) => this.get(waiter)));
+    await Promise.all(viaGet.map((waiter) => this.get(waiter)));
   }
 
-  private async get(waiter: Waiter): Promise<void> {
+  private async get(waiter: Waiter, takeToken = true): Promise<void> {
     const { signal, deadline, stats } = waiter.options;
+    // Polled once: a round and a targeted poll that overlap must not both call for it.
+    if (!this.waiting.delete(waiter)) return;
     try {
-      await this.budget.take(signal);
+      if (takeToken) await this.budget.take(signal);
       waiter.resolve(await getPrediction(this.config, waiter.prediction.id, { signal, deadline, stats }));
     } catch (error) {
       waiter.reject(error);
     }
   }
-
   /** Pages of the list endpoint, newest first, until every waiter is seen or pages run out. */
   private async list(round: Waiter[]): Promise<Map<string, Prediction>> {
     const wanted = new Set(round.map((waiter) => waiter.prediction.id));
@@ -139,35 +153,6 @@ export class Poller {
       path = answer.data.next;
     }
     return seen;
-  }
-}
-
-/** Calls a minute, refilled continuously; `take` waits for a token rather than drawing a 429. */
-export class TokenBucket {
-  private tokens: number;
-  private updated = Date.now();
-  private readonly perMs: number;
-  private readonly capacity: number;
-
-  constructor(perMinute: number) {
-    this.perMs = perMinute / 60_000;
-    // A second's worth of burst: enough for a round, never a minute's worth at once.
-    this.capacity = Math.max(1, perMinute / 60);
-    this.tokens = this.capacity;
-  }
-
-  async take(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      const now = Date.now();
-      this.tokens = Math.min(this.capacity, this.tokens + (now - this.updated) * this.perMs);
-      this.updated = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      if (signal?.aborted) throw new CallAborted();
-      await sleep(Math.ceil((1 - this.tokens) / this.perMs));
-    }
   }
 }
 

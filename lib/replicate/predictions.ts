@@ -1,5 +1,7 @@
 import type { Config } from "@/lib/config";
+import { Problem } from "@/lib/problem";
 import { callReplicate, type CallStats } from "@/lib/replicate/client";
+import { CreatePacer } from "@/lib/replicate/create-pacer";
 import { isPrediction, PREDICTION_ID, type Prediction } from "@/lib/replicate/prediction";
 
 /** Replicate's predictions resource: create, get, cancel. One function an endpoint, no policy. */
@@ -15,8 +17,10 @@ export interface CreateOptions {
   stats?: CallStats;
 }
 
-export function createPrediction(config: Config, input: Record<string, unknown>, options: CreateOptions): Promise<Prediction> {
+export async function createPrediction(config: Config, input: Record<string, unknown>, options: CreateOptions): Promise<Prediction> {
   const { path, body } = createRequest(config, input);
+  const pacer = createPacerFor(config);
+  await waitForSlot(pacer.reserve(), options.deadline);
   const headers: Record<string, string> = {};
   if (options.waitSeconds) headers.Prefer = `wait=${options.waitSeconds}`;
   if (options.cancelAfterSeconds) headers["Cancel-After"] = `${Math.max(5, Math.ceil(options.cancelAfterSeconds))}s`;
@@ -31,7 +35,32 @@ export function createPrediction(config: Config, input: Record<string, unknown>,
     timeoutMs: ((options.waitSeconds ?? 0) + 30) * 1000,
     accept: isPrediction,
     stats: options.stats,
+    // A throttled create was not accepted: retry it in the next free slot, until the deadline.
+    retries: 1000,
+    onThrottled: (plannedMs) => {
+      pacer.throttled(plannedMs);
+      return pacer.reserve(Date.now(), Date.now() + plannedMs);
+    },
   }).then((answer) => answer.data);
+}
+
+async function waitForSlot(waitMs: number, deadline: number): Promise<void> {
+  if (waitMs <= 0) return;
+  if (Date.now() + waitMs > deadline) {
+    const seconds = Math.ceil(waitMs / 1000);
+    throw new Problem(429, "Too many predictions", `Replicate is throttling this account's creates; try again in ~${seconds}s.`, {
+      headers: { "Retry-After": String(seconds) },
+    });
+  }
+  await new Promise((resolve) => setTimeout(resolve, waitMs));
+}
+
+const pacers = new WeakMap<Config, CreatePacer>();
+
+function createPacerFor(config: Config): CreatePacer {
+  let pacer = pacers.get(config);
+  if (!pacer) pacers.set(config, (pacer = new CreatePacer()));
+  return pacer;
 }
 
 /** The endpoint and body for the configured target: a version, an official model or a deployment. */

@@ -40,3 +40,26 @@ function withPass(previous: Progress | null, bar: Omit<Progress, "pass">): Progr
   const startsNewBar = bar.total !== previous.total || bar.current < previous.current;
   return { ...bar, pass: previous.pass + (startsNewBar ? 1 : 0) };
 }
+
+// The rate tqdm prints at the end of a bar: `9.10it/s`, or `1.52s/it` for slow steps.
+const TQDM_RATE = /(\d{1,9}(?:\.\d{1,9})?)\s*(it\/s|s\/it)\s*\]\s*$/;
+
+/**
+ * Milliseconds until the last bar finishes, from its remaining steps and its rate, or null when
+ * the logs say nothing about it (no bar, no rate yet, or the bar is already full: what follows a
+ * full bar, such as decoding or a refiner, takes a time no log predicts).
+ */
+export function estimateRemainingMs(logs: string | null | undefined): number | null {
+  if (typeof logs !== "string") return null;
+  const lines = logs.split(LINE_BREAK);
+  for (let i = lines.length - 1; i >= 0; i -= 1) {
+    const bar = TQDM_BAR.exec(lines[i]);
+    if (!bar) continue;
+    const [current, total] = [Number(bar[2]), Number(bar[3])];
+    const rate = TQDM_RATE.exec(lines[i]);
+    if (!rate || current >= total) return null;
+    const stepsPerSecond = rate[2] === "it/s" ? Number(rate[1]) : 1 / Number(rate[1]);
+    return stepsPerSecond > 0 ? Math.round(((total - current) / stepsPerSecond) * 1000) : null;
+  }
+  return null;
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { POST } from "@/app/api/ai/replicate/route";
+import { CreatePacer } from "@/lib/replicate/create-pacer";
+import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+
+const { sim } = useSimulatedReplicate();
+
+describe("the create pacer", () => {
+  it("lets creates through at once until Replicate throttles one", () => {
+    const pacer = new CreatePacer(600);
+    expect([pacer.reserve(0), pacer.reserve(0), pacer.reserve(0)]).toEqual([0, 0, 0]);
+  });
+
+  it("after a 429, gives each create its own slot at the account's rate, after the Retry-After", () => {
+    const pacer = new CreatePacer(600); // one slot every 100 ms
+    pacer.throttled(1000, 0);
+    expect([pacer.reserve(0), pacer.reserve(0), pacer.reserve(0)]).toEqual([1000, 1100, 1200]);
+    expect(pacer.reserve(5000)).toBe(0);
+    expect(pacer.reserve(5000, 5300)).toBe(300);
+  });
+
+  it("stops pacing a minute after the last 429", () => {
+    const pacer = new CreatePacer(600);
+    pacer.throttled(0, 0);
+    expect(pacer.reserve(59_000)).toBe(0 + 0); // the next slot is free by then
+    expect(pacer.reserve(59_000)).toBe(100);
+    expect(pacer.reserve(61_000)).toBe(0);
+    expect(pacer.reserve(61_000)).toBe(0);
+  });
+});
+
+describe("a crowd of creates past the account's create limit", () => {
+  it("succeeds entirely, each throttled create waiting out its Retry-After in its own slot", async () => {
+    setEnv({ REPLICATE_TIMEOUT_SECONDS: "20", REPLICATE_SYNC_WAIT_SECONDS: "5" });
+    sim.config.runMs = 5;
+    // 6,000 creates a minute = one every 10 ms, a burst of 5; Retry-After rounds up to 1 s.
+    sim.setRateLimits({ createPerMinute: 6000, otherPerMinute: 60_000, burst: 5 });
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => POST(jsonPost("http://localhost/api/ai/replicate", { prompt: `crowd ${i}` }))),
+    );
+    sim.setRateLimits(false);
+    expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(sim.predictions.size).toBe(20);
+    // Without slots, 15 creates would retry together every second and most would be throttled again.
+    expect(sim.throttled).toBeLessThan(30);
+  });
+});
