@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Problem } from "@/lib/problem";
+import { parseRateRule, type RateRule } from "@/lib/guard/rate-rule";
 
 /**
  * The environment, parsed once with zod into a typed object (t3-env style). It is read at the
@@ -145,4 +146,123 @@ export function getConfig(env: Env = process.env): Config {
   }
   if (cached.result instanceof Problem) throw cached.result;
   return cached.result;
+}
+
+// ---- The guards' settings ---------------------------------------------------------------------
+
+/**
+ * Who may call the routes and how much. Parsed apart from the Replicate settings because the
+ * access check runs before anything else: a caller who may not use the route gets its 401 or 403
+ * even while the Replicate configuration is broken, and never learns which variable is missing.
+ */
+export interface GuardConfig {
+  /** ROUTE_API_KEY: when set, every caller sends `Authorization: Bearer <key>`. */
+  apiKey?: string;
+  /** APP_ORIGIN: origins browsers may call from besides the request's own Host. */
+  appOrigins: string[];
+  /** REPLICATE_RATE_LIMIT per client; unset: no per-client limit. */
+  rateLimit?: RateRule;
+  /** Requests this process serves at once before answering 503. */
+  maxInFlight: number;
+  /** TRUST_PROXY: how many proxies in front of the app append to `x-forwarded-for` (0: trust none). */
+  trustProxyHops: number;
+}
+
+export const GUARD_ENV_NAMES = ["ROUTE_API_KEY", "APP_ORIGIN", "REPLICATE_RATE_LIMIT", "REPLICATE_MAX_IN_FLIGHT", "TRUST_PROXY"] as const;
+
+/**
+ * 1000 fits one machine: a request in flight costs the process a few tens of KB and one socket,
+ * and the shared poller reads a thousand predictions for about ten calls a second. Replicate's own
+ * create limit (600 a minute) binds before this cap does at the default 60 s timeout, so the cap
+ * only bites when the process itself is flooded.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 1000;
+
+const guardEnvSchema = z.object({
+  ROUTE_API_KEY: optional(
+    z.string().regex(/^[\x21-\x7e]{16,512}$/, "must be 16 to 512 visible ASCII characters, no spaces (e.g. `openssl rand -hex 32`)"),
+  ),
+  APP_ORIGIN: optional(z.string())
+    .transform((value, context) => {
+      const origins = (value ?? "").split(",").map((part) => part.trim()).filter(Boolean).map(originOf);
+      if (origins.includes(null)) context.addIssue({ code: "custom", message: "must be http(s) origins, comma-separated" });
+      return origins.filter((origin): origin is string => origin !== null);
+    }),
+  REPLICATE_RATE_LIMIT: optional(z.string())
+    .transform((value, context) => {
+      if (value === undefined) return undefined;
+      const rule = parseRateRule(value);
+      if (!rule) context.addIssue({ code: "custom", message: "must look like 10/min (units: s, min, h)" });
+      return rule ?? undefined;
+    }),
+  REPLICATE_MAX_IN_FLIGHT: optional(number(1, 1_000_000, true)).transform((v) => v ?? DEFAULT_MAX_IN_FLIGHT),
+  TRUST_PROXY: optional(
+    z.coerce
+      .number({ error: "must be the number of proxies in front of the app (0, 1, 2...)" })
+      .int("must be the number of proxies in front of the app (0, 1, 2...)")
+      .min(0, "must be 0 or more")
+      .max(10, "must be at most 10"),
+  ).transform((v) => v ?? 0),
+});
+
+function originOf(text: string): string | null {
+  try {
+    const url = new URL(text);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+export function parseGuardConfig(env: Env): GuardConfig {
+  const parsed = guardEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
+    throw configProblem(`${problems.join("; ")}.`);
+  }
+  const vars = parsed.data;
+  return {
+    apiKey: vars.ROUTE_API_KEY,
+    appOrigins: vars.APP_ORIGIN,
+    rateLimit: vars.REPLICATE_RATE_LIMIT,
+    maxInFlight: vars.REPLICATE_MAX_IN_FLIGHT,
+    trustProxyHops: vars.TRUST_PROXY,
+  };
+}
+
+const guardCache = parsedOncePerEnv(GUARD_ENV_NAMES, parseGuardConfig);
+
+/** The guards' settings of the current environment, parsed once per distinct environment. */
+export function getGuardConfig(env: Env = process.env): GuardConfig {
+  return guardCache(env);
+}
+
+/** Memoizes a parse on the raw values of its variables; a configuration Problem is cached and rethrown. */
+function parsedOncePerEnv<T>(names: readonly string[], parse: (env: Env) => T): (env: Env) => T {
+  let cache: { key: string; result: T | Problem } | undefined;
+  return (env) => {
+    const key = names.map((name) => env[name] ?? "").join("\u0000");
+    if (cache?.key !== key) {
+      let result: T | Problem;
+      try {
+        result = parse(env);
+      } catch (error) {
+        if (!(error instanceof Problem)) throw error;
+        result = error;
+      }
+      cache = { key, result };
+    }
+    if (cache.result instanceof Problem) throw cache.result;
+    return cache.result;
+  };
+}
+
+const SECRET_NAMES = ["REPLICATE_API_TOKEN", "ROUTE_API_KEY", "REPLICATE_WEBHOOK_SECRET"] as const;
+
+/**
+ * The secrets of the environment as they are set, even when the rest does not parse: what a log
+ * line must never contain. Very short values are left out (redacting "a" would mangle every line).
+ */
+export function secretValues(env: Env = process.env): string[] {
+  return SECRET_NAMES.map((name) => env[name]?.trim() ?? "").filter((value) => value.length >= 6);
 }
