@@ -6,6 +6,8 @@ const alias = { "@": fileURLToPath(new URL(".", import.meta.url)) };
 export default defineConfig({
   resolve: { alias },
   test: {
+    // Hide the route's one structured log line per request (tests that check them capture them).
+    onConsoleLog: (log) => !log.startsWith('{"time"'),
     projects: [
       {
         resolve: { alias },

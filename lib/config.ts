@@ -23,6 +23,8 @@ export interface Config {
   maxBodyBytes: number;
   /** Non-create calls a minute this process may spend polling (Replicate allows 3,000 an account). */
   pollBudgetPerMinute: number;
+  /** The account's create limit: after a 429, this process paces its creates at this rate. */
+  createsPerMinute: number;
   /** The app's public origin: async creates carry a webhook to its webhook route. */
   webhookUrl?: string;
   /** `whsec_...`; when unset the secret is fetched once from Replicate and cached. */
@@ -40,6 +42,7 @@ export const ENV_NAMES = [
   "REPLICATE_SYNC_WAIT_SECONDS",
   "REPLICATE_MAX_BODY_BYTES",
   "REPLICATE_POLL_BUDGET_PER_MINUTE",
+  "REPLICATE_CREATES_PER_MINUTE",
   "REPLICATE_WEBHOOK_URL",
   "REPLICATE_WEBHOOK_SECRET",
 ] as const;
@@ -77,6 +80,7 @@ const envSchema = z.object({
   REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true)).transform((v) => v ?? 60),
   REPLICATE_MAX_BODY_BYTES: optional(number(1, 1024 ** 3, true)).transform((v) => v ?? 10 * 1024 * 1024),
   REPLICATE_POLL_BUDGET_PER_MINUTE: optional(number(60, 1_000_000, true)).transform((v) => v ?? 2400),
+  REPLICATE_CREATES_PER_MINUTE: optional(number(1, 1_000_000, true)).transform((v) => v ?? 600),
   REPLICATE_WEBHOOK_URL: optional(z.url({ protocol: /^https?$/, error: "must be the app's public http(s) origin" })),
   REPLICATE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_<base64>")),
 });
@@ -99,6 +103,7 @@ export function parseConfig(env: Env): Config {
     syncWaitSeconds: clampSyncWait(vars.REPLICATE_SYNC_WAIT_SECONDS, vars.REPLICATE_TIMEOUT_SECONDS),
     maxBodyBytes: vars.REPLICATE_MAX_BODY_BYTES,
     pollBudgetPerMinute: vars.REPLICATE_POLL_BUDGET_PER_MINUTE,
+    createsPerMinute: vars.REPLICATE_CREATES_PER_MINUTE,
     webhookUrl: vars.REPLICATE_WEBHOOK_URL?.replace(/\/+$/, ""),
     webhookSecret: vars.REPLICATE_WEBHOOK_SECRET,
   };

@@ -26,6 +26,7 @@ describe("configuration from the environment", () => {
       syncWaitSeconds: 60,
       maxBodyBytes: 10 * 1024 * 1024,
       pollBudgetPerMinute: 2400,
+      createsPerMinute: 600,
     });
   });
 

@@ -10,7 +10,8 @@ export async function startRouteWay(context: WayContext): Promise<RunningWay> {
     args: [...nodeFlags(), NEXT_BIN, "start", "-p", String(context.port), "-H", "127.0.0.1"],
     cwd: PROJECT_ROOT,
     // The cap must outlast the rate-limited crowd, where creates queue for a minute or more.
-    env: servingEnv(context, { REPLICATE_TIMEOUT_SECONDS: String(context.capSeconds) }),
+    // Headroom over the default in-flight cap (1000): the crowd is exactly 1000 at once.
+    env: servingEnv(context, { REPLICATE_TIMEOUT_SECONDS: String(context.capSeconds), REPLICATE_MAX_IN_FLIGHT: "2000" }),
     origin,
   });
   return {

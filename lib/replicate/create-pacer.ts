@@ -5,14 +5,13 @@
  * retrying at the same instant and being throttled again. Like the poller, a cache of timing,
  * not state: a new process starts unpaced and learns from the first 429.
  */
-export const REPLICATE_CREATES_PER_MINUTE = 600;
 const PACED_FOR_MS = 60_000;
 
 export class CreatePacer {
   private pacedUntil = 0;
   private nextSlot = 0;
 
-  constructor(private readonly perMinute = REPLICATE_CREATES_PER_MINUTE) {}
+  constructor(private readonly perMinute: number) {}
 
   /** Milliseconds to wait before sending a create, not earlier than `notBefore`; reserves that slot. */
   reserve(now = Date.now(), notBefore = now): number {

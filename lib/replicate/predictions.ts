@@ -59,7 +59,7 @@ const pacers = new WeakMap<Config, CreatePacer>();
 
 function createPacerFor(config: Config): CreatePacer {
   let pacer = pacers.get(config);
-  if (!pacer) pacers.set(config, (pacer = new CreatePacer()));
+  if (!pacer) pacers.set(config, (pacer = new CreatePacer(config.createsPerMinute)));
   return pacer;
 }
 

@@ -33,6 +33,9 @@ export function streamPrediction(config: Config, run: Runner, requestSignal: Abo
     };
     try {
       const outcome = await run({ signal, onUpdate });
+      // The stream may have lost its last tokens to the poll that saw the end: the final word is the prediction's.
+      const finalText = textOf(outcome.prediction.output);
+      if (streamedText !== null && finalText !== null && finalText !== streamedText) send("output", { output: finalText });
       send("done", outcome.prediction);
     } catch (error) {
       send("done", toProblem(error).toJSON());
@@ -40,6 +43,13 @@ export function streamPrediction(config: Config, run: Runner, requestSignal: Abo
       tokens.abort();
     }
   }, { signal: requestSignal });
+}
+
+/** A language model's output as one text (Replicate sends it as an array of tokens). */
+function textOf(output: unknown): string | null {
+  if (typeof output === "string") return output;
+  if (Array.isArray(output) && output.every((token) => typeof token === "string")) return output.join("");
+  return null;
 }
 
 /** Tokens from `urls.stream` as they are made; polling still reports everything else. */

@@ -21,6 +21,7 @@ const DEFAULT_ENV = {
   REPLICATE_SYNC_WAIT_SECONDS: "0",
   REPLICATE_MAX_BODY_BYTES: "",
   REPLICATE_POLL_BUDGET_PER_MINUTE: "",
+  REPLICATE_CREATES_PER_MINUTE: "",
 };
 
 export function setEnv(overrides: Record<string, string> = {}) {
