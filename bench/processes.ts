@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawnGroup, waitUntilAnswering } from "../scripts/process-group";
 import { readdirSync, readFileSync } from "node:fs";
 
 /**
@@ -28,28 +28,15 @@ export interface ServiceSpec {
 }
 
 export async function startService(spec: ServiceSpec): Promise<Service> {
-  const child = spawn(spec.command, spec.args, {
-    cwd: spec.cwd,
-    env: spec.env,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-
+  const child = spawnGroup(spec.command, spec.args, { cwd: spec.cwd, env: spec.env });
   const service: Service = {
     name: spec.name,
     origin: spec.origin,
-    pid: child.pid ?? -1,
-    output: () => output,
+    pid: child.child.pid ?? -1,
+    output: child.output,
     stop: async () => {
       running.delete(service);
-      await stopGroup(child, exited);
+      await child.stop();
     },
   };
   running.add(service);
@@ -57,7 +44,7 @@ export async function startService(spec: ServiceSpec): Promise<Service> {
     await waitUntilAnswering(spec.origin, child, spec.timeoutMs ?? 60_000);
   } catch (error) {
     await service.stop();
-    throw new Error(`${spec.name}: ${(error as Error).message}\n--- its output ---\n${output.slice(-3_000)}`);
+    throw new Error(`${spec.name}: ${(error as Error).message}\n--- its output ---\n${child.output().slice(-3_000)}`);
   }
   return service;
 }
@@ -65,36 +52,6 @@ export async function startService(spec: ServiceSpec): Promise<Service> {
 /** Stops everything still running (normal end, failure, Ctrl-C). */
 export async function stopAllServices(): Promise<void> {
   await Promise.all([...running].map((service) => service.stop()));
-}
-
-async function waitUntilAnswering(origin: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error("exited before answering");
-    try {
-      const response = await fetch(origin, { signal: AbortSignal.timeout(2_000) });
-      await response.body?.cancel();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`did not answer at ${origin} within ${timeoutMs} ms`);
-}
-
-async function stopGroup(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, name);
-    } catch {
-      // the group is already gone
-    }
-  };
-  signal("SIGTERM");
-  const timer = setTimeout(() => signal("SIGKILL"), 3_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** The process and all its descendants (next start may fork workers). */

@@ -131,26 +131,14 @@ function configProblem(detail: string): Problem {
   return new Problem(500, "Server configuration error", detail);
 }
 
-let cached: { key: string; result: Config | Problem } | undefined;
+const configCache = parsedOncePerEnv(ENV_NAMES, parseConfig);
 
 /**
  * The configuration of the current environment, parsed once per distinct environment (the key is
  * the variables' raw values, so a test that changes `process.env` gets a fresh parse).
  */
 export function getConfig(env: Env = process.env): Config {
-  const key = ENV_NAMES.map((name) => env[name] ?? "").join("\u0000");
-  if (cached?.key !== key) {
-    let result: Config | Problem;
-    try {
-      result = parseConfig(env);
-    } catch (error) {
-      if (!(error instanceof Problem)) throw error;
-      result = error;
-    }
-    cached = { key, result };
-  }
-  if (cached.result instanceof Problem) throw cached.result;
-  return cached.result;
+  return configCache(env);
 }
 
 // ---- The guards' settings ---------------------------------------------------------------------

@@ -2,11 +2,12 @@
  * Runs the real app for the browser test and the demo: a production build, `next start` in its own
  * process group (so stopping it stops its workers too), pointed at the simulated Replicate.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { spawnGroup, waitUntilAnswering } from "../../scripts/process-group";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const NEXT_BIN = path.join(PROJECT_ROOT, "node_modules/.bin/next");
@@ -102,63 +103,21 @@ export async function startNextServer(options: {
 }): Promise<NextServer> {
   const hostname = options.hostname === undefined ? "127.0.0.1" : options.hostname;
   const args = ["start", "-p", String(options.port), ...(hostname ? ["-H", hostname] : [])];
-  const child = spawn(NEXT_BIN, args, {
-    cwd: PROJECT_ROOT,
-    env: options.env,
-    detached: true, // its own process group: one kill stops next and its workers
-    stdio: ["ignore", options.inheritOutput ? "inherit" : "pipe", options.inheritOutput ? "inherit" : "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk) => (output += chunk));
-  child.stderr?.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-
+  const child = spawnGroup(NEXT_BIN, args, { cwd: PROJECT_ROOT, env: options.env, inheritOutput: options.inheritOutput });
   const server: NextServer = {
     origin: `http://${hostname ?? "localhost"}:${options.port}`,
     port: options.port,
-    process: child,
-    output: () => output,
-    stop: () => stopProcessGroup(child, exited),
+    process: child.child,
+    output: child.output,
+    stop: () => child.stop(5_000),
   };
   try {
-    await waitUntilAnswering(server.origin, exited, options.timeoutMs ?? 30_000);
+    await waitUntilAnswering(server.origin, child, options.timeoutMs ?? 30_000);
   } catch (error) {
     await server.stop();
-    throw new Error(`${(error as Error).message}\n--- next start output ---\n${tail(output, 40)}`);
+    throw new Error(`next start ${(error as Error).message}\n--- next start output ---\n${tail(child.output(), 40)}`);
   }
   return server;
-}
-
-async function waitUntilAnswering(origin: string, exited: Promise<number | null>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  let hasExited = false;
-  void exited.then(() => (hasExited = true));
-  while (Date.now() < deadline) {
-    if (hasExited) throw new Error("next start exited before answering");
-    try {
-      const response = await fetch(origin, { signal: AbortSignal.timeout(2000) });
-      await response.body?.cancel();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 150));
-    }
-  }
-  throw new Error(`next start did not answer at ${origin} within ${timeoutMs} ms`);
-}
-
-async function stopProcessGroup(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // the group is already gone
-    }
-  };
-  signalGroup("SIGTERM");
-  const timer = setTimeout(() => signalGroup("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** A port the OS says is free right now. */
