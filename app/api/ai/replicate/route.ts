@@ -2,7 +2,8 @@ import { prefersAsync, wantsEventStream } from "@/lib/http/event-stream";
 import { readJsonBody } from "@/lib/http/read-json-body";
 import { outcomeStatus, predictionResponse } from "@/lib/replicate/answer";
 import { createPrediction } from "@/lib/replicate/predictions";
-import { runPrediction } from "@/lib/replicate/run-prediction";
+import type { Prediction } from "@/lib/replicate/prediction";
+import { runPrediction, type RunOptions } from "@/lib/replicate/run-prediction";
 import { streamPrediction } from "@/lib/replicate/stream-prediction";
 import { webhookFields } from "@/lib/replicate/webhooks";
 import { replicateRoute } from "@/lib/route-handler";
@@ -19,31 +20,23 @@ export const POST = replicateRoute("POST /api/ai/replicate", async (request, con
   const { config, receivedAt, stats } = context;
   const body = parseOrProblem(requestBodySchema, await readJsonBody(request, config.maxBodyBytes));
   const input = toModelInput(body);
-  const onUpdate = (prediction: { id: string }) => void (context.predictionId = prediction.id);
+  const seen = (prediction: Prediction) => void (context.predictionId = prediction.id);
+  const run = (signal: AbortSignal, options: Partial<RunOptions> = {}) =>
+    runPrediction(config, input, { signal, receivedAt, stats, ...options, onUpdate: (p) => (seen(p), options.onUpdate?.(p)) });
 
   if (prefersAsync(request)) {
     // Async mode: 202 at once; follow it at Location (or by webhook), which survives reloads.
-    const prediction = await createPrediction(config, input, { deadline: receivedAt + 10_000, extra: webhookFields(config), stats });
-    onUpdate(prediction);
+    const deadline = receivedAt + config.timeoutSeconds * 1000;
+    const prediction = await createPrediction(config, input, { deadline, extra: webhookFields(config), stats });
+    seen(prediction);
     const location = `/api/ai/replicate/${prediction.id}`;
     return predictionResponse(prediction, 202, { Location: location, "Preference-Applied": "respond-async" });
   }
   if (wantsEventStream(request)) {
     // Live progress: the same run, every state it sees sent as Server-Sent Events, then `done`.
-    return streamPrediction(
-      config,
-      ({ signal, onUpdate: send }) =>
-        runPrediction(config, input, {
-          signal,
-          receivedAt,
-          stats,
-          holdCreate: false,
-          needsLogs: true,
-          onUpdate: (prediction) => (onUpdate(prediction), send(prediction)),
-        }),
-      request.signal,
-    );
+    // No hold on the create (the page wants the id at once) and every poll carries the logs.
+    return streamPrediction(config, ({ signal, onUpdate }) => run(signal, { onUpdate, holdCreate: false, needsLogs: true }), request.signal);
   }
-  const outcome = await runPrediction(config, input, { signal: request.signal, receivedAt, stats, onUpdate });
+  const outcome = await run(request.signal);
   return predictionResponse(outcome.prediction, outcomeStatus(outcome));
 });
