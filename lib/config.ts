@@ -87,13 +87,16 @@ const envSchema = z.object({
 
 type Env = Record<string, string | undefined>;
 
+/** The variables a schema reads, or a 500 problem naming each malformed one (never its value). */
+function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.infer<T> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
+  throw configProblem(`${problems.join("; ")}.`);
+}
+
 export function parseConfig(env: Env): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
-    throw configProblem(`${problems.join("; ")}.`);
-  }
-  const vars = parsed.data;
+  const vars = parseEnv(envSchema, env);
   return {
     token: vars.REPLICATE_API_TOKEN,
     target: modelTarget(vars),
@@ -208,12 +211,7 @@ function originOf(text: string): string | null {
 }
 
 export function parseGuardConfig(env: Env): GuardConfig {
-  const parsed = guardEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
-    throw configProblem(`${problems.join("; ")}.`);
-  }
-  const vars = parsed.data;
+  const vars = parseEnv(guardEnvSchema, env);
   return {
     apiKey: vars.ROUTE_API_KEY,
     appOrigins: vars.APP_ORIGIN,

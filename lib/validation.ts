@@ -14,5 +14,15 @@ export function parseOrProblem<T extends z.ZodType>(schema: T, value: unknown): 
     return [{ field, description }];
   });
   const detail = invalidFields.map(({ field, description }) => `${field} ${description}`).join("; ");
-  throw new Problem(400, "Invalid request body", `${detail}.`, { extra: { invalid_fields: invalidFields } });
+  throw invalidFieldsProblem("Invalid request body", `${detail}.`, invalidFields);
+}
+
+export interface InvalidField {
+  field: string;
+  description: string;
+}
+
+/** The 400 every route answers for bad input: `{title, detail, status, invalid_fields}`, like Replicate's 422. */
+export function invalidFieldsProblem(title: string, detail: string, invalidFields: InvalidField[]): Problem {
+  return new Problem(400, title, detail, { extra: { invalid_fields: invalidFields } });
 }

@@ -1,4 +1,5 @@
 import { Problem } from "@/lib/problem";
+import { invalidFieldsProblem } from "@/lib/validation";
 
 /**
  * Route handlers have no body limit of their own, so the route counts bytes as they arrive, with
@@ -57,6 +58,6 @@ function tooLarge(maxBytes: number): Problem {
   return new Problem(413, "Request body too large", `The body is larger than the limit of ${maxBytes} bytes (REPLICATE_MAX_BODY_BYTES).`);
 }
 
-export function invalidBody(detail: string): Problem {
-  return new Problem(400, "Invalid request body", detail, { extra: { invalid_fields: [{ field: "body", description: detail }] } });
+function invalidBody(detail: string): Problem {
+  return invalidFieldsProblem("Invalid request body", detail, [{ field: "body", description: detail }]);
 }

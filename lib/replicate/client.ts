@@ -84,8 +84,11 @@ instance.interceptors.response.use((response) => {
   return response;
 });
 
+/** Retries of a GET or cancel; a create's 429 retries are bounded by its deadline instead. */
+const DEFAULT_RETRIES = 5;
+
 axiosRetry(instance, {
-  retries: 5,
+  retries: DEFAULT_RETRIES,
   retryCondition: (error) => {
     const config = error.config;
     if (!config || axios.isCancel(error) || config.signal?.aborted) return false;
@@ -126,7 +129,7 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
       accept: call.accept,
       countRetry: call.stats ? () => countRetry(call.stats!) : undefined,
       onThrottled: call.onThrottled,
-      "axios-retry": { retries: call.retries ?? 5 },
+      "axios-retry": { retries: call.retries ?? DEFAULT_RETRIES },
     });
     return { status: response.status, data: response.data };
   } catch (error) {
