@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import type { SimulatorServer } from "../tests/simulator/server";
+import type { SimulatorServer } from "../dev/simulator/server";
 import { createJsonCaller, type Answer, type JsonCaller } from "./http-client";
 import { evaluate, type WayResult } from "./measure";
 import { watchResources } from "./resources";

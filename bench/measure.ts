@@ -1,4 +1,4 @@
-import type { SimulatedReplicate } from "../tests/simulator/simulated-replicate";
+import type { SimulatedReplicate } from "../dev/simulator/simulated-replicate";
 import type { Answer } from "./http-client";
 import type { ResourceFigures } from "./resources";
 import type { Scenario, ScenarioId } from "./scenarios";

@@ -1,4 +1,4 @@
-import { spawnGroup, waitUntilAnswering } from "../scripts/process-group";
+import { spawnGroup, waitUntilAnswering } from "../dev/process-group";
 import { readdirSync, readFileSync } from "node:fs";
 
 /**

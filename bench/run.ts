@@ -7,8 +7,8 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { freePort } from "../tests/e2e/harness";
-import { startSimulatorServer, type SimulatorServer } from "../tests/simulator/server";
+import { freePort } from "../dev/app-harness";
+import { startSimulatorServer, type SimulatorServer } from "../dev/simulator/server";
 import { buildApps } from "./build";
 import { renderChart } from "./chart";
 import { runScenario, warmUp, type Lane } from "./drive";

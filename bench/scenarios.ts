@@ -1,4 +1,4 @@
-import type { RateLimits } from "../tests/simulator/simulated-replicate";
+import type { RateLimits } from "../dev/simulator/simulated-replicate";
 import type { BenchOptions } from "./options";
 import type { WayName } from "./ways";
 

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { DELETE, GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
-import { readSseEvents, type SseEvent } from "@/lib/client/sse";
-import { predictionStore } from "@/lib/replicate/prediction-store";
+import { readSseEvents, type SseEvent } from "@/lib/shared/sse";
+import { predictionStore } from "@/lib/server/replicate/prediction-store";
 import { jsonPost, setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim, server } = useSimulatedReplicate({ bootMs: 10, runMs: 150 });

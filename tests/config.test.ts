@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { getConfig, parseConfig } from "@/lib/config";
-import { Problem } from "@/lib/problem";
+import { getConfig, parseConfig } from "@/lib/server/config";
+import { Problem } from "@/lib/server/problem";
 
 const VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
 const base = { REPLICATE_API_TOKEN: "r8_test", REPLICATE_MODEL: "owner/model" };

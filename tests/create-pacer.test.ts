@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { CreatePacer } from "@/lib/replicate/create-pacer";
+import { CreatePacer } from "@/lib/server/replicate/create-pacer";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate();

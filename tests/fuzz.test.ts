@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { DELETE, GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
-import { PREDICTION_ID } from "@/lib/replicate/prediction";
+import { PREDICTION_ID } from "@/lib/shared/prediction";
 import { ROUTE_KEY, setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
 import { setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
 

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { DELETE, GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
-import { keyMatches } from "@/lib/guard/access";
+import { keyMatches } from "@/lib/server/guard/access";
 import { ROUTE_KEY, setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
 import { jsonPost, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
 

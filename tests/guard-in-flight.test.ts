@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DELETE } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
-import { parseGuardConfig } from "@/lib/config";
-import { inFlight } from "@/lib/guard/in-flight";
+import { parseGuardConfig } from "@/lib/server/config";
+import { inFlight } from "@/lib/server/guard/in-flight";
 import { setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
 import { jsonPost, until, useSimulatedReplicate } from "@/tests/support/route-env";
 

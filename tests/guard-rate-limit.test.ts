@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { DELETE, GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
-import { parseGuardConfig } from "@/lib/config";
-import { clientKey, forwardedAddress, MemoryRateLimitStore, setRateLimitStore } from "@/lib/guard/rate-limit";
-import { parseRateRule, type RateRule } from "@/lib/guard/rate-rule";
-import { Problem } from "@/lib/problem";
+import { parseGuardConfig } from "@/lib/server/config";
+import { clientKey, forwardedAddress, MemoryRateLimitStore, setRateLimitStore } from "@/lib/server/guard/rate-limit";
+import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
+import { Problem } from "@/lib/server/problem";
 import { ROUTE_KEY, setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
 import { jsonPost, useSimulatedReplicate } from "@/tests/support/route-env";
 

@@ -1,7 +1,7 @@
 import { http, HttpResponse } from "msw";
 import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { redact } from "@/lib/log";
+import { redact } from "@/lib/server/log";
 import { ROUTE_KEY, setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
 import { BASE, jsonPost, setEnv, TOKEN, until, useSimulatedReplicate } from "@/tests/support/route-env";
 

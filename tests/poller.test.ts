@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { TokenBucket } from "@/lib/replicate/token-bucket";
+import { TokenBucket } from "@/lib/server/replicate/token-bucket";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate();

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { estimateRemainingMs, parseProgress } from "@/lib/replicate/progress";
+import { estimateRemainingMs, parseProgress } from "@/lib/shared/progress";
 
 // From /work/shared/replicate-api.md, "Progress in logs".
 const DOCUMENTED_LOG = [

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { requestBodySchema, toModelInput } from "@/app/api/ai/replicate/schema";
-import { readJsonBody } from "@/lib/http/read-json-body";
-import { Problem } from "@/lib/problem";
-import { parseOrProblem } from "@/lib/validation";
+import { readJsonBody } from "@/lib/server/http/read-json-body";
+import { Problem } from "@/lib/server/problem";
+import { parseOrProblem } from "@/lib/server/validation";
 
 const PNG_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
 

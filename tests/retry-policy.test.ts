@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffMs, BACKOFF_MAX_MS, planRetry, retryAfterMs, throttleHintMs } from "@/lib/replicate/retry-policy";
+import { backoffMs, BACKOFF_MAX_MS, planRetry, retryAfterMs, throttleHintMs } from "@/lib/server/replicate/retry-policy";
 
 const now = 1_700_000_000_000;
 const context = (idempotent: boolean, attempt = 1, deadline = now + 120_000) => ({ idempotent, attempt, now, deadline, random: () => 0.5 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { eventStreamResponse, EVENT_STREAM_HEADERS } from "@/lib/http/event-stream";
-import { readSseEvents, type SseEvent } from "@/lib/client/sse";
+import { eventStreamResponse, EVENT_STREAM_HEADERS } from "@/lib/server/http/event-stream";
+import { readSseEvents, type SseEvent } from "@/lib/shared/sse";
 import { jsonPost, setEnv, TOKEN, until, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate({ bootMs: 10, runMs: 120 });

@@ -13,7 +13,7 @@ import {
   startSimulatorServer,
   type PredictionJson,
   type SimulatedReplicateOptions,
-} from "./simulator";
+} from "@/dev/simulator";
 
 const BASE = "https://api.replicate.com/v1";
 const VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";

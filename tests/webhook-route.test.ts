@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
 import { GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
-import { predictionStore } from "@/lib/replicate/prediction-store";
+import { predictionStore } from "@/lib/server/replicate/prediction-store";
 import { setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate();

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { verifyWebhookSignature, type WebhookSignatureArgs } from "@/lib/replicate/webhook-signature";
+import { verifyWebhookSignature, type WebhookSignatureArgs } from "@/lib/server/replicate/webhook-signature";
 
 // Signatures are computed here with node:crypto, independently of the module under test.
 const KEY = randomBytes(24);

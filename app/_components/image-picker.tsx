@@ -1,7 +1,7 @@
 "use client";
 
 import { useId, useRef, useState, type DragEvent } from "react";
-import { formatBytes } from "@/lib/client/format";
+import { formatBytes } from "@/lib/browser/format";
 
 export type PickedImage = { dataUrl: string; name: string; size: number };
 

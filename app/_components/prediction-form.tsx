@@ -1,7 +1,7 @@
 "use client";
 
 import type { FormEvent, KeyboardEvent, ReactNode, RefObject } from "react";
-import { NO_STYLE, randomSeed, STYLES, type FormValues } from "@/lib/client/request-body";
+import { NO_STYLE, randomSeed, STYLES, type FormValues } from "@/lib/browser/request-body";
 import { FieldError, invalidProps } from "./field-error";
 import { ImagePicker, type PickedImage } from "./image-picker";
 

@@ -1,11 +1,11 @@
 "use client";
 
 import { useEffect, useMemo, useRef, useState } from "react";
-import { buildCurlCommand } from "@/lib/client/curl-command";
-import { invalidFieldsByName } from "@/lib/client/describe-outcome";
-import { predictionIdFromUrl } from "@/lib/client/prediction-url";
-import { EMPTY_FORM, FORM_FIELDS, toRequestBody, type FormValues } from "@/lib/client/request-body";
-import { ROUTE_PATH } from "@/lib/client/route-calls";
+import { buildCurlCommand } from "@/lib/browser/curl-command";
+import { invalidFieldsByName } from "@/lib/browser/describe-outcome";
+import { predictionIdFromUrl } from "@/lib/browser/prediction-url";
+import { EMPTY_FORM, FORM_FIELDS, toRequestBody, type FormValues } from "@/lib/browser/request-body";
+import { ROUTE_PATH } from "@/lib/browser/route-calls";
 import { AccessKeyForm } from "./access-key-form";
 import { CopyButton } from "./copy-button";
 import type { PickedImage } from "./image-picker";

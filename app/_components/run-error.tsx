@@ -1,4 +1,4 @@
-import type { RunOutcome } from "@/lib/client/describe-outcome";
+import type { RunOutcome } from "@/lib/browser/describe-outcome";
 
 type FailedOutcome = Exclude<RunOutcome, { kind: "succeeded" | "unauthorized" }>;
 

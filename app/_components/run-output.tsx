@@ -1,4 +1,4 @@
-import type { OutputView } from "@/lib/client/output-view";
+import type { OutputView } from "@/lib/browser/output-view";
 
 /** The model's images (each a link to the full file) or its text, streamed or final. */
 export function RunOutput({ view, streaming }: { view: OutputView; streaming: boolean }) {

@@ -1,9 +1,9 @@
 "use client";
 
 import type { ReactNode } from "react";
-import { formatMetric, formatSeconds, toTerminalText } from "@/lib/client/format";
-import { toOutputView } from "@/lib/client/output-view";
-import type { RunState } from "@/lib/client/run-state";
+import { formatMetric, formatSeconds, toTerminalText } from "@/lib/browser/format";
+import { toOutputView } from "@/lib/browser/output-view";
+import type { RunState } from "@/lib/browser/run-state";
 import { RunError } from "./run-error";
 import { RunLogs } from "./run-logs";
 import { OutputPlaceholder, RunOutput } from "./run-output";

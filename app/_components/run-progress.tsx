@@ -1,5 +1,5 @@
-import { describeSteps } from "@/lib/client/format";
-import type { Progress } from "@/lib/client/route-types";
+import { describeSteps } from "@/lib/browser/format";
+import type { Progress } from "@/lib/browser/route-types";
 
 /** A determinate bar once the model reports steps; an indeterminate one before that. */
 export function RunProgress({ progress, running }: { progress: Progress | null; running: boolean }) {

@@ -1,7 +1,7 @@
 "use client";
 
 import { useCallback, useEffect, useRef, useState } from "react";
-import { authorizationHeaders, forgetAccessKey, readAccessKey, saveAccessKey, type KeyStorage } from "@/lib/client/access-key";
+import { authorizationHeaders, forgetAccessKey, readAccessKey, saveAccessKey, type KeyStorage } from "@/lib/browser/access-key";
 
 /** The route's access key, kept in this tab's session storage once the person typed it. */
 export function useAccessKey() {

@@ -1,11 +1,11 @@
 "use client";
 
 import { useCallback, useEffect, useReducer, useRef } from "react";
-import { describeAnswer, describeCancelAnswer, describeRequestFailure, type RunOutcome } from "@/lib/client/describe-outcome";
-import { startPredictionSession, type PredictionSession, type SessionEnd, type SessionPlan } from "@/lib/client/prediction-session";
-import { withPredictionId } from "@/lib/client/prediction-url";
-import type { RunRequestBody } from "@/lib/client/route-types";
-import { IDLE_RUN, runReducer } from "@/lib/client/run-state";
+import { describeAnswer, describeCancelAnswer, describeRequestFailure, type RunOutcome } from "@/lib/browser/describe-outcome";
+import { startPredictionSession, type PredictionSession, type SessionEnd, type SessionPlan } from "@/lib/browser/prediction-session";
+import { withPredictionId } from "@/lib/browser/prediction-url";
+import type { RunRequestBody } from "@/lib/browser/route-types";
+import { IDLE_RUN, runReducer } from "@/lib/browser/run-state";
 
 /**
  * One run at a time: start it (or re-attach to the one named in the URL), follow its events,

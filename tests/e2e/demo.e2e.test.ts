@@ -7,8 +7,8 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { renderSeedPng } from "@/tests/simulator/png-image";
-import { startSimulatorServer, type SimulatorServer } from "@/tests/simulator/server";
+import { renderSeedPng } from "@/dev/simulator/png-image";
+import { startSimulatorServer, type SimulatorServer } from "@/dev/simulator/server";
 import {
   CHROMIUM_ARGS,
   CHROMIUM_PATH,
@@ -19,7 +19,7 @@ import {
   simulatedReplicateEnv,
   startNextServer,
   type NextServer,
-} from "./harness";
+} from "@/dev/app-harness";
 
 const DESKTOP = { width: 1200, height: 900 };
 const ROUTE_KEY = "e2e-route-key-0123456789";

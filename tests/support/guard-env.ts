@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, vi } from "vitest";
-import { MemoryRateLimitStore, setRateLimitStore } from "@/lib/guard/rate-limit";
+import { MemoryRateLimitStore, setRateLimitStore } from "@/lib/server/guard/rate-limit";
 
 /**
  * The guards' variables, reset before each test (route-env's `setEnv` does not know them), a fresh

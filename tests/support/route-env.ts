@@ -1,7 +1,7 @@
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
-import { SimulatedReplicate, type SimulatedReplicateOptions } from "@/tests/simulator/simulated-replicate";
-import { simulatorHandlers } from "@/tests/simulator/msw";
+import { SimulatedReplicate, type SimulatedReplicateOptions } from "@/dev/simulator/simulated-replicate";
+import { simulatorHandlers } from "@/dev/simulator/msw";
 
 /**
  * The simulated Replicate behind msw for tests that call the route handlers in-process, with the

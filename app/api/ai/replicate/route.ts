@@ -1,13 +1,13 @@
-import { prefersAsync, wantsEventStream } from "@/lib/http/event-stream";
-import { readJsonBody } from "@/lib/http/read-json-body";
-import { outcomeStatus, predictionResponse } from "@/lib/replicate/answer";
-import { createPrediction } from "@/lib/replicate/predictions";
-import type { Prediction } from "@/lib/replicate/prediction";
-import { runPrediction, type RunOptions } from "@/lib/replicate/run-prediction";
-import { streamPrediction } from "@/lib/replicate/stream-prediction";
-import { webhookFields } from "@/lib/replicate/webhooks";
-import { replicateRoute } from "@/lib/route-handler";
-import { parseOrProblem } from "@/lib/validation";
+import { prefersAsync, wantsEventStream } from "@/lib/server/http/event-stream";
+import { readJsonBody } from "@/lib/server/http/read-json-body";
+import { outcomeStatus, predictionResponse } from "@/lib/server/replicate/answer";
+import { createPrediction } from "@/lib/server/replicate/predictions";
+import type { Prediction } from "@/lib/shared/prediction";
+import { runPrediction, type RunOptions } from "@/lib/server/replicate/run-prediction";
+import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
+import { webhookFields } from "@/lib/server/replicate/webhooks";
+import { replicateRoute } from "@/lib/server/route-handler";
+import { parseOrProblem } from "@/lib/server/validation";
 import { requestBodySchema, toModelInput } from "./schema";
 
 export const runtime = "nodejs";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { toImageDataUrl } from "@/lib/image";
+import { toImageDataUrl } from "@/lib/server/image";
 
 /**
  * EDIT THIS FILE to fit your own model: the request body your page sends, and how it maps to

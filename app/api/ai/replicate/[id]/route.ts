@@ -1,12 +1,12 @@
-import { wantsEventStream } from "@/lib/http/event-stream";
-import { predictionResponse } from "@/lib/replicate/answer";
-import { predictionStatusCode } from "@/lib/replicate/prediction";
-import { parsePredictionId } from "@/lib/replicate/prediction-id";
-import { predictionStore } from "@/lib/replicate/prediction-store";
-import { cancelPrediction, getPrediction } from "@/lib/replicate/predictions";
-import { followPrediction } from "@/lib/replicate/run-prediction";
-import { streamPrediction } from "@/lib/replicate/stream-prediction";
-import { replicateRoute, type RouteContext } from "@/lib/route-handler";
+import { wantsEventStream } from "@/lib/server/http/event-stream";
+import { predictionResponse } from "@/lib/server/replicate/answer";
+import { predictionStatusCode } from "@/lib/shared/prediction";
+import { parsePredictionId } from "@/lib/server/replicate/prediction-id";
+import { predictionStore } from "@/lib/server/replicate/prediction-store";
+import { cancelPrediction, getPrediction } from "@/lib/server/replicate/predictions";
+import { followPrediction } from "@/lib/server/replicate/run-prediction";
+import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
+import { replicateRoute, type RouteContext } from "@/lib/server/route-handler";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";

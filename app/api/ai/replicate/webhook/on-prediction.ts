@@ -1,5 +1,5 @@
-import type { Prediction } from "@/lib/replicate/prediction";
-import { predictionStore } from "@/lib/replicate/prediction-store";
+import type { Prediction } from "@/lib/shared/prediction";
+import { predictionStore } from "@/lib/server/replicate/prediction-store";
 
 /**
  * EDIT THIS FILE to do something with each prediction Replicate reports by webhook: it is called

@@ -1,6 +1,6 @@
-import { readBodyText } from "@/lib/http/read-json-body";
-import { acceptDelivery, forgetDelivery } from "@/lib/replicate/webhooks";
-import { replicateRoute } from "@/lib/route-handler";
+import { readBodyText } from "@/lib/server/http/read-json-body";
+import { acceptDelivery, forgetDelivery } from "@/lib/server/replicate/webhooks";
+import { replicateRoute } from "@/lib/server/route-handler";
 import { onPrediction } from "./on-prediction";
 
 export const runtime = "nodejs";

@@ -1,0 +1,35 @@
+import { parseArgs } from "node:util";
+import { startSimulatorServer } from "./server";
+
+/** npx tsx dev/simulator/cli.ts --port 4010 [--run-ms 3000] [--boot-ms 300] [--latency-ms 0] */
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "4010" },
+    "run-ms": { type: "string" },
+    "boot-ms": { type: "string" },
+    "latency-ms": { type: "string" },
+  },
+});
+
+function numberOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    console.error(`--${name} must be a non-negative integer, got "${value}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const server = await startSimulatorServer({
+  port: numberOption("port", values.port),
+  runMs: numberOption("run-ms", values["run-ms"]),
+  bootMs: numberOption("boot-ms", values["boot-ms"]),
+  latencyMs: numberOption("latency-ms", values["latency-ms"]),
+});
+console.log(`Simulated Replicate on ${server.baseUrl} (token: ${server.sim.config.token})`);
+
+const stop = () => void server.close().then(() => process.exit(0));
+process.once("SIGINT", stop);
+process.once("SIGTERM", stop);

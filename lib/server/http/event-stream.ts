@@ -1,0 +1,75 @@
+import "server-only";
+/**
+ * A Server-Sent Events response that fits behind proxies: no caching or transforming, no
+ * buffering (nginx), and a comment line every 15 s so idle proxies keep the connection.
+ * The producer gets a signal that aborts when the client goes away.
+ */
+export const EVENT_STREAM_HEADERS = {
+  "Content-Type": "text/event-stream; charset=utf-8",
+  "Cache-Control": "no-cache, no-transform",
+  "X-Accel-Buffering": "no",
+  Connection: "keep-alive",
+} as const;
+
+export const KEEP_ALIVE_MS = 15_000;
+
+export type SendEvent = (event: string, data: unknown) => void;
+
+export function wantsEventStream(request: Request): boolean {
+  return /\btext\/event-stream\b/i.test(request.headers.get("accept") ?? "");
+}
+
+/** RFC 7240 `Prefer: respond-async`: answer 202 at once and let the client follow. */
+export function prefersAsync(request: Request): boolean {
+  return /(^|[,;\s])respond-async\b/i.test(request.headers.get("prefer") ?? "");
+}
+
+/** One event; the data is JSON, which has no raw newline, so one `data:` line always suffices. */
+export function formatEvent(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+export function eventStreamResponse(
+  produce: (send: SendEvent, signal: AbortSignal) => Promise<void>,
+  options: { signal?: AbortSignal; keepAliveMs?: number } = {},
+): Response {
+  const encoder = new TextEncoder();
+  const gone = new AbortController();
+  const leave = () => gone.abort();
+  options.signal?.addEventListener("abort", leave, { once: true });
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let closed = false;
+
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const write = (text: string) => {
+        if (closed) return;
+        try {
+          controller.enqueue(encoder.encode(text));
+        } catch {
+          leave();
+        }
+      };
+      const finish = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(timer);
+        options.signal?.removeEventListener("abort", leave);
+        try {
+          controller.close();
+        } catch {
+          // already closed by a cancel
+        }
+      };
+      write(": stream open\n\n");
+      timer = setInterval(() => write(": keep-alive\n\n"), options.keepAliveMs ?? KEEP_ALIVE_MS);
+      produce((event, data) => write(formatEvent(event, data)), gone.signal).then(finish, finish);
+    },
+    cancel() {
+      closed = true;
+      clearInterval(timer);
+      leave();
+    },
+  });
+  return new Response(stream, { status: 200, headers: EVENT_STREAM_HEADERS });
+}

@@ -1,0 +1,48 @@
+import "server-only";
+/**
+ * The one error shape every route answers: Replicate's own RFC 7807 body `{title, detail, status}`.
+ * Handlers throw a Problem; `toResponse()` is the only place that turns one into JSON.
+ */
+export interface ProblemBody {
+  title: string;
+  detail: string;
+  status: number;
+  [extra: string]: unknown;
+}
+
+export class Problem extends Error {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+  readonly extra: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    title: string,
+    detail: string,
+    options: { extra?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  ) {
+    super(`${title}: ${detail}`);
+    this.name = "Problem";
+    this.status = status;
+    this.title = title;
+    this.detail = detail;
+    this.extra = options.extra ?? {};
+    this.headers = options.headers ?? {};
+  }
+
+  toJSON(): ProblemBody {
+    return { ...this.extra, title: this.title, detail: this.detail, status: this.status };
+  }
+
+  toResponse(): Response {
+    return Response.json(this.toJSON(), { status: this.status, headers: this.headers });
+  }
+}
+
+/** Any thrown value as a Problem: unknown errors become a 500 that reveals nothing internal. */
+export function toProblem(error: unknown): Problem {
+  if (error instanceof Problem) return error;
+  return new Problem(500, "Internal error", "The route failed unexpectedly; the server log has no secret but has the cause.");
+}

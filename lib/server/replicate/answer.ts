@@ -1,0 +1,15 @@
+import "server-only";
+import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
+import { predictionStatusCode, type Prediction } from "@/lib/shared/prediction";
+
+/** The HTTP status of a run's outcome: 200 succeeded, 500 for anything else that ended it. */
+export function outcomeStatus(outcome: RunOutcome): number {
+  if (outcome.kind === "terminal" || outcome.kind === "detached") return predictionStatusCode(outcome.prediction);
+  return 500;
+}
+
+/** A prediction as JSON; one still running says when to ask again. */
+export function predictionResponse(prediction: Prediction, status: number, headers: Record<string, string> = {}): Response {
+  const retry: Record<string, string> = status === 202 ? { "Retry-After": "1" } : {};
+  return Response.json(prediction, { status, headers: { ...retry, ...headers } });
+}

@@ -1,0 +1,174 @@
+import "server-only";
+import type { Config } from "@/lib/server/config";
+import { CallAborted, callReplicate, type CallStats } from "@/lib/server/replicate/transport";
+import { isPrediction, type Prediction } from "@/lib/shared/prediction";
+import { getPrediction } from "@/lib/server/replicate/predictions";
+import { estimateRemainingMs } from "@/lib/shared/progress";
+import { TokenBucket } from "@/lib/server/replicate/token-bucket";
+
+/**
+ * One poller per process and account: every prediction this process waits for is refreshed in
+ * shared rounds, one round per poll interval, within a per-minute call budget (Replicate allows
+ * 3,000 non-create calls a minute per account). With few predictions in flight a round GETs each
+ * one; with many it reads Replicate's list endpoint, where one call reports on up to 100
+ * predictions. So a thousand predictions in flight cost about ten calls a second, not a thousand,
+ * and never draw a 429.
+ *
+ * A prediction whose logs show a tqdm bar that will be full before the next round is polled alone
+ * at that moment instead (when the budget has a token to spare): the answer follows the end of
+ * the run by a fraction of a step, not by half a poll interval, for no more calls.
+ *
+ * This is a cache of who is waiting, not state: a process that dies loses nothing Replicate
+ * does not still have, and every instance polls for its own requests only.
+ */
+export interface PollOptions {
+  signal: AbortSignal;
+  deadline: number;
+  stats?: CallStats;
+  /** The live stream wants logs (progress) on every round: those come only from a GET. */
+  needsLogs?: boolean;
+}
+
+interface Waiter {
+  prediction: Prediction;
+  options: PollOptions;
+  resolve: (prediction: Prediction) => void;
+  reject: (error: unknown) => void;
+}
+
+interface ListPage {
+  next?: string | null;
+  results: unknown[];
+}
+
+/** A round uses the list endpoint once it would save calls: from this many waiters on. */
+const LIST_FROM_WAITERS = 4;
+const PAGE_SIZE = 100;
+/** A targeted poll lands this long after the estimated end (tqdm's estimate is per step). */
+const ETA_MARGIN_MS = 15;
+
+export class Poller {
+  private waiting = new Set<Waiter>();
+  private running = false;
+  private readonly budget: TokenBucket;
+
+  constructor(private readonly config: Config) {
+    this.budget = new TokenBucket(config.pollBudgetPerMinute);
+  }
+
+  /** The prediction's state at the next round, or sooner when its logs say it is about to end. */
+  next(prediction: Prediction, options: PollOptions): Promise<Prediction> {
+    if (options.signal.aborted) return Promise.reject(new CallAborted());
+    return new Promise<Prediction>((resolve, reject) => {
+      const waiter: Waiter = { prediction, options, resolve, reject };
+      const abort = () => waiter.reject(new CallAborted());
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const settle = <T>(finish: (value: T) => void) => (value: T) => {
+        clearTimeout(timer);
+        options.signal.removeEventListener("abort", abort);
+        this.waiting.delete(waiter);
+        finish(value);
+      };
+      waiter.resolve = settle(resolve);
+      waiter.reject = settle(reject);
+      options.signal.addEventListener("abort", abort, { once: true });
+      this.waiting.add(waiter);
+      const eta = estimateRemainingMs(prediction.logs);
+      if (eta !== null && eta + ETA_MARGIN_MS < this.config.pollIntervalMs) {
+        timer = setTimeout(() => {
+          if (this.waiting.has(waiter) && this.budget.tryTake()) void this.get(waiter, false);
+        }, eta + ETA_MARGIN_MS);
+      }
+      if (!this.running) void this.run();
+    });
+  }
+
+  get inFlight(): number {
+    return this.waiting.size;
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.waiting.size > 0) {
+        await sleep(this.config.pollIntervalMs);
+        const round = [...this.waiting];
+        if (round.length > 0) await this.refresh(round);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async refresh(round: Waiter[]): Promise<void> {
+    const viaGet = round.filter((waiter) => waiter.options.needsLogs);
+    const viaList = round.filter((waiter) => !waiter.options.needsLogs);
+    if (viaList.length >= LIST_FROM_WAITERS) {
+      const seen = await this.list(viaList).catch(() => new Map<string, Prediction>());
+      for (const waiter of viaList) {
+        // A finished one is answered from its list entry (which has no logs): with many in
+        // flight, a GET for each that ends would outrun the budget and queue the answers.
+        const fresh = seen.get(waiter.prediction.id);
+        if (fresh) waiter.resolve(fresh);
+        else viaGet.push(waiter);
+      }
+    } else {
+      viaGet.push(...viaList);
+    }
+    await Promise.all(viaGet.map((waiter) => this.get(waiter)));
+  }
+
+  private async get(waiter: Waiter, takeToken = true): Promise<void> {
+    const { signal, deadline, stats } = waiter.options;
+    // Polled once: a round and a targeted poll that overlap must not both call for it.
+    if (!this.waiting.delete(waiter)) return;
+    try {
+      if (takeToken) await this.budget.take(signal);
+      waiter.resolve(await getPrediction(this.config, waiter.prediction.id, { signal, deadline, stats }));
+    } catch (error) {
+      waiter.reject(error);
+    }
+  }
+  /** Pages of the list endpoint, newest first, until every waiter is seen or pages run out. */
+  private async list(round: Waiter[]): Promise<Map<string, Prediction>> {
+    const wanted = new Set(round.map((waiter) => waiter.prediction.id));
+    const oldest = Math.min(...round.map((waiter) => Date.parse(waiter.prediction.created_at ?? "") || Date.now()));
+    const since = new Date(oldest - 1000).toISOString();
+    const maxPages = Math.ceil(round.length / PAGE_SIZE) + 2;
+    const deadline = Math.max(...round.map((waiter) => waiter.options.deadline));
+    const seen = new Map<string, Prediction>();
+    let path: string | null | undefined = `/predictions?created_after=${encodeURIComponent(since)}`;
+    for (let page = 0; path && page < maxPages && wanted.size > 0; page += 1) {
+      await this.budget.take();
+      const answer: { data: ListPage } = await callReplicate<ListPage>(this.config, {
+        method: "GET",
+        path,
+        idempotent: true,
+        deadline,
+        timeoutMs: 10_000,
+        accept: (data) => Array.isArray((data as ListPage | null)?.results),
+      });
+      for (const result of answer.data.results) {
+        if (isPrediction(result) && wanted.delete(result.id)) seen.set(result.id, result);
+      }
+      path = answer.data.next;
+    }
+    return seen;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const pollers = new WeakMap<Config, Poller>();
+
+/** The poller of this configuration (one account, one base URL): created on first use. */
+export function pollerFor(config: Config): Poller {
+  let poller = pollers.get(config);
+  if (!poller) {
+    poller = new Poller(config);
+    pollers.set(config, poller);
+  }
+  return poller;
+}

@@ -1,0 +1,122 @@
+import "server-only";
+import type { Config } from "@/lib/server/config";
+import { CallAborted, type CallStats } from "@/lib/server/replicate/transport";
+import { isTerminal, type Prediction } from "@/lib/shared/prediction";
+import { pollerFor } from "@/lib/server/replicate/poller";
+import { cancelPrediction, createPrediction } from "@/lib/server/replicate/predictions";
+
+/**
+ * The seed's story, made correct: create (held with `Prefer: wait` so short predictions end in
+ * one request), poll until a terminal status, and when the caller goes away or the cap is reached,
+ * stop and cancel upstream. A create already sent is never aborted: its id would be lost and the
+ * prediction would run on, billed; we let it answer, then cancel.
+ */
+export type RunOutcome =
+  /** succeeded, failed, canceled or aborted upstream */
+  | { kind: "terminal"; prediction: Prediction }
+  /** the cap was reached: the prediction was canceled, `error` says so */
+  | { kind: "timed-out"; prediction: Prediction }
+  /** the caller went away: the prediction was canceled */
+  | { kind: "client-gone"; prediction: Prediction }
+  /** following stopped (cap or caller gone) and the prediction runs on, as asked: re-attach later */
+  | { kind: "detached"; prediction: Prediction };
+
+export interface RunOptions {
+  /** Aborts when the caller goes away (`request.signal`). */
+  signal?: AbortSignal;
+  /** Epoch ms at which the request arrived: the cap counts from here. */
+  receivedAt: number;
+  /** Every state seen, create answer included (for live progress). */
+  onUpdate?: (prediction: Prediction) => void;
+  stats?: CallStats;
+  /** Hold the create with `Prefer: wait` (default). A live stream wants the id at once instead. */
+  holdCreate?: boolean;
+  /** Every poll must carry the logs (live progress), so it is a GET, not the list endpoint. */
+  needsLogs?: boolean;
+  /** Cancel the prediction when we stop waiting for it (default). Re-attached followers do not. */
+  cancelWhenStopped?: boolean;
+}
+
+/** How long a cancel may take once we have decided to give up: the answer waits for it. */
+const CANCEL_BUDGET_MS = 1_000;
+
+export async function runPrediction(config: Config, input: Record<string, unknown>, options: RunOptions): Promise<RunOutcome> {
+  const deadline = options.receivedAt + config.timeoutSeconds * 1000;
+  const created = await createPrediction(config, input, {
+    deadline,
+    waitSeconds: options.holdCreate === false ? 0 : syncWaitSeconds(config, deadline),
+    cancelAfterSeconds: config.timeoutSeconds + 5,
+    stats: options.stats,
+  });
+  return followPrediction(config, created, { ...options, deadline });
+}
+
+/** Prefer: wait never holds the create past the cap (Replicate takes whole seconds, 1..60). */
+function syncWaitSeconds(config: Config, deadline: number): number {
+  if (config.syncWaitSeconds === 0) return 0;
+  return Math.min(config.syncWaitSeconds, Math.max(1, Math.round((deadline - Date.now()) / 1000)));
+}
+
+/** Poll a created prediction until it ends, the cap passes or the caller leaves. */
+export async function followPrediction(
+  config: Config,
+  created: Prediction,
+  options: Omit<RunOptions, "receivedAt"> & { deadline: number },
+): Promise<RunOutcome> {
+  const { deadline, stats } = options;
+  const clientSignal = options.signal ?? new AbortController().signal;
+  const poller = pollerFor(config);
+  const stop = stopSignal(clientSignal, deadline);
+  let current = created;
+  options.onUpdate?.(current);
+  try {
+    while (!isTerminal(current) && !stop.signal.aborted) {
+      current = await poller.next(current, { signal: stop.signal, deadline, stats, needsLogs: options.needsLogs });
+      if (stats) stats.polls = (stats.polls ?? 0) + 1;
+      options.onUpdate?.(current);
+    }
+  } catch (error) {
+    if (!(error instanceof CallAborted)) {
+      // We stop waiting for it: it must not run on, billed, with nobody to read its output.
+      if (options.cancelWhenStopped !== false) await cancelQuietly(config, current.id, stats);
+      throw error;
+    }
+  } finally {
+    stop.dispose();
+  }
+  if (isTerminal(current)) return { kind: "terminal", prediction: current };
+  if (options.cancelWhenStopped === false) return { kind: "detached", prediction: current };
+  const canceled = (await cancelQuietly(config, current.id, stats)) ?? current;
+  // It may have ended on its own in the meantime: then that is the answer.
+  if (isTerminal(canceled) && canceled.status !== "canceled") return { kind: "terminal", prediction: canceled };
+  if (clientSignal.aborted) return { kind: "client-gone", prediction: canceled };
+  const error = `Prediction timed out after ${config.timeoutSeconds} s and was canceled.`;
+  return { kind: "timed-out", prediction: { ...canceled, error } };
+}
+
+/**
+ * Aborts when the caller leaves or the deadline passes. Hand-made rather than `AbortSignal.any`
+ * + `AbortSignal.timeout`, whose timers and listeners would outlive every finished request.
+ */
+function stopSignal(clientSignal: AbortSignal, deadline: number): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  const timer = setTimeout(abort, Math.max(0, deadline - Date.now()));
+  if (clientSignal.aborted) controller.abort();
+  clientSignal.addEventListener("abort", abort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      clientSignal.removeEventListener("abort", abort);
+    },
+  };
+}
+
+async function cancelQuietly(config: Config, id: string, stats?: CallStats): Promise<Prediction | undefined> {
+  try {
+    return await cancelPrediction(config, id, { deadline: Date.now() + CANCEL_BUDGET_MS, timeoutMs: CANCEL_BUDGET_MS, stats });
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,38 @@
+import "server-only";
+import { CallAborted } from "@/lib/server/replicate/transport";
+
+/** Calls a minute, refilled continuously; `take` waits for a token rather than drawing a 429. */
+export class TokenBucket {
+  private tokens: number;
+  private updated = Date.now();
+  private readonly perMs: number;
+  private readonly capacity: number;
+
+  constructor(perMinute: number) {
+    this.perMs = perMinute / 60_000;
+    // A second's worth of burst: enough for a round, never a minute's worth at once.
+    this.capacity = Math.max(1, perMinute / 60);
+    this.tokens = this.capacity;
+  }
+
+  /** A token now if one is there (for optional calls), without waiting. */
+  tryTake(): boolean {
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  async take(signal?: AbortSignal): Promise<void> {
+    while (!this.tryTake()) {
+      if (signal?.aborted) throw new CallAborted();
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil((1 - this.tokens) / this.perMs)));
+    }
+  }
+
+  private refill(): void {
+    const now = Date.now();
+    this.tokens = Math.min(this.capacity, this.tokens + (now - this.updated) * this.perMs);
+    this.updated = now;
+  }
+}

@@ -1,0 +1,73 @@
+import "server-only";
+import type { Config } from "@/lib/server/config";
+import { Problem } from "@/lib/server/problem";
+import { callReplicate } from "@/lib/server/replicate/transport";
+import { isPrediction, type Prediction } from "@/lib/shared/prediction";
+import { SeenSet } from "@/lib/server/replicate/prediction-store";
+import { verifyWebhookSignature } from "@/lib/server/replicate/webhook-signature";
+
+/** Events an async create asks for: enough to know it started and how it ended. */
+export const WEBHOOK_EVENTS = ["start", "completed"] as const;
+export const WEBHOOK_PATH = "/api/ai/replicate/webhook";
+
+/** The create body's webhook fields, when the app has a public origin to be called back at. */
+export function webhookFields(config: Config): Record<string, unknown> {
+  if (!config.webhookUrl) return {};
+  return { webhook: `${config.webhookUrl}${WEBHOOK_PATH}`, webhook_events_filter: [...WEBHOOK_EVENTS] };
+}
+
+const secrets = new Map<string, Promise<string>>();
+
+/** REPLICATE_WEBHOOK_SECRET, else Replicate's default secret, fetched once per account and cached. */
+export function webhookSecret(config: Config): Promise<string> {
+  if (config.webhookSecret) return Promise.resolve(config.webhookSecret);
+  const key = `${config.baseUrl}\u0000${config.token}`;
+  let secret = secrets.get(key);
+  if (!secret) {
+    secret = callReplicate<{ key: string }>(config, {
+      method: "GET",
+      path: "/webhooks/default/secret",
+      idempotent: true,
+      deadline: Date.now() + 10_000,
+      accept: (data) => typeof (data as { key?: unknown } | null)?.key === "string",
+    }).then((answer) => answer.data.key);
+    // A failed fetch is not cached: the next delivery tries again.
+    secret.catch(() => secrets.delete(key));
+    secrets.set(key, secret);
+  }
+  return secret;
+}
+
+const delivered = new SeenSet();
+
+export type Delivery = { kind: "new"; prediction: Prediction } | { kind: "repeat" };
+
+/**
+ * A webhook delivery, verified before its body is parsed. Invalid: a 401 problem, nothing
+ * processed. A `webhook-id` already seen (Replicate retries the final webhook) is a repeat.
+ */
+export async function acceptDelivery(config: Config, headers: Headers, rawBody: string): Promise<Delivery> {
+  const id = headers.get("webhook-id");
+  const verdict = verifyWebhookSignature({
+    id,
+    timestamp: headers.get("webhook-timestamp"),
+    signature: headers.get("webhook-signature"),
+    rawBody,
+    secret: await webhookSecret(config),
+  });
+  if (!verdict.ok) throw new Problem(401, "Invalid webhook signature", verdict.reason);
+  let prediction: unknown;
+  try {
+    prediction = JSON.parse(rawBody);
+  } catch {
+    prediction = undefined;
+  }
+  if (!isPrediction(prediction)) throw new Problem(400, "Invalid webhook body", "A signed webhook whose body is not a prediction.");
+  return delivered.firstTime(id!) ? { kind: "new", prediction } : { kind: "repeat" };
+}
+
+/** A delivery whose processing failed is forgotten, so Replicate's retry is processed. */
+export function forgetDelivery(headers: Headers): void {
+  const id = headers.get("webhook-id");
+  if (id) delivered.forget(id);
+}

@@ -1,0 +1,121 @@
+import "server-only";
+import { getConfig, getGuardConfig, type Config } from "@/lib/server/config";
+import type { Caller } from "@/lib/server/guard/access";
+import { admitRequest } from "@/lib/server/guard/admit";
+import { logRequest } from "@/lib/server/log";
+import { toProblem, Problem } from "@/lib/server/problem";
+import type { CallStats } from "@/lib/server/replicate/transport";
+
+/**
+ * What every route of the project that reaches Replicate does around its own work: run the guards
+ * first (access, rate limit, in-flight cap; see lib/guard/admit.ts), read the configuration, turn
+ * any error into problem JSON, write one log line when the answer has ended. The handlers
+ * themselves only parse, call into lib/ and answer.
+ */
+export interface RouteContext {
+  config: Config;
+  /** Epoch ms at which the request arrived: caps count from here. */
+  receivedAt: number;
+  /** Upstream calls of this request, for the log line. */
+  stats: CallStats;
+  /** The prediction this request is about, once known, for the log line. */
+  predictionId?: string;
+  /** Who is calling, as the access check decided (absent on signature-checked routes). */
+  caller?: Caller;
+}
+
+type Handler<P> = (request: Request, context: RouteContext, params: P) => Promise<Response>;
+
+export interface RouteOptions {
+  /** "caller" (default): the guards run first. "signature": the handler verifies a signature itself. */
+  access?: "caller" | "signature";
+}
+
+export function replicateRoute<P = Record<string, never>>(name: string, handler: Handler<P>, options: RouteOptions = {}) {
+  const guarded = (options.access ?? "caller") === "caller";
+  return async (request: Request, segment?: { params: Promise<P> }): Promise<Response> => {
+    const context: Partial<RouteContext> & Pick<RouteContext, "receivedAt" | "stats"> = {
+      receivedAt: Date.now(),
+      stats: { requests: 0, retries: 0, polls: 0 },
+    };
+    let release = () => {};
+    let response: Response;
+    let failure: unknown;
+    try {
+      if (guarded) {
+        const admission = await admitRequest(request, getGuardConfig());
+        context.caller = admission.caller;
+        release = admission.release;
+      }
+      context.config = getConfig();
+      const params = segment ? await segment.params : ({} as P);
+      response = await handler(request, context as RouteContext, params);
+    } catch (error) {
+      failure = error;
+      response = toProblem(error).toResponse();
+    }
+    const streamed = isEventStream(response);
+    const finish = () => {
+      release();
+      logRequest({
+        route: name,
+        method: request.method,
+        status: response.status,
+        duration_ms: Date.now() - context.receivedAt,
+        prediction_id: context.predictionId,
+        polls: context.stats.polls ?? 0,
+        retries: context.stats.retries,
+        upstream_requests: context.stats.requests,
+        ...(streamed ? { stream: true as const } : {}),
+        ...(failure !== undefined && !(failure instanceof Problem) ? { error: describeError(failure) } : {}),
+      });
+    };
+    if (streamed) return onBodyEnd(response, finish);
+    finish();
+    return response;
+  };
+}
+
+function isEventStream(response: Response): boolean {
+  return response.body !== null && (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
+}
+
+/**
+ * The same response, calling `done` once when its body has been read to the end, has failed, or
+ * was canceled (the client left). A stream's request is in flight until then.
+ */
+function onBodyEnd(response: Response, done: () => void): Response {
+  const reader = response.body!.getReader();
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    done();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = await reader.read();
+        if (chunk.done) {
+          end();
+          controller.close();
+        } else {
+          controller.enqueue(chunk.value);
+        }
+      } catch (error) {
+        end();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      end();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return (error.stack ?? `${error.name}: ${error.message}`).slice(0, 4000);
+  return String(error).slice(0, 4000);
+}
