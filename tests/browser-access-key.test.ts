@@ -8,7 +8,7 @@ import {
   saveAccessKey,
   type KeyStorage,
 } from "@/lib/browser/access-key";
-import { describeAnswer } from "@/lib/browser/describe-outcome";
+import { describeAnswer } from "@/lib/browser/run-report";
 import { predictionIdFromUrl, withPredictionId } from "@/lib/browser/prediction-url";
 
 function memoryStorage(): KeyStorage & { items: Map<string, string> } {

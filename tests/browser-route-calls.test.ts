@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { retryAfterMs, StreamEndedEarlyError } from "@/lib/browser/route-answer";
-import { createPrediction, deletePrediction, getPrediction } from "@/lib/browser/route-calls";
+import { StreamEndedEarlyError } from "@/lib/browser/route-answer";
+import { postRun, deleteRun, getRun } from "@/lib/browser/route-calls";
 import type { RunEvent } from "@/lib/browser/route-types";
 
 function sseResponse(text: string): Response {
@@ -15,10 +15,10 @@ const RUNNING = { id: "p1", status: "starting", output: null };
 const SUCCEEDED = { id: "p1", status: "succeeded", output: ["https://sim/out.png"], metrics: { predict_time: 1.2 } };
 const KEY = { Authorization: "Bearer k-123" };
 
-describe("createPrediction", () => {
+describe("postRun", () => {
   it("POSTs the JSON body in async mode, with the extra headers", async () => {
     const fetch = fakeFetch(Response.json(RUNNING, { status: 202, headers: { Location: "/api/ai/replicate/p1" } }));
-    const answer = await createPrediction({ prompt: "a cat", seed: 3 }, { fetch, headers: KEY });
+    const answer = await postRun({ prompt: "a cat", seed: 3 }, { fetch, headers: KEY });
     const [url, init] = fetch.mock.calls[0];
     expect(url).toBe("/api/ai/replicate");
     expect(init?.method).toBe("POST");
@@ -29,11 +29,11 @@ describe("createPrediction", () => {
 
   it("answers a validation error as it came, and keeps a non-JSON answer as text", async () => {
     const problem = { title: "Invalid request", detail: "x", status: 400, invalid_fields: [{ field: "seed", description: "too small" }] };
-    expect(await createPrediction({ prompt: "x", seed: -3 }, { fetch: fakeFetch(Response.json(problem, { status: 400 })) })).toMatchObject({
+    expect(await postRun({ prompt: "x", seed: -3 }, { fetch: fakeFetch(Response.json(problem, { status: 400 })) })).toMatchObject({
       httpStatus: 400,
       body: problem,
     });
-    expect(await createPrediction({ prompt: "x" }, { fetch: fakeFetch(new Response("<html>Bad gateway</html>", { status: 502 })) })).toMatchObject({
+    expect(await postRun({ prompt: "x" }, { fetch: fakeFetch(new Response("<html>Bad gateway</html>", { status: 502 })) })).toMatchObject({
       httpStatus: 502,
       body: "<html>Bad gateway</html>",
     });
@@ -42,12 +42,12 @@ describe("createPrediction", () => {
   it("passes the abort signal to fetch", async () => {
     const controller = new AbortController();
     const fetch = fakeFetch(Response.json(RUNNING, { status: 202 }));
-    await createPrediction({ prompt: "x" }, { signal: controller.signal, fetch });
+    await postRun({ prompt: "x" }, { signal: controller.signal, fetch });
     expect(fetch.mock.calls[0][1]?.signal).toBe(controller.signal);
   });
 });
 
-describe("getPrediction", () => {
+describe("getRun", () => {
   it("asks for the stream of /api/ai/replicate/{id}, reports attached, then each event, and answers the done event", async () => {
     const events: RunEvent[] = [];
     const fetch = fakeFetch(
@@ -61,7 +61,7 @@ describe("getPrediction", () => {
           `event: done\ndata: ${JSON.stringify(SUCCEEDED)}\n\n`,
       ),
     );
-    const answer = await getPrediction("p1", { stream: true, fetch, headers: KEY, onEvent: (event) => events.push(event) });
+    const answer = await getRun("p1", { stream: true, fetch, headers: KEY, onEvent: (event) => events.push(event) });
     expect(fetch.mock.calls[0][0]).toBe("/api/ai/replicate/p1");
     expect(fetch.mock.calls[0][1]?.headers).toMatchObject({ Accept: "text/event-stream", ...KEY });
     expect(events).toEqual([
@@ -76,7 +76,7 @@ describe("getPrediction", () => {
 
   it("skips events whose data has the wrong shape", async () => {
     const onEvent = vi.fn();
-    await getPrediction("p1", {
+    await getRun("p1", {
       stream: true,
       onEvent,
       fetch: fakeFetch(sseResponse('event: progress\ndata: {"percentage":"40"}\n\nevent: logs\ndata: 42\n\nevent: output\ndata: "no wrapper"\n\nevent: done\ndata: {}\n\n')),
@@ -86,7 +86,7 @@ describe("getPrediction", () => {
 
   it("answers JSON (no attached event) when the route does not stream", async () => {
     const onEvent = vi.fn();
-    const answer = await getPrediction("p1", { stream: true, onEvent, fetch: fakeFetch(Response.json(RUNNING, { status: 202, headers: { "Retry-After": "1" } })) });
+    const answer = await getRun("p1", { stream: true, onEvent, fetch: fakeFetch(Response.json(RUNNING, { status: 202, headers: { "Retry-After": "1" } })) });
     expect(answer).toMatchObject({ httpStatus: 202, body: RUNNING, streamed: false });
     expect(answer.headers?.get("retry-after")).toBe("1");
     expect(onEvent).not.toHaveBeenCalled();
@@ -94,41 +94,29 @@ describe("getPrediction", () => {
 
   it("asks for JSON when not streaming", async () => {
     const fetch = fakeFetch(Response.json(SUCCEEDED));
-    await getPrediction("p1", { stream: false, fetch });
+    await getRun("p1", { stream: false, fetch });
     expect(fetch.mock.calls[0][1]?.headers).toMatchObject({ Accept: "application/json" });
   });
 
   it("escapes the id into one path segment", async () => {
     const fetch = fakeFetch(Response.json(SUCCEEDED));
-    await getPrediction("../x?y", { stream: false, fetch });
+    await getRun("../x?y", { stream: false, fetch });
     expect(fetch.mock.calls[0][0]).toBe("/api/ai/replicate/..%2Fx%3Fy");
   });
 
   it("rejects when the stream closes without a done event", async () => {
-    const answer = getPrediction("p1", { stream: true, fetch: fakeFetch(sseResponse('event: status\ndata: {"id":"p1","status":"starting"}\n\n')) });
+    const answer = getRun("p1", { stream: true, fetch: fakeFetch(sseResponse('event: status\ndata: {"id":"p1","status":"starting"}\n\n')) });
     await expect(answer).rejects.toBeInstanceOf(StreamEndedEarlyError);
   });
 });
 
-describe("deletePrediction", () => {
+describe("deleteRun", () => {
   it("sends DELETE to /api/ai/replicate/{id} with the extra headers and answers the prediction", async () => {
     const canceled = { id: "p1", status: "canceled" };
     const fetch = fakeFetch(Response.json(canceled));
-    const answer = await deletePrediction("p1", { fetch, headers: KEY });
+    const answer = await deleteRun("p1", { fetch, headers: KEY });
     expect(fetch.mock.calls[0][0]).toBe("/api/ai/replicate/p1");
     expect(fetch.mock.calls[0][1]).toMatchObject({ method: "DELETE", headers: KEY });
     expect(answer).toMatchObject({ httpStatus: 200, body: canceled });
-  });
-});
-
-describe("retryAfterMs", () => {
-  it("reads seconds or an HTTP date, and null for anything else", () => {
-    const now = Date.parse("2025-01-01T00:00:00Z");
-    expect(retryAfterMs(new Headers({ "Retry-After": "1" }), now)).toBe(1000);
-    expect(retryAfterMs(new Headers({ "Retry-After": "0.5" }), now)).toBe(500);
-    expect(retryAfterMs(new Headers({ "Retry-After": "Wed, 01 Jan 2025 00:00:03 GMT" }), now)).toBe(3000);
-    expect(retryAfterMs(new Headers({ "Retry-After": "soon" }), now)).toBeNull();
-    expect(retryAfterMs(new Headers(), now)).toBeNull();
-    expect(retryAfterMs(undefined, now)).toBeNull();
   });
 });

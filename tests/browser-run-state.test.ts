@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RunOutcome } from "@/lib/browser/describe-outcome";
+import type { RunReport } from "@/lib/browser/run-report";
 import { IDLE_RUN, runReducer, type RunAction, type RunState } from "@/lib/browser/run-state";
 
 const run = (...actions: RunAction[]): RunState => actions.reduce(runReducer, IDLE_RUN);
@@ -8,7 +8,7 @@ const progress = (percentage: number, current: number): RunAction => ({
   type: "event",
   event: { type: "progress", progress: { percentage, current, total: 30, pass: 1 } },
 });
-const finish = (outcome: RunOutcome): RunAction => ({ type: "finish", outcome, now: 5000 });
+const finish = (report: RunReport): RunAction => ({ type: "finish", report, now: 5000 });
 
 describe("run state", () => {
   it("follows status, progress, logs and output events while running", () => {
@@ -25,14 +25,14 @@ describe("run state", () => {
   });
 
   it("takes output, logs and id from the final prediction (also when it came as plain JSON)", () => {
-    const prediction = { id: "p9", status: "succeeded", output: ["https://o/1.png"], logs: "whole log\n" };
+    const prediction = { id: "p9", status: "succeeded" as const, output: ["https://o/1.png"], logs: "whole log\n" };
     const state = run(start, progress(40, 12), finish({ kind: "succeeded", prediction }));
     expect(state).toMatchObject({ phase: "finished", finishedAt: 5000, predictionId: "p9", status: "succeeded", output: prediction.output, logs: "whole log\n" });
     expect(state.progress).toMatchObject({ percentage: 100, current: 30 });
   });
 
   it("keeps the streamed progress where a failure stopped it", () => {
-    const prediction = { id: "p1", status: "failed", error: "boom" };
+    const prediction = { id: "p1", status: "failed" as const, error: "boom" };
     const state = run(start, progress(40, 12), finish({ kind: "failed", message: "The model failed: boom", prediction }));
     expect(state.progress?.percentage).toBe(40);
   });
@@ -58,14 +58,14 @@ describe("run state", () => {
 
   it("rebuilds the logs from the final prediction, even when they came twice", () => {
     const logs: RunAction = { type: "event", event: { type: "logs", text: "whole log\n" } };
-    const prediction = { id: "p1", status: "succeeded", logs: "whole log\n" };
+    const prediction = { id: "p1", status: "succeeded" as const, logs: "whole log\n" };
     expect(run(start, logs, logs, finish({ kind: "succeeded", prediction })).logs).toBe("whole log\n");
   });
 
   it("says a cancel is on its way until the cancel's answer finishes the run", () => {
     const canceling = run(start, { type: "canceling" });
     expect(canceling).toMatchObject({ phase: "running", canceling: true });
-    const prediction = { id: "p1", status: "canceled" };
+    const prediction = { id: "p1", status: "canceled" as const };
     expect(run(start, { type: "canceling" }, finish({ kind: "canceled", message: "Canceled", prediction }))).toMatchObject({
       phase: "finished",
       canceling: false,
@@ -76,6 +76,6 @@ describe("run state", () => {
 
   it("starts a new run from a clean slate", () => {
     const state = run(start, progress(40, 12), finish({ kind: "canceled", message: "Canceled" }), { ...start, now: 9000 });
-    expect(state).toMatchObject({ phase: "running", progress: null, outcome: null, logs: "", startedAt: 9000 });
+    expect(state).toMatchObject({ phase: "running", progress: null, report: null, logs: "", startedAt: 9000 });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { backoffMs, BACKOFF_MAX_MS, planRetry, retryAfterMs, throttleHintMs } from "@/lib/server/replicate/retry-policy";
+import { backoffMs, BACKOFF_MAX_MS, planRetry, throttleHintMs } from "@/lib/server/replicate/retry-policy";
+import { retryAfterMs } from "@/lib/shared/retry-after";
 
 const now = 1_700_000_000_000;
 const context = (idempotent: boolean, attempt = 1, deadline = now + 120_000) => ({ idempotent, attempt, now, deadline, random: () => 0.5 });
@@ -26,6 +27,16 @@ describe("how long a retry waits", () => {
     expect(retryAfterMs(new Date(now + 3000).toUTCString(), now)).toBe(3000);
     expect(retryAfterMs("0.05", now)).toBe(50);
     expect(retryAfterMs("soon", now)).toBeNull();
+  });
+
+  it("reads the page's Retry-After the same way: seconds or an HTTP date, and null for anything else", () => {
+    const at = Date.parse("2025-01-01T00:00:00Z");
+    expect(retryAfterMs(new Headers({ "Retry-After": "1" }).get("retry-after"), at)).toBe(1000);
+    expect(retryAfterMs(new Headers({ "Retry-After": "0.5" }).get("retry-after"), at)).toBe(500);
+    expect(retryAfterMs(new Headers({ "Retry-After": "Wed, 01 Jan 2025 00:00:03 GMT" }).get("retry-after"), at)).toBe(3000);
+    expect(retryAfterMs(new Headers({ "Retry-After": "soon" }).get("retry-after"), at)).toBeNull();
+    expect(retryAfterMs(new Headers().get("retry-after"), at)).toBeNull();
+    expect(retryAfterMs(undefined, at)).toBeNull();
   });
 
   it("falls back to the ~Ns hint in Replicate's 429 detail", () => {

@@ -2,7 +2,7 @@
 
 import { useEffect, useMemo, useRef, useState } from "react";
 import { buildCurlCommand } from "@/lib/browser/curl-command";
-import { invalidFieldsByName } from "@/lib/browser/describe-outcome";
+import { invalidFieldsByName } from "@/lib/browser/run-report";
 import { predictionIdFromUrl } from "@/lib/browser/prediction-url";
 import { EMPTY_FORM, FORM_FIELDS, toRequestBody, type FormValues } from "@/lib/browser/request-body";
 import { ROUTE_PATH } from "@/lib/browser/route-calls";
@@ -25,11 +25,11 @@ export function PredictionPlayground() {
   const { state, start, attach, retry, cancel } = usePredictionRun(accessKey.getHeaders);
   const runButtonRef = useRef<HTMLButtonElement>(null);
   const running = state.phase === "running";
-  const { outcome } = state;
+  const { report } = state;
 
   const { byField, unplaced } = useMemo(
-    () => (outcome?.kind === "invalid" ? invalidFieldsByName(outcome.invalidFields, FORM_FIELDS) : { byField: {}, unplaced: [] }),
-    [outcome],
+    () => (report?.kind === "invalid" ? invalidFieldsByName(report.invalidFields, FORM_FIELDS) : { byField: {}, unplaced: [] }),
+    [report],
   );
 
   useEffect(() => {
@@ -46,8 +46,8 @@ export function PredictionPlayground() {
   // A refused key is no use to keep: the next run would only be refused again.
   const { forget } = accessKey;
   useEffect(() => {
-    if (outcome?.kind === "unauthorized" && outcome.keyRefused) forget();
-  }, [outcome, forget]);
+    if (report?.kind === "unauthorized" && report.keyRefused) forget();
+  }, [report, forget]);
 
   function currentBody() {
     return toRequestBody({ ...values, image: image?.dataUrl ?? null });
@@ -104,7 +104,7 @@ export function PredictionPlayground() {
       <RunPanel
         state={state}
         unplacedFields={unplaced}
-        accessKeyPrompt={outcome?.kind === "unauthorized" && <AccessKeyForm refused={outcome.keyRefused} onSubmit={submitKey} />}
+        accessKeyPrompt={report?.kind === "unauthorized" && <AccessKeyForm refused={report.keyRefused} onSubmit={submitKey} />}
       />
     </div>
   );

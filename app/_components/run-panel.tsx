@@ -21,10 +21,10 @@ type RunPanelProps = {
 export function RunPanel({ state, unplacedFields, accessKeyPrompt }: RunPanelProps) {
   const elapsed = useElapsed(state.startedAt, state.finishedAt);
   const running = state.phase === "running";
-  const { outcome } = state;
+  const { report } = state;
   const view = toOutputView(state.output);
   const hasOutput = view.images.length > 0 || view.text !== null;
-  const metrics = outcome?.kind === "succeeded" ? outcome.prediction.metrics : null;
+  const metrics = report?.kind === "succeeded" ? report.prediction.metrics : null;
   const status = describeStatus(state);
   const logs = toTerminalText(state.logs);
 
@@ -48,9 +48,9 @@ export function RunPanel({ state, unplacedFields, accessKeyPrompt }: RunPanelPro
       </p>
 
       {(running || state.progress) && <RunProgress progress={state.progress} running={running} />}
-      {outcome?.kind === "unauthorized" && accessKeyPrompt}
-      {outcome && outcome.kind !== "succeeded" && outcome.kind !== "unauthorized" && <RunError outcome={outcome} unplacedFields={unplacedFields} />}
-      {hasOutput ? <RunOutput view={view} streaming={running} /> : !outcome || running ? <OutputPlaceholder running={running} /> : null}
+      {report?.kind === "unauthorized" && accessKeyPrompt}
+      {report && report.kind !== "succeeded" && report.kind !== "unauthorized" && <RunError report={report} unplacedFields={unplacedFields} />}
+      {hasOutput ? <RunOutput view={view} streaming={running} /> : !report || running ? <OutputPlaceholder running={running} /> : null}
 
       {(state.predictionId || metrics) && (
         <dl className="meta" data-testid="metrics">
@@ -92,7 +92,7 @@ function describeStatus(state: RunState): { label: string; tone: Tone } {
     if (state.status === "processing") return { label: "Processing", tone: "active" };
     return { label: state.status ? capitalize(state.status) : state.body ? "Sending" : "Re-attaching", tone: "active" };
   }
-  switch (state.outcome?.kind) {
+  switch (state.report?.kind) {
     case "succeeded":
       return { label: "Succeeded", tone: "success" };
     case "canceled":

@@ -1,7 +1,7 @@
 "use client";
 
 import { useCallback, useEffect, useReducer, useRef } from "react";
-import { describeAnswer, describeCancelAnswer, describeRequestFailure, type RunOutcome } from "@/lib/browser/describe-outcome";
+import { describeAnswer, describeCancelAnswer, describeRequestFailure, type RunReport } from "@/lib/browser/run-report";
 import { startPredictionSession, type PredictionSession, type SessionEnd, type SessionPlan } from "@/lib/browser/prediction-session";
 import { withPredictionId } from "@/lib/browser/prediction-url";
 import type { RunRequestBody } from "@/lib/browser/route-types";
@@ -38,21 +38,21 @@ export function usePredictionRun(getHeaders: () => Record<string, string>) {
     });
     sessionRef.current = session;
 
-    let outcome: RunOutcome;
+    let report: RunReport;
     let answered = false;
     try {
-      outcome = describeEnd(await session.ended, keySent);
+      report = describeEnd(await session.ended, keySent);
       answered = true;
     } catch (error) {
-      outcome = describeRequestFailure(error);
+      report = describeRequestFailure(error);
     }
     if (sessionRef.current !== session) return;
     sessionRef.current = null;
     // After the key is given, follow what was created rather than create it again.
     retryPlanRef.current = predictionId ? { kind: "attach", id: predictionId } : plan;
     // Ended: nothing to re-attach to. Not answered (the network failed) or waiting for a key: keep the id.
-    if (answered && outcome.kind !== "unauthorized") replaceUrl(withPredictionId(window.location.href, null));
-    dispatch({ type: "finish", outcome, now: Date.now() });
+    if (answered && report.kind !== "unauthorized") replaceUrl(withPredictionId(window.location.href, null));
+    dispatch({ type: "finish", report, now: Date.now() });
   }, []);
 
   const start = useCallback((body: RunRequestBody) => run({ kind: "start", body }), [run]);
@@ -76,7 +76,7 @@ export function usePredictionRun(getHeaders: () => Record<string, string>) {
   return { state, start, attach, retry, cancel };
 }
 
-function describeEnd(end: SessionEnd, keySent: boolean): RunOutcome {
+function describeEnd(end: SessionEnd, keySent: boolean): RunReport {
   return end.canceled ? describeCancelAnswer(end.answer, { keySent }) : describeAnswer(end.answer, { keySent });
 }
 

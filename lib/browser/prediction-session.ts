@@ -1,7 +1,8 @@
-import { followPrediction, type FollowOptions } from "./follow-prediction";
+import { watchPrediction, type WatchOptions } from "./watch-prediction";
 import type { RouteAnswer } from "./route-answer";
-import { createPrediction, deletePrediction } from "./route-calls";
-import { isPrediction, type RunEvent, type RunRequestBody } from "./route-types";
+import { postRun, deleteRun } from "./route-calls";
+import { isPrediction } from "@/lib/shared/prediction";
+import type { RunEvent, RunRequestBody } from "./route-types";
 
 /** Run a new prediction, or re-attach to one already running (after a reload). */
 export type SessionPlan = { kind: "start"; body: RunRequestBody } | { kind: "attach"; id: string };
@@ -23,7 +24,7 @@ export type PredictionSession = {
   stop(): void;
 };
 
-export type SessionOptions = Omit<FollowOptions, "signal"> & {
+export type SessionOptions = Omit<WatchOptions, "signal"> & {
   /** The prediction's id, as soon as it is known (the page keeps it in its URL). */
   onPredictionId?: (id: string) => void;
 };
@@ -45,7 +46,7 @@ export function startPredictionSession(plan: SessionPlan, options: SessionOption
     let id: string;
     if (plan.kind === "start") {
       // Not aborted by Cancel: a create already sent makes a prediction whose id we need to cancel it.
-      const created = await createPrediction(plan.body, { ...calls, signal: stopped.signal });
+      const created = await postRun(plan.body, { ...calls, signal: stopped.signal });
       if (created.httpStatus !== 202 || !isPrediction(created.body)) return { answer: created, predictionId: null, canceled: false };
       id = created.body.id;
       options.onPredictionId?.(id);
@@ -56,14 +57,14 @@ export function startPredictionSession(plan: SessionPlan, options: SessionOption
     }
     if (!cancelRequested) {
       try {
-        const answer = await followPrediction(id, { ...options, onEvent: emit, signal: following.signal });
+        const answer = await watchPrediction(id, { ...options, onEvent: emit, signal: following.signal });
         return { answer, predictionId: id, canceled: false };
       } catch (error) {
         if (!cancelRequested || stopped.signal.aborted) throw error;
       }
     }
     // The person asked for it: the DELETE goes out even if the page is being left.
-    return { answer: await deletePrediction(id, calls), predictionId: id, canceled: true };
+    return { answer: await deleteRun(id, calls), predictionId: id, canceled: true };
   }
 
   return {

@@ -11,10 +11,6 @@ export class StreamEndedEarlyError extends Error {
   }
 }
 
-export function isEventStream(response: Response): boolean {
-  return (response.headers.get("content-type") ?? "").includes("text/event-stream") && response.body !== null;
-}
-
 /** A JSON (or, from a proxy, any other) answer; the text is kept when it is not JSON so it can be shown. */
 export async function readJsonAnswer(response: Response): Promise<RouteAnswer> {
   return { httpStatus: response.status, body: parseJsonOrText(await response.text()), streamed: false, headers: response.headers };
@@ -47,15 +43,6 @@ export function toRunEvent(event: string, value: unknown): RunEvent | null {
     default:
       return null;
   }
-}
-
-/** `Retry-After` in milliseconds (seconds or an HTTP date), or null when absent or unreadable. */
-export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | null {
-  const value = headers?.get("retry-after")?.trim();
-  if (!value) return null;
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
 function isProgress(value: unknown): value is Progress {

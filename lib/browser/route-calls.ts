@@ -1,4 +1,5 @@
-import { isEventStream, readJsonAnswer, readStreamedAnswer, type RouteAnswer } from "./route-answer";
+import { isEventStream } from "@/lib/shared/event-stream";
+import { readJsonAnswer, readStreamedAnswer, type RouteAnswer } from "./route-answer";
 import type { RunEvent, RunRequestBody } from "./route-types";
 
 /** The three calls the page makes to the route, each one request. Errors of the network reject. */
@@ -20,7 +21,7 @@ type CallOptions = {
  * Creates the prediction in async mode: the route answers 202 with the prediction at once, so the
  * page can keep its id and follow it from any request, including one made after a reload.
  */
-export async function createPrediction(body: RunRequestBody, options: CallOptions = {}): Promise<RouteAnswer> {
+export async function postRun(body: RunRequestBody, options: CallOptions = {}): Promise<RouteAnswer> {
   const response = await (options.fetch ?? fetch)(ROUTE_PATH, {
     method: "POST",
     headers: { "Content-Type": "application/json", Accept: "application/json", Prefer: "respond-async", ...options.headers },
@@ -35,7 +36,7 @@ export async function createPrediction(body: RunRequestBody, options: CallOption
  * a `done` carrying a prediction still running); `onEvent` first gets `attached` when a stream opens.
  * A route that cannot stream answers JSON: 202 while running, 200 or 500 once ended.
  */
-export async function getPrediction(
+export async function getRun(
   id: string,
   options: CallOptions & { stream: boolean; onEvent?: (event: RunEvent) => void },
 ): Promise<RouteAnswer> {
@@ -50,7 +51,7 @@ export async function getPrediction(
 }
 
 /** Cancels it upstream; the route answers the prediction as the cancel left it. */
-export async function deletePrediction(id: string, options: CallOptions = {}): Promise<RouteAnswer> {
+export async function deleteRun(id: string, options: CallOptions = {}): Promise<RouteAnswer> {
   const response = await (options.fetch ?? fetch)(predictionPath(id), {
     method: "DELETE",
     headers: { Accept: "application/json", ...options.headers },

@@ -1,36 +1,13 @@
 /**
- * What the browser sees of `POST /api/ai/replicate` and `/api/ai/replicate/{id}`. Kept apart from the server's own types so
- * that no server module (axios, the token's config) can end up in the client bundle.
+ * What the page sends to and reads from `POST /api/ai/replicate` and `/api/ai/replicate/{id}`,
+ * beyond the shared prediction and problem types. Types only come from the route's schema
+ * (`import type`), so no server module reaches the browser bundle.
  */
+import type { z } from "zod";
+import type { requestBodySchema } from "@/app/api/ai/replicate/schema";
+import type { Progress } from "@/lib/shared/progress";
 
-export type PredictionStatus = "starting" | "processing" | "succeeded" | "failed" | "canceled" | "aborted";
-
-const TERMINAL_STATUSES: readonly string[] = ["succeeded", "failed", "canceled", "aborted"];
-
-export function isTerminalStatus(status: string): boolean {
-  return TERMINAL_STATUSES.includes(status);
-}
-
-export type Prediction = {
-  id: string;
-  status: PredictionStatus | (string & {});
-  output?: unknown;
-  error?: unknown;
-  logs?: string | null;
-  metrics?: { predict_time?: number; total_time?: number } | null;
-};
-
-export type InvalidField = { field: string; description: string };
-
-/** Replicate's error shape, also used by the route for its own errors. */
-export type Problem = {
-  title?: string;
-  detail?: string;
-  status: number;
-  invalid_fields?: InvalidField[];
-};
-
-export type Progress = { percentage: number; current: number; total: number; pass: number };
+export type { Progress };
 
 /**
  * The SSE events before `done`, with their `data` already parsed, and `attached`: the page began
@@ -43,16 +20,13 @@ export type RunEvent =
   | { type: "logs"; text: string }
   | { type: "output"; output: unknown };
 
-/** The request body the route accepts. */
-export type RunRequestBody = { prompt: string; seed?: number | string; style?: string; image?: string };
-
-export function isPrediction(value: unknown): value is Prediction {
-  return isRecord(value) && typeof value.id === "string" && typeof value.status === "string";
-}
-
-export function isProblem(value: unknown): value is Problem {
-  return isRecord(value) && typeof value.status === "number";
-}
+/**
+ * What the page posts: the route's own body type, derived from its schema, so a new field in
+ * `schema.ts` needs no edit here. A field may also be sent as typed text (a seed of "12abc") for
+ * the route, the one validator, to name the problem.
+ */
+export type RunRequestBody = { [K in keyof RouteBody]: RouteBody[K] | string };
+type RouteBody = z.input<typeof requestBodySchema>;
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -1,4 +1,4 @@
-import type { RunOutcome } from "./describe-outcome";
+import type { RunReport } from "./run-report";
 import type { Progress, RunEvent, RunRequestBody } from "./route-types";
 
 /**
@@ -20,7 +20,7 @@ export type RunState = {
   output: unknown;
   /** Cancel was pressed; the cancel is on its way. */
   canceling: boolean;
-  outcome: RunOutcome | null;
+  report: RunReport | null;
 };
 
 export type RunAction =
@@ -28,7 +28,7 @@ export type RunAction =
   | { type: "attach"; id: string; now: number }
   | { type: "event"; event: RunEvent }
   | { type: "canceling" }
-  | { type: "finish"; outcome: RunOutcome; now: number }
+  | { type: "finish"; report: RunReport; now: number }
   | { type: "reset" };
 
 export const IDLE_RUN: RunState = {
@@ -43,7 +43,7 @@ export const IDLE_RUN: RunState = {
   logsResent: false,
   output: null,
   canceling: false,
-  outcome: null,
+  report: null,
 };
 
 export function runReducer(state: RunState, action: RunAction): RunState {
@@ -58,7 +58,7 @@ export function runReducer(state: RunState, action: RunAction): RunState {
     case "canceling":
       return state.phase === "running" ? { ...state, canceling: true } : state;
     case "finish":
-      return state.phase === "running" ? finish(state, action.outcome, action.now) : state;
+      return state.phase === "running" ? finish(state, action.report, action.now) : state;
     case "reset":
       return IDLE_RUN;
   }
@@ -79,10 +79,10 @@ function applyEvent(state: RunState, event: RunEvent): RunState {
   }
 }
 
-function finish(state: RunState, outcome: RunOutcome, now: number): RunState {
-  const finished = { ...state, phase: "finished" as const, finishedAt: now, outcome, canceling: false };
-  const prediction = "prediction" in outcome ? outcome.prediction : undefined;
-  if (!prediction) return { ...finished, status: outcome.kind === "canceled" ? "canceled" : state.status };
+function finish(state: RunState, report: RunReport, now: number): RunState {
+  const finished = { ...state, phase: "finished" as const, finishedAt: now, report, canceling: false };
+  const prediction = "prediction" in report ? report.prediction : undefined;
+  if (!prediction) return { ...finished, status: report.kind === "canceled" ? "canceled" : state.status };
   const succeeded = prediction.status === "succeeded";
   return {
     ...finished,

@@ -1,15 +1,9 @@
 import "server-only";
+import type { ProblemBody } from "@/lib/shared/problem-body";
 /**
  * The one error shape every route answers: Replicate's own RFC 7807 body `{title, detail, status}`.
  * Handlers throw a Problem; `toResponse()` is the only place that turns one into JSON.
  */
-export interface ProblemBody {
-  title: string;
-  detail: string;
-  status: number;
-  [extra: string]: unknown;
-}
-
 export class Problem extends Error {
   readonly status: number;
   readonly title: string;

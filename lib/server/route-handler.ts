@@ -2,6 +2,7 @@ import "server-only";
 import { getConfig, getGuardConfig, type Config } from "@/lib/server/config";
 import type { Caller } from "@/lib/server/guard/access";
 import { admitRequest } from "@/lib/server/guard/admit";
+import { isEventStream } from "@/lib/shared/event-stream";
 import { logRequest } from "@/lib/server/log";
 import { toProblem, Problem } from "@/lib/server/problem";
 import type { CallStats } from "@/lib/server/replicate/transport";
@@ -74,10 +75,6 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
     finish();
     return response;
   };
-}
-
-function isEventStream(response: Response): boolean {
-  return response.body !== null && (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
 }
 
 /**

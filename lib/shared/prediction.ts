@@ -1,4 +1,8 @@
-/** The prediction object as Replicate's OpenAPI spec describes it (only what this project reads). */
+/**
+ * Replicate's prediction as server and page both see it: the route answers Replicate's own object,
+ * so the page reads the same type.
+ */
+
 export type PredictionStatus = "starting" | "processing" | "succeeded" | "failed" | "canceled" | "aborted";
 
 export interface Prediction {
@@ -10,7 +14,7 @@ export interface Prediction {
   output?: unknown;
   error?: unknown;
   logs?: string | null;
-  metrics?: { predict_time?: number; total_time?: number } & Record<string, unknown>;
+  metrics?: ({ predict_time?: number; total_time?: number } & Record<string, unknown>) | null;
   created_at?: string;
   started_at?: string | null;
   completed_at?: string | null;

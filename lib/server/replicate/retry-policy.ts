@@ -1,4 +1,5 @@
 import "server-only";
+import { retryAfterMs } from "@/lib/shared/retry-after";
 /**
  * When to retry a call to Replicate, and how long to wait first. Pure, so it is tested without
  * a clock; `client.ts` wires it into axios-retry.
@@ -43,15 +44,6 @@ export function planRetry(failure: FailedAttempt, context: RetryContext): number
   const hinted = retryAfterMs(failure.retryAfterHeader, context.now) ?? throttleHintMs(failure.detail);
   const wait = hinted ?? backoffMs(context.attempt, context.random ?? Math.random);
   return context.now + wait > context.deadline ? null : wait;
-}
-
-/** `Retry-After` as seconds (decimals accepted, as axios-retry does) or an HTTP date. */
-export function retryAfterMs(header: string | null | undefined, now: number): number | null {
-  if (!header) return null;
-  const trimmed = header.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
 /** Replicate's 429 detail: "Request was throttled. Your rate limit resets in ~30s." */

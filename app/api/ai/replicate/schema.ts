@@ -3,7 +3,8 @@ import { toImageDataUrl } from "@/lib/server/image";
 
 /**
  * EDIT THIS FILE to fit your own model: the request body your page sends, and how it maps to
- * the model's `input`. Everything else (config, retries, waiting, canceling) stays as it is.
+ * the model's `input`. Everything else (config, retries, waiting, canceling) stays as it is, and
+ * the page's request type is derived from this schema; only a new form field needs the form.
  *
  * Unknown keys are rejected (a typo such as `promt` is an error, not a silently ignored field).
  */
@@ -32,11 +33,10 @@ export const requestBodySchema = z.strictObject({
 
 export type RequestBody = z.infer<typeof requestBodySchema>;
 
-/** The model's `input`: exactly the fields that were sent, nothing added. */
+/**
+ * The model's `input`: the body as zod parsed it (absent optional fields are already left out,
+ * `image` is already a data URL). Rename or add keys here when your model's names differ.
+ */
 export function toModelInput(body: RequestBody): Record<string, unknown> {
-  const input: Record<string, unknown> = { prompt: body.prompt };
-  if (body.seed !== undefined) input.seed = body.seed;
-  if (body.style !== undefined) input.style = body.style;
-  if (body.image !== undefined) input.image = body.image;
-  return input;
+  return { ...body };
 }

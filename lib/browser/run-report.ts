@@ -1,9 +1,10 @@
 import { isAccessKeyChallenge } from "./access-key";
 import type { RouteAnswer } from "./route-answer";
-import { isPrediction, isProblem, type InvalidField, type Prediction } from "./route-types";
+import { isPrediction, type Prediction } from "@/lib/shared/prediction";
+import { isProblemBody, type InvalidField } from "@/lib/shared/problem-body";
 
 /** How a run ended, in words a person can act on. */
-export type RunOutcome =
+export type RunReport =
   | { kind: "succeeded"; prediction: Prediction }
   | { kind: "failed"; message: string; prediction: Prediction }
   | { kind: "canceled"; message: string; detail?: string; prediction?: Prediction }
@@ -28,17 +29,17 @@ const TITLE_BY_STATUS: Record<number, string> = {
 };
 
 /** The person pressed Cancel before the route had answered anything to cancel. */
-export const CANCELED_BY_USER: RunOutcome = { kind: "canceled", message: "Canceled" };
+export const CANCELED_BY_USER: RunReport = { kind: "canceled", message: "Canceled" };
 
 /**
- * The route's answer, JSON or the SSE `done` event, turned into an outcome to show. `keySent`:
+ * The route's answer, JSON or the SSE `done` event, turned into an report to show. `keySent`:
  * the request carried an access key, so a refusal means that key is wrong.
  */
-export function describeAnswer(answer: RouteAnswer, context: { keySent?: boolean } = {}): RunOutcome {
+export function describeAnswer(answer: RouteAnswer, context: { keySent?: boolean } = {}): RunReport {
   const { body, httpStatus } = answer;
   if (isPrediction(body)) return describePrediction(body);
   if (isAccessKeyChallenge(answer)) return describeKeyRequest(body, context.keySent ?? false);
-  if (isProblem(body)) return describeProblem(body.status, body);
+  if (isProblemBody(body)) return describeProblem(body.status, body);
   return {
     kind: "problem",
     status: httpStatus,
@@ -48,20 +49,20 @@ export function describeAnswer(answer: RouteAnswer, context: { keySent?: boolean
 }
 
 /** The DELETE's answer: the prediction as the cancel left it (it may have ended just before). */
-export function describeCancelAnswer(answer: RouteAnswer, context: { keySent?: boolean } = {}): RunOutcome {
-  const outcome = describeAnswer(answer, context);
-  if (outcome.kind !== "canceled" || !isPrediction(answer.body) || answer.body.status !== "canceled") return outcome;
-  return { ...outcome, detail: "Canceled on Replicate: it stopped running." };
+export function describeCancelAnswer(answer: RouteAnswer, context: { keySent?: boolean } = {}): RunReport {
+  const report = describeAnswer(answer, context);
+  if (report.kind !== "canceled" || !isPrediction(answer.body) || answer.body.status !== "canceled") return report;
+  return { ...report, detail: "Canceled on Replicate: it stopped running." };
 }
 
-function describeKeyRequest(body: unknown, keySent: boolean): RunOutcome {
-  const detail = isProblem(body) && typeof body.detail === "string" && body.detail ? body.detail : undefined;
+function describeKeyRequest(body: unknown, keySent: boolean): RunReport {
+  const detail = isProblemBody(body) && typeof body.detail === "string" && body.detail ? body.detail : undefined;
   return keySent
     ? { kind: "unauthorized", message: "The access key was refused", detail, keyRefused: true }
     : { kind: "unauthorized", message: "This app's route needs an access key", detail, keyRefused: false };
 }
 
-export function describePrediction(prediction: Prediction): RunOutcome {
+export function describePrediction(prediction: Prediction): RunReport {
   const error = errorText(prediction.error);
   // The route puts its own deadline in `error` whatever status the cancel left behind.
   const timeout = error?.match(/timed out after (\d+(?:\.\d+)?)\s*s/i);
@@ -90,7 +91,7 @@ export function describePrediction(prediction: Prediction): RunOutcome {
   }
 }
 
-export function describeProblem(status: number, problem: { title?: unknown; detail?: unknown; invalid_fields?: unknown }): RunOutcome {
+export function describeProblem(status: number, problem: { title?: unknown; detail?: unknown; invalid_fields?: unknown }): RunReport {
   const message = typeof problem.title === "string" && problem.title ? problem.title : titleFor(status);
   const detail = typeof problem.detail === "string" && problem.detail ? problem.detail : undefined;
   const invalidFields = Array.isArray(problem.invalid_fields) ? problem.invalid_fields.filter(isInvalidField) : [];
@@ -99,7 +100,7 @@ export function describeProblem(status: number, problem: { title?: unknown; deta
 }
 
 /** What the browser itself reports when the request could not complete (not the route's answer). */
-export function describeRequestFailure(error: unknown): RunOutcome {
+export function describeRequestFailure(error: unknown): RunReport {
   if (error instanceof DOMException && error.name === "AbortError") return CANCELED_BY_USER;
   const reason = error instanceof Error ? error.message : String(error);
   return { kind: "problem", message: "The request did not complete", detail: reason };

@@ -2,11 +2,14 @@
 // route's stream would have sent, with the route's own tracker.
 import type { Prediction as ReplicatePrediction } from "@/lib/shared/prediction";
 import { predictionEventTracker } from "@/lib/shared/prediction-events";
-import { retryAfterMs, StreamEndedEarlyError, toRunEvent, type RouteAnswer } from "./route-answer";
-import { getPrediction } from "./route-calls";
-import { isPrediction, isProblem, isTerminalStatus, type Prediction, type RunEvent } from "./route-types";
+import { retryAfterMs } from "@/lib/shared/retry-after";
+import { StreamEndedEarlyError, toRunEvent, type RouteAnswer } from "./route-answer";
+import { getRun } from "./route-calls";
+import { isPrediction, isTerminal, type Prediction } from "@/lib/shared/prediction";
+import { isProblemBody } from "@/lib/shared/problem-body";
+import type { RunEvent } from "./route-types";
 
-export type FollowOptions = {
+export type WatchOptions = {
   headers?: Record<string, string>;
   /** Aborts following; it never cancels the prediction (that is a DELETE). */
   signal?: AbortSignal;
@@ -27,7 +30,7 @@ const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
  * once. A route that answers JSON instead is polled. A lost connection or a passing 429/5xx is
  * retried a few times: the prediction runs on upstream whatever happens to this page's requests.
  */
-export async function followPrediction(id: string, options: FollowOptions = {}): Promise<RouteAnswer> {
+export async function watchPrediction(id: string, options: WatchOptions = {}): Promise<RouteAnswer> {
   const { signal } = options;
   const wait = options.sleep ?? sleep;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
@@ -43,7 +46,7 @@ export async function followPrediction(id: string, options: FollowOptions = {}):
   for (;;) {
     let answer: RouteAnswer;
     try {
-      answer = await getPrediction(id, { ...options, stream: polling === null, onEvent });
+      answer = await getRun(id, { ...options, stream: polling === null, onEvent });
     } catch (error) {
       if (signal?.aborted || !isConnectionLost(error) || failures >= maxRetries) throw error;
       failures += 1;
@@ -51,7 +54,7 @@ export async function followPrediction(id: string, options: FollowOptions = {}):
       continue;
     }
     const { body } = answer;
-    if (isPrediction(body) && !isTerminalStatus(body.status)) {
+    if (isPrediction(body) && !isTerminal(body)) {
       failures = 0;
       if (answer.streamed) continue;
       if (polling === null) {
@@ -59,12 +62,12 @@ export async function followPrediction(id: string, options: FollowOptions = {}):
         onEvent({ type: "attached", id });
       }
       emitChanges(polling, body, onEvent);
-      await wait(retryAfterMs(answer.headers) ?? pollIntervalMs, signal);
+      await wait(retryAfterMs(answer.headers?.get("retry-after")) ?? pollIntervalMs, signal);
       continue;
     }
     if (isTransientProblem(body) && failures < maxRetries) {
       failures += 1;
-      await wait(retryAfterMs(answer.headers) ?? pollIntervalMs, signal);
+      await wait(retryAfterMs(answer.headers?.get("retry-after")) ?? pollIntervalMs, signal);
       continue;
     }
     return answer;
@@ -84,7 +87,7 @@ function isConnectionLost(error: unknown): boolean {
 }
 
 function isTransientProblem(body: unknown): boolean {
-  return isProblem(body) && TRANSIENT_STATUSES.has(body.status);
+  return isProblemBody(body) && TRANSIENT_STATUSES.has(body.status);
 }
 
 /** setTimeout as a promise that rejects with the signal's reason when it aborts. */

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { followPrediction } from "@/lib/browser/follow-prediction";
+import { watchPrediction } from "@/lib/browser/watch-prediction";
 import { startPredictionSession } from "@/lib/browser/prediction-session";
 import type { RunEvent } from "@/lib/browser/route-types";
 
@@ -43,7 +43,7 @@ const prediction = (status: string, fields: Record<string, unknown> = {}) => ({ 
 const SUCCEEDED = prediction("succeeded", { output: ["https://sim/out.png"] });
 const noWait = async (_ms: number) => {};
 
-describe("followPrediction", () => {
+describe("watchPrediction", () => {
   it("re-attaches when the stream ends at the route's cap with the prediction still running", async () => {
     const route = fakeRoute({
       GET: [
@@ -52,7 +52,7 @@ describe("followPrediction", () => {
       ],
     });
     const events: RunEvent[] = [];
-    const answer = await followPrediction("p1", { fetch: route.fetch, onEvent: (event) => events.push(event), sleep: noWait });
+    const answer = await watchPrediction("p1", { fetch: route.fetch, onEvent: (event) => events.push(event), sleep: noWait });
     expect(answer).toMatchObject({ body: SUCCEEDED, streamed: true });
     expect(route.methods()).toEqual(["GET", "GET"]);
     expect(events.map((event) => event.type)).toEqual(["attached", "status", "logs", "attached", "logs"]);
@@ -69,7 +69,7 @@ describe("followPrediction", () => {
     });
     const sleep = vi.fn(noWait);
     const events: RunEvent[] = [];
-    const answer = await followPrediction("p1", { fetch: route.fetch, sleep, pollIntervalMs: 700, onEvent: (event) => events.push(event) });
+    const answer = await watchPrediction("p1", { fetch: route.fetch, sleep, pollIntervalMs: 700, onEvent: (event) => events.push(event) });
     expect(answer).toMatchObject({ httpStatus: 200, body: SUCCEEDED, streamed: false });
     expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([1000, 700]);
     expect(route.calls.map((call) => (call.init.headers as Record<string, string>).Accept)).toEqual([
@@ -91,10 +91,10 @@ describe("followPrediction", () => {
     const recovered = fakeRoute({
       GET: [networkError, sse(["status", { id: "p1", status: "processing" }]), networkError, networkError, sse(["done", SUCCEEDED])],
     });
-    expect(await followPrediction("p1", { fetch: recovered.fetch, sleep: noWait, maxRetries: 3 })).toMatchObject({ body: SUCCEEDED });
+    expect(await watchPrediction("p1", { fetch: recovered.fetch, sleep: noWait, maxRetries: 3 })).toMatchObject({ body: SUCCEEDED });
 
     const lost = fakeRoute({ GET: [networkError, sse(), networkError] });
-    await expect(followPrediction("p1", { fetch: lost.fetch, sleep: noWait, maxRetries: 2 })).rejects.toThrow("Failed to fetch");
+    await expect(watchPrediction("p1", { fetch: lost.fetch, sleep: noWait, maxRetries: 2 })).rejects.toThrow("Failed to fetch");
     expect(lost.calls).toHaveLength(3);
   });
 
@@ -103,7 +103,7 @@ describe("followPrediction", () => {
     const unauthorized = { title: "Unauthorized", detail: "key", status: 401 };
     const route = fakeRoute({ GET: [json(503, busy, { "Retry-After": "2" }), sse(["done", busy]), json(401, unauthorized)] });
     const sleep = vi.fn(noWait);
-    const answer = await followPrediction("p1", { fetch: route.fetch, sleep, pollIntervalMs: 10 });
+    const answer = await watchPrediction("p1", { fetch: route.fetch, sleep, pollIntervalMs: 10 });
     expect(answer).toMatchObject({ httpStatus: 401, body: unauthorized });
     expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([2000, 10]);
   });
@@ -111,7 +111,7 @@ describe("followPrediction", () => {
   it("stops waiting as soon as its signal aborts", async () => {
     const route = fakeRoute({ GET: [json(202, prediction("processing"))] });
     const controller = new AbortController();
-    const followed = followPrediction("p1", { fetch: route.fetch, signal: controller.signal, pollIntervalMs: 60_000 });
+    const followed = watchPrediction("p1", { fetch: route.fetch, signal: controller.signal, pollIntervalMs: 60_000 });
     await vi.waitFor(() => expect(route.calls).toHaveLength(1));
     controller.abort();
     await expect(followed).rejects.toMatchObject({ name: "AbortError" });

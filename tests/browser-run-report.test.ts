@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeAnswer, describeCancelAnswer, describeRequestFailure, invalidFieldsByName } from "@/lib/browser/describe-outcome";
+import { describeAnswer, describeCancelAnswer, describeRequestFailure, invalidFieldsByName } from "@/lib/browser/run-report";
 
 const prediction = (fields: Record<string, unknown>) => ({ id: "p1", status: "succeeded", output: null, error: null, ...fields });
 const json = (httpStatus: number, body: unknown) => ({ httpStatus, body, streamed: false });
