@@ -19,8 +19,10 @@ export interface Config {
   baseUrl: string;
   pollIntervalMs: number;
   timeoutSeconds: number;
-  /** `Prefer: wait=N` on the create; 0 turns it off. */
+  /** `Prefer: wait=N` on the create; 0 turns it off. It bounds how long a leaving client goes uncanceled. */
   syncWaitSeconds: number;
+  /** `Cancel-After` of an async create: nobody waits for it in-process, so Replicate ends it past this. */
+  asyncTimeoutSeconds: number;
   maxBodyBytes: number;
   /** Non-create calls a minute this process may spend polling (Replicate allows 3,000 an account). */
   pollBudgetPerMinute: number;
@@ -41,6 +43,7 @@ export const ENV_NAMES = [
   "REPLICATE_POLL_INTERVAL_MS",
   "REPLICATE_TIMEOUT_SECONDS",
   "REPLICATE_SYNC_WAIT_SECONDS",
+  "REPLICATE_ASYNC_TIMEOUT_SECONDS",
   "REPLICATE_MAX_BODY_BYTES",
   "REPLICATE_POLL_BUDGET_PER_MINUTE",
   "REPLICATE_CREATES_PER_MINUTE",
@@ -78,7 +81,9 @@ const envSchema = z.object({
   ).transform((url) => (url ?? "https://api.replicate.com/v1").replace(/\/+$/, "")),
   REPLICATE_POLL_INTERVAL_MS: optional(number(1, 600_000, true)).transform((v) => v ?? 1000),
   REPLICATE_TIMEOUT_SECONDS: optional(number(0.001, 86_400, false)).transform((v) => v ?? 60),
-  REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true)).transform((v) => v ?? 60),
+  // 5 s: a client that leaves while the create is held is followed by a cancel within about 6 s.
+  REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true)).transform((v) => v ?? 5),
+  REPLICATE_ASYNC_TIMEOUT_SECONDS: optional(number(5, 86_400, true)).transform((v) => v ?? 1800),
   REPLICATE_MAX_BODY_BYTES: optional(number(1, 1024 ** 3, true)).transform((v) => v ?? 10 * 1024 * 1024),
   REPLICATE_POLL_BUDGET_PER_MINUTE: optional(number(60, 1_000_000, true)).transform((v) => v ?? 2400),
   REPLICATE_CREATES_PER_MINUTE: optional(number(1, 1_000_000, true)).transform((v) => v ?? 600),
@@ -105,6 +110,7 @@ export function parseConfig(env: Env): Config {
     pollIntervalMs: vars.REPLICATE_POLL_INTERVAL_MS,
     timeoutSeconds: vars.REPLICATE_TIMEOUT_SECONDS,
     syncWaitSeconds: clampSyncWait(vars.REPLICATE_SYNC_WAIT_SECONDS, vars.REPLICATE_TIMEOUT_SECONDS),
+    asyncTimeoutSeconds: vars.REPLICATE_ASYNC_TIMEOUT_SECONDS,
     maxBodyBytes: vars.REPLICATE_MAX_BODY_BYTES,
     pollBudgetPerMinute: vars.REPLICATE_POLL_BUDGET_PER_MINUTE,
     createsPerMinute: vars.REPLICATE_CREATES_PER_MINUTE,
