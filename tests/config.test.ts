@@ -28,6 +28,7 @@ describe("configuration from the environment", () => {
       maxBodyBytes: 10 * 1024 * 1024,
       pollBudgetPerMinute: 2400,
       createsPerMinute: 600,
+      handleSecret: "r8_test",
     });
   });
 

@@ -185,13 +185,13 @@ async function oneRequest(tag: number): Promise<void> {
   const response = await POST(request);
   const leaving: Leaving = mode === "stream" ? { leaveAfterMs, leave: () => caller.abort() } : { gone: caller.signal.aborted };
   const text = await record(tag, mode, response, leaving);
-  if (mode === "async" && response.status === 202) await follow(tag, JSON.parse(text).id);
+  if (mode === "async" && response.status === 202) await follow(tag, response.headers.get("location")!.split("/").at(-1)!);
 }
 
 /** An async prediction, followed the three ways a page can: poll, stream, or cancel. */
-async function follow(tag: number, id: string): Promise<void> {
-  const params = { params: Promise.resolve({ id }) };
-  const url = `${APP}/api/ai/replicate/${id}`;
+async function follow(tag: number, handle: string): Promise<void> {
+  const params = { params: Promise.resolve({ id: handle }) };
+  const url = `${APP}/api/ai/replicate/${handle}`;
   const way = pick(["poll", "stream", "cancel"] as const);
   const request = (init: RequestInit) => {
     const made = new Request(url, init);

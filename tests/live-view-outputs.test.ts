@@ -9,7 +9,7 @@ import { BASE, jsonPost, useSimulatedReplicate } from "@/tests/support/route-env
  * chunks as one growing text, an image model's files (URLs or data URLs, one an event) as the
  * array of files so far, never one concatenated string.
  */
-const { server } = useSimulatedReplicate({ bootMs: 5, runMs: 200 });
+const { sim, server } = useSimulatedReplicate({ bootMs: 5 });
 const STREAM_ORIGIN = new URL(BASE).origin;
 
 function replaceStream(events: { event: string; data: string }[]) {
@@ -21,11 +21,16 @@ function replaceStream(events: { event: string; data: string }[]) {
   );
 }
 
-async function outputEvents(prompt: string): Promise<unknown[]> {
-  const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt }, { headers: { accept: "text/event-stream" } }));
-  const all: SseEvent[] = [];
-  for await (const event of readSseEvents(response.body!)) all.push(event);
-  return all.filter((e) => e.event === "output").map((e) => JSON.parse(e.data).output);
+/** The output events of a POST stream; the prediction never ends by itself: it is finished once `outputs` were seen. */
+async function outputEvents(prompt: string, outputs: number): Promise<unknown[]> {
+  const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: `[never] ${prompt}` }, { headers: { accept: "text/event-stream" } }));
+  const seen: unknown[] = [];
+  for await (const event of readSseEvents(response.body!)) {
+    if (event.event !== "output") continue;
+    seen.push(JSON.parse(event.data).output);
+    if (seen.length === outputs) sim.finish([...sim.predictions.keys()][0], "succeeded");
+  }
+  return seen;
 }
 
 describe("the live view of a streamed output", () => {
@@ -36,7 +41,7 @@ describe("the live view of a streamed output", () => {
       { event: "output", data: png },
       { event: "done", data: "{}" },
     ]);
-    const outputs = await outputEvents("[text] stands in for an image model that streams files");
+    const outputs = await outputEvents("[text] stands in for an image model that streams files", 2);
     expect(outputs[0]).toEqual(["https://replicate.delivery/xezq/out-0.webp"]);
     expect(outputs[1]).toEqual(["https://replicate.delivery/xezq/out-0.webp", png]);
     for (const output of outputs) expect(typeof output).not.toBe("string");
@@ -48,7 +53,7 @@ describe("the live view of a streamed output", () => {
       { event: "output", data: ", world" },
       { event: "done", data: "{}" },
     ]);
-    const outputs = await outputEvents("[text] a language model");
+    const outputs = await outputEvents("[text] a language model", 2);
     expect(outputs.slice(0, 2)).toEqual(["Hello", "Hello, world"]);
   });
 });

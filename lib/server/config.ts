@@ -32,6 +32,8 @@ export interface Config {
   webhookUrl?: string;
   /** `whsec_...`; when unset the secret is fetched once from Replicate and cached. */
   webhookSecret?: string;
+  /** Signs prediction handles: PREDICTION_HANDLE_SECRET, else the token (rotating it retires old handles). */
+  handleSecret: string;
 }
 
 export const ENV_NAMES = [
@@ -49,6 +51,7 @@ export const ENV_NAMES = [
   "REPLICATE_CREATES_PER_MINUTE",
   "REPLICATE_WEBHOOK_URL",
   "REPLICATE_WEBHOOK_SECRET",
+  "PREDICTION_HANDLE_SECRET",
 ] as const;
 
 const TARGET_NAMES = ["REPLICATE_MODEL_VERSION", "REPLICATE_MODEL", "REPLICATE_DEPLOYMENT"] as const;
@@ -89,6 +92,7 @@ const envSchema = z.object({
   REPLICATE_CREATES_PER_MINUTE: optional(number(1, 1_000_000, true)).transform((v) => v ?? 600),
   REPLICATE_WEBHOOK_URL: optional(z.url({ protocol: /^https?$/, error: "must be the app's public http(s) origin" })),
   REPLICATE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_<base64>")),
+  PREDICTION_HANDLE_SECRET: optional(z.string().min(16, "must be at least 16 characters")),
 });
 
 type Env = Record<string, string | undefined>;
@@ -116,6 +120,7 @@ export function parseConfig(env: Env): Config {
     createsPerMinute: vars.REPLICATE_CREATES_PER_MINUTE,
     webhookUrl: vars.REPLICATE_WEBHOOK_URL?.replace(/\/+$/, ""),
     webhookSecret: vars.REPLICATE_WEBHOOK_SECRET,
+    handleSecret: vars.PREDICTION_HANDLE_SECRET ?? vars.REPLICATE_API_TOKEN,
   };
 }
 
@@ -255,7 +260,7 @@ function parsedOncePerEnv<T>(names: readonly string[], parse: (env: Env) => T): 
   };
 }
 
-const SECRET_NAMES = ["REPLICATE_API_TOKEN", "ROUTE_API_KEY", "REPLICATE_WEBHOOK_SECRET"] as const;
+const SECRET_NAMES = ["REPLICATE_API_TOKEN", "ROUTE_API_KEY", "REPLICATE_WEBHOOK_SECRET", "PREDICTION_HANDLE_SECRET"] as const;
 
 /**
  * The secrets of the environment as they are set, even when the rest does not parse: what a log

@@ -97,7 +97,9 @@ describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () =
   }
 
   const errorMessage = () => page.getByTestId("error-message");
-  const urlPredictionId = () => new URL(page.url()).searchParams.get("prediction");
+  /** The handle in the page's URL (`?prediction={id}.{mac}`), and the prediction id it names. */
+  const urlHandle = () => new URL(page.url()).searchParams.get("prediction");
+  const urlPredictionId = () => urlHandle()?.split(".")[0] ?? null;
 
   /** Resolves with the progress bar's value once it is strictly between 0 and 100 with no image shown. */
   async function progressMidway(): Promise<number> {
@@ -192,7 +194,9 @@ describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () =
     // Wait until the route has created the prediction (its id is on the page) before canceling.
     await page.getByTestId("prediction-id").waitFor({ timeout: 10_000 });
     const id = (await page.getByTestId("prediction-id").textContent()) ?? "";
-    const deleteSent = page.waitForRequest((request) => request.method() === "DELETE" && request.url().endsWith(`/api/ai/replicate/${id}`));
+    const handle = urlHandle();
+    expect(handle?.startsWith(`${id}.`)).toBe(true);
+    const deleteSent = page.waitForRequest((request) => request.method() === "DELETE" && request.url().endsWith(`/api/ai/replicate/${handle}`));
     await page.getByTestId("cancel-button").click();
     await deleteSent;
 
@@ -229,7 +233,9 @@ describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () =
     });
     expect(response.status).toBe(202);
     const { id } = (await response.json()) as { id: string };
-    expect(response.headers.get("location")).toBe(`/api/ai/replicate/${id}`);
+    const location = response.headers.get("location") ?? "";
+    expect(location).toMatch(new RegExp(`^/api/ai/replicate/${id}\\.[A-Za-z0-9_-]+$`));
+    expect((await fetch(`${app.origin}/api/ai/replicate/${id}`)).status).toBe(404);
 
     const completed = () =>
       simulator.sim.webhookDeliveries.find((delivery) => delivery.predictionId === id && delivery.event === "completed" && delivery.status === 200);
@@ -237,7 +243,7 @@ describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () =
     expect(completed()?.url).toBe(`${app.origin}/api/ai/replicate/webhook`);
     expect(simulator.sim.count("secret")).toBeGreaterThan(0);
 
-    const answer = await fetch(`${app.origin}/api/ai/replicate/${id}`);
+    const answer = await fetch(`${app.origin}${location}`);
     expect(answer.status).toBe(200);
     expect(((await answer.json()) as { status: string }).status).toBe("succeeded");
     expect(upstreamCalls(id, "get")).toEqual([]);

@@ -1,5 +1,6 @@
 import "server-only";
 import { createHmac, timingSafeEqual } from "node:crypto";
+import type { Config } from "@/lib/server/config";
 import type { Caller } from "@/lib/server/guard/access";
 import { invalidFieldsProblem } from "@/lib/server/validation";
 import { Problem } from "@/lib/server/problem";
@@ -24,6 +25,20 @@ const PURPOSE = "replicate-next-route/prediction-handle/v1";
 /** The key for handles, derived so that the secret itself never signs anything visible. */
 export function handleKey(secret: string): Buffer {
   return createHmac("sha256", secret).update(PURPOSE).digest();
+}
+
+const keys = new WeakMap<Config, Buffer>();
+
+/** The configuration's handle key, derived once. */
+export function handleKeyOf(config: Config): Buffer {
+  let key = keys.get(config);
+  if (!key) keys.set(config, (key = handleKey(config.handleSecret)));
+  return key;
+}
+
+/** Where a caller follows its prediction: the `Location` of the `202`. */
+export function predictionLocation(config: Config, id: string, caller: Caller | undefined): string {
+  return `/api/ai/replicate/${toHandle(handleKeyOf(config), id, caller)}`;
 }
 
 /** Who a handle is scoped to: the caller's identity, or anyone who holds it when callers are anonymous. */

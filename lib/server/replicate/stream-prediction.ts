@@ -24,11 +24,12 @@ export function streamPrediction(config: Config, run: Runner, requestSignal: Abo
     let streamed = null as StreamedOutput | null;
     const track = predictionEventTracker({ outputStreamed: () => streamed !== null });
     const onUpdate = (prediction: Prediction) => {
-      for (const { event, data } of track(prediction)) send(event, data);
+      // Once the prediction has a stream, its outputs come from there, as the model makes them.
       if (prediction.urls?.stream && streamed === null && !isTerminal(prediction)) {
         const output = (streamed = new StreamedOutput());
         void streamOutputs(config, prediction.urls.stream, outputs.signal, (data) => send("output", { output: output.add(data) }));
       }
+      for (const { event, data } of track(prediction)) send(event, data);
     };
     try {
       const outcome = await run({ signal, onUpdate });

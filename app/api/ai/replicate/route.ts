@@ -1,6 +1,7 @@
 import { prefersAsync, wantsEventStream } from "@/lib/server/http/event-stream";
 import { readJsonBody } from "@/lib/server/http/read-json-body";
 import { outcomeStatus, predictionResponse } from "@/lib/server/replicate/answer";
+import { predictionLocation } from "@/lib/server/replicate/prediction-handle";
 import type { Prediction } from "@/lib/shared/prediction";
 import { runPrediction, startPrediction, type RunOptions } from "@/lib/server/replicate/run-prediction";
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
@@ -27,7 +28,7 @@ export const POST = replicateRoute("POST /api/ai/replicate", async (request, con
     // Async mode: 202 at once; follow it at Location (or by webhook), which survives reloads.
     const prediction = await startPrediction(config, input, { signal: request.signal, receivedAt, stats, extra: webhookFields(config) });
     seen(prediction);
-    const location = `/api/ai/replicate/${prediction.id}`;
+    const location = predictionLocation(config, prediction.id, context.caller);
     return predictionResponse(prediction, 202, { Location: location, "Preference-Applied": "respond-async" });
   }
   if (wantsEventStream(request)) {
