@@ -1,6 +1,3 @@
-import { z } from "zod";
-import { toImageDataUrl } from "@/lib/server/image";
-
 /**
  * EDIT THIS FILE to fit your own model: the request body your page sends, and how it maps to
  * the model's `input`. Everything else (config, retries, waiting, canceling) stays as it is, and
@@ -8,6 +5,9 @@ import { toImageDataUrl } from "@/lib/server/image";
  *
  * Unknown keys are rejected (a typo such as `promt` is an error, not a silently ignored field).
  */
+import { z } from "zod";
+import { toImageDataUrl } from "@/lib/server/image";
+
 export const requestBodySchema = z.strictObject({
   prompt: z
     .string({ error: "must be a string" })
