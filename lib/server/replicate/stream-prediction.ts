@@ -14,9 +14,8 @@ export type Runner = (options: { signal: AbortSignal; onUpdate: (prediction: Pre
  * The live view of a prediction as Server-Sent Events: status, progress, new logs and output as
  * they change, then exactly one `done` carrying what the JSON answer would have been (the terminal
  * prediction, the timeout's, or a problem). An error after the stream started is that `done`,
- * never a broken connection. When the client goes away, the runner's signal aborts and it stops
- * polling; whether it also cancels the prediction is the runner's choice (the POST's runner
- * cancels it, the `GET /{id}` runner passes `cancelWhenStopped: false` and only stops following).
+ * never a broken connection. When the client goes away, the runner's signal aborts, so it stops
+ * polling and cancels the prediction.
  */
 export function streamPrediction(config: Config, run: Runner, requestSignal: AbortSignal): Response {
   return eventStreamResponse(async (send, signal) => {
