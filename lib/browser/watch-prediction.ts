@@ -1,5 +1,6 @@
-// Pure (no server module behind it): the page turns polled predictions into the very events the
-// route's stream would have sent, with the route's own tracker.
+// Follows one prediction from the page through the route (`GET /api/ai/replicate/{id}`, streamed
+// or polled; `fetch` and `sleep` are injectable). No server module behind it: polled predictions
+// become the very events the route's stream would have sent, with the route's own tracker.
 import type { Prediction as ReplicatePrediction } from "@/lib/shared/prediction";
 import { predictionEventTracker } from "@/lib/shared/prediction-events";
 import { retryAfterMs } from "@/lib/shared/retry-after";

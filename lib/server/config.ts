@@ -1,13 +1,12 @@
 import "server-only";
+// The environment, parsed once with zod into a typed object (t3-env style). It is read at the
+// first request, never at import, so `next build` works without any variable set. A missing or
+// malformed variable is answered as a 500 problem naming it, never `undefined` deep in a request.
+
 import { z } from "zod";
 import { Problem } from "@/lib/server/problem";
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
 
-/**
- * The environment, parsed once with zod into a typed object (t3-env style). It is read at the
- * first request, never at import, so `next build` works without any variable set. A missing or
- * malformed variable is answered as a 500 problem naming it, never `undefined` deep in a request.
- */
 export type ModelTarget =
   | { kind: "version"; version: string }
   | { kind: "model"; owner: string; name: string }

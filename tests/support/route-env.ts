@@ -1,13 +1,13 @@
+/**
+ * The simulated Replicate behind msw for tests that call the route handlers in-process, with the
+ * environment the route reads. `onUnhandledRequest: "error"`: nothing can reach the network.
+ */
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { SimulatedReplicate, type SimulatedReplicateOptions } from "@/dev/simulator/simulated-replicate";
 import { simulatorHandlers } from "@/dev/simulator/msw";
 import { handleKey, toHandle } from "@/lib/server/replicate/prediction-handle";
 
-/**
- * The simulated Replicate behind msw for tests that call the route handlers in-process, with the
- * environment the route reads. `onUnhandledRequest: "error"`: nothing can reach the network.
- */
 export const BASE = "https://api.replicate.test/v1";
 export const TOKEN = "r8_route_test_token_b7d1";
 

@@ -1,16 +1,15 @@
 import "server-only";
+// The seed's story, made correct: create (held with `Prefer: wait` so short predictions end in
+// one request), poll until a terminal status, and when the caller goes away or the cap is reached,
+// stop and cancel upstream. A create already sent is never aborted: its id would be lost and the
+// prediction would run on, billed; we let it answer, then cancel.
+
 import type { Config } from "@/lib/server/config";
 import { CallAborted, type CallStats } from "@/lib/server/replicate/transport";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { pollerFor } from "@/lib/server/replicate/poller";
 import { cancelPrediction, createPrediction } from "@/lib/server/replicate/predictions";
 
-/**
- * The seed's story, made correct: create (held with `Prefer: wait` so short predictions end in
- * one request), poll until a terminal status, and when the caller goes away or the cap is reached,
- * stop and cancel upstream. A create already sent is never aborted: its id would be lost and the
- * prediction would run on, billed; we let it answer, then cancel.
- */
 export type RunOutcome =
   /** succeeded, failed, canceled or aborted upstream */
   | { kind: "terminal"; prediction: Prediction }
