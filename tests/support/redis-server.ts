@@ -21,6 +21,8 @@ export interface TestRedis {
   /** SIGSTOP / SIGCONT: a server that is up but answers nothing (a frozen Redis). */
   freeze(): void;
   thaw(): void;
+  /** Thaws and starts the server if a test left it stopped (so one failure does not fail the next). */
+  ensureRunning(): Promise<void>;
 }
 
 /** A free loopback port other than 6379 (the port of any real Redis on the machine). */
@@ -104,6 +106,10 @@ export function useRedisServer(): TestRedis {
     },
     freeze: () => child?.kill("SIGSTOP"),
     thaw: () => child?.kill("SIGCONT"),
+    async ensureRunning() {
+      if (child) child.kill("SIGCONT");
+      else await redis.start();
+    },
   };
   beforeAll(async () => {
     if (!hasRedisServer) return;
