@@ -113,7 +113,7 @@ describe.skipIf(!hasRedisServer)("when Redis fails", () => {
     const connection = new RedisConnection({ url: redis.url, keyPrefix: prefix(), warn });
     const state = redisSharedState(connection);
     open.push(state);
-    const take = (now: number) => state.rateLimits.take("id:outage", RULE, now);
+    const take = async (now: number) => state.rateLimits.take("id:outage", RULE, now);
     expect(await take(T0)).toEqual({ allowed: true });
 
     // Outage 1: the server stops (connection refused while it is away).

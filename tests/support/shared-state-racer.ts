@@ -15,7 +15,7 @@ const now = Number(nowText);
 const rule = { limit: 3, windowMs: 60_000, text: "3/min" };
 
 const run = (): Promise<unknown>[] =>
-  Array.from({ length: count }, () =>
+  Array.from({ length: count }, async () =>
     operation === "rate" ? state.rateLimits.take("id:racer", rule, now) : state.idempotency.begin("racer-key", "body-hash", now),
   );
 

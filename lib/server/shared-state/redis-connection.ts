@@ -146,15 +146,18 @@ export class RedisConnection {
     // Known to be down: refuse at once rather than make every request wait out the timeout.
     if (this.down) throw new Error(`Redis connection is ${client.status}`);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        client.off("ready", onReady);
-        reject(new Error(`Redis did not connect within ${this.commandTimeoutMs} ms`));
-      }, this.commandTimeoutMs);
-      const onReady = () => {
+      const settle = (error?: Error) => {
         clearTimeout(timer);
-        resolve();
+        client.off("ready", onReady);
+        client.off("error", settle);
+        if (error) reject(error);
+        else resolve();
       };
+      const onReady = () => settle();
+      const timer = setTimeout(() => settle(new Error(`Redis did not connect within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
       client.once("ready", onReady);
+      // A refused connection fails the call at once rather than at the timeout.
+      client.once("error", settle);
     });
   }
 
