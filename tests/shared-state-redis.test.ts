@@ -64,8 +64,15 @@ describe("REDIS_URL and REDIS_KEY_PREFIX", () => {
 });
 
 describe.skipIf(!hasRedisServer)("two processes racing on one Redis", () => {
-  /** Starts `count` operations in a second Node process; resolves to a function that fires them. */
-  async function racer(keyPrefix: string, operation: "rate" | "idempotency", count: number) {
+  /**
+   * Runs `count` operations at once in this process and `count` in a second Node process, both
+   * connected before either starts; resolves to all the answers, theirs first.
+   */
+  async function race<T>(operation: "rate" | "idempotency", count: number, ours: (state: SharedState) => Promise<T>): Promise<T[]> {
+    const keyPrefix = prefix();
+    const here = redisSharedState(new RedisConnection({ url: redis.url, keyPrefix }));
+    open.push(here);
+    await here.deliveryIds.firstTime("warm-up");
     const child = spawn(
       process.execPath,
       ["--conditions=react-server", "--import", "tsx", "tests/support/shared-state-racer.ts", redis.url, keyPrefix, operation, String(count), String(T0)],
@@ -73,33 +80,19 @@ describe.skipIf(!hasRedisServer)("two processes racing on one Redis", () => {
     );
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
     expect((await lines.next()).value).toBe("ready");
-    return async () => {
-      child.stdin!.write("go\n");
-      const answers = JSON.parse((await lines.next()).value as string) as unknown[];
-      child.stdin!.end();
-      return answers;
-    };
+    child.stdin!.write("go\n");
+    const [theirs, ...mine] = await Promise.all([lines.next(), ...Array.from({ length: count }, () => ours(here))]);
+    child.stdin!.end();
+    return [...(JSON.parse(theirs.value as string) as T[]), ...(mine as T[])];
   }
 
   it("a client limited to 3/min gets 3 in total across both processes", async () => {
-    const keyPrefix = prefix();
-    const here = redisSharedState(new RedisConnection({ url: redis.url, keyPrefix }));
-    open.push(here);
-    await here.deliveryIds.firstTime("warm-up");
-    const fire = await racer(keyPrefix, "rate", 5);
-    const [theirs, ...ours] = await Promise.all([fire(), ...Array.from({ length: 5 }, () => here.rateLimits.take("id:racer", RULE, T0))]);
-    const allowed = [...(theirs as { allowed: boolean }[]), ...ours].filter((answer) => answer.allowed);
-    expect(allowed).toHaveLength(3);
+    const answers = await race("rate", 5, async (state) => state.rateLimits.take("id:racer", RULE, T0));
+    expect(answers.filter((answer) => answer.allowed)).toHaveLength(3);
   }, 30_000);
 
   it("one idempotency key creates once across both processes", async () => {
-    const keyPrefix = prefix();
-    const here = redisSharedState(new RedisConnection({ url: redis.url, keyPrefix }));
-    open.push(here);
-    await here.deliveryIds.firstTime("warm-up");
-    const fire = await racer(keyPrefix, "idempotency", 3);
-    const [theirs, ...ours] = await Promise.all([fire(), ...[1, 2, 3].map(() => here.idempotency.begin("racer-key", "body-hash", T0))]);
-    const kinds = [...(theirs as { kind: string }[]), ...ours].map((answer) => answer.kind);
+    const kinds = (await race("idempotency", 3, (state) => state.idempotency.begin("racer-key", "body-hash", T0))).map((answer) => answer.kind);
     expect(kinds.filter((kind) => kind === "new")).toHaveLength(1);
     expect(kinds.filter((kind) => kind === "in-progress")).toHaveLength(5);
   }, 30_000);

@@ -4,13 +4,26 @@
  * skipped with one line naming the package to install.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 
 export const REDIS_PACKAGE_HINT = "Redis tests skipped: redis-server is not on PATH (Debian: apt-get install redis-server).";
 
 export const hasRedisServer = spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
-if (!hasRedisServer) console.warn(REDIS_PACKAGE_HINT);
+if (!hasRedisServer && firstInThisRun("redis-skip-notice")) console.warn(REDIS_PACKAGE_HINT);
+
+/** True in the first test file of this vitest run to ask (its files share the parent process). */
+function firstInThisRun(name: string): boolean {
+  try {
+    writeFileSync(join(tmpdir(), `${name}-${process.ppid}`), "", { flag: "wx" });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface TestRedis {
   readonly port: number;
