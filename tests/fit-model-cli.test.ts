@@ -29,7 +29,11 @@ const UNEXPRESSIBLE = simulatedModel(
     id: "b".repeat(64),
     created_at: "2026-01-01T00:00:00Z",
     cog_version: "0.14.3",
-    openapi_schema: cogOpenApiSchema({ input: { graph: { type: "object", "x-order": 0 } }, required: ["graph"], output: { type: "string" } }),
+    openapi_schema: cogOpenApiSchema({
+      input: { graph: { type: "object", "x-order": 0 } },
+      required: ["graph"],
+      output: { type: "string" },
+    }),
   },
 );
 
@@ -43,7 +47,11 @@ function findModel(owner: string, name: string): SimulatedModel | undefined {
 const server = setupServer(
   http.get(`${BASE}/models/:owner/:name`, ({ request, params }) => {
     if (request.headers.get("authorization") !== `Bearer ${TOKEN}`) return unauthenticated();
-    if (params.owner === "someone") return HttpResponse.json({ detail: "You do not have permission to access this model.", status: 403 }, { status: 403 });
+    if (params.owner === "someone")
+      return HttpResponse.json(
+        { detail: "You do not have permission to access this model.", status: 403 },
+        { status: 403 },
+      );
     const model = findModel(String(params.owner), String(params.name));
     return model ? HttpResponse.json(model) : HttpResponse.json(NOT_FOUND, { status: 404 });
   }),
@@ -57,7 +65,10 @@ const server = setupServer(
 );
 
 function unauthenticated() {
-  return HttpResponse.json({ title: "Unauthenticated", detail: "You did not pass a valid authentication token", status: 401 }, { status: 401 });
+  return HttpResponse.json(
+    { title: "Unauthenticated", detail: "You did not pass a valid authentication token", status: 401 },
+    { status: 401 },
+  );
 }
 
 let dir: string;
@@ -84,10 +95,18 @@ async function run(argv: string[], env: Record<string, string | undefined> = {})
 }
 
 const outFile = () => path.join(dir, OUT);
-const exists = (file: string) => stat(file).then(() => true, () => false);
+const exists = (file: string) =>
+  stat(file).then(
+    () => true,
+    () => false,
+  );
 
 function expected(model: SimulatedModel, version = model.latest_version) {
-  return generateSchemaFile({ model: `${model.owner}/${model.name}`, version: version.id, openapiSchema: version.openapi_schema }).source;
+  return generateSchemaFile({
+    model: `${model.owner}/${model.name}`,
+    version: version.id,
+    openapiSchema: version.openapi_schema,
+  }).source;
 }
 
 describe("npm run model writes schema.ts from the model's latest version or a named one", () => {
@@ -96,7 +115,9 @@ describe("npm run model writes schema.ts from the model's latest version or a na
     expect(result.code).toBe(0);
     expect(await readFile(outFile(), "utf8")).toBe(expected(FAST_IMAGE_MODEL));
     expect(result.stdout).toContain(`Wrote ${OUT} from simulated/fast-image:${FAST_IMAGE_MODEL.latest_version.id}`);
-    expect(result.stdout).toContain(`Set REPLICATE_MODEL_VERSION=simulated/fast-image:${FAST_IMAGE_MODEL.latest_version.id} in .env.local`);
+    expect(result.stdout).toContain(
+      `Set REPLICATE_MODEL_VERSION=simulated/fast-image:${FAST_IMAGE_MODEL.latest_version.id} in .env.local`,
+    );
   });
 
   it("writes nothing on a second run for the same version, and says it is unchanged", async () => {
@@ -117,7 +138,9 @@ describe("npm run model writes schema.ts from the model's latest version or a na
   });
 
   it("uses the configured REPLICATE_MODEL_VERSION, or REPLICATE_MODEL, without an argument", async () => {
-    const byVersion = await run(["--out", OUT], { REPLICATE_MODEL_VERSION: `simulated/fast-image:${FAST_IMAGE_FIRST_VERSION.id}` });
+    const byVersion = await run(["--out", OUT], {
+      REPLICATE_MODEL_VERSION: `simulated/fast-image:${FAST_IMAGE_FIRST_VERSION.id}`,
+    });
     expect(byVersion.code).toBe(0);
     expect(await readFile(outFile(), "utf8")).toBe(expected(FAST_IMAGE_MODEL, FAST_IMAGE_FIRST_VERSION));
     const byModel = await run(["--out", OUT], { REPLICATE_MODEL: "simulated/image-model" });
@@ -134,13 +157,38 @@ describe("npm run model writes schema.ts from the model's latest version or a na
 describe("npm run model fails with a message a person can act on, and writes nothing", () => {
   it.each<[string, string[], Record<string, string | undefined>, string]>([
     ["an unknown model (404)", ["simulated/nope"], {}, "Replicate has no model simulated/nope (404)"],
-    ["an unknown version (404)", [`simulated/fast-image:${"c".repeat(64)}`], {}, `simulated/fast-image has no version ${"c".repeat(64)} (404)`],
-    ["a refused token (401)", ["simulated/image-model"], { REPLICATE_API_TOKEN: "r8_wrong" }, "Replicate refused the token (401)"],
-    ["a model the token may not read (403)", ["someone/private-model"], {}, "Your token may not read someone/private-model (403)"],
-    ["no network", ["simulated/image-model"], { REPLICATE_API_BASE_URL: "https://offline.test/v1" }, "Could not reach https://offline.test/v1"],
+    [
+      "an unknown version (404)",
+      [`simulated/fast-image:${"c".repeat(64)}`],
+      {},
+      `simulated/fast-image has no version ${"c".repeat(64)} (404)`,
+    ],
+    [
+      "a refused token (401)",
+      ["simulated/image-model"],
+      { REPLICATE_API_TOKEN: "r8_wrong" },
+      "Replicate refused the token (401)",
+    ],
+    [
+      "a model the token may not read (403)",
+      ["someone/private-model"],
+      {},
+      "Your token may not read someone/private-model (403)",
+    ],
+    [
+      "no network",
+      ["simulated/image-model"],
+      { REPLICATE_API_BASE_URL: "https://offline.test/v1" },
+      "Could not reach https://offline.test/v1",
+    ],
     ["a schema it cannot express", ["acme/graph-model"], {}, "graph: required, but a nested object"],
     ["no token", ["simulated/image-model"], { REPLICATE_API_TOKEN: "" }, "REPLICATE_API_TOKEN is not set"],
-    ["a bare version id", [], { REPLICATE_MODEL_VERSION: "d".repeat(64) }, "REPLICATE_MODEL_VERSION is a bare version id"],
+    [
+      "a bare version id",
+      [],
+      { REPLICATE_MODEL_VERSION: "d".repeat(64) },
+      "REPLICATE_MODEL_VERSION is a bare version id",
+    ],
   ])("for %s", async (_name, argv, env, message) => {
     await writeFile(outFile(), "// the user's own schema.ts\n");
     const result = await run([...argv, "--out", OUT, "--write-env"], env);
@@ -169,7 +217,10 @@ describe("npm run model fails with a message a person can act on, and writes not
 describe("--write-env sets REPLICATE_MODEL_VERSION in .env.local", () => {
   it("replaces its value, comments out a competing REPLICATE_MODEL, and keeps everything else", async () => {
     const envFile = path.join(dir, ".env.local");
-    await writeFile(envFile, "# mine\nREPLICATE_API_TOKEN=r8_x\nREPLICATE_MODEL=simulated/image-model\nREPLICATE_MODEL_VERSION=\nREPLICATE_DEPLOYMENT=\n");
+    await writeFile(
+      envFile,
+      "# mine\nREPLICATE_API_TOKEN=r8_x\nREPLICATE_MODEL=simulated/image-model\nREPLICATE_MODEL_VERSION=\nREPLICATE_DEPLOYMENT=\n",
+    );
     const result = await run(["simulated/fast-image", "--out", OUT, "--write-env"]);
     expect(result.code).toBe(0);
     const target = `simulated/fast-image:${FAST_IMAGE_MODEL.latest_version.id}`;
@@ -182,8 +233,12 @@ describe("--write-env sets REPLICATE_MODEL_VERSION in .env.local", () => {
   });
 
   it("creates .env.local when there is none, and warns of a competing variable set elsewhere", async () => {
-    const result = await run(["simulated/image-model", "--out", OUT, "--write-env"], { REPLICATE_DEPLOYMENT: "acme/prod" });
-    expect(await readFile(path.join(dir, ".env.local"), "utf8")).toBe(`REPLICATE_MODEL_VERSION=simulated/image-model:${IMAGE_MODEL.latest_version.id}\n`);
+    const result = await run(["simulated/image-model", "--out", OUT, "--write-env"], {
+      REPLICATE_DEPLOYMENT: "acme/prod",
+    });
+    expect(await readFile(path.join(dir, ".env.local"), "utf8")).toBe(
+      `REPLICATE_MODEL_VERSION=simulated/image-model:${IMAGE_MODEL.latest_version.id}\n`,
+    );
     expect(result.stderr).toContain("REPLICATE_DEPLOYMENT is also set");
   });
 

@@ -32,7 +32,11 @@ interface SchemaModule {
 }
 
 function generate(model: SimulatedModel, version: ModelVersion = model.latest_version) {
-  return generateSchemaFile({ model: `${model.owner}/${model.name}`, version: version.id, openapiSchema: version.openapi_schema });
+  return generateSchemaFile({
+    model: `${model.owner}/${model.name}`,
+    version: version.id,
+    openapiSchema: version.openapi_schema,
+  });
 }
 
 function generateFrom(input: Record<string, JsonSchema>, required: string[] = [], enums?: Record<string, string[]>) {
@@ -43,7 +47,9 @@ function generateFrom(input: Record<string, JsonSchema>, required: string[] = []
 // The generated module, run as the route would run it: compiled by TypeScript, with its two imports
 // bound to the real zod and the real image helper.
 function load(source: string): SchemaModule {
-  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
+  const js = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+  });
   const modules: Record<string, unknown> = { zod, "@/lib/server/image": image };
   const exports: Record<string, unknown> = {};
   new Function("require", "exports", js.outputText)((name: string) => modules[name], exports);
@@ -63,14 +69,20 @@ function check(module: SchemaModule, body: unknown): { input: Record<string, unk
 // Type-checks sources placed (in memory only) beside the real schema.ts, with the project's
 // tsconfig (its `@/` path, strict mode): what `tsc --noEmit` would say once the file is written.
 function typeErrors(files: Record<string, string>): Record<string, string[]> {
-  const config = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, "tsconfig.json"), { incremental: false, noEmit: true }, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n"));
+  const config = ts.getParsedCommandLineOfConfigFile(
+    path.join(ROOT, "tsconfig.json"),
+    { incremental: false, noEmit: true },
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n"));
+      },
     },
-  });
+  );
   if (!config) throw new Error("tsconfig.json could not be read");
-  const virtual = new Map(Object.entries(files).map(([name, text]) => [path.join(ROOT, "app/api/ai/replicate", name), text]));
+  const virtual = new Map(
+    Object.entries(files).map(([name, text]) => [path.join(ROOT, "app/api/ai/replicate", name), text]),
+  );
   const host = ts.createCompilerHost(config.options);
   const readFile = host.readFile.bind(host);
   const fileExists = host.fileExists.bind(host);
@@ -80,7 +92,9 @@ function typeErrors(files: Record<string, string>): Record<string, string[]> {
   return Object.fromEntries(
     [...virtual.keys()].map((file) => [
       path.basename(file),
-      ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")),
+      ts
+        .getPreEmitDiagnostics(program, program.getSourceFile(file))
+        .map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")),
     ]),
   );
 }
@@ -93,11 +107,15 @@ describe("the generated schema.ts type-checks", () => {
     for (const model of SIMULATED_MODELS) {
       files[`generated-${model.name}.ts`] = generate(model).source;
       // Type-level use, as the page and route make of it: required fields required, names typed.
-      const required = (model.latest_version.openapi_schema.components as { schemas: { Input: { required: string[] } } }).schemas.Input.required;
+      const required = (
+        model.latest_version.openapi_schema.components as { schemas: { Input: { required: string[] } } }
+      ).schemas.Input.required;
       files[`use-${model.name}.ts`] = [
         `import { toModelInput, type RequestBody } from "./generated-${model.name}";`,
         `export const input = toModelInput({} as RequestBody);`,
-        ...required.map((name) => `// @ts-expect-error ${name} is required\nexport const without_${name}: RequestBody = {};`),
+        ...required.map(
+          (name) => `// @ts-expect-error ${name} is required\nexport const without_${name}: RequestBody = {};`,
+        ),
         `// @ts-expect-error unknown keys are not part of the type`,
         `export const typo: RequestBody["promt"] = "x";`,
       ].join("\n");
@@ -107,10 +125,13 @@ describe("the generated schema.ts type-checks", () => {
     errors = typeErrors(files);
   }, 60_000);
 
-  it.each(SIMULATED_MODELS.map((model) => [model.name]))("for %s, and its types say which fields are required", (name) => {
-    expect(errors[`generated-${name}.ts`]).toEqual([]);
-    expect(errors[`use-${name}.ts`]).toEqual([]);
-  });
+  it.each(SIMULATED_MODELS.map((model) => [model.name]))(
+    "for %s, and its types say which fields are required",
+    (name) => {
+      expect(errors[`generated-${name}.ts`]).toEqual([]);
+      expect(errors[`use-${name}.ts`]).toEqual([]);
+    },
+  );
 
   it("reports a type error when there is one", () => {
     expect(errors["generated-broken.ts"].join("\n")).toContain("nope");
@@ -122,7 +143,11 @@ describe("the generated schema checks bodies as the model's schema says", () => 
     [
       "the seed's image model",
       IMAGE_MODEL,
-      [{ prompt: "a cat" }, { prompt: "a cat", seed: 0, style: "anime" }, { prompt: "p", image: "https://example.com/cat.png" }],
+      [
+        { prompt: "a cat" },
+        { prompt: "a cat", seed: 0, style: "anime" },
+        { prompt: "p", image: "https://example.com/cat.png" },
+      ],
       [
         [{}, ["prompt"]],
         [{ prompt: "  " }, ["prompt"]],
@@ -135,7 +160,10 @@ describe("the generated schema checks bodies as the model's schema says", () => 
     [
       "a fast text-to-image model",
       FAST_IMAGE_MODEL,
-      [{ prompt: "p" }, { prompt: "p", aspect_ratio: "16:9", num_outputs: 4, output_format: "png", go_fast: false, seed: 7 }],
+      [
+        { prompt: "p" },
+        { prompt: "p", aspect_ratio: "16:9", num_outputs: 4, output_format: "png", go_fast: false, seed: 7 },
+      ],
       [
         [{ aspect_ratio: "1:1" }, ["prompt"]],
         [{ prompt: "p", num_outputs: 0 }, ["num_outputs"]],
@@ -150,7 +178,10 @@ describe("the generated schema checks bodies as the model's schema says", () => 
     [
       "an image-to-image model",
       IMAGE_EDIT_MODEL,
-      [{ prompt: "p", image: PNG_BASE64 }, { prompt: "p", image: "https://example.com/in.jpg", strength: 1, num_inference_steps: 50 }],
+      [
+        { prompt: "p", image: PNG_BASE64 },
+        { prompt: "p", image: "https://example.com/in.jpg", strength: 1, num_inference_steps: 50 },
+      ],
       [
         [{ prompt: "p" }, ["image"]],
         [{ prompt: "p", image: PNG_BASE64, strength: 1.01 }, ["strength"]],
@@ -174,7 +205,10 @@ describe("the generated schema checks bodies as the model's schema says", () => 
     [
       "a speech-to-text model",
       SPEECH_TO_TEXT_MODEL,
-      [{ audio: WAV_DATA_URL }, { audio: "https://example.com/talk.mp3", language: "de", translate: true, temperature: 0.2 }],
+      [
+        { audio: WAV_DATA_URL },
+        { audio: "https://example.com/talk.mp3", language: "de", translate: true, temperature: 0.2 },
+      ],
       [
         [{ language: "en" }, ["audio"]],
         [{ audio: "UklGRiQAAABXQVZF" }, ["audio"]],
@@ -186,7 +220,8 @@ describe("the generated schema checks bodies as the model's schema says", () => 
   ])("%s: valid bodies pass through, invalid ones name their fields", (_name, model, valid, invalid) => {
     const module = load(generate(model).source);
     for (const body of valid) expect(check(module, body), JSON.stringify(body)).toHaveProperty("input");
-    for (const [body, fields] of invalid) expect(check(module, body), JSON.stringify(body)).toEqual({ rejected: fields });
+    for (const [body, fields] of invalid)
+      expect(check(module, body), JSON.stringify(body)).toEqual({ rejected: fields });
   });
 
   it("sends only what the body set: defaults are left to Replicate", () => {
@@ -196,8 +231,12 @@ describe("the generated schema checks bodies as the model's schema says", () => 
 
   it("sends an image as a data URL with its sniffed type, and an http(s) URL as it is", () => {
     const module = load(generate(IMAGE_EDIT_MODEL).source);
-    expect(check(module, { prompt: "p", image: PNG_BASE64 })).toEqual({ input: { prompt: "p", image: `data:image/png;base64,${PNG_BASE64}` } });
-    expect(check(module, { prompt: "p", image: "https://x.test/a.png" })).toEqual({ input: { prompt: "p", image: "https://x.test/a.png" } });
+    expect(check(module, { prompt: "p", image: PNG_BASE64 })).toEqual({
+      input: { prompt: "p", image: `data:image/png;base64,${PNG_BASE64}` },
+    });
+    expect(check(module, { prompt: "p", image: "https://x.test/a.png" })).toEqual({
+      input: { prompt: "p", image: "https://x.test/a.png" },
+    });
   });
 
   it("writes each field's description and default as comments", () => {
@@ -211,7 +250,8 @@ describe("the generated schema checks bodies as the model's schema says", () => 
 describe("the seed's default model regenerates the committed schema.ts", () => {
   const committed = readFileSync(path.join(ROOT, "app/api/ai/replicate/schema.ts"), "utf8");
   const generated = load(generate(IMAGE_MODEL).source);
-  const shape = (module: { requestBodySchema: unknown }) => Object.keys((module.requestBodySchema as zod.ZodObject).shape);
+  const shape = (module: { requestBodySchema: unknown }) =>
+    Object.keys((module.requestBodySchema as zod.ZodObject).shape);
 
   it("with the same fields in the same order", () => {
     expect(shape(generated)).toEqual(shape(committedSchema));
@@ -237,7 +277,10 @@ describe("the seed's default model regenerates the committed schema.ts", () => {
 
   it("with the same field code for the fields that are not files", () => {
     const { source } = generate(IMAGE_MODEL);
-    for (const line of ['  style: z.string({ error: "must be a string" }).optional(),', '    .max(Number.MAX_SAFE_INTEGER, "is too large")']) {
+    for (const line of [
+      '  style: z.string({ error: "must be a string" }).optional(),',
+      '    .max(Number.MAX_SAFE_INTEGER, "is too large")',
+    ]) {
       expect(committed).toContain(line);
       expect(source).toContain(line);
     }
@@ -246,7 +289,12 @@ describe("the seed's default model regenerates the committed schema.ts", () => {
 
 describe("the generated file is deterministic", () => {
   it("orders fields by x-order, then by name, whatever the order of the JSON", () => {
-    const fields = { b: { type: "string" }, a: { type: "string" }, last: { type: "string", "x-order": 9 }, first: { type: "string", "x-order": 0 } };
+    const fields = {
+      b: { type: "string" },
+      a: { type: "string" },
+      last: { type: "string", "x-order": 9 },
+      first: { type: "string", "x-order": 0 },
+    };
     const reversed = Object.fromEntries(Object.entries(fields).reverse());
     expect(generateFrom(fields).fields).toEqual(["first", "last", "a", "b"]);
     expect(generateFrom(reversed).source).toBe(generateFrom(fields).source);
@@ -285,8 +333,17 @@ describe("schemas beyond the catalogue", () => {
       ["images"],
     );
     const module = load(source);
-    expect(check(module, { images: [PNG_BASE64], steps: 4, negative: null, scale: 0.1, code: "ABC", tags: ["a"] })).toEqual({
-      input: { images: [`data:image/png;base64,${PNG_BASE64}`], steps: 4, negative: null, scale: 0.1, code: "ABC", tags: ["a"] },
+    expect(
+      check(module, { images: [PNG_BASE64], steps: 4, negative: null, scale: 0.1, code: "ABC", tags: ["a"] }),
+    ).toEqual({
+      input: {
+        images: [`data:image/png;base64,${PNG_BASE64}`],
+        steps: 4,
+        negative: null,
+        scale: 0.1,
+        code: "ABC",
+        tags: ["a"],
+      },
     });
     expect(check(module, { images: [], steps: 3, scale: 0, code: "abc", tags: [1] })).toEqual({
       rejected: ["code", "images", "scale", "steps", "tags.0"],
@@ -295,21 +352,42 @@ describe("schemas beyond the catalogue", () => {
   });
 
   it("sends an optional field it cannot check on unchecked, with a comment, and lists it", () => {
-    const generated = generateFrom({ prompt: { type: "string" }, options: { type: "object", properties: { a: { type: "integer" } } }, pick: { oneOf: [{ type: "string" }, { type: "integer" }] } }, ["prompt"]);
+    const generated = generateFrom(
+      {
+        prompt: { type: "string" },
+        options: { type: "object", properties: { a: { type: "integer" } } },
+        pick: { oneOf: [{ type: "string" }, { type: "integer" }] },
+      },
+      ["prompt"],
+    );
     expect(generated.unchecked).toEqual([
       { field: "options", reason: "a nested object" },
       { field: "pick", reason: "oneOf" },
     ]);
-    expect(generated.source).toContain("  // Not checked here (a nested object): sent on as given, Replicate validates it.\n  options: z.unknown(),");
+    expect(generated.source).toContain(
+      "  // Not checked here (a nested object): sent on as given, Replicate validates it.\n  options: z.unknown(),",
+    );
     expect(check(load(generated.source), { prompt: "p", options: { a: "x" }, pick: [] })).toEqual({
       input: { prompt: "p", options: { a: "x" }, pick: [] },
     });
   });
 
   it.each<[string, () => unknown, string]>([
-    ["a required field it cannot check", () => generateFrom({ config: { type: "object" } }, ["config"]), "config: required, but a nested object"],
-    ["a reference that does not resolve", () => generateFrom({ mode: { allOf: [{ $ref: "#/components/schemas/mode" }] } }), "#/components/schemas/mode"],
-    ["a schema without Input", () => generateSchemaFile({ model: "a/b", version: "a".repeat(64), openapiSchema: { components: {} } }), "components.schemas.Input"],
+    [
+      "a required field it cannot check",
+      () => generateFrom({ config: { type: "object" } }, ["config"]),
+      "config: required, but a nested object",
+    ],
+    [
+      "a reference that does not resolve",
+      () => generateFrom({ mode: { allOf: [{ $ref: "#/components/schemas/mode" }] } }),
+      "#/components/schemas/mode",
+    ],
+    [
+      "a schema without Input",
+      () => generateSchemaFile({ model: "a/b", version: "a".repeat(64), openapiSchema: { components: {} } }),
+      "components.schemas.Input",
+    ],
     ["a pattern JavaScript cannot compile", () => generateFrom({ code: { type: "string", pattern: "(?<" } }), "(?<"],
   ])("refuses %s, saying what", (_name, run, words) => {
     expect(run).toThrow(UnexpressibleSchemaError);

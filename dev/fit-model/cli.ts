@@ -63,7 +63,9 @@ async function fitModel(argv: string[], io: CliIo): Promise<void> {
   const ref = args.model ? parseModelRef(args.model) : configuredModel(io.env);
   const token = io.env.REPLICATE_API_TOKEN?.trim();
   if (!token) {
-    throw new ModelLookupError(`REPLICATE_API_TOKEN is not set: put it in ${ENV_FILE} (see .env.example) or in the environment.`);
+    throw new ModelLookupError(
+      `REPLICATE_API_TOKEN is not set: put it in ${ENV_FILE} (see .env.example) or in the environment.`,
+    );
   }
   const baseUrl = io.env.REPLICATE_API_BASE_URL?.trim() || DEFAULT_BASE_URL;
 
@@ -86,8 +88,13 @@ async function fitModel(argv: string[], io: CliIo): Promise<void> {
 
   const assignment = `${VERSION_VARIABLE}=${target}`;
   if (args.writeEnv) await writeEnvFile(io, target);
-  else io.stdout(`Set ${assignment} in ${ENV_FILE} (and leave ${OTHER_TARGET_VARIABLES.join(" and ")} empty), or run again with --write-env.`);
-  if (fetched.isOfficial) io.stdout(`${model} is an official model: REPLICATE_MODEL=${model} works too and always runs its latest version.`);
+  else if (io.env[VERSION_VARIABLE]?.trim() === target) io.stdout(`${VERSION_VARIABLE} is already ${target}.`);
+  else
+    io.stdout(
+      `Set ${assignment} in ${ENV_FILE} (and leave ${OTHER_TARGET_VARIABLES.join(" and ")} empty), or run again with --write-env.`,
+    );
+  if (fetched.isOfficial)
+    io.stdout(`${model} is an official model: REPLICATE_MODEL=${model} works too and always runs its latest version.`);
 }
 
 function parseCliArgs(argv: string[]): { model?: string; out?: string; writeEnv: boolean; help: boolean } {
@@ -97,8 +104,14 @@ function parseCliArgs(argv: string[]): { model?: string; out?: string; writeEnv:
       allowPositionals: true,
       options: { out: { type: "string" }, "write-env": { type: "boolean" }, help: { type: "boolean", short: "h" } },
     });
-    if (positionals.length > 1) throw new UsageError(`One model at a time, got ${positionals.length}: ${positionals.join(" ")}.`);
-    return { model: positionals[0], out: values.out, writeEnv: values["write-env"] === true, help: values.help === true };
+    if (positionals.length > 1)
+      throw new UsageError(`One model at a time, got ${positionals.length}: ${positionals.join(" ")}.`);
+    return {
+      model: positionals[0],
+      out: values.out,
+      writeEnv: values["write-env"] === true,
+      help: values.help === true,
+    };
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(error instanceof Error ? error.message : String(error));
@@ -111,9 +124,13 @@ function configuredModel(env: CliIo["env"]): ModelRef {
   const model = env.REPLICATE_MODEL?.trim();
   if (model) return parseModelRef(model, "REPLICATE_MODEL");
   if (env.REPLICATE_DEPLOYMENT?.trim()) {
-    throw new UsageError("Only REPLICATE_DEPLOYMENT is set: a deployment is not looked up. Name the model it runs: npm run model -- owner/name:<version>.");
+    throw new UsageError(
+      "Only REPLICATE_DEPLOYMENT is set: a deployment is not looked up. Name the model it runs: npm run model -- owner/name:<version>.",
+    );
   }
-  throw new UsageError(`Name a model, or set ${VERSION_VARIABLE} (owner/name:version) or REPLICATE_MODEL (owner/name).`);
+  throw new UsageError(
+    `Name a model, or set ${VERSION_VARIABLE} (owner/name:version) or REPLICATE_MODEL (owner/name).`,
+  );
 }
 
 async function writeEnvFile(io: CliIo, target: string): Promise<void> {

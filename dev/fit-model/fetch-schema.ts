@@ -60,11 +60,14 @@ export async function fetchModelVersion(ref: ModelRef, options: FetchOptions): P
   const modelPath = `/models/${encodeURIComponent(ref.owner)}/${encodeURIComponent(ref.name)}`;
   const answer = await getJson(ref.version ? `${modelPath}/versions/${ref.version}` : modelPath, ref, options);
   const version = ref.version ? answer : answer.latest_version;
-  if (!isObject(version)) throw new ModelLookupError(`${model} has no version yet (its latest_version is empty): nothing to read.`);
+  if (!isObject(version))
+    throw new ModelLookupError(`${model} has no version yet (its latest_version is empty): nothing to read.`);
   const id = typeof version.id === "string" ? version.id : ref.version;
   if (!id) throw new ModelLookupError(`Replicate's answer for ${model} names no version id.`);
   if (!isObject(version.openapi_schema)) {
-    throw new ModelLookupError(`${model}:${id} publishes no openapi_schema: write schema.ts by hand from the model's page.`);
+    throw new ModelLookupError(
+      `${model}:${id} publishes no openapi_schema: write schema.ts by hand from the model's page.`,
+    );
   }
   return {
     owner: ref.owner,
@@ -90,7 +93,10 @@ async function getJson(path: string, ref: ModelRef, options: FetchOptions): Prom
   const text = await response.text();
   const body = parseJson(text);
   if (!response.ok) throw new ModelLookupError(statusMessage(response.status, body, ref));
-  if (!isObject(body)) throw new ModelLookupError(`Replicate's answer to GET ${path} is not a JSON object: is REPLICATE_API_BASE_URL (${options.baseUrl}) Replicate's API?`);
+  if (!isObject(body))
+    throw new ModelLookupError(
+      `Replicate's answer to GET ${path} is not a JSON object: is REPLICATE_API_BASE_URL (${options.baseUrl}) Replicate's API?`,
+    );
   return body;
 }
 

@@ -21,7 +21,14 @@
  * - Ignored keywords: `title`, `examples`, `format` other than "uri" (e.g. "password" for Cog
  *   secrets stays a plain string), `uniqueItems`, `readOnly`/`writeOnly`, `x-cog-*` on inputs.
  */
-import { isObject, namedSchemas, resolveSchema, UnexpressibleSchemaError, type JsonSchema, type NamedSchemas } from "./json-schema";
+import {
+  isObject,
+  namedSchemas,
+  resolveSchema,
+  UnexpressibleSchemaError,
+  type JsonSchema,
+  type NamedSchemas,
+} from "./json-schema";
 
 export interface GenerateOptions {
   /** `owner/name` */
@@ -95,7 +102,11 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
         continue;
       }
       unchecked.push({ field: name, reason: built.reason });
-      plans.push({ name, comments: [...comments, `Not checked here (${built.reason}): sent on as given, Replicate validates it.`], expr: { head: "z", calls: [{ method: "unknown", args: [] }] } });
+      plans.push({
+        name,
+        comments: [...comments, `Not checked here (${built.reason}): sent on as given, Replicate validates it.`],
+        expr: { head: "z", calls: [{ method: "unknown", args: [] }] },
+      });
       continue;
     }
     if (field.nullable) built.calls.push({ method: "nullable", args: [] });
@@ -134,7 +145,8 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
 }
 
 function orderedProperties(properties: Record<string, JsonSchema>): Array<[string, JsonSchema]> {
-  const order = (schema: JsonSchema) => (typeof schema["x-order"] === "number" ? schema["x-order"] : Number.POSITIVE_INFINITY);
+  const order = (schema: JsonSchema) =>
+    typeof schema["x-order"] === "number" ? schema["x-order"] : Number.POSITIVE_INFINITY;
   return Object.entries(properties).sort(
     ([nameA, a], [nameB, b]) => order(a) - order(b) || (nameA < nameB ? -1 : nameA > nameB ? 1 : 0),
   );
@@ -142,7 +154,13 @@ function orderedProperties(properties: Record<string, JsonSchema>): Array<[strin
 
 // ---- one field ---------------------------------------------------------------------------------
 
-function fieldExpr(field: JsonSchema, schemas: NamedSchemas, helpers: Set<Helper>, mustNotBeBlank: boolean, name = ""): Expr | Unchecked {
+function fieldExpr(
+  field: JsonSchema,
+  schemas: NamedSchemas,
+  helpers: Set<Helper>,
+  mustNotBeBlank: boolean,
+  name = "",
+): Expr | Unchecked {
   const notExpressed = unexpressedKeyword(field);
   if (notExpressed) return new Unchecked(notExpressed);
   if (field.enum !== undefined) return enumExpr(field.enum);
@@ -172,7 +190,8 @@ function unexpressedKeyword(field: JsonSchema): string | null {
   if (field.allOf) return "allOf of several schemas";
   if (field.not) return "not";
   if (field.const !== undefined) return "const";
-  if (field.patternProperties || field.additionalProperties !== undefined) return "a dict (additionalProperties / patternProperties)";
+  if (field.patternProperties || field.additionalProperties !== undefined)
+    return "a dict (additionalProperties / patternProperties)";
   if (field.if) return "if/then/else";
   return null;
 }
@@ -181,7 +200,8 @@ function enumExpr(values: unknown[]): Expr | Unchecked {
   if (values.length === 0) return new Unchecked("an empty enum");
   const message = `{ error: ${quote(`must be one of ${values.map(String).join(", ")}`)} }`;
   const list = `[${values.map((value) => JSON.stringify(value)).join(", ")}]`;
-  if (values.every((value) => typeof value === "string")) return { head: "z", calls: [{ method: "enum", args: [list, message] }] };
+  if (values.every((value) => typeof value === "string"))
+    return { head: "z", calls: [{ method: "enum", args: [list, message] }] };
   if (values.every((value) => typeof value === "number" || typeof value === "boolean")) {
     return { head: "z", calls: [{ method: "literal", args: [list, message] }] };
   }
@@ -198,17 +218,31 @@ function stringExpr(field: JsonSchema, helpers: Set<Helper>, mustNotBeBlank: boo
     return { head: helper, calls: [] };
   }
   const calls: Call[] = [{ method: "string", args: ['{ error: "must be a string" }'] }];
-  if (field.minLength !== undefined) calls.push({ method: "min", args: [String(field.minLength), quote(`must be at least ${plural(field.minLength, "character")}`)] });
-  if (field.maxLength !== undefined) calls.push({ method: "max", args: [String(field.maxLength), quote(`must be at most ${plural(field.maxLength, "character")}`)] });
+  if (field.minLength !== undefined)
+    calls.push({
+      method: "min",
+      args: [String(field.minLength), quote(`must be at least ${plural(field.minLength, "character")}`)],
+    });
+  if (field.maxLength !== undefined)
+    calls.push({
+      method: "max",
+      args: [String(field.maxLength), quote(`must be at most ${plural(field.maxLength, "character")}`)],
+    });
   if (field.pattern !== undefined) {
     try {
       new RegExp(field.pattern);
     } catch {
-      throw new UnexpressibleSchemaError(`The pattern ${JSON.stringify(field.pattern)} is not a JavaScript regular expression.`);
+      throw new UnexpressibleSchemaError(
+        `The pattern ${JSON.stringify(field.pattern)} is not a JavaScript regular expression.`,
+      );
     }
-    calls.push({ method: "regex", args: [`new RegExp(${quote(field.pattern)})`, quote(`must match ${field.pattern}`)] });
+    calls.push({
+      method: "regex",
+      args: [`new RegExp(${quote(field.pattern)})`, quote(`must match ${field.pattern}`)],
+    });
   }
-  if (mustNotBeBlank) calls.push({ method: "refine", args: ["(value) => value.trim().length > 0", '"must not be empty"'] });
+  if (mustNotBeBlank)
+    calls.push({ method: "refine", args: ["(value) => value.trim().length > 0", '"must not be empty"'] });
   return { head: "z", calls };
 }
 
@@ -218,16 +252,33 @@ function numberExpr(field: JsonSchema): Expr {
   if (integer) calls.push({ method: "int", args: ['"must be a whole number"'] });
   const lower = bound(field.minimum, field.exclusiveMinimum);
   const upper = bound(field.maximum, field.exclusiveMaximum);
-  if (lower) calls.push(lower.exclusive ? { method: "gt", args: [num(lower.value), quote(`must be more than ${lower.value}`)] } : { method: "min", args: [num(lower.value), quote(`must be ${lower.value} or more`)] });
+  if (lower)
+    calls.push(
+      lower.exclusive
+        ? { method: "gt", args: [num(lower.value), quote(`must be more than ${lower.value}`)] }
+        : { method: "min", args: [num(lower.value), quote(`must be ${lower.value} or more`)] },
+    );
   else if (integer) calls.push({ method: "min", args: ["Number.MIN_SAFE_INTEGER", '"is too small"'] });
-  if (upper) calls.push(upper.exclusive ? { method: "lt", args: [num(upper.value), quote(`must be less than ${upper.value}`)] } : { method: "max", args: [num(upper.value), quote(`must be ${upper.value} or less`)] });
+  if (upper)
+    calls.push(
+      upper.exclusive
+        ? { method: "lt", args: [num(upper.value), quote(`must be less than ${upper.value}`)] }
+        : { method: "max", args: [num(upper.value), quote(`must be ${upper.value} or less`)] },
+    );
   else if (integer) calls.push({ method: "max", args: ["Number.MAX_SAFE_INTEGER", '"is too large"'] });
-  if (field.multipleOf !== undefined) calls.push({ method: "multipleOf", args: [num(field.multipleOf), quote(`must be a multiple of ${field.multipleOf}`)] });
+  if (field.multipleOf !== undefined)
+    calls.push({
+      method: "multipleOf",
+      args: [num(field.multipleOf), quote(`must be a multiple of ${field.multipleOf}`)],
+    });
   return { head: "z", calls };
 }
 
 // JSON Schema draft 4 / OpenAPI 3.0 write `exclusiveMinimum: true` beside `minimum`; later drafts a number.
-function bound(inclusive: number | undefined, exclusive: number | boolean | undefined): { value: number; exclusive: boolean } | null {
+function bound(
+  inclusive: number | undefined,
+  exclusive: number | boolean | undefined,
+): { value: number; exclusive: boolean } | null {
   if (typeof exclusive === "number") return { value: exclusive, exclusive: true };
   if (inclusive === undefined) return null;
   return { value: inclusive, exclusive: exclusive === true };
@@ -235,11 +286,21 @@ function bound(inclusive: number | undefined, exclusive: number | boolean | unde
 
 function arrayExpr(field: JsonSchema, schemas: NamedSchemas, helpers: Set<Helper>, name: string): Expr | Unchecked {
   if (Array.isArray(field.items)) return new Unchecked("tuple items");
-  const item = isObject(field.items) ? fieldExpr(resolveSchema(field.items, schemas), schemas, helpers, false, name) : new Unchecked("an array whose items have no schema");
+  const item = isObject(field.items)
+    ? fieldExpr(resolveSchema(field.items, schemas), schemas, helpers, false, name)
+    : new Unchecked("an array whose items have no schema");
   if (item instanceof Unchecked) return new Unchecked(`an array of ${item.reason}`);
   const calls: Call[] = [{ method: "array", args: [renderInline(item), '{ error: "must be an array" }'] }];
-  if (field.minItems !== undefined) calls.push({ method: "min", args: [String(field.minItems), quote(`must hold at least ${plural(field.minItems, "item")}`)] });
-  if (field.maxItems !== undefined) calls.push({ method: "max", args: [String(field.maxItems), quote(`must hold at most ${plural(field.maxItems, "item")}`)] });
+  if (field.minItems !== undefined)
+    calls.push({
+      method: "min",
+      args: [String(field.minItems), quote(`must hold at least ${plural(field.minItems, "item")}`)],
+    });
+  if (field.maxItems !== undefined)
+    calls.push({
+      method: "max",
+      args: [String(field.maxItems), quote(`must hold at most ${plural(field.maxItems, "item")}`)],
+    });
   return { head: "z", calls };
 }
 
@@ -259,7 +320,8 @@ function renderField(plan: FieldPlan): string[] {
   const key = isIdentifier(plan.name) ? plan.name : quote(plan.name);
   const comments = plan.comments.flatMap((text) => wrapComment(text, "  // "));
   const inline = `  ${key}: ${renderInline(plan.expr)},`;
-  const simple = plan.expr.calls.length <= 2 && !plan.expr.calls.some((call) => call.args.some((arg) => arg.includes("=>")));
+  const simple =
+    plan.expr.calls.length <= 2 && !plan.expr.calls.some((call) => call.args.some((arg) => arg.includes("=>")));
   if (simple && inline.length <= WIDTH) return [...comments, inline];
   if (plan.expr.calls.length === 0) return [...comments, inline];
   const lines = [`  ${key}: ${plan.expr.head}`];
@@ -332,7 +394,9 @@ function header(options: GenerateOptions, schemas: NamedSchemas): string {
     "",
     `The model's output: ${describeOutput(schemas)}.`,
   ];
-  const lines = paragraphs.flatMap((text, index) => (text === "" ? [" *"] : index === 1 ? [` * ${text}`] : wrapComment(text, " * ")));
+  const lines = paragraphs.flatMap((text, index) =>
+    text === "" ? [" *"] : index === 1 ? [` * ${text}`] : wrapComment(text, " * "),
+  );
   return ["/**", ...lines, " */"].join("\n");
 }
 
@@ -349,14 +413,18 @@ function describeType(schema: JsonSchema, schemas: NamedSchemas): string {
     if (schema["x-cog-array-type"] === "iterator" && item.type === "string" && item.format !== "uri") {
       return "text, as an array of strings to join (produced piece by piece, so it can be streamed)";
     }
-    const items = item.type === "string" && item.format === "uri" ? "file URLs" : `items, each ${describeType(item, schemas)}`;
-    return schema["x-cog-array-type"] === "iterator" ? `an array of ${items}, produced one by one` : `an array of ${items}`;
+    const items =
+      item.type === "string" && item.format === "uri" ? "file URLs" : `items, each ${describeType(item, schemas)}`;
+    return schema["x-cog-array-type"] === "iterator"
+      ? `an array of ${items}, produced one by one`
+      : `an array of ${items}`;
   }
   if (schema.type === "string") return schema.format === "uri" ? "a file URL" : "a string";
   if (schema.type === "integer") return "a whole number";
   if (schema.type === "number") return "a number";
   if (schema.type === "boolean") return "true or false";
-  if (schema.type === "object" && isObject(schema.properties)) return `an object with ${Object.keys(schema.properties).join(", ")}`;
+  if (schema.type === "object" && isObject(schema.properties))
+    return `an object with ${Object.keys(schema.properties).join(", ")}`;
   return "a value of a shape this generator does not describe";
 }
 

@@ -59,7 +59,11 @@ const REF_PREFIX = "#/components/schemas/";
  * keywords, such as its description, default and x-order, win), and `anyOf [X, null]` / `type
  * [X, "null"]` turned into X with `nullable: true`. Anything else is left for the caller to judge.
  */
-export function resolveSchema(schema: JsonSchema, schemas: NamedSchemas, seen: ReadonlySet<string> = new Set()): JsonSchema {
+export function resolveSchema(
+  schema: JsonSchema,
+  schemas: NamedSchemas,
+  seen: ReadonlySet<string> = new Set(),
+): JsonSchema {
   if (typeof schema.$ref === "string") {
     const { $ref, ...own } = schema;
     return { ...resolveSchema(lookUp($ref, schemas, seen), schemas, new Set([...seen, $ref])), ...own };

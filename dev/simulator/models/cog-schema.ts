@@ -48,7 +48,12 @@ export function cogOpenApiSchema(parts: CogSchemaParts): JsonObject {
   const enums = Object.fromEntries(
     Object.entries(parts.enums ?? {}).map(([name, values]) => [
       name,
-      { enum: values, type: typeof values[0] === "number" ? "integer" : "string", title: name, description: "An enumeration." },
+      {
+        enum: values,
+        type: typeof values[0] === "number" ? "integer" : "string",
+        title: name,
+        description: "An enumeration.",
+      },
     ]),
   );
   return {
@@ -59,9 +64,14 @@ export function cogOpenApiSchema(parts: CogSchemaParts): JsonObject {
         post: {
           summary: "Predict",
           operationId: "predict_predictions_post",
-          requestBody: { content: { "application/json": { schema: { $ref: "#/components/schemas/PredictionRequest" } } } },
+          requestBody: {
+            content: { "application/json": { schema: { $ref: "#/components/schemas/PredictionRequest" } } },
+          },
           responses: {
-            "200": { description: "Successful Response", content: { "application/json": { schema: { $ref: "#/components/schemas/PredictionResponse" } } } },
+            "200": {
+              description: "Successful Response",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/PredictionResponse" } } },
+            },
           },
         },
       },
@@ -71,8 +81,18 @@ export function cogOpenApiSchema(parts: CogSchemaParts): JsonObject {
         Input: { type: "object", title: "Input", required: parts.required, properties: parts.input },
         Output: { title: "Output", ...parts.output },
         ...enums,
-        Status: { enum: ["starting", "processing", "succeeded", "canceled", "failed"], type: "string", title: "Status", description: "An enumeration." },
-        WebhookEvent: { enum: ["start", "output", "logs", "completed"], type: "string", title: "WebhookEvent", description: "An enumeration." },
+        Status: {
+          enum: ["starting", "processing", "succeeded", "canceled", "failed"],
+          type: "string",
+          title: "Status",
+          description: "An enumeration.",
+        },
+        WebhookEvent: {
+          enum: ["start", "output", "logs", "completed"],
+          type: "string",
+          title: "WebhookEvent",
+          description: "An enumeration.",
+        },
         PredictionRequest: {
           type: "object",
           title: "PredictionRequest",
@@ -80,7 +100,11 @@ export function cogOpenApiSchema(parts: CogSchemaParts): JsonObject {
             id: { type: "string", title: "Id" },
             input: { $ref: "#/components/schemas/Input" },
             webhook: { type: "string", title: "Webhook", format: "uri", maxLength: 65536, minLength: 1 },
-            webhook_events_filter: { type: "array", items: { $ref: "#/components/schemas/WebhookEvent" }, default: ["start", "output", "logs", "completed"] },
+            webhook_events_filter: {
+              type: "array",
+              items: { $ref: "#/components/schemas/WebhookEvent" },
+              default: ["start", "output", "logs", "completed"],
+            },
           },
         },
         PredictionResponse: {

@@ -8,7 +8,12 @@ import { cogOpenApiSchema, enumRef, simulatedModel, type CogSchemaParts, type Mo
 
 const COMMON_INPUT: CogSchemaParts["input"] = {
   prompt: { type: "string", title: "Prompt", "x-order": 0, description: "Prompt for generated image" },
-  aspect_ratio: { ...enumRef("aspect_ratio"), default: "1:1", "x-order": 1, description: "Aspect ratio for the generated image" },
+  aspect_ratio: {
+    ...enumRef("aspect_ratio"),
+    default: "1:1",
+    "x-order": 1,
+    description: "Aspect ratio for the generated image",
+  },
   num_outputs: {
     type: "integer",
     title: "Num Outputs",
@@ -32,7 +37,12 @@ export const FAST_IMAGE_FIRST_VERSION: ModelVersion = {
     required: ["prompt"],
     input: {
       ...COMMON_INPUT,
-      output_format: { ...enumRef("output_format"), default: "webp", "x-order": 3, description: "Format of the output images" },
+      output_format: {
+        ...enumRef("output_format"),
+        default: "webp",
+        "x-order": 3,
+        description: "Format of the output images",
+      },
     },
     output: OUTPUT,
     enums: { aspect_ratio: ASPECT_RATIOS, output_format: ["webp", "jpg"] },
@@ -47,7 +57,12 @@ export const FAST_IMAGE_VERSION: ModelVersion = {
     required: ["prompt"],
     input: {
       ...COMMON_INPUT,
-      output_format: { ...enumRef("output_format"), default: "webp", "x-order": 3, description: "Format of the output images" },
+      output_format: {
+        ...enumRef("output_format"),
+        default: "webp",
+        "x-order": 3,
+        description: "Format of the output images",
+      },
       go_fast: {
         type: "boolean",
         title: "Go Fast",

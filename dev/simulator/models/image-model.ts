@@ -14,7 +14,13 @@ export const IMAGE_MODEL_VERSION: ModelVersion = {
     required: ["prompt"],
     input: {
       prompt: { type: "string", title: "Prompt", "x-order": 0, description: "What to draw." },
-      seed: { type: "integer", title: "Seed", minimum: 0, "x-order": 1, description: "Random seed. Leave blank to randomize." },
+      seed: {
+        type: "integer",
+        title: "Seed",
+        minimum: 0,
+        "x-order": 1,
+        description: "Random seed. Leave blank to randomize.",
+      },
       style: { type: "string", title: "Style", "x-order": 2, description: "A style name such as anime or watercolor." },
       image: { type: "string", title: "Image", format: "uri", "x-order": 3, description: "An image to start from." },
     },

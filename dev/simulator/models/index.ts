@@ -25,7 +25,9 @@ export const SIMULATED_MODELS: readonly SimulatedModel[] = [
   SPEECH_TO_TEXT_MODEL,
 ];
 
-const EARLIER_VERSIONS: ReadonlyMap<SimulatedModel, readonly ModelVersion[]> = new Map([[FAST_IMAGE_MODEL, [FAST_IMAGE_FIRST_VERSION]]]);
+const EARLIER_VERSIONS: ReadonlyMap<SimulatedModel, readonly ModelVersion[]> = new Map([
+  [FAST_IMAGE_MODEL, [FAST_IMAGE_FIRST_VERSION]],
+]);
 
 /** A model's versions, newest first (GET /models/{owner}/{name}/versions lists them so). */
 export function modelVersions(model: SimulatedModel): readonly ModelVersion[] {

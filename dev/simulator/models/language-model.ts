@@ -18,9 +18,18 @@ export const LANGUAGE_MODEL_VERSION: ModelVersion = {
         title: "System Prompt",
         default: "You are a helpful assistant.",
         "x-order": 1,
-        description: "System prompt to send to the model. This is prepended to the prompt and helps guide system behavior.",
+        description:
+          "System prompt to send to the model. This is prepended to the prompt and helps guide system behavior.",
       },
-      max_tokens: { type: "integer", title: "Max Tokens", default: 512, minimum: 1, maximum: 8192, "x-order": 2, description: "Maximum number of tokens to generate." },
+      max_tokens: {
+        type: "integer",
+        title: "Max Tokens",
+        default: 512,
+        minimum: 1,
+        maximum: 8192,
+        "x-order": 2,
+        description: "Maximum number of tokens to generate.",
+      },
       temperature: {
         type: "number",
         title: "Temperature",
@@ -30,7 +39,15 @@ export const LANGUAGE_MODEL_VERSION: ModelVersion = {
         "x-order": 3,
         description: "The value used to modulate the next token probabilities.",
       },
-      top_p: { type: "number", title: "Top P", default: 0.9, minimum: 0, maximum: 1, "x-order": 4, description: "A probability threshold for generating the output." },
+      top_p: {
+        type: "number",
+        title: "Top P",
+        default: 0.9,
+        minimum: 0,
+        maximum: 1,
+        "x-order": 4,
+        description: "A probability threshold for generating the output.",
+      },
       stop_sequences: {
         type: "string",
         title: "Stop Sequences",
@@ -38,11 +55,21 @@ export const LANGUAGE_MODEL_VERSION: ModelVersion = {
         description: "A comma-separated list of sequences to stop generation at.",
       },
     },
-    output: { type: "array", items: { type: "string" }, "x-cog-array-type": "iterator", "x-cog-array-display": "concatenate" },
+    output: {
+      type: "array",
+      items: { type: "string" },
+      "x-cog-array-type": "iterator",
+      "x-cog-array-display": "concatenate",
+    },
   }),
 };
 
 export const LANGUAGE_MODEL = simulatedModel(
-  { owner: "simulated", name: "language-model", description: "An 8B instruction-tuned language model.", run_count: 3_402_118 },
+  {
+    owner: "simulated",
+    name: "language-model",
+    description: "An 8B instruction-tuned language model.",
+    run_count: 3_402_118,
+  },
   LANGUAGE_MODEL_VERSION,
 );

@@ -16,9 +16,28 @@ export const SPEECH_TO_TEXT_VERSION: ModelVersion = {
         "x-order": 1,
         description: "Language spoken in the audio; auto detects it from the first 30 seconds.",
       },
-      translate: { type: "boolean", title: "Translate", default: false, "x-order": 2, description: "Translate the text to English" },
-      temperature: { type: "number", title: "Temperature", default: 0, minimum: 0, maximum: 1, "x-order": 3, description: "Temperature to use for sampling" },
-      initial_prompt: { type: "string", title: "Initial Prompt", "x-order": 4, description: "Optional text to provide as a prompt for the first window." },
+      translate: {
+        type: "boolean",
+        title: "Translate",
+        default: false,
+        "x-order": 2,
+        description: "Translate the text to English",
+      },
+      temperature: {
+        type: "number",
+        title: "Temperature",
+        default: 0,
+        minimum: 0,
+        maximum: 1,
+        "x-order": 3,
+        description: "Temperature to use for sampling",
+      },
+      initial_prompt: {
+        type: "string",
+        title: "Initial Prompt",
+        "x-order": 4,
+        description: "Optional text to provide as a prompt for the first window.",
+      },
     },
     output: { type: "string" },
     enums: { language: ["auto", "en", "de", "es", "fr", "it", "ja", "nl", "pt", "zh"] },
@@ -26,6 +45,11 @@ export const SPEECH_TO_TEXT_VERSION: ModelVersion = {
 };
 
 export const SPEECH_TO_TEXT_MODEL = simulatedModel(
-  { owner: "simulated", name: "speech-to-text", description: "Transcribes speech in ten languages.", run_count: 7_750_002 },
+  {
+    owner: "simulated",
+    name: "speech-to-text",
+    description: "Transcribes speech in ten languages.",
+    run_count: 7_750_002,
+  },
   SPEECH_TO_TEXT_VERSION,
 );
