@@ -218,16 +218,7 @@ function stringExpr(field: JsonSchema, helpers: Set<Helper>, mustNotBeBlank: boo
     return { head: helper, calls: [] };
   }
   const calls: Call[] = [{ method: "string", args: ['{ error: "must be a string" }'] }];
-  if (field.minLength !== undefined)
-    calls.push({
-      method: "min",
-      args: [String(field.minLength), quote(`must be at least ${plural(field.minLength, "character")}`)],
-    });
-  if (field.maxLength !== undefined)
-    calls.push({
-      method: "max",
-      args: [String(field.maxLength), quote(`must be at most ${plural(field.maxLength, "character")}`)],
-    });
+  calls.push(...sizeBounds(field.minLength, field.maxLength, "must be", "character"));
   if (field.pattern !== undefined) {
     try {
       new RegExp(field.pattern);
@@ -291,17 +282,18 @@ function arrayExpr(field: JsonSchema, schemas: NamedSchemas, helpers: Set<Helper
     : new Unchecked("an array whose items have no schema");
   if (item instanceof Unchecked) return new Unchecked(`an array of ${item.reason}`);
   const calls: Call[] = [{ method: "array", args: [renderInline(item), '{ error: "must be an array" }'] }];
-  if (field.minItems !== undefined)
-    calls.push({
-      method: "min",
-      args: [String(field.minItems), quote(`must hold at least ${plural(field.minItems, "item")}`)],
-    });
-  if (field.maxItems !== undefined)
-    calls.push({
-      method: "max",
-      args: [String(field.maxItems), quote(`must hold at most ${plural(field.maxItems, "item")}`)],
-    });
+  calls.push(...sizeBounds(field.minItems, field.maxItems, "must hold", "item"));
   return { head: "z", calls };
+}
+
+// minLength/maxLength and minItems/maxItems: zod's .min/.max on strings and arrays.
+function sizeBounds(min: number | undefined, max: number | undefined, verb: string, noun: string): Call[] {
+  const calls: Call[] = [];
+  if (min !== undefined)
+    calls.push({ method: "min", args: [String(min), quote(`${verb} at least ${plural(min, noun)}`)] });
+  if (max !== undefined)
+    calls.push({ method: "max", args: [String(max), quote(`${verb} at most ${plural(max, noun)}`)] });
+  return calls;
 }
 
 const GENERIC_ENUM_DESCRIPTION = "An enumeration.";

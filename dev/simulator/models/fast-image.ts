@@ -23,6 +23,12 @@ const COMMON_INPUT: CogSchemaParts["input"] = {
     "x-order": 2,
     description: "Number of outputs to generate",
   },
+  output_format: {
+    ...enumRef("output_format"),
+    default: "webp",
+    "x-order": 3,
+    description: "Format of the output images",
+  },
   seed: { type: "integer", title: "Seed", "x-order": 5, description: "Random seed. Set for reproducible generation" },
 };
 
@@ -35,15 +41,7 @@ export const FAST_IMAGE_FIRST_VERSION: ModelVersion = {
   cog_version: "0.13.6",
   openapi_schema: cogOpenApiSchema({
     required: ["prompt"],
-    input: {
-      ...COMMON_INPUT,
-      output_format: {
-        ...enumRef("output_format"),
-        default: "webp",
-        "x-order": 3,
-        description: "Format of the output images",
-      },
-    },
+    input: COMMON_INPUT,
     output: OUTPUT,
     enums: { aspect_ratio: ASPECT_RATIOS, output_format: ["webp", "jpg"] },
   }),
@@ -57,12 +55,6 @@ export const FAST_IMAGE_VERSION: ModelVersion = {
     required: ["prompt"],
     input: {
       ...COMMON_INPUT,
-      output_format: {
-        ...enumRef("output_format"),
-        default: "webp",
-        "x-order": 3,
-        description: "Format of the output images",
-      },
       go_fast: {
         type: "boolean",
         title: "Go Fast",
