@@ -351,6 +351,20 @@ describe("schemas beyond the catalogue", () => {
     expect(check(module, { images: ["a", "b", "c"].map(() => PNG_BASE64) })).toEqual({ rejected: ["images"] });
   });
 
+  it("quotes names that are not identifiers, and checks fields named like JavaScript words", () => {
+    const { source } = generateFrom({ class: { type: "string" }, "negative-prompt": { type: "string" } }, [
+      "class",
+      "negative-prompt",
+    ]);
+    expect(source).toContain('  "negative-prompt": z\n');
+    expect(source).toContain(".refine((value) => value.trim().length > 0");
+    const module = load(source);
+    expect(check(module, { class: "a", "negative-prompt": "b" })).toEqual({
+      input: { class: "a", "negative-prompt": "b" },
+    });
+    expect(check(module, { class: " ", "negative-prompt": 1 })).toEqual({ rejected: ["class", "negative-prompt"] });
+  });
+
   it("sends an optional field it cannot check on unchecked, with a comment, and lists it", () => {
     const generated = generateFrom(
       {

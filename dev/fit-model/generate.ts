@@ -84,6 +84,7 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
   const helpers = new Set<Helper>();
   const unchecked: GeneratedSchema["unchecked"] = [];
   const refused: string[] = [];
+  const fileFields: string[] = [];
 
   const plans: FieldPlan[] = [];
   for (const [name, raw] of orderedProperties(input.properties)) {
@@ -95,7 +96,10 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
     const isRequired = required.has(name);
     const hasDefault = field.default !== undefined && field.default !== null;
     const comments = describeField(field, hasDefault);
-    const built = fieldExpr(field, schemas, helpers, isRequired && !hasDefault, name);
+    const fieldHelpers = new Set<Helper>();
+    const built = fieldExpr(field, schemas, fieldHelpers, isRequired && !hasDefault, name);
+    if (!(built instanceof Unchecked) && fieldHelpers.size > 0) fileFields.push(name);
+    fieldHelpers.forEach((helper) => helpers.add(helper));
     if (built instanceof Unchecked) {
       if (isRequired && !hasDefault) {
         refused.push(`${name}: required, but ${built.reason}`);
@@ -133,8 +137,11 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
     "export type RequestBody = z.infer<typeof requestBodySchema>;",
     "",
     "/**",
-    " * The model's `input`: the body as zod parsed it (absent optional fields are already left out,",
-    ` * ${helpers.size > 0 ? "file fields are already URLs or data URLs" : "nothing is renamed"}). Rename or add keys here when your model's names differ.`,
+    ...wrapComment(
+      `The model's \`input\`: the body as zod parsed it (absent optional fields are already left out${filesParsed(fileFields)}). ` +
+        "Rename or add keys here when your model's names differ.",
+      " * ",
+    ),
     " */",
     "export function toModelInput(body: RequestBody): Record<string, unknown> {",
     "  return { ...body };",
@@ -232,8 +239,10 @@ function stringExpr(field: JsonSchema, helpers: Set<Helper>, mustNotBeBlank: boo
       args: [`new RegExp(${quote(field.pattern)})`, quote(`must match ${field.pattern}`)],
     });
   }
-  if (mustNotBeBlank)
-    calls.push({ method: "refine", args: ["(value) => value.trim().length > 0", '"must not be empty"'] });
+  if (mustNotBeBlank) {
+    const value = isIdentifier(name) && !RESERVED_WORDS.has(name) ? name : "value";
+    calls.push({ method: "refine", args: [`(${value}) => ${value}.trim().length > 0`, '"must not be empty"'] });
+  }
   return { head: "z", calls };
 }
 
@@ -372,24 +381,37 @@ function helperSource(helpers: Set<Helper>): string[] {
   return lines;
 }
 
+function filesParsed(fileFields: string[]): string {
+  if (fileFields.length === 0) return "";
+  if (fileFields.length === 1) return `, \`${fileFields[0]}\` is already a URL or data URL`;
+  return `, ${fileFields.map((name) => `\`${name}\``).join(", ")} are already URLs or data URLs`;
+}
+
+// The seed's own opening paragraph, kept word for word so the default model regenerates it.
+const HEADER_OPENING = [
+  " * EDIT THIS FILE to fit your own model: the request body your page sends, and how it maps to",
+  " * the model's `input`. Everything else (config, retries, waiting, canceling) stays as it is, and",
+  " * the page's request type is derived from this schema; only a new form field needs the form.",
+];
+
 function header(options: GenerateOptions, schemas: NamedSchemas): string {
-  const paragraphs = [
-    "The request body your page sends, and how it maps to the model's `input`. Generated from",
-    `${options.model}:${options.version}`,
-    "by `npm run model` (dev/fit-model): edit it as you like; running it again rewrites this file, so review the diff. " +
-      "Everything else (config, retries, waiting, canceling) stays as it is, and the page's request type is derived from " +
-      "this schema; only a new form field needs the form.",
-    "",
-    "Fields with a default are optional: the route sends only what the user set and Replicate applies the model's " +
-      "default (noted beside each field). Unknown keys are rejected (a typo such as `promt` is an error, not a silently " +
-      "ignored field).",
-    "",
-    `The model's output: ${describeOutput(schemas)}.`,
-  ];
-  const lines = paragraphs.flatMap((text, index) =>
-    text === "" ? [" *"] : index === 1 ? [` * ${text}`] : wrapComment(text, " * "),
-  );
-  return ["/**", ...lines, " */"].join("\n");
+  return [
+    "/**",
+    ...HEADER_OPENING,
+    " *",
+    " * Generated from",
+    ` * ${options.model}:${options.version}`,
+    ...wrapComment(
+      "by `npm run model` (dev/fit-model); running it again rewrites this file, so review the diff. Fields with a " +
+        "default are optional: the route sends only what the user set and Replicate applies the model's default " +
+        "(noted beside each field). Unknown keys are rejected (a typo such as `promt` is an error, not a silently " +
+        "ignored field).",
+      " * ",
+    ),
+    " *",
+    ...wrapComment(`The model's output: ${describeOutput(schemas)}.`, " * "),
+    " */",
+  ].join("\n");
 }
 
 /** The Output schema in words, for the header: what the route will answer in `output`. */
@@ -452,6 +474,15 @@ function plural(count: number, noun: string): string {
 function shorten(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
+
+// Words that cannot name an arrow function's parameter (the field is then called `value` there).
+const RESERVED_WORDS = new Set(
+  (
+    "arguments await break case catch class const continue debugger default delete do else enum eval export extends " +
+    "false finally for function if implements import in instanceof interface let new null package private protected " +
+    "public return static super switch this throw true try typeof var void while with yield"
+  ).split(" "),
+);
 
 function isIdentifier(name: string): boolean {
   return /^[A-Za-z_$][\w$]*$/.test(name);
