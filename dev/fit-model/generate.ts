@@ -98,8 +98,6 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
     const comments = describeField(field, hasDefault);
     const fieldHelpers = new Set<Helper>();
     const built = fieldExpr(field, schemas, fieldHelpers, isRequired && !hasDefault, name);
-    if (!(built instanceof Unchecked) && fieldHelpers.size > 0) fileFields.push(name);
-    fieldHelpers.forEach((helper) => helpers.add(helper));
     if (built instanceof Unchecked) {
       if (isRequired && !hasDefault) {
         refused.push(`${name}: required, but ${built.reason}`);
@@ -113,6 +111,8 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
       });
       continue;
     }
+    if (fieldHelpers.size > 0) fileFields.push(name);
+    fieldHelpers.forEach((helper) => helpers.add(helper));
     if (field.nullable) built.calls.push({ method: "nullable", args: [] });
     if (!isRequired || hasDefault) built.calls.push({ method: "optional", args: [] });
     plans.push({ name, comments, expr: built });
@@ -415,7 +415,7 @@ function header(options: GenerateOptions, schemas: NamedSchemas): string {
 }
 
 /** The Output schema in words, for the header: what the route will answer in `output`. */
-export function describeOutput(schemas: NamedSchemas): string {
+function describeOutput(schemas: NamedSchemas): string {
   const output = schemas.Output;
   if (!isObject(output)) return "not described by the model";
   return describeType(resolveSchema(output, schemas), schemas);
