@@ -64,6 +64,7 @@ interface Expr {
 
 interface FieldPlan {
   name: string;
+  hasDefault: boolean;
   comments: string[];
   expr: Expr;
 }
@@ -106,6 +107,7 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
       unchecked.push({ field: name, reason: built.reason });
       plans.push({
         name,
+        hasDefault,
         comments: [...comments, `Not checked here (${built.reason}): sent on as given, Replicate validates it.`],
         expr: { head: "z", calls: [{ method: "unknown", args: [] }] },
       });
@@ -115,7 +117,7 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
     fieldHelpers.forEach((helper) => helpers.add(helper));
     if (field.nullable) built.calls.push({ method: "nullable", args: [] });
     if (!isRequired || hasDefault) built.calls.push({ method: "optional", args: [] });
-    plans.push({ name, comments, expr: built });
+    plans.push({ name, hasDefault, comments, expr: built });
   }
   if (refused.length > 0) {
     throw new UnexpressibleSchemaError(
@@ -125,11 +127,11 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
   }
 
   const source = [
+    header(options, schemas),
     ...imports(helpers),
     "",
-    header(options, schemas),
-    "",
     ...helperSource(helpers),
+    ...bodyDoc(plans.some((plan) => plan.hasDefault)),
     "export const requestBodySchema = z.strictObject({",
     ...plans.flatMap(renderField),
     "});",
@@ -401,17 +403,20 @@ function header(options: GenerateOptions, schemas: NamedSchemas): string {
     " *",
     " * Generated from",
     ` * ${options.model}:${options.version}`,
-    ...wrapComment(
-      "by `npm run model` (dev/fit-model); running it again rewrites this file, so review the diff. Fields with a " +
-        "default are optional: the route sends only what the user set and Replicate applies the model's default " +
-        "(noted beside each field). Unknown keys are rejected (a typo such as `promt` is an error, not a silently " +
-        "ignored field).",
-      " * ",
-    ),
-    " *",
+    " * by `npm run model` (dev/fit-model); running it again rewrites this file, so review the diff.",
     ...wrapComment(`The model's output: ${describeOutput(schemas)}.`, " * "),
     " */",
   ].join("\n");
+}
+
+// The seed's own one-line doc when no field has a default, so the default model regenerates it.
+function bodyDoc(anyDefault: boolean): string[] {
+  const unknownKeys = "Unknown keys are rejected (a typo such as `promt` is an error, not a silently ignored field).";
+  if (!anyDefault) return [`/** The request body. ${unknownKeys} */`];
+  const defaults =
+    "Fields with a default are optional: the route sends only what the user set, and Replicate applies the " +
+    "model's default (noted beside each field).";
+  return ["/**", ...wrapComment(`The request body. ${defaults} ${unknownKeys}`, " * "), " */"];
 }
 
 /** The Output schema in words, for the header: what the route will answer in `output`. */
