@@ -1,3 +1,5 @@
+// npm run model against Replicate's model endpoints (msw serving the simulated catalogue): what it
+// writes, when it writes nothing, and the messages it fails with.
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

@@ -1,3 +1,5 @@
+// npm run model's generator: for every simulated model, the schema.ts it writes type-checks with the
+// project's tsconfig and checks bodies as the model's schema says; what it cannot express it says.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import ts from "typescript";

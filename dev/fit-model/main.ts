@@ -1,8 +1,8 @@
+// `npm run model`: Next.js's own loader reads .env.local / .env (as `next dev` does) without
+// overriding what the shell already set; its "Loaded env from" line is left out.
 import nextEnv from "@next/env";
 import { runCli } from "./cli";
 
-// `npm run model`: Next.js's own loader reads .env.local / .env (as `next dev` does) without
-// overriding what the shell already set; its "Loaded env from" line is left out.
 nextEnv.loadEnvConfig(process.cwd(), true, { info: () => {}, error: (...args: unknown[]) => console.error(...args) });
 
 process.exitCode = await runCli(process.argv.slice(2), {

@@ -1,10 +1,9 @@
-import { cogOpenApiSchema, enumRef, simulatedModel, type CogSchemaParts, type ModelVersion } from "./cog-schema";
-
 /**
  * A fast text-to-image model in the manner of black-forest-labs/flux-schnell: aspect ratio and
  * output format as enums, up to four images a prediction, an array of file URLs out. Two versions:
  * the newer one adds `go_fast` and the png format, so a regenerated schema.ts shows just that.
  */
+import { cogOpenApiSchema, enumRef, simulatedModel, type CogSchemaParts, type ModelVersion } from "./cog-schema";
 
 const COMMON_INPUT: CogSchemaParts["input"] = {
   prompt: { type: "string", title: "Prompt", "x-order": 0, description: "Prompt for generated image" },

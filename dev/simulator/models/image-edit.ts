@@ -1,6 +1,5 @@
-import { cogOpenApiSchema, simulatedModel, type ModelVersion } from "./cog-schema";
-
 /** An image-to-image model: a required image and prompt, a strength, steps and guidance; one file out. */
+import { cogOpenApiSchema, simulatedModel, type ModelVersion } from "./cog-schema";
 
 export const IMAGE_EDIT_VERSION: ModelVersion = {
   id: "de950401be6403377caba37240e55342dd7eaa93a5c562fe3b8b406e31370bb6",

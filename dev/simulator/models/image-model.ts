@@ -1,10 +1,9 @@
-import { SIMULATED_VERSION_ID } from "../create-request";
-import { cogOpenApiSchema, simulatedModel, type ModelVersion } from "./cog-schema";
-
 /**
  * The seed's default model (`simulated/image-model`, the one the committed schema.ts was written
  * for): a prompt, an optional seed and style, and an optional image to start from.
  */
+import { SIMULATED_VERSION_ID } from "../create-request";
+import { cogOpenApiSchema, simulatedModel, type ModelVersion } from "./cog-schema";
 
 export const IMAGE_MODEL_VERSION: ModelVersion = {
   id: SIMULATED_VERSION_ID,

@@ -1,14 +1,13 @@
+/**
+ * The simulated models: each as GET /models/{owner}/{name} answers it (with
+ * `latest_version.openapi_schema`), and every version each has, for GET .../versions/{id}.
+ */
 import type { ModelVersion, SimulatedModel } from "./cog-schema";
 import { FAST_IMAGE_FIRST_VERSION, FAST_IMAGE_MODEL } from "./fast-image";
 import { IMAGE_EDIT_MODEL } from "./image-edit";
 import { IMAGE_MODEL } from "./image-model";
 import { LANGUAGE_MODEL } from "./language-model";
 import { SPEECH_TO_TEXT_MODEL } from "./speech-to-text";
-
-/**
- * The simulated models: each as GET /models/{owner}/{name} answers it (with
- * `latest_version.openapi_schema`), and every version each has, for GET .../versions/{id}.
- */
 
 export * from "./cog-schema";
 export { IMAGE_MODEL, IMAGE_MODEL_VERSION } from "./image-model";

@@ -1,9 +1,8 @@
-import { cogOpenApiSchema, simulatedModel, type ModelVersion } from "./cog-schema";
-
 /**
  * A language model in the manner of meta/meta-llama-3-8b-instruct: text in, text out as an
  * iterator of strings (`x-cog-array-type: iterator`, shown concatenated), so it streams tokens.
  */
+import { cogOpenApiSchema, simulatedModel, type ModelVersion } from "./cog-schema";
 
 export const LANGUAGE_MODEL_VERSION: ModelVersion = {
   id: "dcaf2d18cd4e18f9947729ed1a0ae207abc53b81f07140b2668e797f71868459",

@@ -1,6 +1,5 @@
-import { cogOpenApiSchema, enumRef, simulatedModel, type ModelVersion } from "./cog-schema";
-
 /** A speech-to-text model in the manner of openai/whisper: an audio file in, its transcription out. */
+import { cogOpenApiSchema, enumRef, simulatedModel, type ModelVersion } from "./cog-schema";
 
 export const SPEECH_TO_TEXT_VERSION: ModelVersion = {
   id: "212d6309448b0c93084bf6c4b042fddc4ea996eaa826e68af3eda73467003292",
