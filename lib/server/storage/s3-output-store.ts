@@ -67,19 +67,17 @@ export class S3OutputStore implements OutputStore {
         CacheControl: IMMUTABLE_CACHE_CONTROL,
       },
     });
-    const abort = () => void upload.abort().catch(() => {});
+    // Failing the body (rather than upload.abort(), which returns at once) makes lib-storage abort
+    // the multipart upload before done() rejects: no parts are left behind.
+    const abort = () => body.destroy(options.signal?.reason);
     options.signal?.throwIfAborted();
     options.signal?.addEventListener("abort", abort, { once: true });
-    // A source that fails mid-way must fail the upload, not leave it waiting for more bytes.
-    const failed = new Promise<never>((_, reject) => body.once("error", reject));
     try {
-      await Promise.race([upload.done(), failed]);
+      await upload.done();
     } catch (error) {
-      abort();
       throw options.signal?.aborted ? options.signal.reason : error;
     } finally {
       options.signal?.removeEventListener("abort", abort);
-      failed.catch(() => {});
     }
   }
 
