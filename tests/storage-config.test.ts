@@ -2,14 +2,16 @@ import { describe, expect, it } from "vitest";
 import { Problem } from "@/lib/server/problem";
 import { parseStorageConfig, REPLICATE_FILE_HOSTS } from "@/lib/server/storage/storage-config";
 
+/** The configuration problem `env` is refused with (the test fails if it is accepted). */
 function problemOf(env: Record<string, string>): Problem {
+  let refusal: unknown;
   try {
     parseStorageConfig(env);
   } catch (error) {
-    if (error instanceof Problem) return error;
-    throw error;
+    refusal = error;
   }
-  throw new Error("expected a configuration problem");
+  expect(refusal).toBeInstanceOf(Problem);
+  return refusal as Problem;
 }
 
 describe("OUTPUT_STORAGE", () => {
