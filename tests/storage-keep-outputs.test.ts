@@ -43,6 +43,19 @@ async function fetchKept(url: unknown): Promise<{ status: number; type: string |
   return { status: response.status, type: response.headers.get("content-type"), bytes: Buffer.from(await response.arrayBuffer()) };
 }
 
+/** The test's storage with some of its store's methods replaced (the others call the fs store). */
+function withStore(overrides: Partial<OutputStore>): OutputStorage {
+  const inner = storage.store;
+  const store: OutputStore = {
+    put: (key, body, options) => inner.put(key, body, options),
+    head: (key) => inner.head(key),
+    read: (key) => inner.read(key),
+    url: (key) => inner.url(key),
+    ...overrides,
+  };
+  return { ...storage, store } as unknown as OutputStorage;
+}
+
 /** Every file under the storage folder, relative, sorted (temporary files included). */
 function storedFiles(): string[] {
   return (readdirSync(dir, { recursive: true }) as string[]).filter((name) => name.includes(".") || name.includes("~")).sort();
@@ -178,10 +191,7 @@ describe("copies are streamed", () => {
       response.end();
     });
     let producedAtFirstStoredByte = -1;
-    const watching: OutputStore = {
-      head: (key) => storage.store.head(key),
-      read: (key) => storage.store.read(key),
-      url: (key) => storage.store.url(key),
+    const watching = withStore({
       put: (key: string, body: Readable, options: PutOptions) => {
         const tap = new Transform({
           transform(chunk, _encoding, done) {
@@ -194,8 +204,9 @@ describe("copies are streamed", () => {
         });
         return storage.store.put(key, body.pipe(tap), options);
       },
-    };
-    const kept = await keepOutputs(succeeded([host.url("/d/big.bin")]), { storage: { ...storage, store: watching } as OutputStorage });
+    });
+    // A copy that buffered the whole file would never complete: the test would time out.
+    const kept = await keepOutputs(succeeded([host.url("/d/big.bin")]), { storage: watching });
 
     expect(kept.outputs_kept).toBe(true);
     expect(producedAtFirstStoredByte).toBeLessThanOrEqual(half);
@@ -275,7 +286,7 @@ describe("limits", () => {
     let active = 0;
     let mostActive = 0;
     const inner = storage.store;
-    const counting = {
+    const counting = withStore({
       head: (key: string) => {
         active += 1;
         mostActive = Math.max(mostActive, active);
@@ -285,12 +296,10 @@ describe("limits", () => {
         inner.put(key, body, options).finally(() => {
           if (!key.endsWith("manifest.json")) active -= 1;
         }),
-      read: (key: string) => inner.read(key),
-      url: (key: string) => inner.url(key),
-    };
+    });
     const cancels: boolean[] = [];
     const kept = await keepOutputs(succeeded(urls), {
-      storage: { ...storage, store: counting } as unknown as OutputStorage,
+      storage: counting,
       startTimer: () => {
         const index = cancels.push(false) - 1;
         return () => (cancels[index] = true);
@@ -385,16 +394,24 @@ describe("a copy that fails never fails the answer", () => {
     expect(kept.outputs_kept_error).toContain("OUTPUT_S3_BUCKET");
   });
 
+  it("a store that cannot give URLs (no credentials to pre-sign with) is a reason too", async () => {
+    const unsigned = withStore({
+      url: async () => {
+        throw new Error("Could not load credentials from any providers");
+      },
+    });
+    const kept = await keepOutputs(succeeded([`data:image/png;base64,${PNG.toString("base64")}`]), { storage: unsigned });
+    expect(kept).toMatchObject({ status: "succeeded", outputs_kept: false });
+    expect(kept.outputs_kept_error).toContain("could not give the kept files' URLs");
+  });
+
   it("a store that fails is a reason; its error goes to the log only", async () => {
     host.file("/j/out.png", PNG, "image/png");
-    const broken: OutputStorage = {
-      ...storage,
-      store: Object.assign(Object.create(Object.getPrototypeOf(storage.store)), storage.store, {
-        put: async () => {
-          throw new Error("disk full at /secret/path");
-        },
-      }),
-    } as OutputStorage;
+    const broken = withStore({
+      put: async () => {
+        throw new Error("disk full at /secret/path");
+      },
+    });
     const warn = vi.mocked(console.warn);
     const kept = await keepOutputs(succeeded([host.url("/j/out.png")]), { storage: broken });
     expect(kept.outputs_kept_error).toBe("1 of 1 output files were not kept: the output store failed (the server log has the cause)");

@@ -38,7 +38,6 @@ export type KeptPrediction = Prediction & KeptOutputFields;
 export interface KeepOptions {
   /** Default: from the OUTPUT_* variables; null: keep nothing. */
   storage?: OutputStorage | null;
-  fetch?: typeof fetch;
   /** Starts the per-file timeout; returns its cancel. Tests inject a controllable one. */
   startTimer?: (ms: number, onTimeout: () => void) => () => void;
   /** Stops the copies (e.g. the client went away); the answer then says they were not kept. */
@@ -93,7 +92,16 @@ export async function keepOutputs(prediction: Prediction, options: KeepOptions =
     logWarning("outputs_store_failed", describe(error));
     return notKept("the output store could not be read (the server log has the cause)");
   }
-  if (manifest) return { ...fresh, output: await withUrls(storage, manifest), replicate_output: prediction.output, outputs_kept: true };
+  const answerKept = async (kept: Manifest): Promise<KeptPrediction> => {
+    try {
+      return { ...fresh, output: await withUrls(storage, kept), replicate_output: prediction.output, outputs_kept: true };
+    } catch (error) {
+      // E.g. no credentials to pre-sign with: the copies exist, the next call may sign them.
+      logWarning("outputs_store_failed", describe(error));
+      return notKept("the output store could not give the kept files' URLs (the server log has the cause)");
+    }
+  };
+  if (manifest) return answerKept(manifest);
 
   const files = outputFiles(prediction.id, prediction.output, storage.sourceHosts);
   if (files.length === 0) {
@@ -117,7 +125,7 @@ export async function keepOutputs(prediction: Prediction, options: KeepOptions =
     // The files are kept; without a manifest the next call finds them again by their keys.
     logWarning("outputs_store_failed", describe(error));
   }
-  return { ...fresh, output: await withUrls(storage, written), replicate_output: prediction.output, outputs_kept: true };
+  return answerKept(written);
 }
 
 // ---- Finding the files, naming their copies ----------------------------------------------------
@@ -209,7 +217,7 @@ async function copyFile(file: OutputFile, storage: OutputStorage, options: KeepO
   stopped.catch(() => {});
   const copy = async () => {
     if (await store.head(file.key)) return;
-    const source = await openOutputSource(file.source, { hosts: storage.sourceHosts, maxBytes: limits.maxBytes, signal: controller.signal, fetch: options.fetch });
+    const source = await openOutputSource(file.source, { hosts: storage.sourceHosts, maxBytes: limits.maxBytes, signal: controller.signal });
     try {
       await store.put(file.key, source.body, { contentType: source.contentType, size: source.size, signal: controller.signal });
     } finally {

@@ -27,7 +27,6 @@ export interface SourceOptions {
   hosts: readonly string[];
   maxBytes: number;
   signal: AbortSignal;
-  fetch?: typeof fetch;
 }
 
 const MAX_REDIRECTS = 3;
@@ -90,7 +89,6 @@ function openDataUrl(source: string, maxBytes: number): OpenedSource {
 // ---- http(s) URLs ---------------------------------------------------------------------------------
 
 async function openFileUrl(source: string, options: SourceOptions): Promise<OpenedSource> {
-  const fetchFile = options.fetch ?? fetch;
   let url = new URL(source);
   for (let hop = 0; ; hop += 1) {
     // Checked at every hop: a redirect cannot lead the copy to a host that is not a file host.
@@ -98,7 +96,7 @@ async function openFileUrl(source: string, options: SourceOptions): Promise<Open
     // No credentials: output files are public URLs, and the Replicate token goes to the API only.
     let response: Response;
     try {
-      response = await fetchFile(url, { redirect: "manual", signal: options.signal, cache: "no-store", headers: { accept: "*/*" } });
+      response = await fetch(url, { redirect: "manual", signal: options.signal, cache: "no-store", headers: { accept: "*/*" } });
     } catch (error) {
       if (options.signal.aborted) throw options.signal.reason;
       const code = (error as { cause?: { code?: unknown } }).cause?.code;
