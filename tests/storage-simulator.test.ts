@@ -13,6 +13,7 @@ import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-e
  * only from the environment: the simulator's file host counts as a file host because
  * REPLICATE_API_BASE_URL points at it.
  */
+
 const { sim } = useSimulatedReplicate();
 let dir: string;
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
  * request (path and headers). Replicate's file host is public: it
  * needs no token and must never receive one.
  */
+
 export type FileHandler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
 
 export interface FilesHost {

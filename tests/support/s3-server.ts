@@ -9,6 +9,7 @@ import { join } from "node:path";
  * one bucket, storing its objects in a temporary folder. It checks SigV4 signatures, pre-signed
  * URLs included. Null when the package is not installed, so the tests can skip with a hint.
  */
+
 export const S3_SERVER_PACKAGE = "@20minutes/s3rver";
 
 export interface S3TestServer {

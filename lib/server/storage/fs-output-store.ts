@@ -16,6 +16,7 @@ import type { OutputUrlSigner } from "@/lib/server/storage/output-url-signer";
  * so a reader sees a whole object or none. Fits one machine or a shared volume; several instances
  * behind a load balancer need the same folder (or S3).
  */
+
 export const OUTPUTS_ROUTE_PATH = "/api/ai/replicate/outputs";
 
 interface Sidecar {

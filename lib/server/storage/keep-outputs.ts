@@ -24,6 +24,7 @@ import { PREDICTION_ID, type Prediction } from "@/lib/shared/prediction";
  * Wiring: `prediction = await keepOutputs(prediction)` before a prediction is answered; with
  * OUTPUT_STORAGE unset it returns the prediction as it is.
  */
+
 export interface KeptOutputFields {
   /** true: `output` holds the kept copies' URLs; false: Replicate's own, see `outputs_kept_error`. */
   outputs_kept?: boolean;

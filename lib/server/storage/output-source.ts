@@ -8,6 +8,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
  * mode inlines files of hundreds of KB). Bytes flow as they arrive, counted against the size cap,
  * so a copy holds at most a few chunks in memory, never the whole file.
  */
+
 export class CopyFailure extends Error {
   constructor(reason: string) {
     super(reason);

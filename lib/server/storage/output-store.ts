@@ -7,6 +7,7 @@ import type { Readable } from "node:stream";
  * Objects are written once under a key derived from what they hold and never change, so every
  * back end may tell clients to cache them forever.
  */
+
 export interface PutOptions {
   contentType: string;
   /** The byte count when known in advance (a back end may check it or use it to pick an upload). */

@@ -10,6 +10,7 @@ import { isStorageKey } from "@/lib/server/storage/output-store";
  * (REPLICATE_API_TOKEN, or OUTPUT_URL_SECRET when set) under a label of its own, so the token
  * itself never leaves the server and no other use of that secret yields the same key.
  */
+
 const VERSION = "v1";
 const MAC_BYTES = 16;
 const LABEL = "replicate-next-route output URL signing v1";

@@ -19,6 +19,7 @@ import {
  * pre-signed GET URLs that expire after OUTPUT_S3_URL_EXPIRES_SECONDS, signed afresh each time a
  * prediction is answered.
  */
+
 export interface S3StoreSettings {
   bucket: string;
   region: string;

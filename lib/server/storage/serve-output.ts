@@ -12,6 +12,7 @@ import { getOutputStorage, type OutputStorage } from "@/lib/server/storage/stora
  * is untrusted content on this app's origin: `nosniff` and a sandboxing CSP keep an HTML or SVG
  * file from running script here (an `<img>` of it still shows).
  */
+
 export async function serveKeptOutput(request: Request, token: string, storage: OutputStorage | null = getOutputStorage()): Promise<Response> {
   if (storage?.kind !== "fs") throw notIssued();
   const key = storage.store.keyOfToken(token);

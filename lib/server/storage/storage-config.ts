@@ -12,6 +12,7 @@ import { S3OutputStore, type S3StoreSettings } from "@/lib/server/storage/s3-out
  * the configuration; keepOutputs() turns it into `outputs_kept: false` instead, so a prediction
  * already paid for is still answered.
  */
+
 export interface CopyLimits {
   /** Largest output file copied; a larger one is not kept. */
   maxBytes: number;
