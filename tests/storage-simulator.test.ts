@@ -1,3 +1,8 @@
+/**
+ * keepOutputs on what the route answers, against the simulated Replicate behind msw, configured
+ * only from the environment: the simulator's file host counts as a file host because
+ * REPLICATE_API_BASE_URL points at it.
+ */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,12 +12,6 @@ import { keepOutputs } from "@/lib/server/storage/keep-outputs";
 import { serveKeptOutput } from "@/lib/server/storage/serve-output";
 import type { Prediction } from "@/lib/shared/prediction";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
-
-/**
- * keepOutputs on what the route answers, against the simulated Replicate behind msw, configured
- * only from the environment: the simulator's file host counts as a file host because
- * REPLICATE_API_BASE_URL points at it.
- */
 
 const { sim } = useSimulatedReplicate();
 let dir: string;

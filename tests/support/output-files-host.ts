@@ -1,11 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-
 /**
  * A stand-in for replicate.delivery on loopback: serves the files a test registers, records every
  * request (path and headers). Replicate's file host is public: it
  * needs no token and must never receive one.
  */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 
 export type FileHandler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
 

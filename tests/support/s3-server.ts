@@ -1,14 +1,13 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
 /**
  * A real S3-protocol server on loopback for the S3 store's tests: @20minutes/s3rver (a maintained
  * fork of s3rver: pure JavaScript, no binary to download, Node 20), started on a free port with
  * one bucket, storing its objects in a temporary folder. It checks SigV4 signatures, pre-signed
  * URLs included. Null when the package is not installed, so the tests can skip with a hint.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export const S3_SERVER_PACKAGE = "@20minutes/s3rver";
 

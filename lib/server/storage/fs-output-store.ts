@@ -1,4 +1,11 @@
 import "server-only";
+// OUTPUT_STORAGE=fs: objects are files under OUTPUT_STORAGE_DIR, served by this app's route
+// `GET /api/ai/replicate/outputs/{token}` (serve-output.ts) under capability URLs. Each object is
+// its file plus `<file>~meta.json` (content type, size, SHA-256); `~` never appears in a key, so
+// no key can name a sidecar or a temporary file. Writes go to a temporary file renamed into place,
+// so a reader sees a whole object or none. Fits one machine or a shared volume; several instances
+// behind a load balancer need the same folder (or S3).
+
 import { createHash, randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
@@ -7,15 +14,6 @@ import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { checkStorageKey, type OutputStore, type PutOptions, type StoredObject } from "@/lib/server/storage/output-store";
 import type { OutputUrlSigner } from "@/lib/server/storage/output-url-signer";
-
-/**
- * OUTPUT_STORAGE=fs: objects are files under OUTPUT_STORAGE_DIR, served by this app's route
- * `GET /api/ai/replicate/outputs/{token}` (serve-output.ts) under capability URLs. Each object is
- * its file plus `<file>~meta.json` (content type, size, SHA-256); `~` never appears in a key, so
- * no key can name a sidecar or a temporary file. Writes go to a temporary file renamed into place,
- * so a reader sees a whole object or none. Fits one machine or a shared volume; several instances
- * behind a load balancer need the same folder (or S3).
- */
 
 export const OUTPUTS_ROUTE_PATH = "/api/ai/replicate/outputs";
 

@@ -1,4 +1,19 @@
 import "server-only";
+// Keeping a succeeded prediction's output files before Replicate deletes them (an hour after the
+// prediction ends). Every file in `output` (an http(s) URL on a file host or a data URL, in a
+// string, an array or nested objects) is streamed to the output store under a key derived from
+// the prediction id and its place in `output`, so a second call writes (or finds) the same
+// objects. The answer carries the kept copies' URLs in `output`, in the same shape, and
+// Replicate's own `output` beside it in `replicate_output`.
+//
+// A manifest (`<id>/manifest.json`) is written once every file is kept: later calls answer from it
+// without copying again, even after Replicate has removed the prediction's data
+// (`data_removed: true`, `output: null`). A copy that fails never fails the answer: it says
+// `outputs_kept: false` with the reason and Replicate's URLs, and the next call tries again.
+//
+// Wiring: `prediction = await keepOutputs(prediction)` before a prediction is answered; with
+// OUTPUT_STORAGE unset it returns the prediction as it is.
+
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { z } from "zod";
@@ -7,23 +22,6 @@ import { Problem } from "@/lib/server/problem";
 import { CopyFailure, extensionOf, isDataUrl, isFileUrl, openOutputSource } from "@/lib/server/storage/output-source";
 import { getOutputStorage, type OutputStorage } from "@/lib/server/storage/storage-config";
 import { PREDICTION_ID, type Prediction } from "@/lib/shared/prediction";
-
-/**
- * Keeping a succeeded prediction's output files before Replicate deletes them (an hour after the
- * prediction ends). Every file in `output` (an http(s) URL on a file host or a data URL, in a
- * string, an array or nested objects) is streamed to the output store under a key derived from
- * the prediction id and its place in `output`, so a second call writes (or finds) the same
- * objects. The answer carries the kept copies' URLs in `output`, in the same shape, and
- * Replicate's own `output` beside it in `replicate_output`.
- *
- * A manifest (`<id>/manifest.json`) is written once every file is kept: later calls answer from it
- * without copying again, even after Replicate has removed the prediction's data
- * (`data_removed: true`, `output: null`). A copy that fails never fails the answer: it says
- * `outputs_kept: false` with the reason and Replicate's URLs, and the next call tries again.
- *
- * Wiring: `prediction = await keepOutputs(prediction)` before a prediction is answered; with
- * OUTPUT_STORAGE unset it returns the prediction as it is.
- */
 
 export interface KeptOutputFields {
   /** true: `output` holds the kept copies' URLs; false: Replicate's own, see `outputs_kept_error`. */

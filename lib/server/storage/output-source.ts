@@ -1,13 +1,11 @@
 import "server-only";
+// Reading one of Replicate's output files as a stream: an http(s) URL on an output file host
+// (replicate.delivery; never the API host, and no token is ever sent), or a `data:` URL (sync
+// mode inlines files of hundreds of KB). Bytes flow as they arrive, counted against the size cap,
+// so a copy holds at most a few chunks in memory, never the whole file.
+
 import { Readable, Transform, pipeline } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-
-/**
- * Reading one of Replicate's output files as a stream: an http(s) URL on an output file host
- * (replicate.delivery; never the API host, and no token is ever sent), or a `data:` URL (sync
- * mode inlines files of hundreds of KB). Bytes flow as they arrive, counted against the size cap,
- * so a copy holds at most a few chunks in memory, never the whole file.
- */
 
 export class CopyFailure extends Error {
   constructor(reason: string) {

@@ -1,12 +1,10 @@
 import "server-only";
-import type { Readable } from "node:stream";
+// Where kept outputs live: one small interface, two back ends (the local filesystem served by this
+// app, S3-compatible object storage), chosen once from OUTPUT_STORAGE (storage-config.ts).
+// Objects are written once under a key derived from what they hold and never change, so every
+// back end may tell clients to cache them forever.
 
-/**
- * Where kept outputs live: one small interface, two back ends (the local filesystem served by this
- * app, S3-compatible object storage), chosen once from OUTPUT_STORAGE (storage-config.ts).
- * Objects are written once under a key derived from what they hold and never change, so every
- * back end may tell clients to cache them forever.
- */
+import type { Readable } from "node:stream";
 
 export interface PutOptions {
   contentType: string;

@@ -1,15 +1,13 @@
 import "server-only";
+// Capability tokens for the files this app serves itself (OUTPUT_STORAGE=fs): `v1.<key>.<mac>`,
+// the key base64url-encoded and the MAC an HMAC-SHA256 of it, cut to 128 bits. Whoever holds a URL
+// may load that one file (so `<img src>` works without the route key); nobody can make a URL for
+// a key this app did not sign. The MAC key is derived with HKDF from a secret the app already has
+// (REPLICATE_API_TOKEN, or OUTPUT_URL_SECRET when set) under a label of its own, so the token
+// itself never leaves the server and no other use of that secret yields the same key.
+
 import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
 import { isStorageKey } from "@/lib/server/storage/output-store";
-
-/**
- * Capability tokens for the files this app serves itself (OUTPUT_STORAGE=fs): `v1.<key>.<mac>`,
- * the key base64url-encoded and the MAC an HMAC-SHA256 of it, cut to 128 bits. Whoever holds a URL
- * may load that one file (so `<img src>` works without the route key); nobody can make a URL for
- * a key this app did not sign. The MAC key is derived with HKDF from a secret the app already has
- * (REPLICATE_API_TOKEN, or OUTPUT_URL_SECRET when set) under a label of its own, so the token
- * itself never leaves the server and no other use of that secret yields the same key.
- */
 
 const VERSION = "v1";
 const MAC_BYTES = 16;

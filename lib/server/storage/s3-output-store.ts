@@ -1,4 +1,11 @@
 import "server-only";
+// OUTPUT_STORAGE=s3: objects in an S3-compatible bucket (AWS S3, Cloudflare R2, MinIO), written
+// with lib-storage's streamed upload (one PUT for a small file, a multipart upload in 5 MiB parts
+// for a large one, aborted on error so no half object remains). URLs are under
+// OUTPUT_S3_PUBLIC_URL when the bucket is served publicly (a CDN, an R2 custom domain), else
+// pre-signed GET URLs that expire after OUTPUT_S3_URL_EXPIRES_SECONDS, signed afresh each time a
+// prediction is answered.
+
 import type { Readable } from "node:stream";
 import { GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
@@ -10,15 +17,6 @@ import {
   type PutOptions,
   type StoredObject,
 } from "@/lib/server/storage/output-store";
-
-/**
- * OUTPUT_STORAGE=s3: objects in an S3-compatible bucket (AWS S3, Cloudflare R2, MinIO), written
- * with lib-storage's streamed upload (one PUT for a small file, a multipart upload in 5 MiB parts
- * for a large one, aborted on error so no half object remains). URLs are under
- * OUTPUT_S3_PUBLIC_URL when the bucket is served publicly (a CDN, an R2 custom domain), else
- * pre-signed GET URLs that expire after OUTPUT_S3_URL_EXPIRES_SECONDS, signed afresh each time a
- * prediction is answered.
- */
 
 export interface S3StoreSettings {
   bucket: string;

@@ -1,17 +1,15 @@
 import "server-only";
+// `GET /api/ai/replicate/outputs/{token}`: a kept output file of the fs store. The token is the
+// capability (output-url-signer.ts); anything this app never issued is a 404 problem, exactly like
+// a file that is gone, so a URL cannot be probed. Objects never change: a strong ETag (their
+// SHA-256) answers `If-None-Match` with 304, and clients may cache them for a year. Model output
+// is untrusted content on this app's origin: `nosniff` and a sandboxing CSP keep an HTML or SVG
+// file from running script here (an `<img>` of it still shows).
+
 import { Readable } from "node:stream";
 import { Problem } from "@/lib/server/problem";
 import { IMMUTABLE_CACHE_CONTROL } from "@/lib/server/storage/output-store";
 import { getOutputStorage, type OutputStorage } from "@/lib/server/storage/storage-config";
-
-/**
- * `GET /api/ai/replicate/outputs/{token}`: a kept output file of the fs store. The token is the
- * capability (output-url-signer.ts); anything this app never issued is a 404 problem, exactly like
- * a file that is gone, so a URL cannot be probed. Objects never change: a strong ETag (their
- * SHA-256) answers `If-None-Match` with 304, and clients may cache them for a year. Model output
- * is untrusted content on this app's origin: `nosniff` and a sandboxing CSP keep an HTML or SVG
- * file from running script here (an `<img>` of it still shows).
- */
 
 export async function serveKeptOutput(request: Request, token: string, storage: OutputStorage | null = getOutputStorage()): Promise<Response> {
   if (storage?.kind !== "fs") throw notIssued();

@@ -1,17 +1,15 @@
 import "server-only";
+// The OUTPUT_* variables: whether and where Replicate's output files are kept, parsed with zod
+// apart from the Replicate settings (lib/server/config.ts), read at first use, never at import.
+// A malformed or missing variable is a 500 problem naming it (never its value), like the rest of
+// the configuration; keepOutputs() turns it into `outputs_kept: false` instead, so a prediction
+// already paid for is still answered.
+
 import { z } from "zod";
 import { Problem } from "@/lib/server/problem";
 import { FsOutputStore } from "@/lib/server/storage/fs-output-store";
 import { deriveSigningKey, OutputUrlSigner } from "@/lib/server/storage/output-url-signer";
 import { S3OutputStore, type S3StoreSettings } from "@/lib/server/storage/s3-output-store";
-
-/**
- * The OUTPUT_* variables: whether and where Replicate's output files are kept, parsed with zod
- * apart from the Replicate settings (lib/server/config.ts), read at first use, never at import.
- * A malformed or missing variable is a 500 problem naming it (never its value), like the rest of
- * the configuration; keepOutputs() turns it into `outputs_kept: false` instead, so a prediction
- * already paid for is still answered.
- */
 
 export interface CopyLimits {
   /** Largest output file copied; a larger one is not kept. */
