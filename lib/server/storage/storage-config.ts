@@ -54,6 +54,9 @@ export const STORAGE_ENV_NAMES = [
   "REPLICATE_API_BASE_URL",
 ] as const;
 
+/** The secrets among them, for the log's redaction list (config.ts `SECRET_NAMES`; not wired yet). */
+export const STORAGE_SECRET_NAMES = ["OUTPUT_URL_SECRET", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] as const;
+
 /** Replicate serves output files from here (never the API host: they get no token). */
 export const REPLICATE_FILE_HOSTS = ["replicate.delivery", "*.replicate.delivery"];
 
