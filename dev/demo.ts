@@ -50,7 +50,9 @@ async function main() {
   process.on("SIGTERM", () => void stop(0));
 
   try {
-    server = await startNextServer({ port, env: simulatedReplicateEnv(simulator.baseUrl), hostname: null, inheritOutput: true });
+    // Outputs are kept on disk (.data/outputs), so the page still shows them after the simulator deletes its own.
+    const env = simulatedReplicateEnv(simulator.baseUrl, { OUTPUT_STORAGE: process.env.OUTPUT_STORAGE ?? "fs" });
+    server = await startNextServer({ port, env, hostname: null, inheritOutput: true });
   } catch (error) {
     await simulator.close();
     throw error;

@@ -3,6 +3,7 @@ import type { Config } from "@/lib/server/config";
 import { eventStreamResponse } from "@/lib/server/http/event-stream";
 import { toProblem } from "@/lib/server/problem";
 import { replicateEvents } from "@/lib/server/replicate/transport";
+import { keepOutputs } from "@/lib/server/storage/keep-outputs";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { predictionEventTracker } from "@/lib/shared/prediction-events";
 import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
@@ -36,7 +37,7 @@ export function streamPrediction(config: Config, run: Runner, requestSignal: Abo
       // The stream may have lost its last events to the poll that saw the end: the final word is the prediction's.
       const final = streamed?.final(outcome.prediction.output);
       if (final !== undefined) send("output", { output: final });
-      send("done", outcome.prediction);
+      send("done", await keepOutputs(outcome.prediction));
     } catch (error) {
       send("done", toProblem(error).toJSON());
     } finally {
