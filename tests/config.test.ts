@@ -91,3 +91,18 @@ describe("configuration from the environment", () => {
     expect(getConfig({ ...env, REPLICATE_POLL_INTERVAL_MS: "5" }).pollIntervalMs).toBe(5);
   });
 });
+
+describe("the secrets a log line must never carry", () => {
+  it("include the storage secrets and the Redis password, not only the token and the keys", async () => {
+    const { secretValues } = await import("@/lib/server/config");
+    const secrets = secretValues({
+      REPLICATE_API_TOKEN: "r8_token_value",
+      OUTPUT_URL_SECRET: "output-url-secret-value",
+      AWS_SECRET_ACCESS_KEY: "aws-secret-key-value",
+      REDIS_URL: "rediss://default:redis-password-value@cache.example:6379",
+    });
+    for (const secret of ["r8_token_value", "output-url-secret-value", "aws-secret-key-value", "redis-password-value"]) {
+      expect(secrets).toContain(secret);
+    }
+  });
+});

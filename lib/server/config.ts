@@ -6,6 +6,8 @@ import "server-only";
 import { z } from "zod";
 import { Problem } from "@/lib/server/problem";
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
+import { redisSecretValues } from "@/lib/server/shared-state/redis-config";
+import { STORAGE_SECRET_NAMES } from "@/lib/server/storage/storage-config";
 
 export type ModelTarget =
   | { kind: "version"; version: string }
@@ -259,12 +261,19 @@ function parsedOncePerEnv<T>(names: readonly string[], parse: (env: Env) => T): 
   };
 }
 
-const SECRET_NAMES = ["REPLICATE_API_TOKEN", "ROUTE_API_KEY", "REPLICATE_WEBHOOK_SECRET", "PREDICTION_HANDLE_SECRET"] as const;
+const SECRET_NAMES = [
+  "REPLICATE_API_TOKEN",
+  "ROUTE_API_KEY",
+  "REPLICATE_WEBHOOK_SECRET",
+  "PREDICTION_HANDLE_SECRET",
+  ...STORAGE_SECRET_NAMES,
+] as const;
 
 /**
  * The secrets of the environment as they are set, even when the rest does not parse: what a log
  * line must never contain. Very short values are left out (redacting "a" would mangle every line).
  */
 export function secretValues(env: Env = process.env): string[] {
-  return SECRET_NAMES.map((name) => env[name]?.trim() ?? "").filter((value) => value.length >= 6);
+  const named = SECRET_NAMES.map((name) => env[name]?.trim() ?? "").filter((value) => value.length >= 6);
+  return [...named, ...redisSecretValues(env)];
 }
