@@ -9,15 +9,15 @@ export function RunOutput({ view, streaming }: { view: OutputView; streaming: bo
       {images.length > 0 && (
         <div className={`output-images output-images-${Math.min(images.length, 2)}`}>
           {images.map(({ url }, index) => (
-            <a key={url} href={url} target="_blank" rel="noreferrer" className="output-image-link">
+            <a key={`${index} ${url}`} href={url} target="_blank" rel="noreferrer" className="output-image-link">
               {/* A plain img: output URLs come from any host and expire, next/image would proxy them. */}
               <img src={url} alt={`Output ${index + 1} of ${images.length}`} data-testid="output-image" />
             </a>
           ))}
         </div>
       )}
-      {others.map((file) => (
-        <OutputMedia key={file.url} file={file} />
+      {others.map((file, index) => (
+        <OutputMedia key={`${index} ${file.url}`} file={file} />
       ))}
       {view.text !== null && (
         <div className="output-text" data-testid="output-text">
