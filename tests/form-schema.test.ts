@@ -100,6 +100,15 @@ describe("form values to the body, for any model", () => {
     expect(toRequestBody(fields, { prompt: "a fox" })).toEqual({ prompt: "a fox" });
   });
 
+  it("sends a required field left as it was as it shows: text empty, slider at its value, toggle off", () => {
+    const required = toFieldDescriptors({
+      required: ["text", "steps", "flag", "mode"],
+      properties: { text: { type: "string" }, steps: { type: "integer", minimum: 1, maximum: 50 }, flag: { type: "boolean" }, mode: { type: "string", enum: ["a", "b"] } },
+    });
+    // The select shows "Choose…": nothing is sent, for the route to say the field is missing.
+    expect(toRequestBody(required, {})).toEqual({ text: "", steps: 1, flag: false });
+  });
+
   it("sends changed sliders, toggles and selects in their JSON types", () => {
     expect(toRequestBody(fields, { prompt: "a fox", num_outputs: "3", go_fast: false, aspect_ratio: "16:9", seed: "" })).toEqual({
       prompt: "a fox",

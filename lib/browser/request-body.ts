@@ -2,12 +2,13 @@
  * The route's body from what the form holds, driven by the fields the route's schema describes
  * (form-schema.ts).
  */
-import type { FieldDescriptor, FormValues } from "./form-schema";
+import { shownValue, type FieldDescriptor, type FormValues } from "./form-schema";
 import type { RunRequestBody } from "./route-types";
 
 /**
  * The route's body from what the form holds. A field left as it was is not sent (the model applies
- * its own default); an emptied optional field neither; a required text field always is. Numbers
+ * its own default); an emptied optional field neither. A required field left as it was is sent as
+ * it shows: a text field empty, a slider at its value, a toggle off. Numbers
  * that parse are sent as numbers; anything else is sent as typed, so the route, the one
  * validator, names the problem.
  */
@@ -16,7 +17,8 @@ export function toRequestBody(fields: FieldDescriptor[], values: FormValues): Ru
   for (const field of fields) {
     const value = values[field.name];
     if (value === undefined || value === null) {
-      if (field.required && (field.kind === "text" || field.kind === "textarea")) body[field.name] = "";
+      const shown = field.required ? requiredAsShown(field) : undefined;
+      if (shown !== undefined) body[field.name] = shown;
       continue;
     }
     if (typeof value === "boolean") {
@@ -27,6 +29,13 @@ export function toRequestBody(fields: FieldDescriptor[], values: FormValues): Ru
     if (sent !== undefined) body[field.name] = sent;
   }
   return body as RunRequestBody;
+}
+
+function requiredAsShown(field: FieldDescriptor): unknown {
+  if (field.kind === "text" || field.kind === "textarea") return "";
+  if (field.kind === "boolean") return field.default ?? false;
+  if (field.kind === "number" && field.slider) return Number(shownValue(field, {}));
+  return undefined;
 }
 
 function fieldValue(field: FieldDescriptor, value: string): unknown {
