@@ -96,9 +96,19 @@ export function FilePicker({ name, label, accept, required, description, file: p
           <label className="picker-drop" htmlFor={`field-${name}`}>
             <span className="picker-icon" aria-hidden="true">
               <svg viewBox="0 0 24 24" width="22" height="22" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round">
-                <rect x="3" y="4" width="18" height="16" rx="2.5" />
-                <circle cx="9" cy="10" r="1.8" />
-                <path d="m21 16-5-5-9 9" />
+                {media === "audio" ? (
+                  <>
+                    <path d="M9 18V5l11-2v13" />
+                    <circle cx="6" cy="18" r="3" />
+                    <circle cx="17" cy="16" r="3" />
+                  </>
+                ) : (
+                  <>
+                    <rect x="3" y="4" width="18" height="16" rx="2.5" />
+                    <circle cx="9" cy="10" r="1.8" />
+                    <path d="m21 16-5-5-9 9" />
+                  </>
+                )}
               </svg>
             </span>
             <span>
