@@ -2,24 +2,31 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { buildCurlCommand, shellQuote } from "@/lib/browser/curl-command";
 import { describeSteps, formatMetric, toTerminalText } from "@/lib/browser/format";
-import { toOutputView } from "@/lib/browser/output-view";
-import { EMPTY_FORM, randomSeed, toRequestBody } from "@/lib/browser/request-body";
+import { hasOutput, toOutputView } from "@/lib/browser/output-view";
+import type { FormValues } from "@/lib/browser/form-schema";
+import { randomSeed, toRequestBody } from "@/lib/browser/request-body";
+import { SEED_FIELDS } from "@/tests/support/seed-form";
 
 describe("toRequestBody", () => {
-  it("leaves out empty optional fields and the 'none' style", () => {
-    expect(toRequestBody({ ...EMPTY_FORM, prompt: "a cat", seed: "  " })).toEqual({ prompt: "a cat" });
+  const body = (values: FormValues) => toRequestBody(SEED_FIELDS, values);
+
+  it("leaves out untouched and emptied optional fields and the None style", () => {
+    expect(body({ prompt: "a cat", seed: "  ", style: "" })).toEqual({ prompt: "a cat" });
+    expect(body({ prompt: "a cat" })).toEqual({ prompt: "a cat" });
+    // A required text field is sent even empty, for the route to say it must not be.
+    expect(body({})).toEqual({ prompt: "" });
   });
 
   it("sends numbers as numbers and anything else as typed, for the route to judge", () => {
-    expect(toRequestBody({ ...EMPTY_FORM, prompt: "p", seed: "42", style: "anime", image: "data:image/png;base64,AA==" })).toEqual({
+    expect(body({ prompt: "p", seed: "42", style: "anime", image: "data:image/png;base64,AA==" })).toEqual({
       prompt: "p",
       seed: 42,
       style: "anime",
       image: "data:image/png;base64,AA==",
     });
-    expect(toRequestBody({ ...EMPTY_FORM, seed: "-3" }).seed).toBe(-3);
-    expect(toRequestBody({ ...EMPTY_FORM, seed: "1.5" }).seed).toBe(1.5);
-    expect(toRequestBody({ ...EMPTY_FORM, seed: "12abc" }).seed).toBe("12abc");
+    expect(body({ seed: "-3" }).seed).toBe(-3);
+    expect(body({ seed: "1.5" }).seed).toBe(1.5);
+    expect(body({ seed: "12abc" }).seed).toBe("12abc");
   });
 
   it("draws random seeds a signed 32-bit integer can hold", () => {
@@ -54,16 +61,42 @@ describe("buildCurlCommand", () => {
 });
 
 describe("toOutputView", () => {
+  const image = (url: string) => ({ kind: "image", url });
+
   it("shows URLs as images and joins text tokens", () => {
-    expect(toOutputView(["https://a/1.png", "https://a/2.png"])).toEqual({ images: ["https://a/1.png", "https://a/2.png"], text: null });
-    expect(toOutputView("https://a/1.png")).toEqual({ images: ["https://a/1.png"], text: null });
-    expect(toOutputView(["Hello", " ", "world"])).toEqual({ images: [], text: "Hello world" });
-    expect(toOutputView("Hello wor")).toEqual({ images: [], text: "Hello wor" });
+    expect(toOutputView(["https://a/1.png", "https://a/2.png"])).toEqual({ files: [image("https://a/1.png"), image("https://a/2.png")], text: null, json: null });
+    expect(toOutputView("https://a/1.png")).toEqual({ files: [image("https://a/1.png")], text: null, json: null });
+    expect(toOutputView(["Hello", " ", "world"])).toEqual({ files: [], text: "Hello world", json: null });
+    expect(toOutputView("Hello wor")).toEqual({ files: [], text: "Hello wor", json: null });
   });
 
-  it("shows nothing before output and other values as JSON", () => {
-    expect(toOutputView(null)).toEqual({ images: [], text: null });
-    expect(toOutputView({ score: 1 }).text).toContain('"score": 1');
+  it("tells audio, video and other files apart by extension or data: URL type", () => {
+    expect(toOutputView("https://replicate.delivery/x/speech.wav?sig=1").files).toEqual([{ kind: "audio", url: "https://replicate.delivery/x/speech.wav?sig=1" }]);
+    expect(toOutputView(["https://a/clip.MP4", "https://a/notes.txt"]).files.map((file) => file.kind)).toEqual(["video", "file"]);
+    expect(toOutputView("data:audio/mpeg;base64,AAAA").files[0].kind).toBe("audio");
+    expect(toOutputView("data:video/webm;base64,AAAA").files[0].kind).toBe("video");
+    expect(toOutputView("data:application/zip;base64,AAAA").files[0].kind).toBe("file");
+    // A URL naming no type is taken for an image, as the page always did.
+    expect(toOutputView("https://a/out").files[0].kind).toBe("image");
+  });
+
+  it("reads tokens as text when the output schema says so, even where they look like URLs", () => {
+    const tokens = { type: "array", items: { type: "string" }, "x-cog-array-type": "iterator", "x-cog-array-display": "concatenate" };
+    const links = ["https://example.com/a.png", "\nhttps://example.com/b.png"];
+    expect(toOutputView(["https://example.com/a.png"], tokens)).toEqual({ files: [], text: "https://example.com/a.png", json: null });
+    expect(toOutputView(["https://example.com/a.png"]).text).toBeNull();
+    expect(toOutputView(links, tokens).text).toBe(links.join(""));
+    expect(toOutputView("https://a/1.png", { type: "string" }).text).toBe("https://a/1.png");
+    expect(toOutputView(["https://a/1.png"], { type: "array", items: { type: "string", format: "uri" } }).files).toEqual([image("https://a/1.png")]);
+  });
+
+  it("shows nothing before output and other values as formatted JSON", () => {
+    expect(toOutputView(null)).toEqual({ files: [], text: null, json: null });
+    expect(hasOutput(toOutputView(null))).toBe(false);
+    const view = toOutputView({ score: 1, labels: ["cat"] });
+    expect(view).toEqual({ files: [], text: null, json: '{\n  "score": 1,\n  "labels": [\n    "cat"\n  ]\n}' });
+    expect(hasOutput(view)).toBe(true);
+    expect(toOutputView([1, 2]).json).toBe("[\n  1,\n  2\n]");
   });
 });
 

@@ -7,8 +7,3 @@ export function FieldError({ id, messages, name }: { id: string; messages?: stri
     </p>
   );
 }
-
-/** Props that mark an input invalid and point it at its error text. */
-export function invalidProps(errorId: string, messages?: string[]) {
-  return messages?.length ? { "aria-invalid": true, "aria-describedby": errorId } : {};
-}

@@ -1,15 +1,18 @@
 "use client";
 
-import type { FormEvent, KeyboardEvent, ReactNode, RefObject } from "react";
-import { NO_STYLE, randomSeed, STYLES, type FormValues } from "@/lib/browser/request-body";
-import { FieldError, invalidProps } from "./field-error";
-import { ImagePicker, type PickedImage } from "./image-picker";
+import type { FormEvent, ReactNode, RefObject } from "react";
+import type { FieldDescriptor, FormValues } from "@/lib/browser/form-schema";
+import type { PickedFile } from "./file-picker";
+import { SchemaField } from "./schema-field";
 
 type PredictionFormProps = {
+  /** The model's input fields, from the route's schema, in its order. */
+  fields: FieldDescriptor[];
   values: FormValues;
-  image: PickedImage | null;
-  onChange: (values: Partial<FormValues>) => void;
-  onImageChange: (image: PickedImage | null) => void;
+  /** The picked files by field name (their data URLs are in `values`). */
+  files: Record<string, PickedFile | null>;
+  onChange: (values: FormValues) => void;
+  onFileChange: (name: string, file: PickedFile | null) => void;
   fieldErrors: Record<string, string[]>;
   running: boolean;
   /** Cancel was pressed and the cancel is on its way. */
@@ -30,88 +33,31 @@ export function PredictionForm(props: PredictionFormProps) {
     if (!running) props.onSubmit();
   }
 
-  function submitOnCtrlEnter(event: KeyboardEvent<HTMLTextAreaElement>) {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-      event.preventDefault();
-      event.currentTarget.form?.requestSubmit();
-    }
-  }
+  const renderField = (field: FieldDescriptor) => (
+    <SchemaField
+      key={field.name}
+      field={field}
+      values={values}
+      onChange={onChange}
+      file={props.files[field.name] ?? null}
+      onFileChange={(file) => props.onFileChange(field.name, file)}
+      errors={fieldErrors[field.name]}
+      running={running}
+    />
+  );
 
   return (
     // noValidate: the route is the one validator, and its words are shown next to each field.
     <form className="form" onSubmit={submit} noValidate aria-label="Prediction input" data-testid="prediction-form">
-      <div className="field">
-        <label className="label" htmlFor="field-prompt">
-          Prompt
-        </label>
-        <textarea
-          id="field-prompt"
-          name="prompt"
-          required
-          rows={4}
-          placeholder="A lighthouse on a cliff at dusk, volumetric light"
-          value={values.prompt}
-          onChange={(event) => onChange({ prompt: event.target.value })}
-          onKeyDown={submitOnCtrlEnter}
-          data-testid="prompt-input"
-          {...invalidProps("error-prompt", fieldErrors.prompt)}
-        />
-        <FieldError id="error-prompt" name="prompt" messages={fieldErrors.prompt} />
-      </div>
-
-      <div className="field-row">
-        <div className="field">
-          <label className="label" htmlFor="field-seed">
-            Seed <span className="optional">optional</span>
-          </label>
-          <div className="input-group">
-            <input
-              id="field-seed"
-              name="seed"
-              type="text"
-              inputMode="numeric"
-              autoComplete="off"
-              placeholder="random"
-              value={values.seed}
-              onChange={(event) => onChange({ seed: event.target.value })}
-              data-testid="seed-input"
-              {...invalidProps("error-seed", fieldErrors.seed)}
-            />
-            <button
-              type="button"
-              className="button button-ghost"
-              onClick={() => onChange({ seed: String(randomSeed()) })}
-              data-testid="seed-random"
-            >
-              Random
-            </button>
+      {toRows(props.fields).map((row) =>
+        row.length === 1 ? (
+          renderField(row[0])
+        ) : (
+          <div className="field-row" key={row.map((field) => field.name).join(" ")}>
+            {row.map(renderField)}
           </div>
-          <FieldError id="error-seed" name="seed" messages={fieldErrors.seed} />
-        </div>
-
-        <div className="field">
-          <label className="label" htmlFor="field-style">
-            Style
-          </label>
-          <select
-            id="field-style"
-            name="style"
-            value={values.style}
-            onChange={(event) => onChange({ style: event.target.value })}
-            data-testid="style-select"
-            {...invalidProps("error-style", fieldErrors.style)}
-          >
-            {STYLES.map((style) => (
-              <option key={style} value={style}>
-                {styleLabel(style)}
-              </option>
-            ))}
-          </select>
-          <FieldError id="error-style" name="style" messages={fieldErrors.style} />
-        </div>
-      </div>
-
-      <ImagePicker image={props.image} onChange={props.onImageChange} errors={fieldErrors.image} disabled={running} />
+        ),
+      )}
 
       <div className="actions">
         <button
@@ -146,8 +92,17 @@ export function PredictionForm(props: PredictionFormProps) {
   );
 }
 
-function styleLabel(style: string): string {
-  if (style === NO_STYLE) return "None";
-  const words = style.replace(/-/g, " ");
-  return words.charAt(0).toUpperCase() + words.slice(1);
+/** Short fields (one-line inputs, selects, toggles) two by two; the others each on their own row. */
+function toRows(fields: FieldDescriptor[]): FieldDescriptor[][] {
+  const rows: FieldDescriptor[][] = [];
+  for (const field of fields) {
+    const last = rows.at(-1);
+    if (isShort(field) && last?.length === 1 && isShort(last[0])) last.push(field);
+    else rows.push([field]);
+  }
+  return rows;
+}
+
+function isShort(field: FieldDescriptor): boolean {
+  return field.kind === "text" || field.kind === "select" || field.kind === "boolean" || (field.kind === "number" && !field.slider);
 }

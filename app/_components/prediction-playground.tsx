@@ -4,32 +4,39 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { buildCurlCommand } from "@/lib/browser/curl-command";
 import { invalidFieldsByName } from "@/lib/browser/run-report";
 import { handleFromUrl } from "@/lib/browser/prediction-url";
-import { EMPTY_FORM, FORM_FIELDS, toRequestBody, type FormValues } from "@/lib/browser/request-body";
+import { fieldNames, toFieldDescriptors, type FormValues } from "@/lib/browser/form-schema";
+import { toRequestBody } from "@/lib/browser/request-body";
 import { ROUTE_PATH } from "@/lib/browser/route-calls";
 import { AccessKeyForm } from "./access-key-form";
 import { CopyButton } from "./copy-button";
-import type { PickedImage } from "./image-picker";
+import type { PickedFile } from "./file-picker";
 import { PredictionForm } from "./prediction-form";
 import { RunPanel } from "./run-panel";
 import { useAccessKey } from "./use-access-key";
+import { useModelSchemas } from "./use-model-schemas";
 import { usePredictionRun } from "./use-prediction-run";
 
 /**
  * The page's one stateful piece: form values in, a run's state out. A run named in the URL
  * (`?prediction=<handle>`, left by a reload) is re-attached at once; a 401 asks for the access key.
+ * The form is drawn from the route's own schema, fetched once on load.
  */
 export function PredictionPlayground() {
-  const [values, setValues] = useState<FormValues>(EMPTY_FORM);
-  const [image, setImage] = useState<PickedImage | null>(null);
+  const [values, setValues] = useState<FormValues>({});
+  const [files, setFiles] = useState<Record<string, PickedFile | null>>({});
   const accessKey = useAccessKey();
+  const schemas = useModelSchemas(accessKey.getHeaders);
+  const ready = schemas.state.kind === "ready" ? schemas.state.schemas : null;
+  const fields = useMemo(() => (ready ? toFieldDescriptors(ready.input) : []), [ready]);
+  const names = useMemo(() => fieldNames(fields), [fields]);
   const { state, start, attach, retry, cancel } = usePredictionRun(accessKey.getHeaders);
   const runButtonRef = useRef<HTMLButtonElement>(null);
   const running = state.phase === "running";
   const { report } = state;
 
   const { byField, unplaced } = useMemo(
-    () => (report?.kind === "invalid" ? invalidFieldsByName(report.invalidFields, FORM_FIELDS) : { byField: {}, unplaced: [] }),
-    [report],
+    () => (report?.kind === "invalid" ? invalidFieldsByName(report.invalidFields, names) : { byField: {}, unplaced: [] }),
+    [report, names],
   );
 
   useEffect(() => {
@@ -39,18 +46,22 @@ export function PredictionPlayground() {
 
   // Send the reader to the first field the route rejected.
   useEffect(() => {
-    const first = FORM_FIELDS.find((name) => byField[name]);
+    const first = names.find((name) => byField[name]);
     if (first) document.getElementById(`field-${first}`)?.focus();
-  }, [byField]);
+  }, [byField, names]);
 
   // A refused key is no use to keep: the next run would only be refused again.
   const { forget } = accessKey;
   useEffect(() => {
     if (report?.kind === "unauthorized" && report.keyRefused) forget();
   }, [report, forget]);
+  const schemasRefused = schemas.state.kind === "unauthorized" && schemas.state.keyRefused;
+  useEffect(() => {
+    if (schemasRefused) forget();
+  }, [schemasRefused, forget]);
 
   function currentBody() {
-    return toRequestBody({ ...values, image: image?.dataUrl ?? null });
+    return toRequestBody(fields, values);
   }
 
   function cancelRun() {
@@ -61,6 +72,11 @@ export function PredictionPlayground() {
   function submitKey(key: string) {
     accessKey.save(key);
     retry();
+  }
+
+  function submitSchemaKey(key: string) {
+    accessKey.save(key);
+    schemas.reload();
   }
 
   return (
@@ -77,33 +93,52 @@ export function PredictionPlayground() {
             </span>
           )}
         </div>
-        <PredictionForm
-          values={values}
-          image={image}
-          onChange={(changes) => setValues((previous) => ({ ...previous, ...changes }))}
-          onImageChange={setImage}
-          fieldErrors={byField}
-          running={running}
-          canceling={state.canceling}
-          onSubmit={() => void start(currentBody())}
-          onCancel={cancelRun}
-          runButtonRef={runButtonRef}
-          secondaryActions={
-            <CopyButton
-              label="Copy curl command"
-              getText={() =>
-                buildCurlCommand(new URL(ROUTE_PATH, window.location.origin).href, currentBody(), {
-                  authorizationVariable: accessKey.hasKey ? "ROUTE_API_KEY" : undefined,
-                })
-              }
-              testId="copy-curl"
-            />
-          }
-        />
+        {schemas.state.kind === "loading" && (
+          <p className="hint" data-testid="schema-loading">
+            Reading the model&apos;s input…
+          </p>
+        )}
+        {schemas.state.kind === "unauthorized" && <AccessKeyForm refused={schemas.state.keyRefused} onSubmit={submitSchemaKey} />}
+        {schemas.state.kind === "failed" && (
+          <div className="callout callout-danger" role="alert" data-testid="schema-error">
+            <p className="callout-title">Could not read the model&apos;s input</p>
+            <p className="callout-detail">{schemas.state.message}</p>
+            <button type="button" className="button button-ghost" onClick={schemas.reload}>
+              Try again
+            </button>
+          </div>
+        )}
+        {ready && (
+          <PredictionForm
+            fields={fields}
+            values={values}
+            files={files}
+            onChange={(changes) => setValues((previous) => ({ ...previous, ...changes }))}
+            onFileChange={(name, file) => setFiles((previous) => ({ ...previous, [name]: file }))}
+            fieldErrors={byField}
+            running={running}
+            canceling={state.canceling}
+            onSubmit={() => void start(currentBody())}
+            onCancel={cancelRun}
+            runButtonRef={runButtonRef}
+            secondaryActions={
+              <CopyButton
+                label="Copy curl command"
+                getText={() =>
+                  buildCurlCommand(new URL(ROUTE_PATH, window.location.origin).href, currentBody(), {
+                    authorizationVariable: accessKey.hasKey ? "ROUTE_API_KEY" : undefined,
+                  })
+                }
+                testId="copy-curl"
+              />
+            }
+          />
+        )}
       </section>
       <RunPanel
         state={state}
         unplacedFields={unplaced}
+        outputSchema={ready?.output ?? null}
         accessKeyPrompt={report?.kind === "unauthorized" && <AccessKeyForm refused={report.keyRefused} onSubmit={submitKey} />}
       />
     </div>

@@ -2,7 +2,8 @@
 
 import type { ReactNode } from "react";
 import { formatMetric, formatSeconds, toTerminalText } from "@/lib/browser/format";
-import { toOutputView } from "@/lib/browser/output-view";
+import type { JsonSchema } from "@/lib/browser/form-schema";
+import { hasOutput, toOutputView } from "@/lib/browser/output-view";
 import type { RunState } from "@/lib/browser/run-state";
 import { RunError } from "./run-error";
 import { RunLogs } from "./run-logs";
@@ -15,15 +16,16 @@ type RunPanelProps = {
   unplacedFields: string[];
   /** Shown instead of the error when the route asks for its access key. */
   accessKeyPrompt?: ReactNode;
+  /** The model's output schema, from the schema route, when it gives one. */
+  outputSchema?: JsonSchema | null;
 };
 
 /** Everything about the current run: status, time, progress, output, metrics and logs. */
-export function RunPanel({ state, unplacedFields, accessKeyPrompt }: RunPanelProps) {
+export function RunPanel({ state, unplacedFields, accessKeyPrompt, outputSchema = null }: RunPanelProps) {
   const elapsed = useElapsed(state.startedAt, state.finishedAt);
   const running = state.phase === "running";
   const { report } = state;
-  const view = toOutputView(state.output);
-  const hasOutput = view.images.length > 0 || view.text !== null;
+  const view = toOutputView(state.output, outputSchema);
   const metrics = report?.kind === "succeeded" ? report.prediction.metrics : null;
   const status = describeStatus(state);
   const logs = toTerminalText(state.logs);
@@ -55,7 +57,7 @@ export function RunPanel({ state, unplacedFields, accessKeyPrompt }: RunPanelPro
           <p className="callout-detail">{report.notice}</p>
         </div>
       )}
-      {hasOutput ? <RunOutput view={view} streaming={running} /> : !report || running ? <OutputPlaceholder running={running} /> : null}
+      {hasOutput(view) ? <RunOutput view={view} streaming={running} /> : !report || running ? <OutputPlaceholder running={running} /> : null}
 
       {(state.predictionId || metrics) && (
         <dl className="meta" data-testid="metrics">

@@ -1,18 +1,71 @@
 /**
- * How to show a model's output: image models give URLs (a list, or one), language models give
- * tokens (a list to join, or the text so far while streaming). Anything else is shown as JSON.
+ * How to show a model's output: files (images, audio, video, anything else as a link) by their
+ * URL's extension or data: URL type, text from a language model's tokens (a list to join, or the
+ * text so far while streaming), anything else as formatted JSON. The model's output schema, when
+ * the route gives one, settles what the value alone cannot (tokens that look like URLs).
  */
-export type OutputView = { images: string[]; text: string | null };
+import type { JsonSchema } from "./form-schema";
 
-const IMAGE_URL = /^(https?:\/\/|data:image\/|blob:)/i;
+export type MediaKind = "image" | "audio" | "video" | "file";
 
-export function toOutputView(output: unknown): OutputView {
-  if (output === null || output === undefined) return { images: [], text: null };
-  if (typeof output === "string") return IMAGE_URL.test(output) && !/\s/.test(output) ? { images: [output], text: null } : { images: [], text: output };
+export type OutputFile = { kind: MediaKind; url: string };
+
+export type OutputView = { files: OutputFile[]; text: string | null; json: string | null };
+
+const EMPTY: OutputView = { files: [], text: null, json: null };
+
+const URL_START = /^(https?:\/\/|data:[\w.+-]+\/[\w.+-]+[;,]|blob:)/i;
+
+const KIND_BY_EXTENSION: Record<string, MediaKind> = {
+  ...Object.fromEntries(["png", "jpg", "jpeg", "gif", "webp", "svg", "avif", "bmp"].map((extension) => [extension, "image"])),
+  ...Object.fromEntries(["mp3", "wav", "ogg", "oga", "flac", "m4a", "aac", "opus"].map((extension) => [extension, "audio"])),
+  ...Object.fromEntries(["mp4", "webm", "mov", "mkv", "ogv", "m4v"].map((extension) => [extension, "video"])),
+};
+
+export function toOutputView(output: unknown, schema: JsonSchema | null = null): OutputView {
+  if (output === null || output === undefined) return EMPTY;
+  if (isTextSchema(schema)) {
+    if (typeof output === "string") return { ...EMPTY, text: output };
+    if (Array.isArray(output) && output.every((item) => typeof item === "string")) return { ...EMPTY, text: output.join("") };
+  }
+  if (typeof output === "string") return isUrl(output) ? { ...EMPTY, files: [toOutputFile(output)] } : { ...EMPTY, text: output };
   if (Array.isArray(output) && output.every((item) => typeof item === "string")) {
     const items = output as string[];
-    if (items.length > 0 && items.every((item) => IMAGE_URL.test(item) && !/\s/.test(item))) return { images: items, text: null };
-    return { images: [], text: items.join("") };
+    if (items.length > 0 && items.every(isUrl)) return { ...EMPTY, files: items.map(toOutputFile) };
+    return { ...EMPTY, text: items.join("") };
   }
-  return { images: [], text: JSON.stringify(output, null, 2) };
+  return { ...EMPTY, json: JSON.stringify(output, null, 2) };
+}
+
+export function hasOutput(view: OutputView): boolean {
+  return view.files.length > 0 || view.text !== null || view.json !== null;
+}
+
+/** Cog's streamed text: an iterator of tokens to concatenate, or a plain string that is no URL. */
+function isTextSchema(schema: JsonSchema | null): boolean {
+  if (!schema) return false;
+  if (schema.type === "string") return schema.format !== "uri";
+  return schema.type === "array" && schema["x-cog-array-display"] === "concatenate" && schema.items?.format !== "uri";
+}
+
+function isUrl(text: string): boolean {
+  return URL_START.test(text) && !/\s/.test(text);
+}
+
+/** By the data: URL's media type, else the path's extension; a URL naming neither is taken for an image. */
+export function toOutputFile(url: string): OutputFile {
+  const dataType = /^data:(image|audio|video)\//i.exec(url);
+  if (dataType) return { kind: dataType[1].toLowerCase() as MediaKind, url };
+  if (/^data:/i.test(url)) return { kind: "file", url };
+  const extension = /\.([a-z0-9]+)$/i.exec(pathOf(url))?.[1]?.toLowerCase();
+  if (extension === undefined) return { kind: "image", url };
+  return { kind: KIND_BY_EXTENSION[extension] ?? "file", url };
+}
+
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
 }

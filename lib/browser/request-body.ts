@@ -1,27 +1,70 @@
+/**
+ * The route's body from what the form holds, driven by the fields the route's schema describes
+ * (form-schema.ts).
+ */
+import { shownValue, type FieldDescriptor, type FormValues } from "./form-schema";
 import type { RunRequestBody } from "./route-types";
 
-/** The form's fields, in the route's names: field errors from the route are placed by these. */
-export const FORM_FIELDS = ["prompt", "seed", "style", "image"] as const;
-
-export type FormValues = { prompt: string; seed: string; style: string; image: string | null };
-
-export const NO_STYLE = "none";
-
-export const STYLES = [NO_STYLE, "photographic", "anime", "watercolor", "pixel-art"] as const;
-
-export const EMPTY_FORM: FormValues = { prompt: "", seed: "", style: NO_STYLE, image: null };
-
 /**
- * Maps what the form holds to the route's body. Empty optional fields are left out. A seed that
- * is not a plain number is sent as typed so the route, the one validator, names the problem.
+ * The route's body from what the form holds. A field left as it was is not sent (the model applies
+ * its own default); an emptied optional field neither. A required field left as it was is sent as
+ * it shows: a text field empty, a slider at its value, a toggle off. Numbers
+ * that parse are sent as numbers; anything else is sent as typed, so the route, the one
+ * validator, names the problem.
  */
-export function toRequestBody(values: FormValues): RunRequestBody {
-  const body: RunRequestBody = { prompt: values.prompt };
-  const seed = values.seed.trim();
-  if (seed !== "") body.seed = /^-?\d+(\.\d+)?$/.test(seed) ? Number(seed) : seed;
-  if (values.style && values.style !== NO_STYLE) body.style = values.style;
-  if (values.image) body.image = values.image;
-  return body;
+export function toRequestBody(fields: FieldDescriptor[], values: FormValues): RunRequestBody {
+  const body: Record<string, unknown> = {};
+  for (const field of fields) {
+    const value = values[field.name];
+    if (value === undefined || value === null) {
+      const shown = field.required ? requiredAsShown(field) : undefined;
+      if (shown !== undefined) body[field.name] = shown;
+      continue;
+    }
+    if (typeof value === "boolean") {
+      body[field.name] = value;
+      continue;
+    }
+    const sent = fieldValue(field, value);
+    if (sent !== undefined) body[field.name] = sent;
+  }
+  return body as RunRequestBody;
+}
+
+function requiredAsShown(field: FieldDescriptor): unknown {
+  if (field.kind === "text" || field.kind === "textarea") return "";
+  if (field.kind === "boolean") return field.default ?? false;
+  if (field.kind === "number" && field.slider) return Number(shownValue(field, {}));
+  return undefined;
+}
+
+function fieldValue(field: FieldDescriptor, value: string): unknown {
+  switch (field.kind) {
+    case "text":
+    case "textarea":
+      return value === "" && !field.required ? undefined : value;
+    case "number": {
+      const text = value.trim();
+      if (text === "") return undefined;
+      return /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(text) ? Number(text) : text;
+    }
+    case "select": {
+      if (value === "") return undefined;
+      // An enum of numbers comes back from the <select> as text.
+      return field.options.find((option) => String(option) === value) ?? value;
+    }
+    case "json": {
+      const text = value.trim();
+      if (text === "") return undefined;
+      try {
+        return JSON.parse(text);
+      } catch {
+        return text;
+      }
+    }
+    default:
+      return value === "" ? undefined : value;
+  }
 }
 
 /** A seed most models accept (they commonly read it as a signed 32-bit integer). */

@@ -10,14 +10,18 @@ import { toImageDataUrl } from "@/lib/server/image";
 export const requestBodySchema = z.strictObject({
   prompt: z
     .string({ error: "must be a string" })
-    .refine((prompt) => prompt.trim().length > 0, "must not be empty"),
+    .refine((prompt) => prompt.trim().length > 0, "must not be empty")
+    .meta({ examples: ["A lighthouse on a cliff at dusk, volumetric light"] }),
   seed: z
     .number({ error: "must be a number" })
     .int("must be a whole number")
     .min(0, "must be 0 or more")
     .max(Number.MAX_SAFE_INTEGER, "is too large")
     .optional(),
-  style: z.string({ error: "must be a string" }).optional(),
+  style: z
+    .string({ error: "must be a string" })
+    .optional()
+    .meta({ "x-presets": ["photographic", "anime", "watercolor", "pixel-art"] }),
   // Raw base64 (sent on as a data URL whose type is sniffed from the bytes) or a data:image URL.
   image: z
     .string({ error: "must be a string" })
@@ -27,10 +31,19 @@ export const requestBodySchema = z.strictObject({
       context.addIssue({ code: "custom", message: result.reason });
       return z.NEVER;
     })
-    .optional(),
+    .optional()
+    .meta({ format: "uri", "x-file": "image/*" }),
 });
 
 export type RequestBody = z.infer<typeof requestBodySchema>;
+
+/**
+ * The model's output as JSON Schema (as in its OpenAPI `Output`), for the page's output panel:
+ * `format: "uri"` strings are files (shown by their type), `"x-cog-array-type": "iterator"` with
+ * `"x-cog-array-display": "concatenate"` is text streamed as tokens. Optional: without it the
+ * panel judges by what arrives.
+ */
+export const outputSchema = { type: "array", items: { type: "string", format: "uri" } } as const;
 
 /**
  * The model's `input`: the body as zod parsed it (absent optional fields are already left out,
