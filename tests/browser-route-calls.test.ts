@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { StreamEndedEarlyError } from "@/lib/browser/route-answer";
+import { DOUBLE_START_MS, idempotencyKeyOf } from "@/lib/browser/prediction-session";
 import { postRun, deleteRun, getRun } from "@/lib/browser/route-calls";
 import type { RunEvent } from "@/lib/browser/route-types";
 
@@ -44,6 +45,54 @@ describe("postRun", () => {
     const fetch = fakeFetch(Response.json(RUNNING, { status: 202 }));
     await postRun({ prompt: "x" }, { signal: controller.signal, fetch });
     expect(fetch.mock.calls[0][1]?.signal).toBe(controller.signal);
+  });
+});
+
+describe("postRun with an idempotency key", () => {
+  it("sends it as a quoted Idempotency-Key", async () => {
+    const fetch = fakeFetch(Response.json(RUNNING, { status: 202, headers: { Location: "/api/ai/replicate/p1" } }));
+    await postRun({ prompt: "a cat" }, { fetch, idempotencyKey: "k-1" });
+    expect(fetch.mock.calls[0][1]?.headers).toMatchObject({ "Idempotency-Key": '"k-1"' });
+  });
+
+  it("asks again after Retry-After while the first request with the key is still creating", async () => {
+    vi.useFakeTimers();
+    try {
+      const answers = [
+        Response.json({ title: "Request in progress", detail: "x", status: 409 }, { status: 409, headers: { "Retry-After": "1" } }),
+        Response.json(RUNNING, { status: 202, headers: { Location: "/api/ai/replicate/p1" } }),
+      ];
+      const fetch = vi.fn<typeof globalThis.fetch>(async () => answers.shift()!);
+      const answer = postRun({ prompt: "a cat" }, { fetch, idempotencyKey: "k-1" });
+      await vi.advanceTimersByTimeAsync(999);
+      expect(fetch).toHaveBeenCalledTimes(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await answer).toMatchObject({ httpStatus: 202, body: RUNNING });
+      expect(fetch).toHaveBeenCalledTimes(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("shows a 409 as it came without a key (nothing to wait for)", async () => {
+    const fetch = fakeFetch(Response.json({ title: "Conflict", detail: "x", status: 409 }, { status: 409, headers: { "Retry-After": "1" } }));
+    expect(await postRun({ prompt: "a cat" }, { fetch })).toMatchObject({ httpStatus: 409 });
+    expect(fetch).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("idempotencyKeyOf", () => {
+  it("gives a plan run again (the retry after the access key) the same key", () => {
+    const plan = { kind: "start" as const, body: { prompt: "p" } };
+    expect(idempotencyKeyOf(plan, 0)).toBe(idempotencyKeyOf(plan, 60_000));
+  });
+
+  it("gives a double click (the same body, within a second) one key, and a later start of it a new one", () => {
+    const body = { prompt: "double" };
+    const first = idempotencyKeyOf({ kind: "start", body }, 100_000);
+    expect(idempotencyKeyOf({ kind: "start", body: { ...body } }, 100_000 + DOUBLE_START_MS - 1)).toBe(first);
+    expect(idempotencyKeyOf({ kind: "start", body }, 100_000 + 3 * DOUBLE_START_MS)).not.toBe(first);
+    expect(idempotencyKeyOf({ kind: "start", body: { prompt: "other" } }, 100_000 + 3 * DOUBLE_START_MS + 1)).not.toBe(first);
   });
 });
 

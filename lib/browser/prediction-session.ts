@@ -47,7 +47,7 @@ export function startPredictionSession(plan: SessionPlan, options: SessionOption
     let handle: string;
     if (plan.kind === "start") {
       // Not aborted by Cancel: a create already sent makes a prediction whose handle we need to cancel it.
-      const created = await postRun(plan.body, { ...calls, signal: stopped.signal });
+      const created = await postRun(plan.body, { ...calls, idempotencyKey: idempotencyKeyOf(plan), signal: stopped.signal });
       const located = handleFromLocation(created.headers?.get("location"));
       if (created.httpStatus !== 202 || !isPrediction(created.body) || !located) return { answer: created, handle: null, canceled: false };
       handle = located;
@@ -79,6 +79,32 @@ export function startPredictionSession(plan: SessionPlan, options: SessionOption
       stopped.abort();
     },
   };
+}
+
+const planKeys = new WeakMap<SessionPlan, string>();
+/** Two starts of the same body this close together are one click too many, not two runs. */
+export const DOUBLE_START_MS = 1000;
+let lastStart: { body: string; key: string; at: number } | undefined;
+
+/**
+ * One Idempotency-Key per run the person started: the same plan run again (the retry once the
+ * access key is given) sends the same key, and so does a second start of the same body within
+ * DOUBLE_START_MS (a double click), so the route creates that run once.
+ */
+export function idempotencyKeyOf(plan: SessionPlan, now = Date.now()): string {
+  const known = planKeys.get(plan);
+  if (known) return known;
+  const body = plan.kind === "start" ? JSON.stringify(plan.body) : plan.handle;
+  const key = lastStart && lastStart.body === body && now - lastStart.at < DOUBLE_START_MS ? lastStart.key : randomKey();
+  lastStart = { body, key, at: now };
+  planKeys.set(plan, key);
+  return key;
+}
+
+/** A UUID; `randomUUID` exists only in secure contexts (https, localhost), `getRandomValues` everywhere. */
+function randomKey(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** The handle a `202`'s `Location: /api/ai/replicate/{handle}` names; null without one. */

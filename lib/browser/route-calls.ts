@@ -1,4 +1,5 @@
 import { isEventStream } from "@/lib/shared/event-stream";
+import { retryAfterMs } from "@/lib/shared/retry-after";
 import { readJsonAnswer, readStreamedAnswer, type RouteAnswer } from "./route-answer";
 import type { RunEvent, RunRequestBody } from "./route-types";
 
@@ -19,17 +20,29 @@ type CallOptions = {
 
 /**
  * Creates the prediction in async mode: the route answers 202 with the prediction at once, so the
- * page can keep its id and follow it from any request, including one made after a reload.
+ * page can keep its id and follow it from any request, including one made after a reload. With an
+ * `idempotencyKey`, a repeat of the same run (a double click, a resubmit) answers the prediction the
+ * first one created instead of paying for another; while that first request is still creating, the
+ * route answers 409 with Retry-After, and the repeat asks again then (a few times).
  */
-export async function postRun(body: RunRequestBody, options: CallOptions = {}): Promise<RouteAnswer> {
-  const response = await (options.fetch ?? fetch)(ROUTE_PATH, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json", Prefer: "respond-async", ...options.headers },
-    body: JSON.stringify(body),
-    signal: options.signal,
-  });
-  return readJsonAnswer(response);
+export async function postRun(body: RunRequestBody, options: CallOptions & { idempotencyKey?: string } = {}): Promise<RouteAnswer> {
+  const keyed: Record<string, string> = options.idempotencyKey ? { "Idempotency-Key": `"${options.idempotencyKey}"` } : {};
+  for (let attempt = 1; ; attempt += 1) {
+    const response = await (options.fetch ?? fetch)(ROUTE_PATH, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json", Prefer: "respond-async", ...keyed, ...options.headers },
+      body: JSON.stringify(body),
+      signal: options.signal,
+    });
+    const waitMs = response.status === 409 && options.idempotencyKey ? retryAfterMs(response.headers.get("retry-after")) : null;
+    if (waitMs === null || attempt >= IN_PROGRESS_ATTEMPTS) return readJsonAnswer(response);
+    await response.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, 5_000)));
+  }
 }
+
+/** Asks of a run whose first request is still creating, before showing the 409. */
+const IN_PROGRESS_ATTEMPTS = 4;
 
 /**
  * The prediction's state. With `stream`, its live events until the end (or the route's cap, then

@@ -1,5 +1,6 @@
 import { prefersAsync, wantsEventStream } from "@/lib/server/http/event-stream";
 import { readJsonBody } from "@/lib/server/http/read-json-body";
+import { claimCreate, replayPrediction } from "@/lib/server/idempotent-create";
 import { outcomeStatus, predictionResponse } from "@/lib/server/replicate/answer";
 import { predictionLocation } from "@/lib/server/replicate/prediction-handle";
 import type { Prediction } from "@/lib/shared/prediction";
@@ -20,13 +21,16 @@ export const POST = replicateRoute("POST /api/ai/replicate", async (request, con
   const { config, receivedAt, stats } = context;
   const body = parseOrProblem(requestBodySchema, await readJsonBody(request, config.maxBodyBytes));
   const input = toModelInput(body);
-  const seen = (prediction: Prediction) => void (context.predictionId = prediction.id);
+  // An Idempotency-Key seen with this body already answers that prediction instead of a new one.
+  const claim = await claimCreate(request, context, body);
+  if (claim.kind === "replay") return replayPrediction(request, context, claim.predictionId);
+  const seen = (prediction: Prediction) => void ((context.predictionId = prediction.id), claim.created(prediction.id));
   const run = (signal: AbortSignal, options: Partial<RunOptions> = {}) =>
-    runPrediction(config, input, { signal, receivedAt, stats, ...options, onUpdate: (p) => (seen(p), options.onUpdate?.(p)) });
+    claim.track(runPrediction(config, input, { signal, receivedAt, stats, ...options, onUpdate: (p) => (seen(p), options.onUpdate?.(p)) }));
 
   if (prefersAsync(request)) {
     // Async mode: 202 at once; follow it at Location (or by webhook), which survives reloads.
-    const prediction = await startPrediction(config, input, { signal: request.signal, receivedAt, stats, extra: webhookFields(config) });
+    const prediction = await claim.track(startPrediction(config, input, { signal: request.signal, receivedAt, stats, extra: webhookFields(config) }));
     seen(prediction);
     const location = predictionLocation(config, prediction.id, context.caller);
     return predictionResponse(prediction, 202, { Location: location, "Preference-Applied": "respond-async" });

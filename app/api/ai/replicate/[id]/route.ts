@@ -2,11 +2,11 @@ import { wantsEventStream } from "@/lib/server/http/event-stream";
 import { predictionResponse } from "@/lib/server/replicate/answer";
 import { predictionStatusCode } from "@/lib/shared/prediction";
 import { handleKeyOf, parseHandle } from "@/lib/server/replicate/prediction-handle";
-import { predictionStore } from "@/lib/server/replicate/prediction-store";
-import { cancelPrediction, getPrediction } from "@/lib/server/replicate/predictions";
+import { currentPrediction } from "@/lib/server/replicate/current-prediction";
+import { cancelPrediction } from "@/lib/server/replicate/predictions";
 import { followPrediction } from "@/lib/server/replicate/run-prediction";
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
-import { replicateRoute, type RouteContext } from "@/lib/server/route-handler";
+import { replicateRoute } from "@/lib/server/route-handler";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
@@ -28,7 +28,7 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
     return streamPrediction(
       config,
       async ({ signal, onUpdate }) =>
-        followPrediction(config, await currentPrediction(id, context, signal), {
+        followPrediction(config, await currentPrediction(config, id, { signal, stats }), {
           signal,
           deadline: receivedAt + config.timeoutSeconds * 1000,
           stats,
@@ -39,7 +39,7 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
       request.signal,
     );
   }
-  const prediction = await currentPrediction(id, context, request.signal);
+  const prediction = await currentPrediction(config, id, { signal: request.signal, stats });
   return predictionResponse(prediction, predictionStatusCode(prediction));
 });
 
@@ -49,10 +49,3 @@ export const DELETE = replicateRoute<Params>("DELETE /api/ai/replicate/[id]", as
   const { config, stats } = context;
   return predictionResponse(await cancelPrediction(config, id, { deadline: Date.now() + 10_000, stats }), 200);
 });
-
-/** What a webhook delivered, when fresh and terminal; else Replicate's answer. */
-function currentPrediction(id: string, { config, stats }: RouteContext, signal: AbortSignal) {
-  const delivered = predictionStore.freshTerminal(id);
-  if (delivered) return Promise.resolve(delivered);
-  return getPrediction(config, id, { deadline: Date.now() + 10_000, signal, stats });
-}
