@@ -6,6 +6,7 @@ import { RedisConnection } from "@/lib/server/shared-state/redis-connection";
 import { memorySharedState, redisSharedState, type SharedState } from "@/lib/server/shared-state/shared-state";
 import type { Prediction } from "@/lib/shared/prediction";
 import { hasRedisServer, useRedisServer } from "@/tests/support/redis-server";
+import { until } from "@/tests/support/route-env";
 
 /**
  * One table of the shared pieces' rules, run against the in-process implementation and against a
@@ -234,6 +235,45 @@ describe.each(implementations)("shared state %s", (_name, instances) => {
       const states = instances();
       const holds = await Promise.all(states.flatMap((state, i) => [0, 1].map((j) => state.lease("race").hold(`h${i}${j}`, 5000, T0))));
       expect(holds.filter(Boolean)).toHaveLength(1);
+    });
+  });
+
+  describe("the pollers' share", () => {
+    const entry = (id: string, status = "starting") => ({ id, createdAt: "2027-01-15T08:00:00.000Z", status });
+
+    it("holds what every live instance waits for, each id once, replaced at each renewal", async () => {
+      const [a, b] = instances();
+      await a.pollShare.publishWaiting("A", [entry("p1"), entry("p2")], 3000, T0);
+      await b.pollShare.publishWaiting("B", [entry("p2"), entry("p3", "processing")], 3000, T0);
+      const all = await a.pollShare.allWaiting(T0 + 10);
+      expect(all.map((each) => each.id).sort()).toEqual(["p1", "p2", "p3"]);
+      expect(all.find((each) => each.id === "p3")).toEqual(entry("p3", "processing"));
+      await a.pollShare.publishWaiting("A", [entry("p1", "processing")], 3000, T0 + 1000);
+      expect((await b.pollShare.allWaiting(T0 + 1010)).map((each) => `${each.id}:${each.status}`).sort()).toEqual([
+        "p1:processing",
+        "p2:starting",
+        "p3:processing",
+      ]);
+    });
+
+    it("forgets an instance that stopped renewing (died or froze)", async () => {
+      const [a, b] = instances();
+      await a.pollShare.publishWaiting("A", [entry("p1")], 3000, T0);
+      await b.pollShare.publishWaiting("B", [entry("p2")], 3000, T0 + 2000);
+      expect((await b.pollShare.allWaiting(T0 + 3000)).map((each) => each.id)).toEqual(["p2"]);
+      await b.pollShare.publishWaiting("B", [], 3000, T0 + 3000);
+      expect(await a.pollShare.allWaiting(T0 + 3001)).toEqual([]);
+    });
+
+    it("brings a holder's round to every instance", async () => {
+      const [a, b, c] = instances();
+      const heard: string[] = [];
+      const stops = await Promise.all([b, c].map((state, i) => state.pollShare.onRound((round) => heard.push(`${i}:${round.holder}:${round.changed.map((p) => p.id)}`))));
+      const ended = prediction("succeeded");
+      await a.pollShare.publishRound({ holder: "A", at: T0, changed: [ended] });
+      await until(() => heard.length === 2);
+      expect(heard.sort()).toEqual([`0:A:${ended.id}`, `1:A:${ended.id}`]);
+      await Promise.all(stops.map((stop) => stop()));
     });
   });
 });

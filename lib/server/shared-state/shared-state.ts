@@ -7,6 +7,7 @@ import { CallBudget } from "@/lib/server/shared-state/call-budget";
 import { RedisCreatePacing, type CreatePacing } from "@/lib/server/shared-state/create-pacing";
 import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } from "@/lib/server/shared-state/idempotency";
 import { MemoryLease, RedisLease, type Lease } from "@/lib/server/shared-state/lease";
+import { MemoryPollShare, RedisPollShare, type PollShare } from "@/lib/server/shared-state/poll-share";
 import { RedisRateLimitStore } from "@/lib/server/shared-state/rate-limit-store";
 import { parseRedisConfig, REDIS_ENV_NAMES } from "@/lib/server/shared-state/redis-config";
 import { RedisConnection } from "@/lib/server/shared-state/redis-connection";
@@ -38,6 +39,8 @@ export interface SharedState {
   readonly predictionEvents: PredictionEvents;
   readonly idempotency: IdempotencyStore;
   lease(name: string): Lease;
+  /** What every instance's poller waits for, and the lease holder's rounds. */
+  readonly pollShare: PollShare;
   /** This process's name as a lease holder. */
   readonly instanceId: string;
   /** Closes the Redis connections, if any (tests, shutdown). */
@@ -55,6 +58,7 @@ export function memorySharedState(): SharedState {
     predictionEvents: new MemoryPredictionEvents(),
     idempotency: new MemoryIdempotencyStore(),
     lease: () => new MemoryLease(),
+    pollShare: new MemoryPollShare(),
     close: async () => undefined,
   });
 }
@@ -68,6 +72,7 @@ export function redisSharedState(connection: RedisConnection): SharedState {
     predictionEvents: new RedisPredictionEvents(connection),
     idempotency: new RedisIdempotencyStore(connection),
     lease: (name) => new RedisLease(connection, name),
+    pollShare: new RedisPollShare(connection),
     close: () => connection.close(),
   });
 }
