@@ -1,10 +1,16 @@
 import "server-only";
 import type { Config } from "@/lib/server/config";
 import { CallAborted, callReplicate, type CallStats } from "@/lib/server/replicate/transport";
-import { isPrediction, type Prediction } from "@/lib/shared/prediction";
+import { isPrediction, isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { getPrediction } from "@/lib/server/replicate/predictions";
 import { estimateRemainingMs } from "@/lib/shared/progress";
 import { TokenBucket } from "@/lib/server/replicate/token-bucket";
+import type { CallBudget } from "@/lib/server/shared-state/call-budget";
+import type { Lease } from "@/lib/server/shared-state/lease";
+import type { PolledEntry, PollRound, PollShare } from "@/lib/server/shared-state/poll-share";
+import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
+import { getSharedState, type SharedState } from "@/lib/server/shared-state/shared-state";
+import type { PredictionEvents } from "@/lib/server/shared-state/webhook-state";
 
 /**
  * One poller per process and account: every prediction this process waits for is refreshed in
@@ -18,8 +24,19 @@ import { TokenBucket } from "@/lib/server/replicate/token-bucket";
  * at that moment instead (when the budget has a token to spare): the answer follows the end of
  * the run by a fraction of a step, not by half a poll interval, for no more calls.
  *
+ * A webhook that reports a prediction ended (on this instance, or on another one through the shared
+ * state's events) answers its waiters at once; polling stays the fallback.
+ *
+ * With shared state on Redis (REDIS_URL), the account is polled once, not once per instance: each
+ * instance publishes what it waits for, the instance holding the poller's lease refreshes all of it
+ * in one round (one list call for up to 100, whichever instance waits for them) and publishes the
+ * changes, and every instance answers its own waiters from them. The budget is then the account's
+ * (CallBudget). Another instance takes the lease within about two rounds when the holder dies or
+ * freezes; an instance that hears no round for FALLBACK_AFTER_ROUNDS polls its own, at a slower pace,
+ * until one comes, and polls its own as one process would while the shared state is unreachable.
+ *
  * This is a cache of who is waiting, not state: a process that dies loses nothing Replicate
- * does not still have, and every instance polls for its own requests only.
+ * does not still have.
  */
 export interface PollOptions {
   signal: AbortSignal;
@@ -41,6 +58,30 @@ interface ListPage {
   results: unknown[];
 }
 
+/** How instances share one account's polling (with shared state on Redis). */
+export interface PollSharing {
+  instanceId: string;
+  lease: Lease;
+  share: PollShare;
+  /** The account's budget, shared by every instance. */
+  budget: CallBudget;
+}
+
+export interface PollerParts {
+  /** Where "this prediction ended" arrives from webhooks (any instance's, when shared). */
+  events?: PredictionEvents;
+  sharing?: PollSharing;
+}
+
+/** The lease lasts two rounds (and a little): a holder that misses one round keeps it. */
+const LEASE_ROUNDS = 2.5;
+/** What an instance waits for is forgotten three rounds after its last renewal. */
+const WAITING_ROUNDS = 3;
+/** Rounds without hearing the holder before an instance polls its own... */
+const FALLBACK_AFTER_ROUNDS = 4;
+/** ...once every this many rounds, until the holder is heard again. */
+const FALLBACK_EVERY_ROUNDS = 3;
+
 /** A round uses the list endpoint once it would save calls: from this many waiters on. */
 const LIST_FROM_WAITERS = 4;
 const PAGE_SIZE = 100;
@@ -50,15 +91,23 @@ const ETA_MARGIN_MS = 15;
 export class Poller {
   private waiting = new Set<Waiter>();
   private running = false;
-  private readonly budget: TokenBucket;
+  private readonly localBudget: TokenBucket;
+  private listening?: Promise<unknown>;
+  /** When this instance last heard (or made) a holder's round. */
+  private heardAt = 0;
+  private rounds = 0;
 
-  constructor(private readonly config: Config) {
-    this.budget = new TokenBucket(config.pollBudgetPerMinute);
+  constructor(
+    private readonly config: Config,
+    private readonly parts: PollerParts = {},
+  ) {
+    this.localBudget = new TokenBucket(config.pollBudgetPerMinute);
   }
 
   /** The prediction's state at the next round, or sooner when its logs say it is about to end. */
   next(prediction: Prediction, options: PollOptions): Promise<Prediction> {
     if (options.signal.aborted) return Promise.reject(new CallAborted());
+    this.listen();
     return new Promise<Prediction>((resolve, reject) => {
       const waiter: Waiter = { prediction, options, resolve, reject };
       const abort = () => waiter.reject(new CallAborted());
@@ -76,7 +125,10 @@ export class Poller {
       const eta = estimateRemainingMs(prediction.logs);
       if (eta !== null && eta + ETA_MARGIN_MS < this.config.pollIntervalMs) {
         timer = setTimeout(() => {
-          if (this.waiting.has(waiter) && this.budget.tryTake()) void this.get(waiter, false);
+          if (!this.waiting.has(waiter)) return;
+          void this.tryTake().then((taken) => {
+            if (taken) void this.get(waiter, false);
+          });
         }, eta + ETA_MARGIN_MS);
       }
       if (!this.running) void this.run();
@@ -87,16 +139,56 @@ export class Poller {
     return this.waiting.size;
   }
 
+  /** True while rounds run (and, when shared, this instance may hold the lease). */
+  get polling(): boolean {
+    return this.running;
+  }
+
+  /** Answers every waiter for `prediction` that has not seen its current status. */
+  private deliver(prediction: Prediction): void {
+    for (const waiter of this.waiting) {
+      if (waiter.prediction.id === prediction.id && (isTerminal(prediction) || prediction.status !== waiter.prediction.status)) {
+        waiter.resolve(prediction);
+      }
+    }
+  }
+
+  /** Subscribes once to ended predictions (and to the holder's rounds when sharing); tried again after a failure. */
+  private listen(): void {
+    const { events, sharing } = this.parts;
+    if (this.listening || (!events && !sharing)) return;
+    this.listening = Promise.all([
+      events?.onEnded((prediction) => this.deliver(prediction)),
+      sharing?.share.onRound((round) => this.heard(round)),
+    ]).catch(() => (this.listening = undefined));
+  }
+
+  private heard(round: PollRound): void {
+    if (round.holder === this.parts.sharing?.instanceId) return;
+    this.heardAt = Date.now();
+    for (const prediction of round.changed) this.deliver(prediction);
+  }
+
   private async run(): Promise<void> {
     this.running = true;
+    // A holder's round may be on its way: fall back only after rounds of silence from now.
+    this.heardAt = Math.max(this.heardAt, Date.now());
     try {
       while (this.waiting.size > 0) {
         await sleep(this.config.pollIntervalMs);
         const round = [...this.waiting];
-        if (round.length > 0) await this.refresh(round);
+        if (round.length === 0) continue;
+        this.rounds += 1;
+        if (this.parts.sharing) await this.sharedRound(round, this.parts.sharing);
+        else await this.refresh(round);
       }
     } finally {
+      // Nothing left to wait for here: let an instance that still waits take the lease at once.
+      const sharing = this.parts.sharing;
+      if (sharing) await sharing.lease.release(sharing.instanceId).catch(() => undefined);
       this.running = false;
+      // A wait that arrived while the lease was being given up starts the rounds again.
+      if (this.waiting.size > 0) void this.run();
     }
   }
 
@@ -104,7 +196,7 @@ export class Poller {
     const viaGet = round.filter((waiter) => waiter.options.needsLogs);
     const viaList = round.filter((waiter) => !waiter.options.needsLogs);
     if (viaList.length >= LIST_FROM_WAITERS) {
-      const seen = await this.list(viaList).catch(() => new Map<string, Prediction>());
+      const seen = await this.list(viaList.map(entryOf), deadlineOf(viaList)).catch(() => new Map<string, Prediction>());
       for (const waiter of viaList) {
         // A finished one is answered from its list entry (which has no logs): with many in
         // flight, a GET for each that ends would outrun the budget and queue the answers.
@@ -118,28 +210,109 @@ export class Poller {
     await Promise.all(viaGet.map((waiter) => this.get(waiter)));
   }
 
+  /**
+   * One instance's round when instances share the account: publish what it waits for, then either
+   * poll for every instance (the lease holder) or leave it to the holder's round message. Live
+   * streams (logs on every round) are always polled by their own instance.
+   */
+  private async sharedRound(round: Waiter[], sharing: PollSharing): Promise<void> {
+    const viaGet = round.filter((waiter) => waiter.options.needsLogs);
+    const viaList = round.filter((waiter) => !waiter.options.needsLogs);
+    const interval = this.config.pollIntervalMs;
+    const now = Date.now();
+    let holder: boolean;
+    try {
+      await sharing.share.publishWaiting(sharing.instanceId, viaList.map(entryOf), interval * WAITING_ROUNDS + 1000, now);
+      holder = await sharing.lease.hold(sharing.instanceId, interval * LEASE_ROUNDS, now);
+    } catch (error) {
+      if (!(error instanceof SharedStateUnavailable)) throw error;
+      return this.refresh(round);
+    }
+    if (holder) {
+      this.heardAt = now;
+      await this.pollForAll(viaList, sharing);
+    } else if (now - this.heardAt > interval * FALLBACK_AFTER_ROUNDS && this.rounds % FALLBACK_EVERY_ROUNDS === 0) {
+      // No holder heard for a while (it died, froze or lost Redis): Replicate stays the source of truth.
+      viaGet.push(...viaList);
+    }
+    await Promise.all(viaGet.map((waiter) => this.get(waiter)));
+  }
+
+  /** The holder's part: refresh what every instance waits for, answer its own, publish the changes. */
+  private async pollForAll(own: Waiter[], sharing: PollSharing): Promise<void> {
+    const remote = await sharing.share.allWaiting().catch(() => []);
+    const entries = uniqueEntries([...own.map(entryOf), ...remote]);
+    if (entries.length === 0) return;
+    const seen =
+      entries.length >= LIST_FROM_WAITERS
+        ? await this.list(entries, Math.max(deadlineOf(own), Date.now() + 10_000)).catch(() => new Map<string, Prediction>())
+        : new Map<string, Prediction>();
+    await Promise.all(
+      entries
+        .filter((entry) => !seen.has(entry.id))
+        .map(async (entry) => {
+          try {
+            await this.take();
+            seen.set(entry.id, await getPrediction(this.config, entry.id, { deadline: Date.now() + 10_000 }));
+          } catch {
+            // Not known this round; the next one tries again.
+          }
+        }),
+    );
+    for (const waiter of own) {
+      const fresh = seen.get(waiter.prediction.id);
+      if (fresh) waiter.resolve(fresh);
+    }
+    const changed = entries.map((entry) => seen.get(entry.id)).filter((fresh, i) => fresh && (isTerminal(fresh) || fresh.status !== entries[i].status));
+    await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), changed: changed as Prediction[] }).catch(() => undefined);
+  }
+
   private async get(waiter: Waiter, takeToken = true): Promise<void> {
     const { signal, deadline, stats } = waiter.options;
     // Polled once: a round and a targeted poll that overlap must not both call for it.
     if (!this.waiting.delete(waiter)) return;
     try {
-      if (takeToken) await this.budget.take(signal);
+      if (takeToken) await this.take(signal);
       waiter.resolve(await getPrediction(this.config, waiter.prediction.id, { signal, deadline, stats }));
     } catch (error) {
       waiter.reject(error);
     }
   }
-  /** Pages of the list endpoint, newest first, until every waiter is seen or pages run out. */
-  private async list(round: Waiter[]): Promise<Map<string, Prediction>> {
-    const wanted = new Set(round.map((waiter) => waiter.prediction.id));
-    const oldest = Math.min(...round.map((waiter) => Date.parse(waiter.prediction.created_at ?? "") || Date.now()));
+
+  /** Waits for a call's worth of the budget: the account's when shared, this process's while Redis is unreachable. */
+  private async take(signal?: AbortSignal): Promise<void> {
+    const shared = this.parts.sharing?.budget;
+    if (shared) {
+      try {
+        return await shared.take(signal);
+      } catch (error) {
+        if (!(error instanceof SharedStateUnavailable)) throw error;
+      }
+    }
+    return this.localBudget.take(signal);
+  }
+
+  /** A call's worth of budget now, if there is one, without waiting (for optional calls). */
+  private async tryTake(): Promise<boolean> {
+    const shared = this.parts.sharing?.budget;
+    if (!shared) return this.localBudget.tryTake();
+    try {
+      return (await shared.tryTake()).allowed;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Pages of the list endpoint, newest first, until every entry is seen or pages run out. */
+  private async list(entries: PolledEntry[], deadline: number): Promise<Map<string, Prediction>> {
+    const wanted = new Set(entries.map((entry) => entry.id));
+    const oldest = Math.min(...entries.map((entry) => Date.parse(entry.createdAt) || Date.now()));
     const since = new Date(oldest - 1000).toISOString();
-    const maxPages = Math.ceil(round.length / PAGE_SIZE) + 2;
-    const deadline = Math.max(...round.map((waiter) => waiter.options.deadline));
+    const maxPages = Math.ceil(entries.length / PAGE_SIZE) + 2;
     const seen = new Map<string, Prediction>();
     let path: string | null | undefined = `/predictions?created_after=${encodeURIComponent(since)}`;
     for (let page = 0; path && page < maxPages && wanted.size > 0; page += 1) {
-      await this.budget.take();
+      await this.take();
       const answer: { data: ListPage } = await callReplicate<ListPage>(this.config, {
         method: "GET",
         path,
@@ -157,18 +330,48 @@ export class Poller {
   }
 }
 
+function entryOf(waiter: Waiter): PolledEntry {
+  const { id, created_at: createdAt, status } = waiter.prediction;
+  return { id, createdAt: createdAt || new Date().toISOString(), status };
+}
+
+function uniqueEntries(entries: PolledEntry[]): PolledEntry[] {
+  return [...new Map(entries.map((entry) => [entry.id, entry])).values()];
+}
+
+function deadlineOf(waiters: Waiter[]): number {
+  return Math.max(0, ...waiters.map((waiter) => waiter.options.deadline));
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-const pollers = new WeakMap<Config, Poller>();
+const pollers = new WeakMap<Config, { state: SharedState; poller: Poller }>();
 
-/** The poller of this configuration (one account, one base URL): created on first use. */
+/**
+ * The poller of this configuration (one account, one base URL): created on first use, with the
+ * shared state's events, and when that state is Redis, polling shared with the other instances.
+ */
 export function pollerFor(config: Config): Poller {
-  let poller = pollers.get(config);
-  if (!poller) {
-    poller = new Poller(config);
-    pollers.set(config, poller);
+  const state = getSharedState();
+  let entry = pollers.get(config);
+  if (entry?.state !== state) {
+    entry = { state, poller: new Poller(config, pollerParts(config, state)) };
+    pollers.set(config, entry);
   }
-  return poller;
+  return entry.poller;
+}
+
+function pollerParts(config: Config, state: SharedState): PollerParts {
+  if (state.kind === "memory") return { events: state.predictionEvents };
+  return {
+    events: state.predictionEvents,
+    sharing: {
+      instanceId: state.instanceId,
+      lease: state.lease("poller"),
+      share: state.pollShare,
+      budget: state.callBudget(config.pollBudgetPerMinute),
+    },
+  };
 }

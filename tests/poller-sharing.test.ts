@@ -1,0 +1,112 @@
+/**
+ * Polling once per account: pollers of two "instances" in one process, sharing the in-process
+ * implementations of the share, the lease, the budget and the events (on Redis these are the same
+ * interfaces; tests/e2e/multi-instance.e2e.test.ts runs real instances). Instance B is configured
+ * with a base URL nothing answers, so any wait of B's that ends well was answered by A's rounds.
+ */
+import { describe, expect, it } from "vitest";
+import { getConfig, type Config } from "@/lib/server/config";
+import { MemoryRateLimitStore } from "@/lib/server/guard/rate-limit";
+import { Poller, type PollerParts } from "@/lib/server/replicate/poller";
+import { startPrediction } from "@/lib/server/replicate/run-prediction";
+import { CallBudget } from "@/lib/server/shared-state/call-budget";
+import { MemoryLease } from "@/lib/server/shared-state/lease";
+import { MemoryPollShare } from "@/lib/server/shared-state/poll-share";
+import { MemoryPredictionEvents } from "@/lib/server/shared-state/webhook-state";
+import { isTerminal, type Prediction } from "@/lib/shared/prediction";
+import { setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
+
+const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 60 });
+
+function account() {
+  return {
+    share: new MemoryPollShare(),
+    lease: new MemoryLease(),
+    budget: new CallBudget(new MemoryRateLimitStore(), 2400),
+    events: new MemoryPredictionEvents(),
+  };
+}
+
+function instance(config: Config, instanceId: string, shared: ReturnType<typeof account>): Poller {
+  const parts: PollerParts = { events: shared.events, sharing: { instanceId, lease: shared.lease, share: shared.share, budget: shared.budget } };
+  return new Poller(config, parts);
+}
+
+/** What followPrediction does with a poller: ask for the next state until a terminal one. */
+async function follow(poller: Poller, created: Prediction, signal = new AbortController().signal): Promise<Prediction> {
+  let current = created;
+  while (!isTerminal(current)) current = await poller.next(current, { signal, deadline: Date.now() + 5000 });
+  return current;
+}
+
+async function created(config: Config, count: number, prompt = "[run:80] p"): Promise<Prediction[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => startPrediction(config, { prompt: `${prompt} ${i}` }, { receivedAt: Date.now() })));
+}
+
+describe("one poller for the account", () => {
+  it("answers another instance's waits from the holder's rounds: that instance never calls Replicate", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
+    const config = getConfig();
+    const shared = account();
+    await shared.lease.hold("A", 60_000);
+    const a = instance(config, "A", shared);
+    const b = instance({ ...config, baseUrl: "http://127.0.0.1:1/v1" }, "B", shared);
+    // A waits longer than B, so it is still polling while B waits.
+    const [mine, theirs] = [await created(config, 2, "[run:400] p"), await created(config, 6)];
+    const aEnds = Promise.all(mine.map((p) => follow(a, p)));
+    const bEnds = await Promise.all(theirs.map((p) => follow(b, p)));
+    expect(bEnds.map((p) => [p.id, p.status])).toEqual(theirs.map((p) => [p.id, "succeeded"]));
+    expect((await aEnds).map((p) => p.status)).toEqual(["succeeded", "succeeded"]);
+    // Eight in flight are read from the list endpoint: one call a round reports on all of them.
+    expect(sim.count("list")).toBeGreaterThan(0);
+  });
+
+  it("is given up by a holder with nothing left to wait for, so another instance takes it at its next round", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
+    const config = getConfig();
+    const shared = account();
+    const a = instance(config, "A", shared);
+    await follow(a, (await created(config, 1, "[run:20] p"))[0]);
+    await until(() => !a.polling);
+    expect(await shared.lease.hold("B", 1000)).toBe(true);
+  });
+
+  it("is taken over by another instance when its holder stops renewing the lease", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
+    const config = getConfig();
+    const shared = account();
+    // A holder that died right after taking the lease: it never polls and never renews.
+    await shared.lease.hold("dead", 25);
+    const b = instance(config, "B", shared);
+    const ends = await Promise.all((await created(config, 5)).map((p) => follow(b, p)));
+    expect(ends.map((p) => p.status)).toEqual(Array(5).fill("succeeded"));
+    expect(await shared.lease.hold("C", 1000)).toBe(false);
+  });
+});
+
+describe("a webhook's end", () => {
+  it("answers the waiter at once, on whichever instance waits, before any poll", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "60000" });
+    const config = getConfig();
+    const shared = account();
+    const b = instance(config, "B", shared);
+    const [running] = await created(config, 1, "[never] p");
+    const waiting = b.next(running, { signal: new AbortController().signal, deadline: Date.now() + 5000 });
+    const ended = { ...running, status: "succeeded", output: ["from-the-webhook"] } as Prediction;
+    await shared.events.publishEnded(ended);
+    expect(await waiting).toEqual(ended);
+    expect(sim.count("get") + sim.count("list")).toBe(0);
+  });
+
+  it("reaches the waiters of a single process too (no Redis: the in-process events)", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "60000" });
+    const config = getConfig();
+    const events = new MemoryPredictionEvents();
+    const poller = new Poller(config, { events });
+    const [running] = await created(config, 1, "[never] p");
+    const waiting = poller.next(running, { signal: new AbortController().signal, deadline: Date.now() + 5000 });
+    await events.publishEnded({ ...running, status: "canceled" } as Prediction);
+    expect((await waiting).status).toBe("canceled");
+    expect(poller.inFlight).toBe(0);
+  });
+});
