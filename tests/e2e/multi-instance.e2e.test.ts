@@ -1,0 +1,157 @@
+/**
+ * Three `next start` instances of the production build on one account (the simulated Replicate)
+ * and one Redis, behind a round-robin loopback proxy that stands in for the load balancer (and
+ * receives the webhooks, so a webhook lands on any instance). What must hold across instances:
+ * the rate limit in total, a webhook on one instance ending a wait on another, one poller for the
+ * account, a killed instance costing nobody else their answer, one Idempotency-Key creating once,
+ * and a Redis outage answered 503 without a crash or a duplicate create.
+ * Skipped without Debian's redis-server (see tests/support/redis-server.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureProductionBuild } from "@/dev/app-harness";
+import { startCluster, type Cluster } from "@/dev/multi-instance";
+import { hasRedisServer, useRedisServer } from "@/tests/support/redis-server";
+
+const POLL_INTERVAL_MS = 1000;
+const redis = useRedisServer();
+
+let ips = 0;
+/** A client of its own (TRUST_PROXY=1 reads x-forwarded-for), so each test has its own allowance. */
+const client = () => `10.1.${Math.floor((ips += 1) / 250)}.${ips % 250}`;
+
+type Post = { status: number; body: Record<string, any>; headers: Headers; at: number };
+
+async function post(origin: string, body: unknown, headers: Record<string, string> = {}): Promise<Post> {
+  const response = await fetch(`${origin}/api/ai/replicate`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-forwarded-for": client(), ...headers },
+    body: JSON.stringify(body),
+  });
+  const at = Date.now();
+  return { status: response.status, body: await response.json(), headers: response.headers, at };
+}
+
+describe.skipIf(!hasRedisServer)("three instances on one Redis", () => {
+  let cluster: Cluster;
+  const origin = (index: number) => cluster.instances[index].origin;
+  const createdWith = (marker: string) => [...cluster.simulator.sim.predictions.values()].filter((p) => JSON.stringify(p.toJSON().input).includes(marker));
+
+  beforeAll(async () => {
+    ensureProductionBuild((line) => console.log(`[multi-instance] ${line}`));
+    cluster = await startCluster({
+      instances: 3,
+      redisUrl: redis.url,
+      simulator: { runMs: 100 },
+      env: {
+        REPLICATE_POLL_INTERVAL_MS: String(POLL_INTERVAL_MS),
+        REPLICATE_SYNC_WAIT_SECONDS: "1",
+        REPLICATE_TIMEOUT_SECONDS: "30",
+        REPLICATE_RATE_LIMIT: "3/min",
+        TRUST_PROXY: "1",
+      },
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("holds the rate limit in total: 3/min across three instances allows 3", async () => {
+    const ip = client();
+    const answers = [];
+    for (let i = 0; i < 5; i += 1) {
+      answers.push((await post(cluster.proxy.origin, { prompt: `rate ${i}` }, { "x-forwarded-for": ip, prefer: "respond-async" })).status);
+    }
+    expect(answers).toEqual([202, 202, 202, 429, 429]);
+  });
+
+  it("ends a wait on instance A within 50 ms of the webhook that instance B received", async () => {
+    cluster.proxy.pick = () => 1;
+    // Ends 1.5 s after the held create answered: half way between two poll rounds.
+    const answer = await post(origin(0), { prompt: "[run:2500] webhook to B" });
+    expect(answer.status).toBe(200);
+    expect(answer.body.status).toBe("succeeded");
+    const delivery = cluster.simulator.sim.webhookDeliveries.find((d) => d.predictionId === answer.body.id && d.event === "completed");
+    expect(delivery?.status).toBe(200);
+    const lagMs = answer.at - delivery!.at;
+    console.log(`[multi-instance] webhook on B -> answer on A: ${lagMs} ms after the delivery was acknowledged`);
+    expect(lagMs).toBeLessThan(50);
+  });
+
+  it("polls once for the account: 300 in flight across the three cost what one instance needs for 300", async () => {
+    // No webhooks reach anyone for these: the poller alone ends them.
+    cluster.proxy.pick = () => 99;
+    const sim = cluster.simulator.sim;
+    const runs = Array.from({ length: 300 }, (_, i) => post(origin(i % 3), { prompt: `[run:5000] crowd ${i}` }));
+    // Count from the second round after every create was held and answered to the end of the runs.
+    const started = Date.now();
+    const windowStart = started + 1000 + 2 * POLL_INTERVAL_MS;
+    const windowEnd = started + 5000;
+    const answers = await Promise.all(runs);
+    expect(answers.map((a) => a.status)).toEqual(Array(300).fill(200));
+    const polls = sim.requests.filter((r) => (r.kind === "list" || r.kind === "get") && r.at >= windowStart && r.at < windowEnd);
+    const rounds = (windowEnd - windowStart) / POLL_INTERVAL_MS;
+    const perRound = polls.length / rounds;
+    console.log(`[multi-instance] 300 in flight on 3 instances: ${polls.length} list/get calls in ${rounds} rounds = ${perRound.toFixed(1)} a round`);
+    // One instance reads 300 predictions in ceil(300 / 100) list pages, plus one for the edge.
+    expect(perRound).toBeLessThanOrEqual(4);
+  });
+
+  it("answers every wait elsewhere when the lease holder is SIGKILLed", async () => {
+    // Webhooks all go to the instance about to die: only the poller can end these waits.
+    cluster.proxy.pick = () => 2;
+    const first = post(origin(2), { prompt: "[run:6000] on the holder" });
+    // Instance 2 polls alone for a round, so it holds the lease.
+    await new Promise((resolve) => setTimeout(resolve, 1000 + 1.5 * POLL_INTERVAL_MS));
+    const elsewhere = Array.from({ length: 6 }, (_, i) => post(origin(i % 2), { prompt: `[run:3000] elsewhere ${i}` }));
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await cluster.kill(2);
+    await expect(first).rejects.toThrow();
+    const answers = await Promise.all(elsewhere);
+    expect(answers.map((a) => [a.status, a.body.status])).toEqual(Array(6).fill([200, "succeeded"]));
+  });
+
+  it("creates once for one Idempotency-Key sent to two instances at once", async () => {
+    cluster.proxy.pick = () => 0;
+    const key = `"e2e-${Date.now()}"`;
+    const ip = client();
+    const headers = { "idempotency-key": key, "x-forwarded-for": ip, prefer: "respond-async" };
+    const answers = await Promise.all([post(origin(0), { prompt: "[run:500] once" }, headers), post(origin(1), { prompt: "[run:500] once" }, headers)]);
+    expect(answers.map((a) => a.status).sort()).toEqual(expect.arrayContaining([202]));
+    for (const answer of answers) expect([202, 409]).toContain(answer.status);
+    expect(createdWith("once")).toHaveLength(1);
+    const repeat = await post(origin(1), { prompt: "[run:500] once" }, headers);
+    expect(repeat.status).toBe(202);
+    expect(repeat.body.id).toBe(createdWith("once")[0].id);
+  });
+
+  it("answers 503 while Redis is down, GETs from Replicate, recovers by itself, never creates twice", async () => {
+    const ip = client();
+    const before = await post(origin(0), { prompt: "[run:100] before the outage" }, { "x-forwarded-for": ip, prefer: "respond-async" });
+    expect(before.status).toBe(202);
+    await redis.stop();
+    try {
+      const started = Date.now();
+      const refused = await post(origin(1), { prompt: "during the outage" }, { "x-forwarded-for": ip, prefer: "respond-async" });
+      expect(refused.status).toBe(503);
+      expect(refused.body).toMatchObject({ status: 503, title: "Shared state unavailable" });
+      expect(Date.now() - started).toBeLessThan(3000);
+      const status = await fetch(`${origin(0)}${before.headers.get("location")}`, { headers: { "x-forwarded-for": ip } });
+      expect([200, 202]).toContain(status.status);
+      expect(createdWith("during the outage")).toHaveLength(0);
+    } finally {
+      await redis.start();
+    }
+    let recovered: Post | undefined;
+    for (let tries = 0; tries < 50 && recovered?.status !== 202; tries += 1) {
+      recovered = await post(origin(1), { prompt: "after the outage" }, { prefer: "respond-async" });
+      if (recovered.status !== 202) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(recovered?.status).toBe(202);
+    expect(createdWith("after the outage")).toHaveLength(1);
+    for (const index of [0, 1]) {
+      const warnings = cluster.instances[index].output().split("\n").filter((line) => line.includes("shared_state_unavailable"));
+      expect(warnings.length).toBeLessThanOrEqual(1);
+    }
+  });
+});
