@@ -31,6 +31,9 @@ export interface BenchOptions {
   burst: number;
   createsPerMinute: number;
   othersPerMinute: number;
+  /** The scale-out scenario: predictions across three instances, and their run time (past the 5 s sync wait). */
+  scaleOutCount: number;
+  scaleOutRunMs: number;
   /** Only these scenarios / ways (to iterate on one figure); empty = all. */
   onlyScenarios: string[];
   onlyWays: string[];
@@ -55,6 +58,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       "crowd-ms": { type: "string" },
       "spread-ms": { type: "string" },
       burst: { type: "string" },
+      "scale-count": { type: "string" },
+      "scale-ms": { type: "string" },
       only: { type: "string" },
       ways: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -86,6 +91,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     crowdRunMs: pick(values["crowd-ms"], "BENCH_CROWD_MS", 5_000),
     // 40% of the crowd: the rest of the creates must wait out their Retry-After.
     burst: pick(values.burst, "BENCH_BURST", Math.max(1, Math.round(crowdSize * 0.4)), 1),
+    scaleOutCount: pick(values["scale-count"], "BENCH_SCALE_COUNT", quick ? 200 : 600, 1),
+    scaleOutRunMs: pick(values["scale-ms"], "BENCH_SCALE_MS", 8_000, 6_000),
     createsPerMinute: 600,
     othersPerMinute: 3_000,
     onlyScenarios: listOption(values.only ?? env.BENCH_ONLY),
@@ -122,6 +129,8 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --crowd-ms N       run time of the in-window crowd's predictions (default 5000)
   --spread-ms N      run times spread evenly over N ms around the nominal one (default 1000, 0 = exact)
   --burst N          rate-limit bucket capacity (default 40% of the crowd)
-  --only a,b         only these scenarios: instant, short, long, past-window, crowd, crowd-limited
+  --scale-count N    predictions of the scale-out scenario, across three instances (default 600, quick 200)
+  --scale-ms N       their run time, past the route's 5 s sync wait (default 8000)
+  --only a,b         only these scenarios: instant, short, long, past-window, crowd, crowd-limited, scale-out
   --ways a,b         only these ways: route, official, seed, floor, direct
 Environment only: BENCH_CPU_PROFILE=1 writes a CPU profile of every serving process to bench/.work/cpu-profiles.`;

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { freePort } from "../dev/app-harness";
+import { ensureProductionBuild, freePort } from "../dev/app-harness";
 import { startSimulatorServer, type SimulatorServer } from "../dev/simulator/server";
 import { buildApps } from "./build";
 import { renderChart } from "./chart";
@@ -17,6 +17,7 @@ import type { WayResult } from "./measure";
 import { parseOptions, type BenchOptions } from "./options";
 import { stopAllServices } from "./processes";
 import { conditions, failuresList, resultsTable, targetsList, writeReport, type BenchReport } from "./report";
+import { runScaleOut, SCALE_OUT_ID, scaleOutTable, judgeScaleOut, type ScaleOutResult } from "./scale-out";
 import { benchScenarios, type Scenario } from "./scenarios";
 import { judgeTargets } from "./targets";
 import { startWay, type WayName } from "./ways";
@@ -33,6 +34,13 @@ function log(line: string): void {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  const scaleOutOnly = options.onlyScenarios.length > 0 && options.onlyScenarios.every((id) => id === SCALE_OUT_ID);
+  const withScaleOut = options.onlyScenarios.length === 0 || options.onlyScenarios.includes(SCALE_OUT_ID);
+  if (scaleOutOnly) {
+    // Only the app is needed (not the floor app), built when older than its sources.
+    if (options.build) ensureProductionBuild(log);
+    return void (await scaleOut(options));
+  }
   buildApps(options.build, log);
 
   const eventLoopDir = path.join(WORK_DIR, "event-loop");
@@ -91,6 +99,24 @@ async function main(): Promise<void> {
   const subtitle = `${options.quick ? "QUICK RUN: " : ""}${report.machine.cores} cores, ${report.machine.cpuModel}, Node ${report.machine.node}`;
   writeFileSync(files.chart, renderChart(scenarios, results, subtitle));
   log(`Wrote ${Object.values(files).map((file) => path.relative(PROJECT_ROOT, file)).join(", ")}.`);
+  if (withScaleOut) await scaleOut(options);
+}
+
+/** The scale-out scenario (three instances, with and without Redis): printed, and written beside the other results. */
+async function scaleOut(options: BenchOptions): Promise<ScaleOutResult[]> {
+  log(`Scenario scale-out (${options.scaleOutCount} predictions of ${options.scaleOutRunMs / 1000} s on three instances)`);
+  const results = await runScaleOut(options, log);
+  const targets = judgeScaleOut(results);
+  const table = scaleOutTable(results);
+  console.log(`\n${table}\n\nTargets (scale-out):\n${targetsList(targets)}`);
+  const partial = options.quick || options.onlyScenarios.length > 0;
+  const file = partial ? path.join(WORK_DIR, "scale-out.md") : path.join(PROJECT_ROOT, "bench/scale-out.md");
+  mkdirSync(path.dirname(file), { recursive: true });
+  const machine = machineInfo();
+  writeFileSync(file, `${options.quick ? "QUICK RUN: " : ""}${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}\n\n${table}\n\n${targetsList(targets)}\n`);
+  writeFileSync(file.replace(/\.md$/, ".json"), `${JSON.stringify({ generatedAt: new Date().toISOString(), machine, options, results, targets }, null, 2)}\n`);
+  log(`Wrote ${path.relative(PROJECT_ROOT, file)}.`);
+  return results;
 }
 
 /** A full run writes the README's figures; a quick or partial one writes beside them, in bench/.work. */
@@ -113,14 +139,14 @@ function outputFiles(options: BenchOptions): { json: string; markdown: string; c
 /** The scenarios to run, each with only the ways asked for (--only, --ways). */
 function chosenScenarios(options: BenchOptions): Scenario[] {
   const known = benchScenarios(options);
-  for (const id of options.onlyScenarios) {
+  for (const id of options.onlyScenarios.filter((only) => only !== SCALE_OUT_ID)) {
     if (!known.some((scenario) => scenario.id === id)) throw new Error(`--only: no scenario "${id}"`);
   }
   for (const name of options.onlyWays) {
     if (!(ALL_WAYS as string[]).includes(name)) throw new Error(`--ways: no way "${name}"`);
   }
   return known
-    .filter((scenario) => options.onlyScenarios.length === 0 || options.onlyScenarios.includes(scenario.id))
+    .filter((scenario) => options.onlyScenarios.filter((only) => only !== SCALE_OUT_ID).length === 0 || options.onlyScenarios.includes(scenario.id))
     .map((scenario) => ({
       ...scenario,
       ways: scenario.ways.filter((name) => options.onlyWays.length === 0 || options.onlyWays.includes(name)),

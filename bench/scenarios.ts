@@ -3,7 +3,7 @@ import type { RateLimits } from "../dev/simulator/simulated-replicate";
 import type { BenchOptions } from "./options";
 import type { WayName } from "./ways";
 
-export type ScenarioId = "instant" | "short" | "long" | "past-window" | "crowd" | "crowd-limited";
+export type ScenarioId = "instant" | "short" | "long" | "past-window" | "crowd" | "crowd-limited" | "scale-out";
 
 export interface Scenario {
   id: ScenarioId;
