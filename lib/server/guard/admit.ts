@@ -10,6 +10,7 @@ import type { GuardConfig } from "@/lib/server/config";
 import { identifyCaller, type Caller } from "@/lib/server/guard/access";
 import { inFlight, type Release } from "@/lib/server/guard/in-flight";
 import { clientKey, enforceRateLimit } from "@/lib/server/guard/rate-limit";
+import { getSharedState } from "@/lib/server/shared-state/shared-state";
 
 export interface Admission {
   caller: Caller;
@@ -20,7 +21,7 @@ export interface Admission {
 export async function admitRequest(request: Request, config: GuardConfig): Promise<Admission> {
   const caller = await identifyCaller(request, config);
   if (config.rateLimit && request.method === "POST") {
-    await enforceRateLimit(clientKey(request.headers, caller, config), config.rateLimit);
+    await enforceRateLimit(clientKey(request.headers, caller, config), config.rateLimit, getSharedState().rateLimits);
   }
   const release = request.method === "DELETE" ? () => {} : inFlight.acquire(config.maxInFlight);
   return { caller, release };

@@ -3,9 +3,9 @@ import "server-only";
 // Counted with GCRA (a token bucket kept as one timestamp a client): a client may spend `limit`
 // requests at once, then one every `windowMs / limit`.
 //
-// The store is an interface: the in-memory default counts per process, so N instances let a
-// client through N times the limit. Several instances share a limit through a shared store
-// (Redis, a database) plugged in with `setRateLimitStore`.
+// The store is an interface, the shared state's (lib/server/shared-state): with REDIS_URL every
+// instance counts on Redis, so a client gets its limit in total, not once per instance; without,
+// this process's memory. `setRateLimitStore` plugs in another (a database; a fresh one in tests).
 
 import { isIP } from "node:net";
 import type { GuardConfig } from "@/lib/server/config";
@@ -60,16 +60,16 @@ export class MemoryRateLimitStore implements RateLimitStore {
   }
 }
 
-let store: RateLimitStore = new MemoryRateLimitStore();
+let override: RateLimitStore | undefined;
 
-/** Replaces the store (a shared one for several instances; a fresh one in tests). */
-export function setRateLimitStore(next: RateLimitStore): void {
-  store = next;
+/** Counts on `next` instead of the shared state's store (undefined: the shared state's again). */
+export function setRateLimitStore(next: RateLimitStore | undefined): void {
+  override = next;
 }
 
-/** Throws 429 with Retry-After when the client has spent its allowance. */
-export async function enforceRateLimit(key: string, rule: RateRule, now = Date.now()): Promise<void> {
-  const decision = await store.take(key, rule, now);
+/** Throws 429 with Retry-After when the client has spent its allowance (counted on `shared` unless overridden). */
+export async function enforceRateLimit(key: string, rule: RateRule, shared: RateLimitStore, now = Date.now()): Promise<void> {
+  const decision = await (override ?? shared).take(key, rule, now);
   if (decision.allowed) return;
   const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
   throw new Problem(

@@ -9,6 +9,7 @@ import { CallAborted, type CallStats } from "@/lib/server/replicate/transport";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { pollerFor } from "@/lib/server/replicate/poller";
 import { cancelPrediction, createPrediction } from "@/lib/server/replicate/predictions";
+import { SYNC_WEBHOOK_EVENTS, webhookFields } from "@/lib/server/replicate/webhooks";
 
 export type RunOutcome =
   /** succeeded, failed, canceled or aborted upstream */
@@ -45,6 +46,8 @@ export async function runPrediction(config: Config, input: Record<string, unknow
     deadline,
     waitSeconds: options.holdCreate === false ? 0 : syncWaitSeconds(config, deadline),
     cancelAfterSeconds: config.timeoutSeconds + 5,
+    // With a public origin the end arrives by webhook (on any instance), not at the next poll.
+    extra: webhookFields(config, SYNC_WEBHOOK_EVENTS),
     stats: options.stats,
   });
   return followPrediction(config, created, { ...options, deadline });

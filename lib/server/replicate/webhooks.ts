@@ -2,18 +2,20 @@ import "server-only";
 import type { Config } from "@/lib/server/config";
 import { Problem } from "@/lib/server/problem";
 import { callReplicate } from "@/lib/server/replicate/transport";
-import { isPrediction, type Prediction } from "@/lib/shared/prediction";
-import { SeenSet } from "@/lib/server/replicate/prediction-store";
+import { isPrediction, isTerminal, type Prediction } from "@/lib/shared/prediction";
+import { getSharedState } from "@/lib/server/shared-state/shared-state";
 import { verifyWebhookSignature } from "@/lib/server/replicate/webhook-signature";
 
 /** Events an async create asks for: enough to know it started and how it ended. */
 export const WEBHOOK_EVENTS = ["start", "completed"] as const;
+/** What a sync create asks for: its request waits for the end, which then arrives without a poll. */
+export const SYNC_WEBHOOK_EVENTS = ["completed"] as const;
 export const WEBHOOK_PATH = "/api/ai/replicate/webhook";
 
 /** The create body's webhook fields, when the app has a public origin to be called back at. */
-export function webhookFields(config: Config): Record<string, unknown> {
+export function webhookFields(config: Config, events: readonly string[] = WEBHOOK_EVENTS): Record<string, unknown> {
   if (!config.webhookUrl) return {};
-  return { webhook: `${config.webhookUrl}${WEBHOOK_PATH}`, webhook_events_filter: [...WEBHOOK_EVENTS] };
+  return { webhook: `${config.webhookUrl}${WEBHOOK_PATH}`, webhook_events_filter: [...events] };
 }
 
 const secrets = new Map<string, Promise<string>>();
@@ -38,8 +40,6 @@ export function webhookSecret(config: Config): Promise<string> {
   return secret;
 }
 
-const delivered = new SeenSet();
-
 export type Delivery = { kind: "new"; prediction: Prediction } | { kind: "repeat" };
 
 /**
@@ -63,11 +63,25 @@ export async function acceptDelivery(config: Config, headers: Headers, rawBody: 
     prediction = undefined;
   }
   if (!isPrediction(prediction)) throw new Problem(400, "Invalid webhook body", "A signed webhook whose body is not a prediction.");
-  return delivered.firstTime(id!) ? { kind: "new", prediction } : { kind: "repeat" };
+  // Shared by every instance: a retry landing on another instance is a repeat there too.
+  return (await getSharedState().deliveryIds.firstTime(id!)) ? { kind: "new", prediction } : { kind: "repeat" };
+}
+
+/**
+ * What every instance learns from a new delivery: a terminal prediction is kept where a status
+ * request on any instance finds it, and ends the waits for it on every instance (the poller's).
+ */
+export async function shareDelivery(prediction: Prediction): Promise<void> {
+  if (!isTerminal(prediction)) return;
+  const state = getSharedState();
+  await state.deliveredPredictions.put(prediction);
+  await state.predictionEvents.publishEnded(prediction);
 }
 
 /** A delivery whose processing failed is forgotten, so Replicate's retry is processed. */
-export function forgetDelivery(headers: Headers): void {
+export async function forgetDelivery(headers: Headers): Promise<void> {
   const id = headers.get("webhook-id");
-  if (id) delivered.forget(id);
+  // If even this fails (the shared state is down), the id stays seen: its retry is acknowledged
+  // unprocessed, and the waits for it end by polling, as without webhooks.
+  if (id) await Promise.resolve(getSharedState().deliveryIds.forget(id)).catch(() => undefined);
 }

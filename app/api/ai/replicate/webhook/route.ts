@@ -1,5 +1,5 @@
 import { readBodyText } from "@/lib/server/http/read-json-body";
-import { acceptDelivery, forgetDelivery } from "@/lib/server/replicate/webhooks";
+import { acceptDelivery, forgetDelivery, shareDelivery } from "@/lib/server/replicate/webhooks";
 import { replicateRoute } from "@/lib/server/route-handler";
 import { onPrediction } from "./on-prediction";
 
@@ -18,10 +18,12 @@ export const POST = replicateRoute(
     if (delivery.kind === "new") {
       context.predictionId = delivery.prediction.id;
       try {
+        // First what every instance shares (ends the waits for it), then the app's own processing.
+        await shareDelivery(delivery.prediction);
         await onPrediction(delivery.prediction);
       } catch (error) {
         // Not processed: let Replicate's retry of this delivery be processed.
-        forgetDelivery(request.headers);
+        await forgetDelivery(request.headers);
         throw error;
       }
     }
