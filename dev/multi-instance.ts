@@ -37,7 +37,13 @@ export async function startRoundRobinProxy(origins: () => string[]): Promise<Rou
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const server: Server = createServer((req, res) => {
-    const target = new URL(req.url ?? "/", origins()[proxy.pick()]);
+    const origin = origins()[proxy.pick()];
+    if (origin === undefined) {
+      // A pick past the instances is a balancer with nobody behind it (a test's black hole).
+      res.writeHead(503, { "content-type": "application/json" });
+      return void res.end(JSON.stringify({ title: "No instance", detail: "The proxy has no instance to send this to.", status: 503 }));
+    }
+    const target = new URL(req.url ?? "/", origin);
     const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
