@@ -34,6 +34,8 @@ export interface BenchOptions {
   /** The scale-out scenario: predictions across three instances, and their run time (past the 5 s sync wait). */
   scaleOutCount: number;
   scaleOutRunMs: number;
+  /** Their run times spread over this many ms (the ends arrive at count / spread a second). */
+  scaleOutSpreadMs: number;
   /** Only these scenarios / ways (to iterate on one figure); empty = all. */
   onlyScenarios: string[];
   onlyWays: string[];
@@ -60,6 +62,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       burst: { type: "string" },
       "scale-count": { type: "string" },
       "scale-ms": { type: "string" },
+      "scale-spread-ms": { type: "string" },
       only: { type: "string" },
       ways: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -93,6 +96,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     burst: pick(values.burst, "BENCH_BURST", Math.max(1, Math.round(crowdSize * 0.4)), 1),
     scaleOutCount: pick(values["scale-count"], "BENCH_SCALE_COUNT", quick ? 200 : 600, 1),
     scaleOutRunMs: pick(values["scale-ms"], "BENCH_SCALE_MS", 8_000, 6_000),
+    scaleOutSpreadMs: pick(values["scale-spread-ms"], "BENCH_SCALE_SPREAD_MS", 4_000),
     createsPerMinute: 600,
     othersPerMinute: 3_000,
     onlyScenarios: listOption(values.only ?? env.BENCH_ONLY),
@@ -100,6 +104,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   };
   if (options.pastWindowRunMs - options.spreadMs / 2 <= options.windowMs) {
     throw new Error("--past-ms minus half of --spread-ms must be longer than --window-ms");
+  }
+  if (options.scaleOutRunMs - options.scaleOutSpreadMs / 2 <= 5_000) {
+    throw new Error("--scale-ms minus half of --scale-spread-ms must be longer than the route's 5 s sync wait");
   }
   if (options.longRunMs + options.spreadMs / 2 >= REPLICATE_SYNC_WINDOW_MS) throw new Error("--long-ms must end inside Replicate's 60 s window");
   return options;
@@ -131,6 +138,7 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --burst N          rate-limit bucket capacity (default 40% of the crowd)
   --scale-count N    predictions of the scale-out scenario, across three instances (default 600, quick 200)
   --scale-ms N       their run time, past the route's 5 s sync wait (default 8000)
+  --scale-spread-ms N   run times spread evenly over N ms around it (default 4000: 6 to 10 s)
   --only a,b         only these scenarios: instant, short, long, past-window, crowd, crowd-limited, scale-out
   --ways a,b         only these ways: route, official, seed, floor, direct
 Environment only: BENCH_CPU_PROFILE=1 writes a CPU profile of every serving process to bench/.work/cpu-profiles.`;

@@ -13,6 +13,7 @@ import { createJsonCaller } from "./http-client";
 import { evaluate, type WayResult } from "./measure";
 import type { BenchOptions } from "./options";
 import { REPLICATE_SYNC_WINDOW_MS, runTimeOf, type Scenario } from "./scenarios";
+import { median } from "./stats";
 import { fmt, pct, type TargetVerdict } from "./targets";
 
 export const SCALE_OUT_ID = "scale-out";
@@ -35,9 +36,9 @@ export interface ScaleOutResult {
 export function scaleOutScenario(options: BenchOptions): Scenario {
   return {
     id: SCALE_OUT_ID,
-    title: `scale-out: ${options.scaleOutCount} x ${options.scaleOutRunMs / 1000} s on ${INSTANCES} instances`,
+    title: `scale-out: ${options.scaleOutCount} x ${options.scaleOutRunMs / 1000} s (± ${options.scaleOutSpreadMs / 2000} s) on ${INSTANCES} instances`,
     runMs: options.scaleOutRunMs,
-    spreadMs: options.spreadMs,
+    spreadMs: options.scaleOutSpreadMs,
     syncWindowMs: REPLICATE_SYNC_WINDOW_MS,
     rateLimits: false,
     shape: "crowd",
@@ -72,11 +73,19 @@ async function runVariant(
   redisUrl?: string,
 ): Promise<ScaleOutResult> {
   log(`  ${scenario.title}, ${variant}: starting ${INSTANCES} instances…`);
-  const cluster = await startCluster({
+  // The balancer in front of the webhooks: each delivery to the next instance in turn. Done in the
+  // simulator's fetch rather than through the proxy, which would share this process's event loop
+  // with the simulator and the callers (a real balancer is a machine of its own).
+  let turn = 0;
+  const balancedFetch: typeof fetch = (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    return fetch(`${cluster.instances[turn++ % INSTANCES].origin}${url.pathname}${url.search}`, init);
+  };
+  const cluster: Cluster = await startCluster({
     instances: INSTANCES,
     redisUrl,
     webhooks: redisUrl !== undefined,
-    simulator: { latencyMs: options.latencyMs },
+    simulator: { latencyMs: options.latencyMs, webhookFetch: balancedFetch },
     env: { REPLICATE_POLL_BUDGET_PER_MINUTE: String(POLL_BUDGET_PER_MINUTE), REPLICATE_TIMEOUT_SECONDS: "60" },
   });
   const caller = createJsonCaller(90_000);
@@ -86,12 +95,20 @@ async function runVariant(
     const started = Date.now();
     const answers = await Promise.all(
       Array.from({ length: scenario.count }, (_, i) =>
-        caller.post(`${cluster.proxy.origin}/api/ai/replicate`, { prompt: `bench scale-out #${i} [run:${runTimeOf(scenario, i)}]` }),
+        // Spread round-robin by the caller (as a balancer would), so the proxy carries only the webhooks.
+        caller.post(`${cluster.instances[i % INSTANCES].origin}/api/ai/replicate`, { prompt: `bench scale-out #${i} [run:${runTimeOf(scenario, i)}]` }),
       ),
     );
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const result = evaluate("route", scenario, answers, cluster.simulator.sim);
     const polls = cluster.simulator.sim.requests.filter((request) => request.kind !== "create").map((request) => request.at);
+    const deliveries = cluster.simulator.sim.webhookDeliveries.filter((delivery) => delivery.event === "completed");
+    const statuses: Record<string, number> = {};
+    for (const delivery of deliveries) statuses[String(delivery.status)] = (statuses[String(delivery.status)] ?? 0) + 1;
+    const deliveryLags = deliveries
+      .filter((delivery) => delivery.attempt === 1)
+      .map((delivery) => delivery.at - (cluster.simulator.sim.get(delivery.predictionId)?.finishedAt ?? delivery.at));
+    if (deliveries.length > 0) log(`    webhooks: ${JSON.stringify(statuses)}, acknowledged ${fmt(median(deliveryLags))} ms (median) after the end`);
     log(
       `    done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${result.succeeded}/${result.predictions} succeeded, ` +
         `${result.upstream.perPrediction} upstream calls a prediction, lag median ${fmt(result.lagMs.median)} ms, p99 ${fmt(result.lagMs.p99)} ms`,
