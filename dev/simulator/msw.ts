@@ -18,5 +18,7 @@ export function simulatorHandlers(sim: SimulatedReplicate, baseUrl = "https://ap
     http.all(`${base}/*`, resolver),
     http.get(`${origin}/files/*`, resolver),
     http.get(`${origin}/stream/*`, resolver),
+    // File streams live under /v1/files/ on the origin even when the API base has a prefix.
+    ...(base === `${origin}/v1` ? [] : [http.get(`${origin}/v1/files/*`, resolver)]),
   ];
 }

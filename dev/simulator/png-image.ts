@@ -5,7 +5,7 @@ import { seedHue } from "./svg-image";
 
 const SIZE = 64;
 
-export function renderSeedPng(seed: number): Uint8Array<ArrayBuffer> {
+export function renderSeedPng(seed: number, paddedToBytes = 0): Uint8Array<ArrayBuffer> {
   const [r, g, b] = hslToRgb(seedHue(seed), 0.65, 0.45);
   const rowLength = 1 + SIZE * 3;
   const raw = Buffer.alloc(rowLength * SIZE);
@@ -27,9 +27,24 @@ export function renderSeedPng(seed: number): Uint8Array<ArrayBuffer> {
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     pngChunk("IHDR", header),
     pngChunk("IDAT", deflateSync(raw)),
-    pngChunk("IEND", Buffer.alloc(0)),
   ]);
-  return new Uint8Array(png);
+  const end = pngChunk("IEND", Buffer.alloc(0));
+  // A tEXt chunk (length, type, data, CRC: 12 bytes around its data) fills the file to the size asked.
+  const padding = paddedToBytes - png.length - end.length - 12;
+  const text = padding > COMMENT.length ? [pngChunk("tEXt", paddingText(padding))] : [];
+  return new Uint8Array(Buffer.concat([png, ...text, end]));
+}
+
+/** The PNG as a `data:` URL, the way sync-mode answers and file streams carry output files. */
+export function seedPngDataUrl(seed: number, bytes: number): string {
+  return `data:image/png;base64,${Buffer.from(renderSeedPng(seed, bytes)).toString("base64")}`;
+}
+
+const COMMENT = "Comment\0";
+
+function paddingText(length: number): Buffer {
+  const filler = "simulated padding, standing in for a real image's bytes. ";
+  return Buffer.from(COMMENT + filler.repeat(Math.ceil(length / filler.length)).slice(0, length - COMMENT.length), "latin1");
 }
 
 function pngChunk(type: string, data: Buffer): Buffer {
