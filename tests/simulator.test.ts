@@ -14,10 +14,64 @@ import {
   type PredictionJson,
   type SimulatedReplicateOptions,
 } from "@/dev/simulator";
+import {
+  ReplicatePrediction,
+  ReplicatePredictionPage,
+  ReplicateProblem,
+  ReplicateWebhookSecret,
+} from "@/lib/shared/replicate-objects";
 
 const BASE = "https://api.replicate.com/v1";
 const VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
 const TQDM_LINE = /^\s*(\d+)%\s*\|.+?\|\s*(\d+)\/(\d+)/;
+/** An official model (the models endpoint and bare `owner/name` versions accept only those). */
+const OFFICIAL = "simulated/image-model";
+
+/** Every JSON answer of every simulator in this file that did not match Replicate's schemas. */
+const schemaFailures: string[] = [];
+let answersChecked = 0;
+afterAll(() => {
+  expect(schemaFailures).toEqual([]);
+  expect(answersChecked).toBeGreaterThan(100);
+});
+
+/**
+ * Checks every answer the simulator gives against lib/shared/replicate-objects.ts: a prediction, a
+ * list page, the webhook secret, or (4xx/5xx) a problem. Event streams, files and broken-on-purpose
+ * bodies (injected faults) are left alone.
+ */
+function checkEveryAnswer(sim: SimulatedReplicate): SimulatedReplicate {
+  const handle = sim.handle.bind(sim);
+  sim.handle = async (request: Request) => {
+    const answer = await handle(request);
+    if (answer !== DROP && /json/.test(answer.headers.get("content-type") ?? "")) {
+      const failure = schemaFailure(answer.status, await answer.clone().text());
+      if (failure) schemaFailures.push(`${request.method} ${new URL(request.url).pathname}: ${failure}`);
+    }
+    return answer;
+  };
+  return sim;
+}
+
+function schemaFailure(status: number, text: string): string | null {
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return null; // a "truncated" fault
+  }
+  answersChecked += 1;
+  const schema =
+    status >= 400
+      ? ReplicateProblem
+      : Array.isArray(body?.results)
+        ? ReplicatePredictionPage
+        : typeof body?.key === "string"
+          ? ReplicateWebhookSecret
+          : ReplicatePrediction;
+  const result = schema.safeParse(body);
+  return result.success ? null : result.error.message.slice(0, 400);
+}
 
 interface CallOptions {
   body?: unknown;
@@ -108,7 +162,7 @@ function verifySignature(secret: string, headers: Record<string, string>, body: 
 describe("the simulator core (fake clock)", () => {
   let sim: SimulatedReplicate;
   const simulator = (options: SimulatedReplicateOptions = {}) =>
-    (sim = new SimulatedReplicate({ bootMs: 300, runMs: 2000, ...options }));
+    (sim = checkEveryAnswer(new SimulatedReplicate({ bootMs: 300, runMs: 2000, ...options })));
 
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"], now: new Date("2026-01-01T00:00:00Z") });
@@ -124,7 +178,7 @@ describe("the simulator core (fake clock)", () => {
       const byVersion = await call(sim, "POST", "/predictions", {
         body: { version: `acme/painter:${VERSION}`, input: { prompt: "x" } },
       });
-      const byModel = await call(sim, "POST", "/models/acme/painter/predictions", { body: { input: { prompt: "x" } } });
+      const byModel = await call(sim, "POST", `/models/${OFFICIAL}/predictions`, { body: { input: { prompt: "x" } } });
       const byDeployment = await call(sim, "POST", "/deployments/acme/app/predictions", {
         body: { input: { prompt: "x" } },
       });
@@ -137,14 +191,14 @@ describe("the simulator core (fake clock)", () => {
         expect(answer.json.metrics).toBeUndefined();
       }
       expect(byVersion.json).toMatchObject({ model: "acme/painter", version: VERSION });
-      expect(byModel.json).toMatchObject({ model: "acme/painter", version: "hidden" });
+      expect(byModel.json).toMatchObject({ model: OFFICIAL, version: "hidden" });
       expect(byDeployment.json.deployment).toBe("acme/app");
       expect(sim.predictions.size).toBe(3);
       expect(sim.count("create")).toBe(3);
     });
 
     it("rejects a body key the schema does not allow with a 422", async () => {
-      const answer = await call(sim, "POST", "/models/acme/painter/predictions", {
+      const answer = await call(sim, "POST", `/models/${OFFICIAL}/predictions`, {
         body: { version: VERSION, input: { prompt: "x" } },
       });
       expect(answer.status).toBe(422);
@@ -164,7 +218,7 @@ describe("the simulator core (fake clock)", () => {
         expect(answer.status).toBe(422);
         expect(answer.json.title).toBe("Invalid version or not permitted");
       }
-      expect((await call(sim, "POST", "/predictions", { body: { version: "acme/painter", input: { prompt: "x" } } })).status).toBe(201);
+      expect((await call(sim, "POST", "/predictions", { body: { version: OFFICIAL, input: { prompt: "x" } } })).status).toBe(201);
     });
 
     it("answers a missing prompt with the exact input-validation problem", async () => {
@@ -259,14 +313,11 @@ describe("the simulator core (fake clock)", () => {
       expect(prediction.logs).toMatch(/^Using seed: 16010\n/);
     });
 
-    it("answers 404 with Replicate's body for an unknown id", async () => {
+    it("answers 404 with Replicate's body for an unknown id: problem+json, no title", async () => {
       const answer = await call(sim, "GET", "/predictions/nope");
       expect(answer.status).toBe(404);
-      expect(answer.json).toEqual({
-        detail: "The requested resource could not be found",
-        status: 404,
-        title: "Not found",
-      });
+      expect(answer.headers.get("content-type")).toBe("application/problem+json");
+      expect(answer.json).toEqual({ detail: "The requested resource could not be found", status: 404 });
     });
   });
 
@@ -282,17 +333,19 @@ describe("the simulator core (fake clock)", () => {
       expect(answer.value!.json.output).toHaveLength(1);
     });
 
-    it("answers with the current state when the window passes first", async () => {
+    it("answers with the current state when the window passes first (tidy)", async () => {
+      simulator({ staleHeldCreates: false });
       const answer = track(create(sim, "x", { headers: { prefer: "wait=1" } }));
       await vi.advanceTimersByTimeAsync(999);
       expect(answer.settled).toBe(false);
       await vi.advanceTimersByTimeAsync(1);
       expect(answer.value!.status).toBe(201);
+      expect(answer.value!.headers.get("preference-applied")).toBe("wait=1");
       expect(answer.value!.json.status).toBe("processing");
     });
 
     it("never holds longer than maxSyncWaitMs", async () => {
-      simulator({ maxSyncWaitMs: 500 });
+      simulator({ maxSyncWaitMs: 500, staleHeldCreates: false });
       const answer = track(create(sim, "x", { headers: { prefer: "wait" } }));
       await vi.advanceTimersByTimeAsync(500);
       expect(answer.value!.json.status).toBe("processing");
@@ -364,8 +417,8 @@ describe("the simulator core (fake clock)", () => {
   });
 
   describe("rate limits", () => {
-    it("throttles creates with a token bucket and a Retry-After", async () => {
-      simulator({ rateLimits: { createPerMinute: 6, otherPerMinute: 60, burst: 1 } });
+    it("throttles creates with a token bucket and a Retry-After (tidy answers)", async () => {
+      simulator({ rateLimits: { createPerMinute: 6, otherPerMinute: 60, burst: 1 }, throttleAnswers: "tidy" });
       expect((await create(sim)).status).toBe(201);
       const throttled = await create(sim);
       expect(throttled.status).toBe(429);
@@ -381,7 +434,7 @@ describe("the simulator core (fake clock)", () => {
     });
 
     it("counts other endpoints in their own bucket", async () => {
-      simulator({ rateLimits: { createPerMinute: 600, otherPerMinute: 60, burst: 1 } });
+      simulator({ rateLimits: { createPerMinute: 600, otherPerMinute: 60, burst: 1 }, throttleAnswers: "tidy" });
       expect((await call(sim, "GET", "/predictions/nope")).status).toBe(404);
       const throttled = await call(sim, "GET", "/predictions/nope");
       expect(throttled.status).toBe(429);
@@ -460,6 +513,7 @@ describe("the simulator core (fake clock)", () => {
 
   describe("listing predictions", () => {
     it("pages newest first, 100 a page, through absolute `next` URLs", async () => {
+      simulator({ foreignTraffic: false });
       const ids: string[] = [];
       for (let i = 0; i < 250; i++) {
         ids.push((await created(sim, `p${i}`)).id);
@@ -481,6 +535,7 @@ describe("the simulator core (fake clock)", () => {
     });
 
     it("filters with created_after", async () => {
+      simulator({ foreignTraffic: false });
       await created(sim, "old");
       vi.advanceTimersByTime(1000);
       const since = new Date().toISOString();
@@ -609,7 +664,7 @@ describe("tqdm progress logs", () => {
 });
 
 describe("text models and their stream (real clock)", () => {
-  const sim = new SimulatedReplicate({ bootMs: 5, runMs: 40 });
+  const sim = checkEveryAnswer(new SimulatedReplicate({ bootMs: 5, runMs: 40 }));
   afterAll(() => sim.shutdown());
 
   it("grows an array of tokens and streams each token, then done", async () => {
@@ -640,7 +695,7 @@ describe("text models and their stream (real clock)", () => {
 });
 
 describe("the msw adapter", () => {
-  const sim = new SimulatedReplicate({ bootMs: 5, runMs: 20 });
+  const sim = checkEveryAnswer(new SimulatedReplicate({ bootMs: 5, runMs: 20 }));
   const server = setupServer(...simulatorHandlers(sim));
   beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
   afterAll(() => {
@@ -649,14 +704,16 @@ describe("the msw adapter", () => {
   });
 
   it("answers fetch calls to api.replicate.com and serves the output file", async () => {
-    const response = await fetch(`${BASE}/models/acme/painter/predictions`, {
+    const response = await fetch(`${BASE}/models/${OFFICIAL}/predictions`, {
       method: "POST",
       headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, "content-type": "application/json", prefer: "wait=5" },
       body: JSON.stringify({ input: { prompt: "fox" } }),
     });
     expect(response.status).toBe(201);
-    const prediction = (await response.json()) as PredictionJson;
-    expect(prediction.status).toBe("succeeded");
+    const held = (await response.json()) as PredictionJson;
+    expect(held.status).toBe("succeeded");
+    expect((held.output as string[])[0]).toMatch(/^data:image\/png;base64,/);
+    const prediction = (await (await fetch(held.urls.get, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } })).json()) as PredictionJson;
     const file = await fetch((prediction.output as string[])[0]);
     expect(file.headers.get("content-type")).toBe("image/svg+xml");
     expect(await file.text()).toContain("fox");
@@ -683,6 +740,7 @@ describe("the loopback server adapter", () => {
 
   beforeAll(async () => {
     server = await startSimulatorServer({ port: 0, bootMs: 5, runMs: 30 });
+    checkEveryAnswer(server.sim);
   });
   afterAll(async () => {
     agent.destroy();
@@ -705,7 +763,8 @@ describe("the loopback server adapter", () => {
     }
     expect(server.sim.connectionCount).toBe(1);
 
-    const file = await axios.get(createdAnswer.data.output[0], { responseType: "text" });
+    const { data: prediction } = await http.get(`/predictions/${createdAnswer.data.id}`);
+    const file = await axios.get(prediction.output[0], { responseType: "text" });
     expect(file.headers["content-type"]).toBe("image/svg+xml");
     expect(file.data).toContain("server fox");
   });
