@@ -127,8 +127,8 @@ function track<T>(promise: Promise<T>) {
   return state;
 }
 
-function lastProgress(logs: string) {
-  const line = logs.split(/\r?\n|\r/).filter((l) => TQDM_LINE.test(l)).at(-1);
+function lastProgress(logs: string | null | undefined) {
+  const line = (logs ?? "").split(/\r?\n|\r/).filter((l) => TQDM_LINE.test(l)).at(-1);
   return line ? TQDM_LINE.exec(line)!.slice(1).map(Number) : null;
 }
 
@@ -274,7 +274,7 @@ describe("the simulator core (fake clock)", () => {
       const done = await getPrediction(sim, id);
       expect(done.status).toBe("succeeded");
       expect(lastProgress(done.logs)).toEqual([100, 30, 30]);
-      expect(done.logs.length).toBeGreaterThan(halfway.logs.length);
+      expect(done.logs!.length).toBeGreaterThan(halfway.logs!.length);
       expect(done.output).toEqual([`https://api.replicate.com/files/${id}/out-0.svg`]);
       expect(done.completed_at).toBe("2026-01-01T00:00:02.300Z");
       expect(done.metrics).toEqual({ predict_time: 2, total_time: 2.3 });
@@ -668,7 +668,7 @@ describe("the simulator core (fake clock)", () => {
     });
 
     it("lists the account's other predictions interleaved, nine for each of this app's by default", async () => {
-      const own = [];
+      const own: string[] = [];
       for (let i = 0; i < 3; i++) own.push((await created(sim, `mine ${i}`)).id);
       const { results } = await list();
       expect(results).toHaveLength(30);
@@ -848,7 +848,7 @@ describe("the simulator core (fake clock)", () => {
     });
 
     it("makes ids like today's real ones: 26 characters of lowercase Crockford base32, digits included", async () => {
-      const ids = [];
+      const ids: string[] = [];
       for (let i = 0; i < 40; i++) ids.push((await created(sim)).id);
       for (const id of ids) expect(id).toMatch(/^[0-9a-hjkmnp-tv-z]{26}$/);
       expect(ids.filter((id) => /[0189]/.test(id)).length).toBeGreaterThan(30);
