@@ -574,6 +574,7 @@ describe("the simulator core (fake clock)", () => {
         expect(headers["webhook-id"]).toMatch(/^msg_/);
         expect(verifySignature(secret.key, headers, body)).toBe(true);
         expect(verifySignature(secret.key, headers, `${body} `)).toBe(false);
+        expect(ReplicatePrediction.safeParse(JSON.parse(body)).success).toBe(true);
       }
     });
 
