@@ -954,6 +954,19 @@ describe("the msw adapter", () => {
     expect(await file.text()).toContain("fox");
   });
 
+  it("serves streams on their own host, as production does (stream.replicate.com)", async () => {
+    const response = await fetch(`${BASE}/predictions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ version: VERSION, input: { prompt: "hi [text]" } }),
+    });
+    const { id, urls } = (await response.json()) as PredictionJson;
+    expect(urls.stream).toBe(`https://stream.replicate.com/stream/${id}`);
+    const events = parseEvents(await (await fetch(urls.stream!, { headers: { accept: "text/event-stream" } })).text());
+    expect(events.at(-1)!.event).toBe("done");
+    expect(sim.requests.find((r) => r.kind === "stream")!.headers.authorization).toBeUndefined();
+  });
+
   it("turns a dropped connection into a network error", async () => {
     sim.failNext("get", "drop");
     await expect(

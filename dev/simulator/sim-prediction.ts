@@ -37,6 +37,8 @@ export interface PredictionPlan {
   retentionMs?: number | null;
   /** An image prediction has a file stream (`urls.stream`) too. */
   imageStream?: boolean;
+  /** Origin of `urls.stream` (default: origin). */
+  streamOrigin?: string;
 }
 
 /** How (and when) the prediction ends, or would end if nothing else happens. */
@@ -159,8 +161,9 @@ export class SimPrediction {
 
   /** Text streams on the stream path; file streams under `/v1/files/`, which is how clients tell them apart. */
   streamUrl(): string | null {
-    if (this.plan.kind === "text") return `${this.plan.origin}/stream/${this.id}`;
-    return this.plan.imageStream ? `${this.plan.origin}/v1/files/${this.id}/stream` : null;
+    const origin = this.plan.streamOrigin ?? this.plan.origin;
+    if (this.plan.kind === "text") return `${origin}/stream/${this.id}`;
+    return this.plan.imageStream ? `${origin}/v1/files/${this.id}/stream` : null;
   }
 
   /** True once retention removed the input, output, logs and files. */

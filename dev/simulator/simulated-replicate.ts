@@ -68,6 +68,8 @@ export interface SimulatedReplicateOptions extends Partial<Untidiness> {
   token?: string;
   /** Public origin for `urls` and output files; default: the origin of the request that created it. */
   origin?: string;
+  /** Origin of `urls.stream` (see `separateStreamHost`); default: origin. */
+  streamOrigin?: string;
   /** starting -> processing (default 300 ms). */
   bootMs?: number;
   /** processing -> terminal (default 2000 ms). */
@@ -121,6 +123,8 @@ export class SimulatedReplicate {
   readonly config: SimulatorConfig;
   /** Public origin for URLs; the server adapter sets it, the msw adapter sets it from its base URL. */
   origin: string | undefined;
+  /** Origin of `urls.stream` when `untidy.separateStreamHost` (the msw adapter sets `stream.<api host>`). */
+  streamOrigin: string | undefined;
   readonly webhookSecret: string;
   /** This app's predictions (those created through this simulator's API). */
   readonly predictions = new Map<string, SimPrediction>();
@@ -158,6 +162,7 @@ export class SimulatedReplicate {
       slowMs: options.slowMs ?? 2000,
     };
     this.origin = options.origin?.replace(/\/+$/, "");
+    this.streamOrigin = options.streamOrigin?.replace(/\/+$/, "");
     this.untidy = { ...UNTIDY_DEFAULTS };
     for (const key of Object.keys(UNTIDY_DEFAULTS) as (keyof Untidiness)[]) {
       if (options[key] !== undefined) Object.assign(this.untidy, { [key]: options[key] });
@@ -389,6 +394,10 @@ export class SimulatedReplicate {
     return seedPngDataUrl(prediction.plan.seed, this.untidy.dataUrlBytes);
   }
 
+  private streamOriginFor(origin: string): string {
+    return this.untidy.separateStreamHost ? (this.streamOrigin ?? origin) : origin;
+  }
+
   private modelPolicy(): ModelPolicy {
     return {
       isOfficial: (model) => isOfficialModel(this.untidy, model),
@@ -427,6 +436,7 @@ export class SimulatedReplicate {
         source: web ? "web" : "api",
         retentionMs: web || this.untidy.retentionMs === false ? null : this.untidy.retentionMs,
         imageStream: this.untidy.imageStreams,
+        streamOrigin: this.streamOriginFor(origin),
       });
       this.foreignPredictions.set(id, prediction);
       this.createdInOrder.push(prediction);
@@ -457,6 +467,7 @@ export class SimulatedReplicate {
       deadline: cancelAfterMs === null ? null : createdAt + cancelAfterMs,
       retentionMs: this.untidy.retentionMs === false ? null : this.untidy.retentionMs,
       imageStream: this.untidy.imageStreams,
+      streamOrigin: this.streamOriginFor(origin),
     });
     this.predictions.set(id, prediction);
     this.createdInOrder.push(prediction);

@@ -44,6 +44,12 @@ export interface Untidiness {
   officialModels: readonly string[] | "all";
   /** 404 `{"detail":"Not found.","status":404}` or 422 "The specified version does not exist". */
   unofficialModelStatus: 404 | 422;
+  /**
+   * Streams on their own host (`stream.replicate.com` in production), not the API's: the msw adapter
+   * serves them on `stream.<api host>`, so a test sees whether the token goes there. The loopback
+   * server has one origin for both.
+   */
+  separateStreamHost: boolean;
   /** Problems as `application/problem+json` and Replicate's 404 without a `title`; "tidy": JSON with titles. */
   problemStyle: "real" | "tidy";
 }
@@ -74,6 +80,7 @@ export const UNTIDY_DEFAULTS: Untidiness = {
   throttleAnswers: "cycle",
   officialModels: DEFAULT_OFFICIAL_MODELS,
   unofficialModelStatus: 404,
+  separateStreamHost: true,
   problemStyle: "real",
 };
 
@@ -90,6 +97,7 @@ export const TIDY: Untidiness = {
   retentionMs: false,
   throttleAnswers: "tidy",
   officialModels: "all",
+  separateStreamHost: false,
   problemStyle: "tidy",
 };
 
