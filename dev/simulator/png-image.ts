@@ -5,7 +5,7 @@ import { seedHue } from "./svg-image";
 
 const SIZE = 64;
 
-export function renderSeedPng(seed: number, paddedToBytes = 0): Uint8Array<ArrayBuffer> {
+export function renderSeedPng(seed: number): Uint8Array<ArrayBuffer> {
   const [r, g, b] = hslToRgb(seedHue(seed), 0.65, 0.45);
   const rowLength = 1 + SIZE * 3;
   const raw = Buffer.alloc(rowLength * SIZE);
@@ -24,20 +24,36 @@ export function renderSeedPng(seed: number, paddedToBytes = 0): Uint8Array<Array
   header.writeUInt32BE(SIZE, 4);
   header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
   const png = Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    PNG_SIGNATURE,
     pngChunk("IHDR", header),
     pngChunk("IDAT", deflateSync(raw)),
+    pngChunk("IEND", Buffer.alloc(0)),
   ]);
-  const end = pngChunk("IEND", Buffer.alloc(0));
-  // A tEXt chunk (length, type, data, CRC: 12 bytes around its data) fills the file to the size asked.
-  const padding = paddedToBytes - png.length - end.length - 12;
-  const text = padding > COMMENT.length ? [pngChunk("tEXt", paddingText(padding))] : [];
-  return new Uint8Array(Buffer.concat([png, ...text, end]));
+  return new Uint8Array(png);
 }
 
-/** The PNG as a `data:` URL, the way sync-mode answers and file streams carry output files. */
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** Signature and IHDR: the same bytes for every seed (33, a multiple of 3, so its base64 can be reused). */
+const HEAD_BYTES = 8 + 12 + 13;
+const paddedHeads = new Map<number, string>();
+
+/**
+ * The seed's PNG as a `data:` URL of about `bytes` bytes of PNG, the way sync-mode answers and file
+ * streams carry output files: a tEXt chunk after the header fills it up. The header and that chunk
+ * are the same for every seed, so their base64 is made once per size (a 300 KB one costs ms).
+ */
 export function seedPngDataUrl(seed: number, bytes: number): string {
-  return `data:image/png;base64,${Buffer.from(renderSeedPng(seed, bytes)).toString("base64")}`;
+  const png = Buffer.from(renderSeedPng(seed));
+  let head = paddedHeads.get(bytes);
+  if (head === undefined) {
+    // Chunk = 12 bytes around its data; keep head + chunk a multiple of 3 so the base64 joins cleanly.
+    let dataLength = Math.max(COMMENT.length, bytes - png.length - 12);
+    while ((HEAD_BYTES + 12 + dataLength) % 3 !== 0) dataLength += 1;
+    head = Buffer.concat([png.subarray(0, HEAD_BYTES), pngChunk("tEXt", paddingText(dataLength))]).toString("base64");
+    if (paddedHeads.size >= 8) paddedHeads.clear();
+    paddedHeads.set(bytes, head);
+  }
+  return `data:image/png;base64,${head}${png.subarray(HEAD_BYTES).toString("base64")}`;
 }
 
 const COMMENT = "Comment\0";
