@@ -1,4 +1,9 @@
 import "server-only";
+// What every route of the project that reaches Replicate does around its own work: run the guards
+// first (access, rate limit, in-flight cap; see lib/server/guard/admit.ts), read the configuration, turn
+// any error into problem JSON, write one log line when the answer has ended. The handlers
+// themselves only parse, call into lib/ and answer.
+
 import { getConfig, getGuardConfig, type Config } from "@/lib/server/config";
 import type { Caller } from "@/lib/server/guard/access";
 import { admitRequest } from "@/lib/server/guard/admit";
@@ -7,12 +12,6 @@ import { logRequest } from "@/lib/server/log";
 import { toProblem, Problem } from "@/lib/server/problem";
 import type { CallStats } from "@/lib/server/replicate/transport";
 
-/**
- * What every route of the project that reaches Replicate does around its own work: run the guards
- * first (access, rate limit, in-flight cap; see lib/guard/admit.ts), read the configuration, turn
- * any error into problem JSON, write one log line when the answer has ended. The handlers
- * themselves only parse, call into lib/ and answer.
- */
 export interface RouteContext {
   config: Config;
   /** Epoch ms at which the request arrived: caps count from here. */
