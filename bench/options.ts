@@ -31,6 +31,8 @@ export interface BenchOptions {
   burst: number;
   createsPerMinute: number;
   othersPerMinute: number;
+  /** Foreign predictions (website, other apps) the simulator lists for each of the way's own (0: none). */
+  foreignPerOwn: number;
   /** Only these scenarios / ways (to iterate on one figure); empty = all. */
   onlyScenarios: string[];
   onlyWays: string[];
@@ -55,6 +57,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       "crowd-ms": { type: "string" },
       "spread-ms": { type: "string" },
       burst: { type: "string" },
+      foreign: { type: "string" },
       only: { type: "string" },
       ways: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -88,6 +91,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     burst: pick(values.burst, "BENCH_BURST", Math.max(1, Math.round(crowdSize * 0.4)), 1),
     createsPerMinute: 600,
     othersPerMinute: 3_000,
+    foreignPerOwn: pick(values.foreign, "BENCH_FOREIGN", 9),
     onlyScenarios: listOption(values.only ?? env.BENCH_ONLY),
     onlyWays: listOption(values.ways ?? env.BENCH_WAYS),
   };
@@ -122,6 +126,7 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --crowd-ms N       run time of the in-window crowd's predictions (default 5000)
   --spread-ms N      run times spread evenly over N ms around the nominal one (default 1000, 0 = exact)
   --burst N          rate-limit bucket capacity (default 40% of the crowd)
+  --foreign N        the account's other predictions listed per own one (default 9, as the simulator; 0 = none)
   --only a,b         only these scenarios: instant, short, long, past-window, crowd, crowd-limited
   --ways a,b         only these ways: route, official, seed, floor, direct
 Environment only: BENCH_CPU_PROFILE=1 writes a CPU profile of every serving process to bench/.work/cpu-profiles.`;
