@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { getConfig, parseConfig, parseGuardConfig } from "@/lib/server/config";
+import { POST } from "@/app/api/ai/replicate/route";
+import { getConfig, MAX_TIMEOUT_SECONDS, parseConfig, parseGuardConfig } from "@/lib/server/config";
 import { Problem } from "@/lib/server/problem";
+import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+
+const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 10 });
 
 const VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
 const base = { REPLICATE_API_TOKEN: "r8_test", REPLICATE_MODEL: "owner/model" };
@@ -95,6 +99,13 @@ describe("configuration from the environment", () => {
     for (const value of ["86400", "86396", "100000"]) {
       expect(problemOf({ ...base, REPLICATE_TIMEOUT_SECONDS: value }).detail).toBe("REPLICATE_TIMEOUT_SECONDS must be at most 86395.");
     }
+  });
+
+  it("runs a prediction at the longest cap accepted: its Cancel-After (cap + 5 s) is within Replicate's 24 h", async () => {
+    setEnv({ REPLICATE_TIMEOUT_SECONDS: String(MAX_TIMEOUT_SECONDS) });
+    const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }));
+    expect(response.status).toBe(200);
+    expect(sim.requests.find((request) => request.kind === "create")?.headers["cancel-after"]).toBe("86400s");
   });
 
   it("takes the sync wait in whole seconds only, and turns it off under a cap shorter than one second", () => {
