@@ -57,10 +57,11 @@ const TARGET_NAMES = ["REPLICATE_MODEL_VERSION", "REPLICATE_MODEL", "REPLICATE_D
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (typeof value === "string" && value.trim() === "" ? undefined : value), schema.optional());
 
-const number = (min: number, max: number, integer: boolean) => {
-  const base = z.coerce.number({ error: "must be a number" });
-  const checked = integer ? base.int("must be a whole number") : base;
-  return checked.min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+/** A number in min..max; `what` (e.g. "must be 0 (off) or a whole number of seconds") says what it must be. */
+const number = (min: number, max: number, integer: boolean, what?: string) => {
+  const base = z.coerce.number({ error: what ?? "must be a number" });
+  const checked = integer ? base.int(what ?? "must be a whole number") : base;
+  return checked.min(min, what ?? `must be at least ${min}`).max(max, `must be at most ${max}`);
 };
 
 /**
@@ -101,13 +102,8 @@ const envSchema = z.object({
   REPLICATE_API_BASE_URL: optional(baseUrl("must be an http(s) URL")).transform((url) => (url ?? "https://api.replicate.com/v1").replace(/\/+$/, "")),
   REPLICATE_POLL_INTERVAL_MS: optional(number(1, 600_000, true)).transform((v) => v ?? 1000),
   REPLICATE_TIMEOUT_SECONDS: optional(number(0.001, MAX_TIMEOUT_SECONDS, false)).transform((v) => v ?? 60),
-  REPLICATE_SYNC_WAIT_SECONDS: optional(
-    z.coerce
-      .number({ error: "must be 0 (off) or a whole number of seconds" })
-      .int("must be 0 (off) or a whole number of seconds (Replicate waits 1..60)")
-      .min(0, "must be 0 (off) or a whole number of seconds")
-      .max(3600, "must be at most 3600 (it is clamped to 60)"),
-  ).transform((v) => v ?? 60),
+  REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true, "must be 0 (off) or a whole number of seconds (Replicate waits 1..60)"))
+    .transform((v) => v ?? 60),
   REPLICATE_WEBHOOK_MAX_BODY_BYTES: optional(number(1024, 1024 ** 3, true)).transform((v) => v ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES),
   REPLICATE_MAX_BODY_BYTES: optional(number(1, 1024 ** 3, true)).transform((v) => v ?? 10 * 1024 * 1024),
   REPLICATE_POLL_BUDGET_PER_MINUTE: optional(number(60, 1_000_000, true)).transform((v) => v ?? 2400),
@@ -255,13 +251,7 @@ const guardEnvSchema = z.object({
       return rule ?? undefined;
     }),
   REPLICATE_MAX_IN_FLIGHT: optional(number(1, 1_000_000, true)).transform((v) => v ?? DEFAULT_MAX_IN_FLIGHT),
-  TRUST_PROXY: optional(
-    z.coerce
-      .number({ error: "must be the number of proxies in front of the app (0, 1, 2...)" })
-      .int("must be the number of proxies in front of the app (0, 1, 2...)")
-      .min(0, "must be 0 or more")
-      .max(10, "must be at most 10"),
-  ).transform((v) => v ?? 0),
+  TRUST_PROXY: optional(number(0, 10, true, "must be the number of proxies in front of the app (0, 1, 2...)")).transform((v) => v ?? 0),
   REPLICATE_BODY_TIMEOUT_SECONDS: optional(number(1, 300, false)).transform((v) => v ?? DEFAULT_BODY_TIMEOUT_SECONDS),
   REPLICATE_BODY_BUDGET_BYTES: optional(number(1024 * 1024, 2 ** 50, true)).transform((v) => v ?? DEFAULT_BODY_BUDGET_BYTES),
   REPLICATE_WEBHOOK_MAX_IN_FLIGHT: optional(number(1, 100_000, true)).transform((v) => v ?? DEFAULT_WEBHOOK_MAX_IN_FLIGHT),
