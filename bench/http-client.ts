@@ -1,11 +1,11 @@
-import http from "node:http";
-import { performance } from "node:perf_hooks";
-
 /**
  * The benchmark's caller: node:http with keep-alive and no socket cap, so a crowd of a thousand
  * really is a thousand requests in flight and no measurement pays a new connection. A failure
  * never throws: it is an answer with status 0, counted like any other failure.
  */
+import http from "node:http";
+import { performance } from "node:perf_hooks";
+
 export interface Answer {
   status: number;
   body: string;

@@ -1,3 +1,4 @@
+/** Turns the calls of one way in one scenario, and what its simulator saw, into the figures. */
 import type { SimulatedReplicate } from "../dev/simulator/simulated-replicate";
 import type { Answer } from "./http-client";
 import type { ResourceFigures } from "./resources";
@@ -5,7 +6,6 @@ import type { Scenario, ScenarioId } from "./scenarios";
 import { mean, median, percentile, round } from "./stats";
 import type { WayName } from "./ways";
 
-/** Turns the calls of one way in one scenario, and what its simulator saw, into the figures. */
 export interface WayResult {
   way: WayName;
   scenario: ScenarioId;

@@ -1,11 +1,11 @@
-import { spawnGroup, waitUntilAnswering } from "../dev/process-group";
-import { readdirSync, readFileSync } from "node:fs";
-
 /**
  * The processes the benchmark starts: each in its own process group (so one signal stops it and any
  * worker it forks), all registered here so that Ctrl-C, a failure or the normal end stops every one
  * of them, by id.
  */
+import { spawnGroup, waitUntilAnswering } from "../dev/process-group";
+import { readdirSync, readFileSync } from "node:fs";
+
 export interface Service {
   name: string;
   origin: string;

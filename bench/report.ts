@@ -1,3 +1,4 @@
+/** The results as a table (printed, and in bench/results.md for the README) and as JSON. */
 import { writeFileSync } from "node:fs";
 import { describeMachine, type MachineInfo } from "./machine";
 import type { WayResult } from "./measure";
@@ -6,7 +7,6 @@ import { REPLICATE_SYNC_WINDOW_MS, type Scenario } from "./scenarios";
 import { fmt, pct, type TargetVerdict } from "./targets";
 import { WAY_LABELS } from "./ways";
 
-/** The results as a table (printed, and in bench/results.md for the README) and as JSON. */
 export interface BenchReport {
   generatedAt: string;
   machine: MachineInfo;

@@ -1,8 +1,8 @@
+/** What the benchmark asks of every way, in order. */
 import type { RateLimits } from "../dev/simulator/simulated-replicate";
 import type { BenchOptions } from "./options";
 import type { WayName } from "./ways";
 
-/** What the benchmark asks of every way, in order. */
 export type ScenarioId = "instant" | "short" | "long" | "past-window" | "crowd" | "crowd-limited";
 
 export interface Scenario {

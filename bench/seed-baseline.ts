@@ -1,9 +1,6 @@
-import axios from "axios";
-import axiosRetry from "axios-retry";
-
 /**
- * THE BASELINE: the seed's algorithm (/work/shared/seed/ai-replicate.txt), re-implemented as it
- * stands so the benchmark can put a number on it. Create WITHOUT `Prefer: wait`, then GET the
+ * THE BASELINE: the seed's algorithm (the BuouAI starter kit's "AI Replicate" page), re-implemented
+ * as it stands so the benchmark can put a number on it. Create WITHOUT `Prefer: wait`, then GET the
  * prediction every second, at most 20 times; axios-retry attached to the global axios on every
  * request (15 retries, 1-2-3... ms apart, its default condition: network errors, and 429/5xx on
  * idempotent methods only, so a throttled create is passed straight back to the caller).
@@ -13,6 +10,9 @@ import axiosRetry from "axios-retry";
  * the create's 201 is accepted (the seed tests `status === 200`, but Replicate answers 201
  * Created: as written the seed never polls and answers the 201 "starting" prediction as is).
  */
+import axios from "axios";
+import axiosRetry from "axios-retry";
+
 export interface SeedSettings {
   baseUrl: string;
   token: string;

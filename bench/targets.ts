@@ -1,8 +1,8 @@
+/** The targets, judged on the route's figures. Each says met or missed, with the numbers. */
 import type { WayResult } from "./measure";
 import type { ScenarioId } from "./scenarios";
 import type { WayName } from "./ways";
 
-/** The targets, judged on the route's figures. Each says met or missed, with the numbers. */
 export interface TargetVerdict {
   target: string;
   met: boolean;

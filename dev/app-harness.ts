@@ -140,26 +140,6 @@ export function isPortFree(port: number): Promise<boolean> {
   });
 }
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-
-export function chromiumMissingMessage(): string | null {
-  if (existsSync(CHROMIUM_PATH)) return null;
-  return (
-    `Chromium not found at ${CHROMIUM_PATH}: the browser test needs it.\n` +
-    `Install it with: sudo apt-get update && sudo apt-get install -y chromium\n` +
-    `(or point CHROMIUM_PATH at a Chromium/Chrome binary, or set E2E_SKIP=1 to skip the browser test).`
-  );
-}
-
 function tail(text: string, lines: number): string {
   return text.trimEnd().split("\n").slice(-lines).join("\n");
 }

@@ -11,8 +11,8 @@ import {
   simulatedReplicateEnv,
   startNextServer,
   type NextServer,
-} from "../dev/app-harness";
-import { startSimulatorServer } from "../dev/simulator/server";
+} from "./app-harness";
+import { startSimulatorServer } from "./simulator/server";
 
 // Slow enough to watch the progress bar move, fast enough not to bore.
 const SIMULATED_RUN_MS = 4000;

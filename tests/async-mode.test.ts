@@ -5,7 +5,7 @@ import { POST } from "@/app/api/ai/replicate/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
 import { readSseEvents, type SseEvent } from "@/lib/shared/sse";
 import { predictionStore } from "@/lib/server/replicate/prediction-store";
-import { jsonPost, setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
+import { handleOf, jsonPost, setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim, server } = useSimulatedReplicate({ bootMs: 10, runMs: 150 });
 const APP = "http://app.test";
@@ -13,8 +13,10 @@ const APP = "http://app.test";
 const start = (prompt: string) =>
   POST(jsonPost(`${APP}/api/ai/replicate`, { prompt }, { headers: { prefer: "respond-async" } }));
 
-const byId = (handler: typeof GET, id: string, init: RequestInit = {}) =>
-  handler(new Request(`${APP}/api/ai/replicate/${encodeURIComponent(id)}`, init), { params: Promise.resolve({ id }) });
+/** GET or DELETE of a prediction by the handle its create answered (what `Location` names). */
+const byId = (handler: typeof GET, id: string, init: RequestInit = {}) => byHandle(handler, handleOf(id), init);
+const byHandle = (handler: typeof GET, handle: string, init: RequestInit = {}) =>
+  handler(new Request(`${APP}/api/ai/replicate/${encodeURIComponent(handle)}`, init), { params: Promise.resolve({ id: handle }) });
 
 async function events(response: Response): Promise<SseEvent[]> {
   const all: SseEvent[] = [];
@@ -27,7 +29,7 @@ describe("Prefer: respond-async", () => {
     const response = await start("[never] slow one");
     expect(response.status).toBe(202);
     const body = await response.json();
-    expect(response.headers.get("location")).toBe(`/api/ai/replicate/${body.id}`);
+    expect(response.headers.get("location")).toBe(`/api/ai/replicate/${handleOf(body.id)}`);
     expect(body.status).toBe("starting");
     expect(sim.requests.map((r) => r.kind)).toEqual(["create"]);
     expect(sim.requests[0].headers.prefer).toBeUndefined();
@@ -73,6 +75,20 @@ describe("GET /api/ai/replicate/{id}", () => {
   it("passes Replicate's 404 on for an unknown id", async () => {
     const response = await byId(GET, "unknownid0000000");
     expect(response.status).toBe(404);
+  });
+
+  it("answers 404 for any prediction this app did not start for this caller: a bare id, a forged handle, another caller's", async () => {
+    const id = (await (await start("[never] mine")).json()).id as string;
+    const strangers = [id, `${id}.AAAAAAAAAAAAAAAAAAAAAA`, handleOf(id, { identity: "user:someone-else" })];
+    for (const handle of strangers) {
+      for (const handler of [GET, DELETE]) {
+        const response = await byHandle(handler, handle, { method: handler === GET ? "GET" : "DELETE" });
+        expect(response.status).toBe(404);
+        expect(await response.json()).toMatchObject({ title: "Prediction not found", status: 404 });
+      }
+    }
+    expect(sim.count("get") + sim.count("cancel")).toBe(0);
+    expect(sim.get(id)!.status()).not.toBe("canceled");
   });
 });
 

@@ -9,7 +9,7 @@ import {
   type KeyStorage,
 } from "@/lib/browser/access-key";
 import { describeAnswer } from "@/lib/browser/run-report";
-import { predictionIdFromUrl, withPredictionId } from "@/lib/browser/prediction-url";
+import { handleFromUrl, withHandle } from "@/lib/browser/prediction-url";
 
 function memoryStorage(): KeyStorage & { items: Map<string, string> } {
   const items = new Map<string, string>();
@@ -78,17 +78,18 @@ describe("a 401 that asks for the access key", () => {
   });
 });
 
-describe("the prediction id in the page's URL", () => {
+describe("the prediction handle in the page's URL", () => {
   it("is set and removed, keeping the rest of the URL", () => {
-    const named = withPredictionId("http://localhost:3000/?tab=2#out", "yivqdm2p62uxtohjtl5kgogiym");
-    expect(named).toBe("http://localhost:3000/?tab=2&prediction=yivqdm2p62uxtohjtl5kgogiym#out");
-    expect(predictionIdFromUrl(named)).toBe("yivqdm2p62uxtohjtl5kgogiym");
-    expect(withPredictionId(named, null)).toBe("http://localhost:3000/?tab=2#out");
+    const named = withHandle("http://localhost:3000/?tab=2#out", "yivqdm2p62uxtohjtl5kgogiym.Qm9vX2hhbmRsZV9tYWM");
+    expect(named).toBe("http://localhost:3000/?tab=2&prediction=yivqdm2p62uxtohjtl5kgogiym.Qm9vX2hhbmRsZV9tYWM#out");
+    expect(handleFromUrl(named)).toBe("yivqdm2p62uxtohjtl5kgogiym.Qm9vX2hhbmRsZV9tYWM");
+    expect(withHandle(named, null)).toBe("http://localhost:3000/?tab=2#out");
   });
 
-  it("is ignored when absent or not shaped like an id", () => {
-    expect(predictionIdFromUrl("http://localhost:3000/")).toBeNull();
-    expect(predictionIdFromUrl("http://localhost:3000/?prediction=")).toBeNull();
-    expect(predictionIdFromUrl("http://localhost:3000/?prediction=..%2Fadmin")).toBeNull();
+  it("is ignored when absent or not shaped like a handle", () => {
+    expect(handleFromUrl("http://localhost:3000/")).toBeNull();
+    expect(handleFromUrl("http://localhost:3000/?prediction=")).toBeNull();
+    expect(handleFromUrl("http://localhost:3000/?prediction=..%2Fadmin")).toBeNull();
+    expect(handleFromUrl("http://localhost:3000/?prediction=yivqdm2p62uxtohjtl5kgogiym")).toBeNull();
   });
 });

@@ -48,7 +48,7 @@ describe("postRun", () => {
 });
 
 describe("getRun", () => {
-  it("asks for the stream of /api/ai/replicate/{id}, reports attached, then each event, and answers the done event", async () => {
+  it("asks for the stream of /api/ai/replicate/{handle}, reports attached, then each event, and answers the done event", async () => {
     const events: RunEvent[] = [];
     const fetch = fakeFetch(
       sseResponse(
@@ -65,7 +65,7 @@ describe("getRun", () => {
     expect(fetch.mock.calls[0][0]).toBe("/api/ai/replicate/p1");
     expect(fetch.mock.calls[0][1]?.headers).toMatchObject({ Accept: "text/event-stream", ...KEY });
     expect(events).toEqual([
-      { type: "attached", id: "p1" },
+      { type: "attached", handle: "p1" },
       { type: "status", id: "p1", status: "processing" },
       { type: "progress", progress: { percentage: 40, current: 12, total: 30, pass: 2 } },
       { type: "logs", text: "step 12\n" },
@@ -81,7 +81,7 @@ describe("getRun", () => {
       onEvent,
       fetch: fakeFetch(sseResponse('event: progress\ndata: {"percentage":"40"}\n\nevent: logs\ndata: 42\n\nevent: output\ndata: "no wrapper"\n\nevent: done\ndata: {}\n\n')),
     });
-    expect(onEvent.mock.calls).toEqual([[{ type: "attached", id: "p1" }]]);
+    expect(onEvent.mock.calls).toEqual([[{ type: "attached", handle: "p1" }]]);
   });
 
   it("answers JSON (no attached event) when the route does not stream", async () => {

@@ -11,6 +11,12 @@ describe("describeAnswer", () => {
     expect(describeAnswer(streamed(prediction({}))).kind).toBe("succeeded");
   });
 
+  it("says in words that Replicate deleted the output of a prediction whose data was removed", () => {
+    const report = describeAnswer(json(200, prediction({ data_removed: true, output: null })));
+    expect(report).toMatchObject({ kind: "succeeded", notice: expect.stringMatching(/Replicate has deleted its output.*one hour/) });
+    expect(describeAnswer(json(200, prediction({ data_removed: false, output: ["https://o/1.png"] })))).not.toHaveProperty("notice");
+  });
+
   it("words a failed prediction with the model's own error", () => {
     expect(describeAnswer(json(500, prediction({ status: "failed", error: "CUDA out of memory" })))).toMatchObject({
       kind: "failed",

@@ -44,14 +44,15 @@ describe("run state", () => {
     expect(late.status).toBe("canceled");
   });
 
-  it("re-attaches to a prediction by id, with no body sent by this page", () => {
-    const state = run({ type: "attach", id: "p7", now: 2000 });
-    expect(state).toMatchObject({ phase: "running", body: null, predictionId: "p7", startedAt: 2000, logs: "" });
+  it("re-attaches to a prediction by handle, with no body sent by this page; its id comes with the first status", () => {
+    const state = run({ type: "attach", now: 2000 });
+    expect(state).toMatchObject({ phase: "running", body: null, predictionId: null, startedAt: 2000, logs: "" });
+    expect(runReducer(state, { type: "event", event: { type: "status", id: "p7", status: "processing" } }).predictionId).toBe("p7");
   });
 
   it("replaces the logs with the first logs event after following begins again", () => {
     const logs = (text: string): RunAction => ({ type: "event", event: { type: "logs", text } });
-    const attached: RunAction = { type: "event", event: { type: "attached", id: "p1" } };
+    const attached: RunAction = { type: "event", event: { type: "attached", handle: "p1.mac" } };
     const state = run(start, attached, logs("a\n"), logs("b\n"), attached, logs("a\nb\nc\n"), logs("d\n"));
     expect(state.logs).toBe("a\nb\nc\nd\n");
   });

@@ -52,7 +52,7 @@ describe("watchPrediction", () => {
       ],
     });
     const events: RunEvent[] = [];
-    const answer = await watchPrediction("p1", { fetch: route.fetch, onEvent: (event) => events.push(event), sleep: noWait });
+    const answer = await watchPrediction("p1.mac", { fetch: route.fetch, onEvent: (event) => events.push(event), sleep: noWait });
     expect(answer).toMatchObject({ body: SUCCEEDED, streamed: true });
     expect(route.methods()).toEqual(["GET", "GET"]);
     expect(events.map((event) => event.type)).toEqual(["attached", "status", "logs", "attached", "logs"]);
@@ -69,7 +69,7 @@ describe("watchPrediction", () => {
     });
     const sleep = vi.fn(noWait);
     const events: RunEvent[] = [];
-    const answer = await watchPrediction("p1", { fetch: route.fetch, sleep, pollIntervalMs: 700, onEvent: (event) => events.push(event) });
+    const answer = await watchPrediction("p1.mac", { fetch: route.fetch, sleep, pollIntervalMs: 700, onEvent: (event) => events.push(event) });
     expect(answer).toMatchObject({ httpStatus: 200, body: SUCCEEDED, streamed: false });
     expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([1000, 700]);
     expect(route.calls.map((call) => (call.init.headers as Record<string, string>).Accept)).toEqual([
@@ -78,7 +78,7 @@ describe("watchPrediction", () => {
       "application/json",
     ]);
     expect(events).toEqual([
-      { type: "attached", id: "p1" },
+      { type: "attached", handle: "p1.mac" },
       { type: "status", id: "p1", status: "starting" },
       { type: "status", id: "p1", status: "processing" },
       { type: "logs", text: logs },
@@ -91,10 +91,10 @@ describe("watchPrediction", () => {
     const recovered = fakeRoute({
       GET: [networkError, sse(["status", { id: "p1", status: "processing" }]), networkError, networkError, sse(["done", SUCCEEDED])],
     });
-    expect(await watchPrediction("p1", { fetch: recovered.fetch, sleep: noWait, maxRetries: 3 })).toMatchObject({ body: SUCCEEDED });
+    expect(await watchPrediction("p1.mac", { fetch: recovered.fetch, sleep: noWait, maxRetries: 3 })).toMatchObject({ body: SUCCEEDED });
 
     const lost = fakeRoute({ GET: [networkError, sse(), networkError] });
-    await expect(watchPrediction("p1", { fetch: lost.fetch, sleep: noWait, maxRetries: 2 })).rejects.toThrow("Failed to fetch");
+    await expect(watchPrediction("p1.mac", { fetch: lost.fetch, sleep: noWait, maxRetries: 2 })).rejects.toThrow("Failed to fetch");
     expect(lost.calls).toHaveLength(3);
   });
 
@@ -103,7 +103,7 @@ describe("watchPrediction", () => {
     const unauthorized = { title: "Unauthorized", detail: "key", status: 401 };
     const route = fakeRoute({ GET: [json(503, busy, { "Retry-After": "2" }), sse(["done", busy]), json(401, unauthorized)] });
     const sleep = vi.fn(noWait);
-    const answer = await watchPrediction("p1", { fetch: route.fetch, sleep, pollIntervalMs: 10 });
+    const answer = await watchPrediction("p1.mac", { fetch: route.fetch, sleep, pollIntervalMs: 10 });
     expect(answer).toMatchObject({ httpStatus: 401, body: unauthorized });
     expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([2000, 10]);
   });
@@ -111,7 +111,7 @@ describe("watchPrediction", () => {
   it("stops waiting as soon as its signal aborts", async () => {
     const route = fakeRoute({ GET: [json(202, prediction("processing"))] });
     const controller = new AbortController();
-    const followed = watchPrediction("p1", { fetch: route.fetch, signal: controller.signal, pollIntervalMs: 60_000 });
+    const followed = watchPrediction("p1.mac", { fetch: route.fetch, signal: controller.signal, pollIntervalMs: 60_000 });
     await vi.waitFor(() => expect(route.calls).toHaveLength(1));
     controller.abort();
     await expect(followed).rejects.toMatchObject({ name: "AbortError" });
@@ -121,18 +121,18 @@ describe("watchPrediction", () => {
 describe("startPredictionSession", () => {
   const KEY = { Authorization: "Bearer k-123" };
 
-  it("creates in async mode, names the id, then follows it by id with the same headers", async () => {
-    const route = fakeRoute({ POST: [json(202, prediction("starting"))], GET: [sse(["done", SUCCEEDED])] });
-    const onPredictionId = vi.fn();
+  it("creates in async mode, names the handle its Location gives, then follows it by handle with the same headers", async () => {
+    const route = fakeRoute({ POST: [json(202, prediction("starting"), { Location: "/api/ai/replicate/p1.mac" })], GET: [sse(["done", SUCCEEDED])] });
+    const onHandle = vi.fn();
     const events: RunEvent[] = [];
     const session = startPredictionSession(
       { kind: "start", body: { prompt: "a cat" } },
-      { fetch: route.fetch, headers: KEY, onPredictionId, onEvent: (event) => events.push(event) },
+      { fetch: route.fetch, headers: KEY, onHandle, onEvent: (event) => events.push(event) },
     );
-    expect(await session.ended).toMatchObject({ predictionId: "p1", canceled: false, answer: { body: SUCCEEDED } });
-    expect(onPredictionId).toHaveBeenCalledWith("p1");
-    expect(events.slice(0, 2)).toEqual([{ type: "status", id: "p1", status: "starting" }, { type: "attached", id: "p1" }]);
-    expect(route.calls.map((call) => `${call.method} ${call.url}`)).toEqual(["POST /api/ai/replicate", "GET /api/ai/replicate/p1"]);
+    expect(await session.ended).toMatchObject({ handle: "p1.mac", canceled: false, answer: { body: SUCCEEDED } });
+    expect(onHandle).toHaveBeenCalledWith("p1.mac");
+    expect(events.slice(0, 2)).toEqual([{ type: "status", id: "p1", status: "starting" }, { type: "attached", handle: "p1.mac" }]);
+    expect(route.calls.map((call) => `${call.method} ${call.url}`)).toEqual(["POST /api/ai/replicate", "GET /api/ai/replicate/p1.mac"]);
     for (const call of route.calls) expect(call.init.headers).toMatchObject(KEY);
   });
 
@@ -140,28 +140,28 @@ describe("startPredictionSession", () => {
     const problem = { title: "Invalid request", status: 400, invalid_fields: [{ field: "prompt", description: "required" }] };
     const route = fakeRoute({ POST: [json(400, problem)] });
     const session = startPredictionSession({ kind: "start", body: { prompt: "" } }, { fetch: route.fetch });
-    expect(await session.ended).toMatchObject({ predictionId: null, canceled: false, answer: { httpStatus: 400, body: problem } });
+    expect(await session.ended).toMatchObject({ handle: null, canceled: false, answer: { httpStatus: 400, body: problem } });
     expect(route.methods()).toEqual(["POST"]);
   });
 
-  it("re-attaches to a prediction by id without creating one", async () => {
+  it("re-attaches to a prediction by handle without creating one", async () => {
     const route = fakeRoute({ GET: [sse(["done", SUCCEEDED])] });
-    const onPredictionId = vi.fn();
-    const session = startPredictionSession({ kind: "attach", id: "p1" }, { fetch: route.fetch, onPredictionId });
-    expect(await session.ended).toMatchObject({ predictionId: "p1", answer: { body: SUCCEEDED } });
+    const onHandle = vi.fn();
+    const session = startPredictionSession({ kind: "attach", handle: "p1.mac" }, { fetch: route.fetch, onHandle });
+    expect(await session.ended).toMatchObject({ handle: "p1.mac", answer: { body: SUCCEEDED } });
     expect(route.methods()).toEqual(["GET"]);
-    expect(onPredictionId).toHaveBeenCalledWith("p1");
+    expect(onHandle).toHaveBeenCalledWith("p1.mac");
   });
 
   it("cancels with a DELETE: the stream is closed first, the answer is the DELETE's", async () => {
     const canceled = prediction("canceled");
     const route = fakeRoute({ GET: [openStream(["status", { id: "p1", status: "processing" }])], DELETE: [json(200, canceled)] });
-    const session = startPredictionSession({ kind: "attach", id: "p1" }, { fetch: route.fetch, headers: KEY });
+    const session = startPredictionSession({ kind: "attach", handle: "p1.mac" }, { fetch: route.fetch, headers: KEY });
     await vi.waitFor(() => expect(route.calls).toHaveLength(1));
     session.cancel();
-    expect(await session.ended).toMatchObject({ canceled: true, predictionId: "p1", answer: { body: canceled } });
+    expect(await session.ended).toMatchObject({ canceled: true, handle: "p1.mac", answer: { body: canceled } });
     expect(route.calls[0].init.signal?.aborted).toBe(true);
-    expect(route.calls[1]).toMatchObject({ method: "DELETE", url: "/api/ai/replicate/p1", init: { headers: KEY } });
+    expect(route.calls[1]).toMatchObject({ method: "DELETE", url: "/api/ai/replicate/p1.mac", init: { headers: KEY } });
   });
 
   it("lets a create already sent answer when Cancel comes first, then deletes what it created", async () => {
@@ -175,15 +175,15 @@ describe("startPredictionSession", () => {
     });
     const session = startPredictionSession({ kind: "start", body: { prompt: "a cat" } }, { fetch });
     session.cancel();
-    answerCreate(Response.json(prediction("starting"), { status: 202 }));
-    expect(await session.ended).toMatchObject({ canceled: true, predictionId: "p1" });
-    expect(calls).toEqual(["POST /api/ai/replicate", "DELETE /api/ai/replicate/p1"]);
+    answerCreate(Response.json(prediction("starting"), { status: 202, headers: { Location: "/api/ai/replicate/p1.mac" } }));
+    expect(await session.ended).toMatchObject({ canceled: true, handle: "p1.mac" });
+    expect(calls).toEqual(["POST /api/ai/replicate", "DELETE /api/ai/replicate/p1.mac"]);
   });
 
   it("stops without canceling when the page goes away, and reports nothing more", async () => {
     const route = fakeRoute({ GET: [openStream(["status", { id: "p1", status: "processing" }])] });
     const onEvent = vi.fn();
-    const session = startPredictionSession({ kind: "attach", id: "p1" }, { fetch: route.fetch, onEvent });
+    const session = startPredictionSession({ kind: "attach", handle: "p1.mac" }, { fetch: route.fetch, onEvent });
     await vi.waitFor(() => expect(onEvent).toHaveBeenCalledTimes(2));
     session.stop();
     await expect(session.ended).rejects.toMatchObject({ name: "AbortError" });

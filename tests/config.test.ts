@@ -27,11 +27,13 @@ describe("configuration from the environment", () => {
       baseUrl: "https://api.replicate.com/v1",
       pollIntervalMs: 1000,
       timeoutSeconds: 60,
-      syncWaitSeconds: 60,
+      syncWaitSeconds: 5,
+      asyncTimeoutSeconds: 1800,
       maxBodyBytes: 10 * 1024 * 1024,
       webhookMaxBodyBytes: 4 * 1024 * 1024,
       pollBudgetPerMinute: 2400,
       createsPerMinute: 600,
+      handleSecret: "r8_test",
     });
   });
 

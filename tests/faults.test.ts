@@ -185,13 +185,13 @@ async function oneRequest(tag: number): Promise<void> {
   const response = await POST(request);
   const leaving: Leaving = mode === "stream" ? { leaveAfterMs, leave: () => caller.abort() } : { gone: caller.signal.aborted };
   const text = await record(tag, mode, response, leaving);
-  if (mode === "async" && response.status === 202) await follow(tag, JSON.parse(text).id);
+  if (mode === "async" && response.status === 202) await follow(tag, response.headers.get("location")!.split("/").at(-1)!);
 }
 
 /** An async prediction, followed the three ways a page can: poll, stream, or cancel. */
-async function follow(tag: number, id: string): Promise<void> {
-  const params = { params: Promise.resolve({ id }) };
-  const url = `${APP}/api/ai/replicate/${id}`;
+async function follow(tag: number, handle: string): Promise<void> {
+  const params = { params: Promise.resolve({ id: handle }) };
+  const url = `${APP}/api/ai/replicate/${handle}`;
   const way = pick(["poll", "stream", "cancel"] as const);
   const request = (init: RequestInit) => {
     const made = new Request(url, init);
@@ -344,7 +344,7 @@ function assertInvariants(sim: SimulatorServer["sim"], requests: number): Tally 
 
 /**
  * Every fault on every endpoint, except a 429 on a create: after one, the process paces its
- * creates at Replicate's 600 a minute for a minute (lib/replicate/create-pacer.ts, tested in
+ * creates at Replicate's 600 a minute for a minute (lib/server/replicate/create-pacer.ts, tested in
  * tests/create-pacer.test.ts and tests/route.test.ts), which at this test's 40 requests a second
  * would turn most of the run into quick 429s and leave the other faults untested.
  */

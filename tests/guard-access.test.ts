@@ -4,7 +4,7 @@ import { POST } from "@/app/api/ai/replicate/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
 import { keyMatches } from "@/lib/server/guard/access";
 import { ROUTE_KEY, setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
-import { jsonPost, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
+import { handleOf, jsonPost, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 20 });
 const logs = useGuardEnv();
@@ -101,7 +101,7 @@ describe("ROUTE_API_KEY", () => {
 
   it("guards GET and DELETE of a prediction too", async () => {
     setGuardEnv({ ROUTE_API_KEY: ROUTE_KEY });
-    const id = "abcdefgh12345678";
+    const id = handleOf("abcdefgh12345678", { identity: "api-key" });
     const request = (method: string, headers: Record<string, string> = {}) =>
       new Request(`${APP}/api/ai/replicate/${id}`, { method, headers });
     await problem(await GET(request("GET"), { params: Promise.resolve({ id }) }), 401);

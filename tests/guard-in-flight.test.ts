@@ -4,7 +4,7 @@ import { POST } from "@/app/api/ai/replicate/route";
 import { parseGuardConfig } from "@/lib/server/config";
 import { inFlight } from "@/lib/server/guard/in-flight";
 import { setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
-import { jsonPost, until, useSimulatedReplicate } from "@/tests/support/route-env";
+import { handleOf, jsonPost, until, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 20 });
 useGuardEnv();
@@ -79,7 +79,7 @@ describe("REPLICATE_MAX_IN_FLIGHT", () => {
     const caller = new AbortController();
     const running = post("[never] busy", { signal: caller.signal });
     await until(() => sim.predictions.size === 1);
-    const [id] = sim.predictions.keys();
+    const id = handleOf([...sim.predictions.keys()][0]);
     const canceled = await DELETE(new Request(`${APP}/api/ai/replicate/${id}`, { method: "DELETE" }), { params: Promise.resolve({ id }) });
     expect(canceled.status).toBe(200);
     expect((await canceled.json()).status).toBe("canceled");

@@ -6,7 +6,7 @@ import { clientKey, forwardedAddress, MemoryRateLimitStore, setRateLimitStore } 
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
 import { Problem } from "@/lib/server/problem";
 import { ROUTE_KEY, setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
-import { jsonPost, useSimulatedReplicate } from "@/tests/support/route-env";
+import { handleOf, jsonPost, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 10 });
 useGuardEnv();
@@ -142,7 +142,7 @@ describe("the route under a rate limit", () => {
 
   it("never limits following or canceling: only a POST can start a prediction", async () => {
     setGuardEnv({ REPLICATE_RATE_LIMIT: "1/min" });
-    const { id } = await (await post()).json();
+    const id = handleOf((await (await post()).json()).id);
     expect((await post()).status).toBe(429);
     const params = { params: Promise.resolve({ id }) };
     for (let i = 0; i < 3; i += 1) {

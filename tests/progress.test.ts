@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { estimateRemainingMs, parseProgress } from "@/lib/shared/progress";
 
-// From /work/shared/replicate-api.md, "Progress in logs".
+// A diffusion model's cumulative log as Replicate predictions carry it: a seed line, then tqdm bars.
 const DOCUMENTED_LOG = [
   "Using seed: 16010",
   "  0%|          | 0/16 [00:00<?, ?it/s]",

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
 import { predictionStore } from "@/lib/server/replicate/prediction-store";
-import { setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
+import { handleOf, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate();
 const SECRET_BYTES = randomBytes(24);
@@ -31,7 +31,7 @@ function deliver(body: string, headers: Partial<Record<"id" | "timestamp" | "sig
   );
 }
 
-const lookup = (id: string) => GET(new Request(`http://localhost/api/ai/replicate/${id}`), { params: Promise.resolve({ id }) });
+const lookup = (id: string) => GET(new Request(`http://localhost/api/ai/replicate/${handleOf(id)}`), { params: Promise.resolve({ id: handleOf(id) }) });
 
 beforeEach(() => {
   setEnv({ REPLICATE_WEBHOOK_SECRET: SECRET });

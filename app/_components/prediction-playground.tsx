@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { buildCurlCommand } from "@/lib/browser/curl-command";
 import { invalidFieldsByName } from "@/lib/browser/run-report";
-import { predictionIdFromUrl } from "@/lib/browser/prediction-url";
+import { handleFromUrl } from "@/lib/browser/prediction-url";
 import { EMPTY_FORM, FORM_FIELDS, toRequestBody, type FormValues } from "@/lib/browser/request-body";
 import { ROUTE_PATH } from "@/lib/browser/route-calls";
 import { AccessKeyForm } from "./access-key-form";
@@ -16,7 +16,7 @@ import { usePredictionRun } from "./use-prediction-run";
 
 /**
  * The page's one stateful piece: form values in, a run's state out. A run named in the URL
- * (`?prediction=<id>`, left by a reload) is re-attached at once; a 401 asks for the access key.
+ * (`?prediction=<handle>`, left by a reload) is re-attached at once; a 401 asks for the access key.
  */
 export function PredictionPlayground() {
   const [values, setValues] = useState<FormValues>(EMPTY_FORM);
@@ -33,8 +33,8 @@ export function PredictionPlayground() {
   );
 
   useEffect(() => {
-    const id = predictionIdFromUrl(window.location.href);
-    if (id) void attach(id);
+    const handle = handleFromUrl(window.location.href);
+    if (handle) void attach(handle);
   }, [attach]);
 
   // Send the reader to the first field the route rejected.

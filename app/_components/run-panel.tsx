@@ -50,6 +50,11 @@ export function RunPanel({ state, unplacedFields, accessKeyPrompt }: RunPanelPro
       {(running || state.progress) && <RunProgress progress={state.progress} running={running} />}
       {report?.kind === "unauthorized" && accessKeyPrompt}
       {report && report.kind !== "succeeded" && report.kind !== "unauthorized" && <RunError report={report} unplacedFields={unplacedFields} />}
+      {report?.kind === "succeeded" && report.notice && (
+        <div className="callout callout-notice" role="status" data-testid="run-notice">
+          <p className="callout-detail">{report.notice}</p>
+        </div>
+      )}
       {hasOutput ? <RunOutput view={view} streaming={running} /> : !report || running ? <OutputPlaceholder running={running} /> : null}
 
       {(state.predictionId || metrics) && (

@@ -3,13 +3,13 @@
 import { useCallback, useEffect, useReducer, useRef } from "react";
 import { describeAnswer, describeCancelAnswer, describeRequestFailure, type RunReport } from "@/lib/browser/run-report";
 import { startPredictionSession, type PredictionSession, type SessionEnd, type SessionPlan } from "@/lib/browser/prediction-session";
-import { withPredictionId } from "@/lib/browser/prediction-url";
+import { withHandle } from "@/lib/browser/prediction-url";
 import type { RunRequestBody } from "@/lib/browser/route-types";
 import { IDLE_RUN, runReducer } from "@/lib/browser/run-state";
 
 /**
  * One run at a time: start it (or re-attach to the one named in the URL), follow its events,
- * cancel it with a DELETE. The running prediction's id stays in the URL until the run ends, so a
+ * cancel it with a DELETE. The running prediction's handle stays in the URL until the run ends, so a
  * reload re-attaches instead of losing it. `getHeaders` is read at each run (the access key).
  */
 export function usePredictionRun(getHeaders: () => Record<string, string>) {
@@ -26,14 +26,14 @@ export function usePredictionRun(getHeaders: () => Record<string, string>) {
     const headers = getHeadersRef.current();
     const keySent = "Authorization" in headers;
     const now = Date.now();
-    dispatch(plan.kind === "start" ? { type: "start", body: plan.body, now } : { type: "attach", id: plan.id, now });
-    let predictionId = plan.kind === "attach" ? plan.id : null;
+    dispatch(plan.kind === "start" ? { type: "start", body: plan.body, now } : { type: "attach", now });
+    let handle = plan.kind === "attach" ? plan.handle : null;
     const session = startPredictionSession(plan, {
       headers,
       onEvent: (event) => dispatch({ type: "event", event }),
-      onPredictionId: (id) => {
-        predictionId = id;
-        replaceUrl(withPredictionId(window.location.href, id));
+      onHandle: (known) => {
+        handle = known;
+        replaceUrl(withHandle(window.location.href, known));
       },
     });
     sessionRef.current = session;
@@ -49,14 +49,14 @@ export function usePredictionRun(getHeaders: () => Record<string, string>) {
     if (sessionRef.current !== session) return;
     sessionRef.current = null;
     // After the key is given, follow what was created rather than create it again.
-    retryPlanRef.current = predictionId ? { kind: "attach", id: predictionId } : plan;
-    // Ended: nothing to re-attach to. Not answered (the network failed) or waiting for a key: keep the id.
-    if (answered && report.kind !== "unauthorized") replaceUrl(withPredictionId(window.location.href, null));
+    retryPlanRef.current = handle ? { kind: "attach", handle } : plan;
+    // Ended: nothing to re-attach to. Not answered (the network failed) or waiting for a key: keep the handle.
+    if (answered && report.kind !== "unauthorized") replaceUrl(withHandle(window.location.href, null));
     dispatch({ type: "finish", report, now: Date.now() });
   }, []);
 
   const start = useCallback((body: RunRequestBody) => run({ kind: "start", body }), [run]);
-  const attach = useCallback((id: string) => run({ kind: "attach", id }), [run]);
+  const attach = useCallback((handle: string) => run({ kind: "attach", handle }), [run]);
 
   /** Runs the last plan again (after the access key was given). */
   const retry = useCallback(() => {

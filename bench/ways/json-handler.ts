@@ -1,10 +1,10 @@
-import { createServer, type IncomingMessage } from "node:http";
-
 /**
  * The minimal node:http handler the official client and the seed's algorithm sit behind, so each
  * pays the same HTTP hop as the route: read the JSON body, run, answer JSON. No framework, no
  * validation: a floor for what a handler can cost. Listens on 127.0.0.1:$PORT.
  */
+import { createServer, type IncomingMessage } from "node:http";
+
 export interface HandlerAnswer {
   status: number;
   body: unknown;

@@ -1,8 +1,8 @@
+/** A way of running a prediction, as the benchmark drives it: one call per prediction. */
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Answer, JsonCaller } from "../http-client";
 
-/** A way of running a prediction, as the benchmark drives it: one call per prediction. */
 export type WayName = "route" | "official" | "seed" | "floor" | "direct";
 
 export const WAY_LABELS: Record<WayName, string> = {

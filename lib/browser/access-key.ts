@@ -1,9 +1,9 @@
-import type { RouteAnswer } from "./route-answer";
-
 /**
  * The route's access key (the server's ROUTE_API_KEY), as the person typed it. It lives in this
  * tab's session storage only: never in the page's source, gone when the tab closes.
  */
+import type { RouteAnswer } from "./route-answer";
+
 export const ACCESS_KEY_STORAGE_KEY = "replicate-route-key";
 
 export type KeyStorage = Pick<Storage, "getItem" | "setItem" | "removeItem">;

@@ -5,13 +5,13 @@ import { isPrediction } from "@/lib/shared/prediction";
 import type { RunEvent, RunRequestBody } from "./route-types";
 
 /** Run a new prediction, or re-attach to one already running (after a reload). */
-export type SessionPlan = { kind: "start"; body: RunRequestBody } | { kind: "attach"; id: string };
+export type SessionPlan = { kind: "start"; body: RunRequestBody } | { kind: "attach"; handle: string };
 
 export type SessionEnd = {
   /** The final answer: the route's to the create (when it did not create), to following, or to the cancel. */
   answer: RouteAnswer;
-  /** Known once the route created the prediction. */
-  predictionId: string | null;
+  /** The prediction's handle (what the route's `Location` names), known once the route created it. */
+  handle: string | null;
   /** The answer is the DELETE's: the person canceled. */
   canceled: boolean;
 };
@@ -25,14 +25,15 @@ export type PredictionSession = {
 };
 
 export type SessionOptions = Omit<WatchOptions, "signal"> & {
-  /** The prediction's id, as soon as it is known (the page keeps it in its URL). */
-  onPredictionId?: (id: string) => void;
+  /** The prediction's handle, as soon as it is known (the page keeps it in its URL). */
+  onHandle?: (handle: string) => void;
 };
 
 /**
  * One run, in async mode so that nothing about it lives in a request: create (the route answers
- * 202 with the id), then follow by id. Closing the page only closes the follower; the prediction
- * runs on and the next page re-attaches by id. Canceling is an explicit DELETE.
+ * 202 with the prediction's handle in `Location`), then follow by handle. Closing the page only
+ * closes the follower; the prediction runs on and the next page re-attaches by handle. Canceling
+ * is an explicit DELETE.
  */
 export function startPredictionSession(plan: SessionPlan, options: SessionOptions = {}): PredictionSession {
   const stopped = new AbortController();
@@ -43,28 +44,29 @@ export function startPredictionSession(plan: SessionPlan, options: SessionOption
   const emit = (event: RunEvent) => !stopped.signal.aborted && options.onEvent?.(event);
 
   async function run(): Promise<SessionEnd> {
-    let id: string;
+    let handle: string;
     if (plan.kind === "start") {
-      // Not aborted by Cancel: a create already sent makes a prediction whose id we need to cancel it.
+      // Not aborted by Cancel: a create already sent makes a prediction whose handle we need to cancel it.
       const created = await postRun(plan.body, { ...calls, signal: stopped.signal });
-      if (created.httpStatus !== 202 || !isPrediction(created.body)) return { answer: created, predictionId: null, canceled: false };
-      id = created.body.id;
-      options.onPredictionId?.(id);
-      emit({ type: "status", id, status: created.body.status });
+      const located = handleFromLocation(created.headers?.get("location"));
+      if (created.httpStatus !== 202 || !isPrediction(created.body) || !located) return { answer: created, handle: null, canceled: false };
+      handle = located;
+      options.onHandle?.(handle);
+      emit({ type: "status", id: created.body.id, status: created.body.status });
     } else {
-      id = plan.id;
-      options.onPredictionId?.(id);
+      handle = plan.handle;
+      options.onHandle?.(handle);
     }
     if (!cancelRequested) {
       try {
-        const answer = await watchPrediction(id, { ...options, onEvent: emit, signal: following.signal });
-        return { answer, predictionId: id, canceled: false };
+        const answer = await watchPrediction(handle, { ...options, onEvent: emit, signal: following.signal });
+        return { answer, handle, canceled: false };
       } catch (error) {
         if (!cancelRequested || stopped.signal.aborted) throw error;
       }
     }
     // The person asked for it: the DELETE goes out even if the page is being left.
-    return { answer: await deleteRun(id, calls), predictionId: id, canceled: true };
+    return { answer: await deleteRun(handle, calls), handle, canceled: true };
   }
 
   return {
@@ -77,4 +79,10 @@ export function startPredictionSession(plan: SessionPlan, options: SessionOption
       stopped.abort();
     },
   };
+}
+
+/** The handle a `202`'s `Location: /api/ai/replicate/{handle}` names; null without one. */
+export function handleFromLocation(location: string | null | undefined): string | null {
+  const handle = location?.split("?")[0].split("/").filter(Boolean).at(-1);
+  return handle ? decodeURIComponent(handle) : null;
 }

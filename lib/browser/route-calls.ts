@@ -6,8 +6,8 @@ import type { RunEvent, RunRequestBody } from "./route-types";
 
 export const ROUTE_PATH = "/api/ai/replicate";
 
-export function predictionPath(id: string): string {
-  return `${ROUTE_PATH}/${encodeURIComponent(id)}`;
+export function predictionPath(handle: string): string {
+  return `${ROUTE_PATH}/${encodeURIComponent(handle)}`;
 }
 
 type CallOptions = {
@@ -37,22 +37,22 @@ export async function postRun(body: RunRequestBody, options: CallOptions = {}): 
  * A route that cannot stream answers JSON: 202 while running, 200 or 500 once ended.
  */
 export async function getRun(
-  id: string,
+  handle: string,
   options: CallOptions & { stream: boolean; onEvent?: (event: RunEvent) => void },
 ): Promise<RouteAnswer> {
-  const response = await (options.fetch ?? fetch)(predictionPath(id), {
+  const response = await (options.fetch ?? fetch)(predictionPath(handle), {
     headers: { Accept: options.stream ? "text/event-stream" : "application/json", ...options.headers },
     signal: options.signal,
     cache: "no-store",
   });
   if (!isEventStream(response)) return readJsonAnswer(response);
-  options.onEvent?.({ type: "attached", id });
+  options.onEvent?.({ type: "attached", handle });
   return readStreamedAnswer(response, options.onEvent);
 }
 
 /** Cancels it upstream; the route answers the prediction as the cancel left it. */
-export async function deleteRun(id: string, options: CallOptions = {}): Promise<RouteAnswer> {
-  const response = await (options.fetch ?? fetch)(predictionPath(id), {
+export async function deleteRun(handle: string, options: CallOptions = {}): Promise<RouteAnswer> {
+  const response = await (options.fetch ?? fetch)(predictionPath(handle), {
     method: "DELETE",
     headers: { Accept: "application/json", ...options.headers },
     signal: options.signal,

@@ -14,7 +14,7 @@ export type { Progress };
  * following the prediction again (a new stream or polling), whose first `logs` is the whole log.
  */
 export type RunEvent =
-  | { type: "attached"; id: string }
+  | { type: "attached"; handle: string }
   | { type: "status"; id: string; status: string }
   | { type: "progress"; progress: Progress }
   | { type: "logs"; text: string }

@@ -5,7 +5,8 @@ import { isProblemBody, type InvalidField } from "@/lib/shared/problem-body";
 
 /** How a run ended, in words a person can act on. */
 export type RunReport =
-  | { kind: "succeeded"; prediction: Prediction }
+  /** `notice`: something a person should know about a success (its output is gone, say). */
+  | { kind: "succeeded"; prediction: Prediction; notice?: string }
   | { kind: "failed"; message: string; prediction: Prediction }
   | { kind: "canceled"; message: string; detail?: string; prediction?: Prediction }
   | { kind: "timed-out"; message: string; prediction: Prediction }
@@ -27,6 +28,10 @@ const TITLE_BY_STATUS: Record<number, string> = {
   503: "Service unavailable",
   504: "Gateway timeout",
 };
+
+/** Replicate's retention: `data_removed: true` on a prediction whose output, input and logs it deleted. */
+export const DATA_REMOVED =
+  "This prediction succeeded, but Replicate has deleted its output, input and logs: it keeps them for one hour after a prediction made through the API ends. Run it again to get a new output.";
 
 /** The person pressed Cancel before the route had answered anything to cancel. */
 export const CANCELED_BY_USER: RunReport = { kind: "canceled", message: "Canceled" };
@@ -71,7 +76,7 @@ export function describePrediction(prediction: Prediction): RunReport {
   }
   switch (prediction.status) {
     case "succeeded":
-      return { kind: "succeeded", prediction };
+      return prediction.data_removed === true ? { kind: "succeeded", prediction, notice: DATA_REMOVED } : { kind: "succeeded", prediction };
     case "failed":
       return { kind: "failed", message: error ? `The model failed: ${error}` : "The model failed without saying why.", prediction };
     case "canceled":

@@ -25,7 +25,7 @@ export type RunState = {
 
 export type RunAction =
   | { type: "start"; body: RunRequestBody; now: number }
-  | { type: "attach"; id: string; now: number }
+  | { type: "attach"; now: number }
   | { type: "event"; event: RunEvent }
   | { type: "canceling" }
   | { type: "finish"; report: RunReport; now: number }
@@ -51,7 +51,7 @@ export function runReducer(state: RunState, action: RunAction): RunState {
     case "start":
       return { ...IDLE_RUN, phase: "running", body: action.body, startedAt: action.now };
     case "attach":
-      return { ...IDLE_RUN, phase: "running", predictionId: action.id, startedAt: action.now };
+      return { ...IDLE_RUN, phase: "running", startedAt: action.now };
     case "event":
       // A late event (after Cancel) must not reopen a finished run.
       return state.phase === "running" ? applyEvent(state, action.event) : state;
@@ -67,7 +67,7 @@ export function runReducer(state: RunState, action: RunAction): RunState {
 function applyEvent(state: RunState, event: RunEvent): RunState {
   switch (event.type) {
     case "attached":
-      return { ...state, predictionId: event.id, logsResent: true };
+      return { ...state, logsResent: true };
     case "status":
       return { ...state, status: event.status, predictionId: event.id || state.predictionId };
     case "progress":

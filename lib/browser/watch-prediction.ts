@@ -1,5 +1,6 @@
-// Pure (no server module behind it): the page turns polled predictions into the very events the
-// route's stream would have sent, with the route's own tracker.
+// Follows one prediction from the page through the route (`GET /api/ai/replicate/{id}`, streamed
+// or polled; `fetch` and `sleep` are injectable). No server module behind it: polled predictions
+// become the very events the route's stream would have sent, with the route's own tracker.
 import type { Prediction as ReplicatePrediction } from "@/lib/shared/prediction";
 import { predictionEventTracker } from "@/lib/shared/prediction-events";
 import { retryAfterMs } from "@/lib/shared/retry-after";
@@ -30,7 +31,7 @@ const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
  * once. A route that answers JSON instead is polled. A lost connection or a passing 429/5xx is
  * retried a few times: the prediction runs on upstream whatever happens to this page's requests.
  */
-export async function watchPrediction(id: string, options: WatchOptions = {}): Promise<RouteAnswer> {
+export async function watchPrediction(handle: string, options: WatchOptions = {}): Promise<RouteAnswer> {
   const { signal } = options;
   const wait = options.sleep ?? sleep;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
@@ -46,7 +47,7 @@ export async function watchPrediction(id: string, options: WatchOptions = {}): P
   for (;;) {
     let answer: RouteAnswer;
     try {
-      answer = await getRun(id, { ...options, stream: polling === null, onEvent });
+      answer = await getRun(handle, { ...options, stream: polling === null, onEvent });
     } catch (error) {
       if (signal?.aborted || !isConnectionLost(error) || failures >= maxRetries) throw error;
       failures += 1;
@@ -59,7 +60,7 @@ export async function watchPrediction(id: string, options: WatchOptions = {}): P
       if (answer.streamed) continue;
       if (polling === null) {
         polling = predictionEventTracker();
-        onEvent({ type: "attached", id });
+        onEvent({ type: "attached", handle });
       }
       emitChanges(polling, body, onEvent);
       await wait(retryAfterMs(answer.headers?.get("retry-after")) ?? pollIntervalMs, signal);

@@ -1,13 +1,12 @@
 import "server-only";
+// The environment, parsed once with zod into a typed object (t3-env style). It is read at the
+// first request, never at import, so `next build` works without any variable set. A missing or
+// malformed variable is answered as a 500 problem naming it, never `undefined` deep in a request.
+
 import { z } from "zod";
 import { Problem } from "@/lib/server/problem";
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
 
-/**
- * The environment, parsed once with zod into a typed object (t3-env style). It is read at the
- * first request, never at import, so `next build` works without any variable set. A missing or
- * malformed variable is answered as a 500 problem naming it, never `undefined` deep in a request.
- */
 export type ModelTarget =
   | { kind: "version"; version: string }
   | { kind: "model"; owner: string; name: string }
@@ -19,8 +18,10 @@ export interface Config {
   baseUrl: string;
   pollIntervalMs: number;
   timeoutSeconds: number;
-  /** `Prefer: wait=N` on the create; 0 turns it off. */
+  /** `Prefer: wait=N` on the create; 0 turns it off. It bounds how long a leaving client goes uncanceled. */
   syncWaitSeconds: number;
+  /** `Cancel-After` of an async create: nobody waits for it in-process, so Replicate ends it past this. */
+  asyncTimeoutSeconds: number;
   maxBodyBytes: number;
   /** Largest webhook body: one prediction, outputs included (data URLs when the model inlines them). */
   webhookMaxBodyBytes: number;
@@ -32,6 +33,8 @@ export interface Config {
   webhookUrl?: string;
   /** `whsec_...`; when unset the secret is fetched once from Replicate and cached. */
   webhookSecret?: string;
+  /** Signs prediction handles: PREDICTION_HANDLE_SECRET, else the token (rotating it retires old handles). */
+  handleSecret: string;
 }
 
 export const ENV_NAMES = [
@@ -43,12 +46,14 @@ export const ENV_NAMES = [
   "REPLICATE_POLL_INTERVAL_MS",
   "REPLICATE_TIMEOUT_SECONDS",
   "REPLICATE_SYNC_WAIT_SECONDS",
+  "REPLICATE_ASYNC_TIMEOUT_SECONDS",
   "REPLICATE_MAX_BODY_BYTES",
   "REPLICATE_WEBHOOK_MAX_BODY_BYTES",
   "REPLICATE_POLL_BUDGET_PER_MINUTE",
   "REPLICATE_CREATES_PER_MINUTE",
   "REPLICATE_WEBHOOK_URL",
   "REPLICATE_WEBHOOK_SECRET",
+  "PREDICTION_HANDLE_SECRET",
 ] as const;
 
 const TARGET_NAMES = ["REPLICATE_MODEL_VERSION", "REPLICATE_MODEL", "REPLICATE_DEPLOYMENT"] as const;
@@ -102,14 +107,17 @@ const envSchema = z.object({
   REPLICATE_API_BASE_URL: optional(baseUrl("must be an http(s) URL")).transform((url) => (url ?? "https://api.replicate.com/v1").replace(/\/+$/, "")),
   REPLICATE_POLL_INTERVAL_MS: optional(number(1, 600_000, true)).transform((v) => v ?? 1000),
   REPLICATE_TIMEOUT_SECONDS: optional(number(0.001, MAX_TIMEOUT_SECONDS, false)).transform((v) => v ?? 60),
+  // 5 s: a client that leaves while the create is held is followed by a cancel within about 6 s.
   REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true, "must be 0 (off) or a whole number of seconds (Replicate waits 1..60)"))
-    .transform((v) => v ?? 60),
+    .transform((v) => v ?? 5),
+  REPLICATE_ASYNC_TIMEOUT_SECONDS: optional(number(5, 86_400, true)).transform((v) => v ?? 1800),
   REPLICATE_WEBHOOK_MAX_BODY_BYTES: optional(number(1024, 1024 ** 3, true)).transform((v) => v ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES),
   REPLICATE_MAX_BODY_BYTES: optional(number(1, 1024 ** 3, true)).transform((v) => v ?? 10 * 1024 * 1024),
   REPLICATE_POLL_BUDGET_PER_MINUTE: optional(number(60, 1_000_000, true)).transform((v) => v ?? 2400),
   REPLICATE_CREATES_PER_MINUTE: optional(number(1, 1_000_000, true)).transform((v) => v ?? 600),
   REPLICATE_WEBHOOK_URL: optional(baseUrl("must be the app's public http(s) origin")),
   REPLICATE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_<base64>")),
+  PREDICTION_HANDLE_SECRET: optional(z.string().min(16, "must be at least 16 characters")),
 });
 
 type Env = Record<string, string | undefined>;
@@ -131,12 +139,14 @@ export function parseConfig(env: Env): Config {
     pollIntervalMs: vars.REPLICATE_POLL_INTERVAL_MS,
     timeoutSeconds: vars.REPLICATE_TIMEOUT_SECONDS,
     syncWaitSeconds: clampSyncWait(vars.REPLICATE_SYNC_WAIT_SECONDS, vars.REPLICATE_TIMEOUT_SECONDS),
+    asyncTimeoutSeconds: vars.REPLICATE_ASYNC_TIMEOUT_SECONDS,
     maxBodyBytes: vars.REPLICATE_MAX_BODY_BYTES,
     webhookMaxBodyBytes: vars.REPLICATE_WEBHOOK_MAX_BODY_BYTES,
     pollBudgetPerMinute: vars.REPLICATE_POLL_BUDGET_PER_MINUTE,
     createsPerMinute: vars.REPLICATE_CREATES_PER_MINUTE,
     webhookUrl: vars.REPLICATE_WEBHOOK_URL?.replace(/\/+$/, ""),
     webhookSecret: vars.REPLICATE_WEBHOOK_SECRET,
+    handleSecret: vars.PREDICTION_HANDLE_SECRET ?? vars.REPLICATE_API_TOKEN,
   };
 }
 
@@ -307,7 +317,7 @@ function parsedOncePerEnv<T>(names: readonly string[], parse: (env: Env) => T): 
   };
 }
 
-const SECRET_NAMES = ["REPLICATE_API_TOKEN", "ROUTE_API_KEY", "REPLICATE_WEBHOOK_SECRET"] as const;
+const SECRET_NAMES = ["REPLICATE_API_TOKEN", "ROUTE_API_KEY", "REPLICATE_WEBHOOK_SECRET", "PREDICTION_HANDLE_SECRET"] as const;
 
 /**
  * The secrets of the environment as they are set, even when the rest does not parse: what a log

@@ -1,11 +1,10 @@
 import "server-only";
+// Structured logs: one JSON line per request and nothing else on the hot path. Every line goes
+// through `redact`, so the token (or the route key, or the webhook secret) cannot reach the log
+// even from the message of an unexpected error.
+
 import { secretValues } from "@/lib/server/config";
 
-/**
- * Structured logs: one JSON line per request and nothing else on the hot path. Every line goes
- * through `redact`, so the token (or the route key, or the webhook secret) cannot reach the log
- * even from the message of an unexpected error.
- */
 export interface RequestLine {
   route: string;
   method: string;

@@ -1,4 +1,10 @@
 import "server-only";
+// What every route of the project does around its own work: run the guards first (access, rate
+// limit, in-flight cap; see lib/server/guard/admit.ts; a signature-checked route gets the caps
+// only), set the body's rules (time limit, process budget: lib/server/http/read-json-body.ts),
+// read the configuration, turn any error into problem JSON, write one log line when the answer
+// has ended. The handlers themselves only parse, call into lib/ and answer.
+
 import { getConfig, getGuardConfig, type Config } from "@/lib/server/config";
 import type { Caller } from "@/lib/server/guard/access";
 import { admitRequest, admitSigned } from "@/lib/server/guard/admit";
@@ -8,14 +14,6 @@ import { logRequest } from "@/lib/server/log";
 import { toProblem, Problem } from "@/lib/server/problem";
 import type { CallStats } from "@/lib/server/replicate/transport";
 
-/**
- * What every route of the project does around its own work: run the guards first (access, rate
- * limit, in-flight cap; see lib/server/guard/admit.ts; a signature-checked route gets the caps
- * only), set the body's rules (time limit, process budget: lib/server/http/read-json-body.ts),
- * read the configuration, turn
- * any error into problem JSON, write one log line when the answer has ended. The handlers
- * themselves only parse, call into lib/ and answer.
- */
 export interface RouteContext {
   config: Config;
   /** Epoch ms at which the request arrived: caps count from here. */

@@ -1,11 +1,11 @@
-import { parseProgress, type Progress } from "@/lib/shared/progress";
-import { isTerminal, type Prediction } from "@/lib/shared/prediction";
-
 /**
  * Turns the successive states of one prediction into the events a page wants: `status` when it
  * changes, `progress` when the tqdm bar moves, `logs` with only the new text, `output` when the
  * output changes. Each poll costs the same whatever is sent; the page gets only news.
  */
+import { parseProgress, type Progress } from "@/lib/shared/progress";
+import { isTerminal, type Prediction } from "@/lib/shared/prediction";
+
 export interface PredictionEvent {
   event: "status" | "progress" | "logs" | "output";
   data: unknown;

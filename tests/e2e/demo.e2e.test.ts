@@ -1,18 +1,15 @@
 /**
  * The demo page in a real browser, against the production build of the app and the simulated
  * Replicate on loopback: the route runs exactly its production code.
- * Needs Debian's Chromium (`apt-get install -y chromium`); E2E_SKIP=1 skips the file.
+ * Drives the Chromium or Chrome that find-browser.ts finds; with none (or E2E_SKIP=1) it is skipped.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { renderSeedPng } from "@/dev/simulator/png-image";
 import { startSimulatorServer, type SimulatorServer } from "@/dev/simulator/server";
 import {
-  CHROMIUM_ARGS,
-  CHROMIUM_PATH,
-  chromiumMissingMessage,
   ensureProductionBuild,
   freePort,
   PROJECT_ROOT,
@@ -20,6 +17,7 @@ import {
   startNextServer,
   type NextServer,
 } from "@/dev/app-harness";
+import { CHROMIUM_ARGS, findBrowser } from "./find-browser";
 
 const DESKTOP = { width: 1200, height: 900 };
 const ROUTE_KEY = "e2e-route-key-0123456789";
@@ -27,7 +25,11 @@ const PHONE = { width: 375, height: 812 };
 const DOCS_SCREENSHOT = path.join(PROJECT_ROOT, "docs/screenshot.png");
 const ARTIFACTS = path.join(PROJECT_ROOT, "tests/e2e/artifacts");
 
-describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () => {
+const skipped = process.env.E2E_SKIP === "1";
+const browserFound = findBrowser({ env: process.env, exists: existsSync, playwrightPath: () => chromium.executablePath() });
+if (!skipped && browserFound.path === null) console.warn(browserFound.message);
+
+describe.skipIf(skipped || browserFound.path === null)("the demo page in a browser", () => {
   let simulator: SimulatorServer;
   let app: NextServer;
   let browser: Browser;
@@ -35,15 +37,13 @@ describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () =
   let pageErrors: string[];
 
   beforeAll(async () => {
-    const missing = chromiumMissingMessage();
-    if (missing) throw new Error(missing);
     ensureProductionBuild((line) => console.log(`[e2e] ${line}`));
     simulator = await startSimulatorServer({ runMs: 1500, bootMs: 200 });
     // Async creates carry a webhook back to this app; its secret is fetched from the simulator.
     const port = await freePort();
     [app, browser] = await Promise.all([
       startApp(port, { REPLICATE_WEBHOOK_URL: `http://127.0.0.1:${port}` }),
-      chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS }),
+      chromium.launch({ executablePath: browserFound.path ?? undefined, args: CHROMIUM_ARGS }),
     ]);
   }, 240_000);
 
@@ -97,7 +97,9 @@ describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () =
   }
 
   const errorMessage = () => page.getByTestId("error-message");
-  const urlPredictionId = () => new URL(page.url()).searchParams.get("prediction");
+  /** The handle in the page's URL (`?prediction={id}.{mac}`), and the prediction id it names. */
+  const urlHandle = () => new URL(page.url()).searchParams.get("prediction");
+  const urlPredictionId = () => urlHandle()?.split(".")[0] ?? null;
 
   /** Resolves with the progress bar's value once it is strictly between 0 and 100 with no image shown. */
   async function progressMidway(): Promise<number> {
@@ -192,7 +194,9 @@ describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () =
     // Wait until the route has created the prediction (its id is on the page) before canceling.
     await page.getByTestId("prediction-id").waitFor({ timeout: 10_000 });
     const id = (await page.getByTestId("prediction-id").textContent()) ?? "";
-    const deleteSent = page.waitForRequest((request) => request.method() === "DELETE" && request.url().endsWith(`/api/ai/replicate/${id}`));
+    const handle = urlHandle();
+    expect(handle?.startsWith(`${id}.`)).toBe(true);
+    const deleteSent = page.waitForRequest((request) => request.method() === "DELETE" && request.url().endsWith(`/api/ai/replicate/${handle}`));
     await page.getByTestId("cancel-button").click();
     await deleteSent;
 
@@ -229,7 +233,9 @@ describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () =
     });
     expect(response.status).toBe(202);
     const { id } = (await response.json()) as { id: string };
-    expect(response.headers.get("location")).toBe(`/api/ai/replicate/${id}`);
+    const location = response.headers.get("location") ?? "";
+    expect(location).toMatch(new RegExp(`^/api/ai/replicate/${id}\\.[A-Za-z0-9_-]+$`));
+    expect((await fetch(`${app.origin}/api/ai/replicate/${id}`)).status).toBe(404);
 
     const completed = () =>
       simulator.sim.webhookDeliveries.find((delivery) => delivery.predictionId === id && delivery.event === "completed" && delivery.status === 200);
@@ -237,7 +243,7 @@ describe.skipIf(process.env.E2E_SKIP === "1")("the demo page in a browser", () =
     expect(completed()?.url).toBe(`${app.origin}/api/ai/replicate/webhook`);
     expect(simulator.sim.count("secret")).toBeGreaterThan(0);
 
-    const answer = await fetch(`${app.origin}/api/ai/replicate/${id}`);
+    const answer = await fetch(`${app.origin}${location}`);
     expect(answer.status).toBe(200);
     expect(((await answer.json()) as { status: string }).status).toBe("succeeded");
     expect(upstreamCalls(id, "get")).toEqual([]);

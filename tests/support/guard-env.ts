@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, vi } from "vitest";
-import { MemoryRateLimitStore, setRateLimitStore } from "@/lib/server/guard/rate-limit";
-
 /**
  * The guards' variables, reset before each test (route-env's `setEnv` does not know them), a fresh
  * rate-limit store per test, and the log lines the routes write, captured instead of printed.
  */
+import { afterEach, beforeEach, vi } from "vitest";
+import { MemoryRateLimitStore, setRateLimitStore } from "@/lib/server/guard/rate-limit";
+
 export const ROUTE_KEY = "rk_test_9f2c4e1a7b3d5f60";
 
 const GUARD_DEFAULTS = {

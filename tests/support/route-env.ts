@@ -1,12 +1,13 @@
-import { setupServer } from "msw/node";
-import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
-import { SimulatedReplicate, type SimulatedReplicateOptions } from "@/dev/simulator/simulated-replicate";
-import { simulatorHandlers } from "@/dev/simulator/msw";
-
 /**
  * The simulated Replicate behind msw for tests that call the route handlers in-process, with the
  * environment the route reads. `onUnhandledRequest: "error"`: nothing can reach the network.
  */
+import { setupServer } from "msw/node";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
+import { SimulatedReplicate, type SimulatedReplicateOptions } from "@/dev/simulator/simulated-replicate";
+import { simulatorHandlers } from "@/dev/simulator/msw";
+import { handleKey, toHandle } from "@/lib/server/replicate/prediction-handle";
+
 export const BASE = "https://api.replicate.test/v1";
 export const TOKEN = "r8_route_test_token_b7d1";
 
@@ -22,6 +23,8 @@ const DEFAULT_ENV = {
   REPLICATE_MAX_BODY_BYTES: "",
   REPLICATE_POLL_BUDGET_PER_MINUTE: "",
   REPLICATE_CREATES_PER_MINUTE: "",
+  REPLICATE_ASYNC_TIMEOUT_SECONDS: "",
+  PREDICTION_HANDLE_SECRET: "",
 };
 
 export function setEnv(overrides: Record<string, string> = {}) {
@@ -57,4 +60,9 @@ export async function until(condition: () => boolean, timeoutMs = 2000) {
     if (Date.now() > end) throw new Error("condition not met in time");
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
+}
+
+/** The handle (`Location`'s last segment) the route gives `caller` for prediction `id`, as the tests' token signs it. */
+export function handleOf(id: string, caller: { identity: string | null } = { identity: null }): string {
+  return toHandle(handleKey(TOKEN), id, caller);
 }

@@ -1,28 +1,27 @@
 import "server-only";
+// THE access check: the one place that decides who the caller is, run first on every route that
+// reaches Replicate (not the webhook route: its signature is its check).
+//
+// 1. A browser request from another site is refused (403), whatever it carries, so a session
+//    cookie can never be ridden cross-site. Browsers say where a request comes from in headers a
+//    page cannot forge (`Sec-Fetch-Site`, `Origin`); curl and servers send neither and pass.
+// 2. Who the caller is. Built in: with ROUTE_API_KEY set, `Authorization: Bearer <key>` (401
+//    otherwise). To use your app's own sessions instead, replace `authenticate` below, e.g.:
+//
+//      import { auth } from "@/auth";                         // NextAuth / Auth.js
+//      async function authenticate(_request: Request, _config: GuardConfig): Promise<Caller> {
+//        const session = await auth();
+//        if (!session?.user?.id) throw unauthorized("Sign in to run the model.");
+//        return { identity: `user:${session.user.id}` };
+//      }
+//
+//    The identity is what the rate limit counts per client, and handlers see it as `context.caller`.
+
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { GuardConfig } from "@/lib/server/config";
 import { Problem } from "@/lib/server/problem";
 import { logWarning } from "@/lib/server/log";
 
-/**
- * THE access check: the one place that decides who the caller is, run first on every route that
- * reaches Replicate (not the webhook route: its signature is its check).
- *
- * 1. A browser request from another site is refused (403), whatever it carries, so a session
- *    cookie can never be ridden cross-site. Browsers say where a request comes from in headers a
- *    page cannot forge (`Sec-Fetch-Site`, `Origin`); curl and servers send neither and pass.
- * 2. Who the caller is. Built in: with ROUTE_API_KEY set, `Authorization: Bearer <key>` (401
- *    otherwise). To use your app's own sessions instead, replace `authenticate` below, e.g.:
- *
- *      import { auth } from "@/auth";                         // NextAuth / Auth.js
- *      async function authenticate(_request: Request, _config: GuardConfig): Promise<Caller> {
- *        const session = await auth();
- *        if (!session?.user?.id) throw unauthorized("Sign in to run the model.");
- *        return { identity: `user:${session.user.id}` };
- *      }
- *
- *    The identity is what the rate limit counts per client, and handlers see it as `context.caller`.
- */
 export interface Caller {
   /** Who is calling, once authenticated ("api-key", "user:42"); null for an anonymous caller. */
   identity: string | null;

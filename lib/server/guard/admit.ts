@@ -1,17 +1,16 @@
 import "server-only";
+// The guards, in order, for a route that reaches Replicate: who is calling (403/401), how often
+// (429), how many at once (503). All of them answer before the body is read.
+//
+// Only a POST can start a prediction, so only a POST counts against the rate limit: a client at
+// its limit can still follow and cancel what it started. A DELETE (cancel) saves credit and is
+// quick: it is never refused for load.
+
 import type { GuardConfig } from "@/lib/server/config";
 import { identifyCaller, type Caller } from "@/lib/server/guard/access";
 import { inFlight, webhooksInFlight, type Release } from "@/lib/server/guard/in-flight";
 import { clientKey, enforceRateLimit } from "@/lib/server/guard/rate-limit";
 
-/**
- * The guards, in order, for a route that reaches Replicate: who is calling (403/401), how often
- * (429), how many at once (503). All of them answer before the body is read.
- *
- * Only a POST can start a prediction, so only a POST counts against the rate limit: a client at
- * its limit can still follow and cancel what it started. A DELETE (cancel) saves credit and is
- * quick: it is never refused for load.
- */
 export interface Admission {
   caller: Caller;
   /** Frees the in-flight slot; call when the answer has ended. */

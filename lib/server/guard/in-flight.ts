@@ -1,12 +1,11 @@
 import "server-only";
+// REPLICATE_MAX_IN_FLIGHT: requests this process serves at once. Past it the answer is 503 with
+// Retry-After, before the body is read and before anything reaches Replicate, so a flood costs
+// neither memory nor credit. A slot is held until the answer ends: for an event stream, until the
+// stream closes or the client leaves.
+
 import { Problem } from "@/lib/server/problem";
 
-/**
- * REPLICATE_MAX_IN_FLIGHT: requests this process serves at once. Past it the answer is 503 with
- * Retry-After, before the body is read and before anything reaches Replicate, so a flood costs
- * neither memory nor credit. A slot is held until the answer ends: for an event stream, until the
- * stream closes or the client leaves.
- */
 export type Release = () => void;
 
 /** Predictions usually end within seconds: a client asked to come back in 2 s finds a slot. */

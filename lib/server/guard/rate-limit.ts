@@ -1,19 +1,18 @@
 import "server-only";
+// REPLICATE_RATE_LIMIT per client: a client is the authenticated identity, else the IP address.
+// Counted with GCRA (a token bucket kept as one timestamp a client): a client may spend `limit`
+// requests at once, then one every `windowMs / limit`.
+//
+// The store is an interface: the in-memory default counts per process, so N instances let a
+// client through N times the limit. Several instances share a limit through a shared store
+// (Redis, a database) plugged in with `setRateLimitStore`.
+
 import { isIP } from "node:net";
 import type { GuardConfig } from "@/lib/server/config";
 import type { Caller } from "@/lib/server/guard/access";
 import type { RateRule } from "@/lib/server/guard/rate-rule";
 import { Problem } from "@/lib/server/problem";
 
-/**
- * REPLICATE_RATE_LIMIT per client: a client is the authenticated identity, else the IP address.
- * Counted with GCRA (a token bucket kept as one timestamp a client): a client may spend `limit`
- * requests at once, then one every `windowMs / limit`.
- *
- * The store is an interface: the in-memory default counts per process, so N instances let a
- * client through N times the limit. Several instances share a limit through a shared store
- * (Redis, a database) plugged in with `setRateLimitStore`.
- */
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
 
 export interface RateLimitStore {

@@ -1,8 +1,7 @@
 import "server-only";
-/**
- * `REPLICATE_RATE_LIMIT`: `<count>/<period>`, e.g. `10/min`, `1/s`, `100/h`, `30/5min`.
- * Pure, so the configuration can parse it and tests need no clock.
- */
+// `REPLICATE_RATE_LIMIT`: `<count>/<period>`, e.g. `10/min`, `1/s`, `100/h`, `30/5min`.
+// Pure, so the configuration can parse it and tests need no clock.
+
 export interface RateRule {
   /** Requests a client may start within `windowMs` (also the burst it may spend at once). */
   limit: number;

@@ -1,10 +1,9 @@
 import "server-only";
-/**
- * A Server-Sent Events response that fits behind proxies: no caching or transforming, no
- * buffering (nginx), and a comment line every 15 s so idle proxies keep the connection.
- * No `Connection` header: it is hop-by-hop, the server's own to set, and forbidden in HTTP/2.
- * The producer gets a signal that aborts when the client goes away.
- */
+// A Server-Sent Events response that fits behind proxies: no caching or transforming, no
+// buffering (nginx), and a comment line every 15 s so idle proxies keep the connection.
+// No `Connection` header: it is hop-by-hop, the server's own to set, and forbidden in HTTP/2.
+// The producer gets a signal that aborts when the client goes away.
+
 export const EVENT_STREAM_HEADERS = {
   "Content-Type": "text/event-stream; charset=utf-8",
   "Cache-Control": "no-cache, no-transform",

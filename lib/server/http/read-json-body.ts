@@ -1,20 +1,20 @@
 import "server-only";
+// Route handlers have no body limit of their own, so the route counts bytes as they arrive, with
+// or without `Content-Length`, and stops reading at the limit (413). A body must also arrive in
+// time (408: a slow sender cannot hold an in-flight slot) and fit the process's body budget (503).
+// (A `proxy.ts` would cut bodies at 10 MB silently; we answer instead.)
+//
+// Memory: a body with a `Content-Length` is read into one buffer of that size (no chunk list, no
+// second copy); without one, into a list of the chunks as they came, joined once at the end. The
+// bytes are decoded once into text and dropped; the text is parsed once and dropped. A request so
+// holds at most twice its body while it is read, and its parsed value (one copy) after.
+
 import type { Release } from "@/lib/server/guard/in-flight";
 import { bodyBudget } from "@/lib/server/http/body-budget";
 import { Problem } from "@/lib/server/problem";
 import { invalidFieldsProblem } from "@/lib/server/validation";
 
-/**
- * Route handlers have no body limit of their own, so the route counts bytes as they arrive, with
- * or without `Content-Length`, and stops reading at the limit (413). A body must also arrive in
- * time (408: a slow sender cannot hold an in-flight slot) and fit the process's body budget (503).
- * (A `proxy.ts` would cut bodies at 10 MB silently; we answer instead.)
- *
- * Memory: a body with a `Content-Length` is read into one buffer of that size (no chunk list, no
- * second copy); without one, into a list of the chunks as they came, joined once at the end. The
- * bytes are decoded once into text and dropped; the text is parsed once and dropped. A request so
- * holds at most twice its body while it is read, and its parsed value (one copy) after.
- */
+/** The rules a route sets for reading a request's body. */
 export interface BodyRules {
   /** The body must have arrived this long after reading began. */
   timeoutMs: number;

@@ -1,11 +1,10 @@
 import "server-only";
+// What webhooks delivered, kept in this process's memory: a bounded cache, not a database.
+// With several instances a webhook lands on one of them; `GET /api/ai/replicate/{id}` on another
+// finds nothing here and asks Replicate, so answers stay correct, only a call dearer.
+
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 
-/**
- * What webhooks delivered, kept in this process's memory: a bounded cache, not a database.
- * With several instances a webhook lands on one of them; `GET /api/ai/replicate/{id}` on another
- * finds nothing here and asks Replicate, so answers stay correct, only a call dearer.
- */
 export const STORE_MAX_ENTRIES = 1000;
 /** Replicate deletes API predictions' data after an hour; older copies are not worth answering. */
 export const STORE_FRESH_MS = 60 * 60 * 1000;

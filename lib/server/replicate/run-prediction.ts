@@ -1,16 +1,15 @@
 import "server-only";
+// The seed's story, made correct: create (held with `Prefer: wait` so short predictions end in
+// one request), poll until a terminal status, and when the caller goes away or the cap is reached,
+// stop and cancel upstream. A create already sent is never aborted: its id would be lost and the
+// prediction would run on, billed; we let it answer, then cancel.
+
 import type { Config } from "@/lib/server/config";
 import { CallAborted, type CallStats } from "@/lib/server/replicate/transport";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { pollerFor } from "@/lib/server/replicate/poller";
 import { cancelPrediction, createPrediction } from "@/lib/server/replicate/predictions";
 
-/**
- * The seed's story, made correct: create (held with `Prefer: wait` so short predictions end in
- * one request), poll until a terminal status, and when the caller goes away or the cap is reached,
- * stop and cancel upstream. A create already sent is never aborted: its id would be lost and the
- * prediction would run on, billed; we let it answer, then cancel.
- */
 export type RunOutcome =
   /** succeeded, failed, canceled or aborted upstream */
   | { kind: "terminal"; prediction: Prediction }
@@ -51,6 +50,27 @@ export async function runPrediction(config: Config, input: Record<string, unknow
   return followPrediction(config, created, { ...options, deadline });
 }
 
+/**
+ * Async mode: create and answer at once; nobody waits in-process, so the create carries
+ * `Cancel-After` (REPLICATE_ASYNC_TIMEOUT_SECONDS) and Replicate ends it by itself past that. A
+ * client that left before the create answered will never learn the id: that prediction is
+ * canceled at once instead of running on, billed, for nobody.
+ */
+export async function startPrediction(
+  config: Config,
+  input: Record<string, unknown>,
+  options: { signal?: AbortSignal; receivedAt: number; stats?: CallStats; extra?: Record<string, unknown> },
+): Promise<Prediction> {
+  const created = await createPrediction(config, input, {
+    deadline: options.receivedAt + config.timeoutSeconds * 1000,
+    cancelAfterSeconds: config.asyncTimeoutSeconds,
+    extra: options.extra,
+    stats: options.stats,
+  });
+  if (!options.signal?.aborted) return created;
+  return (await cancelQuietly(config, created.id, options.stats)) ?? created;
+}
+
 /** Prefer: wait never holds the create past the cap (Replicate takes whole seconds, 1..60). */
 function syncWaitSeconds(config: Config, deadline: number): number {
   if (config.syncWaitSeconds === 0) return 0;
@@ -86,12 +106,14 @@ export async function followPrediction(
   }
   if (isTerminal(current)) return { kind: "terminal", prediction: current };
   if (options.cancelWhenStopped === false) return { kind: "detached", prediction: current };
-  const canceled = (await cancelQuietly(config, current.id, stats)) ?? current;
+  const canceled = await cancelQuietly(config, current.id, stats);
   // It may have ended on its own in the meantime: then that is the answer.
-  if (isTerminal(canceled) && canceled.status !== "canceled") return { kind: "terminal", prediction: canceled };
-  if (clientSignal.aborted) return { kind: "client-gone", prediction: canceled };
-  const error = `Prediction timed out after ${config.timeoutSeconds} s and was canceled.`;
-  return { kind: "timed-out", prediction: { ...canceled, error } };
+  if (canceled && isTerminal(canceled) && canceled.status !== "canceled") return { kind: "terminal", prediction: canceled };
+  if (clientSignal.aborted) return { kind: "client-gone", prediction: canceled ?? current };
+  const error = canceled
+    ? `Prediction timed out after ${config.timeoutSeconds} s and was canceled.`
+    : `Prediction timed out after ${config.timeoutSeconds} s; canceling it failed, so Replicate ends it at its Cancel-After.`;
+  return { kind: "timed-out", prediction: { ...(canceled ?? current), error } };
 }
 
 /**

@@ -15,35 +15,66 @@ export type Runner = (options: { signal: AbortSignal; onUpdate: (prediction: Pre
  * they change, then exactly one `done` carrying what the JSON answer would have been (the terminal
  * prediction, the timeout's, or a problem). An error after the stream started is that `done`,
  * never a broken connection. When the client goes away, the runner's signal aborts, so it stops
- * polling and cancels the prediction.
+ * polling; the runner decides whether that cancels the prediction (the POST's does, a re-attached
+ * GET's does not: the prediction runs on for the next page).
  */
 export function streamPrediction(config: Config, run: Runner, requestSignal: AbortSignal): Response {
   return eventStreamResponse(async (send, signal) => {
-    const tokens = new AbortController();
-    let streamedText: string | null = null;
-    const track = predictionEventTracker({ outputStreamed: () => streamedText !== null });
+    const outputs = new AbortController();
+    let streamed = null as StreamedOutput | null;
+    const track = predictionEventTracker({ outputStreamed: () => streamed !== null });
     const onUpdate = (prediction: Prediction) => {
-      for (const { event, data } of track(prediction)) send(event, data);
-      if (prediction.urls?.stream && streamedText === null && !isTerminal(prediction)) {
-        streamedText = "";
-        void streamTokens(config, prediction.urls.stream, tokens.signal, (text) => {
-          streamedText += text;
-          send("output", { output: streamedText });
-        });
+      // Once the prediction has a stream, its outputs come from there, as the model makes them.
+      if (prediction.urls?.stream && streamed === null && !isTerminal(prediction)) {
+        const output = (streamed = new StreamedOutput());
+        void streamOutputs(config, prediction.urls.stream, outputs.signal, (data) => send("output", { output: output.add(data) }));
       }
+      for (const { event, data } of track(prediction)) send(event, data);
     };
     try {
       const outcome = await run({ signal, onUpdate });
-      // The stream may have lost its last tokens to the poll that saw the end: the final word is the prediction's.
-      const finalText = textOf(outcome.prediction.output);
-      if (streamedText !== null && finalText !== null && finalText !== streamedText) send("output", { output: finalText });
+      // The stream may have lost its last events to the poll that saw the end: the final word is the prediction's.
+      const final = streamed?.final(outcome.prediction.output);
+      if (final !== undefined) send("output", { output: final });
       send("done", outcome.prediction);
     } catch (error) {
       send("done", toProblem(error).toJSON());
     } finally {
-      tokens.abort();
+      outputs.abort();
     }
   }, { signal: requestSignal });
+}
+
+/**
+ * What `urls.stream` has sent so far. A language model streams text chunks, joined into one text;
+ * an image (or audio, video) model streams files, one URL or data URL an event, collected into the
+ * array of files as they come (replicate-javascript tells file streams from text streams the same
+ * way). Either is what the page shows until the prediction's own output replaces it.
+ */
+class StreamedOutput {
+  private text = "";
+  private readonly files: string[] = [];
+
+  add(data: string): string | string[] {
+    if (this.files.length > 0 || (this.text === "" && isFileReference(data))) {
+      this.files.push(data);
+      return [...this.files];
+    }
+    this.text += data;
+    return this.text;
+  }
+
+  /** The prediction's own output, in the streamed form, when it says more than was streamed; else undefined. */
+  final(output: unknown): unknown {
+    if (output == null) return undefined;
+    if (this.files.length > 0) return JSON.stringify(output) === JSON.stringify(this.files) ? undefined : output;
+    const text = textOf(output);
+    return text === null || text === this.text ? undefined : text;
+  }
+}
+
+function isFileReference(data: string): boolean {
+  return /^(https?:\/\/|data:)\S+$/.test(data.trim());
 }
 
 /** A language model's output as one text (Replicate sends it as an array of tokens). */
@@ -53,11 +84,11 @@ function textOf(output: unknown): string | null {
   return null;
 }
 
-/** Tokens from `urls.stream` as they are made; polling still reports everything else. */
-async function streamTokens(config: Config, url: string, signal: AbortSignal, onText: (text: string) => void): Promise<void> {
+/** Outputs from `urls.stream` as they are made; polling still reports everything else. */
+async function streamOutputs(config: Config, url: string, signal: AbortSignal, onData: (data: string) => void): Promise<void> {
   try {
     for await (const event of replicateEvents(config, url, signal)) {
-      if (event.event === "output") onText(event.data);
+      if (event.event === "output") onData(event.data);
       if (event.event === "done" || event.event === "error") return;
     }
   } catch {

@@ -1,9 +1,9 @@
 import { prefersAsync, wantsEventStream } from "@/lib/server/http/event-stream";
 import { readJsonBody } from "@/lib/server/http/read-json-body";
 import { outcomeStatus, predictionResponse } from "@/lib/server/replicate/answer";
-import { createPrediction } from "@/lib/server/replicate/predictions";
+import { predictionLocation } from "@/lib/server/replicate/prediction-handle";
 import type { Prediction } from "@/lib/shared/prediction";
-import { runPrediction, type RunOptions } from "@/lib/server/replicate/run-prediction";
+import { runPrediction, startPrediction, type RunOptions } from "@/lib/server/replicate/run-prediction";
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
 import { webhookFields } from "@/lib/server/replicate/webhooks";
 import { replicateRoute } from "@/lib/server/route-handler";
@@ -26,10 +26,9 @@ export const POST = replicateRoute("POST /api/ai/replicate", async (request, con
 
   if (prefersAsync(request)) {
     // Async mode: 202 at once; follow it at Location (or by webhook), which survives reloads.
-    const deadline = receivedAt + config.timeoutSeconds * 1000;
-    const prediction = await createPrediction(config, input, { deadline, extra: webhookFields(config), stats });
+    const prediction = await startPrediction(config, input, { signal: request.signal, receivedAt, stats, extra: webhookFields(config) });
     seen(prediction);
-    const location = `/api/ai/replicate/${prediction.id}`;
+    const location = predictionLocation(config, prediction.id, context.caller);
     return predictionResponse(prediction, 202, { Location: location, "Preference-Applied": "respond-async" });
   }
   if (wantsEventStream(request)) {

@@ -1,13 +1,12 @@
-import { z } from "zod";
-import { toImageDataUrl } from "@/lib/server/image";
-
 /**
  * EDIT THIS FILE to fit your own model: the request body your page sends, and how it maps to
  * the model's `input`. Everything else (config, retries, waiting, canceling) stays as it is, and
  * the page's request type is derived from this schema; only a new form field needs the form.
- *
- * Unknown keys are rejected (a typo such as `promt` is an error, not a silently ignored field).
  */
+import { z } from "zod";
+import { toImageDataUrl } from "@/lib/server/image";
+
+/** The request body. Unknown keys are rejected (a typo such as `promt` is an error, not a silently ignored field). */
 export const requestBodySchema = z.strictObject({
   prompt: z
     .string({ error: "must be a string" })

@@ -1,7 +1,7 @@
 import { wantsEventStream } from "@/lib/server/http/event-stream";
 import { predictionResponse } from "@/lib/server/replicate/answer";
 import { predictionStatusCode } from "@/lib/shared/prediction";
-import { parsePredictionId } from "@/lib/server/replicate/prediction-id";
+import { handleKeyOf, parseHandle } from "@/lib/server/replicate/prediction-handle";
 import { predictionStore } from "@/lib/server/replicate/prediction-store";
 import { cancelPrediction, getPrediction } from "@/lib/server/replicate/predictions";
 import { followPrediction } from "@/lib/server/replicate/run-prediction";
@@ -15,12 +15,14 @@ export const maxDuration = 75;
 type Params = { id: string };
 
 /**
- * A prediction started in async mode: 200 succeeded, 202 running (Retry-After: 1), 500 failed,
- * canceled or aborted. With `Accept: text/event-stream` it streams until the end (or the cap,
- * then re-attach), and never cancels: a reloaded page re-attaches to the same prediction.
+ * A prediction started in async mode, named by the handle its create answered in `Location`
+ * (`{id}.{mac}`: only the caller it was made for gets past `parseHandle`, anyone else gets 404).
+ * 200 succeeded, 202 running (Retry-After: 1), 500 failed, canceled or aborted. With
+ * `Accept: text/event-stream` it streams until the end (or the cap, then re-attach), and never
+ * cancels: a reloaded page re-attaches to the same prediction.
  */
 export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (request, context, params) => {
-  const id = (context.predictionId = parsePredictionId(params.id));
+  const id = (context.predictionId = parseHandle(handleKeyOf(context.config), params.id, context.caller));
   const { config, receivedAt, stats } = context;
   if (wantsEventStream(request)) {
     return streamPrediction(
@@ -43,7 +45,7 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
 
 /** Cancels the prediction upstream and answers it. */
 export const DELETE = replicateRoute<Params>("DELETE /api/ai/replicate/[id]", async (_request, context, params) => {
-  const id = (context.predictionId = parsePredictionId(params.id));
+  const id = (context.predictionId = parseHandle(handleKeyOf(context.config), params.id, context.caller));
   const { config, stats } = context;
   return predictionResponse(await cancelPrediction(config, id, { deadline: Date.now() + 10_000, stats }), 200);
 });

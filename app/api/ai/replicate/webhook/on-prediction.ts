@@ -1,10 +1,10 @@
+// EDIT THIS FILE to do something with each prediction Replicate reports by webhook.
 import type { Prediction } from "@/lib/shared/prediction";
 import { predictionStore } from "@/lib/server/replicate/prediction-store";
 
 /**
- * EDIT THIS FILE to do something with each prediction Replicate reports by webhook: it is called
- * once per verified, new delivery (start and completed events). Keep it quick: Replicate waits for
- * the answer, and retries only the final webhook when this throws.
+ * Called once per verified, new webhook delivery (start and completed events). Keep it quick:
+ * Replicate waits for the answer, and retries only the final webhook when this throws.
  *
  * The default keeps it in a bounded in-memory store that `GET /api/ai/replicate/{id}` reads first.
  * A real app writes it to its own database here instead, e.g.

@@ -1,8 +1,7 @@
-/**
- * The floor: the least a Next.js route can do to run a prediction. It forwards the body it gets
- * (a create body) to the simulated Replicate with `fetch`, held with `Prefer: wait` like the
- * project's route, and answers what came back. No validation, no retries, no polling.
- */
+// The floor: the least a Next.js route can do to run a prediction. It forwards the body it gets
+// (a create body) to the simulated Replicate with `fetch`, held with `Prefer: wait` like the
+// project's route, and answers what came back. No validation, no retries, no polling.
+
 export const dynamic = "force-dynamic";
 
 export async function POST(request: Request): Promise<Response> {

@@ -1,0 +1,168 @@
+/**
+ * `npm run model -- [owner/name[:version]] [--out <file>] [--write-env]`: fetches the model
+ * version's schema and writes app/api/ai/replicate/schema.ts from it (generate.ts). Without an
+ * argument it reads the configured REPLICATE_MODEL_VERSION (owner/name:version) or REPLICATE_MODEL.
+ * It writes nothing when anything fails, and nothing when the file would come out the same.
+ * main.ts loads .env.local / .env and calls runCli; tests call runCli with their own env and fetch.
+ */
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { OTHER_TARGET_VARIABLES, setsVariable, VERSION_VARIABLE, withModelVersion } from "./env-file";
+import { fetchModelVersion, ModelLookupError, parseModelRef, type ModelRef } from "./fetch-schema";
+import { generateSchemaFile } from "./generate";
+import { UnexpressibleSchemaError } from "./json-schema";
+
+export const DEFAULT_OUT = "app/api/ai/replicate/schema.ts";
+const DEFAULT_BASE_URL = "https://api.replicate.com/v1";
+const ENV_FILE = ".env.local";
+
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  /** Where relative paths (--out, .env.local) are resolved. */
+  cwd: string;
+  fetch?: typeof fetch;
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+}
+
+const USAGE = `Usage: npm run model -- [owner/name[:version]] [--out <file>] [--write-env]
+
+Writes ${DEFAULT_OUT} from the model version's input schema.
+  owner/name[:version]  the model (its latest version when no version is given); default: the
+                        configured REPLICATE_MODEL_VERSION (owner/name:version) or REPLICATE_MODEL
+  --out <file>          the file to write (default ${DEFAULT_OUT})
+  --write-env           also set ${VERSION_VARIABLE} in ${ENV_FILE}
+Reads REPLICATE_API_TOKEN and REPLICATE_API_BASE_URL from the environment, ${ENV_FILE} and .env.`;
+
+class UsageError extends Error {}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    await fitModel(argv, io);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof ModelLookupError || error instanceof UnexpressibleSchemaError) {
+      io.stderr(`npm run model: ${error.message}\nNothing was written.`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+async function fitModel(argv: string[], io: CliIo): Promise<void> {
+  const args = parseCliArgs(argv);
+  if (args.help) {
+    io.stdout(USAGE);
+    return;
+  }
+  const ref = args.model ? parseModelRef(args.model) : configuredModel(io.env);
+  const token = io.env.REPLICATE_API_TOKEN?.trim();
+  if (!token) {
+    throw new ModelLookupError(
+      `REPLICATE_API_TOKEN is not set: put it in ${ENV_FILE} (see .env.example) or in the environment.`,
+    );
+  }
+  const baseUrl = io.env.REPLICATE_API_BASE_URL?.trim() || DEFAULT_BASE_URL;
+
+  const fetched = await fetchModelVersion(ref, { baseUrl, token, fetch: io.fetch });
+  const model = `${fetched.owner}/${fetched.name}`;
+  const generated = generateSchemaFile({ model, version: fetched.version, openapiSchema: fetched.openapiSchema });
+  const target = `${model}:${fetched.version}`;
+
+  const outPath = path.resolve(io.cwd, args.out ?? DEFAULT_OUT);
+  const shown = path.relative(io.cwd, outPath);
+  if ((await readIfExists(outPath)) === generated.source) {
+    io.stdout(`${shown} unchanged (${target}).`);
+  } else {
+    await writeAtomically(outPath, generated.source);
+    io.stdout(`Wrote ${shown} from ${target}: ${generated.fields.join(", ")}.`);
+  }
+  for (const { field, reason } of generated.unchecked) {
+    io.stdout(`  ${field} is not checked by the route (${reason}): look at it in ${shown}.`);
+  }
+
+  const assignment = `${VERSION_VARIABLE}=${target}`;
+  if (args.writeEnv) await writeEnvFile(io, target);
+  else if (io.env[VERSION_VARIABLE]?.trim() === target) io.stdout(`${VERSION_VARIABLE} is already ${target}.`);
+  else
+    io.stdout(
+      `Set ${assignment} in ${ENV_FILE} (and leave ${OTHER_TARGET_VARIABLES.join(" and ")} empty), or run again with --write-env.`,
+    );
+  if (fetched.isOfficial)
+    io.stdout(`${model} is an official model: REPLICATE_MODEL=${model} works too and always runs its latest version.`);
+}
+
+function parseCliArgs(argv: string[]): { model?: string; out?: string; writeEnv: boolean; help: boolean } {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { out: { type: "string" }, "write-env": { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    });
+    if (positionals.length > 1)
+      throw new UsageError(`One model at a time, got ${positionals.length}: ${positionals.join(" ")}.`);
+    return {
+      model: positionals[0],
+      out: values.out,
+      writeEnv: values["write-env"] === true,
+      help: values.help === true,
+    };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function configuredModel(env: CliIo["env"]): ModelRef {
+  const version = env.REPLICATE_MODEL_VERSION?.trim();
+  if (version) return parseModelRef(version, VERSION_VARIABLE);
+  const model = env.REPLICATE_MODEL?.trim();
+  if (model) return parseModelRef(model, "REPLICATE_MODEL");
+  if (env.REPLICATE_DEPLOYMENT?.trim()) {
+    throw new UsageError(
+      "Only REPLICATE_DEPLOYMENT is set: a deployment is not looked up. Name the model it runs: npm run model -- owner/name:<version>.",
+    );
+  }
+  throw new UsageError(
+    `Name a model, or set ${VERSION_VARIABLE} (owner/name:version) or REPLICATE_MODEL (owner/name).`,
+  );
+}
+
+async function writeEnvFile(io: CliIo, target: string): Promise<void> {
+  const envPath = path.join(io.cwd, ENV_FILE);
+  const before = (await readIfExists(envPath)) ?? "";
+  const after = withModelVersion(before, target);
+  if (after === before) io.stdout(`${ENV_FILE} already has ${VERSION_VARIABLE}=${target}.`);
+  else {
+    await writeAtomically(envPath, after);
+    io.stdout(`Set ${VERSION_VARIABLE}=${target} in ${ENV_FILE}.`);
+  }
+  // A value from the shell or from .env still competes with it; only the user can unset that.
+  for (const name of OTHER_TARGET_VARIABLES) {
+    if (io.env[name]?.trim() && !setsVariable(before, name)) {
+      io.stderr(`${name} is also set (in your shell or .env): unset it, the route wants exactly one of the three.`);
+    }
+  }
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+// Written beside and renamed into place, so an interrupted run never leaves half a file.
+async function writeAtomically(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, text, "utf8");
+  await rename(temporary, file);
+}

@@ -1,0 +1,59 @@
+import "server-only";
+import { luaScript, type RedisConnection } from "@/lib/server/shared-state/redis-connection";
+
+/**
+ * Account-wide create pacing after a 429: "creates are paced until T, the next free slot is S",
+ * the state `CreatePacer` keeps in one process, kept in Redis so every instance takes its slot
+ * from the same sequence. One script reads and reserves, so two instances never get one slot.
+ * The in-process implementation is `CreatePacer` itself (it has this shape).
+ */
+export interface CreatePacing {
+  /** Milliseconds to wait before sending a create, not earlier than `notBefore`; reserves that slot. */
+  reserve(now?: number, notBefore?: number): number | Promise<number>;
+  /** Replicate throttled a create and asked for `retryAfterMs`: pace from now on. */
+  throttled(retryAfterMs: number, now?: number): void | Promise<void>;
+}
+
+/** As in CreatePacer: creates stay paced for a minute after the last 429. */
+export const PACED_FOR_MS = 60_000;
+
+const FORMAT = "local function fmt(n) return string.format('%.17g', n) end\n";
+
+// The hash expires once pacing and every reserved slot are over: an idle account starts unpaced.
+const RESERVE = luaScript(`${FORMAT}
+local now, notBefore, interval = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local pacedUntil = tonumber(redis.call('HGET', KEYS[1], 'pacedUntil') or '0')
+if now >= pacedUntil and notBefore <= now then return '0' end
+local slot = math.max(now, notBefore, tonumber(redis.call('HGET', KEYS[1], 'nextSlot') or '0'))
+redis.call('HSET', KEYS[1], 'nextSlot', fmt(slot + interval))
+redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(pacedUntil, slot + interval) - now) + 1000)
+return fmt(slot - now)
+`);
+
+const THROTTLED = luaScript(`${FORMAT}
+local now, retryAfter, pacedFor = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local nextSlot = math.max(tonumber(redis.call('HGET', KEYS[1], 'nextSlot') or '0'), now + retryAfter)
+redis.call('HSET', KEYS[1], 'pacedUntil', fmt(now + pacedFor), 'nextSlot', fmt(nextSlot))
+redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(pacedFor, nextSlot - now)) + 1000)
+return 'ok'
+`);
+
+export class RedisCreatePacing implements CreatePacing {
+  private readonly key: string;
+
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly perMinute: number,
+  ) {
+    this.key = connection.key("account:create-pacing");
+  }
+
+  async reserve(now = Date.now(), notBefore = now): Promise<number> {
+    const wait = await this.connection.run((redis) => RESERVE(redis, [this.key], [now, notBefore, 60_000 / this.perMinute]));
+    return Number(wait);
+  }
+
+  async throttled(retryAfterMs: number, now = Date.now()): Promise<void> {
+    await this.connection.run((redis) => THROTTLED(redis, [this.key], [now, retryAfterMs, PACED_FOR_MS]));
+  }
+}

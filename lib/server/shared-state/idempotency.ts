@@ -1,0 +1,133 @@
+import "server-only";
+import { createHash } from "node:crypto";
+import { luaScript, type RedisConnection } from "@/lib/server/shared-state/redis-connection";
+
+/**
+ * Idempotency records: a caller's `Idempotency-Key` → the create it started. `begin` decides
+ * atomically (one Lua script on Redis, one synchronous step in memory), so of two requests with
+ * the same key, racing on two instances, exactly one creates:
+ * - `new`: the caller owns the key and creates; then `complete` (a prediction exists) or
+ *   `abandon` (the create failed before any prediction existed, so a retry may create);
+ * - `in-progress`: another request is creating (answer 409 with Retry-After);
+ * - `created`: the same body was created already (answer that prediction);
+ * - `different-body`: the key was used with another body (answer 422).
+ *
+ * A finished record lives 24 h; one still "creating" only `CREATING_TTL_MS`, so a key whose
+ * creator died is free again instead of answering 409 for a day. Times are the caller's `now`.
+ */
+export type IdempotencyBegin =
+  | { kind: "new" }
+  | { kind: "in-progress"; retryAfterMs: number }
+  | { kind: "created"; predictionId: string }
+  | { kind: "different-body" };
+
+export interface IdempotencyStore {
+  begin(key: string, bodyHash: string, now?: number): Promise<IdempotencyBegin>;
+  /** The create made `predictionId`: later requests with the key and body answer it. */
+  complete(key: string, predictionId: string, now?: number): Promise<void>;
+  /** The create failed before a prediction existed: the key is free (a finished record is kept). */
+  abandon(key: string): Promise<void>;
+}
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** Longer than any create takes, pacing and retries included. */
+export const CREATING_TTL_MS = 5 * 60 * 1000;
+/** What `in-progress` suggests waiting: a create usually answers within a second or two. */
+export const IN_PROGRESS_RETRY_MS = 1000;
+export const MEMORY_MAX_RECORDS = 100_000;
+
+/** The record's key: the caller's scope (its client key) and its Idempotency-Key, hashed to a fixed size. */
+export function idempotencyKey(scope: string, key: string): string {
+  return createHash("sha256").update(`${scope}\u0000${key}`).digest("hex");
+}
+
+/** The hash of a request body that `begin` compares. */
+export function bodyHash(body: string | Uint8Array): string {
+  return createHash("sha256").update(body).digest("hex");
+}
+
+interface MemoryRecord {
+  bodyHash: string;
+  state: "creating" | "created";
+  predictionId?: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export class MemoryIdempotencyStore implements IdempotencyStore {
+  private readonly records = new Map<string, MemoryRecord>();
+
+  constructor(private readonly maxRecords = MEMORY_MAX_RECORDS) {}
+
+  async begin(key: string, hash: string, now = Date.now()): Promise<IdempotencyBegin> {
+    const record = this.records.get(key);
+    if (record && record.expiresAt > now) return decide(record.bodyHash, record.state, record.predictionId, hash);
+    this.records.delete(key);
+    this.records.set(key, { bodyHash: hash, state: "creating", createdAt: now, expiresAt: now + CREATING_TTL_MS });
+    // A Map iterates in insertion order: the first key is the oldest record.
+    while (this.records.size > this.maxRecords) this.records.delete(this.records.keys().next().value!);
+    return { kind: "new" };
+  }
+
+  async complete(key: string, predictionId: string, now = Date.now()): Promise<void> {
+    const record = this.records.get(key);
+    if (!record) return;
+    Object.assign(record, { state: "created", predictionId, expiresAt: now + IDEMPOTENCY_TTL_MS });
+  }
+
+  async abandon(key: string): Promise<void> {
+    if (this.records.get(key)?.state === "creating") this.records.delete(key);
+  }
+}
+
+function decide(stored: string, state: string, predictionId: string | undefined, hash: string): IdempotencyBegin {
+  if (stored !== hash) return { kind: "different-body" };
+  if (state === "created" && predictionId) return { kind: "created", predictionId };
+  return { kind: "in-progress", retryAfterMs: IN_PROGRESS_RETRY_MS };
+}
+
+// A hash per record; its expiry (real time) only collects, `expiresAt` (the callers' time) decides.
+const BEGIN = luaScript(`
+local now, hash, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local r = redis.call('HMGET', KEYS[1], 'bodyHash', 'state', 'predictionId', 'expiresAt')
+if r[1] and tonumber(r[4]) > now then return {r[1], r[2], r[3] or ''} end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'bodyHash', hash, 'state', 'creating', 'createdAt', ARGV[1], 'expiresAt', string.format('%.17g', now + ttl))
+redis.call('PEXPIRE', KEYS[1], ttl + 60000)
+return {'new'}
+`);
+
+const COMPLETE = luaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local ttl = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], 'state', 'created', 'predictionId', ARGV[1], 'expiresAt', string.format('%.17g', tonumber(ARGV[2]) + ttl))
+redis.call('PEXPIRE', KEYS[1], ttl + 60000)
+return 1
+`);
+
+const ABANDON = luaScript(`
+if redis.call('HGET', KEYS[1], 'state') == 'creating' then redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+export class RedisIdempotencyStore implements IdempotencyStore {
+  constructor(private readonly connection: RedisConnection) {}
+
+  async begin(key: string, hash: string, now = Date.now()): Promise<IdempotencyBegin> {
+    const answer = (await this.connection.run((redis) => BEGIN(redis, [this.key(key)], [now, hash, CREATING_TTL_MS]))) as string[];
+    if (answer[0] === "new") return { kind: "new" };
+    return decide(answer[0], answer[1], answer[2] || undefined, hash);
+  }
+
+  async complete(key: string, predictionId: string, now = Date.now()): Promise<void> {
+    await this.connection.run((redis) => COMPLETE(redis, [this.key(key)], [predictionId, now, IDEMPOTENCY_TTL_MS]));
+  }
+
+  async abandon(key: string): Promise<void> {
+    await this.connection.run((redis) => ABANDON(redis, [this.key(key)], []));
+  }
+
+  private key(key: string): string {
+    return this.connection.key(`idempotency:${key}`);
+  }
+}

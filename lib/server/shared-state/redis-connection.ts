@@ -1,0 +1,186 @@
+import "server-only";
+import { createHash } from "node:crypto";
+import { Redis, ReplyError } from "ioredis";
+import { logWarning } from "@/lib/server/log";
+import { Problem } from "@/lib/server/problem";
+
+/**
+ * The process's two connections to Redis: one for commands, one subscriber (a connection in
+ * subscriber mode can send nothing else). Both are opened on first use, never at import or build,
+ * and reconnect by themselves.
+ *
+ * Failing fast is the point: no offline queue (a command sent while disconnected is refused at
+ * once instead of piling up and replaying later, when its caller has long given up), no resend of
+ * unanswered commands after a reconnect, and a command timeout. Every failure reaches the caller
+ * as one typed error, `SharedStateUnavailable`, a 503 Problem; the log gets one warning per outage.
+ */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
+/** Reconnect attempts back off up to this, so a restarted Redis is found again within seconds. */
+const MAX_RECONNECT_DELAY_MS = 2000;
+const RETRY_AFTER_SECONDS = 5;
+
+export class SharedStateUnavailable extends Problem {
+  constructor() {
+    super(
+      503,
+      "Shared state unavailable",
+      `The shared store (REDIS_URL) did not answer; try again in ${RETRY_AFTER_SECONDS} s.`,
+      { headers: { "Retry-After": String(RETRY_AFTER_SECONDS) } },
+    );
+    this.name = "SharedStateUnavailable";
+  }
+}
+
+/** Replies that mean "Redis is not serving right now", not "this command is wrong". */
+const UNAVAILABLE_REPLY = /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+
+export interface RedisConnectionOptions {
+  url: string;
+  keyPrefix: string;
+  commandTimeoutMs?: number;
+  /** Where the one warning per outage goes (injected by tests). */
+  warn?: (event: string, message: string) => void;
+}
+
+export class RedisConnection {
+  readonly keyPrefix: string;
+  private readonly url: string;
+  private readonly commandTimeoutMs: number;
+  private readonly warn: (event: string, message: string) => void;
+  private commandClient?: Redis;
+  private subscriberClient?: Redis;
+  private readonly listeners = new Map<string, Set<(message: string) => void>>();
+  private down = false;
+
+  constructor(options: RedisConnectionOptions) {
+    this.url = options.url;
+    this.keyPrefix = options.keyPrefix;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.warn = options.warn ?? logWarning;
+  }
+
+  /** The prefixed name of a key or channel. */
+  key(name: string): string {
+    return this.keyPrefix + name;
+  }
+
+  /** Runs commands on the command connection; any failure to reach Redis is `SharedStateUnavailable`. */
+  async run<T>(operation: (redis: Redis) => Promise<T>): Promise<T> {
+    this.commandClient ??= this.connect();
+    return this.guarded(this.commandClient, () => operation(this.commandClient!));
+  }
+
+  /** Calls `listener` with each message published on `channel` (prefixed) until the returned function is called. */
+  async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
+    const name = this.key(channel);
+    if (!this.subscriberClient) {
+      this.subscriberClient = this.connect();
+      this.subscriberClient.on("message", (from: string, message: string) => {
+        for (const each of this.listeners.get(from) ?? []) each(message);
+      });
+    }
+    const client = this.subscriberClient;
+    let set = this.listeners.get(name);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(name, set);
+      try {
+        // Subscribed once per channel; ioredis subscribes again by itself after a reconnect.
+        await this.guarded(client, () => client.subscribe(name));
+      } catch (error) {
+        this.listeners.delete(name);
+        throw error;
+      }
+    }
+    set.add(listener);
+    return async () => {
+      set.delete(listener);
+      if (set.size > 0 || this.listeners.get(name) !== set) return;
+      this.listeners.delete(name);
+      await this.guarded(client, () => client.unsubscribe(name)).catch(() => undefined);
+    };
+  }
+
+  /** Closes both connections (tests, shutdown); a later use opens them again. */
+  async close(): Promise<void> {
+    const clients = [this.commandClient, this.subscriberClient].filter((client) => client !== undefined);
+    this.commandClient = undefined;
+    this.subscriberClient = undefined;
+    this.listeners.clear();
+    await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));
+  }
+
+  private connect(): Redis {
+    const client = new Redis(this.url, {
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: this.commandTimeoutMs,
+      connectTimeout: Math.max(this.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS),
+      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 10), MAX_RECONNECT_DELAY_MS),
+    });
+    // Without a listener an "error" event would crash the process; the outage is reported once.
+    client.on("error", (error: Error) => this.outage(error));
+    client.on("ready", () => {
+      this.down = false;
+    });
+    return client;
+  }
+
+  private async guarded<T>(client: Redis, operation: () => Promise<T>): Promise<T> {
+    try {
+      await this.ready(client);
+      const result = await operation();
+      this.down = false;
+      return result;
+    } catch (error) {
+      if (error instanceof ReplyError && !UNAVAILABLE_REPLY.test((error as Error).message)) throw error;
+      this.outage(error);
+      throw new SharedStateUnavailable();
+    }
+  }
+
+  /** Resolves once the client can send; while connecting, waits at most one command timeout. */
+  private async ready(client: Redis): Promise<void> {
+    if (client.status === "ready") return;
+    // Known to be down: refuse at once rather than make every request wait out the timeout.
+    if (this.down) throw new Error(`Redis connection is ${client.status}`);
+    await new Promise<void>((resolve, reject) => {
+      const settle = (error?: Error) => {
+        clearTimeout(timer);
+        client.off("ready", onReady);
+        client.off("error", settle);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onReady = () => settle();
+      const timer = setTimeout(() => settle(new Error(`Redis did not connect within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
+      client.once("ready", onReady);
+      // A refused connection fails the call at once rather than at the timeout.
+      client.once("error", settle);
+    });
+  }
+
+  private outage(error: unknown): void {
+    if (this.down) return;
+    this.down = true;
+    const reason = error instanceof Error ? error.message : String(error);
+    this.warn("shared_state_unavailable", `Redis (REDIS_URL) is unavailable: ${reason}. Shared-state calls answer 503 until it is back.`);
+  }
+}
+
+/**
+ * A Lua script run by its SHA (EVALSHA), loaded with EVAL the first time a server lacks it (after
+ * a restart, or on a new server). Scripts run atomically: nothing else runs on Redis meanwhile.
+ */
+export function luaScript(source: string): (redis: Redis, keys: string[], args: (string | number)[]) => Promise<unknown> {
+  const sha = createHash("sha1").update(source).digest("hex");
+  return async (redis, keys, args) => {
+    try {
+      return await redis.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof ReplyError) || !(error as Error).message.startsWith("NOSCRIPT")) throw error;
+      return redis.eval(source, keys.length, ...keys, ...args);
+    }
+  };
+}

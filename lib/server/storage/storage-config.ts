@@ -1,0 +1,183 @@
+import "server-only";
+// The OUTPUT_* variables: whether and where Replicate's output files are kept, parsed with zod
+// apart from the Replicate settings (lib/server/config.ts), read at first use, never at import.
+// A malformed or missing variable is a 500 problem naming it (never its value), like the rest of
+// the configuration; keepOutputs() turns it into `outputs_kept: false` instead, so a prediction
+// already paid for is still answered.
+
+import { z } from "zod";
+import { Problem } from "@/lib/server/problem";
+import { FsOutputStore } from "@/lib/server/storage/fs-output-store";
+import { deriveSigningKey, OutputUrlSigner } from "@/lib/server/storage/output-url-signer";
+import { S3OutputStore, type S3StoreSettings } from "@/lib/server/storage/s3-output-store";
+
+export interface CopyLimits {
+  /** Largest output file copied; a larger one is not kept. */
+  maxBytes: number;
+  /** Time one file may take, from asking its host to the last byte stored. */
+  timeoutMs: number;
+  /** Files copied at once for one prediction. */
+  concurrency: number;
+}
+
+export type OutputStorageConfig =
+  | { kind: "off" }
+  | ({ kind: "fs"; dir: string; signingKey: Buffer } & CopySettings)
+  | ({ kind: "s3"; s3: S3StoreSettings } & CopySettings);
+
+interface CopySettings {
+  limits: CopyLimits;
+  /** Hosts output files are fetched from (`*.` for any subdomain); other URLs in `output` are text. */
+  sourceHosts: string[];
+}
+
+export const STORAGE_ENV_NAMES = [
+  "OUTPUT_STORAGE",
+  "OUTPUT_STORAGE_DIR",
+  "OUTPUT_URL_SECRET",
+  "OUTPUT_S3_BUCKET",
+  "OUTPUT_S3_ENDPOINT",
+  "OUTPUT_S3_FORCE_PATH_STYLE",
+  "OUTPUT_S3_PREFIX",
+  "OUTPUT_S3_PUBLIC_URL",
+  "OUTPUT_S3_URL_EXPIRES_SECONDS",
+  "OUTPUT_MAX_BYTES",
+  "OUTPUT_COPY_TIMEOUT_SECONDS",
+  "OUTPUT_COPY_CONCURRENCY",
+  "OUTPUT_SOURCE_HOSTS",
+  "AWS_REGION",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  // Read, never stored: the default secret of fs URLs and the simulator's file host.
+  "REPLICATE_API_TOKEN",
+  "REPLICATE_API_BASE_URL",
+] as const;
+
+/** The secrets among them, for the log's redaction list (config.ts `SECRET_NAMES`; not wired yet). */
+export const STORAGE_SECRET_NAMES = ["OUTPUT_URL_SECRET", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] as const;
+
+/** Replicate serves output files from here (never the API host: they get no token). */
+export const REPLICATE_FILE_HOSTS = ["replicate.delivery", "*.replicate.delivery"];
+
+// `FOO=` in an .env file means no FOO at all.
+const unset = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (typeof value === "string" && value.trim() === "" ? undefined : value), schema.optional());
+
+const whole = (min: number, max: number) =>
+  z.coerce
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
+const httpUrl = (what: string) => z.url({ protocol: /^https?$/, error: `must be ${what}` }).transform((url) => url.replace(/\/+$/, ""));
+
+const HOST = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i;
+
+const storageEnvSchema = z.object({
+  OUTPUT_STORAGE: unset(z.enum(["off", "fs", "s3"], { error: "must be off, fs or s3" })).transform((v) => v ?? "off"),
+  OUTPUT_STORAGE_DIR: unset(z.string()).transform((v) => v ?? ".data/outputs"),
+  OUTPUT_URL_SECRET: unset(z.string().min(32, "must be at least 32 characters (e.g. `openssl rand -hex 32`)")),
+  OUTPUT_S3_BUCKET: unset(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/, "must be a bucket name (lowercase letters, digits, dots, hyphens)")),
+  OUTPUT_S3_ENDPOINT: unset(httpUrl("an http(s) URL, e.g. https://<account>.r2.cloudflarestorage.com")),
+  OUTPUT_S3_FORCE_PATH_STYLE: unset(z.enum(["true", "false"], { error: "must be true or false" })),
+  OUTPUT_S3_PREFIX: unset(z.string().regex(/^([A-Za-z0-9][A-Za-z0-9._-]*\/)*$/, "must be folder names each ending in /, e.g. replicate/")).transform(
+    (v) => v ?? "",
+  ),
+  OUTPUT_S3_PUBLIC_URL: unset(httpUrl("the http(s) URL the bucket is served under")),
+  OUTPUT_S3_URL_EXPIRES_SECONDS: unset(whole(1, 604_800)).transform((v) => v ?? 86_400),
+  OUTPUT_MAX_BYTES: unset(whole(1, 5 * 1024 ** 3)).transform((v) => v ?? 100 * 1024 * 1024),
+  OUTPUT_COPY_TIMEOUT_SECONDS: unset(whole(1, 3600)).transform((v) => v ?? 60),
+  OUTPUT_COPY_CONCURRENCY: unset(whole(1, 64)).transform((v) => v ?? 4),
+  OUTPUT_SOURCE_HOSTS: unset(z.string()).transform((value, context) => {
+    if (value === undefined) return undefined;
+    const hosts = value.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean);
+    if (hosts.length === 0 || !hosts.every((host) => HOST.test(host))) {
+      context.addIssue({ code: "custom", message: "must be host names, comma-separated (*.example.com for subdomains)" });
+    }
+    return hosts;
+  }),
+  AWS_REGION: unset(z.string().regex(/^[a-z0-9-]{2,32}$/, "must be a region name such as us-east-1 (R2: auto)")).transform((v) => v ?? "us-east-1"),
+  AWS_ACCESS_KEY_ID: unset(z.string()),
+  AWS_SECRET_ACCESS_KEY: unset(z.string()),
+  AWS_SESSION_TOKEN: unset(z.string()),
+  REPLICATE_API_TOKEN: unset(z.string()),
+  REPLICATE_API_BASE_URL: unset(z.string()),
+});
+
+type Env = Record<string, string | undefined>;
+
+export function parseStorageConfig(env: Env): OutputStorageConfig {
+  const parsed = storageEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw storageProblem(parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`).join("; "));
+  }
+  const vars = parsed.data;
+  if (vars.OUTPUT_STORAGE === "off") return { kind: "off" };
+  const copy: CopySettings = {
+    limits: { maxBytes: vars.OUTPUT_MAX_BYTES, timeoutMs: vars.OUTPUT_COPY_TIMEOUT_SECONDS * 1000, concurrency: vars.OUTPUT_COPY_CONCURRENCY },
+    sourceHosts: vars.OUTPUT_SOURCE_HOSTS ?? defaultSourceHosts(vars.REPLICATE_API_BASE_URL),
+  };
+  if (vars.OUTPUT_STORAGE === "fs") {
+    const secret = vars.OUTPUT_URL_SECRET ?? vars.REPLICATE_API_TOKEN?.trim();
+    if (!secret) throw storageProblem("OUTPUT_STORAGE=fs signs its file URLs with OUTPUT_URL_SECRET, else REPLICATE_API_TOKEN: set one");
+    return { kind: "fs", dir: vars.OUTPUT_STORAGE_DIR, signingKey: deriveSigningKey(secret), ...copy };
+  }
+  if (!vars.OUTPUT_S3_BUCKET) throw storageProblem("OUTPUT_S3_BUCKET is required when OUTPUT_STORAGE=s3");
+  if ((vars.AWS_ACCESS_KEY_ID === undefined) !== (vars.AWS_SECRET_ACCESS_KEY === undefined)) {
+    throw storageProblem("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both, or neither to use the SDK's default credentials");
+  }
+  const credentials =
+    vars.AWS_ACCESS_KEY_ID && vars.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: vars.AWS_ACCESS_KEY_ID, secretAccessKey: vars.AWS_SECRET_ACCESS_KEY, sessionToken: vars.AWS_SESSION_TOKEN }
+      : undefined;
+  return {
+    kind: "s3",
+    s3: {
+      bucket: vars.OUTPUT_S3_BUCKET,
+      region: vars.AWS_REGION,
+      endpoint: vars.OUTPUT_S3_ENDPOINT,
+      // MinIO and most self-hosted servers only answer path-style requests; AWS prefers virtual hosts.
+      forcePathStyle: (vars.OUTPUT_S3_FORCE_PATH_STYLE ?? String(vars.OUTPUT_S3_ENDPOINT !== undefined)) === "true",
+      prefix: vars.OUTPUT_S3_PREFIX,
+      publicUrl: vars.OUTPUT_S3_PUBLIC_URL,
+      urlExpiresSeconds: vars.OUTPUT_S3_URL_EXPIRES_SECONDS,
+      credentials,
+    },
+    ...copy,
+  };
+}
+
+/** Replicate's file hosts, plus the API's own host when it is not Replicate's (the simulator serves files there). */
+function defaultSourceHosts(apiBaseUrl: string | undefined): string[] {
+  const host = URL.canParse(apiBaseUrl ?? "") ? new URL(apiBaseUrl!).host.toLowerCase() : "api.replicate.com";
+  return host === "api.replicate.com" ? REPLICATE_FILE_HOSTS : [...REPLICATE_FILE_HOSTS, host];
+}
+
+function storageProblem(detail: string): Problem {
+  return new Problem(500, "Server configuration error", `${detail}.`);
+}
+
+/** Where outputs are kept and how they are copied; null when OUTPUT_STORAGE is off. */
+export type OutputStorage = CopySettings & ({ kind: "fs"; store: FsOutputStore } | { kind: "s3"; store: S3OutputStore });
+
+export function createOutputStorage(config: OutputStorageConfig): OutputStorage | null {
+  const copy = config.kind === "off" ? null : { limits: config.limits, sourceHosts: config.sourceHosts };
+  if (config.kind === "fs") return { kind: "fs", store: new FsOutputStore(config.dir, new OutputUrlSigner(config.signingKey)), ...copy! };
+  if (config.kind === "s3") return { kind: "s3", store: new S3OutputStore(config.s3), ...copy! };
+  return null;
+}
+
+let cached: { key: string; storage: OutputStorage | null } | undefined;
+
+/**
+ * The storage of the current environment, built once per distinct set of values (one S3 client
+ * for the process; a test that changes `process.env` gets a new one). A configuration problem is
+ * thrown again at each call.
+ */
+export function getOutputStorage(env: Env = process.env): OutputStorage | null {
+  const key = STORAGE_ENV_NAMES.map((name) => env[name] ?? "").join("\u0000");
+  if (cached?.key !== key) cached = { key, storage: createOutputStorage(parseStorageConfig(env)) };
+  return cached.storage;
+}
