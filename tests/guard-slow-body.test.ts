@@ -47,19 +47,24 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** Starts a POST whose body sends `first` and waits, on fake timers (only the body's timer is faked). */
+function slowPost(first: string) {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+  const body = trickle(first);
+  return { ...body, answer: POST(body.request) };
+}
+
 describe("a body that does not arrive in time", () => {
   it("is answered 408 problem JSON at REPLICATE_BODY_TIMEOUT_SECONDS (30 s by default) and frees its slot", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     setGuardEnv({ REPLICATE_MAX_IN_FLIGHT: "1" });
-    const slow = trickle('{"prompt": "a ');
-    const answer = POST(slow.request);
+    const slow = slowPost('{"prompt": "a ');
     await vi.advanceTimersByTimeAsync(29_000);
     // A byte now and then does not extend the limit: it counts from the start of the body.
     slow.push("s");
     await vi.advanceTimersByTimeAsync(999);
     expect(inFlight.current).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
-    const body = await expectProblem(await answer, 408);
+    const body = await expectProblem(await slow.answer, 408);
     expect(body.detail).toMatch(/30 s \(REPLICATE_BODY_TIMEOUT_SECONDS\)/);
     expect(inFlight.current).toBe(0);
     expect(bodyBudget.current).toBe(0);
@@ -69,21 +74,17 @@ describe("a body that does not arrive in time", () => {
   });
 
   it("takes its limit from REPLICATE_BODY_TIMEOUT_SECONDS, and a body on time is read whole", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     setGuardEnv({ REPLICATE_BODY_TIMEOUT_SECONDS: "5" });
-    const onTime = trickle('{"prompt": ');
-    const ok = POST(onTime.request);
+    const onTime = slowPost('{"prompt": ');
     await vi.advanceTimersByTimeAsync(4_000);
     onTime.push('"on time"}');
     onTime.end();
     vi.useRealTimers();
-    expect((await ok).status).toBe(200);
+    expect((await onTime.answer).status).toBe(200);
 
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-    const late = trickle('{"prompt": ');
-    const refused = POST(late.request);
+    const late = slowPost('{"prompt": ');
     await vi.advanceTimersByTimeAsync(5_000);
-    expect((await expectProblem(await refused, 408)).detail).toMatch(/within 5 s/);
+    expect((await expectProblem(await late.answer, 408)).detail).toMatch(/within 5 s/);
   });
 });
 
