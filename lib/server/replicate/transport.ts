@@ -117,7 +117,8 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
     const response: AxiosResponse<T> = await instance.request<T>({
       method: call.method,
       url: /^https?:\/\//.test(call.path) ? call.path : `${config.baseUrl}${call.path}`,
-      data: call.body === undefined ? undefined : JSON.stringify(call.body),
+      // Bytes, not text: axios would keep the text and send a byte copy of it (one more copy of an image).
+      data: call.body === undefined ? undefined : Buffer.from(JSON.stringify(call.body)),
       headers: {
         ...call.headers,
         Authorization: `Bearer ${config.token}`,
