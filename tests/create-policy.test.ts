@@ -1,9 +1,28 @@
 import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { CreatePacer } from "@/lib/server/replicate/create-pacer";
+import { CreatePacer, planCreateRetry } from "@/lib/server/replicate/create-policy";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+import { settle, useFakeClock } from "@/tests/support/fake-clock";
 
 const { sim } = useSimulatedReplicate();
+useFakeClock();
+
+const now = 1_700_000_000_000;
+const context = (attempt = 1, deadline = now + 120_000) => ({ attempt, now, deadline, random: () => 0.5 });
+
+describe("which creates are retried", () => {
+  it("retries a create only after 429", () => {
+    expect(planCreateRetry({ status: 429 }, context(), new CreatePacer(600))).not.toBeNull();
+    for (const failure of [{ status: 500 }, { status: 503 }, {}, { malformed: true }, { status: 422 }]) {
+      expect(planCreateRetry(failure, context(), new CreatePacer(600))).toBeNull();
+    }
+  });
+
+  it("never waits past the deadline", () => {
+    expect(planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 29_000), new CreatePacer(600))).toBeNull();
+    expect(planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 31_000), new CreatePacer(600))).toBe(30_000);
+  });
+});
 
 describe("the create pacer", () => {
   it("lets creates through at once until Replicate throttles one", () => {
@@ -34,8 +53,8 @@ describe("a crowd of creates past the account's create limit", () => {
     setEnv({ REPLICATE_TIMEOUT_SECONDS: "5", REPLICATE_SYNC_WAIT_SECONDS: "5", REPLICATE_CREATES_PER_MINUTE: "6000" });
     sim.config.runMs = 5;
     sim.failNext("create", "429", { times: 10, retryAfterSeconds: 0.05 });
-    const responses = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => POST(jsonPost("http://localhost/api/ai/replicate", { prompt: `crowd ${i}` }))),
+    const responses = await settle(
+      Promise.all(Array.from({ length: 12 }, (_, i) => POST(jsonPost("http://localhost/api/ai/replicate", { prompt: `crowd ${i}` })))),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(12).fill(200));
     expect(sim.predictions.size).toBe(12);
