@@ -1,6 +1,7 @@
 import "server-only";
 import http from "node:http";
 import { AxiosError, isCancel, type AxiosResponse } from "axios";
+import { redact } from "@/lib/server/log";
 import { Problem } from "@/lib/server/problem";
 import type { FailedAttempt } from "@/lib/server/replicate/retry-policy";
 
@@ -20,12 +21,10 @@ export class CallAborted extends Error {
   }
 }
 
-const REDACTED = "[redacted]";
-
-/** `value` with every occurrence of the token (and `Bearer <token>`) replaced, in strings and keys at any depth. */
+/** `value` with every `Bearer <token>` and every other occurrence of the token redacted, in strings and keys at any depth. */
 export function redactToken<T>(value: T, token: string): T {
   if (!token) return value;
-  const scrub = (text: string) => text.split(`Bearer ${token}`).join(REDACTED).split(token).join(REDACTED);
+  const scrub = (text: string) => redact(text, [`Bearer ${token}`, token]);
   const walk = (item: unknown): unknown => {
     if (typeof item === "string") return scrub(item);
     if (Array.isArray(item)) return item.map(walk);
