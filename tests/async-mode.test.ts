@@ -6,6 +6,7 @@ import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
 import { readSseEvents, type SseEvent } from "@/lib/shared/sse";
 import { predictionStore } from "@/lib/server/replicate/prediction-store";
 import { jsonPost, setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
+import { advance, settle, useFakeClock } from "@/tests/support/fake-clock";
 
 const { sim, server } = useSimulatedReplicate({ bootMs: 10, runMs: 150 });
 const APP = "http://app.test";
@@ -87,18 +88,20 @@ describe("DELETE /api/ai/replicate/{id}", () => {
 });
 
 describe("re-attaching with the event stream", () => {
+  useFakeClock();
+
   it("follows a running prediction; leaving does not cancel it, and a second attach sees it end", async () => {
     sim.config.runMs = 300;
-    const { id } = await (await start("p")).json();
+    const { id } = await settle(start("p").then((response) => response.json()));
     const controller = new AbortController();
-    const first = await byId(GET, id, { headers: { accept: "text/event-stream" }, signal: controller.signal });
+    const first = await settle(byId(GET, id, { headers: { accept: "text/event-stream" }, signal: controller.signal }));
     const reader = first.body!.getReader();
-    await reader.read();
-    await reader.cancel(); // the page reloads
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await settle(reader.read());
+    await settle(reader.cancel()); // the page reloads
+    await advance(100); // 20 poll intervals of fake time: a cancel the leaving set off would have been sent
     expect(sim.count("cancel")).toBe(0);
 
-    const second = await events(await byId(GET, id, { headers: { accept: "text/event-stream" } }));
+    const second = await settle(byId(GET, id, { headers: { accept: "text/event-stream" } }).then(events));
     sim.config.runMs = 150;
     expect(second[0]).toMatchObject({ event: "status" });
     expect(second.at(-1)!.event).toBe("done");
@@ -108,9 +111,10 @@ describe("re-attaching with the event stream", () => {
 
   it("ends a follow at the cap with the running prediction, and cancels nothing", async () => {
     setEnv({ REPLICATE_TIMEOUT_SECONDS: "0.1" });
-    const { id } = await (await start("[never] p")).json();
-    const all = await events(await byId(GET, id, { headers: { accept: "text/event-stream" } }));
+    const { id } = await settle(start("[never] p").then((response) => response.json()));
+    const all = await settle(byId(GET, id, { headers: { accept: "text/event-stream" } }).then(events));
     expect(JSON.parse(all.at(-1)!.data).status).toBe("processing");
+    await advance(100);
     expect(sim.count("cancel")).toBe(0);
   });
 });
