@@ -344,8 +344,8 @@ function assertInvariants(sim: SimulatorServer["sim"], requests: number): Tally 
 
 /**
  * Every fault on every endpoint, except a 429 on a create: after one, the process paces its
- * creates at Replicate's 600 a minute for a minute (lib/replicate/create-pacer.ts, tested in
- * tests/create-pacer.test.ts and tests/route.test.ts), which at this test's 40 requests a second
+ * creates at Replicate's 600 a minute for a minute (lib/server/replicate/create-policy.ts, tested in
+ * tests/create-policy.test.ts and tests/route.test.ts), which at this test's 40 requests a second
  * would turn most of the run into quick 429s and leave the other faults untested.
  */
 const FAULT_RATE = 0.15;

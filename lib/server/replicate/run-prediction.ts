@@ -12,6 +12,7 @@ import { cancelPrediction, createPrediction } from "@/lib/server/replicate/predi
  * stop and cancel upstream. A create already sent is never aborted: its id would be lost and the
  * prediction would run on, billed; we let it answer, then cancel.
  */
+
 export type RunOutcome =
   /** succeeded, failed, canceled or aborted upstream */
   | { kind: "terminal"; prediction: Prediction }
