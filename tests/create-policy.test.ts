@@ -1,6 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { CreatePacer, planCreateRetry } from "@/lib/server/replicate/create-policy";
+import { parseConfig } from "@/lib/server/config";
+import { Problem } from "@/lib/server/problem";
+import { createRetry, CreatePacer, planCreateRetry, waitForCreateSlot } from "@/lib/server/replicate/create-policy";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
 import { settle, useFakeClock } from "@/tests/support/fake-clock";
 
@@ -45,6 +47,22 @@ describe("the create pacer", () => {
     expect(pacer.reserve(59_000)).toBe(100);
     expect(pacer.reserve(61_000)).toBe(0);
     expect(pacer.reserve(61_000)).toBe(0);
+  });
+});
+
+describe("waiting for a create's slot", () => {
+  it("sends at once while unpaced, waits for its slot once throttled, and answers 429 when the slot is past the deadline", async () => {
+    const config = parseConfig({ ...process.env, REPLICATE_CREATES_PER_MINUTE: "600" });
+    const clock = { now: () => now, sleep: vi.fn(async () => {}) };
+    await waitForCreateSlot(config, now + 1000, clock);
+    expect(clock.sleep).not.toHaveBeenCalled();
+    // Replicate throttles a create and asks for 30 s: that retry takes the slot at +30 s.
+    expect(createRetry(config).retry!({ status: 429, retryAfterHeader: "30" }, context())).toBe(30_000);
+    const refused = await waitForCreateSlot(config, now + 10_000, clock).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(Problem);
+    expect(refused).toMatchObject({ status: 429, headers: { "Retry-After": "31" } });
+    await waitForCreateSlot(config, now + 120_000, clock);
+    expect(clock.sleep).toHaveBeenCalledWith(30_200);
   });
 });
 
