@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
 import { readSseEvents, type SseEvent } from "@/lib/shared/sse";
 import { BASE, jsonPost, useSimulatedReplicate } from "@/tests/support/route-env";
+import { settle, useFakeClock } from "@/tests/support/fake-clock";
 
 /**
  * What `urls.stream` sends reaches the live view as the model makes it: a language model's text
@@ -10,6 +11,8 @@ import { BASE, jsonPost, useSimulatedReplicate } from "@/tests/support/route-env
  * array of files so far, never one concatenated string.
  */
 const { server } = useSimulatedReplicate({ bootMs: 5, runMs: 200 });
+// Fake time: the simulator's run and the poll rounds cannot overtake the stream on a busy machine.
+useFakeClock();
 const STREAM_ORIGIN = new URL(BASE).origin;
 
 function replaceStream(events: { event: string; data: string }[]) {
@@ -22,10 +25,14 @@ function replaceStream(events: { event: string; data: string }[]) {
 }
 
 async function outputEvents(prompt: string): Promise<unknown[]> {
-  const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt }, { headers: { accept: "text/event-stream" } }));
-  const all: SseEvent[] = [];
-  for await (const event of readSseEvents(response.body!)) all.push(event);
-  return all.filter((e) => e.event === "output").map((e) => JSON.parse(e.data).output);
+  return settle(
+    (async () => {
+      const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt }, { headers: { accept: "text/event-stream" } }));
+      const all: SseEvent[] = [];
+      for await (const event of readSseEvents(response.body!)) all.push(event);
+      return all.filter((e) => e.event === "output").map((e) => JSON.parse(e.data).output);
+    })(),
+  );
 }
 
 describe("the live view of a streamed output", () => {
