@@ -20,12 +20,14 @@ export function useFakeClock(start = new Date("2026-01-01T00:00:00Z")) {
 
 /** One fake millisecond, then a real turn of the event loop for I/O and msw. */
 async function step(ms = 1): Promise<void> {
+  // A test that timed out has restored real timers: its driving loop must end, not run on.
+  if (!vi.isFakeTimers()) throw new Error("the fake clock was uninstalled while a test still drove it");
   await vi.advanceTimersByTimeAsync(ms);
   await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Advances fake time until `promise` settles (at most `maxMs` fake ms), and returns it. */
-export async function settle<T>(promise: Promise<T>, maxMs = 120_000): Promise<T> {
+export async function settle<T>(promise: Promise<T>, maxMs = 30_000): Promise<T> {
   let done = false;
   promise.then(
     () => (done = true),
