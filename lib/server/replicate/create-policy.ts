@@ -41,7 +41,7 @@ export class CreatePacer {
   constructor(private readonly perMinute: number) {}
 
   /** Milliseconds to wait before sending a create, not earlier than `notBefore`; reserves that slot. */
-  reserve(now: number, notBefore = now): number {
+  reserve(now = Date.now(), notBefore = now): number {
     if (now >= this.pacedUntil && notBefore <= now) return 0;
     const slot = Math.max(now, notBefore, this.nextSlot);
     this.nextSlot = slot + 60_000 / this.perMinute;
@@ -49,7 +49,7 @@ export class CreatePacer {
   }
 
   /** Replicate throttled a create and asked for `retryAfterMs`: pace from now on. */
-  throttled(retryAfterMs: number, now: number): void {
+  throttled(retryAfterMs: number, now = Date.now()): void {
     this.pacedUntil = now + PACED_FOR_MS;
     this.nextSlot = Math.max(this.nextSlot, now + retryAfterMs);
   }
