@@ -36,6 +36,8 @@ export interface BenchOptions {
   scaleOutRunMs: number;
   /** Their run times spread over this many ms (the ends arrive at count / spread a second). */
   scaleOutSpreadMs: number;
+  /** Foreign predictions (website, other apps) the simulator lists for each of the way's own (0: none). */
+  foreignPerOwn: number;
   /** Only these scenarios / ways (to iterate on one figure); empty = all. */
   onlyScenarios: string[];
   onlyWays: string[];
@@ -63,6 +65,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       "scale-count": { type: "string" },
       "scale-ms": { type: "string" },
       "scale-spread-ms": { type: "string" },
+      foreign: { type: "string" },
       only: { type: "string" },
       ways: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -99,6 +102,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     scaleOutSpreadMs: pick(values["scale-spread-ms"], "BENCH_SCALE_SPREAD_MS", 4_000),
     createsPerMinute: 600,
     othersPerMinute: 3_000,
+    foreignPerOwn: pick(values.foreign, "BENCH_FOREIGN", 9),
     onlyScenarios: listOption(values.only ?? env.BENCH_ONLY),
     onlyWays: listOption(values.ways ?? env.BENCH_WAYS),
   };
@@ -139,6 +143,7 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --scale-count N    predictions of the scale-out scenario, across three instances (default 600, quick 200)
   --scale-ms N       their run time, past the route's 5 s sync wait (default 8000)
   --scale-spread-ms N   run times spread evenly over N ms around it (default 4000: 6 to 10 s)
+  --foreign N        the account's other predictions listed per own one (default 9, as the simulator; 0 = none)
   --only a,b         only these scenarios: instant, short, long, past-window, crowd, crowd-limited, scale-out
   --ways a,b         only these ways: route, official, seed, floor, direct
 Environment only: BENCH_CPU_PROFILE=1 writes a CPU profile of every serving process to bench/.work/cpu-profiles.`;

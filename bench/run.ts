@@ -54,7 +54,12 @@ async function main(): Promise<void> {
   const lanes = new Map<WayName, Lane>(
     await Promise.all(
       ways.map(async (name): Promise<[WayName, Lane]> => {
-        const simulator = await startSimulatorServer({ bootMs: 0, runMs: 0, latencyMs: options.latencyMs });
+        const simulator = await startSimulatorServer({
+          bootMs: 0,
+          runMs: 0,
+          latencyMs: options.latencyMs,
+          foreignTraffic: options.foreignPerOwn > 0 ? { perOwn: options.foreignPerOwn } : false,
+        });
         simulators.push(simulator);
         const launch = async () =>
           startWay(name, { simBaseUrl: simulator.baseUrl, port: await freePort(), eventLoopDir, capSeconds });

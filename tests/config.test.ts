@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { getConfig, parseConfig } from "@/lib/server/config";
+import { POST } from "@/app/api/ai/replicate/route";
+import { getConfig, MAX_TIMEOUT_SECONDS, parseConfig, parseGuardConfig } from "@/lib/server/config";
 import { Problem } from "@/lib/server/problem";
+import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+
+const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 10 });
 
 const VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
 const base = { REPLICATE_API_TOKEN: "r8_test", REPLICATE_MODEL: "owner/model" };
@@ -26,6 +30,7 @@ describe("configuration from the environment", () => {
       syncWaitSeconds: 5,
       asyncTimeoutSeconds: 1800,
       maxBodyBytes: 10 * 1024 * 1024,
+      webhookMaxBodyBytes: 4 * 1024 * 1024,
       pollBudgetPerMinute: 2400,
       createsPerMinute: 600,
       handleSecret: "r8_test",
@@ -89,6 +94,64 @@ describe("configuration from the environment", () => {
     const first = getConfig(env);
     expect(getConfig({ ...env })).toBe(first);
     expect(getConfig({ ...env, REPLICATE_POLL_INTERVAL_MS: "5" }).pollIntervalMs).toBe(5);
+  });
+
+  it("refuses a timeout whose Cancel-After (cap + 5 s) Replicate would refuse, naming the variable and the range", () => {
+    expect(parseConfig({ ...base, REPLICATE_TIMEOUT_SECONDS: "86395" }).timeoutSeconds).toBe(86_395);
+    for (const value of ["86400", "86396", "100000"]) {
+      expect(problemOf({ ...base, REPLICATE_TIMEOUT_SECONDS: value }).detail).toBe("REPLICATE_TIMEOUT_SECONDS must be at most 86395.");
+    }
+  });
+
+  it("runs a prediction at the longest cap accepted: its Cancel-After (cap + 5 s) is within Replicate's 24 h", async () => {
+    setEnv({ REPLICATE_TIMEOUT_SECONDS: String(MAX_TIMEOUT_SECONDS) });
+    const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }));
+    expect(response.status).toBe(200);
+    expect(sim.requests.find((request) => request.kind === "create")?.headers["cancel-after"]).toBe("86400s");
+  });
+
+  it("takes the sync wait in whole seconds only, and turns it off under a cap shorter than one second", () => {
+    for (const value of ["0.001", "0.5", "1.5"]) {
+      expect(problemOf({ ...base, REPLICATE_SYNC_WAIT_SECONDS: value }).detail).toMatch(/^REPLICATE_SYNC_WAIT_SECONDS must be 0 \(off\) or a whole number/);
+    }
+    expect(parseConfig({ ...base, REPLICATE_SYNC_WAIT_SECONDS: "1" }).syncWaitSeconds).toBe(1);
+    expect(parseConfig({ ...base, REPLICATE_SYNC_WAIT_SECONDS: "30", REPLICATE_TIMEOUT_SECONDS: "0.5" }).syncWaitSeconds).toBe(0);
+    expect(parseConfig({ ...base, REPLICATE_SYNC_WAIT_SECONDS: "30", REPLICATE_TIMEOUT_SECONDS: "1.9" }).syncWaitSeconds).toBe(1);
+  });
+
+  it.each([
+    ["REPLICATE_API_BASE_URL", "https://api.replicate.com/v1?x=1"],
+    ["REPLICATE_API_BASE_URL", "https://api.replicate.com/v1#top"],
+    ["REPLICATE_API_BASE_URL", "https://api.replicate.com/v1?"],
+    ["REPLICATE_API_BASE_URL", "https://api.replicate.com/v1#"],
+    ["REPLICATE_API_BASE_URL", "https://user:secret@api.replicate.com/v1"],
+    ["REPLICATE_API_BASE_URL", "https://user@api.replicate.com/v1"],
+    ["REPLICATE_WEBHOOK_URL", "https://app.example.com/?ref=1"],
+  ])("refuses %s with a query, a fragment or credentials (%s), naming it", (name, value) => {
+    const detail = problemOf({ ...base, [name]: value }).detail;
+    expect(detail).toContain(name);
+    expect(detail).toMatch(/without a \?query, a #fragment or user:password@/);
+    expect(detail).not.toContain("secret");
+  });
+
+  it("sizes the webhook body limit for one prediction: 4 MiB by default, configurable", () => {
+    expect(parseConfig({ ...base, REPLICATE_WEBHOOK_MAX_BODY_BYTES: "8388608" }).webhookMaxBodyBytes).toBe(8 * 1024 * 1024);
+    expect(problemOf({ ...base, REPLICATE_WEBHOOK_MAX_BODY_BYTES: "10" }).detail).toContain("REPLICATE_WEBHOOK_MAX_BODY_BYTES");
+  });
+});
+
+describe("the body guards' configuration", () => {
+  it("defaults to a 30 s body time limit, a 512 MiB body budget and 32 webhooks at once", () => {
+    expect(parseGuardConfig({})).toMatchObject({ bodyTimeoutMs: 30_000, bodyBudgetBytes: 512 * 1024 * 1024, webhookMaxInFlight: 32 });
+  });
+
+  it.each([
+    ["REPLICATE_BODY_TIMEOUT_SECONDS", "0"],
+    ["REPLICATE_BODY_TIMEOUT_SECONDS", "301"],
+    ["REPLICATE_BODY_BUDGET_BYTES", "1000"],
+    ["REPLICATE_WEBHOOK_MAX_IN_FLIGHT", "0"],
+  ])("names malformed %s=%s", (name, value) => {
+    expect(() => parseGuardConfig({ [name]: value })).toThrow(new RegExp(name));
   });
 });
 

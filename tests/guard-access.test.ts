@@ -37,12 +37,12 @@ describe("cross-site browser requests", () => {
 
   it("lets an older browser's same-origin POST through on Origin alone, default ports ignored", async () => {
     expect((await post({ origin: "http://app.test" })).status).toBe(200);
-    expect((await post({ origin: "https://app.test", host: "app.test:443" })).status).toBe(200);
+    expect((await post({ origin: "https://app.test", host: "app.test:443", "x-forwarded-proto": "https" })).status).toBe(200);
     expect((await post({ origin: "http://localhost:3000", host: "localhost:3000" })).status).toBe(200);
   });
 
   it("takes the host a proxy forwarded, and the origins listed in APP_ORIGIN", async () => {
-    const proxied = { host: "10.0.0.7:3000", "x-forwarded-host": "app.example.com", "sec-fetch-site": "same-site" };
+    const proxied = { host: "10.0.0.7:3000", "x-forwarded-host": "app.example.com", "x-forwarded-proto": "https", "sec-fetch-site": "same-site" };
     expect((await post({ ...proxied, origin: "https://app.example.com" })).status).toBe(200);
     setGuardEnv({ APP_ORIGIN: "https://www.example.com, https://example.com" });
     expect((await post({ origin: "https://www.example.com", "sec-fetch-site": "same-site" })).status).toBe(200);
@@ -55,6 +55,9 @@ describe("cross-site browser requests", () => {
     ["a sandboxed frame (Origin: null)", { origin: "null", "sec-fetch-site": "cross-site" }],
     ["a cross-site form without Origin", { "sec-fetch-site": "cross-site" }],
     ["a different port on the same host", { origin: "http://app.test:8080" }],
+    ["the same host over https (another origin than http://app.test)", { origin: "https://app.test" }],
+    ["the same host over https, :443 in Host", { origin: "https://app.test", host: "app.test:443" }],
+    ["the same host over http behind an https proxy", { origin: "http://app.test", "x-forwarded-proto": "https" }],
   ])("refuses %s with 403 problem JSON, before Replicate is called", async (_case, headers) => {
     const body = await problem(await post(headers), 403);
     expect(body.title).toBe("Cross-site request refused");

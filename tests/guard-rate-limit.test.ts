@@ -40,7 +40,7 @@ describe("REPLICATE_RATE_LIMIT", () => {
   });
 
   it("is off when unset, and the in-flight cap defaults to 1000 with no proxy trusted", () => {
-    expect(parseGuardConfig({})).toEqual({ appOrigins: [], maxInFlight: 1000, trustProxyHops: 0 });
+    expect(parseGuardConfig({})).toMatchObject({ appOrigins: [], maxInFlight: 1000, trustProxyHops: 0 });
   });
 });
 

@@ -1,7 +1,7 @@
 import { http, HttpResponse } from "msw";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { readSseEvents, type SseEvent } from "@/lib/shared/sse";
+import { readSseEvents } from "@/lib/shared/sse";
 import { BASE, jsonPost, useSimulatedReplicate } from "@/tests/support/route-env";
 
 /**
@@ -35,6 +35,7 @@ async function outputEvents(prompt: string, outputs: number): Promise<unknown[]>
 
 describe("the live view of a streamed output", () => {
   it("shows an image model's streamed files as the array of files as they come", async () => {
+    onTestFinished(sim.override({ separateStreamHost: false })); // TODO(issue 12): tidy until this stand-in listens on the stream host (urls.stream is not on the API host)
     const png = `data:image/png;base64,${"A".repeat(64)}`;
     replaceStream([
       { event: "output", data: "https://replicate.delivery/xezq/out-0.webp" },
@@ -48,6 +49,7 @@ describe("the live view of a streamed output", () => {
   });
 
   it("shows a text model's tokens as one growing text", async () => {
+    onTestFinished(sim.override({ separateStreamHost: false })); // TODO(issue 12): tidy until this stand-in listens on the stream host (urls.stream is not on the API host)
     replaceStream([
       { event: "output", data: "Hello" },
       { event: "output", data: ", world" },

@@ -14,10 +14,64 @@ import {
   type PredictionJson,
   type SimulatedReplicateOptions,
 } from "@/dev/simulator";
+import {
+  ReplicatePrediction,
+  ReplicatePredictionPage,
+  ReplicateProblem,
+  ReplicateWebhookSecret,
+} from "@/lib/shared/replicate-objects";
 
 const BASE = "https://api.replicate.com/v1";
 const VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
 const TQDM_LINE = /^\s*(\d+)%\s*\|.+?\|\s*(\d+)\/(\d+)/;
+/** An official model (the models endpoint and bare `owner/name` versions accept only those). */
+const OFFICIAL = "simulated/image-model";
+
+/** Every JSON answer of every simulator in this file that did not match Replicate's schemas. */
+const schemaFailures: string[] = [];
+let answersChecked = 0;
+afterAll(() => {
+  expect(schemaFailures).toEqual([]);
+  expect(answersChecked).toBeGreaterThan(100);
+});
+
+/**
+ * Checks every answer the simulator gives against lib/shared/replicate-objects.ts: a prediction, a
+ * list page, the webhook secret, or (4xx/5xx) a problem. Event streams, files and broken-on-purpose
+ * bodies (injected faults) are left alone.
+ */
+function checkEveryAnswer(sim: SimulatedReplicate): SimulatedReplicate {
+  const handle = sim.handle.bind(sim);
+  sim.handle = async (request: Request) => {
+    const answer = await handle(request);
+    if (answer !== DROP && /json/.test(answer.headers.get("content-type") ?? "")) {
+      const failure = schemaFailure(answer.status, await answer.clone().text());
+      if (failure) schemaFailures.push(`${request.method} ${new URL(request.url).pathname}: ${failure}`);
+    }
+    return answer;
+  };
+  return sim;
+}
+
+function schemaFailure(status: number, text: string): string | null {
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return null; // a "truncated" fault
+  }
+  answersChecked += 1;
+  const schema =
+    status >= 400
+      ? ReplicateProblem
+      : Array.isArray(body?.results)
+        ? ReplicatePredictionPage
+        : typeof body?.key === "string"
+          ? ReplicateWebhookSecret
+          : ReplicatePrediction;
+  const result = schema.safeParse(body);
+  return result.success ? null : result.error.message.slice(0, 400);
+}
 
 interface CallOptions {
   body?: unknown;
@@ -73,8 +127,8 @@ function track<T>(promise: Promise<T>) {
   return state;
 }
 
-function lastProgress(logs: string) {
-  const line = logs.split(/\r?\n|\r/).filter((l) => TQDM_LINE.test(l)).at(-1);
+function lastProgress(logs: string | null | undefined) {
+  const line = (logs ?? "").split(/\r?\n|\r/).filter((l) => TQDM_LINE.test(l)).at(-1);
   return line ? TQDM_LINE.exec(line)!.slice(1).map(Number) : null;
 }
 
@@ -108,7 +162,7 @@ function verifySignature(secret: string, headers: Record<string, string>, body: 
 describe("the simulator core (fake clock)", () => {
   let sim: SimulatedReplicate;
   const simulator = (options: SimulatedReplicateOptions = {}) =>
-    (sim = new SimulatedReplicate({ bootMs: 300, runMs: 2000, ...options }));
+    (sim = checkEveryAnswer(new SimulatedReplicate({ bootMs: 300, runMs: 2000, ...options })));
 
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"], now: new Date("2026-01-01T00:00:00Z") });
@@ -124,7 +178,7 @@ describe("the simulator core (fake clock)", () => {
       const byVersion = await call(sim, "POST", "/predictions", {
         body: { version: `acme/painter:${VERSION}`, input: { prompt: "x" } },
       });
-      const byModel = await call(sim, "POST", "/models/acme/painter/predictions", { body: { input: { prompt: "x" } } });
+      const byModel = await call(sim, "POST", `/models/${OFFICIAL}/predictions`, { body: { input: { prompt: "x" } } });
       const byDeployment = await call(sim, "POST", "/deployments/acme/app/predictions", {
         body: { input: { prompt: "x" } },
       });
@@ -137,14 +191,14 @@ describe("the simulator core (fake clock)", () => {
         expect(answer.json.metrics).toBeUndefined();
       }
       expect(byVersion.json).toMatchObject({ model: "acme/painter", version: VERSION });
-      expect(byModel.json).toMatchObject({ model: "acme/painter", version: "hidden" });
+      expect(byModel.json).toMatchObject({ model: OFFICIAL, version: "hidden" });
       expect(byDeployment.json.deployment).toBe("acme/app");
       expect(sim.predictions.size).toBe(3);
       expect(sim.count("create")).toBe(3);
     });
 
     it("rejects a body key the schema does not allow with a 422", async () => {
-      const answer = await call(sim, "POST", "/models/acme/painter/predictions", {
+      const answer = await call(sim, "POST", `/models/${OFFICIAL}/predictions`, {
         body: { version: VERSION, input: { prompt: "x" } },
       });
       expect(answer.status).toBe(422);
@@ -164,7 +218,7 @@ describe("the simulator core (fake clock)", () => {
         expect(answer.status).toBe(422);
         expect(answer.json.title).toBe("Invalid version or not permitted");
       }
-      expect((await call(sim, "POST", "/predictions", { body: { version: "acme/painter", input: { prompt: "x" } } })).status).toBe(201);
+      expect((await call(sim, "POST", "/predictions", { body: { version: OFFICIAL, input: { prompt: "x" } } })).status).toBe(201);
     });
 
     it("answers a missing prompt with the exact input-validation problem", async () => {
@@ -220,7 +274,7 @@ describe("the simulator core (fake clock)", () => {
       const done = await getPrediction(sim, id);
       expect(done.status).toBe("succeeded");
       expect(lastProgress(done.logs)).toEqual([100, 30, 30]);
-      expect(done.logs.length).toBeGreaterThan(halfway.logs.length);
+      expect(done.logs!.length).toBeGreaterThan(halfway.logs!.length);
       expect(done.output).toEqual([`https://api.replicate.com/files/${id}/out-0.svg`]);
       expect(done.completed_at).toBe("2026-01-01T00:00:02.300Z");
       expect(done.metrics).toEqual({ predict_time: 2, total_time: 2.3 });
@@ -259,14 +313,11 @@ describe("the simulator core (fake clock)", () => {
       expect(prediction.logs).toMatch(/^Using seed: 16010\n/);
     });
 
-    it("answers 404 with Replicate's body for an unknown id", async () => {
+    it("answers 404 with Replicate's body for an unknown id: problem+json, no title", async () => {
       const answer = await call(sim, "GET", "/predictions/nope");
       expect(answer.status).toBe(404);
-      expect(answer.json).toEqual({
-        detail: "The requested resource could not be found",
-        status: 404,
-        title: "Not found",
-      });
+      expect(answer.headers.get("content-type")).toBe("application/problem+json");
+      expect(answer.json).toEqual({ detail: "The requested resource could not be found", status: 404 });
     });
   });
 
@@ -282,17 +333,19 @@ describe("the simulator core (fake clock)", () => {
       expect(answer.value!.json.output).toHaveLength(1);
     });
 
-    it("answers with the current state when the window passes first", async () => {
+    it("answers with the current state when the window passes first (tidy)", async () => {
+      simulator({ staleHeldCreates: false });
       const answer = track(create(sim, "x", { headers: { prefer: "wait=1" } }));
       await vi.advanceTimersByTimeAsync(999);
       expect(answer.settled).toBe(false);
       await vi.advanceTimersByTimeAsync(1);
       expect(answer.value!.status).toBe(201);
+      expect(answer.value!.headers.get("preference-applied")).toBe("wait=1");
       expect(answer.value!.json.status).toBe("processing");
     });
 
     it("never holds longer than maxSyncWaitMs", async () => {
-      simulator({ maxSyncWaitMs: 500 });
+      simulator({ maxSyncWaitMs: 500, staleHeldCreates: false });
       const answer = track(create(sim, "x", { headers: { prefer: "wait" } }));
       await vi.advanceTimersByTimeAsync(500);
       expect(answer.value!.json.status).toBe("processing");
@@ -364,8 +417,8 @@ describe("the simulator core (fake clock)", () => {
   });
 
   describe("rate limits", () => {
-    it("throttles creates with a token bucket and a Retry-After", async () => {
-      simulator({ rateLimits: { createPerMinute: 6, otherPerMinute: 60, burst: 1 } });
+    it("throttles creates with a token bucket and a Retry-After (tidy answers)", async () => {
+      simulator({ rateLimits: { createPerMinute: 6, otherPerMinute: 60, burst: 1 }, throttleAnswers: "tidy" });
       expect((await create(sim)).status).toBe(201);
       const throttled = await create(sim);
       expect(throttled.status).toBe(429);
@@ -381,7 +434,7 @@ describe("the simulator core (fake clock)", () => {
     });
 
     it("counts other endpoints in their own bucket", async () => {
-      simulator({ rateLimits: { createPerMinute: 600, otherPerMinute: 60, burst: 1 } });
+      simulator({ rateLimits: { createPerMinute: 600, otherPerMinute: 60, burst: 1 }, throttleAnswers: "tidy" });
       expect((await call(sim, "GET", "/predictions/nope")).status).toBe(404);
       const throttled = await call(sim, "GET", "/predictions/nope");
       expect(throttled.status).toBe(429);
@@ -460,6 +513,7 @@ describe("the simulator core (fake clock)", () => {
 
   describe("listing predictions", () => {
     it("pages newest first, 100 a page, through absolute `next` URLs", async () => {
+      simulator({ foreignTraffic: false });
       const ids: string[] = [];
       for (let i = 0; i < 250; i++) {
         ids.push((await created(sim, `p${i}`)).id);
@@ -481,6 +535,7 @@ describe("the simulator core (fake clock)", () => {
     });
 
     it("filters with created_after", async () => {
+      simulator({ foreignTraffic: false });
       await created(sim, "old");
       vi.advanceTimersByTime(1000);
       const since = new Date().toISOString();
@@ -519,6 +574,7 @@ describe("the simulator core (fake clock)", () => {
         expect(headers["webhook-id"]).toMatch(/^msg_/);
         expect(verifySignature(secret.key, headers, body)).toBe(true);
         expect(verifySignature(secret.key, headers, `${body} `)).toBe(false);
+        expect(ReplicatePrediction.safeParse(JSON.parse(body)).success).toBe(true);
       }
     });
 
@@ -592,6 +648,240 @@ describe("the simulator core (fake clock)", () => {
       expect([...bytes.slice(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
     });
   });
+
+  describe("as untidy as production, by default", () => {
+    const list = async (query = "") => (await call(sim, "GET", `/predictions${query}`)).json;
+
+    it("lists entries without logs, and cancel answers carry logs: null", async () => {
+      const { id } = await created(sim);
+      vi.advanceTimersByTime(1000);
+      const [entry] = (await list()).results.filter((p: PredictionJson) => p.id === id);
+      expect(entry.status).toBe("processing");
+      expect("logs" in entry).toBe(false);
+      expect((await getPrediction(sim, id)).logs).toMatch(/^Using seed/);
+      expect((await call(sim, "POST", `/predictions/${id}/cancel`)).json).toMatchObject({ status: "canceled", logs: null });
+
+      simulator({ listOmitsLogs: false, cancelLogsNull: false });
+      const tidy = await created(sim);
+      vi.advanceTimersByTime(1000);
+      expect((await list()).results[0].logs).toMatch(/^Using seed/);
+      expect((await call(sim, "POST", `/predictions/${tidy.id}/cancel`)).json.logs).toMatch(/^Using seed/);
+    });
+
+    it("lists the account's other predictions interleaved, nine for each of this app's by default", async () => {
+      const own: string[] = [];
+      for (let i = 0; i < 3; i++) own.push((await created(sim, `mine ${i}`)).id);
+      const { results } = await list();
+      expect(results).toHaveLength(30);
+      expect(results.map((p: PredictionJson, i: number) => (own.includes(p.id) ? i : -1)).filter((i: number) => i >= 0)).toEqual([0, 10, 20]);
+      const foreign = results.filter((p: PredictionJson) => !own.includes(p.id));
+      expect(new Set(foreign.map((p: PredictionJson) => p.source))).toEqual(new Set(["web", "api"]));
+      expect(foreign.every((p: PredictionJson) => p.model !== "simulated/model")).toBe(true);
+      expect(sim.predictions.size).toBe(3);
+      // Same account: a foreign prediction can be read (and canceled) by id.
+      expect((await getPrediction(sim, foreign[0].id)).id).toBe(foreign[0].id);
+      const web = (await list("?source=web")).results;
+      expect(web.length).toBe(foreign.filter((p: PredictionJson) => p.source === "web").length);
+
+      simulator({ foreignTraffic: { perOwn: 0.5 } });
+      for (let i = 0; i < 4; i++) await created(sim);
+      expect((await list()).results).toHaveLength(6);
+      simulator({ foreignTraffic: false });
+      await created(sim);
+      expect((await list()).results).toHaveLength(1);
+    });
+
+    it("gives image predictions a file stream whose output events carry a file URL or a data URL", async () => {
+      const stream = async (seed: number) => {
+        const answer = await call(sim, "POST", "/predictions", { body: { version: VERSION, input: { prompt: "x", seed } } });
+        const { id, urls } = answer.json as PredictionJson;
+        expect(urls.stream).toBe(`https://api.replicate.com/v1/files/${id}/stream`);
+        const response = (await sim.handle(new Request(urls.stream!, { headers: { accept: "text/event-stream" } }))) as Response;
+        expect(response.headers.get("content-type")).toBe("text/event-stream");
+        const text = response.text();
+        await vi.advanceTimersByTimeAsync(2300);
+        return { id, text: await text };
+      };
+      const even = await stream(42);
+      const events = parseEvents(even.text);
+      expect(events).toEqual([
+        { event: "output", data: `https://api.replicate.com/files/${even.id}/out-0.svg` },
+        { event: "done", data: "{}" },
+      ]);
+      expect(even.text).toMatch(/^event: output\nid: \d{10}:0\n/);
+      const [odd] = parseEvents((await stream(43)).text);
+      expect(odd.data).toMatch(/^data:image\/png;base64,iVBORw0KGgo/);
+
+      simulator({ imageStreams: false });
+      expect((await created(sim)).urls.stream).toBeUndefined();
+    });
+
+    it("answers a held create past its window `starting` though the model runs, or `processing` with data URLs", async () => {
+      const early = track(create(sim, "x", { headers: { prefer: "wait=1" } }));
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(early.value!.json).toMatchObject({ status: "starting", started_at: null, output: null });
+      expect(sim.get(early.value!.json.id)!.status()).toBe("processing");
+
+      const late = track(create(sim, "x", { headers: { prefer: "wait=2" } }));
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(late.value!.json.status).toBe("processing");
+      const [file] = late.value!.json.output as string[];
+      expect(file).toMatch(/^data:image\/png;base64,/);
+      expect(file.length).toBeGreaterThan(350_000);
+    });
+
+    it("answers an image model's held create that ends in time with data URLs of the configured size", async () => {
+      simulator({ dataUrlBytes: 50_000 });
+      const answer = track(create(sim, "x", { headers: { prefer: "wait=5" } }));
+      await vi.advanceTimersByTimeAsync(2300);
+      expect(answer.value!.json.status).toBe("succeeded");
+      const [file] = answer.value!.json.output as string[];
+      const png = Buffer.from(file.slice("data:image/png;base64,".length), "base64");
+      expect(Math.abs(png.length - 50_000)).toBeLessThan(3);
+      expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      expect(png.subarray(-8, -4).toString("latin1")).toBe("IEND");
+      // Polled afterwards, the prediction has its file URL.
+      expect((await getPrediction(sim, answer.value!.json.id)).output).toEqual([
+        `https://api.replicate.com/files/${answer.value!.json.id}/out-0.svg`,
+      ]);
+
+      simulator({ syncDataUrls: false });
+      const tidy = track(create(sim, "x", { headers: { prefer: "wait=5" } }));
+      await vi.advanceTimersByTimeAsync(2300);
+      expect((tidy.value!.json.output as string[])[0]).toMatch(/^https:/);
+    });
+
+    it("removes an API prediction's input, output, logs and files after the retention period", async () => {
+      simulator({ retentionMs: 10_000 });
+      const { id } = await created(sim);
+      vi.advanceTimersByTime(2300);
+      const file = `https://api.replicate.com/files/${id}/out-0.svg`;
+      expect((await call(sim, "GET", file, { token: null })).status).toBe(200);
+      vi.advanceTimersByTime(9_999);
+      expect((await getPrediction(sim, id)).data_removed).toBe(false);
+      vi.advanceTimersByTime(1);
+      expect(await getPrediction(sim, id)).toMatchObject({
+        status: "succeeded",
+        data_removed: true,
+        input: null,
+        output: null,
+        logs: null,
+      });
+      expect((await call(sim, "GET", file, { token: null })).status).toBe(404);
+      // Web predictions are kept.
+      const web = (await list()).results.filter((p: PredictionJson) => p.source === "web");
+      expect(web.length).toBeGreaterThan(0);
+      expect(web.every((p: PredictionJson) => p.data_removed === false && p.input !== null)).toBe(true);
+    });
+
+    it("keeps data for an hour by default, forever with retentionMs: false", async () => {
+      const { id } = await created(sim);
+      vi.advanceTimersByTime(2300 + 3_599_999);
+      expect((await getPrediction(sim, id)).data_removed).toBe(false);
+      vi.advanceTimersByTime(1);
+      expect((await getPrediction(sim, id)).data_removed).toBe(true);
+
+      simulator({ retentionMs: false });
+      const kept = await created(sim);
+      vi.advanceTimersByTime(48 * 3_600_000);
+      expect((await getPrediction(sim, kept.id)).output).toHaveLength(1);
+    });
+
+    it("words its 429s both ways, with and without Retry-After, in turn", async () => {
+      simulator({ rateLimits: { createPerMinute: 6, otherPerMinute: 60, burst: 1 } });
+      await created(sim);
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push(await create(sim));
+      expect(answers.map((a) => [a.json.detail, a.headers.get("retry-after")])).toEqual([
+        ["Request was throttled. Your rate limit resets in ~10s.", "10"],
+        ["Request was throttled. Expected available in 10 seconds.", null],
+        ["Request was throttled. Your rate limit resets in ~10s.", null],
+        ["Request was throttled. Expected available in 10 seconds.", "10"],
+      ]);
+      expect(answers[0].headers.get("content-type")).toBe("application/problem+json");
+
+      sim.failNext("get", "429", { wording: "expected-available", retryAfterSeconds: null });
+      const injected = await call(sim, "GET", "/predictions/nope");
+      expect(injected.json.detail).toBe("Request was throttled. Expected available in 1 second.");
+      expect(injected.headers.get("retry-after")).toBeNull();
+    });
+
+    it("has a low-credit mode: 6 creates a minute, burst 1", async () => {
+      simulator({ lowCredit: true });
+      expect((await create(sim)).status).toBe(201);
+      expect((await create(sim)).status).toBe(429);
+      vi.advanceTimersByTime(10_000);
+      expect((await create(sim)).status).toBe(201);
+      expect((await create(sim)).status).toBe(429);
+    });
+
+    it("runs models by name only if they are official", async () => {
+      const byModel = await call(sim, "POST", "/models/acme/painter/predictions", { body: { input: { prompt: "x" } } });
+      expect(byModel.status).toBe(404);
+      expect(byModel.headers.get("content-type")).toBe("application/problem+json");
+      expect(byModel.json).toEqual({ detail: "Not found.", status: 404 });
+      const byName = await call(sim, "POST", "/predictions", { body: { version: "acme/painter", input: { prompt: "x" } } });
+      expect(byName.status).toBe(422);
+      expect(byName.json.detail).toBe("The specified version does not exist (or perhaps you don't have permission to use it?)");
+      expect((await call(sim, "POST", "/predictions", { body: { version: `acme/painter:${VERSION}`, input: { prompt: "x" } } })).status).toBe(201);
+      expect(sim.predictions.size).toBe(1);
+
+      simulator({ unofficialModelStatus: 422 });
+      expect((await call(sim, "POST", "/models/acme/painter/predictions", { body: { input: { prompt: "x" } } })).json.title).toBe(
+        "Invalid version or not permitted",
+      );
+      simulator({ officialModels: ["acme/painter"] });
+      expect((await call(sim, "POST", "/models/acme/painter/predictions", { body: { input: { prompt: "x" } } })).status).toBe(201);
+      expect((await call(sim, "POST", `/models/${OFFICIAL}/predictions`, { body: { input: { prompt: "x" } } })).status).toBe(404);
+    });
+
+    it("serves every error as application/problem+json; the tidy style as JSON with a 404 title", async () => {
+      const unauthenticated = await create(sim, "x", { token: null });
+      const invalid = await call(sim, "POST", "/predictions", { body: { version: VERSION, input: {} } });
+      for (const answer of [unauthenticated, invalid]) {
+        expect(answer.headers.get("content-type")).toBe("application/problem+json");
+        expect(answer.json.title).toBeTypeOf("string");
+      }
+      simulator({ problemStyle: "tidy" });
+      const notFound = await call(sim, "GET", "/predictions/nope");
+      expect(notFound.headers.get("content-type")).toBe("application/json");
+      expect(notFound.json.title).toBe("Not found");
+    });
+
+    it("makes ids like today's real ones: 26 characters of lowercase Crockford base32, digits included", async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) ids.push((await created(sim)).id);
+      for (const id of ids) expect(id).toMatch(/^[0-9a-hjkmnp-tv-z]{26}$/);
+      expect(ids.filter((id) => /[0189]/.test(id)).length).toBeGreaterThan(30);
+    });
+
+    it("retries only the completed webhook, on Replicate's schedule scaled down (1/100 by default)", async () => {
+      const posted: { event: string; at: number }[] = [];
+      const webhookFetch = async (_url: unknown, init?: RequestInit) => {
+        posted.push({ event: JSON.parse(init!.body as string).status, at: Date.now() });
+        return new Response(null, { status: 503 });
+      };
+      simulator({ webhookFetch });
+      await call(sim, "POST", "/predictions", {
+        body: { version: VERSION, input: { prompt: "x" }, webhook: "https://h.example/", webhook_events_filter: ["start", "completed"] },
+      });
+      await vi.advanceTimersByTimeAsync(2300 + 1000);
+      const completedAt = Date.parse("2026-01-01T00:00:02.300Z");
+      const start = sim.webhookDeliveries.filter((d) => d.event === "start");
+      const completed = sim.webhookDeliveries.filter((d) => d.event === "completed");
+      expect(start).toHaveLength(1);
+      expect(completed.map((d) => d.at - completedAt)).toEqual([0, 10, 30, 70, 150, 310, 610]);
+
+      simulator({ webhookFetch, webhookRetryScale: 1 });
+      await call(sim, "POST", "/predictions", {
+        body: { version: VERSION, input: { prompt: "x" }, webhook: "https://h.example/", webhook_events_filter: ["completed"] },
+      });
+      await vi.advanceTimersByTimeAsync(2300 + 61_000);
+      const real = sim.webhookDeliveries.map((d) => d.at - (Date.now() - 61_000));
+      expect(real).toEqual([0, 1_000, 3_000, 7_000, 15_000, 31_000, 61_000]);
+      expect(posted.length).toBeGreaterThan(0);
+    });
+  });
 });
 
 describe("tqdm progress logs", () => {
@@ -609,7 +899,7 @@ describe("tqdm progress logs", () => {
 });
 
 describe("text models and their stream (real clock)", () => {
-  const sim = new SimulatedReplicate({ bootMs: 5, runMs: 40 });
+  const sim = checkEveryAnswer(new SimulatedReplicate({ bootMs: 5, runMs: 40 }));
   afterAll(() => sim.shutdown());
 
   it("grows an array of tokens and streams each token, then done", async () => {
@@ -640,7 +930,7 @@ describe("text models and their stream (real clock)", () => {
 });
 
 describe("the msw adapter", () => {
-  const sim = new SimulatedReplicate({ bootMs: 5, runMs: 20 });
+  const sim = checkEveryAnswer(new SimulatedReplicate({ bootMs: 5, runMs: 20 }));
   const server = setupServer(...simulatorHandlers(sim));
   beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
   afterAll(() => {
@@ -649,17 +939,32 @@ describe("the msw adapter", () => {
   });
 
   it("answers fetch calls to api.replicate.com and serves the output file", async () => {
-    const response = await fetch(`${BASE}/models/acme/painter/predictions`, {
+    const response = await fetch(`${BASE}/models/${OFFICIAL}/predictions`, {
       method: "POST",
       headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, "content-type": "application/json", prefer: "wait=5" },
       body: JSON.stringify({ input: { prompt: "fox" } }),
     });
     expect(response.status).toBe(201);
-    const prediction = (await response.json()) as PredictionJson;
-    expect(prediction.status).toBe("succeeded");
+    const held = (await response.json()) as PredictionJson;
+    expect(held.status).toBe("succeeded");
+    expect((held.output as string[])[0]).toMatch(/^data:image\/png;base64,/);
+    const prediction = (await (await fetch(held.urls.get, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } })).json()) as PredictionJson;
     const file = await fetch((prediction.output as string[])[0]);
     expect(file.headers.get("content-type")).toBe("image/svg+xml");
     expect(await file.text()).toContain("fox");
+  });
+
+  it("serves streams on their own host, as production does (stream.replicate.com)", async () => {
+    const response = await fetch(`${BASE}/predictions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ version: VERSION, input: { prompt: "hi [text]" } }),
+    });
+    const { id, urls } = (await response.json()) as PredictionJson;
+    expect(urls.stream).toBe(`https://stream.replicate.com/stream/${id}`);
+    const events = parseEvents(await (await fetch(urls.stream!, { headers: { accept: "text/event-stream" } })).text());
+    expect(events.at(-1)!.event).toBe("done");
+    expect(sim.requests.find((r) => r.kind === "stream")!.headers.authorization).toBeUndefined();
   });
 
   it("turns a dropped connection into a network error", async () => {
@@ -683,6 +988,7 @@ describe("the loopback server adapter", () => {
 
   beforeAll(async () => {
     server = await startSimulatorServer({ port: 0, bootMs: 5, runMs: 30 });
+    checkEveryAnswer(server.sim);
   });
   afterAll(async () => {
     agent.destroy();
@@ -705,7 +1011,8 @@ describe("the loopback server adapter", () => {
     }
     expect(server.sim.connectionCount).toBe(1);
 
-    const file = await axios.get(createdAnswer.data.output[0], { responseType: "text" });
+    const { data: prediction } = await http.get(`/predictions/${createdAnswer.data.id}`);
+    const file = await axios.get(prediction.output[0], { responseType: "text" });
     expect(file.headers["content-type"]).toBe("image/svg+xml");
     expect(file.data).toContain("server fox");
   });

@@ -80,8 +80,9 @@ describe("rejects a webhook whose signature does not match", () => {
     expectRejected({ signature: `v1,${sign().slice(0, 20)}` }, /does not match/);
   });
 
-  it("rejects an empty v1 entry", () => {
-    expectRejected({ signature: "v1," }, /does not match/);
+  it("rejects an empty or non-base64 v1 entry as no signature at all", () => {
+    expectRejected({ signature: "v1," }, /no v1 signature/);
+    expectRejected({ signature: "v1,***" }, /no v1 signature/);
   });
 });
 

@@ -1,7 +1,11 @@
 import { parseArgs } from "node:util";
 import { startSimulatorServer } from "./server";
+import { TIDY } from "./untidiness";
 
-/** npx tsx dev/simulator/cli.ts --port 4010 [--run-ms 3000] [--boot-ms 300] [--latency-ms 0] */
+/**
+ * npx tsx dev/simulator/cli.ts --port 4010 [--run-ms 3000] [--boot-ms 300] [--latency-ms 0] [--tidy]
+ * (--tidy: none of production's untidiness, see untidiness.ts; --low-credit: 6 creates a minute)
+ */
 
 const { values } = parseArgs({
   options: {
@@ -9,6 +13,8 @@ const { values } = parseArgs({
     "run-ms": { type: "string" },
     "boot-ms": { type: "string" },
     "latency-ms": { type: "string" },
+    tidy: { type: "boolean", default: false },
+    "low-credit": { type: "boolean", default: false },
   },
 });
 
@@ -23,6 +29,8 @@ function numberOption(name: string, value: string | undefined): number | undefin
 }
 
 const server = await startSimulatorServer({
+  ...(values.tidy ? TIDY : {}),
+  lowCredit: values["low-credit"],
   port: numberOption("port", values.port),
   runMs: numberOption("run-ms", values["run-ms"]),
   bootMs: numberOption("boot-ms", values["boot-ms"]),

@@ -1,4 +1,4 @@
-import { INVALID_VERSION, validationProblem } from "./responses";
+import { INVALID_VERSION, MODEL_NOT_FOUND, validationProblem } from "./responses";
 import { ALL_WEBHOOK_EVENTS, type InvalidField, type ProblemBody, type WebhookEvent } from "./types";
 
 /** Validation of a create body against the schemas Replicate publishes (additionalProperties: false). */
@@ -26,7 +26,23 @@ const MODEL_NAME = /^[a-z0-9][\w.-]*\/[a-z0-9][\w.-]*$/i;
 const VERSION_BODY_KEYS = new Set(["version", "input", "webhook", "webhook_events_filter", "stream"]);
 const MODEL_BODY_KEYS = new Set(["input", "webhook", "webhook_events_filter", "stream"]);
 
-export function parseCreateBody(target: CreateTarget, body: unknown): { spec: CreateSpec } | { problem: ProblemBody } {
+/** Which models run without a version (official ones), and what the models endpoint answers for others. */
+export interface ModelPolicy {
+  isOfficial(model: string): boolean;
+  unofficialStatus: 404 | 422;
+}
+
+const EVERY_MODEL_OFFICIAL: ModelPolicy = { isOfficial: () => true, unofficialStatus: 404 };
+
+export function parseCreateBody(
+  target: CreateTarget,
+  body: unknown,
+  models: ModelPolicy = EVERY_MODEL_OFFICIAL,
+): { spec: CreateSpec } | { problem: ProblemBody } {
+  // Only official models have a models endpoint: for any other the real API answers before reading the body.
+  if (target.via === "model" && !models.isOfficial(`${target.owner}/${target.name}`)) {
+    return { problem: models.unofficialStatus === 404 ? MODEL_NOT_FOUND : INVALID_VERSION };
+  }
   if (!isPlainObject(body)) return { problem: validationProblem([typeError("(root)", "object", body)]) };
 
   const bodyErrors = bodyFieldErrors(target, body);
@@ -38,6 +54,10 @@ export function parseCreateBody(target: CreateTarget, body: unknown): { spec: Cr
 
   const identity = modelIdentity(target, body.version);
   if (!identity) return { problem: INVALID_VERSION };
+  // A bare `owner/name` version is for official models only.
+  if (target.via === "version" && identity.version === "hidden" && !models.isOfficial(identity.model)) {
+    return { problem: INVALID_VERSION };
+  }
 
   return {
     spec: {

@@ -2,8 +2,10 @@ import type { Scheduler } from "./scheduler";
 import type { SimPrediction } from "./sim-prediction";
 
 /**
- * `urls.stream` of a text prediction: server-sent events `output` (one token each, when the model
- * produces it), `error` if it failed, then `done` (`{}` or `{"reason": "canceled" | "error"}`).
+ * `urls.stream` of a prediction: server-sent events `output` (a text model: one token each, when the
+ * model produces it; an image model's file stream: one file each, a URL or a data URL, once it is
+ * written), `error` if it failed, then `done` (`{}` or `{"reason": "canceled" | "error"}`). Event
+ * ids look like Replicate's: `<unix seconds>:<sequence>`.
  */
 
 export interface EventStreamOptions {
@@ -11,6 +13,8 @@ export interface EventStreamOptions {
   truncate?: boolean;
   /** The client went away. */
   signal?: AbortSignal | null;
+  /** File streams: the data of each file's `output` event (a file URL or a data URL). */
+  files?: readonly string[];
 }
 
 export function predictionEventStream(
@@ -21,20 +25,27 @@ export function predictionEventStream(
   const encoder = new TextEncoder();
   const stopped = new AbortController();
   options.signal?.addEventListener("abort", () => stopped.abort(), { once: true });
-  const cutAfter = options.truncate ? Math.floor(prediction.tokens.length / 2) : Infinity;
+  const files = options.files ?? [];
+  const isFileStream = prediction.plan.kind !== "text";
+  const chunksAt = (now: number): readonly string[] =>
+    isFileStream ? (prediction.status(now) === "succeeded" ? files : []) : prediction.tokensAt(now);
+  const chunkDueAt = (index: number): number =>
+    isFileStream ? (index < files.length ? prediction.ending().at : Infinity) : prediction.tokenDueAt(index);
+  const total = isFileStream ? files.length : prediction.tokens.length;
+  const cutAfter = options.truncate ? Math.floor(total / 2) : Infinity;
 
   return new ReadableStream<Uint8Array>({
     start(controller) {
       let sequence = 0;
       const send = (event: string, data: string) => {
-        controller.enqueue(encoder.encode(formatEvent(event, data, sequence++)));
+        controller.enqueue(encoder.encode(formatEvent(event, data, `${Math.floor(Date.now() / 1000)}:${sequence++}`)));
       };
 
       const run = async () => {
         let sent = 0;
         while (!stopped.signal.aborted) {
           const now = Date.now();
-          const produced = prediction.tokensAt(now);
+          const produced = chunksAt(now);
           for (; sent < produced.length; sent++) {
             if (sent >= cutAfter) return controller.close();
             send("output", produced[sent]);
@@ -45,7 +56,7 @@ export function predictionEventStream(
             send("done", JSON.stringify(doneReason(status)));
             return controller.close();
           }
-          const woke = await scheduler.waitUntil(prediction.tokenDueAt(sent), {
+          const woke = await scheduler.waitUntil(chunkDueAt(sent), {
             prediction,
             signal: stopped.signal,
           });
@@ -66,7 +77,7 @@ function doneReason(status: string): Record<string, string> {
 }
 
 /** One SSE event; every line of the data gets its own `data:` field so newlines in tokens survive. */
-export function formatEvent(event: string, data: string, id: number): string {
+export function formatEvent(event: string, data: string, id: string): string {
   const dataLines = data.split(/\r\n|\r|\n/).map((line) => `data: ${line}`);
   return `event: ${event}\nid: ${id}\n${dataLines.join("\n")}\n\n`;
 }

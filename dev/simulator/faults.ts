@@ -1,4 +1,4 @@
-import { jsonResponse, throttledResponse } from "./responses";
+import { jsonResponse, throttledResponse, type ThrottleWording } from "./responses";
 import { ALL_ENDPOINT_KINDS, type EndpointKind, type Fault } from "./types";
 
 /** Injected failures: a FIFO of scripted ones (`failNext`) and, optionally, seeded random ones. */
@@ -20,18 +20,19 @@ export interface FailNextOptions {
   times?: number;
   /** For "429": the Retry-After seconds (default 1); null sends no Retry-After header. */
   retryAfterSeconds?: number | null;
+  /** For "429": which of Replicate's two wordings the detail uses (default "resets-in"). */
+  wording?: ThrottleWording;
 }
 
 export interface ChosenFault {
   fault: Fault;
   retryAfterSeconds: number | null;
+  wording?: ThrottleWording;
 }
 
-interface ScriptedFault {
+interface ScriptedFault extends ChosenFault {
   endpoint: EndpointKind | "any";
-  fault: Fault;
   remaining: number;
-  retryAfterSeconds: number | null;
 }
 
 export class FaultPlan {
@@ -48,7 +49,7 @@ export class FaultPlan {
     const times = options.times ?? 1;
     if (!(times >= 1)) throw new RangeError(`failNext: times must be >= 1, got ${times}`);
     const retryAfterSeconds = options.retryAfterSeconds === undefined ? 1 : options.retryAfterSeconds;
-    this.scripted.push({ endpoint, fault, remaining: times, retryAfterSeconds });
+    this.scripted.push({ endpoint, fault, remaining: times, retryAfterSeconds, wording: options.wording });
   }
 
   setRandom(random: RandomFaults | null): void {
@@ -62,7 +63,7 @@ export class FaultPlan {
       const entry = this.scripted[index];
       entry.remaining -= 1;
       if (entry.remaining === 0) this.scripted.splice(index, 1);
-      return { fault: entry.fault, retryAfterSeconds: entry.retryAfterSeconds };
+      return { fault: entry.fault, retryAfterSeconds: entry.retryAfterSeconds, wording: entry.wording };
     }
     return this.drawRandom(kind);
   }
@@ -87,12 +88,12 @@ export class FaultPlan {
 }
 
 /** The answer a fault sends instead of the real one ("slow" and "truncated" are handled by the caller). */
-export function faultResponse({ fault, retryAfterSeconds }: ChosenFault): Response | Drop {
+export function faultResponse({ fault, retryAfterSeconds, wording }: ChosenFault): Response | Drop {
   switch (fault) {
     case "drop":
       return DROP;
     case "429":
-      return throttledResponse(retryAfterSeconds ?? 1, retryAfterSeconds !== null);
+      return throttledResponse(retryAfterSeconds ?? 1, retryAfterSeconds !== null, wording);
     case "500":
       return serverError(500, "Internal Server Error");
     case "502":

@@ -1,8 +1,11 @@
 import { randomBytes } from "node:crypto";
 
-/** Prediction ids look like Replicate's: 26 lowercase base32 characters. */
+/**
+ * Prediction ids look like Replicate's today (e.g. `hdwst0bb05rgp0cf0p29mzk2am`): 26 characters of
+ * lowercase Crockford base32, digits 0-9 included (no i, l, o, u). Older ids used a-z2-7.
+ */
 
-const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+const BASE32 = "0123456789abcdefghjkmnpqrstvwxyz";
 
 export function newPredictionId(): string {
   // 256 is a multiple of 32, so `byte % 32` is uniform.

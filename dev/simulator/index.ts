@@ -8,3 +8,6 @@ export { renderPredictionSvg } from "./svg-image";
 export { renderProgressLogs, tqdmLine } from "./tqdm-logs";
 export { parseDirectives, type PromptDirectives } from "./prompt-directives";
 export * from "./types";
+export * from "./untidiness";
+export { throttleDetail, type ThrottleWording } from "./responses";
+export { seedPngDataUrl } from "./png-image";

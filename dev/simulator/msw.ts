@@ -9,6 +9,11 @@ export function simulatorHandlers(sim: SimulatedReplicate, baseUrl = "https://ap
   const base = baseUrl.replace(/\/+$/, "");
   const origin = new URL(base).origin;
   sim.origin ??= origin;
+  // Streams on their own host, as in production (api.replicate.com -> stream.replicate.com).
+  const streamUrl = new URL(origin);
+  streamUrl.hostname = `stream.${streamUrl.hostname.replace(/^api\./, "")}`;
+  sim.streamOrigin ??= streamUrl.origin;
+  const streamOrigin = sim.streamOrigin;
 
   const resolver = async ({ request }: { request: Request }) => {
     const answer = await sim.handle(request);
@@ -18,5 +23,10 @@ export function simulatorHandlers(sim: SimulatedReplicate, baseUrl = "https://ap
     http.all(`${base}/*`, resolver),
     http.get(`${origin}/files/*`, resolver),
     http.get(`${origin}/stream/*`, resolver),
+    // File streams live under /v1/files/ on the origin even when the API base has a prefix.
+    ...(base === `${origin}/v1` ? [] : [http.get(`${origin}/v1/files/*`, resolver)]),
+    ...(streamOrigin === origin
+      ? []
+      : [http.get(`${streamOrigin}/stream/*`, resolver), http.get(`${streamOrigin}/v1/files/*`, resolver)]),
   ];
 }

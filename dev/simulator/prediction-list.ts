@@ -1,10 +1,17 @@
-import { jsonResponse, problemResponse } from "./responses";
+import { jsonResponse, problemResponse, type ProblemStyle } from "./responses";
 import type { SimPrediction } from "./sim-prediction";
 
 /**
- * `GET /predictions`: newest first, 100 a page, `next` an absolute URL with an opaque cursor (the
- * sequence number the next page starts below, so new predictions never shift a page).
+ * `GET /predictions`: every prediction of the account (this app's, other apps', the website's),
+ * newest first, 100 a page, `next` an absolute URL with an opaque cursor (the sequence number the
+ * next page starts below, so new predictions never shift a page). Entries carry no `logs` by default,
+ * as the real list's do not.
  */
+
+export interface ListOptions {
+  omitLogs: boolean;
+  problemStyle: ProblemStyle;
+}
 
 const PAGE_SIZE = 100;
 
@@ -13,6 +20,7 @@ export function listPredictionsPage(
   createdInOrder: readonly SimPrediction[],
   query: URLSearchParams,
   origin: string,
+  options: ListOptions = { omitLogs: true, problemStyle: "real" },
 ): Response {
   const createdAfter = parseQueryTime(query.get("created_after"), -Infinity);
   const createdBefore = parseQueryTime(query.get("created_before"), Infinity);
@@ -22,21 +30,21 @@ export function listPredictionsPage(
       title: "Invalid query",
       detail: "created_after and created_before must be ISO 8601 date-times; cursor must come from `next`",
       status: 400,
-    });
+    }, {}, options.problemStyle);
   }
-  // Every simulated prediction came from the API; `source=web` lists none.
-  const candidates = query.get("source") === "web" ? [] : createdInOrder;
+  const source = query.get("source");
 
   const results: SimPrediction[] = [];
   let hasMore = false;
-  for (let i = candidates.length - 1; i >= 0; i--) {
-    const { plan } = candidates[i];
+  for (let i = createdInOrder.length - 1; i >= 0; i--) {
+    const { plan } = createdInOrder[i];
     if (plan.seq >= below || plan.createdAt < createdAfter || plan.createdAt >= createdBefore) continue;
+    if (source !== null && (plan.source ?? "api") !== source) continue;
     if (results.length === PAGE_SIZE) {
       hasMore = true;
       break;
     }
-    results.push(candidates[i]);
+    results.push(createdInOrder[i]);
   }
 
   let next: string | null = null;
@@ -47,7 +55,12 @@ export function listPredictionsPage(
     next = nextUrl.toString();
   }
   const now = Date.now();
-  return jsonResponse(200, { next, previous: null, results: results.map((p) => p.toJSON(now)) });
+  const entry = (prediction: SimPrediction) => {
+    const json = prediction.toJSON(now);
+    if (options.omitLogs) delete json.logs;
+    return json;
+  };
+  return jsonResponse(200, { next, previous: null, results: results.map(entry) });
 }
 
 /** Epoch ms of a date-time query parameter, `absent` when missing, NaN when malformed. */

@@ -21,15 +21,32 @@ export function rawBodyOf(response: Response): string | undefined {
   return rawBodies.get(response);
 }
 
-export function problemResponse(problem: ProblemBody, headers: Record<string, string> = {}): Response {
-  return jsonResponse(problem.status, problem, headers);
+export type ProblemStyle = "real" | "tidy";
+
+/**
+ * A problem answer. "real" (Replicate's way): `application/problem+json`, and a 404 without `title`;
+ * "tidy": `application/json` with every title.
+ */
+export function problemResponse(
+  problem: ProblemBody,
+  headers: Record<string, string> = {},
+  style: ProblemStyle = "real",
+): Response {
+  if (style === "tidy") return jsonResponse(problem.status, { title: TIDY_TITLES[problem.status], ...problem }, headers);
+  const { title, ...untitled } = problem;
+  const body = problem.status === 404 ? untitled : problem;
+  return jsonResponse(problem.status, body, { "content-type": "application/problem+json", ...headers });
 }
+
+const TIDY_TITLES: Record<number, string> = { 404: "Not found" };
 
 export const NOT_FOUND: ProblemBody = {
   detail: "The requested resource could not be found",
   status: 404,
-  title: "Not found",
 };
+
+/** What `/models/{owner}/{name}/predictions` answers for a model that is not official. */
+export const MODEL_NOT_FOUND: ProblemBody = { detail: "Not found.", status: 404 };
 
 export const UNAUTHENTICATED: ProblemBody = {
   title: "Unauthenticated",
@@ -59,10 +76,21 @@ export function validationProblem(fields: InvalidField[]): ProblemBody {
   };
 }
 
-export function throttledResponse(retryAfterSeconds: number, sendRetryAfterHeader = true): Response {
-  const body: ProblemBody = {
-    detail: `Request was throttled. Your rate limit resets in ~${retryAfterSeconds}s.`,
-    status: 429,
-  };
-  return jsonResponse(429, body, sendRetryAfterHeader ? { "retry-after": String(retryAfterSeconds) } : {});
+/** The two wordings of Replicate's 429 detail. */
+export type ThrottleWording = "resets-in" | "expected-available";
+
+export function throttleDetail(retryAfterSeconds: number, wording: ThrottleWording = "resets-in"): string {
+  if (wording === "resets-in") return `Request was throttled. Your rate limit resets in ~${retryAfterSeconds}s.`;
+  const unit = retryAfterSeconds === 1 ? "second" : "seconds";
+  return `Request was throttled. Expected available in ${retryAfterSeconds} ${unit}.`;
+}
+
+export function throttledResponse(
+  retryAfterSeconds: number,
+  sendRetryAfterHeader = true,
+  wording: ThrottleWording = "resets-in",
+  style: ProblemStyle = "real",
+): Response {
+  const body: ProblemBody = { detail: throttleDetail(retryAfterSeconds, wording), status: 429 };
+  return problemResponse(body, sendRetryAfterHeader ? { "retry-after": String(retryAfterSeconds) } : {}, style);
 }

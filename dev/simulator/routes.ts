@@ -4,7 +4,8 @@ import type { EndpointKind } from "./types";
 /**
  * Which endpoint a request is for. The API is matched on the path after `/v1`, so any base URL works
  * (https://api.replicate.com/v1, http://127.0.0.1:4010/v1, a proxy prefix...); output files and
- * streams live at `/files/...` and `/stream/...` on the same origin.
+ * text streams live at `/files/...` and `/stream/...` on the same origin, file streams at
+ * `/v1/files/{id}/stream` (a path under `/v1/files/` is how clients tell a file stream).
  */
 
 export type Route =
@@ -31,6 +32,8 @@ export function matchRoute(method: string, pathname: string): Route {
 function matchApiRoute(method: string, parts: string[]): Route {
   const [first, second, third, fourth] = parts;
   const n = parts.length;
+  // A file stream (`urls.stream` of an image prediction): public, like the text streams.
+  if (first === "files" && n === 3 && third === "stream" && method === "GET") return { kind: "stream", id: second };
   if (first === "predictions") {
     if (n === 1 && method === "POST") return { kind: "create", target: { via: "version" } };
     if (n === 1 && method === "GET") return { kind: "list" };

@@ -31,6 +31,14 @@ export interface PredictionPlan {
   seed: number;
   /** Epoch ms of the Cancel-After deadline. */
   deadline: number | null;
+  /** "web": made on replicate.com (foreign traffic); default "api". */
+  source?: "api" | "web";
+  /** Input, output, logs and files are removed this long after the end; null: kept (web predictions). */
+  retentionMs?: number | null;
+  /** An image prediction has a file stream (`urls.stream`) too. */
+  imageStream?: boolean;
+  /** Origin of `urls.stream` (default: origin). */
+  streamOrigin?: string;
 }
 
 /** How (and when) the prediction ends, or would end if nothing else happens. */
@@ -151,6 +159,21 @@ export class SimPrediction {
     return `${this.plan.origin}/files/${this.id}/out-0.${extension}`;
   }
 
+  /** Text streams on the stream path; file streams under `/v1/files/`, which is how clients tell them apart. */
+  streamUrl(): string | null {
+    const origin = this.plan.streamOrigin ?? this.plan.origin;
+    if (this.plan.kind === "text") return `${origin}/stream/${this.id}`;
+    return this.plan.imageStream ? `${origin}/v1/files/${this.id}/stream` : null;
+  }
+
+  /** True once retention removed the input, output, logs and files. */
+  isDataRemoved(now = Date.now()): boolean {
+    const { retentionMs } = this.plan;
+    if (retentionMs === undefined || retentionMs === null) return false;
+    const { at } = this.ending();
+    return at <= now && now >= at + retentionMs;
+  }
+
   toJSON(now = Date.now()): PredictionJson {
     const { plan } = this;
     const status = this.status(now);
@@ -158,15 +181,17 @@ export class SimPrediction {
     const ending = this.ending();
     const startedAt = this.startedAt(now);
     const apiBase = `${plan.origin}/v1`;
+    const removed = this.isDataRemoved(now);
+    const stream = this.streamUrl();
 
     const json: PredictionJson = {
       id: plan.id,
       model: plan.model,
       version: plan.version,
-      input: plan.input,
-      logs: this.logs(now, status),
-      output: this.output(now, status),
-      data_removed: false,
+      input: removed ? null : plan.input,
+      logs: removed ? null : this.logs(now, status),
+      output: removed ? null : this.output(now, status),
+      data_removed: removed,
       error: terminal ? ending.error : null,
       status,
       created_at: this.createdAtIso,
@@ -176,9 +201,9 @@ export class SimPrediction {
         web: `https://replicate.com/p/${plan.id}`,
         get: `${apiBase}/predictions/${plan.id}`,
         cancel: `${apiBase}/predictions/${plan.id}/cancel`,
-        ...(plan.kind === "text" ? { stream: `${plan.origin}/stream/${plan.id}` } : {}),
+        ...(stream === null ? {} : { stream }),
       },
-      source: "api",
+      source: plan.source ?? "api",
     };
     if (terminal) {
       json.metrics = {

@@ -1,4 +1,4 @@
-import { parseCreateBody, type CreateSpec, type CreateTarget } from "./create-request";
+import { parseCreateBody, SIMULATED_VERSION_ID, type CreateSpec, type CreateTarget, type ModelPolicy } from "./create-request";
 import { predictionEventStream } from "./event-stream";
 import {
   DROP,
@@ -8,9 +8,10 @@ import {
   type Drop,
   type FailNextOptions,
   type RandomFaults,
+  mulberry32,
 } from "./faults";
 import { newPredictionId, seedFromId } from "./ids";
-import { renderSeedPng } from "./png-image";
+import { renderSeedPng, seedPngDataUrl } from "./png-image";
 import { listPredictionsPage } from "./prediction-list";
 import { parseDirectives } from "./prompt-directives";
 import { parseCancelAfter, parsePreferWait } from "./request-headers";
@@ -22,6 +23,15 @@ import {
   problemResponse,
   throttledResponse,
 } from "./responses";
+import type { ProblemBody, PredictionJson } from "./types";
+import {
+  DEFAULT_WEBHOOK_RETRY_SCALE,
+  isOfficialModel,
+  LOW_CREDIT_RATE_LIMITS,
+  REPLICATE_WEBHOOK_RETRY_DELAYS_MS,
+  UNTIDY_DEFAULTS,
+  type Untidiness,
+} from "./untidiness";
 import { matchRoute, type Route, type RouteKind } from "./routes";
 import { Scheduler } from "./scheduler";
 import { SimPrediction } from "./sim-prediction";
@@ -29,7 +39,6 @@ import { renderPredictionSvg } from "./svg-image";
 import { TokenBucket } from "./token-bucket";
 import type { EndpointKind, Fault, TerminalStatus } from "./types";
 import {
-  DEFAULT_WEBHOOK_RETRY_DELAYS_MS,
   DEFAULT_WEBHOOK_SECRET,
   WebhookDispatcher,
   type WebhookDelivery,
@@ -39,6 +48,7 @@ import {
  * The project's one simulated Replicate: a Fetch-API core (`handle(request)`) that answers what
  * Replicate's HTTP API answers, with a model whose timing, logs and output follow its input.
  * Adapters: `msw.ts` (inside vitest) and `server.ts` (a loopback node:http server). Test code only.
+ * It is as untidy as production by default (see `untidiness.ts`); `sim.untidy` holds the switches.
  */
 
 export { DROP };
@@ -53,11 +63,13 @@ export interface RateLimits {
   burst?: number;
 }
 
-export interface SimulatedReplicateOptions {
+export interface SimulatedReplicateOptions extends Partial<Untidiness> {
   /** The accepted API token (default "r8_simulated_token"). */
   token?: string;
   /** Public origin for `urls` and output files; default: the origin of the request that created it. */
   origin?: string;
+  /** Origin of `urls.stream` (see `separateStreamHost`); default: origin. */
+  streamOrigin?: string;
   /** starting -> processing (default 300 ms). */
   bootMs?: number;
   /** processing -> terminal (default 2000 ms). */
@@ -70,12 +82,16 @@ export interface SimulatedReplicateOptions {
   slowMs?: number;
   /** Token buckets for creates and for everything else (default false: no limit). */
   rateLimits?: false | RateLimits;
+  /** An account with little credit: 6 creates a minute, 1 request a second, burst 1 (overrides rateLimits). */
+  lowCredit?: boolean;
   randomFaults?: RandomFaults;
   /** Seed of the random-fault PRNG (default 1). */
   seed?: number;
   webhookSecret?: string;
-  /** Waits between retries of the `completed` webhook (default [50, 200, 1000]). */
+  /** Waits between retries of the `completed` webhook (default: Replicate's schedule times webhookRetryScale). */
   webhookRetryDelaysMs?: readonly number[];
+  /** Scale of Replicate's retry schedule (1 s ... 30 s, the last try ~1 min after completion); default 1/100. */
+  webhookRetryScale?: number;
   /** fetch used for webhook deliveries (default: global fetch at delivery time). */
   webhookFetch?: typeof fetch;
 }
@@ -107,8 +123,15 @@ export class SimulatedReplicate {
   readonly config: SimulatorConfig;
   /** Public origin for URLs; the server adapter sets it, the msw adapter sets it from its base URL. */
   origin: string | undefined;
+  /** Origin of `urls.stream` when `untidy.separateStreamHost` (the msw adapter sets `stream.<api host>`). */
+  streamOrigin: string | undefined;
   readonly webhookSecret: string;
+  /** This app's predictions (those created through this simulator's API). */
   readonly predictions = new Map<string, SimPrediction>();
+  /** The account's other predictions (website, other apps): listed, readable, cancelable. */
+  readonly foreignPredictions = new Map<string, SimPrediction>();
+  /** Where it is untidier than a tidy simulator; tests may change it (see `override`). */
+  readonly untidy: Untidiness;
   readonly requests: RecordedRequest[] = [];
   /** Connections the server adapter accepted (keep-alive reuse shows as a small number). */
   connectionCount = 0;
@@ -124,6 +147,10 @@ export class SimulatedReplicate {
   private nextSeq = 1;
   private rateLimits: false | RateLimits;
   private buckets: { create: TokenBucket; other: TokenBucket } | null = null;
+  private rateLimitThrottles = 0;
+  private foreignOwed = 0;
+  private foreignRandom: () => number;
+  private readonly seed: number;
 
   constructor(options: SimulatedReplicateOptions = {}) {
     this.config = {
@@ -135,15 +162,24 @@ export class SimulatedReplicate {
       slowMs: options.slowMs ?? 2000,
     };
     this.origin = options.origin?.replace(/\/+$/, "");
+    this.streamOrigin = options.streamOrigin?.replace(/\/+$/, "");
+    this.untidy = { ...UNTIDY_DEFAULTS };
+    for (const key of Object.keys(UNTIDY_DEFAULTS) as (keyof Untidiness)[]) {
+      if (options[key] !== undefined) Object.assign(this.untidy, { [key]: options[key] });
+    }
+    this.seed = options.seed ?? 1;
+    this.foreignRandom = mulberry32(this.seed ^ 0x5eed);
     this.webhookSecret = options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET;
     this.webhooks = new WebhookDispatcher({
       secret: this.webhookSecret,
-      retryDelaysMs: options.webhookRetryDelaysMs ?? DEFAULT_WEBHOOK_RETRY_DELAYS_MS,
+      retryDelaysMs:
+        options.webhookRetryDelaysMs ??
+        REPLICATE_WEBHOOK_RETRY_DELAYS_MS.map((ms) => ms * (options.webhookRetryScale ?? DEFAULT_WEBHOOK_RETRY_SCALE)),
       scheduler: this.scheduler,
       fetch: options.webhookFetch,
     });
-    this.faults = new FaultPlan(options.randomFaults, options.seed ?? 1);
-    this.rateLimits = options.rateLimits ?? false;
+    this.faults = new FaultPlan(options.randomFaults, this.seed);
+    this.rateLimits = options.lowCredit ? { ...LOW_CREDIT_RATE_LIMITS } : (options.rateLimits ?? false);
     this.resetBuckets();
   }
 
@@ -157,7 +193,7 @@ export class SimulatedReplicate {
       answer = await this.answerWithFaults(request, url, route);
     } catch (error) {
       console.error("[simulated-replicate] internal error:", error);
-      answer = jsonResponse(500, { title: "Simulator error", detail: String(error), status: 500 });
+      answer = this.problem({ title: "Simulator error", detail: String(error), status: 500 });
     }
     this.record(request, url, route.kind, answer, at);
     return answer;
@@ -179,13 +215,24 @@ export class SimulatedReplicate {
     this.resetBuckets();
   }
 
+  /**
+   * Changes some untidy behaviours until the returned function restores them, e.g.
+   * `onTestFinished(sim.override({ foreignTraffic: false }))` for one test.
+   */
+  override(changes: Partial<Untidiness>): () => void {
+    const before = { ...this.untidy };
+    Object.assign(this.untidy, changes);
+    return () => void Object.assign(this.untidy, before);
+  }
+
+  /** A prediction of the account, this app's or a foreign one. */
   get(id: string): SimPrediction | undefined {
-    return this.predictions.get(id);
+    return this.predictions.get(id) ?? this.foreignPredictions.get(id);
   }
 
   /** Ends a running prediction now, as the model or the platform would. False if it had already ended. */
   finish(id: string, status: TerminalStatus, options: { error?: string } = {}): boolean {
-    const prediction = this.predictions.get(id);
+    const prediction = this.get(id);
     if (!prediction) throw new Error(`finish: no prediction ${id}`);
     return prediction.finish(status, { error: options.error, via: "simulator" });
   }
@@ -213,6 +260,10 @@ export class SimulatedReplicate {
   reset(): void {
     this.shutdown();
     this.predictions.clear();
+    this.foreignPredictions.clear();
+    this.foreignOwed = 0;
+    this.foreignRandom = mulberry32(this.seed ^ 0x5eed);
+    this.rateLimitThrottles = 0;
     this.createdInOrder = [];
     this.requests.length = 0;
     this.webhooks.deliveries.length = 0;
@@ -265,7 +316,7 @@ export class SimulatedReplicate {
     if (route.kind === "file") return this.serveFile(route.id, route.fileName);
     if (route.kind === "stream") return this.serveStream(route.id, request, options.truncateStream ?? false);
 
-    if (!this.isAuthorized(request)) return problemResponse(UNAUTHENTICATED);
+    if (!this.isAuthorized(request)) return this.problem(UNAUTHENTICATED);
     const throttled = this.takeRateLimitToken(route.kind);
     if (throttled) return throttled;
 
@@ -274,18 +325,23 @@ export class SimulatedReplicate {
       case "create":
         return this.create(request, route.target, origin);
       case "list":
-        return listPredictionsPage(this.createdInOrder, url.searchParams, origin);
+        return listPredictionsPage(this.createdInOrder, url.searchParams, origin, {
+          omitLogs: this.untidy.listOmitsLogs,
+          problemStyle: this.untidy.problemStyle,
+        });
       case "get":
         return this.withPrediction(route.id, (prediction) => jsonResponse(200, prediction.toJSON()));
       case "cancel":
         return this.withPrediction(route.id, (prediction) => {
           prediction.finish("canceled", { via: "cancel" });
-          return jsonResponse(200, prediction.toJSON());
+          const json = prediction.toJSON();
+          if (this.untidy.cancelLogsNull) json.logs = null;
+          return jsonResponse(200, json);
         });
       case "secret":
         return jsonResponse(200, { key: this.webhookSecret });
       case "unknown":
-        return problemResponse(NOT_FOUND);
+        return this.problem(NOT_FOUND);
     }
   }
 
@@ -294,15 +350,16 @@ export class SimulatedReplicate {
     try {
       body = JSON.parse(await request.text());
     } catch {
-      return problemResponse(INVALID_JSON);
+      return this.problem(INVALID_JSON);
     }
-    const parsed = parseCreateBody(target, body);
-    if ("problem" in parsed) return problemResponse(parsed.problem);
+    const parsed = parseCreateBody(target, body, this.modelPolicy());
+    if ("problem" in parsed) return this.problem(parsed.problem);
     const wait = parsePreferWait(request.headers.get("prefer"));
-    if (!wait.ok) return problemResponse(wait.problem);
+    if (!wait.ok) return this.problem(wait.problem);
     const cancelAfter = parseCancelAfter(request.headers.get("cancel-after"));
-    if (!cancelAfter.ok) return problemResponse(cancelAfter.problem);
+    if (!cancelAfter.ok) return this.problem(cancelAfter.problem);
 
+    this.addForeignTraffic(origin);
     const prediction = this.addPrediction(parsed.spec, origin, cancelAfter.value);
     const { webhook } = parsed.spec;
     if (webhook) {
@@ -310,11 +367,80 @@ export class SimulatedReplicate {
         .watch(prediction, webhook.url, webhook.events)
         .catch((error: unknown) => console.error("[simulated-replicate] webhook watch failed:", error));
     }
-    if (wait.value !== null) {
-      const holdMs = Math.min(wait.value * 1000, this.config.maxSyncWaitMs);
-      await this.holdUntilTerminal(prediction, Date.now() + holdMs, request.signal);
+    if (wait.value === null) return jsonResponse(201, prediction.toJSON());
+    const holdMs = Math.min(wait.value * 1000, this.config.maxSyncWaitMs);
+    await this.holdUntilTerminal(prediction, Date.now() + holdMs, request.signal);
+    return jsonResponse(201, this.heldAnswer(prediction), { "preference-applied": `wait=${wait.value}` });
+  }
+
+  /**
+   * What a held create answers, as production does: an image model's files as data URLs; past the
+   * window, often `starting` although the model runs, or `processing` with the files already there.
+   */
+  private heldAnswer(prediction: SimPrediction): PredictionJson {
+    const now = Date.now();
+    const json = prediction.toJSON(now);
+    const image = prediction.plan.kind === "image";
+    if (json.status === "succeeded" && image && this.untidy.syncDataUrls) {
+      json.output = [this.outputDataUrl(prediction)];
+    } else if (json.status === "processing" && this.untidy.staleHeldCreates) {
+      if (image && prediction.progress(now) >= 0.5) json.output = [this.outputDataUrl(prediction)];
+      else Object.assign(json, { status: "starting", started_at: null, logs: "", output: null });
     }
-    return jsonResponse(201, prediction.toJSON());
+    return json;
+  }
+
+  private outputDataUrl(prediction: SimPrediction): string {
+    return seedPngDataUrl(prediction.plan.seed, this.untidy.dataUrlBytes);
+  }
+
+  private streamOriginFor(origin: string): string {
+    return this.untidy.separateStreamHost ? (this.streamOrigin ?? origin) : origin;
+  }
+
+  private modelPolicy(): ModelPolicy {
+    return {
+      isOfficial: (model) => isOfficialModel(this.untidy, model),
+      unofficialStatus: this.untidy.unofficialModelStatus,
+    };
+  }
+
+  /** The account's other traffic since the last create: `perOwn` foreign predictions a create. */
+  private addForeignTraffic(origin: string): void {
+    const foreign = this.untidy.foreignTraffic;
+    if (!foreign) return;
+    this.foreignOwed += foreign.perOwn;
+    const random = this.foreignRandom;
+    for (; this.foreignOwed >= 1; this.foreignOwed -= 1) {
+      const web = random() < 0.5;
+      const text = random() < 0.3;
+      const model = FOREIGN_MODELS[Math.floor(random() * FOREIGN_MODELS.length)];
+      const prompt = `${FOREIGN_PROMPTS[Math.floor(random() * FOREIGN_PROMPTS.length)]}${text ? " [text]" : ""}`;
+      const id = newPredictionId();
+      const prediction = new SimPrediction({
+        id,
+        seq: this.nextSeq++,
+        origin,
+        input: { prompt },
+        prompt,
+        model,
+        version: SIMULATED_VERSION_ID,
+        createdAt: Date.now(),
+        bootMs: Math.round(random() * 1_000),
+        runMs: Math.round(500 + random() * 5_000),
+        outcome: random() < 0.1 ? "fail" : "succeed",
+        kind: text ? "text" : "image",
+        refiner: false,
+        seed: seedFromId(id),
+        deadline: null,
+        source: web ? "web" : "api",
+        retentionMs: web || this.untidy.retentionMs === false ? null : this.untidy.retentionMs,
+        imageStream: this.untidy.imageStreams,
+        streamOrigin: this.streamOriginFor(origin),
+      });
+      this.foreignPredictions.set(id, prediction);
+      this.createdInOrder.push(prediction);
+    }
   }
 
   private addPrediction(spec: CreateSpec, origin: string, cancelAfterMs: number | null): SimPrediction {
@@ -339,6 +465,9 @@ export class SimulatedReplicate {
       refiner: directives.refiner,
       seed: Number.isInteger(spec.input.seed) ? (spec.input.seed as number) : seedFromId(id),
       deadline: cancelAfterMs === null ? null : createdAt + cancelAfterMs,
+      retentionMs: this.untidy.retentionMs === false ? null : this.untidy.retentionMs,
+      imageStream: this.untidy.imageStreams,
+      streamOrigin: this.streamOriginFor(origin),
     });
     this.predictions.set(id, prediction);
     this.createdInOrder.push(prediction);
@@ -353,11 +482,10 @@ export class SimulatedReplicate {
   }
 
   private serveFile(id: string, fileName: string): Response {
-    const prediction = this.predictions.get(id);
+    const prediction = this.get(id);
     const extension = /^out-0\.(svg|png)$/.exec(fileName)?.[1];
-    if (!prediction || !extension || prediction.plan.kind !== "image" || prediction.status() !== "succeeded") {
-      return problemResponse(NOT_FOUND);
-    }
+    const served = prediction?.plan.kind === "image" && prediction.status() === "succeeded" && !prediction.isDataRemoved();
+    if (!prediction || !extension || !served) return this.problem(NOT_FOUND);
     const { input, prompt, seed } = prediction.plan;
     const headers = { "cache-control": "public, max-age=3600" };
     if (extension === "png") {
@@ -368,17 +496,29 @@ export class SimulatedReplicate {
   }
 
   private serveStream(id: string, request: Request, truncate: boolean): Response {
-    const prediction = this.predictions.get(id);
-    if (!prediction || prediction.plan.kind !== "text") return problemResponse(NOT_FOUND);
-    const stream = predictionEventStream(prediction, this.scheduler, { truncate, signal: request.signal });
+    const prediction = this.get(id);
+    if (!prediction || prediction.streamUrl() === null) return this.problem(NOT_FOUND);
+    const files = prediction.plan.kind === "text" ? [] : [this.fileStreamData(prediction)];
+    const stream = predictionEventStream(prediction, this.scheduler, { truncate, signal: request.signal, files });
     return new Response(stream, {
       headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
     });
   }
 
+  /** A file stream's `output` event: the file's URL or its data URL. */
+  private fileStreamData(prediction: SimPrediction): string {
+    const mode = this.untidy.fileStreamData;
+    const dataUrl = mode === "data-url" || (mode === "by-seed" && prediction.plan.seed % 2 === 1);
+    return dataUrl ? this.outputDataUrl(prediction) : prediction.outputFileUrl();
+  }
+
   private withPrediction(id: string, answer: (prediction: SimPrediction) => Response): Response {
-    const prediction = this.predictions.get(id);
-    return prediction ? answer(prediction) : problemResponse(NOT_FOUND);
+    const prediction = this.get(id);
+    return prediction ? answer(prediction) : this.problem(NOT_FOUND);
+  }
+
+  private problem(body: ProblemBody, headers: Record<string, string> = {}): Response {
+    return problemResponse(body, headers, this.untidy.problemStyle);
   }
 
   private isAuthorized(request: Request): boolean {
@@ -392,7 +532,10 @@ export class SimulatedReplicate {
     const taken = (kind === "create" ? this.buckets.create : this.buckets.other).take();
     if (taken.ok) return null;
     this.throttled += 1;
-    return throttledResponse(taken.retryAfterSeconds);
+    // "cycle": both wordings, each with and without Retry-After, in turn.
+    const variant = this.untidy.throttleAnswers === "tidy" ? 0 : this.rateLimitThrottles++ % 4;
+    const wording = variant % 2 === 0 ? "resets-in" : "expected-available";
+    return throttledResponse(taken.retryAfterSeconds, variant === 0 || variant === 3, wording, this.untidy.problemStyle);
   }
 
   private resetBuckets(): void {
@@ -426,3 +569,7 @@ function redactedHeaders(headers: Headers): Record<string, string> {
   });
   return result;
 }
+
+/** Models and prompts of the account's other traffic. */
+const FOREIGN_MODELS = ["stability-ai/sdxl", "black-forest-labs/flux-schnell", "meta/meta-llama-3-8b-instruct", "someone/fine-tune"];
+const FOREIGN_PROMPTS = ["a studio photo of a rainbow colored corgi", "an astronaut riding a horse", "a haiku about llamas"];

@@ -32,7 +32,8 @@ export interface PredictionJson {
   id: string;
   model: string;
   version: string;
-  input: Record<string, unknown>;
+  /** null once the data was removed (retention). */
+  input: Record<string, unknown> | null;
   output: unknown;
   data_removed: boolean;
   error: string | null;
@@ -41,11 +42,13 @@ export interface PredictionJson {
   started_at: string | null;
   completed_at: string | null;
   urls: { web: string; get: string; cancel: string; stream?: string };
-  logs: string;
+  /** Absent from list entries; null in cancel answers and once the data was removed. */
+  logs?: string | null;
   metrics?: { predict_time: number; total_time: number };
   deadline?: string;
   deployment?: string;
-  source: "api";
+  /** "web": made on replicate.com (a foreign prediction of the same account). */
+  source: "api" | "web";
 }
 
 /** RFC 7807 body as Replicate sends it (its 429 has no title). */

@@ -10,7 +10,6 @@ import type { PredictionJson, WebhookEvent } from "./types";
 
 /** `whsec_` + base64 of the 24 bytes "simulated-replicate-key!". */
 export const DEFAULT_WEBHOOK_SECRET = "whsec_c2ltdWxhdGVkLXJlcGxpY2F0ZS1rZXkh";
-export const DEFAULT_WEBHOOK_RETRY_DELAYS_MS: readonly number[] = [50, 200, 1000];
 const PROGRESS_THROTTLE_MS = 500;
 const DELIVERY_TIMEOUT_MS = 10_000;
 

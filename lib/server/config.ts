@@ -4,6 +4,7 @@ import "server-only";
 // malformed variable is answered as a 500 problem naming it, never `undefined` deep in a request.
 
 import { z } from "zod";
+import { configProblem, envNumber, optional, parseEnv, parsedOncePerEnv, type Env } from "@/lib/server/env";
 import { Problem } from "@/lib/server/problem";
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
 import { redisSecretValues } from "@/lib/server/shared-state/redis-config";
@@ -25,6 +26,8 @@ export interface Config {
   /** `Cancel-After` of an async create: nobody waits for it in-process, so Replicate ends it past this. */
   asyncTimeoutSeconds: number;
   maxBodyBytes: number;
+  /** Largest webhook body: one prediction, outputs included (data URLs when the model inlines them). */
+  webhookMaxBodyBytes: number;
   /** Non-create calls a minute this process may spend polling (Replicate allows 3,000 an account). */
   pollBudgetPerMinute: number;
   /** The account's create limit: after a 429, this process paces its creates at this rate. */
@@ -48,6 +51,7 @@ export const ENV_NAMES = [
   "REPLICATE_SYNC_WAIT_SECONDS",
   "REPLICATE_ASYNC_TIMEOUT_SECONDS",
   "REPLICATE_MAX_BODY_BYTES",
+  "REPLICATE_WEBHOOK_MAX_BODY_BYTES",
   "REPLICATE_POLL_BUDGET_PER_MINUTE",
   "REPLICATE_CREATES_PER_MINUTE",
   "REPLICATE_WEBHOOK_URL",
@@ -57,15 +61,29 @@ export const ENV_NAMES = [
 
 const TARGET_NAMES = ["REPLICATE_MODEL_VERSION", "REPLICATE_MODEL", "REPLICATE_DEPLOYMENT"] as const;
 
-// Empty counts as unset, so `FOO=` in an .env file behaves like no FOO at all.
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (typeof value === "string" && value.trim() === "" ? undefined : value), schema.optional());
+const number = envNumber;
 
-const number = (min: number, max: number, integer: boolean) => {
-  const base = z.coerce.number({ error: "must be a number" });
-  const checked = integer ? base.int("must be a whole number") : base;
-  return checked.min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
-};
+/**
+ * A base URL calls append paths to, so a query, a fragment or credentials in it would end up in
+ * the wrong place of every call (each one answered 404): refused here, naming the variable.
+ */
+const baseUrl = (error: string) =>
+  z.url({ protocol: /^https?$/, error }).refine((text) => {
+    const url = new URL(text);
+    return !/[?#]/.test(text) && url.username === "" && url.password === "";
+  }, `${error}, without a ?query, a #fragment or user:password@`);
+
+/**
+ * One prediction as a webhook delivers it, outputs included: a model that answers data URLs of a
+ * few hundred KB each fits several of them in 4 MiB (Replicate's own URLs are a few hundred bytes).
+ */
+export const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Replicate accepts a `Cancel-After` of 5 s to 24 h and the create sends the cap plus 5 s, so the
+ * cap ends 5 s short of 24 h; past that every create would be refused.
+ */
+export const MAX_TIMEOUT_SECONDS = 86_400 - 5;
 
 const ownerName = z.string().regex(/^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/i, "must look like owner/name");
 
@@ -80,31 +98,22 @@ const envSchema = z.object({
   ),
   REPLICATE_MODEL: optional(ownerName),
   REPLICATE_DEPLOYMENT: optional(ownerName),
-  REPLICATE_API_BASE_URL: optional(
-    z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
-  ).transform((url) => (url ?? "https://api.replicate.com/v1").replace(/\/+$/, "")),
+  REPLICATE_API_BASE_URL: optional(baseUrl("must be an http(s) URL")).transform((url) => (url ?? "https://api.replicate.com/v1").replace(/\/+$/, "")),
   REPLICATE_POLL_INTERVAL_MS: optional(number(1, 600_000, true)).transform((v) => v ?? 1000),
-  REPLICATE_TIMEOUT_SECONDS: optional(number(0.001, 86_400, false)).transform((v) => v ?? 60),
+  REPLICATE_TIMEOUT_SECONDS: optional(number(0.001, MAX_TIMEOUT_SECONDS, false)).transform((v) => v ?? 60),
   // 5 s: a client that leaves while the create is held is followed by a cancel within about 6 s.
-  REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true)).transform((v) => v ?? 5),
+  REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true, "must be 0 (off) or a whole number of seconds (Replicate waits 1..60)"))
+    .transform((v) => v ?? 5),
   REPLICATE_ASYNC_TIMEOUT_SECONDS: optional(number(5, 86_400, true)).transform((v) => v ?? 1800),
+  REPLICATE_WEBHOOK_MAX_BODY_BYTES: optional(number(1024, 1024 ** 3, true)).transform((v) => v ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES),
   REPLICATE_MAX_BODY_BYTES: optional(number(1, 1024 ** 3, true)).transform((v) => v ?? 10 * 1024 * 1024),
   REPLICATE_POLL_BUDGET_PER_MINUTE: optional(number(60, 1_000_000, true)).transform((v) => v ?? 2400),
   REPLICATE_CREATES_PER_MINUTE: optional(number(1, 1_000_000, true)).transform((v) => v ?? 600),
-  REPLICATE_WEBHOOK_URL: optional(z.url({ protocol: /^https?$/, error: "must be the app's public http(s) origin" })),
+  REPLICATE_WEBHOOK_URL: optional(baseUrl("must be the app's public http(s) origin")),
   REPLICATE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_<base64>")),
   PREDICTION_HANDLE_SECRET: optional(z.string().min(16, "must be at least 16 characters")),
 });
 
-type Env = Record<string, string | undefined>;
-
-/** The variables a schema reads, or a 500 problem naming each malformed one (never its value). */
-function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.infer<T> {
-  const parsed = schema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
-  throw configProblem(`${problems.join("; ")}.`);
-}
 
 export function parseConfig(env: Env): Config {
   const vars = parseEnv(envSchema, env);
@@ -117,6 +126,7 @@ export function parseConfig(env: Env): Config {
     syncWaitSeconds: clampSyncWait(vars.REPLICATE_SYNC_WAIT_SECONDS, vars.REPLICATE_TIMEOUT_SECONDS),
     asyncTimeoutSeconds: vars.REPLICATE_ASYNC_TIMEOUT_SECONDS,
     maxBodyBytes: vars.REPLICATE_MAX_BODY_BYTES,
+    webhookMaxBodyBytes: vars.REPLICATE_WEBHOOK_MAX_BODY_BYTES,
     pollBudgetPerMinute: vars.REPLICATE_POLL_BUDGET_PER_MINUTE,
     createsPerMinute: vars.REPLICATE_CREATES_PER_MINUTE,
     webhookUrl: vars.REPLICATE_WEBHOOK_URL?.replace(/\/+$/, ""),
@@ -137,15 +147,14 @@ function modelTarget(vars: z.infer<typeof envSchema>): ModelTarget {
   return { kind, owner, name };
 }
 
-/** 0 turns the sync wait off; otherwise Replicate accepts 1..60 and it never outlasts the cap. */
+/**
+ * 0 turns the sync wait off; otherwise Replicate accepts whole seconds 1..60 and the wait never
+ * outlasts the cap. A cap under one second leaves no whole second to wait: the wait is off.
+ */
 function clampSyncWait(seconds: number, timeoutSeconds: number): number {
-  if (seconds === 0) return 0;
-  return Math.max(1, Math.min(seconds, 60, Math.floor(timeoutSeconds)));
+  return Math.min(seconds, 60, Math.floor(timeoutSeconds));
 }
 
-function configProblem(detail: string): Problem {
-  return new Problem(500, "Server configuration error", detail);
-}
 
 const configCache = parsedOncePerEnv(ENV_NAMES, parseConfig);
 
@@ -175,17 +184,46 @@ export interface GuardConfig {
   maxInFlight: number;
   /** TRUST_PROXY: how many proxies in front of the app append to `x-forwarded-for` (0: trust none). */
   trustProxyHops: number;
+  /** A request body that has not fully arrived this long after its request is answered 408. */
+  bodyTimeoutMs: number;
+  /** Body bytes the whole process holds at once, summed over the requests in flight (503 past it). */
+  bodyBudgetBytes: number;
+  /** Webhook deliveries read at once (503 past it); they count against maxInFlight too. */
+  webhookMaxInFlight: number;
 }
 
-export const GUARD_ENV_NAMES = ["ROUTE_API_KEY", "APP_ORIGIN", "REPLICATE_RATE_LIMIT", "REPLICATE_MAX_IN_FLIGHT", "TRUST_PROXY"] as const;
+export const GUARD_ENV_NAMES = [
+  "ROUTE_API_KEY",
+  "APP_ORIGIN",
+  "REPLICATE_RATE_LIMIT",
+  "REPLICATE_MAX_IN_FLIGHT",
+  "TRUST_PROXY",
+  "REPLICATE_BODY_TIMEOUT_SECONDS",
+  "REPLICATE_BODY_BUDGET_BYTES",
+  "REPLICATE_WEBHOOK_MAX_IN_FLIGHT",
+] as const;
 
 /**
- * 1000 fits one machine: a request in flight costs the process a few tens of KB and one socket,
- * and the shared poller reads a thousand predictions for about ten calls a second. Replicate's own
+ * 1000 fits one machine: a request in flight without a large body costs the process a few tens
+ * of KB and one socket (large bodies are bounded apart, by DEFAULT_BODY_BUDGET_BYTES), and the
+ * shared poller reads a thousand predictions for about ten calls a second. Replicate's own
  * create limit (600 a minute) binds before this cap does at the default 60 s timeout, so the cap
  * only bites when the process itself is flooded.
  */
 export const DEFAULT_MAX_IN_FLIGHT = 1000;
+
+/** A slow body holds a slot; 30 s is ample for 10 MiB on any link a browser uploads images over. */
+export const DEFAULT_BODY_TIMEOUT_SECONDS = 30;
+
+/**
+ * 512 MiB of bodies at once. A request holds at most 3 times its body (tests/body-memory.test.ts
+ * measures it), so bodies cost the process at most 1.5 GiB whatever the in-flight cap: 51 requests
+ * with a 10 MiB image at once, and thousands with a prompt only.
+ */
+export const DEFAULT_BODY_BUDGET_BYTES = 512 * 1024 * 1024;
+
+/** Webhooks are answered in milliseconds; 32 at once at 4 MiB each is 128 MiB at most. */
+export const DEFAULT_WEBHOOK_MAX_IN_FLIGHT = 32;
 
 const guardEnvSchema = z.object({
   ROUTE_API_KEY: optional(
@@ -205,13 +243,10 @@ const guardEnvSchema = z.object({
       return rule ?? undefined;
     }),
   REPLICATE_MAX_IN_FLIGHT: optional(number(1, 1_000_000, true)).transform((v) => v ?? DEFAULT_MAX_IN_FLIGHT),
-  TRUST_PROXY: optional(
-    z.coerce
-      .number({ error: "must be the number of proxies in front of the app (0, 1, 2...)" })
-      .int("must be the number of proxies in front of the app (0, 1, 2...)")
-      .min(0, "must be 0 or more")
-      .max(10, "must be at most 10"),
-  ).transform((v) => v ?? 0),
+  TRUST_PROXY: optional(number(0, 10, true, "must be the number of proxies in front of the app (0, 1, 2...)")).transform((v) => v ?? 0),
+  REPLICATE_BODY_TIMEOUT_SECONDS: optional(number(1, 300, false)).transform((v) => v ?? DEFAULT_BODY_TIMEOUT_SECONDS),
+  REPLICATE_BODY_BUDGET_BYTES: optional(number(1024 * 1024, 2 ** 50, true)).transform((v) => v ?? DEFAULT_BODY_BUDGET_BYTES),
+  REPLICATE_WEBHOOK_MAX_IN_FLIGHT: optional(number(1, 100_000, true)).transform((v) => v ?? DEFAULT_WEBHOOK_MAX_IN_FLIGHT),
 });
 
 function originOf(text: string): string | null {
@@ -231,6 +266,9 @@ export function parseGuardConfig(env: Env): GuardConfig {
     rateLimit: vars.REPLICATE_RATE_LIMIT,
     maxInFlight: vars.REPLICATE_MAX_IN_FLIGHT,
     trustProxyHops: vars.TRUST_PROXY,
+    bodyTimeoutMs: vars.REPLICATE_BODY_TIMEOUT_SECONDS * 1000,
+    bodyBudgetBytes: vars.REPLICATE_BODY_BUDGET_BYTES,
+    webhookMaxInFlight: vars.REPLICATE_WEBHOOK_MAX_IN_FLIGHT,
   };
 }
 
@@ -241,25 +279,6 @@ export function getGuardConfig(env: Env = process.env): GuardConfig {
   return guardCache(env);
 }
 
-/** Memoizes a parse on the raw values of its variables; a configuration Problem is cached and rethrown. */
-function parsedOncePerEnv<T>(names: readonly string[], parse: (env: Env) => T): (env: Env) => T {
-  let cache: { key: string; result: T | Problem } | undefined;
-  return (env) => {
-    const key = names.map((name) => env[name] ?? "").join("\u0000");
-    if (cache?.key !== key) {
-      let result: T | Problem;
-      try {
-        result = parse(env);
-      } catch (error) {
-        if (!(error instanceof Problem)) throw error;
-        result = error;
-      }
-      cache = { key, result };
-    }
-    if (cache.result instanceof Problem) throw cache.result;
-    return cache.result;
-  };
-}
 
 const SECRET_NAMES = [
   "REPLICATE_API_TOKEN",

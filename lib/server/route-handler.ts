@@ -1,12 +1,14 @@
 import "server-only";
-// What every route of the project that reaches Replicate does around its own work: run the guards
-// first (access, rate limit, in-flight cap; see lib/server/guard/admit.ts), read the configuration, turn
-// any error into problem JSON, write one log line when the answer has ended. The handlers
-// themselves only parse, call into lib/ and answer.
+// What every route of the project does around its own work: run the guards first (access, rate
+// limit, in-flight cap; see lib/server/guard/admit.ts; a signature-checked route gets the caps
+// only), set the body's rules (time limit, process budget: lib/server/http/read-json-body.ts),
+// read the configuration, turn any error into problem JSON, write one log line when the answer
+// has ended. The handlers themselves only parse, call into lib/ and answer.
 
 import { getConfig, getGuardConfig, type Config } from "@/lib/server/config";
 import type { Caller } from "@/lib/server/guard/access";
-import { admitRequest } from "@/lib/server/guard/admit";
+import { admitRequest, admitSigned } from "@/lib/server/guard/admit";
+import { guardBody } from "@/lib/server/http/read-json-body";
 import { isEventStream } from "@/lib/shared/event-stream";
 import { logRequest } from "@/lib/server/log";
 import { toProblem, Problem } from "@/lib/server/problem";
@@ -38,15 +40,20 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
       receivedAt: Date.now(),
       stats: { requests: 0, retries: 0, polls: 0 },
     };
-    let release = () => {};
+    let releaseSlot = () => {};
+    let releaseBody = () => {};
     let response: Response;
     let failure: unknown;
     try {
+      const guard = getGuardConfig();
       if (guarded) {
-        const admission = await admitRequest(request, getGuardConfig());
+        const admission = await admitRequest(request, guard);
         context.caller = admission.caller;
-        release = admission.release;
+        releaseSlot = admission.release;
+      } else {
+        releaseSlot = admitSigned(guard);
       }
+      releaseBody = guardBody(request, { timeoutMs: guard.bodyTimeoutMs, budgetBytes: guard.bodyBudgetBytes });
       context.config = getConfig();
       const params = segment ? await segment.params : ({} as P);
       response = await handler(request, context as RouteContext, params);
@@ -56,7 +63,8 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
     }
     const streamed = isEventStream(response);
     const finish = () => {
-      release();
+      releaseBody();
+      releaseSlot();
       logRequest({
         route: name,
         method: request.method,

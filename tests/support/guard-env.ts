@@ -13,6 +13,9 @@ const GUARD_DEFAULTS = {
   REPLICATE_RATE_LIMIT: "",
   REPLICATE_MAX_IN_FLIGHT: "",
   TRUST_PROXY: "",
+  REPLICATE_BODY_TIMEOUT_SECONDS: "",
+  REPLICATE_BODY_BUDGET_BYTES: "",
+  REPLICATE_WEBHOOK_MAX_IN_FLIGHT: "",
 };
 
 export function setGuardEnv(overrides: Partial<Record<keyof typeof GUARD_DEFAULTS, string>> = {}) {

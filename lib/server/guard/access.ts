@@ -28,7 +28,7 @@ export interface Caller {
 }
 
 export async function identifyCaller(request: Request, config: GuardConfig): Promise<Caller> {
-  refuseCrossSite(request.headers, config.appOrigins);
+  refuseCrossSite(request.headers, config.appOrigins, requestScheme(request));
   return authenticate(request, config);
 }
 
@@ -70,7 +70,7 @@ export function keyMatches(presented: string, expected: string): boolean {
  * is one of ours. Browsers without Fetch Metadata still send `Origin` on every POST, so the same
  * comparison covers them. No header at all: not a browser page, nothing to ride.
  */
-export function refuseCrossSite(headers: Headers, appOrigins: readonly string[]): void {
+export function refuseCrossSite(headers: Headers, appOrigins: readonly string[], scheme: string): void {
   const site = headers.get("sec-fetch-site")?.trim().toLowerCase();
   if (site === "same-origin" || site === "none") return;
   const origin = headers.get("origin");
@@ -78,7 +78,7 @@ export function refuseCrossSite(headers: Headers, appOrigins: readonly string[])
     if (site === undefined) return;
     throw crossSite(`The request comes from another site (Sec-Fetch-Site: ${site.slice(0, 40)}).`);
   }
-  if (!isOwnOrigin(origin.trim(), headers, appOrigins)) {
+  if (!isOwnOrigin(origin.trim(), headers, appOrigins, scheme)) {
     throw crossSite(`Requests from ${describeOrigin(origin)} are refused: only this app's own pages may call it.`);
   }
 }
@@ -87,28 +87,40 @@ function crossSite(detail: string): Problem {
   return new Problem(403, "Cross-site request refused", detail);
 }
 
-function isOwnOrigin(origin: string, headers: Headers, appOrigins: readonly string[]): boolean {
+/**
+ * The scheme the browser used: behind a proxy, the one it forwarded (X-Forwarded-Proto, which a
+ * page on another site cannot set either), else the request URL's. `http:` or `https:`.
+ */
+export function requestScheme(request: Request): string {
+  const forwarded = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase();
+  if (forwarded === "http" || forwarded === "https") return `${forwarded}:`;
+  return new URL(request.url).protocol;
+}
+
+/** An origin is scheme, host and port: http://host and https://host are two sites. */
+function isOwnOrigin(origin: string, headers: Headers, appOrigins: readonly string[], scheme: string): boolean {
   if (appOrigins.includes(origin)) return true;
-  const originHost = hostOf(origin);
-  if (originHost === null) return false;
+  const url = parsedOrigin(origin);
+  if (url === null || url.protocol !== scheme) return false;
+  const originHost = url.host;
   // The host the browser asked for: behind a proxy, the one it forwarded. A page on another site
   // cannot set X-Forwarded-Host on a cross-site call without a CORS preflight, which is refused.
   const forwarded = headers.get("x-forwarded-host")?.split(",")[0]?.trim();
-  return [forwarded, headers.get("host")?.trim()].some((host) => !!host && withoutDefaultPort(host.toLowerCase()) === originHost);
+  return [forwarded, headers.get("host")?.trim()].some((host) => !!host && withoutDefaultPort(host.toLowerCase(), scheme) === originHost);
 }
 
-/** `host[:port]` of an origin, the default port left out as browsers do; null for `null` or junk. */
-function hostOf(origin: string): string | null {
+/** An http(s) origin parsed (its `host` leaves the default port out, as browsers do); null for `null` or junk. */
+function parsedOrigin(origin: string): URL | null {
   try {
     const url = new URL(origin);
-    return url.protocol === "http:" || url.protocol === "https:" ? url.host : null;
+    return url.protocol === "http:" || url.protocol === "https:" ? url : null;
   } catch {
     return null;
   }
 }
 
-function withoutDefaultPort(host: string): string {
-  return host.replace(/:(80|443)$/, "");
+function withoutDefaultPort(host: string, scheme: string): string {
+  return host.replace(scheme === "https:" ? /:443$/ : /:80$/, "");
 }
 
 function describeOrigin(origin: string): string {

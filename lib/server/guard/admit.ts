@@ -8,7 +8,7 @@ import "server-only";
 
 import type { GuardConfig } from "@/lib/server/config";
 import { identifyCaller, type Caller } from "@/lib/server/guard/access";
-import { inFlight, type Release } from "@/lib/server/guard/in-flight";
+import { inFlight, webhooksInFlight, type Release } from "@/lib/server/guard/in-flight";
 import { clientKey, enforceRateLimit } from "@/lib/server/guard/rate-limit";
 import { getSharedState } from "@/lib/server/shared-state/shared-state";
 
@@ -25,4 +25,23 @@ export async function admitRequest(request: Request, config: GuardConfig): Promi
   }
   const release = request.method === "DELETE" ? () => {} : inFlight.acquire(config.maxInFlight);
   return { caller, release };
+}
+
+/**
+ * A signature-checked route (the webhook): no caller to identify, its handler checks the
+ * signature's headers before it reads the body. Only the caps run here: the process's in-flight
+ * cap, then the webhooks' own, so a flood of unsigned deliveries holds at most that many slots.
+ */
+export function admitSigned(config: GuardConfig): Release {
+  const releaseSlot = inFlight.acquire(config.maxInFlight);
+  try {
+    const releaseWebhook = webhooksInFlight.acquire(config.webhookMaxInFlight);
+    return () => {
+      releaseWebhook();
+      releaseSlot();
+    };
+  } catch (error) {
+    releaseSlot();
+    throw error;
+  }
 }

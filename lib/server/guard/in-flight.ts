@@ -14,13 +14,16 @@ export const BUSY_RETRY_AFTER_SECONDS = 2;
 export class InFlightLimit {
   private count = 0;
 
+  /** `what` is what is counted and the variable that sets its cap, for the 503's detail. */
+  constructor(private readonly what = "requests at once (REPLICATE_MAX_IN_FLIGHT)") {}
+
   /** Takes a slot, or throws 503. The returned release is safe to call more than once. */
   acquire(max: number): Release {
     if (this.count >= max) {
       throw new Problem(
         503,
         "Server busy",
-        `This server is already serving ${max} requests at once (REPLICATE_MAX_IN_FLIGHT); try again shortly.`,
+        `This server is already serving ${max} ${this.what}; try again shortly.`,
         { headers: { "Retry-After": String(BUSY_RETRY_AFTER_SECONDS) } },
       );
     }
@@ -40,3 +43,6 @@ export class InFlightLimit {
 
 /** The process's one counter. */
 export const inFlight = new InFlightLimit();
+
+/** Webhook deliveries being read and handled; each also holds a slot of `inFlight`. */
+export const webhooksInFlight = new InFlightLimit("webhook deliveries at once (REPLICATE_WEBHOOK_MAX_IN_FLIGHT)");

@@ -1,21 +1,39 @@
 import "server-only";
 // A Server-Sent Events response that fits behind proxies: no caching or transforming, no
 // buffering (nginx), and a comment line every 15 s so idle proxies keep the connection.
+// No `Connection` header: it is hop-by-hop, the server's own to set, and forbidden in HTTP/2.
 // The producer gets a signal that aborts when the client goes away.
 
 export const EVENT_STREAM_HEADERS = {
   "Content-Type": "text/event-stream; charset=utf-8",
   "Cache-Control": "no-cache, no-transform",
   "X-Accel-Buffering": "no",
-  Connection: "keep-alive",
 } as const;
 
 export const KEEP_ALIVE_MS = 15_000;
 
 export type SendEvent = (event: string, data: unknown) => void;
 
+/** `Accept` names `text/event-stream` with a weight above 0 (`;q=0` means "not acceptable"). */
 export function wantsEventStream(request: Request): boolean {
-  return /\btext\/event-stream\b/i.test(request.headers.get("accept") ?? "");
+  return acceptWeight(request.headers.get("accept") ?? "", "text/event-stream") > 0;
+}
+
+/**
+ * The q-value (RFC 9110 §12.5.1) `accept` gives the exact media type `type`: 0 when it is not
+ * listed. Only an explicit listing counts (`*\/*` does not ask for a stream); a malformed q
+ * counts as 1, as most servers read it.
+ */
+export function acceptWeight(accept: string, type: string): number {
+  let weight = 0;
+  for (const range of accept.split(",")) {
+    const [mediaType, ...params] = range.split(";").map((part) => part.trim().toLowerCase());
+    if (mediaType !== type) continue;
+    const q = params.find((param) => /^q\s*=/.test(param));
+    const value = q === undefined ? 1 : Number(q.slice(q.indexOf("=") + 1).trim());
+    weight = Math.max(weight, Number.isFinite(value) && value >= 0 && value <= 1 ? value : 1);
+  }
+  return weight;
 }
 
 /** RFC 7240 `Prefer: respond-async`: answer 202 at once and let the client follow. */

@@ -1,12 +1,50 @@
 import "server-only";
+// Route handlers have no body limit of their own, so the route counts bytes as they arrive, with
+// or without `Content-Length`, and stops reading at the limit (413). A body must also arrive in
+// time (408: a slow sender cannot hold an in-flight slot) and fit the process's body budget (503).
+// (A `proxy.ts` would cut bodies at 10 MB silently; we answer instead.)
+//
+// Memory: a body with a `Content-Length` is read into one buffer of that size (no chunk list, no
+// second copy); without one, into a list of the chunks as they came, joined once at the end. The
+// bytes are decoded once into text and dropped; the text is parsed once and dropped. A request so
+// holds at most twice its body while it is read, and its parsed value (one copy) after.
+
+import type { Release } from "@/lib/server/guard/in-flight";
+import { bodyBudget } from "@/lib/server/http/body-budget";
 import { Problem } from "@/lib/server/problem";
 import { invalidFieldsProblem } from "@/lib/server/validation";
 
+/** The rules a route sets for reading a request's body. */
+export interface BodyRules {
+  /** The body must have arrived this long after reading began. */
+  timeoutMs: number;
+  /** The process's budget of body bytes (REPLICATE_BODY_BUDGET_BYTES). */
+  budgetBytes: number;
+}
+
+interface Lease extends BodyRules {
+  held: number;
+  released: boolean;
+}
+
+const leases = new WeakMap<Request, Lease>();
+
 /**
- * Route handlers have no body limit of their own, so the route counts bytes as they arrive, with
- * or without `Content-Length`, and stops reading at the limit. (A `proxy.ts` would cut bodies at
- * 10 MB silently; we answer 413 instead.)
+ * Sets the rules the body of `request` is read under; replicateRoute calls it for every request.
+ * The returned release gives the body's bytes back to the budget: call it when the answer ends.
+ * A request never passed here (a test calling a reader directly) is read without either rule.
  */
+export function guardBody(request: Request, rules: BodyRules): Release {
+  const lease: Lease = { ...rules, held: 0, released: false };
+  leases.set(request, lease);
+  return () => {
+    if (lease.released) return;
+    lease.released = true;
+    bodyBudget.give(lease.held);
+    lease.held = 0;
+  };
+}
+
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
   const text = await readBodyText(request, maxBytes);
   if (text.trim() === "") throw invalidBody("The body is empty; send a JSON object such as {\"prompt\": \"...\"}.");
@@ -19,11 +57,12 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   }
 }
 
-/** The body as UTF-8 text, at most `maxBytes` of it (413 past that, 400 if not UTF-8). */
-export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
-  const declared = Number(request.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
-  const bytes = await readAtMost(request, maxBytes);
+/**
+ * The body as UTF-8 text, at most `maxBytes` of it (413 past that, naming `limitName`; 400 if not
+ * UTF-8; 408 if it does not arrive in time; 503 past the process's body budget).
+ */
+export async function readBodyText(request: Request, maxBytes: number, limitName = "REPLICATE_MAX_BODY_BYTES"): Promise<string> {
+  const bytes = await readAtMost(request, maxBytes, limitName);
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
@@ -31,32 +70,84 @@ export async function readBodyText(request: Request, maxBytes: number): Promise<
   }
 }
 
-async function readAtMost(request: Request, maxBytes: number): Promise<Uint8Array> {
+async function readAtMost(request: Request, maxBytes: number, limitName: string): Promise<Uint8Array> {
+  const declared = declaredLength(request.headers);
+  if (declared !== null && declared > maxBytes) throw tooLarge(maxBytes, limitName);
   if (!request.body) return new Uint8Array();
+  const lease = leases.get(request);
+  const count = (bytes: number) => {
+    if (!lease || lease.released) return;
+    bodyBudget.take(bytes, lease.budgetBytes);
+    lease.held += bytes;
+  };
+  if (declared !== null) count(declared);
+
   const reader = request.body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    if (lease) timer = setTimeout(() => reject(bodyTimeout(lease.timeoutMs)), lease.timeoutMs);
+  });
+  let whole = declared === null ? null : new Uint8Array(declared);
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(maxBytes);
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), expired]);
+      if (done) break;
+      const before = total;
+      total += value.byteLength;
+      if (total > maxBytes) throw tooLarge(maxBytes, limitName);
+      if (whole && total <= whole.byteLength) {
+        whole.set(value, before);
+        continue;
+      }
+      if (whole) {
+        // More than it declared (only a hand-built Request can): carry on as if undeclared.
+        chunks.push(whole.subarray(0, before));
+        whole = null;
+      }
+      count(value.byteLength);
+      chunks.push(value);
     }
-    chunks.push(value);
+  } catch (error) {
+    reader.cancel().catch(() => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
+  if (whole) return total === whole.byteLength ? whole : whole.subarray(0, total);
+  return joined(chunks, total);
+}
+
+/** `Content-Length` as a byte count, or null when absent or not one. */
+function declaredLength(headers: Headers): number | null {
+  const text = headers.get("content-length")?.trim();
+  if (!text || !/^\d{1,15}$/.test(text)) return null;
+  return Number(text);
+}
+
+function joined(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
   const bytes = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  chunks.length = 0;
   return bytes;
 }
 
-function tooLarge(maxBytes: number): Problem {
-  return new Problem(413, "Request body too large", `The body is larger than the limit of ${maxBytes} bytes (REPLICATE_MAX_BODY_BYTES).`);
+function tooLarge(maxBytes: number, limitName: string): Problem {
+  return new Problem(413, "Request body too large", `The body is larger than the limit of ${maxBytes} bytes (${limitName}).`);
+}
+
+function bodyTimeout(timeoutMs: number): Problem {
+  return new Problem(
+    408,
+    "Request timeout",
+    `The body did not arrive within ${timeoutMs / 1000} s (REPLICATE_BODY_TIMEOUT_SECONDS); send it again.`,
+  );
 }
 
 function invalidBody(detail: string): Problem {

@@ -1,6 +1,7 @@
 import "server-only";
 import type { Config } from "@/lib/server/config";
-import { CallAborted, callReplicate, type CallStats } from "@/lib/server/replicate/transport";
+import { callReplicate, isReplicateOrigin, type CallStats } from "@/lib/server/replicate/transport";
+import { CallAborted } from "@/lib/server/replicate/replicate-errors";
 import { isPrediction, isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { getPrediction } from "@/lib/server/replicate/predictions";
 import { estimateRemainingMs } from "@/lib/shared/progress";
@@ -38,6 +39,7 @@ import type { PredictionEvents } from "@/lib/server/shared-state/webhook-state";
  * This is a cache of who is waiting, not state: a process that dies loses nothing Replicate
  * does not still have.
  */
+
 export interface PollOptions {
   signal: AbortSignal;
   deadline: number;
@@ -324,7 +326,9 @@ export class Poller {
       for (const result of answer.data.results) {
         if (isPrediction(result) && wanted.delete(result.id)) seen.set(result.id, result);
       }
-      path = answer.data.next;
+      // Only Replicate's own pages: a `next` link to another origin is not followed (and would get no token).
+      const next = answer.data.next;
+      path = next && /^https?:\/\//i.test(next) && isReplicateOrigin(this.config, next) ? next : null;
     }
     return seen;
   }

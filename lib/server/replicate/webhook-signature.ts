@@ -1,22 +1,26 @@
 import "server-only";
 // Verifies a Replicate webhook (Standard Webhooks signing) against the raw request text,
-// before anything parses it as JSON.
+// before anything parses it as JSON. The headers alone are checked first (checkWebhookHeaders),
+// before the body is read: an unsigned or stale delivery costs no body read.
 import { createHmac, timingSafeEqual } from "node:crypto";
 
-export interface WebhookSignatureArgs {
+export interface WebhookHeaders {
   /** `webhook-id` header. */
   id: string | null;
   /** `webhook-timestamp` header (Unix seconds). */
   timestamp: string | null;
   /** `webhook-signature` header: space-separated `v1,<base64>` entries. */
   signature: string | null;
+  nowSeconds?: number;
+  /** How far the timestamp may be from now, either way; defaults to 5 minutes. */
+  toleranceSeconds?: number;
+}
+
+export interface WebhookSignatureArgs extends WebhookHeaders {
   /** The request body exactly as received. */
   rawBody: string;
   /** `whsec_<base64>` from GET /webhooks/default/secret (the prefix is optional). */
   secret: string;
-  nowSeconds?: number;
-  /** How far the timestamp may be from now, either way; defaults to 5 minutes. */
-  toleranceSeconds?: number;
 }
 
 export type WebhookSignatureResult = { ok: true } | { ok: false; reason: string };
@@ -24,11 +28,17 @@ export type WebhookSignatureResult = { ok: true } | { ok: false; reason: string 
 const DEFAULT_TOLERANCE_SECONDS = 300;
 const SECRET_PREFIX = "whsec_";
 
-export function verifyWebhookSignature(args: WebhookSignatureArgs): WebhookSignatureResult {
-  const { id, timestamp, signature, rawBody } = args;
+// Ids Replicate sends are `msg_` and a few dozen characters; a header of kilobytes is not one.
+const WEBHOOK_ID = /^[\x21-\x7e]{1,256}$/;
+const MAX_SIGNATURE_HEADER_CHARS = 4096;
+
+/** The three headers present, well-formed, and the timestamp within the tolerance. */
+export function checkWebhookHeaders(args: WebhookHeaders): WebhookSignatureResult {
+  const { id, timestamp, signature } = args;
   if (!id) return fail("The webhook-id header is missing.");
   if (!timestamp) return fail("The webhook-timestamp header is missing.");
   if (!signature) return fail("The webhook-signature header is missing.");
+  if (!WEBHOOK_ID.test(id)) return fail("The webhook-id header is not an id (1 to 256 visible characters).");
 
   if (!/^\d{1,15}$/.test(timestamp)) return fail("The webhook-timestamp header is not a Unix time in seconds.");
   // The tolerance bounds replays: a captured request stops verifying once it is this old.
@@ -37,11 +47,21 @@ export function verifyWebhookSignature(args: WebhookSignatureArgs): WebhookSigna
   if (skew < -tolerance) return fail("The webhook timestamp is too old.");
   if (skew > tolerance) return fail("The webhook timestamp is in the future.");
 
+  if (signature.length > MAX_SIGNATURE_HEADER_CHARS || v1Signatures(signature).length === 0) {
+    return fail("The webhook-signature header has no v1 signature.");
+  }
+  return { ok: true };
+}
+
+export function verifyWebhookSignature(args: WebhookSignatureArgs): WebhookSignatureResult {
+  const headers = checkWebhookHeaders(args);
+  if (!headers.ok) return headers;
+  const { id, timestamp, rawBody } = args;
+
   const key = decodeSecret(args.secret);
   if (key.length === 0) return fail("The webhook secret is empty or not base64.");
 
-  const candidates = v1Signatures(signature);
-  if (candidates.length === 0) return fail("The webhook-signature header has no v1 signature.");
+  const candidates = v1Signatures(args.signature!);
 
   const expected = Buffer.from(
     createHmac("sha256", key).update(`${id}.${timestamp}.${rawBody}`).digest("base64"),
@@ -63,7 +83,7 @@ function decodeSecret(secret: string): Buffer {
 function v1Signatures(header: string): string[] {
   return header
     .split(" ")
-    .filter((entry) => entry.startsWith("v1,"))
+    .filter((entry) => /^v1,[A-Za-z0-9+/]+={0,2}$/.test(entry))
     .map((entry) => entry.slice("v1,".length));
 }
 

@@ -4,7 +4,8 @@ import { Problem } from "@/lib/server/problem";
 import { callReplicate } from "@/lib/server/replicate/transport";
 import { isPrediction, isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { getSharedState } from "@/lib/server/shared-state/shared-state";
-import { verifyWebhookSignature } from "@/lib/server/replicate/webhook-signature";
+import { readBodyText } from "@/lib/server/http/read-json-body";
+import { checkWebhookHeaders, verifyWebhookSignature, type WebhookHeaders } from "@/lib/server/replicate/webhook-signature";
 
 /** Events an async create asks for: enough to know it started and how it ended. */
 export const WEBHOOK_EVENTS = ["start", "completed"] as const;
@@ -43,19 +44,23 @@ export function webhookSecret(config: Config): Promise<string> {
 export type Delivery = { kind: "new"; prediction: Prediction } | { kind: "repeat" };
 
 /**
- * A webhook delivery, verified before its body is parsed. Invalid: a 401 problem, nothing
+ * A webhook delivery: its signature headers checked before the body is read (present,
+ * well-formed, timestamp within 5 minutes), the body read up to REPLICATE_WEBHOOK_MAX_BODY_BYTES,
+ * the signature verified on the raw text before it is parsed. Invalid: a 401 problem, nothing
  * processed. A `webhook-id` already seen (Replicate retries the final webhook) is a repeat.
  */
-export async function acceptDelivery(config: Config, headers: Headers, rawBody: string): Promise<Delivery> {
-  const id = headers.get("webhook-id");
-  const verdict = verifyWebhookSignature({
-    id,
-    timestamp: headers.get("webhook-timestamp"),
-    signature: headers.get("webhook-signature"),
-    rawBody,
-    secret: await webhookSecret(config),
-  });
-  if (!verdict.ok) throw new Problem(401, "Invalid webhook signature", verdict.reason);
+export async function acceptDelivery(config: Config, request: Request): Promise<Delivery> {
+  const headers: WebhookHeaders = {
+    id: request.headers.get("webhook-id"),
+    timestamp: request.headers.get("webhook-timestamp"),
+    signature: request.headers.get("webhook-signature"),
+  };
+  const verdict = checkWebhookHeaders(headers);
+  if (!verdict.ok) throw invalidSignature(verdict.reason);
+  const rawBody = await readBodyText(request, config.webhookMaxBodyBytes, "REPLICATE_WEBHOOK_MAX_BODY_BYTES");
+  const signed = verifyWebhookSignature({ ...headers, rawBody, secret: await webhookSecret(config) });
+  if (!signed.ok) throw invalidSignature(signed.reason);
+  const id = headers.id;
   let prediction: unknown;
   try {
     prediction = JSON.parse(rawBody);
@@ -76,6 +81,10 @@ export async function shareDelivery(prediction: Prediction): Promise<void> {
   const state = getSharedState();
   await state.deliveredPredictions.put(prediction);
   await state.predictionEvents.publishEnded(prediction);
+}
+
+function invalidSignature(reason: string): Problem {
+  return new Problem(401, "Invalid webhook signature", reason);
 }
 
 /** A delivery whose processing failed is forgotten, so Replicate's retry is processed. */

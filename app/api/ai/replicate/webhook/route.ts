@@ -1,4 +1,3 @@
-import { readBodyText } from "@/lib/server/http/read-json-body";
 import { acceptDelivery, forgetDelivery, shareDelivery } from "@/lib/server/replicate/webhooks";
 import { replicateRoute } from "@/lib/server/route-handler";
 import { onPrediction } from "./on-prediction";
@@ -7,14 +6,15 @@ export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
 
 /**
- * Replicate's webhook deliveries. The signature is verified on the raw text before anything is
- * parsed (401 otherwise); a repeated `webhook-id` is acknowledged and not processed again.
- * No access check here: the signature is the check.
+ * Replicate's webhook deliveries. The signature's headers are checked before the body is read and
+ * the signature is verified on the raw text before anything is parsed (401 otherwise); a repeated
+ * `webhook-id` is acknowledged and not processed again. No access check here: the signature is the
+ * check; the in-flight caps (the process's and the webhooks' own) still run first.
  */
 export const POST = replicateRoute(
   "POST /api/ai/replicate/webhook",
   async (request, context) => {
-    const delivery = await acceptDelivery(context.config, request.headers, await readBodyText(request, context.config.maxBodyBytes));
+    const delivery = await acceptDelivery(context.config, request);
     if (delivery.kind === "new") {
       context.predictionId = delivery.prediction.id;
       try {

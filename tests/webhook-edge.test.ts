@@ -1,0 +1,138 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { beforeEach, describe, expect, it } from "vitest";
+import { POST as run } from "@/app/api/ai/replicate/route";
+import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
+import { inFlight, webhooksInFlight } from "@/lib/server/guard/in-flight";
+import { bodyBudget } from "@/lib/server/http/body-budget";
+import { predictionStore } from "@/lib/server/replicate/prediction-store";
+import { ROUTE_KEY, setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
+import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+
+/**
+ * The webhook route is open to anyone (its signature is its check), so what it costs an
+ * unauthenticated sender is bounded: headers checked before the body is read, a body limit of
+ * its own, a cap on deliveries read at once, and the process's in-flight cap.
+ */
+useSimulatedReplicate();
+useGuardEnv();
+const SECRET_BYTES = randomBytes(24);
+const SECRET = `whsec_${SECRET_BYTES.toString("base64")}`;
+const URL = "http://app.test/api/ai/replicate/webhook";
+
+function sign(id: string, timestamp: string, body: string): string {
+  return `v1,${createHmac("sha256", SECRET_BYTES).update(`${id}.${timestamp}.${body}`).digest("base64")}`;
+}
+
+function now(): string {
+  return String(Math.floor(Date.now() / 1000));
+}
+
+/** A delivery whose body is a stream: `pulls` counts how often the route asked it for bytes. */
+function delivery(headers: Record<string, string | undefined>, body = "{}") {
+  const state = { pulls: 0, finish: () => {} };
+  const bytes = new TextEncoder().encode(body);
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        state.pulls += 1;
+        if (state.pulls === 1) controller.enqueue(bytes);
+        else return new Promise<void>((resolve) => (state.finish = () => (controller.close(), resolve())));
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const present = Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const request = new Request(URL, { method: "POST", headers: { "content-type": "application/json", ...present }, body: stream, duplex: "half" } as RequestInit);
+  return { request, state };
+}
+
+function signedHeaders(body: string, id = `msg_${randomBytes(6).toString("hex")}`, timestamp = now()) {
+  return { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": sign(id, timestamp, body) };
+}
+
+function prediction(id: string, extra: Record<string, unknown> = {}) {
+  return { id, status: "succeeded", model: "owner/model", version: "v", input: {}, output: null, error: null, logs: "", urls: {}, ...extra };
+}
+
+beforeEach(() => {
+  setEnv({ REPLICATE_WEBHOOK_SECRET: SECRET });
+  setGuardEnv({ ROUTE_API_KEY: ROUTE_KEY });
+  predictionStore.clear();
+});
+
+describe("webhook headers are checked before the body is read", () => {
+  const good = signedHeaders("{}");
+  const stale = String(Math.floor(Date.now() / 1000) - 301);
+  it.each([
+    ["no webhook-id", { ...good, "webhook-id": undefined }],
+    ["no webhook-timestamp", { ...good, "webhook-timestamp": undefined }],
+    ["no webhook-signature", { ...good, "webhook-signature": undefined }],
+    ["a webhook-id of 1000 characters", { ...good, "webhook-id": "m".repeat(1000) }],
+    ["a timestamp that is not a number", { ...good, "webhook-timestamp": "yesterday" }],
+    ["a timestamp more than 5 minutes old", { ...good, "webhook-timestamp": stale }],
+    ["a timestamp more than 5 minutes ahead", { ...good, "webhook-timestamp": String(Math.floor(Date.now() / 1000) + 301) }],
+    ["a signature header without a v1 entry", { ...good, "webhook-signature": "v2,abc" }],
+    ["a signature entry that is not base64", { ...good, "webhook-signature": "v1,***" }],
+  ])("refuses %s with 401 problem JSON without reading a byte", async (_case, headers) => {
+    const { request, state } = delivery(headers);
+    const response = await webhook(request);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ title: "Invalid webhook signature", status: 401 });
+    expect(state.pulls).toBe(0);
+    expect(bodyBudget.current).toBe(0);
+  });
+});
+
+describe("the webhook body limit (REPLICATE_WEBHOOK_MAX_BODY_BYTES)", () => {
+  it("accepts a prediction whose outputs are data URLs of hundreds of KB each, up to 4 MiB by default", async () => {
+    const dataUrl = `data:image/png;base64,${"A".repeat(700 * 1024)}`;
+    const body = JSON.stringify(prediction("whbig1", { output: [dataUrl, dataUrl, dataUrl, dataUrl] }));
+    expect(body.length).toBeGreaterThan(2.5 * 1024 * 1024);
+    const response = await webhook(new Request(URL, { method: "POST", headers: signedHeaders(body), body }));
+    expect(response.status).toBe(200);
+  });
+
+  it("answers 413 naming the variable past the limit, announced or not", async () => {
+    setEnv({ REPLICATE_WEBHOOK_SECRET: SECRET, REPLICATE_WEBHOOK_MAX_BODY_BYTES: "2048" });
+    const body = JSON.stringify(prediction("whbig2", { logs: "x".repeat(4000) }));
+    const announced = await webhook(new Request(URL, { method: "POST", headers: { ...signedHeaders(body), "content-length": String(body.length) }, body }));
+    expect(announced.status).toBe(413);
+    expect((await announced.json()).detail).toContain("REPLICATE_WEBHOOK_MAX_BODY_BYTES");
+    const streamed = delivery(signedHeaders(body), body);
+    expect((await webhook(streamed.request)).status).toBe(413);
+  });
+});
+
+describe("webhooks read at once", () => {
+  it("are capped by REPLICATE_WEBHOOK_MAX_IN_FLIGHT: 503 problem JSON + Retry-After beyond it, slots freed when they end", async () => {
+    setGuardEnv({ ROUTE_API_KEY: ROUTE_KEY, REPLICATE_WEBHOOK_MAX_IN_FLIGHT: "2" });
+    const slow = [0, 1].map((i) => {
+      const body = JSON.stringify(prediction(`whslow${i}`));
+      return delivery(signedHeaders(body), body);
+    });
+    const answers = slow.map(({ request }) => webhook(request));
+    await expect.poll(() => webhooksInFlight.current).toBe(2);
+    const refused = await webhook(delivery(signedHeaders("{}")).request);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("2");
+    expect((await refused.json()).detail).toContain("REPLICATE_WEBHOOK_MAX_IN_FLIGHT");
+    for (const { state } of slow) state.finish();
+    expect((await Promise.all(answers)).map((response) => response.status)).toEqual([200, 200]);
+    expect(webhooksInFlight.current).toBe(0);
+    expect(inFlight.current).toBe(0);
+  });
+
+  it("count against the process's in-flight cap (REPLICATE_MAX_IN_FLIGHT) too", async () => {
+    setGuardEnv({ ROUTE_API_KEY: ROUTE_KEY, REPLICATE_MAX_IN_FLIGHT: "1" });
+    const body = JSON.stringify(prediction("whslow9"));
+    const slow = delivery(signedHeaders(body), body);
+    const answer = webhook(slow.request);
+    await expect.poll(() => inFlight.current).toBe(1);
+    const busy = await run(jsonPost("http://app.test/api/ai/replicate", { prompt: "p" }, { headers: { authorization: `Bearer ${ROUTE_KEY}` } }));
+    expect(busy.status).toBe(503);
+    expect((await webhook(delivery(signedHeaders("{}")).request)).status).toBe(503);
+    slow.state.finish();
+    expect((await answer).status).toBe(200);
+    expect(inFlight.current).toBe(0);
+  });
+});
