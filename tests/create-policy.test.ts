@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
 import { parseConfig } from "@/lib/server/config";
 import { Problem } from "@/lib/server/problem";
+import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
 import { createRetry, CreatePacer, planCreateRetry, waitForCreateSlot } from "@/lib/server/replicate/create-policy";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
 import { settle, useFakeClock } from "@/tests/support/fake-clock";
@@ -13,16 +14,21 @@ const now = 1_700_000_000_000;
 const context = (attempt = 1, deadline = now + 120_000) => ({ attempt, now, deadline, random: () => 0.5 });
 
 describe("which creates are retried", () => {
-  it("retries a create only after 429", () => {
-    expect(planCreateRetry({ status: 429 }, context(), new CreatePacer(600))).not.toBeNull();
+  it("retries a create only after 429", async () => {
+    expect(await planCreateRetry({ status: 429 }, context(), new CreatePacer(600))).not.toBeNull();
     for (const failure of [{ status: 500 }, { status: 503 }, {}, { malformed: true }, { status: 422 }]) {
-      expect(planCreateRetry(failure, context(), new CreatePacer(600))).toBeNull();
+      expect(await planCreateRetry(failure, context(), new CreatePacer(600))).toBeNull();
     }
   });
 
-  it("never waits past the deadline", () => {
-    expect(planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 29_000), new CreatePacer(600))).toBeNull();
-    expect(planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 31_000), new CreatePacer(600))).toBe(30_000);
+  it("never waits past the deadline", async () => {
+    expect(await planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 29_000), new CreatePacer(600))).toBeNull();
+    expect(await planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 31_000), new CreatePacer(600))).toBe(30_000);
+  });
+
+  it("is not retried when the account's shared pacing cannot be reached: the 429 is answered as it came", async () => {
+    const unreachable = { reserve: () => Promise.reject(new SharedStateUnavailable()), throttled: () => Promise.reject(new SharedStateUnavailable()) };
+    expect(await planCreateRetry({ status: 429, retryAfterHeader: "1" }, context(), unreachable)).toBeNull();
   });
 });
 
@@ -57,7 +63,7 @@ describe("waiting for a create's slot", () => {
     await waitForCreateSlot(config, now + 1000, clock);
     expect(clock.sleep).not.toHaveBeenCalled();
     // Replicate throttles a create and asks for 30 s: that retry takes the slot at +30 s.
-    expect(createRetry(config).retry!({ status: 429, retryAfterHeader: "30" }, context())).toBe(30_000);
+    expect(await createRetry(config).retry!({ status: 429, retryAfterHeader: "30" }, context())).toBe(30_000);
     const refused = await waitForCreateSlot(config, now + 10_000, clock).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(Problem);
     expect(refused).toMatchObject({ status: 429, headers: { "Retry-After": "31" } });

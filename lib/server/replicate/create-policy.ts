@@ -3,6 +3,9 @@ import type { Config } from "@/lib/server/config";
 import { Problem } from "@/lib/server/problem";
 import { retryWaitMs, type FailedAttempt, type RetryContext } from "@/lib/server/replicate/retry-policy";
 import type { ReplicateCall } from "@/lib/server/replicate/transport";
+import type { CreatePacing } from "@/lib/server/shared-state/create-pacing";
+import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
+import { getSharedState } from "@/lib/server/shared-state/shared-state";
 
 /**
  * The create policy, all of it: when a create may be retried, how it waits for a slot, and how long.
@@ -55,20 +58,32 @@ export class CreatePacer {
   }
 }
 
-/** Milliseconds before retrying a failed create (in its own slot), or null when it must not be retried. */
-export function planCreateRetry(failure: FailedAttempt, context: RetryContext, pacer: CreatePacer): number | null {
+/**
+ * Milliseconds before retrying a failed create (in its own slot), or null when it must not be
+ * retried. Shared pacing that cannot be reached means no retry: the 429 is answered as it came.
+ */
+export async function planCreateRetry(failure: FailedAttempt, context: RetryContext, pacing: CreatePacing): Promise<number | null> {
   if (failure.status !== 429 || context.attempt > MAX_CREATE_RETRIES) return null;
   const asked = retryWaitMs(failure, context);
   if (context.now + asked > context.deadline) return null;
-  pacer.throttled(asked, context.now);
-  const wait = pacer.reserve(context.now, context.now + asked);
+  let wait: number;
+  try {
+    await pacing.throttled(asked, context.now);
+    wait = await pacing.reserve(context.now, context.now + asked);
+  } catch (error) {
+    if (error instanceof SharedStateUnavailable) return null;
+    throw error;
+  }
   return context.now + wait > context.deadline ? null : wait;
 }
 
-/** Waits for this create's slot; throws a 429 Problem when the slot lies past the deadline. */
+/**
+ * Waits for this create's slot; throws a 429 Problem when the slot lies past the deadline, and
+ * the shared state's 503 when the account's pacing (REDIS_URL) cannot be reached: nothing is sent.
+ */
 export async function waitForCreateSlot(config: Config, deadline: number, clock: Clock = systemClock): Promise<void> {
   const now = clock.now();
-  const waitMs = createPacerFor(config).reserve(now);
+  const waitMs = await pacingFor(config).reserve(now);
   if (waitMs <= 0) return;
   if (now + waitMs > deadline) {
     const seconds = Math.ceil(waitMs / 1000);
@@ -81,14 +96,11 @@ export async function waitForCreateSlot(config: Config, deadline: number, clock:
 
 /** The retry part of a create's call: not idempotent, retried only as planCreateRetry says. */
 export function createRetry(config: Config): Pick<ReplicateCall, "idempotent" | "retry"> {
-  const pacer = createPacerFor(config);
-  return { idempotent: false, retry: (failure, context) => planCreateRetry(failure, context, pacer) };
+  const pacing = pacingFor(config);
+  return { idempotent: false, retry: (failure, context) => planCreateRetry(failure, context, pacing) };
 }
 
-const pacers = new WeakMap<Config, CreatePacer>();
-
-function createPacerFor(config: Config): CreatePacer {
-  let pacer = pacers.get(config);
-  if (!pacer) pacers.set(config, (pacer = new CreatePacer(config.createsPerMinute)));
-  return pacer;
+/** The account's pacing: this process's `CreatePacer`, or on Redis one sequence for every instance. */
+function pacingFor(config: Config): CreatePacing {
+  return getSharedState().createPacing(config.createsPerMinute);
 }

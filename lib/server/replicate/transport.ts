@@ -32,7 +32,7 @@ export interface CallStats {
 }
 
 /** Milliseconds to wait before retrying a failed attempt, or null for no retry. */
-export type RetryPlanner = (failure: FailedAttempt, context: RetryContext) => number | null;
+export type RetryPlanner = (failure: FailedAttempt, context: RetryContext) => number | null | Promise<number | null>;
 
 export interface ReplicateCall {
   method: "GET" | "POST";
@@ -95,11 +95,12 @@ instance.interceptors.response.use((response) => {
 axiosRetry(instance, {
   // Each call's planner bounds its retries (count and deadline); axios-retry only counts them.
   retries: Infinity,
-  retryCondition: (error) => {
+  retryCondition: async (error) => {
     const config = error.config;
     if (!config?.planRetry || axios.isCancel(error) || config.signal?.aborted) return false;
     const now = Date.now();
-    const wait = config.planRetry(describeFailure(error), {
+    // A planner may ask the shared state (a create's account-wide pacing), hence the await.
+    const wait = await config.planRetry(describeFailure(error), {
       attempt: ((config["axios-retry"] as { retryCount?: number } | undefined)?.retryCount ?? 0) + 1,
       now,
       deadline: config.deadline ?? now,
