@@ -5,7 +5,7 @@ import { retryWaitMs, type FailedAttempt, type RetryContext } from "@/lib/server
 import type { ReplicateCall } from "@/lib/server/replicate/transport";
 import type { CreatePacing } from "@/lib/server/shared-state/create-pacing";
 import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
-import { getSharedState } from "@/lib/server/shared-state/shared-state";
+import { getSharedState, type SharedState } from "@/lib/server/shared-state/shared-state";
 
 /**
  * The create policy, all of it: when a create may be retried, how it waits for a slot, and how long.
@@ -100,7 +100,18 @@ export function createRetry(config: Config): Pick<ReplicateCall, "idempotent" | 
   return { idempotent: false, retry: (failure, context) => planCreateRetry(failure, context, pacing) };
 }
 
-/** The account's pacing: this process's `CreatePacer`, or on Redis one sequence for every instance. */
+const pacings = new WeakMap<Config, { state: SharedState; pacing: CreatePacing }>();
+
+/**
+ * The account's pacing: on Redis one sequence for every instance; in one process a `CreatePacer`
+ * per configuration, as before shared state existed (a changed configuration starts unpaced).
+ */
 function pacingFor(config: Config): CreatePacing {
-  return getSharedState().createPacing(config.createsPerMinute);
+  const state = getSharedState();
+  let entry = pacings.get(config);
+  if (entry?.state !== state) {
+    const pacing = state.kind === "redis" ? state.createPacing(config.createsPerMinute) : new CreatePacer(config.createsPerMinute);
+    pacings.set(config, (entry = { state, pacing }));
+  }
+  return entry.pacing;
 }
