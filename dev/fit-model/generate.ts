@@ -247,7 +247,7 @@ const MEDIA_BY_DESCRIPTION: Record<Media, RegExp> = {
 };
 
 /** The one kind of media a file field names (by its name first, then its description), else null. */
-export function fileMedia(name: string, description: unknown): Media | null {
+function fileMedia(name: string, description: unknown): Media | null {
   const only = (patterns: Record<Media, RegExp>, text: string) => {
     const found = (Object.keys(patterns) as Media[]).filter((media) => patterns[media].test(text));
     return found.length === 1 ? found[0] : found.length > 1 ? "ambiguous" : null;
