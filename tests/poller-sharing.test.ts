@@ -75,12 +75,22 @@ describe("one poller for the account", () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
     const config = getConfig();
     const shared = account();
+    const running = await created(config, 5, "[run:250] p");
     // A holder that died right after taking the lease: it never polls and never renews.
-    await shared.lease.hold("dead", 25);
+    await shared.lease.hold("dead", 60);
+    const holds: boolean[] = [];
+    const hold = shared.lease.hold.bind(shared.lease);
+    shared.lease.hold = async (...args) => {
+      const held = await hold(...args);
+      holds.push(held);
+      return held;
+    };
     const b = instance(config, "B", shared);
-    const ends = await Promise.all((await created(config, 5)).map((p) => follow(b, p)));
+    const ends = await Promise.all(running.map((p) => follow(b, p)));
     expect(ends.map((p) => p.status)).toEqual(Array(5).fill("succeeded"));
-    expect(await shared.lease.hold("C", 1000)).toBe(false);
+    // B's first rounds found the lease held; once it expired, B held it and polled.
+    expect(holds[0]).toBe(false);
+    expect(holds).toContain(true);
   });
 });
 

@@ -129,7 +129,7 @@ export async function replayPrediction(request: Request, context: RouteContext, 
   const { config, receivedAt, stats } = context;
   context.predictionId = predictionId;
   const follow = async (signal: AbortSignal, options: Pick<RunOptions, "onUpdate" | "needsLogs"> = {}) =>
-    followPrediction(config, await currentPrediction(config, predictionId, { signal, stats }), {
+    followPrediction(config, await currentPrediction(config, predictionId, { stats }), {
       ...options,
       signal,
       deadline: receivedAt + config.timeoutSeconds * 1000,
@@ -137,7 +137,7 @@ export async function replayPrediction(request: Request, context: RouteContext, 
       cancelWhenStopped: false,
     });
   if (prefersAsync(request)) {
-    const prediction = await currentPrediction(config, predictionId, { signal: request.signal, stats });
+    const prediction = await currentPrediction(config, predictionId, { stats });
     const location = predictionLocation(config, predictionId, context.caller);
     return predictionResponse(prediction, 202, { Location: location, "Preference-Applied": "respond-async" });
   }

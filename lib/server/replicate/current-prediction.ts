@@ -1,19 +1,20 @@
 import "server-only";
 // A prediction's state for a status answer: what a webhook delivered (on any instance, when the
-// shared state is Redis), when fresh and terminal; else Replicate's answer. The delivered copy is
-// a cache: when the shared state cannot answer, Replicate still does.
+// shared state is Redis), when fresh and terminal; else Replicate's answer, shared by concurrent
+// reads (the poller's `current`). The delivered copy is a cache: when the shared state cannot
+// answer, Replicate still does.
 
 import type { Config } from "@/lib/server/config";
-import { getPrediction } from "@/lib/server/replicate/predictions";
+import { pollerFor } from "@/lib/server/replicate/poller";
 import type { CallStats } from "@/lib/server/replicate/transport";
 import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
 import { getSharedState } from "@/lib/server/shared-state/shared-state";
 import type { Prediction } from "@/lib/shared/prediction";
 
-export async function currentPrediction(config: Config, id: string, options: { signal?: AbortSignal; stats?: CallStats }): Promise<Prediction> {
+export async function currentPrediction(config: Config, id: string, options: { stats?: CallStats } = {}): Promise<Prediction> {
   const delivered = await deliveredCopy(id);
   if (delivered) return delivered;
-  return getPrediction(config, id, { deadline: Date.now() + 10_000, ...options });
+  return pollerFor(config).current(id, options);
 }
 
 async function deliveredCopy(id: string): Promise<Prediction | undefined> {

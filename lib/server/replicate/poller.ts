@@ -2,9 +2,10 @@ import "server-only";
 import type { Config } from "@/lib/server/config";
 import { callReplicate, isReplicateOrigin, type CallStats } from "@/lib/server/replicate/transport";
 import { CallAborted } from "@/lib/server/replicate/replicate-errors";
-import { isPrediction, isTerminal, type Prediction } from "@/lib/shared/prediction";
+import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { getPrediction } from "@/lib/server/replicate/predictions";
-import { estimateRemainingMs } from "@/lib/shared/progress";
+import { estimateRemainingMs, parseProgress } from "@/lib/shared/progress";
+import { ReplicatePredictionPage } from "@/lib/shared/replicate-objects";
 import { TokenBucket } from "@/lib/server/replicate/token-bucket";
 import type { CallBudget } from "@/lib/server/shared-state/call-budget";
 import type { Lease } from "@/lib/server/shared-state/lease";
@@ -23,7 +24,16 @@ import type { PredictionEvents } from "@/lib/server/shared-state/webhook-state";
  *
  * A prediction whose logs show a tqdm bar that will be full before the next round is polled alone
  * at that moment instead (when the budget has a token to spare): the answer follows the end of
- * the run by a fraction of a step, not by half a poll interval, for no more calls.
+ * the run by a fraction of a step, not by half a poll interval, for no more calls. At most once
+ * per step of a bar: logs that stopped moving get the round rate, never a storm of polls.
+ *
+ * The list endpoint holds every prediction of the account (the website's, other apps', other
+ * instances'), and its entries carry no logs. So a round reads only the pages the waiters' window
+ * needs (bounded, never more calls than GETting each waiter), GETs the waiters it did not find,
+ * and GETs a prediction the list shows ended, so that its answer carries its logs.
+ *
+ * `current()` is the status read of `GET /api/ai/replicate/{handle}`: concurrent reads of one
+ * prediction share one call per poll interval, counted against the same budget.
  *
  * A webhook that reports a prediction ended (on this instance, or on another one through the shared
  * state's events) answers its waiters at once; polling stays the fallback.
@@ -55,10 +65,7 @@ interface Waiter {
   reject: (error: unknown) => void;
 }
 
-interface ListPage {
-  next?: string | null;
-  results: unknown[];
-}
+type ListPage = ReplicatePredictionPage;
 
 /** How instances share one account's polling (with shared state on Redis). */
 export interface PollSharing {
@@ -87,6 +94,13 @@ const FALLBACK_EVERY_ROUNDS = 3;
 /** A round uses the list endpoint once it would save calls: from this many waiters on. */
 const LIST_FROM_WAITERS = 4;
 const PAGE_SIZE = 100;
+/**
+ * Pages a round may read: enough for the app's own predictions to be a tenth of the account's
+ * traffic in their window, and always fewer calls than a GET for each waiter.
+ */
+const pagesFor = (waiters: number) => Math.min(waiters - 1, Math.ceil((waiters * 10) / PAGE_SIZE) + 1);
+/** Remembered per prediction: the bar step its last targeted poll was for. Bounded. */
+const MAX_TARGETED = 10_000;
 /** A targeted poll lands this long after the estimated end (tqdm's estimate is per step). */
 const ETA_MARGIN_MS = 15;
 
@@ -98,6 +112,8 @@ export class Poller {
   /** When this instance last heard (or made) a holder's round. */
   private heardAt = 0;
   private rounds = 0;
+  private readonly targeted = new Map<string, string>();
+  private readonly reads = new Map<string, { at: number; answer: Promise<Prediction> }>();
 
   constructor(
     private readonly config: Config,
@@ -120,16 +136,25 @@ export class Poller {
         this.waiting.delete(waiter);
         finish(value);
       };
-      waiter.resolve = settle(resolve);
-      waiter.reject = settle(reject);
+      waiter.resolve = settle((fresh: Prediction) => {
+        if (isTerminal(fresh)) this.targeted.delete(fresh.id);
+        resolve(fresh);
+      });
+      waiter.reject = settle((error: unknown) => {
+        this.targeted.delete(prediction.id);
+        reject(error);
+      });
       options.signal.addEventListener("abort", abort, { once: true });
       this.waiting.add(waiter);
       const eta = estimateRemainingMs(prediction.logs);
-      if (eta !== null && eta + ETA_MARGIN_MS < this.config.pollIntervalMs) {
+      const step = barStep(prediction.logs);
+      if (eta !== null && step !== null && eta + ETA_MARGIN_MS < this.config.pollIntervalMs && this.targeted.get(prediction.id) !== step) {
         timer = setTimeout(() => {
           if (!this.waiting.has(waiter)) return;
           void this.tryTake().then((taken) => {
-            if (taken) void this.get(waiter, false);
+            if (!taken || !this.waiting.has(waiter)) return;
+            this.remember(prediction.id, step);
+            void this.get(waiter, false);
           });
         }, eta + ETA_MARGIN_MS);
       }
@@ -150,7 +175,7 @@ export class Poller {
   private deliver(prediction: Prediction): void {
     for (const waiter of this.waiting) {
       if (waiter.prediction.id === prediction.id && (isTerminal(prediction) || prediction.status !== waiter.prediction.status)) {
-        waiter.resolve(prediction);
+        waiter.resolve(withLogsOf(waiter, prediction));
       }
     }
   }
@@ -169,6 +194,28 @@ export class Poller {
     if (round.holder === this.parts.sharing?.instanceId) return;
     this.heardAt = Date.now();
     for (const prediction of round.changed) this.deliver(prediction);
+  }
+
+  /**
+   * The prediction as Replicate has it now, for a status read: one call per poll interval however
+   * many read it at once (an answer younger than the interval is shared), within the budget.
+   */
+  current(id: string, options: { stats?: CallStats } = {}): Promise<Prediction> {
+    const now = Date.now();
+    const recent = this.reads.get(id);
+    if (recent && now - recent.at < this.config.pollIntervalMs) return recent.answer;
+    const answer = this.take().then(() => getPrediction(this.config, id, { deadline: Date.now() + 10_000, stats: options.stats }));
+    this.reads.set(id, { at: now, answer });
+    // A failure is not shared with later reads, and old answers are not kept.
+    answer.catch(() => this.reads.get(id)?.answer === answer && this.reads.delete(id));
+    for (const [key, read] of this.reads) if (now - read.at >= this.config.pollIntervalMs) this.reads.delete(key);
+    return answer;
+  }
+
+  private remember(id: string, step: string): void {
+    this.targeted.delete(id);
+    this.targeted.set(id, step);
+    if (this.targeted.size > MAX_TARGETED) this.targeted.delete(this.targeted.keys().next().value!);
   }
 
   private async run(): Promise<void> {
@@ -200,10 +247,10 @@ export class Poller {
     if (viaList.length >= LIST_FROM_WAITERS) {
       const seen = await this.list(viaList.map(entryOf), deadlineOf(viaList)).catch(() => new Map<string, Prediction>());
       for (const waiter of viaList) {
-        // A finished one is answered from its list entry (which has no logs): with many in
-        // flight, a GET for each that ends would outrun the budget and queue the answers.
+        // A running one goes on from its list entry; one that ended, or that the pages did not
+        // reach, is read whole: its answer carries the logs a list entry has not.
         const fresh = seen.get(waiter.prediction.id);
-        if (fresh) waiter.resolve(fresh);
+        if (fresh && !isTerminal(fresh)) waiter.resolve(withLogsOf(waiter, fresh));
         else viaGet.push(waiter);
       }
     } else {
@@ -249,9 +296,10 @@ export class Poller {
       entries.length >= LIST_FROM_WAITERS
         ? await this.list(entries, Math.max(deadlineOf(own), Date.now() + 10_000)).catch(() => new Map<string, Prediction>())
         : new Map<string, Prediction>();
+    // As in one process: one the pages did not reach, or that ended, is read whole (with its logs).
     await Promise.all(
       entries
-        .filter((entry) => !seen.has(entry.id))
+        .filter((entry) => !seen.has(entry.id) || isTerminal(seen.get(entry.id)!))
         .map(async (entry) => {
           try {
             await this.take();
@@ -263,7 +311,7 @@ export class Poller {
     );
     for (const waiter of own) {
       const fresh = seen.get(waiter.prediction.id);
-      if (fresh) waiter.resolve(fresh);
+      if (fresh) waiter.resolve(withLogsOf(waiter, fresh));
     }
     const changed = entries.map((entry) => seen.get(entry.id)).filter((fresh, i) => fresh && (isTerminal(fresh) || fresh.status !== entries[i].status));
     await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), changed: changed as Prediction[] }).catch(() => undefined);
@@ -310,7 +358,7 @@ export class Poller {
     const wanted = new Set(entries.map((entry) => entry.id));
     const oldest = Math.min(...entries.map((entry) => Date.parse(entry.createdAt) || Date.now()));
     const since = new Date(oldest - 1000).toISOString();
-    const maxPages = Math.ceil(entries.length / PAGE_SIZE) + 2;
+    const maxPages = pagesFor(entries.length);
     const seen = new Map<string, Prediction>();
     let path: string | null | undefined = `/predictions?created_after=${encodeURIComponent(since)}`;
     for (let page = 0; path && page < maxPages && wanted.size > 0; page += 1) {
@@ -321,10 +369,10 @@ export class Poller {
         idempotent: true,
         deadline,
         timeoutMs: 10_000,
-        accept: (data) => Array.isArray((data as ListPage | null)?.results),
+        accept: (data) => ReplicatePredictionPage.safeParse(data).success,
       });
       for (const result of answer.data.results) {
-        if (isPrediction(result) && wanted.delete(result.id)) seen.set(result.id, result);
+        if (wanted.delete(result.id)) seen.set(result.id, result as Prediction);
       }
       // Only Replicate's own pages: a `next` link to another origin is not followed (and would get no token).
       const next = answer.data.next;
@@ -332,6 +380,11 @@ export class Poller {
     }
     return seen;
   }
+}
+
+/** A running prediction from a list entry (no logs) goes on with the logs its waiter had. */
+function withLogsOf(waiter: Waiter, fresh: Prediction): Prediction {
+  return isTerminal(fresh) || fresh.logs ? fresh : { ...fresh, logs: waiter.prediction.logs };
 }
 
 function entryOf(waiter: Waiter): PolledEntry {
@@ -345,6 +398,12 @@ function uniqueEntries(entries: PolledEntry[]): PolledEntry[] {
 
 function deadlineOf(waiters: Waiter[]): number {
   return Math.max(0, ...waiters.map((waiter) => waiter.options.deadline));
+}
+
+/** Which step of which bar the logs end at (`pass:current/total`), or null without a bar. */
+function barStep(logs: string | null | undefined): string | null {
+  const progress = parseProgress(logs);
+  return progress ? `${progress.pass}:${progress.current}/${progress.total}` : null;
 }
 
 function sleep(ms: number): Promise<void> {

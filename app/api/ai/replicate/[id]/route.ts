@@ -28,7 +28,7 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
     return streamPrediction(
       config,
       async ({ signal, onUpdate }) =>
-        followPrediction(config, await currentPrediction(config, id, { signal, stats }), {
+        followPrediction(config, await currentPrediction(config, id, { stats }), {
           signal,
           deadline: receivedAt + config.timeoutSeconds * 1000,
           stats,
@@ -39,7 +39,7 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
       request.signal,
     );
   }
-  const prediction = await currentPrediction(config, id, { signal: request.signal, stats });
+  const prediction = await currentPrediction(config, id, { stats });
   return predictionResponse(prediction, predictionStatusCode(prediction));
 });
 
