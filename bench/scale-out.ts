@@ -85,7 +85,12 @@ async function runVariant(
     instances: INSTANCES,
     redisUrl,
     webhooks: redisUrl !== undefined,
-    simulator: { latencyMs: options.latencyMs, webhookFetch: balancedFetch },
+    simulator: {
+      latencyMs: options.latencyMs,
+      webhookFetch: balancedFetch,
+      // The account's other traffic (the website, other apps) in the list pages, as in the other scenarios.
+      foreignTraffic: options.foreignPerOwn > 0 ? { perOwn: options.foreignPerOwn } : false,
+    },
     env: { REPLICATE_POLL_BUDGET_PER_MINUTE: String(POLL_BUDGET_PER_MINUTE), REPLICATE_TIMEOUT_SECONDS: "60" },
   });
   const caller = createJsonCaller(90_000);
