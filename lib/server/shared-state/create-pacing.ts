@@ -38,8 +38,17 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(pacedFor, nextSlot - now)) + 1
 return 'ok'
 `);
 
+/**
+ * How long an instance trusts what it last read of "is the account paced?" before asking again:
+ * an unpaced create (the common case) then costs no round trip, and a crowd of them one read. A
+ * 429 on another instance reaches this one within this long; a create sent meanwhile may draw its
+ * own 429, which paces it (pacing is a cache of timing: Replicate still says no).
+ */
+export const PACED_CHECK_MS = 500;
+
 export class RedisCreatePacing implements CreatePacing {
   private readonly key: string;
+  private check?: { at: number; pacedUntil: Promise<number> };
 
   constructor(
     private readonly connection: RedisConnection,
@@ -49,11 +58,25 @@ export class RedisCreatePacing implements CreatePacing {
   }
 
   async reserve(now = Date.now(), notBefore = now): Promise<number> {
+    if (notBefore <= now && now >= (await this.pacedUntil(now))) return 0;
     const wait = await this.connection.run((redis) => RESERVE(redis, [this.key], [now, notBefore, 60_000 / this.perMinute]));
     return Number(wait);
   }
 
   async throttled(retryAfterMs: number, now = Date.now()): Promise<void> {
+    // Paced here at once, whatever the last read said.
+    this.check = { at: now, pacedUntil: Promise.resolve(now + PACED_FOR_MS) };
     await this.connection.run((redis) => THROTTLED(redis, [this.key], [now, retryAfterMs, PACED_FOR_MS]));
+  }
+
+  /** The account's "paced until", read at most once per PACED_CHECK_MS (concurrent callers share the read). */
+  private pacedUntil(now: number): Promise<number> {
+    if (this.check && now - this.check.at < PACED_CHECK_MS) return this.check.pacedUntil;
+    const pacedUntil = this.connection.run((redis) => redis.hget(this.key, "pacedUntil")).then((value) => Number(value ?? 0));
+    const check = { at: now, pacedUntil };
+    this.check = check;
+    // A failed read is not kept: the next create asks again.
+    pacedUntil.catch(() => this.check === check && (this.check = undefined));
+    return pacedUntil;
   }
 }
