@@ -72,6 +72,21 @@ describe("waiting for a create's slot", () => {
   });
 });
 
+describe("account-wide pacing that cannot be reached", () => {
+  it("lets the create go unpaced (timing, not a guard: Replicate's 429 still paces it)", async () => {
+    // Nothing listens on port 1: the shared state's pacing read is refused at once.
+    const config = parseConfig({ ...process.env, REPLICATE_CREATES_PER_MINUTE: "600" });
+    const clock = { now: () => now, sleep: vi.fn(async () => {}) };
+    setEnv({ REDIS_URL: "redis://127.0.0.1:1" });
+    try {
+      await expect(waitForCreateSlot(config, now + 1000, clock)).resolves.toBeUndefined();
+      expect(clock.sleep).not.toHaveBeenCalled();
+    } finally {
+      setEnv({ REDIS_URL: "" });
+    }
+  });
+});
+
 describe("a crowd of creates past the account's create limit", () => {
   it("succeeds entirely, each throttled create waiting out its Retry-After in its own slot", async () => {
     setEnv({ REPLICATE_TIMEOUT_SECONDS: "5", REPLICATE_SYNC_WAIT_SECONDS: "5", REPLICATE_CREATES_PER_MINUTE: "6000" });

@@ -78,12 +78,17 @@ export async function planCreateRetry(failure: FailedAttempt, context: RetryCont
 }
 
 /**
- * Waits for this create's slot; throws a 429 Problem when the slot lies past the deadline, and
- * the shared state's 503 when the account's pacing (REDIS_URL) cannot be reached: nothing is sent.
+ * Waits for this create's slot; throws a 429 Problem when the slot lies past the deadline. Pacing
+ * is timing, not a guard of spend: when the account's pacing (REDIS_URL) cannot be reached the
+ * create goes unpaced, and Replicate's own 429 still paces it (the guards, rate limit and
+ * Idempotency-Key, answer 503 instead).
  */
 export async function waitForCreateSlot(config: Config, deadline: number, clock: Clock = systemClock): Promise<void> {
   const now = clock.now();
-  const waitMs = await pacingFor(config).reserve(now);
+  const waitMs = await Promise.resolve(pacingFor(config).reserve(now)).catch((error: unknown) => {
+    if (error instanceof SharedStateUnavailable) return 0;
+    throw error;
+  });
   if (waitMs <= 0) return;
   if (now + waitMs > deadline) {
     const seconds = Math.ceil(waitMs / 1000);
