@@ -115,7 +115,9 @@ export class RedisConnection {
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: this.commandTimeoutMs,
+      // A backstop only: `guarded` gives up on a command after commandTimeoutMs itself, without
+      // counting the time this process was too busy to read an answer that had arrived.
+      commandTimeout: this.commandTimeoutMs * BACKSTOP_FACTOR,
       connectTimeout: Math.max(this.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS),
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 10), MAX_RECONNECT_DELAY_MS),
     });
@@ -130,7 +132,7 @@ export class RedisConnection {
   private async guarded<T>(client: Redis, operation: () => Promise<T>): Promise<T> {
     try {
       await this.ready(client);
-      const result = await operation();
+      const result = await withinTimeout(operation(), this.commandTimeoutMs);
       this.down = false;
       return result;
     } catch (error) {
@@ -167,6 +169,40 @@ export class RedisConnection {
     const reason = error instanceof Error ? error.message : String(error);
     this.warn("shared_state_unavailable", `Redis (REDIS_URL) is unavailable: ${reason}. Shared-state calls answer 503 until it is back.`);
   }
+}
+
+/** ioredis's own command timeout, as a multiple of ours: it collects commands a frozen server never answers. */
+const BACKSTOP_FACTOR = 5;
+
+/**
+ * `work`, or a rejection once `ms` have passed. When the timer fires, the rejection waits for one
+ * turn of the event loop's I/O phase (setImmediate runs after it): on a process so busy that the
+ * timer fires late, an answer already in the socket is read first instead of being called lost.
+ */
+function withinTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (!done) reject(new Error(`Redis did not answer within ${ms} ms`));
+          done = true;
+        }),
+      ms,
+    );
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        if (!done) resolve(value);
+        done = true;
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        if (!done) reject(error);
+        done = true;
+      },
+    );
+  });
 }
 
 /**
