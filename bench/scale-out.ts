@@ -91,7 +91,13 @@ async function runVariant(
       // The account's other traffic (the website, other apps) in the list pages, as in the other scenarios.
       foreignTraffic: options.foreignPerOwn > 0 ? { perOwn: options.foreignPerOwn } : false,
     },
-    env: { REPLICATE_POLL_BUDGET_PER_MINUTE: String(POLL_BUDGET_PER_MINUTE), REPLICATE_TIMEOUT_SECONDS: "60" },
+    env: {
+      REPLICATE_POLL_BUDGET_PER_MINUTE: String(POLL_BUDGET_PER_MINUTE),
+      REPLICATE_TIMEOUT_SECONDS: "60",
+      // 200 predictions ending per instance within seconds: the default 32 webhooks at once would
+      // turn the rest away (503, retried by Replicate seconds later).
+      REPLICATE_WEBHOOK_MAX_IN_FLIGHT: "256",
+    },
   });
   const caller = createJsonCaller(90_000);
   try {
