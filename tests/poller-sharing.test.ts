@@ -51,14 +51,32 @@ describe("one poller for the account", () => {
     await shared.lease.hold("A", 60_000);
     const a = instance(config, "A", shared);
     const b = instance({ ...config, baseUrl: "http://127.0.0.1:1/v1" }, "B", shared);
-    // A waits longer than B, so it is still polling while B waits.
-    const [mine, theirs] = [await created(config, 2, "[run:400] p"), await created(config, 6)];
+    const [mine, theirs] = [await created(config, 2, "[run:400] p"), await created(config, 6, "[run:400] p")];
     const aEnds = Promise.all(mine.map((p) => follow(a, p)));
-    const bEnds = await Promise.all(theirs.map((p) => follow(b, p)));
-    expect(bEnds.map((p) => [p.id, p.status])).toEqual(theirs.map((p) => [p.id, "succeeded"]));
+    // B's next states (starting -> processing) arrive in A's round messages: had B polled, its
+    // calls to a port nothing listens on would have failed these.
+    const signal = new AbortController();
+    const bNext = await Promise.all(theirs.map((p) => b.next(p, { signal: signal.signal, deadline: Date.now() + 5000 })));
+    expect(bNext.map((p) => [p.id, p.status])).toEqual(theirs.map((p) => [p.id, "processing"]));
     expect((await aEnds).map((p) => p.status)).toEqual(["succeeded", "succeeded"]);
     // Eight in flight are read from the list endpoint: one call a round reports on all of them.
     expect(sim.count("list")).toBeGreaterThan(0);
+  });
+
+  it("leaves a prediction the list shows ended to the instance that waits for it, read whole", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
+    const config = getConfig();
+    const shared = account();
+    await shared.lease.hold("A", 60_000);
+    const a = instance(config, "A", shared);
+    const b = instance(config, "B", shared);
+    const [mine, theirs] = [await created(config, 4, "[run:300] p"), await created(config, 1, "[run:60] p")];
+    const aEnds = Promise.all(mine.map((p) => follow(a, p)));
+    const ended = await follow(b, theirs[0]);
+    expect(ended.status).toBe("succeeded");
+    // Read by a GET (the list's entries have no logs), not handed over as a list entry.
+    expect(ended.logs).toBeTruthy();
+    await aEnds;
   });
 
   it("is given up by a holder with nothing left to wait for, so another instance takes it at its next round", async () => {

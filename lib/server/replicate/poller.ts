@@ -194,6 +194,8 @@ export class Poller {
     if (round.holder === this.parts.sharing?.instanceId) return;
     this.heardAt = Date.now();
     for (const prediction of round.changed) this.deliver(prediction);
+    const ended = new Set(round.ended ?? []);
+    for (const waiter of [...this.waiting]) if (ended.has(waiter.prediction.id)) void this.get(waiter);
   }
 
   /**
@@ -296,10 +298,16 @@ export class Poller {
       entries.length >= LIST_FROM_WAITERS
         ? await this.list(entries, Math.max(deadlineOf(own), Date.now() + 10_000)).catch(() => new Map<string, Prediction>())
         : new Map<string, Prediction>();
-    // As in one process: one the pages did not reach, or that ended, is read whole (with its logs).
+    // As in one process: one the pages did not reach is read; one that ended is read whole (with
+    // its logs) by whoever still waits for it: here for this instance's own, by the others for
+    // theirs (a published entry may be a round old, its wait already ended by a webhook).
+    const ownIds = new Set(own.map((waiter) => waiter.prediction.id));
+    const endedElsewhere = entries.filter((entry) => !ownIds.has(entry.id) && seen.has(entry.id) && isTerminal(seen.get(entry.id)!));
+    const told = new Set(endedElsewhere.map((entry) => entry.id));
+    for (const id of told) seen.delete(id);
     await Promise.all(
       entries
-        .filter((entry) => !seen.has(entry.id) || isTerminal(seen.get(entry.id)!))
+        .filter((entry) => (!seen.has(entry.id) && !told.has(entry.id)) || (ownIds.has(entry.id) && isTerminal(seen.get(entry.id)!)))
         .map(async (entry) => {
           try {
             await this.take();
@@ -314,7 +322,7 @@ export class Poller {
       if (fresh) waiter.resolve(withLogsOf(waiter, fresh));
     }
     const changed = entries.map((entry) => seen.get(entry.id)).filter((fresh, i) => fresh && (isTerminal(fresh) || fresh.status !== entries[i].status));
-    await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), changed: changed as Prediction[] }).catch(() => undefined);
+    await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), changed: changed as Prediction[], ended: [...told] }).catch(() => undefined);
   }
 
   private async get(waiter: Waiter, takeToken = true): Promise<void> {

@@ -24,6 +24,8 @@ export interface PollRound {
   at: number;
   /** The predictions whose status changed from what their waiters last saw (often none: a heartbeat). */
   changed: Prediction[];
+  /** Ids the list shows ended: whoever still waits for one reads it whole (with its logs). */
+  ended?: string[];
 }
 
 export interface PollShare {
@@ -129,7 +131,8 @@ function parseRound(message: string): PollRound | undefined {
   try {
     const round = JSON.parse(message) as Partial<PollRound>;
     if (typeof round.holder !== "string" || typeof round.at !== "number" || !Array.isArray(round.changed)) return undefined;
-    return { holder: round.holder, at: round.at, changed: round.changed.filter(isPrediction) };
+    const ended = Array.isArray(round.ended) ? round.ended.filter((id): id is string => typeof id === "string") : [];
+    return { holder: round.holder, at: round.at, changed: round.changed.filter(isPrediction), ended };
   } catch {
     return undefined;
   }
