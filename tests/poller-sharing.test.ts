@@ -43,13 +43,18 @@ async function created(config: Config, count: number, prompt = "[run:80] p"): Pr
   return Promise.all(Array.from({ length: count }, (_, i) => startPrediction(config, { prompt: `${prompt} ${i}` }, { receivedAt: Date.now() })));
 }
 
+/** 10 ms rounds, and instance A holding the poller's lease for the whole test. */
+async function holderA() {
+  setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
+  const config = getConfig();
+  const shared = account();
+  await shared.lease.hold("A", 60_000);
+  return { config, shared, a: instance(config, "A", shared) };
+}
+
 describe("one poller for the account", () => {
   it("answers another instance's waits from the holder's rounds: that instance never calls Replicate", async () => {
-    setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
-    const config = getConfig();
-    const shared = account();
-    await shared.lease.hold("A", 60_000);
-    const a = instance(config, "A", shared);
+    const { config, shared, a } = await holderA();
     const b = instance({ ...config, baseUrl: "http://127.0.0.1:1/v1" }, "B", shared);
     const [mine, theirs] = [await created(config, 2, "[run:400] p"), await created(config, 6, "[run:400] p")];
     const aEnds = Promise.all(mine.map((p) => follow(a, p)));
@@ -64,11 +69,7 @@ describe("one poller for the account", () => {
   });
 
   it("leaves a prediction the list shows ended to the instance that waits for it, read whole", async () => {
-    setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
-    const config = getConfig();
-    const shared = account();
-    await shared.lease.hold("A", 60_000);
-    const a = instance(config, "A", shared);
+    const { config, shared, a } = await holderA();
     const b = instance(config, "B", shared);
     const [mine, theirs] = [await created(config, 4, "[run:300] p"), await created(config, 1, "[run:60] p")];
     const aEnds = Promise.all(mine.map((p) => follow(a, p)));
