@@ -5,10 +5,13 @@ import { POST } from "@/app/api/ai/replicate/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
 import { readSseEvents, type SseEvent } from "@/lib/shared/sse";
 import { predictionStore } from "@/lib/server/replicate/prediction-store";
-import { handleOf, jsonPost, setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
+import { handleOf, jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+import { advance, advanceUntil, settle, useFakeClock } from "@/tests/support/fake-clock";
 
 const { sim, server } = useSimulatedReplicate({ bootMs: 10, runMs: 150 });
 const APP = "http://app.test";
+// Fake time: "while running" and "leaving does not cancel" hold however busy the machine is.
+useFakeClock();
 
 const start = (prompt: string) =>
   POST(jsonPost(`${APP}/api/ai/replicate`, { prompt }, { headers: { prefer: "respond-async" } }));
@@ -26,7 +29,7 @@ async function events(response: Response): Promise<SseEvent[]> {
 
 describe("Prefer: respond-async", () => {
   it("answers 202 at once with Location and the prediction, without holding the create", async () => {
-    const response = await start("[never] slow one");
+    const response = await settle(start("[never] slow one"));
     expect(response.status).toBe(202);
     const body = await response.json();
     expect(response.headers.get("location")).toBe(`/api/ai/replicate/${handleOf(body.id)}`);
@@ -36,7 +39,7 @@ describe("Prefer: respond-async", () => {
   });
 
   it("validates as usual", async () => {
-    const response = await POST(jsonPost(`${APP}/api/ai/replicate`, { prompt: "" }, { headers: { prefer: "respond-async" } }));
+    const response = await settle(POST(jsonPost(`${APP}/api/ai/replicate`, { prompt: "" }, { headers: { prefer: "respond-async" } })));
     expect(response.status).toBe(400);
     expect(sim.requests).toHaveLength(0);
   });
@@ -44,20 +47,20 @@ describe("Prefer: respond-async", () => {
 
 describe("GET /api/ai/replicate/{id}", () => {
   it("answers 202 with Retry-After while running, then 200 when succeeded", async () => {
-    const { id } = await (await start("[run:100] p")).json();
-    const running = await byId(GET, id);
+    const { id } = await settle(start("[run:100] p").then((response) => response.json()));
+    const running = await settle(byId(GET, id));
     expect(running.status).toBe(202);
     expect(running.headers.get("retry-after")).toBe("1");
-    await until(() => sim.get(id)!.isTerminal(), 3000);
-    const done = await byId(GET, id);
+    await advanceUntil(() => sim.get(id)!.isTerminal(), 3000);
+    const done = await settle(byId(GET, id));
     expect(done.status).toBe(200);
     expect((await done.json()).status).toBe("succeeded");
   });
 
   it("answers 500 when the prediction failed", async () => {
-    const { id } = await (await start("[fail] p")).json();
-    await until(() => sim.get(id)!.isTerminal(), 3000);
-    const response = await byId(GET, id);
+    const { id } = await settle(start("[fail] p").then((response) => response.json()));
+    await advanceUntil(() => sim.get(id)!.isTerminal(), 3000);
+    const response = await settle(byId(GET, id));
     expect(response.status).toBe(500);
     expect((await response.json()).status).toBe("failed");
   });
@@ -65,7 +68,7 @@ describe("GET /api/ai/replicate/{id}", () => {
   it.each(["../../v1/account", "abc", "ABCDEFGHIJ", "x".repeat(65), "abcdefgh?x=1", "https://evil.test/x"])(
     "answers 400 for the malformed id %j and calls nothing",
     async (id) => {
-      const response = await byId(GET, id);
+      const response = await settle(byId(GET, id));
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({ status: 400, title: expect.any(String) });
       expect(sim.requests).toHaveLength(0);
@@ -73,7 +76,7 @@ describe("GET /api/ai/replicate/{id}", () => {
   );
 
   it("passes Replicate's 404 on for an unknown id", async () => {
-    const response = await byId(GET, "unknownid0000000");
+    const response = await settle(byId(GET, "unknownid0000000"));
     expect(response.status).toBe(404);
   });
 
@@ -94,8 +97,8 @@ describe("GET /api/ai/replicate/{id}", () => {
 
 describe("DELETE /api/ai/replicate/{id}", () => {
   it("cancels upstream and answers the prediction", async () => {
-    const { id } = await (await start("[never] p")).json();
-    const response = await byId(DELETE, id, { method: "DELETE" });
+    const { id } = await settle(start("[never] p").then((response) => response.json()));
+    const response = await settle(byId(DELETE, id, { method: "DELETE" }));
     expect(response.status).toBe(200);
     expect((await response.json()).status).toBe("canceled");
     expect(sim.get(id)!.status()).toBe("canceled");
@@ -105,16 +108,16 @@ describe("DELETE /api/ai/replicate/{id}", () => {
 describe("re-attaching with the event stream", () => {
   it("follows a running prediction; leaving does not cancel it, and a second attach sees it end", async () => {
     sim.config.runMs = 300;
-    const { id } = await (await start("p")).json();
+    const { id } = await settle(start("p").then((response) => response.json()));
     const controller = new AbortController();
-    const first = await byId(GET, id, { headers: { accept: "text/event-stream" }, signal: controller.signal });
+    const first = await settle(byId(GET, id, { headers: { accept: "text/event-stream" }, signal: controller.signal }));
     const reader = first.body!.getReader();
-    await reader.read();
-    await reader.cancel(); // the page reloads
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await settle(reader.read());
+    await settle(reader.cancel()); // the page reloads
+    await advance(100); // 20 poll intervals of fake time: a cancel the leaving set off would have been sent
     expect(sim.count("cancel")).toBe(0);
 
-    const second = await events(await byId(GET, id, { headers: { accept: "text/event-stream" } }));
+    const second = await settle(byId(GET, id, { headers: { accept: "text/event-stream" } }).then(events));
     sim.config.runMs = 150;
     expect(second[0]).toMatchObject({ event: "status" });
     expect(second.at(-1)!.event).toBe("done");
@@ -124,9 +127,10 @@ describe("re-attaching with the event stream", () => {
 
   it("ends a follow at the cap with the running prediction, and cancels nothing", async () => {
     setEnv({ REPLICATE_TIMEOUT_SECONDS: "0.1" });
-    const { id } = await (await start("[never] p")).json();
-    const all = await events(await byId(GET, id, { headers: { accept: "text/event-stream" } }));
+    const { id } = await settle(start("[never] p").then((response) => response.json()));
+    const all = await settle(byId(GET, id, { headers: { accept: "text/event-stream" } }).then(events));
     expect(JSON.parse(all.at(-1)!.data).status).toBe("processing");
+    await advance(100);
     expect(sim.count("cancel")).toBe(0);
   });
 });
@@ -137,13 +141,13 @@ describe("async mode with webhooks, start to finish", () => {
     predictionStore.clear();
     // The simulated Replicate delivers to the app's webhook route.
     server.use(http.post(`${APP}/api/ai/replicate/webhook`, ({ request }) => webhook(request)));
-    const { id } = await (await start("[run:50] p")).json();
-    await until(() => sim.webhookDeliveries.some((d) => d.event === "completed" && d.status === 200), 3000);
+    const { id } = await settle(start("[run:50] p").then((response) => response.json()));
+    await advanceUntil(() => sim.webhookDeliveries.some((d) => d.event === "completed" && d.status === 200), 3000);
     expect(sim.webhookDeliveries.map((d) => [d.event, d.status])).toEqual([
       ["start", 200],
       ["completed", 200],
     ]);
-    const response = await byId(GET, id);
+    const response = await settle(byId(GET, id));
     expect(response.status).toBe(200);
     expect((await response.json()).status).toBe("succeeded");
     expect(sim.count("get")).toBe(0);

@@ -173,6 +173,9 @@ describe("data URLs", () => {
 });
 
 describe("large inputs stay fast", () => {
+  // The bound catches a quadratic or backtracking pass (hours on 10 MB), not speed: a linear pass
+  // takes ~0.1 s idle and over a second on a busy 2-core machine. Speed is measured in `npm run bench`.
+  const LINEAR_BOUND_MS = 10_000;
   // 7.5 MB of bytes is 10 MB of base64, the order of the route's body cap.
   const tenMegabytes = base64Of(PNG_MAGIC, 7_500_000);
 
@@ -185,25 +188,25 @@ describe("large inputs stay fast", () => {
   it("accepts 10 MB of raw base64 in well under a second", () => {
     const { result, ms } = timed(() => toImageDataUrl(tenMegabytes));
     expect(result.ok).toBe(true);
-    expect(ms).toBeLessThan(1000);
+    expect(ms).toBeLessThan(LINEAR_BOUND_MS);
   });
 
   it("finds an invalid character at the very end of 10 MB", () => {
     const { result, ms } = timed(() => toImageDataUrl(`${tenMegabytes.replace(/=+$/, "")}!`));
     expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/not base64 at position 10000/) });
-    expect(ms).toBeLessThan(1000);
+    expect(ms).toBeLessThan(LINEAR_BOUND_MS);
   });
 
   it("handles a 10 MB data URL header without backtracking", () => {
     const { result, ms } = timed(() => toImageDataUrl(`data:image/png${";a=b".repeat(2_500_000)};base64x,AAAA`));
     expect(result.ok).toBe(false);
-    expect(ms).toBeLessThan(1000);
+    expect(ms).toBeLessThan(LINEAR_BOUND_MS);
   });
 
   it("handles 10 MB of padding characters", () => {
     const { result, ms } = timed(() => toImageDataUrl("=".repeat(10_000_000)));
     expect(result.ok).toBe(false);
-    expect(ms).toBeLessThan(1000);
+    expect(ms).toBeLessThan(LINEAR_BOUND_MS);
   });
 });
 

@@ -1,7 +1,7 @@
 import { http, HttpResponse } from "msw";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { readSseEvents, type SseEvent } from "@/lib/shared/sse";
+import { readSseEvents } from "@/lib/shared/sse";
 import { BASE, jsonPost, useSimulatedReplicate } from "@/tests/support/route-env";
 
 /**

@@ -2,14 +2,16 @@ import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
 import { TokenBucket } from "@/lib/server/replicate/token-bucket";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+import { settle, useFakeClock } from "@/tests/support/fake-clock";
 
 const { sim } = useSimulatedReplicate();
+useFakeClock();
 
 const run = (prompt: string) => POST(jsonPost("http://localhost/api/ai/replicate", { prompt }));
 
 describe("shared polling", () => {
   it("polls one prediction with GET", async () => {
-    const response = await run("[run:60] one");
+    const response = await settle(run("[run:60] one"));
     expect(response.status).toBe(200);
     expect(sim.count("list")).toBe(0);
     expect(sim.count("get")).toBeGreaterThan(1);
@@ -17,7 +19,7 @@ describe("shared polling", () => {
 
   it("reads many predictions in flight from the list endpoint, a call for up to 100 of them", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
-    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => run(`[run:${150 + i * 5}] crowd ${i}`)));
+    const responses = await settle(Promise.all(Array.from({ length: 30 }, (_, i) => run(`[run:${150 + i * 5}] crowd ${i}`))));
     expect(responses.map((r) => r.status)).toEqual(Array(30).fill(200));
     const bodies = await Promise.all(responses.map((r) => r.json()));
     expect(bodies.every((b) => b.status === "succeeded" && Array.isArray(b.output))).toBe(true);
@@ -29,7 +31,7 @@ describe("shared polling", () => {
   it("keeps polling within its budget, so Replicate's rate limit never answers 429", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "2", REPLICATE_POLL_BUDGET_PER_MINUTE: "960" }); // 80%, as the default is of 3000
     sim.setRateLimits({ createPerMinute: 600, otherPerMinute: 1200, burst: 20 });
-    const responses = await Promise.all([run("[run:400] a"), run("[run:400] b")]);
+    const responses = await settle(Promise.all([run("[run:400] a"), run("[run:400] b")]));
     sim.setRateLimits(false);
     expect(responses.map((r) => r.status)).toEqual([200, 200]);
     expect(sim.throttled).toBe(0);
@@ -44,7 +46,11 @@ describe("the call budget", () => {
     const started = Date.now();
     for (let i = 0; i < 100; i += 1) await bucket.take();
     expect(Date.now() - started).toBeLessThan(20);
-    for (let i = 0; i < 5; i += 1) await bucket.take();
+    await settle(
+      (async () => {
+        for (let i = 0; i < 5; i += 1) await bucket.take();
+      })(),
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(40);
   });
 });

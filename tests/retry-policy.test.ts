@@ -3,27 +3,20 @@ import { backoffMs, BACKOFF_MAX_MS, planRetry, throttleHintMs } from "@/lib/serv
 import { retryAfterMs } from "@/lib/shared/retry-after";
 
 const now = 1_700_000_000_000;
-const context = (idempotent: boolean, attempt = 1, deadline = now + 120_000) => ({ idempotent, attempt, now, deadline, random: () => 0.5 });
+const context = (attempt = 1, deadline = now + 120_000) => ({ attempt, now, deadline, random: () => 0.5 });
 
-describe("which calls are retried", () => {
-  it("retries a create only after 429", () => {
-    expect(planRetry({ status: 429 }, context(false))).not.toBeNull();
-    for (const failure of [{ status: 500 }, { status: 503 }, {}, { malformed: true }, { status: 422 }]) {
-      expect(planRetry(failure, context(false))).toBeNull();
-    }
-  });
-
+describe("which GETs and cancels are retried", () => {
   it("retries GET and cancel after network errors, 429, 5xx and garbled 2xx answers, not 4xx", () => {
     for (const failure of [{ status: 429 }, { status: 500 }, { status: 503 }, {}, { malformed: true }]) {
-      expect(planRetry(failure, context(true))).not.toBeNull();
+      expect(planRetry(failure, context())).not.toBeNull();
     }
-    for (const status of [400, 401, 404, 422]) expect(planRetry({ status }, context(true))).toBeNull();
+    for (const status of [400, 401, 404, 422]) expect(planRetry({ status }, context())).toBeNull();
   });
 });
 
 describe("how long a retry waits", () => {
   it("honours Retry-After in seconds or as an HTTP date", () => {
-    expect(planRetry({ status: 429, retryAfterHeader: "7", detail: "resets in ~30s" }, context(false))).toBe(7000);
+    expect(planRetry({ status: 429, retryAfterHeader: "7", detail: "resets in ~30s" }, context())).toBe(7000);
     expect(retryAfterMs(new Date(now + 3000).toUTCString(), now)).toBe(3000);
     expect(retryAfterMs("0.05", now)).toBe(50);
     expect(retryAfterMs("soon", now)).toBeNull();
@@ -41,7 +34,7 @@ describe("how long a retry waits", () => {
 
   it("falls back to the ~Ns hint in Replicate's 429 detail", () => {
     expect(throttleHintMs("Request was throttled. Your rate limit resets in ~30s.")).toBe(30_000);
-    expect(planRetry({ status: 429, detail: "Your rate limit resets in ~4s." }, context(false))).toBe(4000);
+    expect(planRetry({ status: 429, detail: "Your rate limit resets in ~4s." }, context())).toBe(4000);
     expect(throttleHintMs(undefined)).toBeNull();
   });
 
@@ -56,8 +49,8 @@ describe("how long a retry waits", () => {
   });
 
   it("never waits past the deadline", () => {
-    expect(planRetry({ status: 429, retryAfterHeader: "30" }, context(false, 1, now + 29_000))).toBeNull();
-    expect(planRetry({ status: 503 }, context(true, 1, now + 10))).toBeNull();
-    expect(planRetry({ status: 429, retryAfterHeader: "30" }, context(false, 1, now + 31_000))).toBe(30_000);
+    expect(planRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 29_000))).toBeNull();
+    expect(planRetry({ status: 503 }, context(1, now + 10))).toBeNull();
+    expect(planRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 31_000))).toBe(30_000);
   });
 });

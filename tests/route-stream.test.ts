@@ -2,9 +2,11 @@ import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
 import { eventStreamResponse, EVENT_STREAM_HEADERS } from "@/lib/server/http/event-stream";
 import { readSseEvents, type SseEvent } from "@/lib/shared/sse";
-import { jsonPost, setEnv, TOKEN, until, useSimulatedReplicate } from "@/tests/support/route-env";
+import { jsonPost, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
+import { advance, advanceUntil, settle, useFakeClock } from "@/tests/support/fake-clock";
 
 const { sim } = useSimulatedReplicate({ bootMs: 10, runMs: 120 });
+useFakeClock();
 
 function stream(body: unknown, signal?: AbortSignal) {
   return POST(jsonPost("http://localhost/api/ai/replicate", body, { signal, headers: { accept: "text/event-stream" } }));
@@ -21,10 +23,10 @@ const data = (event: SseEvent) => JSON.parse(event.data);
 describe("POST with Accept: text/event-stream", () => {
   it("streams status, progress and logs as they change, then one done with the JSON answer's body", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
-    const response = await stream({ prompt: "[refiner] a red fox" });
+    const response = await settle(stream({ prompt: "[refiner] a red fox" }));
     expect(response.status).toBe(200);
     for (const [name, value] of Object.entries(EVENT_STREAM_HEADERS)) expect(response.headers.get(name)).toBe(value);
-    const all = await events(response);
+    const all = await settle(events(response));
     const names = all.map((e) => e.event);
 
     expect(names.filter((n) => n === "done")).toHaveLength(1);
@@ -49,17 +51,17 @@ describe("POST with Accept: text/event-stream", () => {
   });
 
   it("answers validation errors as JSON, before any stream", async () => {
-    const response = await stream({ prompt: "p", seed: -1 });
+    const response = await settle(stream({ prompt: "p", seed: -1 }));
     expect(response.status).toBe(400);
     expect(response.headers.get("content-type")).toMatch(/json/);
-    expect((await response.json()).invalid_fields[0].field).toBe("seed");
+    expect((await settle(response.json())).invalid_fields[0].field).toBe("seed");
     expect(sim.requests).toHaveLength(0);
   });
 
   it("ends with a done carrying the problem when Replicate fails after the stream started", async () => {
     setEnv({ REPLICATE_TIMEOUT_SECONDS: "1" });
     sim.failNext("get", "drop", { times: 100 });
-    const all = await events(await stream({ prompt: "[never] p" }));
+    const all = await settle(stream({ prompt: "[never] p" }).then(events));
     expect(all.map((e) => e.event)).toEqual(["status", "done"]);
     expect(data(all[1])).toMatchObject({ title: expect.any(String), status: 502 });
     expect(sim.count("cancel")).toBe(1);
@@ -67,7 +69,7 @@ describe("POST with Accept: text/event-stream", () => {
 
   it("ends with the timeout's prediction at the cap", async () => {
     setEnv({ REPLICATE_TIMEOUT_SECONDS: "0.2" });
-    const all = await events(await stream({ prompt: "[never] p" }));
+    const all = await settle(stream({ prompt: "[never] p" }).then(events));
     const done = data(all.at(-1)!);
     expect(done.status).toBe("canceled");
     expect(done.error).toMatch(/timed out after 0\.2 s/);
@@ -75,14 +77,14 @@ describe("POST with Accept: text/event-stream", () => {
 
   it("stops polling and cancels the prediction when the browser goes away", async () => {
     const controller = new AbortController();
-    const response = await stream({ prompt: "[never] p" }, controller.signal);
+    const response = await settle(stream({ prompt: "[never] p" }, controller.signal));
     const reader = response.body!.getReader();
-    await reader.read();
-    await until(() => sim.count("get") >= 2);
-    await reader.cancel();
-    await until(() => sim.count("cancel") === 1);
+    await settle(reader.read());
+    await advanceUntil(() => sim.count("get") >= 2);
+    await settle(reader.cancel());
+    await advanceUntil(() => sim.count("cancel") === 1);
     const gets = sim.count("get");
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await advance(1000); // 200 poll intervals of fake time: any round still scheduled would have run
     expect(sim.count("get")).toBe(gets);
     expect([...sim.predictions.values()][0].status()).toBe("canceled");
   });
@@ -90,7 +92,7 @@ describe("POST with Accept: text/event-stream", () => {
   it("streams a language model's tokens from urls.stream as they are made", async () => {
     sim.config.runMs = 300;
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "100" });
-    const all = await events(await stream({ prompt: "[text] tell me a story" }));
+    const all = await settle(stream({ prompt: "[text] tell me a story" }).then(events));
     const outputs = all.filter((e) => e.event === "output").map((e) => data(e).output);
     const done = data(all.at(-1)!);
     sim.config.runMs = 120;
@@ -108,7 +110,7 @@ describe("the event stream itself", () => {
     const response = eventStreamResponse((send) => new Promise((resolve) => setTimeout(() => (send("done", {}), resolve()), 60)), {
       keepAliveMs: 10,
     });
-    const text = await response.text();
+    const text = await settle(response.text());
     expect(text.match(/^: keep-alive$/gm)?.length).toBeGreaterThanOrEqual(3);
     expect(text.endsWith('event: done\ndata: {}\n\n')).toBe(true);
   });

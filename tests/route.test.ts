@@ -1,16 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { jsonPost, setEnv, TOKEN, until, useSimulatedReplicate } from "@/tests/support/route-env";
+import { jsonPost, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
+import { advance, advanceUntil, settle, useFakeClock } from "@/tests/support/fake-clock";
 
 const VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
 const { sim } = useSimulatedReplicate();
+useFakeClock();
 
 function post(body: unknown, init: { signal?: AbortSignal; raw?: string } = {}) {
   return POST(jsonPost("http://localhost/api/ai/replicate", body, init));
 }
 
 async function answer(responsePromise: Promise<Response>) {
-  const response = await responsePromise;
+  const response = await settle(responsePromise);
   const text = await response.text();
   expect(text).not.toContain(TOKEN);
   expect(response.headers.get("content-type")).toMatch(/json/);
@@ -53,7 +55,7 @@ describe("a prediction that ends", () => {
 
   it.each(["canceled", "aborted"] as const)("ends the wait on %s and answers 500", async (terminal) => {
     const pending = answer(post({ prompt: "[never] waits" }));
-    await until(() => sim.count("get") >= 2);
+    await advanceUntil(() => sim.count("get") >= 2);
     sim.finish([...sim.predictions.keys()][0], terminal);
     const { status, body } = await pending;
     expect(status).toBe(500);
@@ -104,12 +106,12 @@ describe("the caller going away", () => {
   it("stops polling and cancels the prediction upstream", async () => {
     const controller = new AbortController();
     const pending = post({ prompt: "[never] abandoned" }, { signal: controller.signal });
-    await until(() => sim.count("get") >= 2);
+    await advanceUntil(() => sim.count("get") >= 2);
     controller.abort();
-    await pending;
+    await settle(pending);
     expect(sim.count("cancel")).toBe(1);
     const gets = sim.count("get");
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await advance(1000); // 200 poll intervals of fake time: any round still scheduled would have run
     expect(sim.count("get")).toBe(gets);
     expect([...sim.predictions.values()][0].status()).toBe("canceled");
   });
@@ -119,9 +121,9 @@ describe("the caller going away", () => {
     sim.config.maxSyncWaitMs = 100;
     const controller = new AbortController();
     const pending = post({ prompt: "[never] gone during create" }, { signal: controller.signal });
-    await until(() => sim.predictions.size === 1);
+    await advanceUntil(() => sim.predictions.size === 1);
     controller.abort();
-    await pending;
+    await settle(pending);
     expect(sim.count("create")).toBe(1);
     expect(sim.count("cancel")).toBe(1);
     expect([...sim.predictions.values()][0].status()).toBe("canceled");

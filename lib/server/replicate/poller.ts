@@ -1,6 +1,7 @@
 import "server-only";
 import type { Config } from "@/lib/server/config";
-import { CallAborted, callReplicate, type CallStats } from "@/lib/server/replicate/transport";
+import { callReplicate, isReplicateOrigin, type CallStats } from "@/lib/server/replicate/transport";
+import { CallAborted } from "@/lib/server/replicate/replicate-errors";
 import { isPrediction, type Prediction } from "@/lib/shared/prediction";
 import { getPrediction } from "@/lib/server/replicate/predictions";
 import { estimateRemainingMs } from "@/lib/shared/progress";
@@ -21,6 +22,7 @@ import { TokenBucket } from "@/lib/server/replicate/token-bucket";
  * This is a cache of who is waiting, not state: a process that dies loses nothing Replicate
  * does not still have, and every instance polls for its own requests only.
  */
+
 export interface PollOptions {
   signal: AbortSignal;
   deadline: number;
@@ -129,6 +131,7 @@ export class Poller {
       waiter.reject(error);
     }
   }
+
   /** Pages of the list endpoint, newest first, until every waiter is seen or pages run out. */
   private async list(round: Waiter[]): Promise<Map<string, Prediction>> {
     const wanted = new Set(round.map((waiter) => waiter.prediction.id));
@@ -151,7 +154,9 @@ export class Poller {
       for (const result of answer.data.results) {
         if (isPrediction(result) && wanted.delete(result.id)) seen.set(result.id, result);
       }
-      path = answer.data.next;
+      // Only Replicate's own pages: a `next` link to another origin is not followed (and would get no token).
+      const next = answer.data.next;
+      path = next && /^https?:\/\//i.test(next) && isReplicateOrigin(this.config, next) ? next : null;
     }
     return seen;
   }

@@ -1,11 +1,13 @@
 import "server-only";
 import type { Config } from "@/lib/server/config";
-import { Problem } from "@/lib/server/problem";
 import { callReplicate, type CallStats } from "@/lib/server/replicate/transport";
-import { CreatePacer } from "@/lib/server/replicate/create-pacer";
+import { createRetry, waitForCreateSlot } from "@/lib/server/replicate/create-policy";
 import { isPrediction, PREDICTION_ID, type Prediction } from "@/lib/shared/prediction";
 
-/** Replicate's predictions resource: create, get, cancel. One function an endpoint, no policy. */
+/**
+ * Replicate's predictions resource: create, get, cancel. One function an endpoint, no policy:
+ * a create's pacing and retries are create-policy.ts's, a GET's or cancel's retry-policy.ts's.
+ */
 
 export interface CreateOptions {
   deadline: number;
@@ -20,8 +22,7 @@ export interface CreateOptions {
 
 export async function createPrediction(config: Config, input: Record<string, unknown>, options: CreateOptions): Promise<Prediction> {
   const { path, body } = createRequest(config, input);
-  const pacer = createPacerFor(config);
-  await waitForSlot(pacer.reserve(), options.deadline);
+  await waitForCreateSlot(config, options.deadline);
   const headers: Record<string, string> = {};
   if (options.waitSeconds) headers.Prefer = `wait=${options.waitSeconds}`;
   if (options.cancelAfterSeconds) headers["Cancel-After"] = `${Math.max(5, Math.ceil(options.cancelAfterSeconds))}s`;
@@ -30,38 +31,13 @@ export async function createPrediction(config: Config, input: Record<string, unk
     path,
     body: { ...body, ...options.extra },
     headers,
-    idempotent: false,
+    ...createRetry(config),
     deadline: options.deadline,
     // A held create answers after up to N s; past that only a dead connection is waited for.
     timeoutMs: ((options.waitSeconds ?? 0) + 30) * 1000,
     accept: isPrediction,
     stats: options.stats,
-    // A throttled create was not accepted: retry it in the next free slot, until the deadline.
-    retries: 1000,
-    onThrottled: (plannedMs) => {
-      pacer.throttled(plannedMs);
-      return pacer.reserve(Date.now(), Date.now() + plannedMs);
-    },
   }).then((answer) => answer.data);
-}
-
-async function waitForSlot(waitMs: number, deadline: number): Promise<void> {
-  if (waitMs <= 0) return;
-  if (Date.now() + waitMs > deadline) {
-    const seconds = Math.ceil(waitMs / 1000);
-    throw new Problem(429, "Too many predictions", `Replicate is throttling this account's creates; try again in ~${seconds}s.`, {
-      headers: { "Retry-After": String(seconds) },
-    });
-  }
-  await new Promise((resolve) => setTimeout(resolve, waitMs));
-}
-
-const pacers = new WeakMap<Config, CreatePacer>();
-
-function createPacerFor(config: Config): CreatePacer {
-  let pacer = pacers.get(config);
-  if (!pacer) pacers.set(config, (pacer = new CreatePacer(config.createsPerMinute)));
-  return pacer;
 }
 
 /** The endpoint and body for the configured target: a version, an official model or a deployment. */

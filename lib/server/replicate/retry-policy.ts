@@ -1,15 +1,18 @@
 import "server-only";
 import { retryAfterMs } from "@/lib/shared/retry-after";
+
 /**
- * When to retry a call to Replicate, and how long to wait first. Pure, so it is tested without
- * a clock; `client.ts` wires it into axios-retry.
+ * When to retry an idempotent call to Replicate (GET, cancel), and how long any retry waits.
+ * Pure, so it is tested without a clock; transport.ts asks it through each call's planner. A
+ * create has its own rule, in create-policy.ts.
  *
- * - A create is retried only after 429: the request was not accepted. After a 5xx or a network
- *   error the prediction may exist, and a second create would run (and bill) the model twice.
- * - GET and cancel are idempotent: retried after network errors, 429 and 5xx.
+ * - GET and cancel are retried after network errors, 429, 5xx and garbled 2xx answers, at most
+ *   MAX_RETRIES times.
  * - The wait honours `Retry-After`, else the `~Ns` hint of Replicate's 429 detail, else
- *   exponential backoff with jitter (half fixed, half random); a retry whose wait would pass the deadline is not made.
+ *   exponential backoff with jitter (half fixed, half random); a retry whose wait would pass the
+ *   deadline is not made.
  */
+
 export interface FailedAttempt {
   /** HTTP status, or undefined when no answer came (refused, reset, timed out, garbled). */
   status?: number;
@@ -20,7 +23,6 @@ export interface FailedAttempt {
 }
 
 export interface RetryContext {
-  idempotent: boolean;
   /** 1 for the first retry. */
   attempt: number;
   now: number;
@@ -31,19 +33,21 @@ export interface RetryContext {
 
 export const BACKOFF_BASE_MS = 250;
 export const BACKOFF_MAX_MS = 8_000;
+/** Retries of a GET or cancel. */
+export const MAX_RETRIES = 5;
 
-export function isRetryable(failure: FailedAttempt, idempotent: boolean): boolean {
-  if (failure.status === 429) return true;
-  if (!idempotent) return false;
-  return failure.status === undefined || failure.status >= 500 || failure.malformed === true;
+/** Milliseconds to wait before retrying a GET or cancel, or null when it must not be retried. */
+export function planRetry(failure: FailedAttempt, context: RetryContext): number | null {
+  const retryable = failure.status === 429 || failure.status === undefined || failure.status >= 500 || failure.malformed === true;
+  if (!retryable || context.attempt > MAX_RETRIES) return null;
+  const wait = retryWaitMs(failure, context);
+  return context.now + wait > context.deadline ? null : wait;
 }
 
-/** Milliseconds to wait before retrying, or null when the call must not be retried. */
-export function planRetry(failure: FailedAttempt, context: RetryContext): number | null {
-  if (!isRetryable(failure, context.idempotent)) return null;
+/** The wait the failure asks for (Retry-After, else Replicate's `~Ns` hint), else backoff. */
+export function retryWaitMs(failure: FailedAttempt, context: RetryContext): number {
   const hinted = retryAfterMs(failure.retryAfterHeader, context.now) ?? throttleHintMs(failure.detail);
-  const wait = hinted ?? backoffMs(context.attempt, context.random ?? Math.random);
-  return context.now + wait > context.deadline ? null : wait;
+  return hinted ?? backoffMs(context.attempt, context.random ?? Math.random);
 }
 
 /** Replicate's 429 detail: "Request was throttled. Your rate limit resets in ~30s." */

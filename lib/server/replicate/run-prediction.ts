@@ -5,7 +5,8 @@ import "server-only";
 // prediction would run on, billed; we let it answer, then cancel.
 
 import type { Config } from "@/lib/server/config";
-import { CallAborted, type CallStats } from "@/lib/server/replicate/transport";
+import type { CallStats } from "@/lib/server/replicate/transport";
+import { CallAborted } from "@/lib/server/replicate/replicate-errors";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { pollerFor } from "@/lib/server/replicate/poller";
 import { cancelPrediction, createPrediction } from "@/lib/server/replicate/predictions";

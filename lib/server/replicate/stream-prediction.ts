@@ -2,7 +2,7 @@ import "server-only";
 import type { Config } from "@/lib/server/config";
 import { eventStreamResponse } from "@/lib/server/http/event-stream";
 import { toProblem } from "@/lib/server/problem";
-import { replicateEvents } from "@/lib/server/replicate/transport";
+import { replicateEvents } from "@/lib/server/replicate/replicate-stream";
 import { keepOutputs } from "@/lib/server/storage/keep-outputs";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { predictionEventTracker } from "@/lib/shared/prediction-events";

@@ -1,7 +1,8 @@
 import "server-only";
-import { CallAborted } from "@/lib/server/replicate/transport";
+import { CallAborted } from "@/lib/server/replicate/replicate-errors";
 
-/** Calls a minute, refilled continuously; `take` waits for a token rather than drawing a 429. */
+/** The poller's call budget: calls a minute, refilled continuously; `take` waits for a token rather than drawing a 429. */
+
 export class TokenBucket {
   private tokens: number;
   private updated = Date.now();

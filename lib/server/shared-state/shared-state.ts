@@ -1,7 +1,7 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import { MemoryRateLimitStore, type RateLimitStore } from "@/lib/server/guard/rate-limit";
-import { CreatePacer } from "@/lib/server/replicate/create-pacer";
+import { CreatePacer } from "@/lib/server/replicate/create-policy";
 import { predictionStore, SeenSet } from "@/lib/server/replicate/prediction-store";
 import { CallBudget } from "@/lib/server/shared-state/call-budget";
 import { RedisCreatePacing, type CreatePacing } from "@/lib/server/shared-state/create-pacing";

@@ -1,0 +1,35 @@
+import "server-only";
+import type { Config } from "@/lib/server/config";
+import { redactToken, toReplicateProblem } from "@/lib/server/replicate/replicate-errors";
+import { callReplicate } from "@/lib/server/replicate/transport";
+import { createSseParser, type SseEvent } from "@/lib/shared/sse";
+
+/**
+ * The events of one of Replicate's Server-Sent Event streams (`urls.stream`: tokens as the model
+ * makes them), read through the transport, so the token goes only to Replicate's API origin
+ * (stream URLs elsewhere are signed). Each event is redacted before it is passed on.
+ */
+
+export async function* replicateEvents(config: Config, url: string, signal: AbortSignal): AsyncGenerator<SseEvent> {
+  const { data } = await callReplicate<NodeJS.ReadableStream>(config, {
+    method: "GET",
+    path: url,
+    headers: { Accept: "text/event-stream" },
+    stream: true,
+    idempotent: true,
+    deadline: Date.now() + 5_000,
+    signal,
+    timeoutMs: 30_000,
+  });
+  const queue: SseEvent[] = [];
+  const parser = createSseParser((event) => queue.push(redactToken(event, config.token)));
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of data) {
+      parser.push(decoder.decode(chunk as Uint8Array, { stream: true }));
+      while (queue.length > 0) yield queue.shift()!;
+    }
+  } catch (error) {
+    throw toReplicateProblem(error, config.token);
+  }
+}

@@ -1,0 +1,88 @@
+import { http, HttpResponse } from "msw";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { POST } from "@/app/api/ai/replicate/route";
+import { getConfig } from "@/lib/server/config";
+import { callReplicate } from "@/lib/server/replicate/transport";
+import { BASE, jsonPost, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
+
+const { sim, server } = useSimulatedReplicate();
+const ELSEWHERE = "https://elsewhere.test";
+
+/** Requests seen by a handler on another origin, with the Authorization header each carried. */
+function otherOrigin(): { authorizations: (string | null)[] } {
+  const seen = { authorizations: [] as (string | null)[] };
+  server.use(
+    http.all(`${ELSEWHERE}/*`, ({ request }) => {
+      seen.authorizations.push(request.headers.get("authorization"));
+      return HttpResponse.json({ results: [], next: null });
+    }),
+  );
+  return seen;
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("an upstream error body that echoes the request's headers", () => {
+  it("never puts the token into the client's answer, its headers or a log line", async () => {
+    const logged: string[] = [];
+    for (const level of ["log", "warn", "error"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
+    }
+    server.use(
+      http.post(`${BASE}/models/owner/model/predictions`, ({ request }) =>
+        HttpResponse.json(
+          {
+            title: `Bad request from ${request.headers.get("authorization")}`,
+            detail: `You sent Authorization: ${request.headers.get("authorization")}`,
+            status: 422,
+            echoed: { headers: Object.fromEntries(request.headers), [TOKEN]: [TOKEN] },
+          },
+          { status: 422, headers: { "Retry-After": TOKEN } },
+        ),
+      ),
+    );
+    const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }));
+    const text = await response.text();
+    expect(response.status).toBe(422);
+    expect(text).not.toContain(TOKEN);
+    expect(JSON.parse(text)).toMatchObject({ detail: "You sent Authorization: [redacted]", echoed: { headers: { authorization: "[redacted]" } } });
+    for (const [, value] of response.headers) expect(value).not.toContain(TOKEN);
+    expect(logged.length).toBeGreaterThan(0);
+    for (const line of logged) expect(line).not.toContain(TOKEN);
+  });
+});
+
+describe("where the token goes", () => {
+  it("goes with a call to the configured base URL, never with one naming another origin", async () => {
+    const seen = otherOrigin();
+    const atBase: (string | null)[] = [];
+    server.use(http.get(`${BASE}/predictions`, ({ request }) => (atBase.push(request.headers.get("authorization")), HttpResponse.json({ results: [] }))));
+    const config = getConfig();
+    const deadline = Date.now() + 1000;
+    await callReplicate(config, { method: "GET", path: "/predictions", idempotent: true, deadline });
+    await callReplicate(config, { method: "GET", path: `${ELSEWHERE}/v1/predictions`, idempotent: true, deadline });
+    await callReplicate(config, { method: "GET", path: `${BASE}/predictions`, idempotent: true, deadline });
+    expect(atBase).toEqual([`Bearer ${TOKEN}`, `Bearer ${TOKEN}`]);
+    expect(seen.authorizations).toEqual([null]);
+  });
+
+  it("never sends it to a list page's `next` link on another origin", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
+    const seen = otherOrigin();
+    let lists = 0;
+    server.use(
+      http.get(`${BASE}/predictions`, ({ request }) => {
+        lists += 1;
+        expect(request.headers.get("authorization")).toBe(`Bearer ${TOKEN}`);
+        return HttpResponse.json({ results: [], next: `${ELSEWHERE}/v1/predictions?cursor=steal` });
+      }),
+    );
+    // Many in flight, so the poller reads the list endpoint, whose page links elsewhere.
+    const responses = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => POST(jsonPost("http://localhost/api/ai/replicate", { prompt: `[run:60] next ${i}` }))),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(6).fill(200));
+    expect(lists).toBeGreaterThan(0);
+    expect(seen.authorizations.filter((authorization) => authorization?.includes(TOKEN))).toEqual([]);
+  });
+});
