@@ -1,6 +1,7 @@
 import { prefersAsync, wantsEventStream } from "@/lib/server/http/event-stream";
 import { readJsonBody } from "@/lib/server/http/read-json-body";
 import { outcomeStatus, predictionResponse } from "@/lib/server/replicate/answer";
+import { deletingInputFilesAfter as ending, uploadLargeInputs } from "@/lib/server/replicate/file-inputs";
 import { predictionLocation } from "@/lib/server/replicate/prediction-handle";
 import type { Prediction } from "@/lib/shared/prediction";
 import { runPrediction, startPrediction, type RunOptions } from "@/lib/server/replicate/run-prediction";
@@ -19,14 +20,15 @@ export const maxDuration = 75;
 export const POST = replicateRoute("POST /api/ai/replicate", async (request, context) => {
   const { config, receivedAt, stats } = context;
   const body = parseOrProblem(requestBodySchema, await readJsonBody(request, config.maxBodyBytes));
-  const input = toModelInput(body);
+  // Large file inputs go through the Files API; they are deleted once the prediction has ended.
+  const { input, fileIds } = await uploadLargeInputs(config, toModelInput(body), { deadline: receivedAt + config.timeoutSeconds * 1000, stats });
   const seen = (prediction: Prediction) => void (context.predictionId = prediction.id);
   const run = (signal: AbortSignal, options: Partial<RunOptions> = {}) =>
-    runPrediction(config, input, { signal, receivedAt, stats, ...options, onUpdate: (p) => (seen(p), options.onUpdate?.(p)) });
+    ending(config, fileIds, runPrediction(config, input, { signal, receivedAt, stats, ...options, onUpdate: (p) => (seen(p), options.onUpdate?.(p)) }));
 
   if (prefersAsync(request)) {
     // Async mode: 202 at once; follow it at Location (or by webhook), which survives reloads.
-    const prediction = await startPrediction(config, input, { signal: request.signal, receivedAt, stats, extra: webhookFields(config) });
+    const prediction = await ending(config, fileIds, startPrediction(config, input, { signal: request.signal, receivedAt, stats, extra: webhookFields(config) }));
     seen(prediction);
     const location = predictionLocation(config, prediction.id, context.caller);
     return predictionResponse(prediction, 202, { Location: location, "Preference-Applied": "respond-async" });

@@ -1,6 +1,9 @@
 // EDIT THIS FILE to do something with each prediction Replicate reports by webhook.
+import type { Config } from "@/lib/server/config";
 import type { Prediction } from "@/lib/shared/prediction";
+import { releaseInputFiles } from "@/lib/server/replicate/file-inputs";
 import { predictionStore } from "@/lib/server/replicate/prediction-store";
+import { keepOutputs } from "@/lib/server/storage/keep-outputs";
 
 /**
  * Called once per verified, new webhook delivery (start and completed events). Keep it quick:
@@ -9,7 +12,16 @@ import { predictionStore } from "@/lib/server/replicate/prediction-store";
  * The default keeps it in a bounded in-memory store that `GET /api/ai/replicate/{id}` reads first.
  * A real app writes it to its own database here instead, e.g.
  *   await db.prediction.upsert({ where: { id: prediction.id }, update: { ... }, create: { ... } });
+ *
+ * A succeeded prediction's outputs are kept (OUTPUT_STORAGE) before the delivery is acknowledged:
+ * work left running after the answer may be frozen on a serverless platform. Each copy is bounded
+ * by OUTPUT_COPY_TIMEOUT_SECONDS and a copy that fails never fails the delivery (a later GET tries
+ * again while Replicate still has the files). An ended prediction's uploaded input files are
+ * deleted (in the background; they expire after 24 h anyway).
  */
-export async function onPrediction(prediction: Prediction): Promise<void> {
+export async function onPrediction(prediction: Prediction, config: Config): Promise<void> {
+  releaseInputFiles(config, prediction);
+  // The store holds Replicate's prediction as delivered; answers add the kept copies from the manifest.
+  await keepOutputs(prediction);
   predictionStore.put(prediction);
 }

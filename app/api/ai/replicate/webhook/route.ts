@@ -18,7 +18,7 @@ export const POST = replicateRoute(
     if (delivery.kind === "new") {
       context.predictionId = delivery.prediction.id;
       try {
-        await onPrediction(delivery.prediction);
+        await onPrediction(delivery.prediction, context.config);
       } catch (error) {
         // Not processed: let Replicate's retry of this delivery be processed.
         forgetDelivery(request.headers);
