@@ -1,5 +1,5 @@
 import { prefersAsync, wantsEventStream } from "@/lib/server/http/event-stream";
-import { readJsonBody } from "@/lib/server/http/read-json-body";
+import { readRequestBody } from "@/lib/server/http/read-request-body";
 import { outcomeStatus, predictionResponse } from "@/lib/server/replicate/answer";
 import { deletingInputFilesAfter as ending, uploadLargeInputs } from "@/lib/server/replicate/file-inputs";
 import { predictionLocation } from "@/lib/server/replicate/prediction-handle";
@@ -19,7 +19,7 @@ export const maxDuration = 75;
 /** Validate, map to the model's input, create, wait, answer: the seed's story, made correct. */
 export const POST = replicateRoute("POST /api/ai/replicate", async (request, context) => {
   const { config, receivedAt, stats } = context;
-  const body = parseOrProblem(requestBodySchema, await readJsonBody(request, config.maxBodyBytes));
+  const body = parseOrProblem(requestBodySchema, await readRequestBody(request, config.maxBodyBytes, requestBodySchema));
   // Large file inputs go through the Files API; they are deleted once the prediction has ended.
   const { input, fileIds } = await uploadLargeInputs(config, toModelInput(body), { deadline: receivedAt + config.timeoutSeconds * 1000, stats });
   const seen = (prediction: Prediction) => void (context.predictionId = prediction.id);
