@@ -1,5 +1,6 @@
 import { isEventStream } from "@/lib/shared/event-stream";
 import { readJsonAnswer, readStreamedAnswer, type RouteAnswer } from "./route-answer";
+import { toWireBody } from "./request-body";
 import type { RunEvent, RunRequestBody } from "./route-types";
 
 /** The three calls the page makes to the route, each one request. Errors of the network reject. */
@@ -22,10 +23,11 @@ type CallOptions = {
  * page can keep its id and follow it from any request, including one made after a reload.
  */
 export async function postRun(body: RunRequestBody, options: CallOptions = {}): Promise<RouteAnswer> {
+  const wire = toWireBody(body);
   const response = await (options.fetch ?? fetch)(ROUTE_PATH, {
     method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json", Prefer: "respond-async", ...options.headers },
-    body: JSON.stringify(body),
+    headers: { ...(wire.contentType ? { "Content-Type": wire.contentType } : {}), Accept: "application/json", Prefer: "respond-async", ...options.headers },
+    body: wire.body,
     signal: options.signal,
   });
   return readJsonAnswer(response);

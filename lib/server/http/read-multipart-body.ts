@@ -8,7 +8,8 @@ import "server-only";
 //   type). Its bytes are held once while it arrives, then once as the data URL text.
 // - A text part stays text, except where the body's JSON Schema says the field is a number, an
 //   integer or a boolean: then text that reads as one (`42`, `1.5`, `true`) becomes one; anything
-//   else stays text, for the schema to refuse with its own message. JSON bodies are not coerced.
+//   else stays text, for the schema to refuse with its own message; an object or array field's
+//   text is read as JSON when it is JSON. JSON bodies are not coerced.
 // - A field sent twice, a part without a name, or a malformed body is a 400 naming what is wrong.
 
 import busboy from "busboy";
@@ -99,6 +100,13 @@ function coerce(text: string, type: string | string[] | undefined): unknown {
   const types = type === undefined ? [] : Array.isArray(type) ? type : [type];
   if ((types.includes("number") || types.includes("integer")) && NUMBER.test(text)) return Number(text);
   if (types.includes("boolean") && (text === "true" || text === "false")) return text === "true";
+  if (types.includes("object") || types.includes("array")) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
   return text;
 }
 
