@@ -81,7 +81,7 @@ describe("GET /api/ai/replicate/{id}", () => {
   });
 
   it("answers 404 for any prediction this app did not start for this caller: a bare id, a forged handle, another caller's", async () => {
-    const id = (await (await start("[never] mine")).json()).id as string;
+    const id = (await (await settle(start("[never] mine"))).json()).id as string;
     const strangers = [id, `${id}.AAAAAAAAAAAAAAAAAAAAAA`, handleOf(id, { identity: "user:someone-else" })];
     for (const handle of strangers) {
       for (const handler of [GET, DELETE]) {

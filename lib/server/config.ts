@@ -4,6 +4,7 @@ import "server-only";
 // malformed variable is answered as a 500 problem naming it, never `undefined` deep in a request.
 
 import { z } from "zod";
+import { configProblem, envNumber, optional, parseEnv, parsedOncePerEnv, type Env } from "@/lib/server/env";
 import { Problem } from "@/lib/server/problem";
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
 import { redisSecretValues } from "@/lib/server/shared-state/redis-config";
@@ -63,16 +64,7 @@ export const ENV_NAMES = [
 
 const TARGET_NAMES = ["REPLICATE_MODEL_VERSION", "REPLICATE_MODEL", "REPLICATE_DEPLOYMENT"] as const;
 
-// Empty counts as unset, so `FOO=` in an .env file behaves like no FOO at all.
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (typeof value === "string" && value.trim() === "" ? undefined : value), schema.optional());
-
-/** A number in min..max; `what` (e.g. "must be 0 (off) or a whole number of seconds") says what it must be. */
-const number = (min: number, max: number, integer: boolean, what?: string) => {
-  const base = z.coerce.number({ error: what ?? "must be a number" });
-  const checked = integer ? base.int(what ?? "must be a whole number") : base;
-  return checked.min(min, what ?? `must be at least ${min}`).max(max, `must be at most ${max}`);
-};
+const number = envNumber;
 
 /**
  * A base URL calls append paths to, so a query, a fragment or credentials in it would end up in
@@ -127,15 +119,6 @@ const envSchema = z.object({
   PREDICTION_HANDLE_SECRET: optional(z.string().min(16, "must be at least 16 characters")),
 });
 
-type Env = Record<string, string | undefined>;
-
-/** The variables a schema reads, or a 500 problem naming each malformed one (never its value). */
-function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.infer<T> {
-  const parsed = schema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
-  throw configProblem(`${problems.join("; ")}.`);
-}
 
 export function parseConfig(env: Env): Config {
   const vars = parseEnv(envSchema, env);
@@ -178,9 +161,6 @@ function clampSyncWait(seconds: number, timeoutSeconds: number): number {
   return Math.min(seconds, 60, Math.floor(timeoutSeconds));
 }
 
-function configProblem(detail: string): Problem {
-  return new Problem(500, "Server configuration error", detail);
-}
 
 const configCache = parsedOncePerEnv(ENV_NAMES, parseConfig);
 
@@ -305,25 +285,6 @@ export function getGuardConfig(env: Env = process.env): GuardConfig {
   return guardCache(env);
 }
 
-/** Memoizes a parse on the raw values of its variables; a configuration Problem is cached and rethrown. */
-function parsedOncePerEnv<T>(names: readonly string[], parse: (env: Env) => T): (env: Env) => T {
-  let cache: { key: string; result: T | Problem } | undefined;
-  return (env) => {
-    const key = names.map((name) => env[name] ?? "").join("\u0000");
-    if (cache?.key !== key) {
-      let result: T | Problem;
-      try {
-        result = parse(env);
-      } catch (error) {
-        if (!(error instanceof Problem)) throw error;
-        result = error;
-      }
-      cache = { key, result };
-    }
-    if (cache.result instanceof Problem) throw cache.result;
-    return cache.result;
-  };
-}
 
 const SECRET_NAMES = [
   "REPLICATE_API_TOKEN",

@@ -1,6 +1,7 @@
 import "server-only";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Config } from "@/lib/server/config";
+import { derivedKey } from "@/lib/server/derived-key";
 import type { Caller } from "@/lib/server/guard/access";
 import { invalidFieldsProblem } from "@/lib/server/validation";
 import { Problem } from "@/lib/server/problem";
@@ -24,7 +25,7 @@ const PURPOSE = "replicate-next-route/prediction-handle/v1";
 
 /** The key for handles, derived so that the secret itself never signs anything visible. */
 export function handleKey(secret: string): Buffer {
-  return createHmac("sha256", secret).update(PURPOSE).digest();
+  return derivedKey(secret, PURPOSE);
 }
 
 const keys = new WeakMap<Config, Buffer>();

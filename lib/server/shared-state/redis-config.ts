@@ -1,6 +1,6 @@
 import "server-only";
+import { optional, parseEnv, type Env } from "@/lib/server/env";
 import { z } from "zod";
-import { Problem } from "@/lib/server/problem";
 
 /**
  * REDIS_URL and REDIS_KEY_PREFIX: where the state shared by several instances lives. Parsed apart
@@ -17,37 +17,24 @@ export interface RedisConfig {
 export const REDIS_ENV_NAMES = ["REDIS_URL", "REDIS_KEY_PREFIX"] as const;
 export const DEFAULT_KEY_PREFIX = "replicate-next-route:";
 
-type Env = Record<string, string | undefined>;
-
 // Empty counts as unset, so `REDIS_URL=` in an .env file means "no Redis".
-const blankAsUnset = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);
 
 const redisEnvSchema = z.object({
-  REDIS_URL: z.preprocess(
-    blankAsUnset,
+  REDIS_URL: optional(
     z
       .string()
       .trim()
-      .refine((text) => URL.canParse(text) && /^rediss?:$/.test(new URL(text).protocol), "must be a redis:// or rediss:// URL")
-      .optional(),
+      .refine((text) => URL.canParse(text) && /^rediss?:$/.test(new URL(text).protocol), "must be a redis:// or rediss:// URL"),
   ),
-  REDIS_KEY_PREFIX: z.preprocess(
-    blankAsUnset,
-    z
-      .string()
-      .regex(/^[\x21-\x7e]{1,64}$/, "must be 1 to 64 visible ASCII characters, no spaces")
-      .default(DEFAULT_KEY_PREFIX),
-  ),
+  REDIS_KEY_PREFIX: optional(
+    z.string().regex(/^[\x21-\x7e]{1,64}$/, "must be 1 to 64 visible ASCII characters, no spaces"),
+  ).transform((prefix) => prefix ?? DEFAULT_KEY_PREFIX),
 });
 
 export function parseRedisConfig(env: Env): RedisConfig {
-  const parsed = redisEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    // Names the variable, never its value: a REDIS_URL carries the password.
-    const problems = parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
-    throw new Problem(500, "Server configuration error", `${problems.join("; ")}.`);
-  }
-  return { url: parsed.data.REDIS_URL, keyPrefix: parsed.data.REDIS_KEY_PREFIX };
+  // Names the variable, never its value: a REDIS_URL carries the password.
+  const vars = parseEnv(redisEnvSchema, env);
+  return { url: vars.REDIS_URL, keyPrefix: vars.REDIS_KEY_PREFIX };
 }
 
 /** The password in REDIS_URL, for the log's redaction list (empty when there is none). */

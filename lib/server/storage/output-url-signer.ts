@@ -6,7 +6,8 @@ import "server-only";
 // (REPLICATE_API_TOKEN, or OUTPUT_URL_SECRET when set) under a label of its own, so the token
 // itself never leaves the server and no other use of that secret yields the same key.
 
-import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { derivedKey } from "@/lib/server/derived-key";
 import { isStorageKey } from "@/lib/server/storage/output-store";
 
 const VERSION = "v1";
@@ -14,7 +15,7 @@ const MAC_BYTES = 16;
 const LABEL = "replicate-next-route output URL signing v1";
 
 export function deriveSigningKey(secret: string): Buffer {
-  return Buffer.from(hkdfSync("sha256", secret, Buffer.alloc(0), LABEL, 32));
+  return derivedKey(secret, LABEL);
 }
 
 export class OutputUrlSigner {

@@ -5,6 +5,7 @@ import "server-only";
 // the configuration; keepOutputs() turns it into `outputs_kept: false` instead, so a prediction
 // already paid for is still answered.
 
+import { configProblem, envNumber, optional, parseEnv, type Env } from "@/lib/server/env";
 import { z } from "zod";
 import { Problem } from "@/lib/server/problem";
 import { FsOutputStore } from "@/lib/server/storage/fs-output-store";
@@ -60,16 +61,8 @@ export const STORAGE_SECRET_NAMES = ["OUTPUT_URL_SECRET", "AWS_SECRET_ACCESS_KEY
 /** Replicate serves output files from here (never the API host: they get no token). */
 export const REPLICATE_FILE_HOSTS = ["replicate.delivery", "*.replicate.delivery"];
 
-// `FOO=` in an .env file means no FOO at all.
-const unset = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (typeof value === "string" && value.trim() === "" ? undefined : value), schema.optional());
-
-const whole = (min: number, max: number) =>
-  z.coerce
-    .number({ error: "must be a number" })
-    .int("must be a whole number")
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`);
+const unset = optional;
+const whole = (min: number, max: number) => envNumber(min, max, true);
 
 const httpUrl = (what: string) => z.url({ protocol: /^https?$/, error: `must be ${what}` }).transform((url) => url.replace(/\/+$/, ""));
 
@@ -106,14 +99,9 @@ const storageEnvSchema = z.object({
   REPLICATE_API_BASE_URL: unset(z.string()),
 });
 
-type Env = Record<string, string | undefined>;
 
 export function parseStorageConfig(env: Env): OutputStorageConfig {
-  const parsed = storageEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw storageProblem(parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`).join("; "));
-  }
-  const vars = parsed.data;
+  const vars = parseEnv(storageEnvSchema, env);
   if (vars.OUTPUT_STORAGE === "off") return { kind: "off" };
   const copy: CopySettings = {
     limits: { maxBytes: vars.OUTPUT_MAX_BYTES, timeoutMs: vars.OUTPUT_COPY_TIMEOUT_SECONDS * 1000, concurrency: vars.OUTPUT_COPY_CONCURRENCY },
@@ -156,7 +144,7 @@ function defaultSourceHosts(apiBaseUrl: string | undefined): string[] {
 }
 
 function storageProblem(detail: string): Problem {
-  return new Problem(500, "Server configuration error", `${detail}.`);
+  return configProblem(`${detail}.`);
 }
 
 /** Where outputs are kept and how they are copied; null when OUTPUT_STORAGE is off. */
