@@ -30,6 +30,7 @@ describe("configuration from the environment", () => {
       syncWaitSeconds: 5,
       asyncTimeoutSeconds: 1800,
       maxBodyBytes: 10 * 1024 * 1024,
+      inlineMaxBytes: 256 * 1024,
       webhookMaxBodyBytes: 4 * 1024 * 1024,
       pollBudgetPerMinute: 2400,
       createsPerMinute: 600,

@@ -38,6 +38,8 @@ export async function readMultipartBody(
   try {
     parser = busboy({
       headers: { "content-type": request.headers.get("content-type") ?? "" },
+      // Browsers send field and file names as raw UTF-8 (busboy reads them as latin1 by default).
+      defParamCharset: "utf8",
       limits: { parts: MAX_PARTS, fieldSize: maxBytes, fileSize: maxBytes },
     });
   } catch (error) {
