@@ -75,6 +75,8 @@ describe("configuration from the environment", () => {
     ["REPLICATE_SYNC_WAIT_SECONDS", "1.5"],
     ["REPLICATE_API_BASE_URL", "ftp://example.com"],
     ["REPLICATE_MAX_BODY_BYTES", "0"],
+    ["REPLICATE_INLINE_MAX_BYTES", "-1"],
+    ["REPLICATE_INLINE_MAX_BYTES", "104857601"],
     ["REPLICATE_MODEL", "no-slash"],
   ])("names malformed %s", (name, value) => {
     expect(problemOf({ ...base, [name]: value }).detail).toContain(name);

@@ -63,15 +63,25 @@ describe("file inputs and the inline limit", () => {
     expect(sim.requests.filter((r) => r.kind === "files")).toHaveLength(1);
   });
 
-  it("retries an upload only after a 429", async () => {
+  it("retries an upload only after a 429, sending the whole file again", async () => {
     sim.failNext("files", "429", { retryAfterSeconds: 0 });
     const response = await POST(jsonPost(ROUTE, { prompt: "large", image: LARGE }));
     expect(response.status).toBe(200);
     expect(sim.requests.filter((r) => r.kind === "files" && r.method === "POST").map((r) => r.status)).toEqual([429, 201]);
     expect(uploaded()).toHaveLength(1);
+    expect(sim.files.readByModel.get(onlyPrediction().id)?.image).toBe(LARGE);
   });
 
-  it("deletes the file when the create fails", async () => {
+  it("deletes the file after an event-stream run too", async () => {
+    const response = await POST(jsonPost(ROUTE, { prompt: "large", image: LARGE }, { headers: { accept: "text/event-stream" } }));
+    const text = await response.text();
+    expect(text).toContain("event: done");
+    const [file] = uploaded();
+    expect(onlyPrediction().plan.input.image).toBe(`${BASE}/files/${file.id}`);
+    await until(() => file.deleted);
+  });
+
+    it("deletes the file when the create fails", async () => {
     sim.failNext("create", "503");
     const response = await POST(jsonPost(ROUTE, { prompt: "large", image: LARGE }));
     expect(response.status).toBeGreaterThanOrEqual(500);
