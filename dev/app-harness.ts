@@ -44,8 +44,9 @@ export function ensureProductionBuild(log: (line: string) => void = () => {}): v
   runNextBuild();
 }
 
-export function runNextBuild(options: { inheritOutput?: boolean } = {}): void {
-  const result = spawnSync(NEXT_BIN, ["build"], {
+/** `next build` of the project, or of `dir` (a copy of its sources, see tests/e2e/any-model-app.ts). */
+export function runNextBuild(options: { inheritOutput?: boolean; dir?: string } = {}): void {
+  const result = spawnSync(NEXT_BIN, ["build", ...(options.dir ? [options.dir] : [])], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
     encoding: "utf8",
@@ -100,9 +101,11 @@ export async function startNextServer(options: {
   hostname?: string | null;
   timeoutMs?: number;
   inheritOutput?: boolean;
+  /** The built project to start (default: this one). */
+  dir?: string;
 }): Promise<NextServer> {
   const hostname = options.hostname === undefined ? "127.0.0.1" : options.hostname;
-  const args = ["start", "-p", String(options.port), ...(hostname ? ["-H", hostname] : [])];
+  const args = ["start", ...(options.dir ? [options.dir] : []), "-p", String(options.port), ...(hostname ? ["-H", hostname] : [])];
   const child = spawnGroup(NEXT_BIN, args, { cwd: PROJECT_ROOT, env: options.env, inheritOutput: options.inheritOutput });
   const server: NextServer = {
     origin: `http://${hostname ?? "localhost"}:${options.port}`,

@@ -57,7 +57,7 @@ const violations: string[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => void unhandled.push(reason);
 
-const DOCUMENTED = new Set([200, 202, 400, 401, 403, 404, 413, 429, 500, 502, 503]);
+const DOCUMENTED = new Set([200, 202, 400, 401, 403, 404, 413, 429, 500, 502, 503, 504]);
 const EVENTS = new Set(["status", "progress", "logs", "output", "done"]);
 
 function fail(tag: number, what: string) {

@@ -23,6 +23,7 @@ import {
 import * as image from "@/lib/server/image";
 import { Problem } from "@/lib/server/problem";
 import { parseOrProblem } from "@/lib/server/validation";
+import { toFieldDescriptors, type JsonSchema as FormJsonSchema } from "@/lib/browser/form-schema";
 
 const ROOT = path.resolve(__dirname, "..");
 const PNG_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
@@ -31,6 +32,7 @@ const WAV_DATA_URL = "data:audio/wav;base64,UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8A
 interface SchemaModule {
   requestBodySchema: zod.ZodType;
   toModelInput: (body: never) => Record<string, unknown>;
+  outputSchema?: unknown;
 }
 
 function generate(model: SimulatedModel, version: ModelVersion = model.latest_version) {
@@ -41,9 +43,19 @@ function generate(model: SimulatedModel, version: ModelVersion = model.latest_ve
   });
 }
 
-function generateFrom(input: Record<string, JsonSchema>, required: string[] = [], enums?: Record<string, string[]>) {
-  const openapiSchema = cogOpenApiSchema({ input, required, output: { type: "string" }, enums });
+function generateFrom(
+  input: Record<string, JsonSchema>,
+  required: string[] = [],
+  enums?: Record<string, string[]>,
+  output: Record<string, unknown> = { type: "string" },
+) {
+  const openapiSchema = cogOpenApiSchema({ input, required, output, enums });
   return generateSchemaFile({ model: "acme/test", version: "a".repeat(64), openapiSchema });
+}
+
+/** The input JSON Schema GET /api/ai/replicate/schema answers for a generated module (the route's own conversion). */
+function formSchema(module: SchemaModule): FormJsonSchema {
+  return zod.toJSONSchema(module.requestBodySchema, { io: "input", unrepresentable: "any" }) as FormJsonSchema;
 }
 
 // The generated module, run as the route would run it: compiled by TypeScript, with its two imports
@@ -241,13 +253,198 @@ describe("the generated schema checks bodies as the model's schema says", () => 
     });
   });
 
-  it("writes each field's description and default as comments", () => {
+  it("names the version it was written from, and says what the output is", () => {
     const { source } = generate(FAST_IMAGE_MODEL);
-    expect(source).toContain("  // Number of outputs to generate\n  // Default when left out: 1\n  num_outputs: z\n");
     expect(source).toContain("simulated/fast-image:93d41647b72ae4c7ba6867d2570935b470f00aa53c2a825343392d8d2709a17c");
-    expect(generate(LANGUAGE_MODEL).source).toContain("The model's output: text, as an array of strings to join");
+    expect(generate(LANGUAGE_MODEL).source).toContain("(its OpenAPI `Output`): text, as an array of strings to join");
   });
 });
+
+describe("the generated schema gives the page its form and output panel", () => {
+  it("carries each field's description, default and x-order in .meta, without zod defaults", () => {
+    const module = load(generate(FAST_IMAGE_MODEL).source);
+    const { properties, required } = formSchema(module);
+    expect(required).toEqual(["prompt"]);
+    expect(properties?.num_outputs).toEqual({
+      type: "integer",
+      minimum: 1,
+      maximum: 4,
+      description: "Number of outputs to generate",
+      default: 1,
+      "x-order": 2,
+    });
+    expect(properties?.aspect_ratio).toMatchObject({ default: "1:1", "x-order": 1, description: "Aspect ratio for the generated image" });
+    // The enum's own schema is titled with its name: that is no title of the field.
+    expect(properties?.aspect_ratio).not.toHaveProperty("title");
+    // Defaults are shown, never filled in by zod: the body stays as the user left it.
+    expect(check(module, { prompt: "p" })).toEqual({ input: { prompt: "p" } });
+  });
+
+  it.each<[string, SimulatedModel, Array<[string, string, boolean]>]>([
+    [
+      "the seed's image model",
+      IMAGE_MODEL,
+      [
+        ["prompt", "textarea", true],
+        ["seed", "number", false],
+        ["style", "text", false],
+        ["image", "file", false],
+      ],
+    ],
+    [
+      "the fast text-to-image model",
+      FAST_IMAGE_MODEL,
+      [
+        ["prompt", "textarea", true],
+        ["aspect_ratio", "select", false],
+        ["num_outputs", "number", false],
+        ["output_format", "select", false],
+        ["go_fast", "boolean", false],
+        ["seed", "number", false],
+      ],
+    ],
+    [
+      "the image-to-image model",
+      IMAGE_EDIT_MODEL,
+      [
+        ["image", "file", true],
+        ["prompt", "textarea", true],
+        ["negative_prompt", "textarea", false],
+        ["strength", "number", false],
+        ["num_inference_steps", "number", false],
+        ["guidance_scale", "number", false],
+        ["seed", "number", false],
+      ],
+    ],
+    [
+      "the language model",
+      LANGUAGE_MODEL,
+      [
+        ["prompt", "textarea", true],
+        ["system_prompt", "textarea", false],
+        ["max_tokens", "number", false],
+        ["temperature", "number", false],
+        ["top_p", "number", false],
+        ["stop_sequences", "text", false],
+      ],
+    ],
+    [
+      "the speech-to-text model",
+      SPEECH_TO_TEXT_MODEL,
+      [
+        ["audio", "file", true],
+        ["language", "select", false],
+        ["translate", "boolean", false],
+        ["temperature", "number", false],
+        ["initial_prompt", "textarea", false],
+      ],
+    ],
+  ])("%s: the form's fields, in the model's order", (_name, model, fields) => {
+    const descriptors = toFieldDescriptors(formSchema(load(generate(model).source)));
+    expect(descriptors.map((field) => [field.name, field.kind, field.required])).toEqual(fields);
+  });
+
+  it("marks file inputs with their media type, by name first, then by description; else any file", () => {
+    const { source } = generateFrom({
+      image: { type: "string", format: "uri", "x-order": 0 },
+      speech: { type: "string", format: "uri", "x-order": 1 },
+      input_file: { type: "string", format: "uri", description: "The recording to clean up", "x-order": 2 },
+      clip: { type: "string", format: "uri", description: "A video to caption", "x-order": 3 },
+      reference: { type: "string", format: "uri", description: "An image or a video to follow", "x-order": 4 },
+      weights: { type: "string", format: "uri", description: "LoRA weights", "x-order": 5 },
+    });
+    const { properties } = formSchema(load(source));
+    const files = Object.fromEntries(
+      Object.entries(properties ?? {}).map(([name, property]) => [name, [property.format, property["x-file"]]]),
+    );
+    expect(files).toEqual({
+      image: ["uri", "image/*"],
+      speech: ["uri", "audio/*"],
+      input_file: ["uri", "audio/*"],
+      clip: ["uri", "video/*"],
+      reference: ["uri", undefined],
+      weights: ["uri", undefined],
+    });
+    const fields = Object.fromEntries(toFieldDescriptors(formSchema(load(source))).map((field) => [field.name, field]));
+    expect(fields.weights).toMatchObject({ kind: "file", accept: "*/*" });
+    expect(fields.clip).toMatchObject({ kind: "file", accept: "video/*" });
+  });
+
+  it("keeps a title the model wrote, leaves out the one Cog makes from the name, and keeps examples", () => {
+    const { source } = generateFrom({
+      num_steps: { type: "integer", title: "Num Steps", "x-order": 0 },
+      cfg: { type: "number", title: "Guidance (CFG)", "x-order": 1 },
+      caption: { type: "string", title: "Caption", examples: ["a cat", "a dog"], "x-order": 2 },
+    });
+    const { properties } = formSchema(load(source));
+    expect(properties?.num_steps).not.toHaveProperty("title");
+    expect(properties?.cfg).toMatchObject({ title: "Guidance (CFG)" });
+    expect(properties?.caption).toMatchObject({ examples: ["a cat", "a dog"] });
+    expect(properties?.caption).not.toHaveProperty("title");
+  });
+
+  it("writes defaults of any JSON shape as literals, a key named __proto__ included", () => {
+    const fallback = { mode: "fast", "x-y": [1, 2], __proto__: null, nested: { ok: true } };
+    const withProto = JSON.parse(JSON.stringify(fallback).replace('"mode"', '"__proto__":{"a":1},"mode"'));
+    const { source } = generateFrom({ options: { type: "object", default: withProto } });
+    const { properties } = formSchema(load(source));
+    expect(properties?.options?.default).toEqual(withProto);
+    expect(Object.getPrototypeOf(properties?.options?.default)).toBe(Object.prototype);
+  });
+
+  it.each<[string, SimulatedModel, unknown]>([
+    ["the seed's image model", IMAGE_MODEL, { type: "array", items: { type: "string", format: "uri" } }],
+    ["the image-to-image model", IMAGE_EDIT_MODEL, { type: "string", format: "uri" }],
+    [
+      "the language model",
+      LANGUAGE_MODEL,
+      { type: "array", items: { type: "string" }, "x-cog-array-type": "iterator", "x-cog-array-display": "concatenate" },
+    ],
+    ["the speech-to-text model", SPEECH_TO_TEXT_MODEL, { type: "string" }],
+  ])("exports %s's Output as outputSchema", (_name, model, output) => {
+    expect(load(generate(model).source).outputSchema).toEqual(output);
+  });
+
+  it("resolves the Output's references, and leaves outputSchema out when one does not resolve", () => {
+    const output = {
+      type: "object",
+      properties: { label: { allOf: [{ $ref: "#/components/schemas/label" }] }, files: { type: "array", items: { type: "string", format: "uri" } } },
+    };
+    const resolved = load(generateFrom({ prompt: { type: "string" } }, [], { label: ["cat", "dog"] }, output).source);
+    expect(resolved.outputSchema).toEqual({
+      type: "object",
+      properties: {
+        label: { enum: ["cat", "dog"], type: "string", title: "label", description: "An enumeration." },
+        files: { type: "array", items: { type: "string", format: "uri" } },
+      },
+    });
+    const broken = generateFrom({ prompt: { type: "string" } }, [], {}, { $ref: "#/components/schemas/Missing" });
+    expect(load(broken.source).outputSchema).toBeUndefined();
+    expect(broken.source).toContain("// The model's Output schema is left out (The schema refers to #/components/schemas/Missing");
+  });
+});
+
+/**
+ * The committed schema.ts's hand edits, each marked "Hand edit" in the file: what `npm run model
+ * -- simulated/image-model` writes, and what the file says instead (the model's schema has no
+ * examples and no presets, so the generator cannot write them).
+ */
+const HAND_EDITS: Array<[string, string]> = [
+  [
+    '    .meta({ description: "What to draw.", "x-order": 0 }),',
+    "    // Hand edit: a placeholder for the form (the model's schema has no examples).\n" +
+      '    .meta({ description: "What to draw.", examples: ["A lighthouse on a cliff at dusk, volumetric light"], "x-order": 0 }),',
+  ],
+  [
+    '    .meta({ description: "A style name such as anime or watercolor.", "x-order": 2 }),',
+    "    // Hand edit: the form offers these styles (x-presets); the model takes any style name.\n" +
+      "    .meta({\n" +
+      '      description: "A style name such as anime or watercolor.",\n' +
+      '      "x-order": 2,\n' +
+      '      "x-presets": ["photographic", "anime", "watercolor", "pixel-art"],\n' +
+      "    }),",
+  ],
+];
 
 describe("the seed's default model regenerates the committed schema.ts", () => {
   const committed = readFileSync(path.join(ROOT, "app/api/ai/replicate/schema.ts"), "utf8");
@@ -277,15 +474,14 @@ describe("the seed's default model regenerates the committed schema.ts", () => {
     expect(check(generated, body)).toEqual(check(committedSchema as unknown as SchemaModule, body));
   });
 
-  it("with the same field code for the fields that are not files", () => {
+  it("word for word, but for its documented hand edits (the form's placeholder and style presets)", () => {
     const { source } = generate(IMAGE_MODEL);
-    for (const line of [
-      '  style: z.string({ error: "must be a string" }).optional(),',
-      '    .max(Number.MAX_SAFE_INTEGER, "is too large")',
-    ]) {
-      expect(committed).toContain(line);
-      expect(source).toContain(line);
+    let edited = source;
+    for (const [generatedText, committedText] of HAND_EDITS) {
+      expect(edited.split(generatedText)).toHaveLength(2);
+      edited = edited.replace(generatedText, committedText);
     }
+    expect(committed).toBe(edited);
   });
 });
 
@@ -309,14 +505,18 @@ describe("the generated file is deterministic", () => {
     const added = after.filter((line) => !before.includes(line));
     expect(removed).toEqual([
       ` * simulated/fast-image:${FAST_IMAGE_FIRST_VERSION.id}`,
-      '  output_format: z.enum(["webp", "jpg"], { error: "must be one of webp, jpg" }).optional(),',
+      '    .enum(["webp", "jpg"], { error: "must be one of webp, jpg" })',
     ]);
     expect(added).toEqual([
       ` * simulated/fast-image:${FAST_IMAGE_MODEL.latest_version.id}`,
-      '  output_format: z.enum(["webp", "jpg", "png"], { error: "must be one of webp, jpg, png" }).optional(),',
-      "  // Run faster predictions with a model optimized for speed (currently fp8 quantized)",
-      "  // Default when left out: true",
-      '  go_fast: z.boolean({ error: "must be true or false" }).optional(),',
+      '    .enum(["webp", "jpg", "png"], { error: "must be one of webp, jpg, png" })',
+      "  go_fast: z",
+      '    .boolean({ error: "must be true or false" })',
+      "    .meta({",
+      '      description: "Run faster predictions with a model optimized for speed (currently fp8 quantized)",',
+      "      default: true,",
+      '      "x-order": 4,',
+      "    }),",
     ]);
   });
 });
@@ -381,8 +581,15 @@ describe("schemas beyond the catalogue", () => {
       { field: "pick", reason: "oneOf" },
     ]);
     expect(generated.source).toContain(
-      "  // Not checked here (a nested object): sent on as given, Replicate validates it.\n  options: z.unknown(),",
+      "  // Not checked here (a nested object): sent on as given, Replicate validates it.\n  options: z.unknown().optional(),",
     );
+    // The form offers a JSON box for it.
+    const fields = toFieldDescriptors(formSchema(load(generated.source)));
+    expect(fields.map((field) => [field.name, field.kind, field.required])).toEqual([
+      ["options", "json", false],
+      ["pick", "json", false],
+      ["prompt", "textarea", true],
+    ]);
     expect(check(load(generated.source), { prompt: "p", options: { a: "x" }, pick: [] })).toEqual({
       input: { prompt: "p", options: { a: "x" }, pick: [] },
     });

@@ -35,6 +35,8 @@ describe("how long a retry waits", () => {
   it("falls back to the ~Ns hint in Replicate's 429 detail", () => {
     expect(throttleHintMs("Request was throttled. Your rate limit resets in ~30s.")).toBe(30_000);
     expect(planRetry({ status: 429, detail: "Your rate limit resets in ~4s." }, context())).toBe(4000);
+    expect(throttleHintMs("Request was throttled. Expected available in 1 second.")).toBe(1000);
+    expect(throttleHintMs("Request was throttled. Expected available in 12 seconds.")).toBe(12_000);
     expect(throttleHintMs(undefined)).toBeNull();
   });
 

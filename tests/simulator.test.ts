@@ -14,6 +14,16 @@ import {
   type PredictionJson,
   type SimulatedReplicateOptions,
 } from "@/dev/simulator";
+import { z } from "zod";
+import {
+  FAST_IMAGE_FIRST_VERSION,
+  FAST_IMAGE_MODEL,
+  IMAGE_EDIT_MODEL,
+  LANGUAGE_MODEL,
+  modelVersions,
+  SIMULATED_MODELS,
+  SPEECH_TO_TEXT_MODEL,
+} from "@/dev/simulator/models";
 import {
   ReplicateFile,
   ReplicatePrediction,
@@ -27,6 +37,30 @@ const VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15cca
 const TQDM_LINE = /^\s*(\d+)%\s*\|.+?\|\s*(\d+)\/(\d+)/;
 /** An official model (the models endpoint and bare `owner/name` versions accept only those). */
 const OFFICIAL = "simulated/image-model";
+
+// GET /models/{owner}/{name} and .../versions/{id} (replicate-openapi.json: schemas_model_response,
+// schemas_version_response; the project reads no model objects, so they are written out here).
+const ReplicateVersion = z.looseObject({
+  id: z.string().regex(/^[0-9a-f]{64}$/),
+  created_at: z.iso.datetime({ offset: true }),
+  cog_version: z.string().nullable(),
+  openapi_schema: z.looseObject({ components: z.looseObject({ schemas: z.looseObject({ Input: z.looseObject({}) }) }) }).nullable(),
+});
+const ReplicateModel = z.looseObject({
+  url: z.url(),
+  owner: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  visibility: z.enum(["public", "private"]),
+  is_official: z.boolean(),
+  run_count: z.number().int(),
+  github_url: z.url().nullable(),
+  paper_url: z.url().nullable(),
+  license_url: z.url().nullable(),
+  cover_image_url: z.url().nullable(),
+  default_example: z.looseObject({}).nullable(),
+  latest_version: ReplicateVersion.nullable(),
+});
 
 /** Every JSON answer of every simulator in this file that did not match Replicate's schemas. */
 const schemaFailures: string[] = [];
@@ -69,9 +103,13 @@ function schemaFailure(status: number, text: string): string | null {
         ? ReplicatePredictionPage
         : typeof body?.key === "string"
           ? ReplicateWebhookSecret
-          : typeof body?.checksums === "object"
-            ? ReplicateFile
-            : ReplicatePrediction;
+          : body && "latest_version" in body
+            ? ReplicateModel
+            : body && "openapi_schema" in body
+              ? ReplicateVersion
+              : typeof body?.checksums === "object"
+                ? ReplicateFile
+                : ReplicatePrediction;
   const result = schema.safeParse(body);
   return result.success ? null : result.error.message.slice(0, 400);
 }
@@ -649,6 +687,151 @@ describe("the simulator core (fake clock)", () => {
       expect(response.headers.get("content-type")).toBe("image/png");
       const bytes = new Uint8Array(await response.arrayBuffer());
       expect([...bytes.slice(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    });
+  });
+
+  describe("the model catalogue: several models, each with its own schema and output", () => {
+    const WAV = "data:audio/wav;base64,UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA=";
+    const PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+    const byVersion = (model: { owner: string; name: string; latest_version: { id: string } }, input: object, options: CallOptions = {}) =>
+      call(sim, "POST", "/predictions", {
+        body: { version: `${model.owner}/${model.name}:${model.latest_version.id}`, input },
+        ...options,
+      });
+    const byModel = (model: { owner: string; name: string }, input: object, options: CallOptions = {}) =>
+      call(sim, "POST", `/models/${model.owner}/${model.name}/predictions`, { body: { input }, ...options });
+    const file = async (url: string) => {
+      const response = (await sim.handle(new Request(url))) as Response;
+      return { status: response.status, type: response.headers.get("content-type"), bytes: new Uint8Array(await response.arrayBuffer()) };
+    };
+    const done = async (id: string) => {
+      await vi.advanceTimersByTimeAsync(2300);
+      return getPrediction(sim, id);
+    };
+
+    it("answers GET /models/{owner}/{name} and /versions/{id} from the catalogue, and 404 for the rest", async () => {
+      for (const model of SIMULATED_MODELS) {
+        const answer = await call(sim, "GET", `/models/${model.owner}/${model.name}`);
+        expect(answer.status).toBe(200);
+        expect(answer.json).toEqual(JSON.parse(JSON.stringify(model)));
+        for (const version of modelVersions(model)) {
+          const read = await call(sim, "GET", `/models/${model.owner}/${model.name}/versions/${version.id}`);
+          expect(read.status).toBe(200);
+          expect(read.json.openapi_schema.components.schemas.Input).toEqual(
+            (version.openapi_schema.components as { schemas: { Input: unknown } }).schemas.Input,
+          );
+        }
+      }
+      expect((await call(sim, "GET", "/models/simulated/nope")).json).toEqual({ detail: "Not found.", status: 404 });
+      expect((await call(sim, "GET", `/models/simulated/fast-image/versions/${"c".repeat(64)}`)).status).toBe(404);
+      expect((await call(sim, "GET", "/models/simulated/fast-image", { token: null })).status).toBe(401);
+      expect(sim.count("model")).toBe(SIMULATED_MODELS.length + 6 + 3);
+    });
+
+    it("runs official models by name and the others by version; a version the model lacks is refused", async () => {
+      expect((await byModel(FAST_IMAGE_MODEL, { prompt: "x" })).json).toMatchObject({ model: "simulated/fast-image" });
+      expect((await byModel(LANGUAGE_MODEL, { prompt: "x" })).status).toBe(201);
+      expect((await byModel(SPEECH_TO_TEXT_MODEL, { audio: WAV })).json).toEqual({ detail: "Not found.", status: 404 });
+      expect((await byVersion(SPEECH_TO_TEXT_MODEL, { audio: WAV })).json).toMatchObject({
+        model: "simulated/speech-to-text",
+        version: SPEECH_TO_TEXT_MODEL.latest_version.id,
+      });
+      const bareId = await call(sim, "POST", "/predictions", {
+        body: { version: IMAGE_EDIT_MODEL.latest_version.id, input: { prompt: "x", image: PNG } },
+      });
+      expect(bareId.json).toMatchObject({ model: "simulated/image-edit", version: IMAGE_EDIT_MODEL.latest_version.id });
+      const older = await call(sim, "POST", "/predictions", {
+        body: { version: `simulated/fast-image:${FAST_IMAGE_FIRST_VERSION.id}`, input: { prompt: "x" } },
+      });
+      expect(older.json).toMatchObject({ version: FAST_IMAGE_FIRST_VERSION.id });
+      const unknown = await call(sim, "POST", "/predictions", {
+        body: { version: `simulated/fast-image:${"c".repeat(64)}`, input: { prompt: "x" } },
+      });
+      expect(unknown.status).toBe(422);
+      expect(unknown.json.title).toBe("Invalid version or not permitted");
+    });
+
+    it("checks the input against the model's own Input schema, in Replicate's words", async () => {
+      const fields = async (answer: Promise<{ status: number | "drop"; json: any }>) => {
+        const { status, json } = await answer;
+        expect(status).toBe(422);
+        return json.invalid_fields;
+      };
+      expect(await fields(byVersion(SPEECH_TO_TEXT_MODEL, { language: "en" }))).toEqual([
+        { type: "required", field: "input", description: "audio is required" },
+      ]);
+      expect(await fields(byModel(FAST_IMAGE_MODEL, { prompt: "x", num_outputs: 5, aspect_ratio: "2:1" }))).toEqual([
+        {
+          type: "enum",
+          field: "input.aspect_ratio",
+          description: expect.stringMatching(/^input\.aspect_ratio must be one of the following: "1:1", "16:9"/),
+        },
+        { type: "number_lte", field: "input.num_outputs", description: "Must be less than or equal to 4" },
+      ]);
+      expect(await fields(byVersion(IMAGE_EDIT_MODEL, { prompt: "x", image: "not a file", strength: "x" }))).toEqual([
+        { type: "format", field: "input.image", description: "Does not match format 'uri'" },
+        { type: "invalid_type", field: "input.strength", description: "Invalid type. Expected: number, given: string" },
+      ]);
+      // Keys the schema does not name are let through, as Cog ignores them.
+      expect((await byModel(FAST_IMAGE_MODEL, { prompt: "x", extra: 1 })).status).toBe(201);
+      expect(sim.predictions.size).toBe(1);
+    });
+
+    it("the fast text-to-image model makes num_outputs images in output_format (webp by default)", async () => {
+      const jpg = await done((await byModel(FAST_IMAGE_MODEL, { prompt: "x", num_outputs: 3, output_format: "jpg" })).json.id);
+      const urls = jpg.output as string[];
+      expect(urls.map((url) => url.split("/").pop())).toEqual(["out-0.jpg", "out-1.jpg", "out-2.jpg"]);
+      for (const url of urls) {
+        const served = await file(url);
+        expect(served.type).toBe("image/jpeg");
+        expect([...served.bytes.slice(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
+      }
+      expect((await file(urls[0].replace("out-0.jpg", "out-3.jpg"))).status).toBe(404);
+      expect((await file(urls[0].replace("out-0.jpg", "out-0.png"))).status).toBe(404);
+
+      const webp = await done((await byModel(FAST_IMAGE_MODEL, { prompt: "x" })).json.id);
+      expect(webp.output).toEqual([expect.stringMatching(/\/out-0\.webp$/)]);
+      const served = await file((webp.output as string[])[0]);
+      expect(served.type).toBe("image/webp");
+      expect(Buffer.from(served.bytes.slice(8, 12)).toString("latin1")).toBe("WEBP");
+
+      // A held create answers the files as data URLs of their format.
+      const held = track(byModel(FAST_IMAGE_MODEL, { prompt: "x", num_outputs: 2, output_format: "png" }, { headers: { prefer: "wait=5" } }));
+      await vi.advanceTimersByTimeAsync(2300);
+      expect(held.value!.json.output).toEqual([expect.stringMatching(/^data:image\/png;base64,/), expect.stringMatching(/^data:image\/png;base64,/)]);
+    });
+
+    it("the image-to-image model makes one image (not an array) from its input image", async () => {
+      const edited = await done((await byVersion(IMAGE_EDIT_MODEL, { prompt: "a fox", image: PNG })).json.id);
+      expect(edited.output).toEqual(expect.stringMatching(/\/out-0\.svg$/));
+      const served = await file(edited.output as string);
+      expect(served.type).toBe("image/svg+xml");
+      expect(Buffer.from(served.bytes).toString()).toContain(`href="${PNG}"`);
+      const stream = (await sim.handle(new Request(edited.urls.stream!))) as Response;
+      expect(parseEvents(await stream.text()).filter((event) => event.event === "output")).toHaveLength(1);
+    });
+
+    it("the language model streams its tokens on urls.stream, at most max_tokens of them", async () => {
+      const created = (await byModel(LANGUAGE_MODEL, { prompt: "tell me a story", max_tokens: 4 })).json as PredictionJson;
+      expect(created.urls.stream).toBe(`https://api.replicate.com/stream/${created.id}`);
+      const final = await done(created.id);
+      expect(final.output).toEqual(["Simulated", " reply", " to:", " tell"]);
+      const stream = (await sim.handle(new Request(created.urls.stream!, { headers: { accept: "text/event-stream" } }))) as Response;
+      const events = parseEvents(await stream.text());
+      expect(events.filter((event) => event.event === "output").map((event) => event.data)).toEqual(final.output);
+      expect(events.at(-1)).toEqual({ event: "done", data: "{}" });
+    });
+
+    it("the speech-to-text model answers a transcript of its audio at the end, without a stream", async () => {
+      const created = (await byVersion(SPEECH_TO_TEXT_MODEL, { audio: WAV, language: "de", translate: true })).json as PredictionJson;
+      expect(created.urls.stream).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect((await getPrediction(sim, created.id)).output).toBeNull();
+      const final = await done(created.id);
+      expect(final.output).toBe(
+        "Simulated transcript of 44 bytes of audio/wav (de, translated from de to en): the quick brown fox jumps over the lazy dog.",
+      );
+      expect(final.logs).toBe("Transcribing audio\nDone\n");
     });
   });
 

@@ -1,29 +1,42 @@
 /**
  * Writes app/api/ai/replicate/schema.ts from a model version's OpenAPI schema, as a person would:
- * one zod field per input, in the order Replicate's website shows them (`x-order`, then name).
- * Pure: text in, text out; fetching and writing live in fetch-schema.ts and cli.ts.
+ * one zod field per input, in the order Replicate's website shows them (`x-order`, then name), and
+ * the model's output schema. Pure: text in, text out; fetching and writing live in fetch-schema.ts
+ * and cli.ts.
  *
  * What it expresses: string, integer, number, boolean; enums (z.enum for strings, z.literal for
  * numbers), also through `allOf`/`$ref` to a named schema; minimum/maximum (exclusive too),
  * multipleOf, minLength/maxLength, pattern; arrays of those (minItems/maxItems); `format: "uri"`
  * files (an http(s) URL, or for image fields raw base64 / a data:image URL through
- * toImageDataUrl, for other files a base64 data URL); `nullable` / `anyOf [X, null]`; defaults
- * (the field becomes optional: Replicate applies the default), required fields, descriptions.
+ * toImageDataUrl, for other files a base64 data URL); `nullable` / `anyOf [X, null]`; required
+ * fields. For the page's form (app/api/ai/replicate/schema/route.ts turns the zod schema back into
+ * JSON Schema), each field's `.meta({...})` carries its `title` (left out when it is Cog's own
+ * title made from the name: the form makes its label from the name), `description`, `default`
+ * (the field is optional and zod has no `.default()`: the route sends only what the user set and
+ * Replicate applies the rest), `examples`, `x-order`, and for files `format: "uri"` with
+ * `x-file: "image/*" | "audio/*" | "video/*"` when the field's name (else its description) says
+ * which; a file that says neither gets `format: "uri"` only, and the form accepts any file.
+ * `Output`, its `$ref`s resolved, becomes `export const outputSchema = {...} as const`.
  *
  * What it does not express, and what it does instead:
  * - An optional field it cannot check (a nested object, a dict / patternProperties /
  *   additionalProperties, oneOf / anyOf other than "X or null", allOf of several schemas, `not`,
- *   tuple items, mixed-type enums, no `type` at all): `z.unknown()` with a comment naming what was
- *   left out; the value is sent on as given and Replicate validates it. The CLI lists them.
+ *   `const`, if/then/else, tuple items, mixed-type enums, no `type` at all): `z.unknown()` with a
+ *   comment naming what was left out; the value is sent on as given and Replicate validates it
+ *   (the form offers a JSON box). The CLI lists them.
  * - The same in a REQUIRED field: refused (nothing written), since every body would have to carry
  *   a value the route cannot check; write that field by hand.
  * - A `$ref` that does not resolve, or an Input that is not an object with properties: refused.
- * - Ignored keywords: `title`, `examples`, `format` other than "uri" (e.g. "password" for Cog
- *   secrets stays a plain string), `uniqueItems`, `readOnly`/`writeOnly`, `x-cog-*` on inputs.
+ *   An `Output` whose `$ref`s do not resolve: no `outputSchema` (a comment says why); the page
+ *   then judges the output by what arrives.
+ * - Ignored keywords: `format` other than "uri" (e.g. "password" for Cog secrets stays a plain
+ *   string), `uniqueItems`, `readOnly`/`writeOnly`, `deprecated`, `x-cog-*` on inputs; file
+ *   meta on the items of an array of files (the form types such an array as JSON).
  */
 import {
   isObject,
   namedSchemas,
+  resolveReferences,
   resolveSchema,
   UnexpressibleSchemaError,
   type JsonSchema,
@@ -55,6 +68,8 @@ type Helper = "imageFile" | "file";
 interface Call {
   method: string;
   args: string[];
+  /** An object literal as the one argument (`.meta({...})`), key and value already rendered. */
+  entries?: Array<[string, string]>;
 }
 
 interface Expr {
@@ -68,6 +83,8 @@ interface FieldPlan {
   comments: string[];
   expr: Expr;
 }
+
+type Media = "image" | "audio" | "video";
 
 class Unchecked {
   constructor(readonly reason: string) {}
@@ -96,7 +113,6 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
     const field = resolveSchema(raw, schemas);
     const isRequired = required.has(name);
     const hasDefault = field.default !== undefined && field.default !== null;
-    const comments = describeField(field, hasDefault);
     const fieldHelpers = new Set<Helper>();
     const built = fieldExpr(field, schemas, fieldHelpers, isRequired && !hasDefault, name);
     if (built instanceof Unchecked) {
@@ -105,19 +121,19 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
         continue;
       }
       unchecked.push({ field: name, reason: built.reason });
-      plans.push({
-        name,
-        hasDefault,
-        comments: [...comments, `Not checked here (${built.reason}): sent on as given, Replicate validates it.`],
-        expr: { head: "z", calls: [{ method: "unknown", args: [] }] },
-      });
+      // optional(): z.unknown() alone would be a required property in the form's JSON Schema.
+      const expr: Expr = { head: "z", calls: [{ method: "unknown", args: [] }, { method: "optional", args: [] }] };
+      withMeta(expr, metaEntries(name, raw, field, hasDefault));
+      const comment = `Not checked here (${built.reason}): sent on as given, Replicate validates it.`;
+      plans.push({ name, hasDefault, comments: [comment], expr });
       continue;
     }
     if (fieldHelpers.size > 0) fileFields.push(name);
     fieldHelpers.forEach((helper) => helpers.add(helper));
     if (field.nullable) built.calls.push({ method: "nullable", args: [] });
     if (!isRequired || hasDefault) built.calls.push({ method: "optional", args: [] });
-    plans.push({ name, hasDefault, comments, expr: built });
+    withMeta(built, metaEntries(name, raw, field, hasDefault));
+    plans.push({ name, hasDefault, comments: [], expr: built });
   }
   if (refused.length > 0) {
     throw new UnexpressibleSchemaError(
@@ -127,7 +143,7 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
   }
 
   const source = [
-    header(options, schemas),
+    header(options),
     ...imports(helpers),
     "",
     ...helperSource(helpers),
@@ -138,6 +154,7 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
     "",
     "export type RequestBody = z.infer<typeof requestBodySchema>;",
     "",
+    ...outputSection(schemas),
     "/**",
     ...wrapComment(
       `The model's \`input\`: the body as zod parsed it (absent optional fields are already left out${filesParsed(fileFields)}). ` +
@@ -217,12 +234,34 @@ function enumExpr(values: unknown[]): Expr | Unchecked {
   return new Unchecked("an enum of mixed or non-scalar values");
 }
 
-const IMAGE_NAME = /image|img|mask|photo|picture/i;
+// What a file input holds, by its name, else by the words of its description.
+const MEDIA_BY_NAME: Record<Media, RegExp> = {
+  image: /image|img|mask|photo|picture/i,
+  audio: /audio|speech|voice|sound|music|song|recording/i,
+  video: /video|movie/i,
+};
+const MEDIA_BY_DESCRIPTION: Record<Media, RegExp> = {
+  image: /\b(images?|photos?|pictures?|masks?)\b/i,
+  audio: /\b(audio|speech|voice|sound|music|songs?|recordings?)\b/i,
+  video: /\b(videos?|movies?)\b/i,
+};
+
+/** The one kind of media a file field names (by its name first, then its description), else null. */
+function fileMedia(name: string, description: unknown): Media | null {
+  const only = (patterns: Record<Media, RegExp>, text: string) => {
+    const found = (Object.keys(patterns) as Media[]).filter((media) => patterns[media].test(text));
+    return found.length === 1 ? found[0] : found.length > 1 ? "ambiguous" : null;
+  };
+  const byName = only(MEDIA_BY_NAME, name);
+  if (byName !== null) return byName === "ambiguous" ? null : byName;
+  const byDescription = typeof description === "string" ? only(MEDIA_BY_DESCRIPTION, description) : null;
+  return byDescription === "ambiguous" ? null : byDescription;
+}
 
 function stringExpr(field: JsonSchema, helpers: Set<Helper>, mustNotBeBlank: boolean, name: string): Expr {
   if (field.format === "uri") {
     // A file: images may come as raw base64 (their type is sniffed); other files need a data URL.
-    const helper: Helper = IMAGE_NAME.test(name) ? "imageFile" : "file";
+    const helper: Helper = fileMedia(name, field.description) === "image" ? "imageFile" : "file";
     helpers.add(helper);
     return { head: helper, calls: [] };
   }
@@ -309,12 +348,68 @@ function sizeBounds(min: number | undefined, max: number | undefined, verb: stri
 
 const GENERIC_ENUM_DESCRIPTION = "An enumeration.";
 
-function describeField(field: JsonSchema, hasDefault: boolean): string[] {
-  const lines: string[] = [];
+/**
+ * What the form reads of a field, as `.meta({...})` entries (see the module header). The title is
+ * the property's own: a referenced enum's title is the enum's name, not the field's.
+ */
+function metaEntries(name: string, own: JsonSchema, field: JsonSchema, hasDefault: boolean): Array<[string, string]> {
+  const entries: Array<[string, string]> = [];
+  const title = typeof own.title === "string" ? own.title.trim() : "";
+  if (title && title !== cogTitle(name)) entries.push(["title", quote(title)]);
   const description = typeof field.description === "string" ? field.description.trim() : "";
-  if (description && description !== GENERIC_ENUM_DESCRIPTION) lines.push(description);
-  if (hasDefault) lines.push(`Default when left out: ${shorten(JSON.stringify(field.default), 80)}`);
-  return lines;
+  if (description && description !== GENERIC_ENUM_DESCRIPTION) entries.push(["description", quote(description)]);
+  if (hasDefault) entries.push(["default", literal(field.default)]);
+  if (Array.isArray(field.examples) && field.examples.length > 0) entries.push(["examples", literal(field.examples)]);
+  if (typeof field["x-order"] === "number") entries.push([quote("x-order"), num(field["x-order"])]);
+  if (field.type === "string" && field.format === "uri" && field.enum === undefined) {
+    entries.push(["format", quote("uri")]);
+    const media = fileMedia(name, field.description);
+    if (media) entries.push([quote("x-file"), quote(`${media}/*`)]);
+  }
+  return entries;
+}
+
+function withMeta(expr: Expr, entries: Array<[string, string]>): void {
+  if (entries.length > 0) expr.calls.push({ method: "meta", args: [], entries });
+}
+
+/** The title Cog gives a field by itself: Python's `name.replace("_", " ").title()`. */
+function cogTitle(name: string): string {
+  return name.replace(/_/g, " ").replace(/[A-Za-z]+/g, (word) => word.charAt(0).toUpperCase() + word.slice(1).toLowerCase());
+}
+
+/**
+ * The model's Output with its references resolved, as `outputSchema`, for the page's output panel;
+ * nothing when the model describes no output.
+ */
+function outputSection(schemas: NamedSchemas): string[] {
+  const output = schemas.Output;
+  if (!isObject(output)) return [];
+  let resolved: JsonSchema;
+  try {
+    resolved = resolveReferences(output, schemas) as JsonSchema;
+  } catch (error) {
+    if (!(error instanceof UnexpressibleSchemaError)) throw error;
+    return [
+      ...wrapComment(`The model's Output schema is left out (${error.message}): the page judges the output by what arrives.`, "// "),
+      "",
+    ];
+  }
+  const { title, ...rest } = resolved;
+  const schema = title === "Output" ? rest : resolved;
+  const prefix = "export const outputSchema = ";
+  return [
+    "/**",
+    ...wrapComment(
+      `The model's output as JSON Schema (its OpenAPI \`Output\`): ${describeType(schema, schemas)}. ` +
+        'The page\'s output panel reads it: `format: "uri"` strings are files (shown by their type), ' +
+        '`"x-cog-array-type": "iterator"` with `"x-cog-array-display": "concatenate"` is text streamed as tokens.',
+      " * ",
+    ),
+    " */",
+    `${prefix}${renderLiteral(schema, "", WIDTH - prefix.length - " as const;".length)} as const;`,
+    "",
+  ];
 }
 
 // ---- rendering ---------------------------------------------------------------------------------
@@ -324,7 +419,7 @@ function renderField(plan: FieldPlan): string[] {
   const comments = plan.comments.flatMap((text) => wrapComment(text, "  // "));
   const inline = `  ${key}: ${renderInline(plan.expr)},`;
   const simple =
-    plan.expr.calls.length <= 2 && !plan.expr.calls.some((call) => call.args.some((arg) => arg.includes("=>")));
+    plan.expr.calls.length <= 3 && !plan.expr.calls.some((call) => call.args.some((arg) => arg.includes("=>")));
   if (simple && inline.length <= WIDTH) return [...comments, inline];
   if (plan.expr.calls.length === 0) return [...comments, inline];
   const lines = [`  ${key}: ${plan.expr.head}`];
@@ -336,13 +431,56 @@ function renderField(plan: FieldPlan): string[] {
 }
 
 function renderCall(call: Call, indent: string, suffix: string): string[] {
-  const inline = `${indent}.${call.method}(${call.args.join(", ")})${suffix}`;
-  if (inline.length <= WIDTH || call.args.length === 0) return [inline];
+  const inline = `${indent}.${call.method}(${callArgs(call)})${suffix}`;
+  if (inline.length <= WIDTH) return [inline];
+  if (call.entries) {
+    const entries = call.entries.map(([key, value]) => `${indent}  ${key}: ${value},`);
+    return [`${indent}.${call.method}({`, ...entries, `${indent}})${suffix}`];
+  }
+  if (call.args.length === 0) return [inline];
   return [`${indent}.${call.method}(`, ...call.args.map((arg) => `${indent}  ${arg},`), `${indent})${suffix}`];
 }
 
 function renderInline(expr: Expr): string {
-  return expr.head + expr.calls.map((call) => `.${call.method}(${call.args.join(", ")})`).join("");
+  return expr.head + expr.calls.map((call) => `.${call.method}(${callArgs(call)})`).join("");
+}
+
+function callArgs(call: Call): string {
+  if (!call.entries) return call.args.join(", ");
+  return `{ ${call.entries.map(([key, value]) => `${key}: ${value}`).join(", ")} }`;
+}
+
+/** A JSON value as a TypeScript literal on one line: keys unquoted where they may be. */
+function literal(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(literal).join(", ")}]`;
+  if (isObject(value)) {
+    const entries = Object.entries(value).map(([key, item]) => `${propertyKey(key)}: ${literal(item)}`);
+    return entries.length === 0 ? "{}" : `{ ${entries.join(", ")} }`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/** The same, broken over lines (nested by two spaces) where it does not fit in `room` characters. */
+function renderLiteral(value: unknown, indent: string, room: number): string {
+  const inline = literal(value);
+  if (inline.length <= room || !(Array.isArray(value) || isObject(value))) return inline;
+  const inner = `${indent}  `;
+  const itemRoom = WIDTH - inner.length - 1;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return inline;
+    return `[\n${value.map((item) => `${inner}${renderLiteral(item, inner, itemRoom)},`).join("\n")}\n${indent}]`;
+  }
+  const entries = Object.entries(value).map(([key, item]) => {
+    const start = `${inner}${propertyKey(key)}: `;
+    return `${start}${renderLiteral(item, inner, WIDTH - start.length - 1)},`;
+  });
+  return `{\n${entries.join("\n")}\n${indent}}`;
+}
+
+// `__proto__: x` in an object literal would set the prototype; a computed key is a plain property.
+function propertyKey(key: string): string {
+  if (key === "__proto__") return `[${quote(key)}]`;
+  return isIdentifier(key) ? key : quote(key);
 }
 
 function imports(helpers: Set<Helper>): string[] {
@@ -389,14 +527,19 @@ function filesParsed(fileFields: string[]): string {
   return `, ${fileFields.map((name) => `\`${name}\``).join(", ")} are already URLs or data URLs`;
 }
 
-// The seed's own opening paragraph, kept word for word so the default model regenerates it.
+// What the file is and what the page's form reads of it: the same in every generated file.
 const HEADER_OPENING = [
   " * EDIT THIS FILE to fit your own model: the request body your page sends, and how it maps to",
-  " * the model's `input`. Everything else (config, retries, waiting, canceling) stays as it is, and",
-  " * the page's request type is derived from this schema; only a new form field needs the form.",
+  " * the model's `input`. Everything else (config, retries, waiting, canceling) stays as it is. The",
+  " * page's form is drawn from this schema (GET /api/ai/replicate/schema answers it as JSON Schema):",
+  " * each field's `.meta({ title, description, default, examples, \"x-order\" })`, z.enum as a select,",
+  " * bounded numbers as sliders (small ranges), z.boolean as a toggle, `.meta({ format: \"uri\",",
+  " * \"x-file\": \"image/*\" })` (or audio/*, video/*) as a file picker, `.meta({ \"x-presets\": [...] })`",
+  " * as suggested values; `outputSchema` tells the output panel files from streamed text. A default",
+  " * goes in `.meta({ default })`, not zod's `.default()`: the route sends only what the user set.",
 ];
 
-function header(options: GenerateOptions, schemas: NamedSchemas): string {
+function header(options: GenerateOptions): string {
   return [
     "/**",
     ...HEADER_OPENING,
@@ -404,7 +547,6 @@ function header(options: GenerateOptions, schemas: NamedSchemas): string {
     " * Generated from",
     ` * ${options.model}:${options.version}`,
     " * by `npm run model` (dev/fit-model); running it again rewrites this file, so review the diff.",
-    ...wrapComment(`The model's output: ${describeOutput(schemas)}.`, " * "),
     " */",
   ].join("\n");
 }
@@ -415,15 +557,8 @@ function bodyDoc(anyDefault: boolean): string[] {
   if (!anyDefault) return [`/** The request body. ${unknownKeys} */`];
   const defaults =
     "Fields with a default are optional: the route sends only what the user set, and Replicate applies the " +
-    "model's default (noted beside each field).";
+    "model's default (its `default` in `.meta`).";
   return ["/**", ...wrapComment(`The request body. ${defaults} ${unknownKeys}`, " * "), " */"];
-}
-
-/** The Output schema in words, for the header: what the route will answer in `output`. */
-function describeOutput(schemas: NamedSchemas): string {
-  const output = schemas.Output;
-  if (!isObject(output)) return "not described by the model";
-  return describeType(resolveSchema(output, schemas), schemas);
 }
 
 function describeType(schema: JsonSchema, schemas: NamedSchemas): string {
@@ -474,10 +609,6 @@ function num(value: number): string {
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
-
-function shorten(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 // Words that cannot name an arrow function's parameter (the field is then called `value` there).

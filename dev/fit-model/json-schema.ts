@@ -85,6 +85,25 @@ export function resolveSchema(
   return schema;
 }
 
+/**
+ * A whole schema (the model's Output) with every `$ref` and single-schema `allOf` replaced by what
+ * it points at, all the way down; nothing else is changed (no `nullable` folding: the result is
+ * still the model's JSON Schema).
+ */
+export function resolveReferences(value: unknown, schemas: NamedSchemas, seen: ReadonlySet<string> = new Set()): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolveReferences(item, schemas, seen));
+  if (!isObject(value)) return value;
+  if (typeof value.$ref === "string") {
+    const { $ref, ...own } = value;
+    return resolveReferences({ ...lookUp($ref, schemas, seen), ...own }, schemas, new Set([...seen, $ref]));
+  }
+  if (Array.isArray(value.allOf) && value.allOf.length === 1) {
+    const { allOf, ...own } = value;
+    return resolveReferences({ ...(allOf[0] as object), ...own }, schemas, seen);
+  }
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveReferences(item, schemas, seen)]));
+}
+
 function lookUp(ref: string, schemas: NamedSchemas, seen: ReadonlySet<string>): JsonSchema {
   if (seen.has(ref)) throw new UnexpressibleSchemaError(`The schema refers to itself through ${ref}.`);
   const target = ref.startsWith(REF_PREFIX) ? schemas[ref.slice(REF_PREFIX.length)] : undefined;

@@ -1,7 +1,16 @@
+import { SIMULATED_VERSION_ID } from "./ids";
+import { catalogueVersion, findVersionById, type CatalogueVersion, type JsonObject } from "./models";
 import { INVALID_VERSION, MODEL_NOT_FOUND, validationProblem } from "./responses";
 import { ALL_WEBHOOK_EVENTS, type InvalidField, type ProblemBody, type WebhookEvent } from "./types";
 
-/** Validation of a create body against the schemas Replicate publishes (additionalProperties: false). */
+/**
+ * Validation of a create body against the schemas Replicate publishes (additionalProperties:
+ * false), and of its `input` against the model's own Input schema: a catalogue model's
+ * (models/index.ts: required, type, enum, minimum/maximum, `format: "uri"`), for any other model
+ * the seed's (a string prompt, an integer seed). Which model a create runs: the models endpoint's
+ * `{owner}/{name}` (official ones), a version's `owner/name:<id>`, or a bare version id of the
+ * catalogue; any other bare id runs "simulated/model", the seed's kind of image model.
+ */
 
 /** Which create endpoint was called. */
 export type CreateTarget =
@@ -16,10 +25,11 @@ export interface CreateSpec {
   version: string;
   deployment?: string;
   webhook?: { url: string; events: ReadonlySet<WebhookEvent> };
+  /** The catalogue model and version it runs, when it is one of the catalogue's. */
+  catalogue?: CatalogueVersion;
 }
 
-/** Version id the simulator reports for models it does not know the version of. */
-export const SIMULATED_VERSION_ID = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
+export { SIMULATED_VERSION_ID };
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const MODEL_NAME = /^[a-z0-9][\w.-]*\/[a-z0-9][\w.-]*$/i;
@@ -49,11 +59,13 @@ export function parseCreateBody(
   if (bodyErrors.length > 0) return { problem: validationProblem(bodyErrors) };
 
   const input = body.input as Record<string, unknown>;
-  const inputErrors = inputFieldErrors(input);
+  const identity = modelIdentity(target, body.version);
+  const catalogue = identity ? catalogueVersion(identity.model, identity.version) : undefined;
+  const known = catalogue === "unknown" ? undefined : catalogue;
+  const inputErrors = known ? inputSchemaErrors(input, known.version.openapi_schema) : inputFieldErrors(input);
   if (inputErrors.length > 0) return { problem: validationProblem(inputErrors) };
 
-  const identity = modelIdentity(target, body.version);
-  if (!identity) return { problem: INVALID_VERSION };
+  if (!identity || catalogue === "unknown") return { problem: INVALID_VERSION };
   // A bare `owner/name` version is for official models only.
   if (target.via === "version" && identity.version === "hidden" && !models.isOfficial(identity.model)) {
     return { problem: INVALID_VERSION };
@@ -62,8 +74,9 @@ export function parseCreateBody(
   return {
     spec: {
       input,
-      prompt: input.prompt as string,
+      prompt: typeof input.prompt === "string" ? input.prompt : "",
       ...identity,
+      catalogue: known,
       webhook: typeof body.webhook === "string" ? { url: body.webhook, events: webhookEvents(body) } : undefined,
     },
   };
@@ -121,6 +134,60 @@ function inputFieldErrors(input: Record<string, unknown>): InvalidField[] {
   return errors;
 }
 
+/**
+ * The input against a catalogue version's Input schema, in Replicate's words. Keys the schema does
+ * not name are let through (Cog ignores them); null stands for "not given" in an optional field.
+ */
+function inputSchemaErrors(input: Record<string, unknown>, openapiSchema: JsonObject): InvalidField[] {
+  const schemas = ((openapiSchema.components as JsonObject | undefined)?.schemas ?? {}) as Record<string, JsonObject>;
+  const inputSchema = schemas.Input ?? {};
+  const properties = (inputSchema.properties ?? {}) as Record<string, JsonObject>;
+  const requiredNames = new Set((inputSchema.required ?? []) as string[]);
+  const errors: InvalidField[] = [];
+  for (const [name, raw] of Object.entries(properties)) {
+    const value = input[name];
+    if (value === undefined || (value === null && !requiredNames.has(name))) {
+      if (requiredNames.has(name)) errors.push(required("input", name));
+      continue;
+    }
+    errors.push(...valueErrors(`input.${name}`, withReference(raw, schemas), value));
+  }
+  return errors;
+}
+
+/** Cog's enums: `allOf: [{ $ref }]` to a named schema, the property's own keys winning. */
+function withReference(property: JsonObject, schemas: Record<string, JsonObject>): JsonObject {
+  const allOf = property.allOf as Array<{ $ref?: string }> | undefined;
+  const ref = allOf?.[0]?.$ref ?? (property.$ref as string | undefined);
+  const target = ref ? schemas[ref.replace("#/components/schemas/", "")] : undefined;
+  return target ? { ...target, ...property } : property;
+}
+
+function valueErrors(field: string, schema: JsonObject, value: unknown): InvalidField[] {
+  const type = schema.type as string | undefined;
+  const matches =
+    type === undefined ||
+    (type === "integer" ? Number.isInteger(value) : type === "array" ? Array.isArray(value) : jsonTypeOf(value) === type) ||
+    (type === "number" && typeof value === "number");
+  if (!matches) return [typeError(field, type!, value)];
+  const choices = schema.enum as unknown[] | undefined;
+  if (choices && !choices.includes(value)) {
+    const allowed = choices.map((choice) => JSON.stringify(choice)).join(", ");
+    return [{ type: "enum", field, description: `${field} must be one of the following: ${allowed}` }];
+  }
+  const errors: InvalidField[] = [];
+  if (typeof value === "number" && typeof schema.minimum === "number" && value < schema.minimum) {
+    errors.push({ type: "number_gte", field, description: `Must be greater than or equal to ${schema.minimum}` });
+  }
+  if (typeof value === "number" && typeof schema.maximum === "number" && value > schema.maximum) {
+    errors.push({ type: "number_lte", field, description: `Must be less than or equal to ${schema.maximum}` });
+  }
+  if (schema.format === "uri" && typeof value === "string" && !isHttpUrl(value) && !/^data:[^,]*,/.test(value)) {
+    errors.push({ type: "format", field, description: "Does not match format 'uri'" });
+  }
+  return errors;
+}
+
 function modelIdentity(
   target: CreateTarget,
   version: unknown,
@@ -134,7 +201,10 @@ function modelIdentity(
     };
   }
   const text = String(version);
-  if (HEX64.test(text)) return { model: "simulated/model", version: text };
+  if (HEX64.test(text)) {
+    const found = findVersionById(text)?.model;
+    return { model: found ? `${found.owner}/${found.name}` : "simulated/model", version: text };
+  }
   const [name, id] = text.split(":");
   if (id === undefined && MODEL_NAME.test(name)) return { model: name, version: "hidden" };
   if (id !== undefined && MODEL_NAME.test(name) && HEX64.test(id)) return { model: name, version: id };

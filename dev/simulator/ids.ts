@@ -5,6 +5,9 @@ import { randomBytes } from "node:crypto";
  * lowercase Crockford base32, digits 0-9 included (no i, l, o, u). Older ids used a-z2-7.
  */
 
+/** Version id the simulator reports for models it does not know the version of (the seed's image model's too). */
+export const SIMULATED_VERSION_ID = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
+
 const BASE32 = "0123456789abcdefghjkmnpqrstvwxyz";
 
 export function newPredictionId(): string {

@@ -13,6 +13,8 @@ export type Route =
   | { kind: "list" }
   | { kind: "get" | "cancel"; id: string }
   | { kind: "secret" }
+  /** A model (`version` null) or one of its versions, from the catalogue (models/index.ts). */
+  | { kind: "model"; owner: string; name: string; version: string | null }
   | { kind: "file"; id: string; fileName: string }
   | { kind: "stream"; id: string }
   | { kind: "files"; action: "upload" | "get" | "delete" | "download"; id: string }
@@ -45,6 +47,9 @@ function matchApiRoute(method: string, parts: string[]): Route {
     if (n === 1 && method === "GET") return { kind: "list" };
     if (n === 2 && method === "GET") return { kind: "get", id: second };
     if (n === 3 && third === "cancel" && method === "POST") return { kind: "cancel", id: second };
+  }
+  if (first === "models" && method === "GET" && (n === 3 || (n === 5 && fourth === "versions"))) {
+    return { kind: "model", owner: second, name: third, version: n === 5 ? parts[4] : null };
   }
   if ((first === "models" || first === "deployments") && n === 4 && fourth === "predictions" && method === "POST") {
     const via = first === "models" ? "model" : "deployment";

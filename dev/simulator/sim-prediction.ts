@@ -12,6 +12,15 @@ export const SIMULATED_FAILURE = "Simulated failure: the model crashed on this p
 const BASE_STEPS = 30;
 const REFINER_STEPS = 10;
 
+export type FileExtension = "svg" | "png" | "webp" | "jpg";
+
+/** An image prediction's files: how many, of which format, and whether `output` is an array of them or one URL. */
+export interface OutputFiles {
+  count: number;
+  extension: FileExtension;
+  array: boolean;
+}
+
 export interface PredictionPlan {
   id: string;
   seq: number;
@@ -26,7 +35,14 @@ export interface PredictionPlan {
   bootMs: number;
   runMs: number;
   outcome: "succeed" | "fail" | "never";
-  kind: "image" | "text";
+  /** image: files (file stream optional); text: tokens, streamed; transcript: one text at the end, no stream. */
+  kind: "image" | "text" | "transcript";
+  /** Image predictions (default: one SVG, or a PNG when `input.output_format` is "png", in an array). */
+  files?: OutputFiles;
+  /** Transcript predictions: the text `output` holds once succeeded. */
+  transcript?: string;
+  /** Text predictions: at most this many tokens (the model's `max_tokens`). */
+  maxTokens?: number;
   refiner: boolean;
   seed: number;
   /** Epoch ms of the Cancel-After deadline. */
@@ -61,7 +77,7 @@ export class SimPrediction {
 
   constructor(plan: PredictionPlan) {
     this.plan = plan;
-    this.tokens = plan.kind === "text" ? replyTokens(plan.prompt) : [];
+    this.tokens = plan.kind === "text" ? replyTokens(plan.prompt).slice(0, plan.maxTokens ?? Infinity) : [];
     this.passes = plan.refiner ? [BASE_STEPS, REFINER_STEPS] : [BASE_STEPS];
     this.scheduledEnding = earliest(naturalEnding(plan, this.startsAt), deadlineEnding(plan, this.startsAt));
     this.createdAtIso = iso(plan.createdAt);
@@ -154,16 +170,26 @@ export class SimPrediction {
     return ranInstantly ? ending.at : null;
   }
 
-  outputFileUrl(): string {
-    const extension = this.plan.input.output_format === "png" ? "png" : "svg";
-    return `${this.plan.origin}/files/${this.id}/out-0.${extension}`;
+  get files(): OutputFiles {
+    return this.plan.files ?? { count: 1, extension: this.plan.input.output_format === "png" ? "png" : "svg", array: true };
+  }
+
+  /** The files' URLs: `out-{index}.{extension}` under the prediction. */
+  outputFileUrls(): string[] {
+    const { count, extension } = this.files;
+    return Array.from({ length: count }, (_, index) => `${this.plan.origin}/files/${this.id}/out-${index}.${extension}`);
+  }
+
+  /** Files (URLs or data URLs) in the shape the model's output has: an array, or one. */
+  shapeFiles(files: string[]): string | string[] {
+    return this.files.array ? files : files[0];
   }
 
   /** Text streams on the stream path; file streams under `/v1/files/`, which is how clients tell them apart. */
   streamUrl(): string | null {
     const origin = this.plan.streamOrigin ?? this.plan.origin;
     if (this.plan.kind === "text") return `${origin}/stream/${this.id}`;
-    return this.plan.imageStream ? `${origin}/v1/files/${this.id}/stream` : null;
+    return this.plan.kind === "image" && this.plan.imageStream ? `${origin}/v1/files/${this.id}/stream` : null;
   }
 
   /** True once retention removed the input, output, logs and files. */
@@ -218,12 +244,17 @@ export class SimPrediction {
 
   private output(now: number, status: PredictionStatus): unknown {
     if (this.plan.kind === "text") return this.startedAt(now) === null ? null : this.tokensAt(now);
-    return status === "succeeded" ? [this.outputFileUrl()] : null;
+    if (status !== "succeeded") return null;
+    return this.plan.kind === "transcript" ? (this.plan.transcript ?? "") : this.shapeFiles(this.outputFileUrls());
   }
 
   private logs(now: number, status: PredictionStatus): string {
     if (this.startedAt(now) === null) return "";
     if (this.plan.kind === "text") return `Using seed: ${this.plan.seed}\n`;
+    if (this.plan.kind === "transcript") {
+      const logs = `Transcribing audio\n${status === "succeeded" ? "Done\n" : ""}`;
+      return status === "failed" ? logs + crashTrace(this.ending().error) : logs;
+    }
     this.progressLog ??= new ProgressLog({
       seed: this.plan.seed,
       passes: this.passes,

@@ -12,12 +12,15 @@ import {
 } from "./faults";
 import { SimFiles, type FileAnswer } from "./files-api";
 import { newPredictionId, seedFromId } from "./ids";
+import { planOutput } from "./model-outputs";
+import { findSimulatedModel, modelVersions } from "./models";
 import { renderSeedPng, seedPngDataUrl } from "./png-image";
 import { listPredictionsPage } from "./prediction-list";
 import { parseDirectives } from "./prompt-directives";
 import { parseCancelAfter, parsePreferWait } from "./request-headers";
 import {
   INVALID_JSON,
+  MODEL_NOT_FOUND,
   NOT_FOUND,
   UNAUTHENTICATED,
   jsonResponse,
@@ -35,7 +38,8 @@ import {
 } from "./untidiness";
 import { matchRoute, type Route, type RouteKind } from "./routes";
 import { Scheduler } from "./scheduler";
-import { SimPrediction } from "./sim-prediction";
+import { SimPrediction, type FileExtension } from "./sim-prediction";
+import { sampleImageBytes, sampleImageDataUrl } from "./sample-images";
 import { renderPredictionSvg } from "./svg-image";
 import { TokenBucket } from "./token-bucket";
 import type { EndpointKind, Fault, TerminalStatus } from "./types";
@@ -47,7 +51,9 @@ import {
 
 /**
  * The project's one simulated Replicate: a Fetch-API core (`handle(request)`) that answers what
- * Replicate's HTTP API answers, with a model whose timing, logs and output follow its input.
+ * Replicate's HTTP API answers, with models whose timing, logs and output follow their input: the
+ * catalogue's (models/index.ts, also served on GET /models/{owner}/{name}[/versions/{id}]) by their
+ * Output schema (model-outputs.ts), any other as the seed's image model.
  * Adapters: `msw.ts` (inside vitest) and `server.ts` (a loopback node:http server). Test code only.
  * It is as untidy as production by default (see `untidiness.ts`); `sim.untidy` holds the switches.
  */
@@ -349,6 +355,8 @@ export class SimulatedReplicate {
         return jsonResponse(200, { key: this.webhookSecret });
       case "files":
         return this.filesAnswer(route.action === "upload" ? await this.files.upload(request, origin) : this.files[route.action](route.id, origin));
+      case "model":
+        return this.modelAnswer(route.owner, route.name, route.version);
       case "unknown":
         return this.problem(NOT_FOUND);
     }
@@ -385,6 +393,15 @@ export class SimulatedReplicate {
     return jsonResponse(201, this.heldAnswer(prediction), { "preference-applied": `wait=${wait.value}` });
   }
 
+  /** GET /models/{owner}/{name} (with `latest_version`) or one of its versions, from the catalogue. */
+  private modelAnswer(owner: string, name: string, versionId: string | null): Response {
+    const model = findSimulatedModel(owner, name);
+    if (!model) return this.problem(MODEL_NOT_FOUND);
+    if (versionId === null) return jsonResponse(200, model);
+    const version = modelVersions(model).find((candidate) => candidate.id === versionId);
+    return version ? jsonResponse(200, version) : this.problem(MODEL_NOT_FOUND);
+  }
+
   /**
    * What a held create answers, as production does: an image model's files as data URLs; past the
    * window, often `starting` although the model runs, or `processing` with the files already there.
@@ -394,16 +411,22 @@ export class SimulatedReplicate {
     const json = prediction.toJSON(now);
     const image = prediction.plan.kind === "image";
     if (json.status === "succeeded" && image && this.untidy.syncDataUrls) {
-      json.output = [this.outputDataUrl(prediction)];
+      json.output = prediction.shapeFiles(this.outputDataUrls(prediction));
     } else if (json.status === "processing" && this.untidy.staleHeldCreates) {
-      if (image && prediction.progress(now) >= 0.5) json.output = [this.outputDataUrl(prediction)];
+      if (image && prediction.progress(now) >= 0.5) json.output = prediction.shapeFiles(this.outputDataUrls(prediction));
       else Object.assign(json, { status: "starting", started_at: null, logs: "", output: null });
     }
     return json;
   }
 
-  private outputDataUrl(prediction: SimPrediction): string {
-    return seedPngDataUrl(prediction.plan.seed, this.untidy.dataUrlBytes);
+  /** The files as data URLs of their format (the seed's SVGs travel as PNGs, as before). */
+  private outputDataUrls(prediction: SimPrediction): string[] {
+    const { count, extension } = prediction.files;
+    return Array.from({ length: count }, (_, index) =>
+      extension === "webp" || extension === "jpg"
+        ? sampleImageDataUrl(extension)
+        : seedPngDataUrl(prediction.plan.seed + index, this.untidy.dataUrlBytes),
+    );
   }
 
   private streamOriginFor(origin: string): string {
@@ -457,6 +480,7 @@ export class SimulatedReplicate {
 
   private addPrediction(spec: CreateSpec, origin: string, cancelAfterMs: number | null): SimPrediction {
     const directives = parseDirectives(spec.prompt);
+    const output = planOutput(spec.input, spec.catalogue);
     const { runMs } = this.config;
     const createdAt = Date.now();
     const id = newPredictionId();
@@ -473,7 +497,10 @@ export class SimulatedReplicate {
       bootMs: directives.bootMs ?? this.config.bootMs,
       runMs: directives.runMs ?? (typeof runMs === "function" ? runMs(spec.input) : runMs),
       outcome: directives.never ? "never" : directives.fail ? "fail" : "succeed",
-      kind: directives.text ? "text" : "image",
+      kind: directives.text ? "text" : (output?.kind ?? "image"),
+      ...(output?.kind === "image" ? { files: output.files } : {}),
+      ...(output?.kind === "text" ? { maxTokens: output.maxTokens } : {}),
+      ...(output?.kind === "transcript" ? { transcript: output.transcript } : {}),
       refiner: directives.refiner,
       seed: Number.isInteger(spec.input.seed) ? (spec.input.seed as number) : seedFromId(id),
       deadline: cancelAfterMs === null ? null : createdAt + cancelAfterMs,
@@ -495,34 +522,42 @@ export class SimulatedReplicate {
 
   private serveFile(id: string, fileName: string): Response {
     const prediction = this.get(id);
-    const extension = /^out-0\.(svg|png)$/.exec(fileName)?.[1];
+    const match = /^out-(\d+)\.(svg|png|webp|jpg)$/.exec(fileName);
     const served = prediction?.plan.kind === "image" && prediction.status() === "succeeded" && !prediction.isDataRemoved();
-    if (!prediction || !extension || !served) return this.problem(NOT_FOUND);
-    const { input, prompt, seed } = prediction.plan;
+    if (!prediction || !match || !served) return this.problem(NOT_FOUND);
+    const index = Number(match[1]);
+    const extension = match[2] as FileExtension;
+    const { count, extension: made } = prediction.files;
+    if (index >= count || extension !== made) return this.problem(NOT_FOUND);
+    const { input, prompt } = prediction.plan;
+    const seed = prediction.plan.seed + index;
     const headers = { "cache-control": "public, max-age=3600" };
     if (extension === "png") {
       return new Response(renderSeedPng(seed), { headers: { ...headers, "content-type": "image/png" } });
     }
-    const image = (this.files.readByModel.get(id) ?? input).image;
-    const svg = renderPredictionSvg({ prompt, seed, style: input.style, image });
+    if (extension === "webp" || extension === "jpg") {
+      const contentType = extension === "webp" ? "image/webp" : "image/jpeg";
+      return new Response(sampleImageBytes(extension), { headers: { ...headers, "content-type": contentType } });
+    }
+    const svg = renderPredictionSvg({ prompt, seed, style: input.style, image: (this.files.readByModel.get(id) ?? input).image });
     return new Response(svg, { headers: { ...headers, "content-type": "image/svg+xml" } });
   }
 
   private serveStream(id: string, request: Request, truncate: boolean): Response {
     const prediction = this.get(id);
     if (!prediction || prediction.streamUrl() === null) return this.problem(NOT_FOUND);
-    const files = prediction.plan.kind === "text" ? [] : [this.fileStreamData(prediction)];
+    const files = prediction.plan.kind === "text" ? [] : this.fileStreamData(prediction);
     const stream = predictionEventStream(prediction, this.scheduler, { truncate, signal: request.signal, files });
     return new Response(stream, {
       headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
     });
   }
 
-  /** A file stream's `output` event: the file's URL or its data URL. */
-  private fileStreamData(prediction: SimPrediction): string {
+  /** A file stream's `output` events, one a file: the files' URLs or their data URLs. */
+  private fileStreamData(prediction: SimPrediction): string[] {
     const mode = this.untidy.fileStreamData;
     const dataUrl = mode === "data-url" || (mode === "by-seed" && prediction.plan.seed % 2 === 1);
-    return dataUrl ? this.outputDataUrl(prediction) : prediction.outputFileUrl();
+    return dataUrl ? this.outputDataUrls(prediction) : prediction.outputFileUrls();
   }
 
   private filesAnswer(answer: FileAnswer): Response {

@@ -3,6 +3,7 @@
  * "Where production is untidier"), one switch each. Every one is ON by default, so a suite that runs
  * against the simulator meets production without asking; `TIDY` turns them all off.
  */
+import { SIMULATED_MODELS } from "./models";
 
 export interface Untidiness {
   /** List entries (`GET /predictions`) carry no `logs`, as the real list's do not. */
@@ -54,9 +55,13 @@ export interface Untidiness {
   problemStyle: "real" | "tidy";
 }
 
-/** Models the simulator treats as official: the ones the project's tests, demo and benchmark use. */
+/**
+ * Models the simulator treats as official: the catalogue's official ones (models/index.ts:
+ * simulated/image-model, fast-image, language-model; image-edit and speech-to-text run by version,
+ * as most community models do) and the names the project's tests and benchmark use.
+ */
 export const DEFAULT_OFFICIAL_MODELS: readonly string[] = [
-  "simulated/image-model",
+  ...SIMULATED_MODELS.filter((model) => model.is_official).map((model) => `${model.owner}/${model.name}`),
   "owner/model",
   "bench/model",
   "simulated/model",

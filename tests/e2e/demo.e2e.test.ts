@@ -304,7 +304,7 @@ describe.skipIf(skipped || browserFound.path === null)("the demo page in a brows
       await expect.poll(() => file.deleted, { timeout: 5_000, interval: 50 }).toBe(true);
 
       // Replicate's copy goes; the page's copy stays.
-      const original = files.sim.predictions.get(id)!.outputFileUrl();
+      const [original] = files.sim.predictions.get(id)!.outputFileUrls();
       await expect.poll(() => files.sim.predictions.get(id)!.isDataRemoved(), { timeout: 10_000, interval: 100 }).toBe(true);
       expect((await fetch(original)).status).toBe(404);
       const shown = await page.evaluate(async (url) => {

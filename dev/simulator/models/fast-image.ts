@@ -73,6 +73,7 @@ export const FAST_IMAGE_MODEL = simulatedModel(
     name: "fast-image",
     description: "A fast text-to-image model: four steps, up to four images.",
     run_count: 48_211_093,
+    is_official: true,
     license_url: "https://www.apache.org/licenses/LICENSE-2.0",
   },
   FAST_IMAGE_VERSION,

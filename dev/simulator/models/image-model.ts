@@ -2,7 +2,7 @@
  * The seed's default model (`simulated/image-model`, the one the committed schema.ts was written
  * for): a prompt, an optional seed and style, and an optional image to start from.
  */
-import { SIMULATED_VERSION_ID } from "../create-request";
+import { SIMULATED_VERSION_ID } from "../ids";
 import { cogOpenApiSchema, simulatedModel, type ModelVersion } from "./cog-schema";
 
 export const IMAGE_MODEL_VERSION: ModelVersion = {
@@ -28,6 +28,12 @@ export const IMAGE_MODEL_VERSION: ModelVersion = {
 };
 
 export const IMAGE_MODEL = simulatedModel(
-  { owner: "simulated", name: "image-model", description: "The simulated image model the seed runs.", run_count: 1204 },
+  {
+    owner: "simulated",
+    name: "image-model",
+    description: "The simulated image model the seed runs.",
+    run_count: 1204,
+    is_official: true,
+  },
   IMAGE_MODEL_VERSION,
 );

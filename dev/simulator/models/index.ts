@@ -36,3 +36,31 @@ export function modelVersions(model: SimulatedModel): readonly ModelVersion[] {
 export function findSimulatedModel(owner: string, name: string): SimulatedModel | undefined {
   return SIMULATED_MODELS.find((model) => model.owner === owner && model.name === name);
 }
+
+/** A catalogue model and the version of it a prediction runs. */
+export interface CatalogueVersion {
+  model: SimulatedModel;
+  version: ModelVersion;
+}
+
+/** The model a bare version id belongs to, as Replicate names it in the prediction. */
+export function findVersionById(id: string): CatalogueVersion | undefined {
+  for (const model of SIMULATED_MODELS) {
+    const version = modelVersions(model).find((candidate) => candidate.id === id);
+    if (version) return { model, version };
+  }
+  return undefined;
+}
+
+/**
+ * The catalogue version a create runs: `hidden` (the models endpoint, a bare `owner/name`) is the
+ * model's latest. Undefined for a model outside the catalogue; "unknown" for a version it lacks.
+ */
+export function catalogueVersion(model: string, version: string): CatalogueVersion | "unknown" | undefined {
+  const [owner, name] = model.split("/");
+  const found = findSimulatedModel(owner, name);
+  if (!found) return undefined;
+  if (version === "hidden") return { model: found, version: found.latest_version };
+  const match = modelVersions(found).find((candidate) => candidate.id === version);
+  return match ? { model: found, version: match } : "unknown";
+}

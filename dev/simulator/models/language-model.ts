@@ -69,6 +69,7 @@ export const LANGUAGE_MODEL = simulatedModel(
     name: "language-model",
     description: "An 8B instruction-tuned language model.",
     run_count: 3_402_118,
+    is_official: true,
   },
   LANGUAGE_MODEL_VERSION,
 );

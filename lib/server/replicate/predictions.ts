@@ -1,5 +1,6 @@
 import "server-only";
 import type { Config } from "@/lib/server/config";
+import { Problem } from "@/lib/server/problem";
 import { callReplicate, type CallStats } from "@/lib/server/replicate/transport";
 import { createRetry, waitForCreateSlot } from "@/lib/server/replicate/create-policy";
 import { isPrediction, PREDICTION_ID, type Prediction } from "@/lib/shared/prediction";
@@ -20,24 +21,63 @@ export interface CreateOptions {
   stats?: CallStats;
 }
 
+/**
+ * The create is bounded by the cap like everything else: one still unanswered at the deadline is
+ * given up (its `Cancel-After` ends the prediction upstream, if Replicate made one) and answered
+ * as a 504 problem, within moments of the cap.
+ */
 export async function createPrediction(config: Config, input: Record<string, unknown>, options: CreateOptions): Promise<Prediction> {
   const { path, body } = createRequest(config, input);
   await waitForCreateSlot(config, options.deadline);
   const headers: Record<string, string> = {};
   if (options.waitSeconds) headers.Prefer = `wait=${options.waitSeconds}`;
   if (options.cancelAfterSeconds) headers["Cancel-After"] = `${Math.max(5, Math.ceil(options.cancelAfterSeconds))}s`;
-  return callReplicate<Prediction>(config, {
-    method: "POST",
-    path,
-    body: { ...body, ...options.extra },
-    headers,
-    ...createRetry(config),
-    deadline: options.deadline,
-    // A held create answers after up to N s; past that only a dead connection is waited for.
-    timeoutMs: ((options.waitSeconds ?? 0) + 30) * 1000,
-    accept: isPrediction,
-    stats: options.stats,
-  }).then((answer) => answer.data);
+  const atCap = new AbortController();
+  const timer = setTimeout(() => atCap.abort(), Math.max(0, options.deadline - Date.now()));
+  try {
+    const answer = await callReplicate<Prediction>(config, {
+      method: "POST",
+      path,
+      body: { ...body, ...options.extra },
+      headers,
+      ...createRetry(config),
+      deadline: options.deadline,
+      signal: atCap.signal,
+      // A held create answers after up to N s; past that only a dead connection is waited for.
+      timeoutMs: ((options.waitSeconds ?? 0) + 30) * 1000,
+      accept: isPrediction,
+      stats: options.stats,
+    });
+    return answer.data;
+  } catch (error) {
+    if (atCap.signal.aborted) throw createTimedOut(config, options.cancelAfterSeconds);
+    throw explainTarget(config, error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function createTimedOut(config: Config, cancelAfterSeconds: number | undefined): Problem {
+  const after = cancelAfterSeconds ? ` If Replicate made the prediction, its Cancel-After (${Math.ceil(cancelAfterSeconds)} s) ends it.` : "";
+  return new Problem(504, "Prediction timed out", `Replicate did not answer the create within ${config.timeoutSeconds} s (REPLICATE_TIMEOUT_SECONDS).${after}`);
+}
+
+/**
+ * `POST /models/{owner}/{name}/predictions` runs official models only; for any other model Replicate
+ * answers 404 or 422 "The specified version does not exist", which says nothing about the fix.
+ */
+function explainTarget(config: Config, error: unknown): unknown {
+  const target = config.target;
+  if (target.kind !== "model" || !(error instanceof Problem)) return error;
+  const versionMissing = error.status === 422 && /version does not exist/i.test(error.detail);
+  if (error.status !== 404 && !versionMissing) return error;
+  const model = `${target.owner}/${target.name}`;
+  return new Problem(
+    error.status,
+    "REPLICATE_MODEL is not an official model",
+    `Replicate answered ${error.status} to a create for REPLICATE_MODEL=${model}: that endpoint runs official models only. ` +
+      `Set REPLICATE_MODEL_VERSION=${model}:<version id> instead (and unset REPLICATE_MODEL); \`npm run model -- ${model}\` prints it.`,
+  );
 }
 
 /** The endpoint and body for the configured target: a version, an official model or a deployment. */

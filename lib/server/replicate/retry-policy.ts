@@ -50,10 +50,14 @@ export function retryWaitMs(failure: FailedAttempt, context: RetryContext): numb
   return hinted ?? backoffMs(context.attempt, context.random ?? Math.random);
 }
 
-/** Replicate's 429 detail: "Request was throttled. Your rate limit resets in ~30s." */
+/**
+ * The wait Replicate's 429 detail states, in either of its wordings: "Request was throttled. Your
+ * rate limit resets in ~30s." and "Request was throttled. Expected available in 1 second."
+ */
 export function throttleHintMs(detail: unknown): number | null {
   if (typeof detail !== "string") return null;
-  const match = /~\s*(\d+(?:\.\d+)?)\s*s\b/.exec(detail);
+  const match =
+    /~\s*(\d+(?:\.\d+)?)\s*s\b/.exec(detail) ?? /available in\s+(\d+(?:\.\d+)?)\s*(?:s|secs?|seconds?)\b/i.exec(detail);
   return match ? Math.round(Number(match[1]) * 1000) : null;
 }
 

@@ -4,7 +4,8 @@ import { releaseInputFiles } from "@/lib/server/replicate/file-inputs";
 import { predictionStatusCode } from "@/lib/shared/prediction";
 import { handleKeyOf, parseHandle } from "@/lib/server/replicate/prediction-handle";
 import { predictionStore } from "@/lib/server/replicate/prediction-store";
-import { cancelPrediction, getPrediction } from "@/lib/server/replicate/predictions";
+import { pollerFor } from "@/lib/server/replicate/poller";
+import { cancelPrediction } from "@/lib/server/replicate/predictions";
 import { followPrediction } from "@/lib/server/replicate/run-prediction";
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
 import { replicateRoute, type RouteContext } from "@/lib/server/route-handler";
@@ -29,7 +30,7 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
     return streamPrediction(
       config,
       async ({ signal, onUpdate }) =>
-        followPrediction(config, await currentPrediction(id, context, signal), {
+        followPrediction(config, await currentPrediction(id, context), {
           signal,
           deadline: receivedAt + config.timeoutSeconds * 1000,
           stats,
@@ -40,7 +41,7 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
       request.signal,
     );
   }
-  const prediction = await currentPrediction(id, context, request.signal);
+  const prediction = await currentPrediction(id, context);
   releaseInputFiles(config, prediction);
   return predictionResponse(prediction, predictionStatusCode(prediction));
 });
@@ -52,9 +53,9 @@ export const DELETE = replicateRoute<Params>("DELETE /api/ai/replicate/[id]", as
   return predictionResponse(await cancelPrediction(config, id, { deadline: Date.now() + 10_000, stats }), 200);
 });
 
-/** What a webhook delivered, when fresh and terminal; else Replicate's answer. */
-function currentPrediction(id: string, { config, stats }: RouteContext, signal: AbortSignal) {
+/** What a webhook delivered, when fresh and terminal; else Replicate's answer, shared by concurrent reads. */
+function currentPrediction(id: string, { config, stats }: RouteContext) {
   const delivered = predictionStore.freshTerminal(id);
   if (delivered) return Promise.resolve(delivered);
-  return getPrediction(config, id, { deadline: Date.now() + 10_000, signal, stats });
+  return pollerFor(config).current(id, { stats });
 }
