@@ -116,6 +116,17 @@ describe.skipIf(skipped || browserFound.path === null)("the demo page in a brows
     return (await midway.jsonValue()) as number;
   }
 
+  /** Resolves once the output image has loaded (decoded, with a width). */
+  const outputImageLoaded = () =>
+    page.waitForFunction(
+      () => {
+        const img = document.querySelector<HTMLImageElement>('[data-testid="output-image"]');
+        return img !== null && img.complete && img.naturalWidth > 0;
+      },
+      null,
+      { timeout: 5_000 },
+    );
+
   /** Requests the simulated Replicate saw for one prediction, by kind (create, get, cancel). */
   const upstreamCalls = (id: string, kind: string) =>
     simulator.sim.requests.filter((request) => request.kind === kind && request.path.includes(id));
@@ -134,14 +145,7 @@ describe.skipIf(skipped || browserFound.path === null)("the demo page in a brows
     const image = page.getByTestId("output-image");
     await image.waitFor({ timeout: 10_000 });
     expect(await image.getAttribute("src")).toMatch(new RegExp(`^${simulator.origin}/`));
-    await page.waitForFunction(
-      () => {
-        const img = document.querySelector<HTMLImageElement>('[data-testid="output-image"]');
-        return img !== null && img.complete && img.naturalWidth > 0;
-      },
-      null,
-      { timeout: 5_000 },
-    );
+    await outputImageLoaded();
     await expect.poll(() => page.getByTestId("status").textContent()).toBe("Succeeded");
     const id = await page.getByTestId("prediction-id").textContent();
     const input = simulator.sim.predictions.get(id ?? "")?.toJSON().input;
@@ -257,8 +261,8 @@ describe.skipIf(skipped || browserFound.path === null)("the demo page in a brows
 
     beforeAll(async () => {
       storageDir = mkdtempSync(path.join(tmpdir(), "e2e-outputs-"));
-      // Replicate removes a prediction's data an hour after it ends; here 2 s after.
-      files = await startSimulatorServer({ runMs: 600, bootMs: 100, retentionMs: 2_000 });
+      // Replicate removes a prediction's data an hour after it ends; here 5 s after (time for the page to see it end on a busy machine).
+      files = await startSimulatorServer({ runMs: 600, bootMs: 100, retentionMs: 5_000 });
       kept = await startNextServer({
         port: await freePort(),
         env: simulatedReplicateEnv(files.baseUrl, {
@@ -305,7 +309,7 @@ describe.skipIf(skipped || browserFound.path === null)("the demo page in a brows
 
       // Replicate's copy goes; the page's copy stays.
       const [original] = files.sim.predictions.get(id)!.outputFileUrls();
-      await expect.poll(() => files.sim.predictions.get(id)!.isDataRemoved(), { timeout: 10_000, interval: 100 }).toBe(true);
+      await expect.poll(() => files.sim.predictions.get(id)!.isDataRemoved(), { timeout: 15_000, interval: 100 }).toBe(true);
       expect((await fetch(original)).status).toBe(404);
       const shown = await page.evaluate(async (url) => {
         const response = await fetch(url, { cache: "no-store" });
@@ -314,14 +318,7 @@ describe.skipIf(skipped || browserFound.path === null)("the demo page in a brows
       expect(shown.status).toBe(200);
       expect(shown.type).toContain("image/");
       expect(shown.size).toBeGreaterThan(png.length);
-      await page.waitForFunction(
-        () => {
-          const img = document.querySelector<HTMLImageElement>('[data-testid="output-image"]');
-          return img !== null && img.complete && img.naturalWidth > 0;
-        },
-        null,
-        { timeout: 5_000 },
-      );
+      await outputImageLoaded();
     });
   });
 
