@@ -1,5 +1,5 @@
 import { http } from "msw";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { DELETE, GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
@@ -151,5 +151,18 @@ describe("async mode with webhooks, start to finish", () => {
     expect(response.status).toBe(200);
     expect((await response.json()).status).toBe("succeeded");
     expect(sim.count("get")).toBe(0);
+  });
+});
+
+describe("a prediction whose data Replicate removed (retention)", () => {
+  it("is answered as Replicate has it: succeeded, data_removed: true, output null", async () => {
+    onTestFinished(sim.override({ retentionMs: 1_000 }));
+    const started = await settle(start("gone later"));
+    const id = ((await started.json()) as { id: string }).id;
+    await advanceUntil(() => sim.get(id)!.status() === "succeeded");
+    await advance(1_500);
+    const response = await settle(byId(GET, id));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ id, status: "succeeded", data_removed: true, output: null });
   });
 });

@@ -78,6 +78,10 @@ describe("toOutputView", () => {
     expect(toOutputView("data:application/zip;base64,AAAA").files[0].kind).toBe("file");
     // A URL naming no type is taken for an image, as the page always did.
     expect(toOutputView("https://a/out").files[0].kind).toBe("image");
+    // A kept copy's URL (app-relative, a signed token naming no type) is a file, taken for an image.
+    const kept = "/api/ai/replicate/outputs/v1.MTIzL291dHB1dC4wLnN2Zw.Qm9sZC1tYWM-x_yZ0123456789abcdefghijklmnopqrstu";
+    expect(toOutputView([kept]).files).toEqual([image(kept)]);
+    expect(toOutputView("/usr/bin").text).toBe("/usr/bin");
   });
 
   it("reads tokens as text when the output schema says so, even where they look like URLs", () => {

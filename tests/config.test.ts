@@ -30,6 +30,7 @@ describe("configuration from the environment", () => {
       syncWaitSeconds: 5,
       asyncTimeoutSeconds: 1800,
       maxBodyBytes: 10 * 1024 * 1024,
+      inlineMaxBytes: 256 * 1024,
       webhookMaxBodyBytes: 4 * 1024 * 1024,
       pollBudgetPerMinute: 2400,
       createsPerMinute: 600,
@@ -74,6 +75,8 @@ describe("configuration from the environment", () => {
     ["REPLICATE_SYNC_WAIT_SECONDS", "1.5"],
     ["REPLICATE_API_BASE_URL", "ftp://example.com"],
     ["REPLICATE_MAX_BODY_BYTES", "0"],
+    ["REPLICATE_INLINE_MAX_BYTES", "-1"],
+    ["REPLICATE_INLINE_MAX_BYTES", "104857601"],
     ["REPLICATE_MODEL", "no-slash"],
   ])("names malformed %s", (name, value) => {
     expect(problemOf({ ...base, [name]: value }).detail).toContain(name);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
 import { readSseEvents } from "@/lib/shared/sse";
+import { settle, useFakeClock } from "@/tests/support/fake-clock";
 import { useGuardEnv } from "@/tests/support/guard-env";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
 
@@ -10,11 +11,13 @@ import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-e
  */
 const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 30 });
 const logs = useGuardEnv();
+// Fake time: the run and the stream cannot overtake each other on a busy machine.
+useFakeClock();
 
 describe("data-URL outputs", () => {
   it("are answered as Replicate sent them, and no log line carries one", async () => {
     setEnv({ REPLICATE_SYNC_WAIT_SECONDS: "5" });
-    const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "a lighthouse" }));
+    const response = await settle(POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "a lighthouse" })));
     const body = await response.json();
     expect(response.status).toBe(200);
     const [output] = body.output as string[];
@@ -28,9 +31,15 @@ describe("data-URL outputs", () => {
   it("reach the event stream whole, and still no log line carries one", async () => {
     setEnv({ REPLICATE_SYNC_WAIT_SECONDS: "5" });
     sim.override({ imageStreams: true, fileStreamData: "data-url" });
-    const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "a lighthouse [run:400]" }, { headers: { accept: "text/event-stream" } }));
-    const outputs: unknown[] = [];
-    for await (const event of readSseEvents(response.body!)) if (event.event === "output") outputs.push(JSON.parse(event.data).output);
+    const outputs = await settle(
+      (async () => {
+        const request = jsonPost("http://localhost/api/ai/replicate", { prompt: "a lighthouse [run:400]" }, { headers: { accept: "text/event-stream" } });
+        const response = await POST(request);
+        const seen: unknown[] = [];
+        for await (const event of readSseEvents(response.body!)) if (event.event === "output") seen.push(JSON.parse(event.data).output);
+        return seen;
+      })(),
+    );
     expect(outputs.flat().some((file) => typeof file === "string" && file.startsWith("data:image/png;base64,"))).toBe(true);
     for (const line of logs.lines) expect(line).not.toMatch(/data:image|base64,/);
   });

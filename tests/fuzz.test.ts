@@ -116,6 +116,48 @@ const hostileBody: fc.Arbitrary<HostileBody> = fc.oneof(
   { arbitrary: brokenUtf8, weight: 1 },
 );
 
+// ---- multipart bodies: a valid prompt, then one or more wrong parts ------------------------------
+
+const BOUNDARY = "fuzzBoundary0123";
+type Part = { name: string; value: string | Uint8Array; type?: string; names: string };
+const textPart = (name: string, value: string, names = name): Part => ({ name, value, names });
+const wrongPart: fc.Arbitrary<Part> = fc.oneof(
+  fc.constantFrom("", "   ").map((v) => textPart("prompt", v)),
+  fc
+    .oneof(fc.integer({ max: -1 }).map(String), fc.constantFrom("1.5", "1e400", "seven", "0x10", "", " 7", "true", "[1]"), printable(10).filter((v) => !/^\d+$/.test(v)))
+    .map((v) => textPart("seed", v)),
+  fc.oneof(brokenBase64.filter((v) => v !== ""), fc.constant("")).map((v) => textPart("image", v)),
+  // A file part declared image/* is taken at its word, as a JSON data URL is; these are sniffed or refused by type.
+  fc
+    .tuple(fc.uint8Array({ minLength: 0, maxLength: 200 }), fc.constantFrom("application/octet-stream", "text/plain", "audio/wav"))
+    .map(([bytes, type]): Part => ({ name: "image", value: Uint8Array.from([0, ...bytes]), type, names: "image" })),
+  fc.tuple(unknownKey.filter((key) => key !== "" && !/["\r\n]/.test(key)), printable(20)).map(([key, value]) => textPart(key, value)),
+  fc.constant(textPart("prompt", "twice", "body")),
+);
+
+function multipartBytes(parts: Part[]): Uint8Array<ArrayBuffer> {
+  const pieces: Uint8Array[] = [];
+  for (const part of parts) {
+    const file = part.type === undefined ? "" : `; filename="f"\r\nContent-Type: ${part.type}`;
+    pieces.push(encoder.encode(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${part.name}"${file}\r\n\r\n`));
+    pieces.push(typeof part.value === "string" ? encoder.encode(part.value) : part.value, encoder.encode("\r\n"));
+  }
+  pieces.push(encoder.encode(`--${BOUNDARY}--\r\n`));
+  return new Uint8Array(Buffer.concat(pieces));
+}
+
+const hostileMultipart: fc.Arbitrary<HostileBody> = fc
+  .tuple(printable(40).filter((p) => p.trim() !== ""), fc.array(wrongPart, { minLength: 1, maxLength: 3 }), fc.option(fc.nat(), { nil: undefined }))
+  .map(([prompt, wrong, cut]) => {
+    // A repeated name is itself wrong: the body then names "body".
+    const parts = [textPart("prompt", prompt), ...wrong];
+    const names = parts.map((part) => part.name);
+    const repeated = names.some((name, index) => names.indexOf(name) !== index);
+    const bytes = multipartBytes(parts);
+    const truncated = cut === undefined ? bytes : bytes.subarray(0, cut % bytes.length);
+    return { bytes: new Uint8Array(truncated), wrong: [...wrong.map((part) => part.names), ...(repeated || cut !== undefined ? ["body"] : [])] };
+  });
+
 // ---- headers -----------------------------------------------------------------------------------
 
 const headerValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c)), maxLength: 120 });
@@ -200,7 +242,9 @@ describe("hostile input", () => {
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
         if (response.status === 413) expect(body.tooLarge ?? content["content-length"]).toBeTruthy();
         if (access.ownPage) expect([400, 413]).toContain(response.status);
-        await expectNamedProblem(response, body);
+        // JSON labelled multipart is read as multipart: then the body itself is what is wrong.
+        const multipart = /^multipart\/form-data/i.test(content["content-type"] ?? "");
+        await expectNamedProblem(response, multipart ? { ...body, wrong: [...body.wrong, "body"] } : body);
       }),
       { numRuns: 3000, seed: SEED },
     );
@@ -208,6 +252,26 @@ describe("hostile input", () => {
     // The bodies were judged, not just refused at the door.
     expect(statuses.get(400) ?? 0).toBeGreaterThan(1500);
     for (const line of logs.lines) expect(line).not.toContain(TOKEN);
+  });
+
+  it("answers any wrong multipart body with a 400 problem naming what is wrong, never calling Replicate", { timeout: 120_000 }, async () => {
+    setEnv({ REPLICATE_MAX_BODY_BYTES: String(MAX_BODY_BYTES) });
+    setGuardEnv({ ROUTE_API_KEY: "" });
+    await fc.assert(
+      fc.asyncProperty(hostileMultipart, async (body) => {
+        const response = await POST(
+          new Request(`http://${APP_HOST}/api/ai/replicate`, {
+            method: "POST",
+            headers: { host: APP_HOST, "sec-fetch-site": "same-origin", "content-type": `multipart/form-data; boundary=${BOUNDARY}` },
+            body: body.bytes,
+          }),
+        );
+        expect(response.status).toBe(400);
+        await expectNamedProblem(response, body);
+      }),
+      { numRuns: 500, seed: SEED },
+    );
+    expect(sim.requests).toHaveLength(0);
   });
 
   it("refuses any hostile prediction id on GET and DELETE as a 400 naming the id", { timeout: 120_000 }, async () => {

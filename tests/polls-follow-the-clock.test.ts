@@ -17,7 +17,17 @@ function stallEveryPrediction() {
   server.use(
     http.get(`${BASE}/predictions/:id`, ({ params }) => {
       gets += 1;
-      return HttpResponse.json({ id: params.id, status: "processing", logs: STALLED_LOGS, output: null, input: {}, urls: {} });
+      return HttpResponse.json({
+        id: params.id,
+        model: "owner/model",
+        version: "hidden",
+        status: "processing",
+        input: { prompt: "stalls" },
+        logs: STALLED_LOGS,
+        output: null,
+        created_at: "2026-01-01T00:00:00.000Z",
+        urls: { get: `${BASE}/predictions/${params.id}`, cancel: `${BASE}/predictions/${params.id}/cancel` },
+      });
     }),
   );
   return () => gets;

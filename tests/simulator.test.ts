@@ -25,6 +25,7 @@ import {
   SPEECH_TO_TEXT_MODEL,
 } from "@/dev/simulator/models";
 import {
+  ReplicateFile,
   ReplicatePrediction,
   ReplicatePredictionPage,
   ReplicateProblem,
@@ -106,7 +107,9 @@ function schemaFailure(status: number, text: string): string | null {
             ? ReplicateModel
             : body && "openapi_schema" in body
               ? ReplicateVersion
-              : ReplicatePrediction;
+              : typeof body?.checksums === "object"
+                ? ReplicateFile
+                : ReplicatePrediction;
   const result = schema.safeParse(body);
   return result.success ? null : result.error.message.slice(0, 400);
 }
@@ -1064,6 +1067,69 @@ describe("the simulator core (fake clock)", () => {
       expect(real).toEqual([0, 1_000, 3_000, 7_000, 15_000, 31_000, 61_000]);
       expect(posted.length).toBeGreaterThan(0);
     });
+  });
+});
+
+describe("the Files API (fake clock)", () => {
+  let sim: SimulatedReplicate;
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"], now: new Date("2026-01-01T00:00:00Z") });
+    sim = checkEveryAnswer(new SimulatedReplicate({ bootMs: 10, runMs: 20, fileExpiryMs: 60_000 }));
+  });
+  afterEach(() => {
+    sim.shutdown();
+    vi.useRealTimers();
+  });
+
+  async function upload(content: Uint8Array, fields: Record<string, string> = {}, token: string = DEFAULT_TOKEN) {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    form.append("content", new Blob([content as Uint8Array<ArrayBuffer>], { type: "image/png" }), "in.png");
+    const answer = await sim.handle(new Request(`${BASE}/files`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: form }));
+    if (answer === DROP) throw new Error("dropped");
+    return { status: answer.status, json: (await answer.json().catch(() => null)) as any };
+  }
+
+  it("uploads multipart and answers 201 with the file object; GET answers it, /download its bytes", async () => {
+    const bytes = new Uint8Array([137, 80, 78, 71, 1, 2, 3]);
+    const answer = await upload(bytes, { filename: "cat.png", type: "image/png", metadata: '{"by":"test"}' });
+    expect(answer.status).toBe(201);
+    expect(answer.json).toMatchObject({ name: "cat.png", content_type: "image/png", size: 7, metadata: { by: "test" } });
+    expect(answer.json.urls.get).toBe(`${BASE}/files/${answer.json.id}`);
+    expect(answer.json.expires_at).toBe("2026-01-01T00:01:00.000Z");
+    expect((await call(sim, "GET", `/files/${answer.json.id}`)).json).toEqual(answer.json);
+    const download = await sim.handle(new Request(`${answer.json.urls.get}/download`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } }));
+    expect(new Uint8Array(await (download as Response).arrayBuffer())).toEqual(bytes);
+  });
+
+  it("needs the token, refuses a body without `content` (400) and one over the size limit (413)", async () => {
+    expect((await upload(new Uint8Array([1]), {}, "r8_wrong")).status).toBe(401);
+    const empty = await call(sim, "POST", "/files", { body: "--b--\r\n", headers: { "content-type": "multipart/form-data; boundary=b" } });
+    expect(empty.status).toBe(400);
+    sim.files.maxBytes = 4;
+    expect((await upload(new Uint8Array(5))).status).toBe(413);
+  });
+
+  it("deletes (204, then 404) and expires files; a create naming such a file is refused with 422", async () => {
+    const kept = (await upload(new Uint8Array([1]))).json;
+    const gone = (await upload(new Uint8Array([2]))).json;
+    expect((await call(sim, "DELETE", `/files/${gone.id}`)).status).toBe(204);
+    expect((await call(sim, "DELETE", `/files/${gone.id}`)).status).toBe(404);
+    expect((await call(sim, "GET", `/files/${gone.id}`)).status).toBe(404);
+    const withFile = (url: string) => call(sim, "POST", "/predictions", { body: { version: VERSION, input: { prompt: "x", image: url } } });
+    expect((await withFile(gone.urls.get)).status).toBe(422);
+    expect((await withFile(kept.urls.get)).status).toBe(201);
+    vi.setSystemTime(Date.now() + 60_001);
+    expect((await call(sim, "GET", `/files/${kept.id}`)).status).toBe(404);
+    expect((await withFile(kept.urls.get)).status).toBe(422);
+  });
+
+  it("keeps each account's files its own: another account's file is neither readable nor an input", async () => {
+    const foreign = sim.files.add({ account: "someone-else", content: new Uint8Array([1]) });
+    expect((await call(sim, "GET", `/files/${foreign.id}`)).status).toBe(404);
+    expect((await call(sim, "DELETE", `/files/${foreign.id}`)).status).toBe(404);
+    const refused = await call(sim, "POST", "/predictions", { body: { version: VERSION, input: { prompt: "x", image: `${BASE}/files/${foreign.id}` } } });
+    expect(refused.status).toBe(422);
   });
 });
 

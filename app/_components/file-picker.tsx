@@ -3,7 +3,8 @@
 import { useId, useRef, useState, type DragEvent } from "react";
 import { formatBytes } from "@/lib/browser/format";
 
-export type PickedFile = { dataUrl: string; name: string; size: number };
+/** The picked file itself (sent as a file part) and its data URL (the preview, the curl command). */
+export type PickedFile = { file: File; dataUrl: string; name: string; size: number };
 
 type FilePickerProps = {
   /** The field's name in the route's body: ids and test ids follow it (`field-image`, `image-input`). */
@@ -20,8 +21,9 @@ type FilePickerProps = {
 };
 
 /**
- * Picks (or takes a dropped) file and hands it on as a data URL, the form the route accepts; an
- * image is previewed, audio and video get their players.
+ * Picks (or takes a dropped) file and hands it on as it is (the run sends it as a file part) and
+ * as a data URL (the preview and the curl command); an image is previewed, audio and video get
+ * their players.
  */
 export function FilePicker({ name, label, accept, required, description, file: picked, onChange, errors, disabled }: FilePickerProps) {
   const inputRef = useRef<HTMLInputElement>(null);
@@ -42,7 +44,7 @@ export function FilePicker({ name, label, accept, required, description, file: p
     try {
       const dataUrl = await readAsDataUrl(file);
       setReadError(null);
-      onChange({ dataUrl, name: file.name, size: file.size });
+      onChange({ file, dataUrl, name: file.name, size: file.size });
     } catch {
       setReadError(`Could not read ${file.name}.`);
     }

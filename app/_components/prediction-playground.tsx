@@ -118,7 +118,7 @@ export function PredictionPlayground() {
             fieldErrors={byField}
             running={running}
             canceling={state.canceling}
-            onSubmit={() => void start(currentBody())}
+            onSubmit={() => void start(toRequestBody(fields, values, Object.fromEntries(Object.entries(files).map(([name, picked]) => [name, picked?.file]))))}
             onCancel={cancelRun}
             runButtonRef={runButtonRef}
             secondaryActions={

@@ -17,6 +17,7 @@ export type Route =
   | { kind: "model"; owner: string; name: string; version: string | null }
   | { kind: "file"; id: string; fileName: string }
   | { kind: "stream"; id: string }
+  | { kind: "files"; action: "upload" | "get" | "delete" | "download"; id: string }
   | { kind: "unknown" };
 
 export type RouteKind = EndpointKind | "unknown";
@@ -36,6 +37,11 @@ function matchApiRoute(method: string, parts: string[]): Route {
   const n = parts.length;
   // A file stream (`urls.stream` of an image prediction): public, like the text streams.
   if (first === "files" && n === 3 && third === "stream" && method === "GET") return { kind: "stream", id: second };
+  if (first === "files" && n === 1 && method === "POST") return { kind: "files", action: "upload", id: "" };
+  if (first === "files" && n === 2 && (method === "GET" || method === "DELETE")) {
+    return { kind: "files", action: method === "GET" ? "get" : "delete", id: second };
+  }
+  if (first === "files" && n === 3 && third === "download" && method === "GET") return { kind: "files", action: "download", id: second };
   if (first === "predictions") {
     if (n === 1 && method === "POST") return { kind: "create", target: { via: "version" } };
     if (n === 1 && method === "GET") return { kind: "list" };

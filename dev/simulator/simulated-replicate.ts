@@ -10,6 +10,7 @@ import {
   type RandomFaults,
   mulberry32,
 } from "./faults";
+import { SimFiles, type FileAnswer } from "./files-api";
 import { newPredictionId, seedFromId } from "./ids";
 import { planOutput } from "./model-outputs";
 import { findSimulatedModel, modelVersions } from "./models";
@@ -100,6 +101,8 @@ export interface SimulatedReplicateOptions extends Partial<Untidiness> {
   webhookRetryScale?: number;
   /** fetch used for webhook deliveries (default: global fetch at delivery time). */
   webhookFetch?: typeof fetch;
+  /** How long an uploaded file lives (default 24 h, as on Replicate). */
+  fileExpiryMs?: number;
 }
 
 /** Settings that tests may change on a running simulator (`sim.config.runMs = 50`). */
@@ -139,6 +142,8 @@ export class SimulatedReplicate {
   /** Where it is untidier than a tidy simulator; tests may change it (see `override`). */
   readonly untidy: Untidiness;
   readonly requests: RecordedRequest[] = [];
+  /** The Files API's files (`sim.files.add(...)` adds one, e.g. another account's). */
+  readonly files: SimFiles;
   /** Connections the server adapter accepted (keep-alive reuse shows as a small number). */
   connectionCount = 0;
   /** 429 answers sent (rate limit or injected). */
@@ -167,6 +172,7 @@ export class SimulatedReplicate {
       maxSyncWaitMs: options.maxSyncWaitMs ?? 60_000,
       slowMs: options.slowMs ?? 2000,
     };
+    this.files = new SimFiles({ expiryMs: options.fileExpiryMs });
     this.origin = options.origin?.replace(/\/+$/, "");
     this.streamOrigin = options.streamOrigin?.replace(/\/+$/, "");
     this.untidy = { ...UNTIDY_DEFAULTS };
@@ -267,6 +273,7 @@ export class SimulatedReplicate {
     this.shutdown();
     this.predictions.clear();
     this.foreignPredictions.clear();
+    this.files.reset();
     this.foreignOwed = 0;
     this.foreignRandom = mulberry32(this.seed ^ 0x5eed);
     this.rateLimitThrottles = 0;
@@ -346,6 +353,8 @@ export class SimulatedReplicate {
         });
       case "secret":
         return jsonResponse(200, { key: this.webhookSecret });
+      case "files":
+        return this.filesAnswer(route.action === "upload" ? await this.files.upload(request, origin) : this.files[route.action](route.id, origin));
       case "model":
         return this.modelAnswer(route.owner, route.name, route.version);
       case "unknown":
@@ -366,9 +375,12 @@ export class SimulatedReplicate {
     if (!wait.ok) return this.problem(wait.problem);
     const cancelAfter = parseCancelAfter(request.headers.get("cancel-after"));
     if (!cancelAfter.ok) return this.problem(cancelAfter.problem);
+    const modelInput = this.files.modelInput(parsed.spec.input, origin);
+    if ("problem" in modelInput) return this.problem(modelInput.problem);
 
     this.addForeignTraffic(origin);
     const prediction = this.addPrediction(parsed.spec, origin, cancelAfter.value);
+    if (modelInput.input !== parsed.spec.input) this.files.readByModel.set(prediction.id, modelInput.input);
     const { webhook } = parsed.spec;
     if (webhook) {
       this.webhooks
@@ -527,7 +539,7 @@ export class SimulatedReplicate {
       const contentType = extension === "webp" ? "image/webp" : "image/jpeg";
       return new Response(sampleImageBytes(extension), { headers: { ...headers, "content-type": contentType } });
     }
-    const svg = renderPredictionSvg({ prompt, seed, style: input.style, image: input.image });
+    const svg = renderPredictionSvg({ prompt, seed, style: input.style, image: (this.files.readByModel.get(id) ?? input).image });
     return new Response(svg, { headers: { ...headers, "content-type": "image/svg+xml" } });
   }
 
@@ -546,6 +558,12 @@ export class SimulatedReplicate {
     const mode = this.untidy.fileStreamData;
     const dataUrl = mode === "data-url" || (mode === "by-seed" && prediction.plan.seed % 2 === 1);
     return dataUrl ? this.outputDataUrls(prediction) : prediction.outputFileUrls();
+  }
+
+  private filesAnswer(answer: FileAnswer): Response {
+    if ("problem" in answer) return this.problem(answer.problem);
+    if (answer.bytes) return new Response(answer.bytes, { status: answer.status, headers: { "content-type": answer.contentType ?? "application/octet-stream" } });
+    return answer.body === undefined ? new Response(null, { status: answer.status }) : jsonResponse(answer.status, answer.body);
   }
 
   private withPrediction(id: string, answer: (prediction: SimPrediction) => Response): Response {

@@ -18,9 +18,9 @@ export function isTerminalStatus(status: PredictionStatus): status is TerminalSt
 export type Fault = "429" | "500" | "502" | "503" | "drop" | "slow" | "html200" | "truncated";
 export const ALL_FAULTS: readonly Fault[] = ["429", "500", "502", "503", "drop", "slow", "html200", "truncated"];
 
-/** `model`: GET /models/{owner}/{name} and GET /models/{owner}/{name}/versions/{id}. */
-export type EndpointKind = "create" | "get" | "cancel" | "list" | "secret" | "file" | "stream" | "model";
-export const ALL_ENDPOINT_KINDS: readonly EndpointKind[] = ["create", "get", "cancel", "list", "secret", "file", "stream", "model"];
+/** `files`: the Files API (uploads, file objects, downloads, deletes); `model`: GET /models/{owner}/{name} and GET /models/{owner}/{name}/versions/{id}. */
+export type EndpointKind = "create" | "get" | "cancel" | "list" | "secret" | "file" | "stream" | "model" | "files";
+export const ALL_ENDPOINT_KINDS: readonly EndpointKind[] = ["create", "get", "cancel", "list", "secret", "file", "stream", "model", "files"];
 
 export type WebhookEvent = "start" | "output" | "logs" | "completed";
 export const ALL_WEBHOOK_EVENTS: readonly WebhookEvent[] = ["start", "output", "logs", "completed"];

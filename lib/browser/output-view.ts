@@ -14,7 +14,8 @@ export type OutputView = { files: OutputFile[]; text: string | null; json: strin
 
 const EMPTY: OutputView = { files: [], text: null, json: null };
 
-const URL_START = /^(https?:\/\/|data:[\w.+-]+\/[\w.+-]+[;,]|blob:)/i;
+// Kept outputs (OUTPUT_STORAGE=fs) are app-relative: `/api/ai/replicate/outputs/{token}`.
+const URL_START = /^(https?:\/\/|data:[\w.+-]+\/[\w.+-]+[;,]|blob:|\/api\/ai\/replicate\/outputs\/)/i;
 
 const KIND_BY_EXTENSION: Record<string, MediaKind> = {
   ...Object.fromEntries(["png", "jpg", "jpeg", "gif", "webp", "svg", "avif", "bmp"].map((extension) => [extension, "image"])),
@@ -52,12 +53,16 @@ function isUrl(text: string): boolean {
   return URL_START.test(text) && !/\s/.test(text);
 }
 
-/** By the data: URL's media type, else the path's extension; a URL naming neither is taken for an image. */
+/**
+ * By the data: URL's media type, else the path's extension; a URL naming neither is taken for an
+ * image. An extension is 1 to 5 characters: a longer dotted tail is a signed token (a kept output's
+ * `/api/ai/replicate/outputs/v1.<key>.<mac>`), which names no type.
+ */
 export function toOutputFile(url: string): OutputFile {
   const dataType = /^data:(image|audio|video)\//i.exec(url);
   if (dataType) return { kind: dataType[1].toLowerCase() as MediaKind, url };
   if (/^data:/i.test(url)) return { kind: "file", url };
-  const extension = /\.([a-z0-9]+)$/i.exec(pathOf(url))?.[1]?.toLowerCase();
+  const extension = /\.([a-z0-9]{1,5})$/i.exec(pathOf(url))?.[1]?.toLowerCase();
   if (extension === undefined) return { kind: "image", url };
   return { kind: KIND_BY_EXTENSION[extension] ?? "file", url };
 }

@@ -10,12 +10,18 @@ import type { RunRequestBody } from "./route-types";
  * its own default); an emptied optional field neither. A required field left as it was is sent as
  * it shows: a text field empty, a slider at its value, a toggle off. Numbers
  * that parse are sent as numbers; anything else is sent as typed, so the route, the one
- * validator, names the problem.
+ * validator, names the problem. A file field with its picked file in `files` carries the file
+ * itself (sent as a file part, see `toWireBody`); without it, its data URL.
  */
-export function toRequestBody(fields: FieldDescriptor[], values: FormValues): RunRequestBody {
+export function toRequestBody(fields: FieldDescriptor[], values: FormValues, files: Record<string, Blob | null | undefined> = {}): RunRequestBody {
   const body: Record<string, unknown> = {};
   for (const field of fields) {
     const value = values[field.name];
+    const file = field.kind === "file" ? files[field.name] : undefined;
+    if (file && value !== null && value !== undefined) {
+      body[field.name] = file;
+      continue;
+    }
     if (value === undefined || value === null) {
       const shown = field.required ? requiredAsShown(field) : undefined;
       if (shown !== undefined) body[field.name] = shown;
@@ -65,6 +71,23 @@ function fieldValue(field: FieldDescriptor, value: string): unknown {
     default:
       return value === "" ? undefined : value;
   }
+}
+
+/**
+ * The body as sent: JSON, or multipart/form-data when it holds a file, the file sent as it is (no
+ * base64: a third fewer bytes, and no 4.5 MB JSON on hosts that cut bodies there). In multipart,
+ * numbers and booleans go as their text (the route types them by its schema), other values as JSON.
+ */
+export function toWireBody(body: RunRequestBody): { body: string | FormData; contentType?: string } {
+  const entries = Object.entries(body as Record<string, unknown>);
+  if (!entries.some(([, value]) => value instanceof Blob)) return { body: JSON.stringify(body), contentType: "application/json" };
+  const form = new FormData();
+  for (const [name, value] of entries) {
+    if (value instanceof Blob) form.append(name, value, value instanceof File ? value.name : name);
+    else form.append(name, typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? String(value) : JSON.stringify(value));
+  }
+  // No Content-Type: fetch sets multipart/form-data with its boundary.
+  return { body: form };
 }
 
 /** A seed most models accept (they commonly read it as a signed 32-bit integer). */

@@ -1,6 +1,7 @@
 import { isEventStream } from "@/lib/shared/event-stream";
 import { retryAfterMs } from "@/lib/shared/retry-after";
 import { readJsonAnswer, readStreamedAnswer, type RouteAnswer } from "./route-answer";
+import { toWireBody } from "./request-body";
 import type { RunEvent, RunRequestBody } from "./route-types";
 
 /** The three calls the page makes to the route, each one request. Errors of the network reject. */
@@ -26,12 +27,14 @@ type CallOptions = {
  * route answers 409 with Retry-After, and the repeat asks again then (a few times).
  */
 export async function postRun(body: RunRequestBody, options: CallOptions & { idempotencyKey?: string } = {}): Promise<RouteAnswer> {
+  const wire = toWireBody(body);
   const keyed: Record<string, string> = options.idempotencyKey ? { "Idempotency-Key": `"${options.idempotencyKey}"` } : {};
+  const type: Record<string, string> = wire.contentType ? { "Content-Type": wire.contentType } : {};
   for (let attempt = 1; ; attempt += 1) {
     const response = await (options.fetch ?? fetch)(ROUTE_PATH, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json", Prefer: "respond-async", ...keyed, ...options.headers },
-      body: JSON.stringify(body),
+      headers: { ...type, Accept: "application/json", Prefer: "respond-async", ...keyed, ...options.headers },
+      body: wire.body,
       signal: options.signal,
     });
     const waitMs = response.status === 409 && options.idempotencyKey ? retryAfterMs(response.headers.get("retry-after")) : null;

@@ -23,9 +23,10 @@ export type RunEvent =
 /**
  * What the page posts: the route's own body type, derived from its schema, so a new field in
  * `schema.ts` needs no edit here. A field may also be sent as typed text (a seed of "12abc") for
- * the route, the one validator, to name the problem.
+ * the route, the one validator, to name the problem. A file field may hold the picked file itself
+ * (a Blob): the body then goes as multipart/form-data, the file as a file part.
  */
-export type RunRequestBody = { [K in keyof RouteBody]: RouteBody[K] | string };
+export type RunRequestBody = { [K in keyof RouteBody]: RouteBody[K] | string | Blob };
 type RouteBody = z.input<typeof requestBodySchema>;
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

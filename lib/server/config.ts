@@ -26,6 +26,8 @@ export interface Config {
   /** `Cancel-After` of an async create: nobody waits for it in-process, so Replicate ends it past this. */
   asyncTimeoutSeconds: number;
   maxBodyBytes: number;
+  /** File inputs (data URLs) decoding to more bytes than this go to Replicate's Files API, not inline. */
+  inlineMaxBytes: number;
   /** Largest webhook body: one prediction, outputs included (data URLs when the model inlines them). */
   webhookMaxBodyBytes: number;
   /** Non-create calls a minute this process may spend polling (Replicate allows 3,000 an account). */
@@ -51,6 +53,7 @@ export const ENV_NAMES = [
   "REPLICATE_SYNC_WAIT_SECONDS",
   "REPLICATE_ASYNC_TIMEOUT_SECONDS",
   "REPLICATE_MAX_BODY_BYTES",
+  "REPLICATE_INLINE_MAX_BYTES",
   "REPLICATE_WEBHOOK_MAX_BODY_BYTES",
   "REPLICATE_POLL_BUDGET_PER_MINUTE",
   "REPLICATE_CREATES_PER_MINUTE",
@@ -107,6 +110,8 @@ const envSchema = z.object({
   REPLICATE_ASYNC_TIMEOUT_SECONDS: optional(number(5, 86_400, true)).transform((v) => v ?? 1800),
   REPLICATE_WEBHOOK_MAX_BODY_BYTES: optional(number(1024, 1024 ** 3, true)).transform((v) => v ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES),
   REPLICATE_MAX_BODY_BYTES: optional(number(1, 1024 ** 3, true)).transform((v) => v ?? 10 * 1024 * 1024),
+  // Replicate's API reference asks for data URLs only up to 256 KB; its Files API takes 100 MiB.
+  REPLICATE_INLINE_MAX_BYTES: optional(number(0, 100 * 1024 ** 2, true)).transform((v) => v ?? 256 * 1024),
   REPLICATE_POLL_BUDGET_PER_MINUTE: optional(number(60, 1_000_000, true)).transform((v) => v ?? 2400),
   REPLICATE_CREATES_PER_MINUTE: optional(number(1, 1_000_000, true)).transform((v) => v ?? 600),
   REPLICATE_WEBHOOK_URL: optional(baseUrl("must be the app's public http(s) origin")),
@@ -126,6 +131,7 @@ export function parseConfig(env: Env): Config {
     syncWaitSeconds: clampSyncWait(vars.REPLICATE_SYNC_WAIT_SECONDS, vars.REPLICATE_TIMEOUT_SECONDS),
     asyncTimeoutSeconds: vars.REPLICATE_ASYNC_TIMEOUT_SECONDS,
     maxBodyBytes: vars.REPLICATE_MAX_BODY_BYTES,
+    inlineMaxBytes: vars.REPLICATE_INLINE_MAX_BYTES,
     webhookMaxBodyBytes: vars.REPLICATE_WEBHOOK_MAX_BODY_BYTES,
     pollBudgetPerMinute: vars.REPLICATE_POLL_BUDGET_PER_MINUTE,
     createsPerMinute: vars.REPLICATE_CREATES_PER_MINUTE,

@@ -3,11 +3,12 @@
  * Replicate on loopback: the route runs exactly its production code.
  * Drives the Chromium or Chrome that find-browser.ts finds; with none (or E2E_SKIP=1) it is skipped.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { renderSeedPng } from "@/dev/simulator/png-image";
+import { renderSeedPng, seedPngDataUrl } from "@/dev/simulator/png-image";
 import { startSimulatorServer, type SimulatorServer } from "@/dev/simulator/server";
 import {
   ensureProductionBuild,
@@ -115,6 +116,17 @@ describe.skipIf(skipped || browserFound.path === null)("the demo page in a brows
     return (await midway.jsonValue()) as number;
   }
 
+  /** Resolves once the output image has loaded (decoded, with a width). */
+  const outputImageLoaded = () =>
+    page.waitForFunction(
+      () => {
+        const img = document.querySelector<HTMLImageElement>('[data-testid="output-image"]');
+        return img !== null && img.complete && img.naturalWidth > 0;
+      },
+      null,
+      { timeout: 5_000 },
+    );
+
   /** Requests the simulated Replicate saw for one prediction, by kind (create, get, cancel). */
   const upstreamCalls = (id: string, kind: string) =>
     simulator.sim.requests.filter((request) => request.kind === kind && request.path.includes(id));
@@ -133,14 +145,7 @@ describe.skipIf(skipped || browserFound.path === null)("the demo page in a brows
     const image = page.getByTestId("output-image");
     await image.waitFor({ timeout: 10_000 });
     expect(await image.getAttribute("src")).toMatch(new RegExp(`^${simulator.origin}/`));
-    await page.waitForFunction(
-      () => {
-        const img = document.querySelector<HTMLImageElement>('[data-testid="output-image"]');
-        return img !== null && img.complete && img.naturalWidth > 0;
-      },
-      null,
-      { timeout: 5_000 },
-    );
+    await outputImageLoaded();
     await expect.poll(() => page.getByTestId("status").textContent()).toBe("Succeeded");
     const id = await page.getByTestId("prediction-id").textContent();
     const input = simulator.sim.predictions.get(id ?? "")?.toJSON().input;
@@ -247,6 +252,74 @@ describe.skipIf(skipped || browserFound.path === null)("the demo page in a brows
     expect(answer.status).toBe(200);
     expect(((await answer.json()) as { status: string }).status).toBe("succeeded");
     expect(upstreamCalls(id, "get")).toEqual([]);
+  });
+
+  describe("a 2 MB image, through the Files API, with kept outputs (OUTPUT_STORAGE=fs)", () => {
+    let files: SimulatorServer;
+    let kept: NextServer;
+    let storageDir: string;
+
+    beforeAll(async () => {
+      storageDir = mkdtempSync(path.join(tmpdir(), "e2e-outputs-"));
+      // Replicate removes a prediction's data an hour after it ends; here 5 s after (time for the page to see it end on a busy machine).
+      files = await startSimulatorServer({ runMs: 600, bootMs: 100, retentionMs: 5_000 });
+      kept = await startNextServer({
+        port: await freePort(),
+        env: simulatedReplicateEnv(files.baseUrl, {
+          REPLICATE_POLL_INTERVAL_MS: "100",
+          ROUTE_API_KEY: "",
+          REPLICATE_WEBHOOK_URL: "",
+          REPLICATE_WEBHOOK_SECRET: "",
+          REPLICATE_RATE_LIMIT: "",
+          OUTPUT_STORAGE: "fs",
+          OUTPUT_STORAGE_DIR: storageDir,
+        }),
+      });
+    }, 60_000);
+
+    afterAll(async () => {
+      await kept?.stop();
+      await files?.close();
+      if (storageDir) rmSync(storageDir, { recursive: true, force: true });
+    });
+
+    it("goes as multipart, reaches the model by its file URL, and the output is shown from the kept copy after Replicate's is gone", async () => {
+      const png = Buffer.from(seedPngDataUrl(11, 2 * 1024 * 1024).split(",")[1], "base64");
+      expect(png.length).toBeGreaterThan(2_000_000);
+      await page.goto(kept.origin);
+      await page.getByTestId("image-input").setInputFiles({ name: "large.png", mimeType: "image/png", buffer: png });
+      await page.getByTestId("image-preview").waitFor();
+      const posted = page.waitForRequest((request) => request.method() === "POST" && request.url().endsWith("/api/ai/replicate"));
+      await run("A large sketch", { seed: "5" });
+      expect((await posted).headers()["content-type"]).toMatch(/^multipart\/form-data; boundary=/);
+
+      const image = page.getByTestId("output-image");
+      await image.waitFor({ timeout: 10_000 });
+      const src = (await image.getAttribute("src")) ?? "";
+      expect(src).toMatch(/^\/api\/ai\/replicate\/outputs\//);
+      await expect.poll(() => page.getByTestId("status").textContent()).toBe("Succeeded");
+
+      // The model got the file's URL, not 2.7 MB of base64, and read the very bytes picked.
+      const id = (await page.getByTestId("prediction-id").textContent()) ?? "";
+      const [file] = files.sim.files.files.values();
+      expect(files.sim.predictions.get(id)?.plan.input.image).toBe(`${files.baseUrl}/files/${file.id}`);
+      expect(files.sim.files.readByModel.get(id)?.image).toBe(`data:image/png;base64,${png.toString("base64")}`);
+      // Deleted once the prediction ended, not left on the account for 24 h.
+      await expect.poll(() => file.deleted, { timeout: 5_000, interval: 50 }).toBe(true);
+
+      // Replicate's copy goes; the page's copy stays.
+      const [original] = files.sim.predictions.get(id)!.outputFileUrls();
+      await expect.poll(() => files.sim.predictions.get(id)!.isDataRemoved(), { timeout: 15_000, interval: 100 }).toBe(true);
+      expect((await fetch(original)).status).toBe(404);
+      const shown = await page.evaluate(async (url) => {
+        const response = await fetch(url, { cache: "no-store" });
+        return { status: response.status, type: response.headers.get("content-type"), size: (await response.arrayBuffer()).byteLength };
+      }, src);
+      expect(shown.status).toBe(200);
+      expect(shown.type).toContain("image/");
+      expect(shown.size).toBeGreaterThan(png.length);
+      await outputImageLoaded();
+    });
   });
 
   describe("with an access key (ROUTE_API_KEY)", () => {

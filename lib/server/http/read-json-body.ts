@@ -72,8 +72,37 @@ export async function readBodyText(request: Request, maxBytes: number, limitName
 
 async function readAtMost(request: Request, maxBytes: number, limitName: string): Promise<Uint8Array> {
   const declared = declaredLength(request.headers);
+  let whole = declared === null || declared > maxBytes ? null : new Uint8Array(declared);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const value of countedChunks(request, maxBytes, limitName)) {
+    const before = total;
+    total += value.byteLength;
+    if (whole && total <= whole.byteLength) {
+      whole.set(value, before);
+      continue;
+    }
+    if (whole) {
+      // More than it declared (only a hand-built Request can): carry on as if undeclared.
+      chunks.push(whole.subarray(0, before));
+      whole = null;
+    }
+    chunks.push(value);
+  }
+  if (whole) return total === whole.byteLength ? whole : whole.subarray(0, total);
+  return joined(chunks, total);
+}
+
+/**
+ * The body's chunks as they arrive, under the request's rules: at most `maxBytes` (413 naming
+ * `limitName`, before a byte is read when `Content-Length` says so), within the body time limit
+ * (408) and the process's body budget (503; a declared length is counted at once). Stopping early
+ * (an exception or a `break` in the consumer) cancels the rest of the body.
+ */
+export async function* countedChunks(request: Request, maxBytes: number, limitName: string): AsyncGenerator<Uint8Array> {
+  const declared = declaredLength(request.headers);
   if (declared !== null && declared > maxBytes) throw tooLarge(maxBytes, limitName);
-  if (!request.body) return new Uint8Array();
+  if (!request.body) return;
   const lease = leases.get(request);
   const count = (bytes: number) => {
     if (!lease || lease.released) return;
@@ -87,36 +116,27 @@ async function readAtMost(request: Request, maxBytes: number, limitName: string)
   const expired = new Promise<never>((_, reject) => {
     if (lease) timer = setTimeout(() => reject(bodyTimeout(lease.timeoutMs)), lease.timeoutMs);
   });
-  let whole = declared === null ? null : new Uint8Array(declared);
-  const chunks: Uint8Array[] = [];
+  expired.catch(() => undefined);
   let total = 0;
+  let done = false;
   try {
     for (;;) {
-      const { done, value } = await Promise.race([reader.read(), expired]);
-      if (done) break;
-      const before = total;
+      const read = await Promise.race([reader.read(), expired]);
+      if (read.done) {
+        done = true;
+        return;
+      }
+      const value = read.value;
       total += value.byteLength;
       if (total > maxBytes) throw tooLarge(maxBytes, limitName);
-      if (whole && total <= whole.byteLength) {
-        whole.set(value, before);
-        continue;
-      }
-      if (whole) {
-        // More than it declared (only a hand-built Request can): carry on as if undeclared.
-        chunks.push(whole.subarray(0, before));
-        whole = null;
-      }
-      count(value.byteLength);
-      chunks.push(value);
+      // A declared body was counted whole; bytes past what it declared are counted as they come.
+      if (declared === null || total > declared) count(declared === null ? value.byteLength : Math.min(value.byteLength, total - declared));
+      yield value;
     }
-  } catch (error) {
-    reader.cancel().catch(() => undefined);
-    throw error;
   } finally {
     clearTimeout(timer);
+    if (!done) reader.cancel().catch(() => undefined);
   }
-  if (whole) return total === whole.byteLength ? whole : whole.subarray(0, total);
-  return joined(chunks, total);
 }
 
 /** `Content-Length` as a byte count, or null when absent or not one. */
@@ -150,6 +170,6 @@ function bodyTimeout(timeoutMs: number): Problem {
   );
 }
 
-function invalidBody(detail: string): Problem {
+export function invalidBody(detail: string): Problem {
   return invalidFieldsProblem("Invalid request body", detail, [{ field: "body", description: detail }]);
 }

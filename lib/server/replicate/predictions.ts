@@ -3,7 +3,8 @@ import type { Config } from "@/lib/server/config";
 import { Problem } from "@/lib/server/problem";
 import { callReplicate, type CallStats } from "@/lib/server/replicate/transport";
 import { createRetry, waitForCreateSlot } from "@/lib/server/replicate/create-policy";
-import { isPrediction, PREDICTION_ID, type Prediction } from "@/lib/shared/prediction";
+import { PREDICTION_ID, type Prediction } from "@/lib/shared/prediction";
+import { ReplicatePrediction } from "@/lib/shared/replicate-objects";
 
 /**
  * Replicate's predictions resource: create, get, cancel. One function an endpoint, no policy:
@@ -45,7 +46,7 @@ export async function createPrediction(config: Config, input: Record<string, unk
       signal: atCap.signal,
       // A held create answers after up to N s; past that only a dead connection is waited for.
       timeoutMs: ((options.waitSeconds ?? 0) + 30) * 1000,
-      accept: isPrediction,
+      accept: isReplicatePrediction,
       stats: options.stats,
     });
     return answer.data;
@@ -100,7 +101,7 @@ export function getPrediction(config: Config, id: string, options: IdempotentOpt
     method: "GET",
     path: `/predictions/${checkedId(id)}`,
     idempotent: true,
-    accept: isPrediction,
+    accept: isReplicatePrediction,
     timeoutMs: 10_000,
     ...options,
   }).then((answer) => answer.data);
@@ -111,10 +112,15 @@ export function cancelPrediction(config: Config, id: string, options: Idempotent
     method: "POST",
     path: `/predictions/${checkedId(id)}/cancel`,
     idempotent: true,
-    accept: isPrediction,
+    accept: isReplicatePrediction,
     timeoutMs: 10_000,
     ...options,
   }).then((answer) => answer.data);
+}
+
+/** A prediction as Replicate's spec describes it (lib/shared/replicate-objects.ts); anything else is a garbled answer. */
+export function isReplicatePrediction(data: unknown): data is Prediction {
+  return ReplicatePrediction.safeParse(data).success;
 }
 
 /** An id goes into a URL only once it is known to be an id: nothing can steer a call elsewhere. */

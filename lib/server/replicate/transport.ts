@@ -35,10 +35,12 @@ export interface CallStats {
 export type RetryPlanner = (failure: FailedAttempt, context: RetryContext) => number | null | Promise<number | null>;
 
 export interface ReplicateCall {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "DELETE";
   /** Path below the base URL, e.g. `/predictions/abc`; a full URL is used as is (see the token rule above). */
   path: string;
   body?: unknown;
+  /** A byte-stream body (a multipart upload) instead of JSON: opened afresh for each attempt, never buffered. */
+  upload?: UploadBody;
   headers?: Record<string, string>;
   /** GET and cancel: retried as retry-policy.ts plans. A create is not, and is retried only as `retry` says. */
   idempotent: boolean;
@@ -56,6 +58,13 @@ export interface ReplicateCall {
   stats?: CallStats;
 }
 
+export interface UploadBody {
+  contentType: string;
+  /** Bytes `open()` yields: sent as Content-Length. */
+  length: number;
+  open: () => NodeJS.ReadableStream;
+}
+
 declare module "axios" {
   interface AxiosRequestConfig {
     deadline?: number;
@@ -64,6 +73,7 @@ declare module "axios" {
     /** A function, not the stats object: axios deep-copies plain objects when a retry replays the config. */
     countRetry?: () => void;
     plannedRetryMs?: number;
+    openBody?: () => NodeJS.ReadableStream;
   }
 }
 
@@ -80,9 +90,17 @@ const instance = axios.create({
   maxContentLength: 64 * 1024 * 1024,
 });
 
+// Runs for every attempt, retries included (axios-retry sends the config again): a fresh stream each time.
+instance.interceptors.request.use((config) => {
+  if (config.openBody) config.data = config.openBody();
+  return config;
+});
+
 // Registered before axios-retry so that a malformed 2xx answer reaches the retry planner as an error.
 instance.interceptors.response.use((response) => {
   if (response.config.responseType === "stream") return response;
+  // 204 No Content (a file's DELETE): nothing to parse.
+  if (response.status === 204) return { ...response, data: null };
   const data = parseJson(response.data);
   const accept = response.config.accept ?? (() => true);
   if (data === undefined || !accept(data)) {
@@ -131,7 +149,10 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
         ...call.headers,
         ...(isReplicateOrigin(config, url) ? { Authorization: `Bearer ${config.token}` } : {}),
         ...(call.body === undefined ? {} : { "Content-Type": "application/json" }),
+        ...(call.upload ? { "Content-Type": call.upload.contentType, "Content-Length": String(call.upload.length) } : {}),
       },
+      // No redirects for an upload: following them would keep a copy of every byte sent.
+      ...(call.upload ? { openBody: call.upload.open, maxRedirects: 0 } : {}),
       ...(call.stream ? { responseType: "stream" as const } : {}),
       signal: call.signal,
       timeout: call.timeoutMs ?? 30_000,

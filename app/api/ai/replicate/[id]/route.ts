@@ -1,5 +1,6 @@
 import { wantsEventStream } from "@/lib/server/http/event-stream";
 import { predictionResponse } from "@/lib/server/replicate/answer";
+import { releaseInputFiles } from "@/lib/server/replicate/file-inputs";
 import { predictionStatusCode } from "@/lib/shared/prediction";
 import { handleKeyOf, parseHandle } from "@/lib/server/replicate/prediction-handle";
 import { currentPrediction } from "@/lib/server/replicate/current-prediction";
@@ -35,11 +36,12 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
           needsLogs: true,
           cancelWhenStopped: false,
           onUpdate,
-        }),
+        }).then((outcome) => (releaseInputFiles(config, outcome.prediction), outcome)),
       request.signal,
     );
   }
   const prediction = await currentPrediction(config, id, { stats });
+  releaseInputFiles(config, prediction);
   return predictionResponse(prediction, predictionStatusCode(prediction));
 });
 

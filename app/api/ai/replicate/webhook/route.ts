@@ -20,7 +20,7 @@ export const POST = replicateRoute(
       try {
         // First what every instance shares (ends the waits for it), then the app's own processing.
         await shareDelivery(delivery.prediction);
-        await onPrediction(delivery.prediction);
+        await onPrediction(delivery.prediction, context.config);
       } catch (error) {
         // Not processed: let Replicate's retry of this delivery be processed.
         await forgetDelivery(request.headers);

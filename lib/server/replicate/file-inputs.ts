@@ -1,0 +1,158 @@
+import "server-only";
+// The step between toModelInput and the create: file inputs too large to travel inline go through
+// Replicate's Files API. Any data URL in the input (at any depth) whose decoded size is above
+// REPLICATE_INLINE_MAX_BYTES (default 256 KiB, what Replicate's API reference allows inline) is
+// uploaded and replaced by its file's `urls.get`; smaller ones stay data URLs. The bytes are
+// decoded from the data URL in 48 KiB pieces as the upload sends them: no second whole copy.
+//
+// Uploaded files are deleted once their prediction has ended, so they do not pile up on the
+// account: by the request that ran it (the JSON or stream answer; at once when the create fails),
+// and by whoever later sees it ended (a GET, a webhook), which finds the files in the prediction's
+// `input` (Replicate echoes it): no process has to remember them. An async prediction nobody
+// follows keeps its files until Replicate expires them, 24 h after upload.
+
+import type { Config } from "@/lib/server/config";
+import { estimateDecodedBytes } from "@/lib/server/image";
+import { logWarning } from "@/lib/server/log";
+import { Problem } from "@/lib/server/problem";
+import { deleteFile, fileIdOf, uploadFile } from "@/lib/server/replicate/files";
+import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
+import type { CallStats } from "@/lib/server/replicate/transport";
+import { isTerminal, type Prediction } from "@/lib/shared/prediction";
+
+export interface UploadedInputs {
+  /** The input with each large data URL replaced by its file's URL. */
+  input: Record<string, unknown>;
+  /** The uploaded files' ids, to delete once the prediction has ended. */
+  fileIds: string[];
+}
+
+type Path = (string | number)[];
+
+const MAX_DEPTH = 32;
+// A multiple of 4 base64 characters decodes on its own: 65,536 characters are 48 KiB.
+const DECODE_CHARS = 65_536;
+const DATA_URL_HEAD = /^data:([a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+)?((?:;[^,;]*)*);base64,/i;
+
+export async function uploadLargeInputs(
+  config: Config,
+  input: Record<string, unknown>,
+  options: { deadline: number; stats?: CallStats },
+): Promise<UploadedInputs> {
+  const fileIds: string[] = [];
+  const replace = async (value: unknown, path: Path): Promise<unknown> => {
+    if (typeof value === "string") {
+      const head = DATA_URL_HEAD.exec(value.slice(0, 512));
+      if (!head || estimateDecodedBytes(value) <= config.inlineMaxBytes) return value;
+      const contentType = head[1]?.toLowerCase() ?? "application/octet-stream";
+      const payloadAt = head[0].length;
+      try {
+        const file = await uploadFile(
+          config,
+          {
+            chunks: () => decodedPieces(value, payloadAt),
+            size: estimateDecodedBytes(value),
+            contentType,
+            filename: fileNameOf(path, contentType),
+          },
+          options,
+        );
+        fileIds.push(file.id);
+        return file.urls.get;
+      } catch (error) {
+        throw uploadProblem(path, error);
+      }
+    }
+    if (path.length >= MAX_DEPTH) return value;
+    if (Array.isArray(value)) {
+      const items: unknown[] = [];
+      for (const [index, item] of value.entries()) items.push(await replace(item, [...path, index]));
+      return items;
+    }
+    if (typeof value === "object" && value !== null) {
+      const entries: [string, unknown][] = [];
+      for (const [name, item] of Object.entries(value)) entries.push([name, await replace(item, [...path, name])]);
+      return Object.fromEntries(entries);
+    }
+    return value;
+  };
+  try {
+    return { input: (await replace(input, [])) as Record<string, unknown>, fileIds };
+  } catch (error) {
+    deleteInputFiles(config, fileIds);
+    throw error;
+  }
+}
+
+/**
+ * Runs `work` (a run or a create using `fileIds`) and deletes the files once it has ended: when it
+ * fails, or its prediction ended (a run that stopped waiting without canceling leaves that to
+ * whoever sees the end: `releaseInputFiles`). The deletes run in the background.
+ */
+export async function deletingInputFilesAfter<T extends RunOutcome | Prediction>(config: Config, fileIds: readonly string[], work: Promise<T>): Promise<T> {
+  if (fileIds.length === 0) return work;
+  try {
+    const result = await work;
+    const ended = "kind" in result ? result.kind !== "detached" : isTerminal(result);
+    if (ended) deleteInputFiles(config, fileIds);
+    return result;
+  } catch (error) {
+    deleteInputFiles(config, fileIds);
+    throw error;
+  }
+}
+
+/** Deletes, in the background, the Files API files an ended prediction's `input` names. */
+export function releaseInputFiles(config: Config, prediction: Prediction): void {
+  if (!isTerminal(prediction) || typeof prediction.input !== "object" || prediction.input === null) return;
+  const ids: string[] = [];
+  const visit = (value: unknown, depth: number) => {
+    if (typeof value === "string") {
+      const id = fileIdOf(config, value);
+      if (id) ids.push(id);
+    } else if (typeof value === "object" && value !== null && depth < MAX_DEPTH) {
+      for (const item of Object.values(value)) visit(item, depth + 1);
+    }
+  };
+  visit(prediction.input, 0);
+  deleteInputFiles(config, ids);
+}
+
+// A cache, not state: a repeat delete is harmless (404 counts as deleted), this only spares the call.
+const deleted = new Set<string>();
+const DELETED_REMEMBERED = 10_000;
+
+/** Deletes files in the background; a failure is logged (the file expires after 24 h anyway). */
+export function deleteInputFiles(config: Config, fileIds: readonly string[]): void {
+  for (const id of fileIds) {
+    if (deleted.has(id)) continue;
+    deleted.add(id);
+    if (deleted.size > DELETED_REMEMBERED) deleted.delete(deleted.values().next().value!);
+    deleteFile(config, id, { deadline: Date.now() + 30_000 }).catch((error: unknown) => {
+      deleted.delete(id);
+      logWarning("input_file_not_deleted", `File ${id}: ${error instanceof Problem ? error.detail : String(error)}`);
+    });
+  }
+}
+
+function* decodedPieces(dataUrl: string, from: number): Generator<Uint8Array> {
+  for (let at = from; at < dataUrl.length; at += DECODE_CHARS) {
+    yield Buffer.from(dataUrl.slice(at, at + DECODE_CHARS), "base64");
+  }
+}
+
+function fileNameOf(path: Path, contentType: string): string {
+  const name = path.map(String).join(".").replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 200) || "input";
+  const subtype = contentType.split("/")[1]?.replace(/[^a-z0-9]/gi, "").slice(0, 10);
+  return subtype ? `${name}.${subtype}` : name;
+}
+
+function uploadProblem(path: Path, error: unknown): Problem {
+  const field = path.map(String).join(".") || "input";
+  const cause = error instanceof Problem ? error.detail : "the upload failed";
+  const throttled = error instanceof Problem && error.status === 429;
+  const status = error instanceof Problem && error.status === 413 ? 413 : throttled ? 429 : 502;
+  return new Problem(status, "Input file not uploaded", `The file in \`${field}\` could not be uploaded to Replicate's Files API, so no prediction was created: ${cause}`, {
+    headers: throttled ? (error.headers ?? {}) : {},
+  });
+}
