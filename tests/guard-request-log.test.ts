@@ -1,7 +1,8 @@
 import { http, HttpResponse } from "msw";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
 import { redact } from "@/lib/server/log";
+import { settle } from "@/tests/support/fake-clock";
 import { ROUTE_KEY, setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
 import { BASE, jsonPost, setEnv, TOKEN, until, useSimulatedReplicate } from "@/tests/support/route-env";
 
@@ -47,10 +48,13 @@ describe("one structured log line per request", () => {
   });
 
   it("logs a stream when it ends, with the whole stream's duration", async () => {
+    // Fake time: the run's 80 ms and the 10 ms rounds are exact however busy the machine is.
+    vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+    onTestFinished(() => void vi.useRealTimers());
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
-    const response = await post({ prompt: "[run:80] streamed" }, { accept: "text/event-stream" });
+    const response = await settle(post({ prompt: "[run:80] streamed" }, { accept: "text/event-stream" }));
     expect(logs.requests()).toHaveLength(0);
-    await response.text();
+    await settle(response.text());
     const [line] = logs.requests();
     expect(line).toMatchObject({ status: 200, stream: true, prediction_id: [...sim.predictions.keys()][0] });
     expect(line.polls).toBeGreaterThanOrEqual(2);
