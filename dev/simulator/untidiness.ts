@@ -1,6 +1,6 @@
 /**
- * Where production Replicate is untidier than a tidy simulator (see /work/shared/replicate-api.md,
- * "Where production is untidier"), one switch each. Every one is ON by default, so a suite that runs
+ * Where production Replicate is untidier than a tidy simulator (gathered from Replicate's spec, its
+ * docs and the recorded traffic in its official clients' test suites), one switch each. Every one is ON by default, so a suite that runs
  * against the simulator meets production without asking; `TIDY` turns them all off.
  */
 import { SIMULATED_MODELS } from "./models";
