@@ -33,7 +33,8 @@ export class TokenBucket {
 
   private refill(): void {
     const now = Date.now();
-    this.tokens = Math.min(this.capacity, this.tokens + (now - this.updated) * this.perMs);
+    // A clock stepped back (NTP, or a test's fake clock) refills nothing; it never drains.
+    this.tokens = Math.min(this.capacity, this.tokens + Math.max(0, now - this.updated) * this.perMs);
     this.updated = now;
   }
 }
