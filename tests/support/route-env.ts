@@ -26,6 +26,9 @@ const DEFAULT_ENV = {
   REPLICATE_CREATES_PER_MINUTE: "",
   REPLICATE_ASYNC_TIMEOUT_SECONDS: "",
   PREDICTION_HANDLE_SECRET: "",
+  // A test that turns webhooks on does not leave them on for the next.
+  REPLICATE_WEBHOOK_URL: "",
+  REPLICATE_WEBHOOK_SECRET: "",
 };
 
 export function setEnv(overrides: Record<string, string> = {}) {
