@@ -4,7 +4,7 @@
  * interfaces; tests/e2e/multi-instance.e2e.test.ts runs real instances). Instance B is configured
  * with a base URL nothing answers, so any wait of B's that ends well was answered by A's rounds.
  */
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { getConfig, type Config } from "@/lib/server/config";
 import { MemoryRateLimitStore } from "@/lib/server/guard/rate-limit";
 import { Poller, type PollerParts } from "@/lib/server/replicate/poller";
@@ -17,6 +17,8 @@ import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 60 });
+// Polling is what these share: predictions without a stream to wait on (the poller would read that instead).
+beforeEach(() => sim.override({ imageStreams: false }));
 
 function account() {
   return {

@@ -1,5 +1,5 @@
 import { http, HttpResponse } from "msw";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
 import { advance, settle, useFakeClock } from "@/tests/support/fake-clock";
@@ -36,6 +36,8 @@ function stallEveryPrediction() {
 describe("a progress bar that stalls", () => {
   it("gets at most one targeted poll for its step, then the round rate: no poll storm", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "1000", REPLICATE_TIMEOUT_SECONDS: "10" });
+    // No stream to wait on: the logs and the clock are all the poller has.
+    onTestFinished(sim.override({ imageStreams: false }));
     const gets = stallEveryPrediction();
     const answered = POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "[never] stalls" }));
     await advance(5_000);

@@ -55,7 +55,8 @@ describe("a prediction that ends", () => {
 
   it.each(["canceled", "aborted"] as const)("ends the wait on %s and answers 500", async (terminal) => {
     const pending = answer(post({ prompt: "[never] waits" }));
-    await advanceUntil(() => sim.count("get") >= 2);
+    // Past the hold it waits on the prediction's stream, for its `done`.
+    await advanceUntil(() => sim.count("stream") >= 1);
     sim.finish([...sim.predictions.keys()][0], terminal);
     const { status, body } = await pending;
     expect(status).toBe(500);

@@ -2,6 +2,7 @@ import "server-only";
 import type { Config } from "@/lib/server/config";
 import { callReplicate, isReplicateOrigin, type CallStats } from "@/lib/server/replicate/transport";
 import { CallAborted } from "@/lib/server/replicate/replicate-errors";
+import { EndWatches } from "@/lib/server/replicate/end-watch";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { getPrediction } from "@/lib/server/replicate/predictions";
 import { estimateRemainingMs, parseProgress } from "@/lib/shared/progress";
@@ -35,8 +36,19 @@ import type { PredictionEvents } from "@/lib/server/shared-state/webhook-state";
  * `current()` is the status read of `GET /api/ai/replicate/{handle}`: concurrent reads of one
  * prediction share one call per poll interval, counted against the same budget.
  *
+ * A prediction with a stream (`urls.stream`: text and file streams alike) is waited for on it, not
+ * polled: the stream's `done` says the run ended, to the millisecond, and the prediction is then
+ * read once (end-watch.ts). Not with webhooks: their delivery says the same, with the prediction,
+ * for nothing.
+ *
  * A webhook that reports a prediction ended (on this instance, or on another one through the shared
- * state's events) answers its waiters at once; polling stays the fallback.
+ * state's events) answers its waiters at once. With webhooks on, a prediction the list shows ended
+ * is left to its webhook for WEBHOOK_GRACE_ROUNDS rounds before it is read: the delivery carries the
+ * whole prediction, a read would only pay for it twice.
+ *
+ * A wait that learns its end another way (its stream, or webhooks) is polled only once in
+ * COVERED_EVERY_ROUNDS rounds, and gets no ETA poll: the fallback, so that a silent stream or a
+ * lost webhook never strands it.
  *
  * With shared state on Redis (REDIS_URL), the account is polled once, not once per instance: each
  * instance publishes what it waits for, the instance holding the poller's lease refreshes all of it
@@ -61,6 +73,10 @@ export interface PollOptions {
 interface Waiter {
   prediction: Prediction;
   options: PollOptions;
+  /** When it started waiting (a covered wait is polled COVERED_EVERY_ROUNDS rounds after). */
+  since: number;
+  /** When a list (or the holder's round) first showed it ended: its webhook's grace starts there. */
+  endedSeenAt?: number;
   resolve: (prediction: Prediction) => void;
   reject: (error: unknown) => void;
 }
@@ -103,6 +119,12 @@ const pagesFor = (waiters: number) => Math.min(waiters - 1, Math.ceil((waiters *
 const MAX_TARGETED = 10_000;
 /** A targeted poll lands this long after the estimated end (tqdm's estimate is per step). */
 const ETA_MARGIN_MS = 15;
+/** Streams read for their `done` at once, per process; past that, predictions are polled. */
+const MAX_END_WATCHES = 100;
+/** A wait its stream or webhook will end is still polled once in this many rounds. */
+const COVERED_EVERY_ROUNDS = 5;
+/** With webhooks on, rounds a prediction the list shows ended waits for its webhook before it is read. */
+const WEBHOOK_GRACE_ROUNDS = 2;
 
 export class Poller {
   private waiting = new Set<Waiter>();
@@ -114,12 +136,14 @@ export class Poller {
   private rounds = 0;
   private readonly targeted = new Map<string, string>();
   private readonly reads = new Map<string, { at: number; answer: Promise<Prediction> }>();
+  private readonly streams: EndWatches;
 
   constructor(
     private readonly config: Config,
     private readonly parts: PollerParts = {},
   ) {
     this.localBudget = new TokenBucket(config.pollBudgetPerMinute);
+    this.streams = new EndWatches(config, config.webhookUrl ? 0 : MAX_END_WATCHES, (id) => this.streamEnded(id));
   }
 
   /** The prediction's state at the next round, or sooner when its logs say it is about to end. */
@@ -127,7 +151,7 @@ export class Poller {
     if (options.signal.aborted) return Promise.reject(new CallAborted());
     this.listen();
     return new Promise<Prediction>((resolve, reject) => {
-      const waiter: Waiter = { prediction, options, resolve, reject };
+      const waiter: Waiter = { prediction, options, resolve, reject, since: Date.now() };
       const abort = () => waiter.reject(new CallAborted());
       let timer: ReturnType<typeof setTimeout> | undefined;
       const settle = <T>(finish: (value: T) => void) => (value: T) => {
@@ -137,15 +161,21 @@ export class Poller {
         finish(value);
       };
       waiter.resolve = settle((fresh: Prediction) => {
-        if (isTerminal(fresh)) this.targeted.delete(fresh.id);
+        if (isTerminal(fresh)) this.forget(fresh.id);
         resolve(fresh);
       });
       waiter.reject = settle((error: unknown) => {
-        this.targeted.delete(prediction.id);
+        this.forget(prediction.id);
         reject(error);
       });
       options.signal.addEventListener("abort", abort, { once: true });
       this.waiting.add(waiter);
+      // Live streams GET every round for their logs anyway: the others wait on the stream's `done`.
+      if (!options.needsLogs) this.streams.watch(prediction, options.stats);
+      if (this.covered(waiter)) {
+        if (!this.running) void this.run();
+        return;
+      }
       const eta = estimateRemainingMs(prediction.logs);
       const step = barStep(prediction.logs);
       if (eta !== null && step !== null && eta + ETA_MARGIN_MS < this.config.pollIntervalMs && this.targeted.get(prediction.id) !== step) {
@@ -195,7 +225,7 @@ export class Poller {
     this.heardAt = Date.now();
     for (const prediction of round.changed) this.deliver(prediction);
     const ended = new Set(round.ended ?? []);
-    for (const waiter of [...this.waiting]) if (ended.has(waiter.prediction.id)) void this.get(waiter);
+    for (const waiter of [...this.waiting]) if (ended.has(waiter.prediction.id) && this.readEnded(waiter)) void this.get(waiter);
   }
 
   /**
@@ -214,6 +244,48 @@ export class Poller {
     return answer;
   }
 
+  /** Nothing more to learn about this prediction (it ended, or its wait did). */
+  private forget(id: string): void {
+    this.targeted.delete(id);
+    if (![...this.waiting].some((waiter) => waiter.prediction.id === id)) this.streams.stop(id);
+  }
+
+  /** Its stream said it ended: each waiter reads it now (whole, with its logs). */
+  private streamEnded(id: string): void {
+    for (const waiter of [...this.waiting]) if (waiter.prediction.id === id) void this.get(waiter);
+  }
+
+  /** Its end will come another way: its stream is open, or webhooks report it (not to live streams, which poll for logs). */
+  private covered(waiter: Waiter): boolean {
+    if (waiter.options.needsLogs) return false;
+    return Boolean(this.config.webhookUrl) || this.streams.watching(waiter.prediction.id);
+  }
+
+  /**
+   * Waiters a round polls: a covered one once it has waited COVERED_EVERY_ROUNDS rounds (half a
+   * round early is on time); one already seen ended only once its webhook's grace is over.
+   */
+  private roundOf(): Waiter[] {
+    const all = [...this.waiting];
+    this.streams.keepOnly(new Set(all.map((waiter) => waiter.prediction.id)));
+    const fallbackMs = (COVERED_EVERY_ROUNDS - 0.5) * this.config.pollIntervalMs;
+    const now = Date.now();
+    return all.filter(
+      (waiter) => (now - waiter.since >= fallbackMs || !this.covered(waiter)) && (waiter.endedSeenAt === undefined || this.readEnded(waiter)),
+    );
+  }
+
+  /**
+   * A waiter whose prediction a list (or the holder's round) shows ended: read it whole now, or,
+   * with webhooks on, only once its webhook is WEBHOOK_GRACE_ROUNDS rounds late.
+   */
+  private readEnded(waiter: Waiter): boolean {
+    if (!this.config.webhookUrl) return true;
+    const now = Date.now();
+    waiter.endedSeenAt ??= now;
+    return now - waiter.endedSeenAt >= WEBHOOK_GRACE_ROUNDS * this.config.pollIntervalMs;
+  }
+
   private remember(id: string, step: string): void {
     this.targeted.delete(id);
     this.targeted.set(id, step);
@@ -227,9 +299,9 @@ export class Poller {
     try {
       while (this.waiting.size > 0) {
         await sleep(this.config.pollIntervalMs);
-        const round = [...this.waiting];
-        if (round.length === 0) continue;
         this.rounds += 1;
+        const round = this.roundOf();
+        if (round.length === 0) continue;
         if (this.parts.sharing) await this.sharedRound(round, this.parts.sharing);
         else await this.refresh(round);
       }
@@ -253,7 +325,7 @@ export class Poller {
         // reach, is read whole: its answer carries the logs a list entry has not.
         const fresh = seen.get(waiter.prediction.id);
         if (fresh && !isTerminal(fresh)) waiter.resolve(withLogsOf(waiter, fresh));
-        else viaGet.push(waiter);
+        else if (!fresh || this.readEnded(waiter)) viaGet.push(waiter);
       }
     } else {
       viaGet.push(...viaList);
@@ -304,6 +376,11 @@ export class Poller {
     const ownIds = new Set(own.map((waiter) => waiter.prediction.id));
     const endedElsewhere = entries.filter((entry) => !ownIds.has(entry.id) && seen.has(entry.id) && isTerminal(seen.get(entry.id)!));
     const told = new Set(endedElsewhere.map((entry) => entry.id));
+    // This instance's own that ended, while their webhooks may still come, are left to them.
+    for (const waiter of own) {
+      const fresh = seen.get(waiter.prediction.id);
+      if (fresh && isTerminal(fresh) && !this.readEnded(waiter)) told.add(waiter.prediction.id);
+    }
     for (const id of told) seen.delete(id);
     await Promise.all(
       entries
@@ -322,7 +399,8 @@ export class Poller {
       if (fresh) waiter.resolve(withLogsOf(waiter, fresh));
     }
     const changed = entries.map((entry) => seen.get(entry.id)).filter((fresh, i) => fresh && (isTerminal(fresh) || fresh.status !== entries[i].status));
-    await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), changed: changed as Prediction[], ended: [...told] }).catch(() => undefined);
+    const ended = endedElsewhere.map((entry) => entry.id);
+    await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), changed: changed as Prediction[], ended }).catch(() => undefined);
   }
 
   private async get(waiter: Waiter, takeToken = true): Promise<void> {

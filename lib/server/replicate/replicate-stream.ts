@@ -1,7 +1,7 @@
 import "server-only";
 import type { Config } from "@/lib/server/config";
 import { redactToken, toReplicateProblem } from "@/lib/server/replicate/replicate-errors";
-import { callReplicate } from "@/lib/server/replicate/transport";
+import { callReplicate, type CallStats } from "@/lib/server/replicate/transport";
 import { createSseParser, type SseEvent } from "@/lib/shared/sse";
 
 /**
@@ -10,7 +10,7 @@ import { createSseParser, type SseEvent } from "@/lib/shared/sse";
  * (stream URLs elsewhere are signed). Each event is redacted before it is passed on.
  */
 
-export async function* replicateEvents(config: Config, url: string, signal: AbortSignal): AsyncGenerator<SseEvent> {
+export async function* replicateEvents(config: Config, url: string, signal: AbortSignal, stats?: CallStats): AsyncGenerator<SseEvent> {
   const { data } = await callReplicate<NodeJS.ReadableStream>(config, {
     method: "GET",
     path: url,
@@ -20,6 +20,7 @@ export async function* replicateEvents(config: Config, url: string, signal: Abor
     deadline: Date.now() + 5_000,
     signal,
     timeoutMs: 30_000,
+    stats,
   });
   const queue: SseEvent[] = [];
   const parser = createSseParser((event) => queue.push(redactToken(event, config.token)));
