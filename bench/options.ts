@@ -36,6 +36,8 @@ export interface BenchOptions {
   scaleOutRunMs: number;
   /** Their run times spread over this many ms (the ends arrive at count / spread a second). */
   scaleOutSpreadMs: number;
+  /** They arrive at a steady rate over this many ms (0: all at once). */
+  scaleOutArriveMs: number;
   /** Foreign predictions (website, other apps) the simulator lists for each of the way's own (0: none). */
   foreignPerOwn: number;
   /** Only these scenarios / ways (to iterate on one figure); empty = all. */
@@ -65,6 +67,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       "scale-count": { type: "string" },
       "scale-ms": { type: "string" },
       "scale-spread-ms": { type: "string" },
+      "scale-arrive-ms": { type: "string" },
       foreign: { type: "string" },
       only: { type: "string" },
       ways: { type: "string" },
@@ -100,6 +103,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     scaleOutCount: pick(values["scale-count"], "BENCH_SCALE_COUNT", quick ? 200 : 600, 1),
     scaleOutRunMs: pick(values["scale-ms"], "BENCH_SCALE_MS", 8_000, 6_000),
     scaleOutSpreadMs: pick(values["scale-spread-ms"], "BENCH_SCALE_SPREAD_MS", 4_000),
+    // 100 a second: the last arrives as the first ends, so all of them are in flight together.
+    scaleOutArriveMs: pick(values["scale-arrive-ms"], "BENCH_SCALE_ARRIVE_MS", 6_000),
     createsPerMinute: 600,
     othersPerMinute: 3_000,
     foreignPerOwn: pick(values.foreign, "BENCH_FOREIGN", 9),
@@ -143,6 +148,7 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --scale-count N    predictions of the scale-out scenario, across three instances (default 600, quick 200)
   --scale-ms N       their run time, past the route's 5 s sync wait (default 8000)
   --scale-spread-ms N   run times spread evenly over N ms around it (default 4000: 6 to 10 s)
+  --scale-arrive-ms N   they arrive at a steady rate over N ms (default 6000; 0 = all at once)
   --foreign N        the account's other predictions listed per own one (default 9, as the simulator; 0 = none)
   --only a,b         only these scenarios: instant, short, long, past-window, crowd, crowd-limited, scale-out
   --ways a,b         only these ways: route, official, seed, floor, direct

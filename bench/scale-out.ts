@@ -1,6 +1,9 @@
 /**
  * The scale-out scenario: three `next start` instances of the app behind a round-robin proxy, one
- * account (one simulated Replicate), a crowd of sync requests that outlive the 5 s sync window.
+ * account (one simulated Replicate), a crowd of sync requests that outlive the 5 s sync window,
+ * arriving at a steady rate (by default 100 a second, so all 600 are in flight together as the
+ * first end; `--scale-arrive-ms 0` sends them in one instant, which on two cores measures the
+ * machine: 600 held creates answering at once with their stale data-URL outputs).
  * Run twice: with Redis and webhooks (the shared state of issue 13), and without Redis (each
  * process on its own, polling only: what N instances did before). Figures: upstream calls per
  * prediction, the account's polling calls against REPLICATE_POLL_BUDGET_PER_MINUTE (busiest
@@ -13,8 +16,9 @@ import { createJsonCaller } from "./http-client";
 import { evaluate, type WayResult } from "./measure";
 import type { BenchOptions } from "./options";
 import { REPLICATE_SYNC_WINDOW_MS, runTimeOf, type Scenario } from "./scenarios";
-import { median } from "./stats";
+import { median, percentile } from "./stats";
 import { fmt, pct, type TargetVerdict } from "./targets";
+import { nodeFlags } from "./ways/way";
 
 export const SCALE_OUT_ID = "scale-out";
 const INSTANCES = 3;
@@ -36,7 +40,9 @@ export interface ScaleOutResult {
 export function scaleOutScenario(options: BenchOptions): Scenario {
   return {
     id: SCALE_OUT_ID,
-    title: `scale-out: ${options.scaleOutCount} x ${options.scaleOutRunMs / 1000} s (± ${options.scaleOutSpreadMs / 2000} s) on ${INSTANCES} instances`,
+    title:
+      `scale-out: ${options.scaleOutCount} x ${options.scaleOutRunMs / 1000} s (± ${options.scaleOutSpreadMs / 2000} s) on ${INSTANCES} instances, ` +
+      `arriving over ${options.scaleOutArriveMs / 1000} s`,
     runMs: options.scaleOutRunMs,
     spreadMs: options.scaleOutSpreadMs,
     syncWindowMs: REPLICATE_SYNC_WINDOW_MS,
@@ -91,6 +97,7 @@ async function runVariant(
       // The account's other traffic (the website, other apps) in the list pages, as in the other scenarios.
       foreignTraffic: options.foreignPerOwn > 0 ? { perOwn: options.foreignPerOwn } : false,
     },
+    nodeArgs: nodeFlags(),
     env: {
       REPLICATE_POLL_BUDGET_PER_MINUTE: String(POLL_BUDGET_PER_MINUTE),
       REPLICATE_TIMEOUT_SECONDS: "60",
@@ -105,10 +112,12 @@ async function runVariant(
     cluster.simulator.sim.reset();
     const started = Date.now();
     const answers = await Promise.all(
-      Array.from({ length: scenario.count }, (_, i) =>
+      Array.from({ length: scenario.count }, async (_, i) => {
+        // Arriving at a steady rate over arriveMs (all of them in flight together once the last is in).
+        await new Promise((resolve) => setTimeout(resolve, (i * options.scaleOutArriveMs) / scenario.count));
         // Spread round-robin by the caller (as a balancer would), so the proxy carries only the webhooks.
-        caller.post(`${cluster.instances[i % INSTANCES].origin}/api/ai/replicate`, { prompt: `bench scale-out #${i} [run:${runTimeOf(scenario, i)}]` }),
-      ),
+        return caller.post(`${cluster.instances[i % INSTANCES].origin}/api/ai/replicate`, { prompt: `bench scale-out #${i} [run:${runTimeOf(scenario, i)}]` });
+      }),
     );
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const result = evaluate("route", scenario, answers, cluster.simulator.sim);
@@ -116,10 +125,16 @@ async function runVariant(
     const deliveries = cluster.simulator.sim.webhookDeliveries.filter((delivery) => delivery.event === "completed");
     const statuses: Record<string, number> = {};
     for (const delivery of deliveries) statuses[String(delivery.status)] = (statuses[String(delivery.status)] ?? 0) + 1;
-    const deliveryLags = deliveries
-      .filter((delivery) => delivery.attempt === 1)
-      .map((delivery) => delivery.at - (cluster.simulator.sim.get(delivery.predictionId)?.finishedAt ?? delivery.at));
-    if (deliveries.length > 0) log(`    webhooks: ${JSON.stringify(statuses)}, acknowledged ${fmt(median(deliveryLags))} ms (median) after the end`);
+    const firstTries = deliveries.filter((delivery) => delivery.attempt === 1);
+    const sinceEnd = (at: number, id: string) => at - (cluster.simulator.sim.get(id)?.finishedAt ?? at);
+    const sent = firstTries.map((delivery) => sinceEnd(delivery.sentAt, delivery.predictionId));
+    const acknowledged = firstTries.map((delivery) => sinceEnd(delivery.at, delivery.predictionId));
+    if (deliveries.length > 0) {
+      log(
+        `    webhooks: ${JSON.stringify(statuses)}; after the end, sent ${fmt(median(sent))} ms (median), ${fmt(percentile(sent, 99))} ms (p99); ` +
+          `acknowledged ${fmt(median(acknowledged))} ms, ${fmt(percentile(acknowledged, 99))} ms`,
+      );
+    }
     log(
       `    done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${result.succeeded}/${result.predictions} succeeded, ` +
         `${result.upstream.perPrediction} upstream calls a prediction, lag median ${fmt(result.lagMs.median)} ms, p99 ${fmt(result.lagMs.p99)} ms`,

@@ -11,6 +11,7 @@ import { spawnGroup, waitUntilAnswering } from "./process-group";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const NEXT_BIN = path.join(PROJECT_ROOT, "node_modules/.bin/next");
+const NEXT_SCRIPT = path.join(PROJECT_ROOT, "node_modules/next/dist/bin/next");
 const BUILD_ID = path.join(PROJECT_ROOT, ".next/BUILD_ID");
 
 export const SIMULATED_TOKEN = "r8_simulated_token";
@@ -103,10 +104,15 @@ export async function startNextServer(options: {
   inheritOutput?: boolean;
   /** The built project to start (default: this one). */
   dir?: string;
+  /** Flags for node itself (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }): Promise<NextServer> {
   const hostname = options.hostname === undefined ? "127.0.0.1" : options.hostname;
   const args = ["start", ...(options.dir ? [options.dir] : []), "-p", String(options.port), ...(hostname ? ["-H", hostname] : [])];
-  const child = spawnGroup(NEXT_BIN, args, { cwd: PROJECT_ROOT, env: options.env, inheritOutput: options.inheritOutput });
+  const spawnOptions = { cwd: PROJECT_ROOT, env: options.env, inheritOutput: options.inheritOutput };
+  const child = options.nodeArgs?.length
+    ? spawnGroup(process.execPath, [...options.nodeArgs, NEXT_SCRIPT, ...args], spawnOptions)
+    : spawnGroup(NEXT_BIN, args, spawnOptions);
   const server: NextServer = {
     origin: `http://${hostname ?? "localhost"}:${options.port}`,
     port: options.port,

@@ -77,6 +77,8 @@ export interface ClusterOptions {
   webhooks?: boolean;
   env?: Record<string, string>;
   simulator?: SimulatorServerOptions;
+  /** Flags for each instance's node (the benchmark's CPU profiles). */
+  nodeArgs?: string[];
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
@@ -96,7 +98,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
   try {
     const ports = await distinctFreePorts(options.instances);
-    instances.push(...(await Promise.all(ports.map((port) => startNextServer({ port, env, timeoutMs: 60_000 })))));
+    instances.push(...(await Promise.all(ports.map((port) => startNextServer({ port, env, timeoutMs: 60_000, nodeArgs: options.nodeArgs })))));
   } catch (error) {
     await stop();
     throw error;

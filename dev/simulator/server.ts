@@ -90,7 +90,7 @@ async function serve(sim: SimulatedReplicate, req: IncomingMessage, res: ServerR
  * be held (creates, streams) get one: an AbortController per poll is a measurable share of the cost.
  */
 function clientGoneSignal(req: IncomingMessage, res: ServerResponse): AbortSignal | undefined {
-  if (req.method === "GET" && !req.url?.includes("/stream/")) return undefined;
+  if (req.method === "GET" && !req.url?.includes("/stream")) return undefined;
   const clientGone = new AbortController();
   res.on("close", () => {
     if (!res.writableFinished) clientGone.abort();

@@ -23,6 +23,8 @@ export interface WebhookDelivery {
   attempt: number;
   /** Receiver's HTTP status, or "network-error". */
   status: number | "network-error";
+  /** When it was sent, and when the receiver's answer came (epoch ms). */
+  sentAt: number;
   at: number;
   headers: Record<string, string>;
   body: string;
@@ -93,7 +95,8 @@ export class WebhookDispatcher {
     attempt: number,
     body: string,
   ): Promise<number | "network-error"> {
-    const timestamp = Math.floor(Date.now() / 1000);
+    const sentAt = Date.now();
+    const timestamp = Math.floor(sentAt / 1000);
     const headers = {
       "content-type": "application/json",
       "user-agent": "simulated-replicate-webhook",
@@ -117,7 +120,7 @@ export class WebhookDispatcher {
     } catch {
       status = "network-error";
     }
-    this.deliveries.push({ predictionId, event, url, webhookId, attempt, status, at: Date.now(), headers, body });
+    this.deliveries.push({ predictionId, event, url, webhookId, attempt, status, sentAt, at: Date.now(), headers, body });
     return status;
   }
 }
