@@ -64,6 +64,17 @@ describe("SSE parser", () => {
     ]);
   });
 
+  it("reads a data line of hundreds of KB (a file stream's data URL) across many chunks as one event", () => {
+    const dataUrl = `data:image/png;base64,${"iVBORw0KGgo".repeat(40_000)}`;
+    const stream = `event: output\r\ndata: ${dataUrl}\r\n\r\nevent: done\ndata: {}\n\n`;
+    const chunks = Array.from({ length: Math.ceil(stream.length / 65_536) }, (_, i) => stream.slice(i * 65_536, (i + 1) * 65_536));
+    expect(chunks.length).toBeGreaterThan(5);
+    expect(parseAll(chunks)).toEqual([
+      { event: "output", data: dataUrl },
+      { event: "done", data: "{}" },
+    ]);
+  });
+
   it("drops a leading byte order mark", () => {
     expect(parseAll(["\uFEFFevent: a\ndata: 1\n\n"])).toEqual([{ event: "a", data: "1" }]);
   });

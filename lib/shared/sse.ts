@@ -14,6 +14,24 @@ export type SseParser = {
   end(): void;
 };
 
+const CR = 13;
+const LF = 10;
+
+/** Line breaks of a chunk in order; each of \r and \n is searched for once per occurrence, never rescanned. */
+function lineBreaks(text: string, from: number) {
+  let cr = text.indexOf("\r", from);
+  let lf = text.indexOf("\n", from);
+  return {
+    /** The next break at or after `from` (which only grows), or -1. */
+    next(from: number): number {
+      if (cr !== -1 && cr < from) cr = text.indexOf("\r", from);
+      if (lf !== -1 && lf < from) lf = text.indexOf("\n", from);
+      if (cr === -1) return lf;
+      return lf === -1 ? cr : Math.min(cr, lf);
+    },
+  };
+}
+
 export function createSseParser(onEvent: (event: SseEvent) => void): SseParser {
   let line = "";
   let afterCarriageReturn = false;
@@ -45,19 +63,24 @@ export function createSseParser(onEvent: (event: SseEvent) => void): SseParser {
         atStreamStart = false;
         if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       }
-      for (const char of text) {
-        if (afterCarriageReturn) {
-          afterCarriageReturn = false;
-          if (char === "\n") continue;
-        }
-        if (char === "\r" || char === "\n") {
-          afterCarriageReturn = char === "\r";
-          processLine(line);
-          line = "";
-        } else {
-          line += char;
+      // Whole runs of text between line breaks, not a character at a time: a data URL's line is
+      // hundreds of KB, and growing it by one character per step costs a rope node per character.
+      let start = 0;
+      if (afterCarriageReturn && text.length > 0) {
+        afterCarriageReturn = false;
+        if (text.charCodeAt(0) === LF) start = 1;
+      }
+      const breaks = lineBreaks(text, start);
+      for (let at = breaks.next(start); at !== -1; at = breaks.next(start)) {
+        processLine(line + text.slice(start, at));
+        line = "";
+        start = at + 1;
+        if (text.charCodeAt(at) === CR) {
+          if (at + 1 === text.length) afterCarriageReturn = true;
+          else if (text.charCodeAt(at + 1) === LF) start = at + 2;
         }
       }
+      line += text.slice(start);
     },
     end() {
       line = "";
