@@ -97,7 +97,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     pastWindowRunMs: pick(values["past-ms"], "BENCH_PAST_MS", windowMs + 3_000),
     spreadMs: pick(values["spread-ms"], "BENCH_SPREAD_MS", 1_000),
     crowdSize,
-    crowdRunMs: pick(values["crowd-ms"], "BENCH_CROWD_MS", 5_000),
+    // Inside the route's 5 s hold (REPLICATE_SYNC_WAIT_SECONDS), spread included: 3.5 to 4.5 s.
+    crowdRunMs: pick(values["crowd-ms"], "BENCH_CROWD_MS", 4_000),
     // 40% of the crowd: the rest of the creates must wait out their Retry-After.
     burst: pick(values.burst, "BENCH_BURST", Math.max(1, Math.round(crowdSize * 0.4)), 1),
     scaleOutCount: pick(values["scale-count"], "BENCH_SCALE_COUNT", quick ? 200 : 600, 1),
@@ -142,7 +143,7 @@ const USAGE = `npm run bench -- [options]   (each also as an environment variabl
   --short-ms/--long-ms N   run times of the short and long single predictions (2000, 10000)
   --window-ms N      simulated sync window standing in for Replicate's 60 s (default 5000)
   --past-ms N        run time of predictions past the window (default window + 3000)
-  --crowd-ms N       run time of the in-window crowd's predictions (default 5000)
+  --crowd-ms N       run time of the in-window crowd's predictions (default 4000: inside the route's 5 s hold)
   --spread-ms N      run times spread evenly over N ms around the nominal one (default 1000, 0 = exact)
   --burst N          rate-limit bucket capacity (default 40% of the crowd)
   --scale-count N    predictions of the scale-out scenario, across three instances (default 600, quick 200)

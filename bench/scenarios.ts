@@ -42,7 +42,8 @@ export function benchScenarios(options: BenchOptions): Scenario[] {
       count: options.instantReps,
       ways: ["direct", "floor", ...CALLING_WAYS],
     },
-    { id: "short", title: seconds(options.shortRunMs), runMs: options.shortRunMs, spreadMs: options.spreadMs, ...inWindow, shape: "staggered", count: options.singleReps, ways: CALLING_WAYS },
+    // A direct held call beside them: the lag the same answer has with nothing in between.
+    { id: "short", title: seconds(options.shortRunMs), runMs: options.shortRunMs, spreadMs: options.spreadMs, ...inWindow, shape: "staggered", count: options.singleReps, ways: ["direct", ...CALLING_WAYS] },
     { id: "long", title: seconds(options.longRunMs), runMs: options.longRunMs, spreadMs: options.spreadMs, ...inWindow, shape: "staggered", count: options.singleReps, ways: CALLING_WAYS },
     {
       id: "past-window",

@@ -11,42 +11,63 @@ export interface TargetVerdict {
 
 type Lookup = (way: WayName, scenario: ScenarioId) => WayResult | undefined;
 
-const IN_WINDOW: ScenarioId[] = ["instant", "short", "long"];
-const PAST_WINDOW: ScenarioId[] = ["past-window", "crowd-limited"];
+/**
+ * Predictions that end inside the route's hold (REPLICATE_SYNC_WAIT_SECONDS, 5 s by default): the
+ * held create answers them. The crowd's 4 s predictions are among them (its own target is below).
+ */
+const INSIDE_HOLD: ScenarioId[] = ["instant", "short"];
+/**
+ * Predictions past the route's hold: the 10 s one is still inside Replicate's 60 s window (the
+ * official client holds it there in one call); the others are past the 5 s window standing in for it.
+ */
+const PAST_HOLD: ScenarioId[] = ["long", "past-window", "crowd-limited"];
+const INSIDE_REPLICATES_WINDOW: ScenarioId[] = ["long"];
 const RIVALS: WayName[] = ["official", "seed"];
 
 export function judgeTargets(results: WayResult[]): TargetVerdict[] {
   const find: Lookup = (way, scenario) => results.find((r) => r.way === way && r.scenario === scenario);
-  return [inWindow(find), pastWindow(find), addedLatency(find), rateLimitedCrowd(find), crowd(find), keepAlive(find)].filter(
+  return [insideHold(find), pastHold(find), addedLatency(find), rateLimitedCrowd(find), crowd(find), keepAlive(find)].filter(
     (verdict): verdict is TargetVerdict => verdict !== null,
   );
 }
 
-function inWindow(find: Lookup): TargetVerdict | null {
-  const rows = [...IN_WINDOW, "crowd" as const].map((id) => find("route", id)).filter((r): r is WayResult => r !== undefined);
+/**
+ * One request, and the answer as the prediction ends: lag over a direct held call to Replicate (the
+ * same answer, data URLs and all, with nothing in between) under 10 ms.
+ */
+function insideHold(find: Lookup): TargetVerdict | null {
+  const rows = [...INSIDE_HOLD, "crowd" as const].map((id) => find("route", id)).filter((r): r is WayResult => r !== undefined);
   if (rows.length === 0) return null;
+  let met = true;
   const parts = rows.map((r) => {
-    const lag = r.scenario === "crowd" ? "" : `, lag median ${fmt(r.lagMs.median)} ms`;
-    return `${r.scenario}: ${r.upstream.perPrediction} req/prediction${lag}`;
+    if (r.successRate !== 1 || r.upstream.perPrediction !== 1) met = false;
+    if (r.scenario === "crowd") return `${r.scenario}: ${r.upstream.perPrediction} req/prediction`;
+    const direct = find("direct", r.scenario)?.lagMs.median ?? null;
+    const added = r.lagMs.median === null || direct === null ? null : r.lagMs.median - direct;
+    if (added === null || added >= 10) met = false;
+    return `${r.scenario}: ${r.upstream.perPrediction} req/prediction, lag median ${fmt(r.lagMs.median)} ms (direct ${fmt(direct)} ms: +${fmt(added)} ms)`;
   });
-  const met = rows.every(
-    (r) => r.successRate === 1 && r.upstream.perPrediction === 1 && (r.scenario === "crowd" || (r.lagMs.median ?? Infinity) < 10),
-  );
-  return { target: "Inside the sync window: 1 upstream request per prediction, lag median < 10 ms", met, detail: parts.join("; ") };
+  return {
+    target: "Inside the route's 5 s hold: 1 upstream request per prediction, lag median < 10 ms over a direct held call to Replicate",
+    met,
+    detail: parts.join("; "),
+  };
 }
 
-function pastWindow(find: Lookup): TargetVerdict | null {
+function pastHold(find: Lookup): TargetVerdict | null {
   const parts: string[] = [];
   let met = true;
-  for (const id of PAST_WINDOW) {
+  for (const id of PAST_HOLD) {
     const route = find("route", id);
     const rivals = RIVALS.map((name) => find(name, id));
     // Judged only where all three ran (a partial run may leave some out).
     if (!route || rivals.some((rival) => rival === undefined)) continue;
     const routeCost = route.upstream.perSuccess ?? Infinity;
     for (const rival of rivals as WayResult[]) {
-      if (!(routeCost < (rival.upstream.perSuccess ?? Infinity))) met = false;
-      parts.push(`${id}: route ${fmt(route.upstream.perSuccess)} vs ${rival.way} ${fmt(rival.upstream.perSuccess)} req/success`);
+      const traded = rival.way === "official" && INSIDE_REPLICATES_WINDOW.includes(id);
+      if (!traded && !(routeCost < (rival.upstream.perSuccess ?? Infinity))) met = false;
+      const note = traded ? " (not judged: it holds 60 s, and cannot cancel a caller who leaves)" : "";
+      parts.push(`${id}: route ${fmt(route.upstream.perSuccess)} vs ${rival.way} ${fmt(rival.upstream.perSuccess)} req/success${note}`);
     }
     const seed = find("seed", id)!;
     if (seed.lagMs.median !== null && (route.lagMs.median === null || route.lagMs.median > seed.lagMs.median)) met = false;
@@ -54,7 +75,8 @@ function pastWindow(find: Lookup): TargetVerdict | null {
   }
   if (parts.length === 0) return null;
   return {
-    target: "Past the sync window: fewer upstream calls (per delivered result) than both other ways, lag no worse than the seed's loop",
+    target:
+      "Past the route's hold: fewer upstream calls (per delivered result) than the seed's loop, and than the official client past Replicate's window, lag no worse than the seed's",
     met,
     detail: parts.join("; "),
   };
