@@ -1,4 +1,4 @@
-import { isEventStream } from "@/lib/shared/event-stream";
+import { EVENT_STREAM_TYPE, isEventStream } from "@/lib/shared/event-stream";
 import { retryAfterMs } from "@/lib/shared/retry-after";
 import { readJsonAnswer, readStreamedAnswer, type RouteAnswer } from "./route-answer";
 import { toWireBody } from "./request-body";
@@ -57,7 +57,7 @@ export async function getRun(
   options: CallOptions & { stream: boolean; onEvent?: (event: RunEvent) => void },
 ): Promise<RouteAnswer> {
   const response = await (options.fetch ?? fetch)(predictionPath(handle), {
-    headers: { Accept: options.stream ? "text/event-stream" : "application/json", ...options.headers },
+    headers: { Accept: options.stream ? EVENT_STREAM_TYPE : "application/json", ...options.headers },
     signal: options.signal,
     cache: "no-store",
   });

@@ -4,8 +4,10 @@ import "server-only";
 // No `Connection` header: it is hop-by-hop, the server's own to set, and forbidden in HTTP/2.
 // The producer gets a signal that aborts when the client goes away.
 
+import { EVENT_STREAM_TYPE } from "@/lib/shared/event-stream";
+
 export const EVENT_STREAM_HEADERS = {
-  "Content-Type": "text/event-stream; charset=utf-8",
+  "Content-Type": `${EVENT_STREAM_TYPE}; charset=utf-8`,
   "Cache-Control": "no-cache, no-transform",
   "X-Accel-Buffering": "no",
 } as const;
@@ -16,7 +18,7 @@ export type SendEvent = (event: string, data: unknown) => void;
 
 /** `Accept` names `text/event-stream` with a weight above 0 (`;q=0` means "not acceptable"). */
 export function wantsEventStream(request: Request): boolean {
-  return acceptWeight(request.headers.get("accept") ?? "", "text/event-stream") > 0;
+  return acceptWeight(request.headers.get("accept") ?? "", EVENT_STREAM_TYPE) > 0;
 }
 
 /**

@@ -2,6 +2,7 @@ import "server-only";
 import type { Config } from "@/lib/server/config";
 import { redactToken, toReplicateProblem } from "@/lib/server/replicate/replicate-errors";
 import { callReplicate, type CallStats } from "@/lib/server/replicate/transport";
+import { EVENT_STREAM_TYPE } from "@/lib/shared/event-stream";
 import { createSseParser, type SseEvent } from "@/lib/shared/sse";
 
 /**
@@ -10,17 +11,22 @@ import { createSseParser, type SseEvent } from "@/lib/shared/sse";
  * (stream URLs elsewhere are signed). Each event is redacted before it is passed on.
  */
 
-export async function* replicateEvents(config: Config, url: string, signal: AbortSignal, stats?: CallStats): AsyncGenerator<SseEvent> {
+export async function* replicateEvents(
+  config: Config,
+  url: string,
+  signal: AbortSignal,
+  options: { stats?: CallStats; /** The stream may be silent this long (an image model's file stream is, until its files). */ idleMs?: number } = {},
+): AsyncGenerator<SseEvent> {
   const { data } = await callReplicate<NodeJS.ReadableStream>(config, {
     method: "GET",
     path: url,
-    headers: { Accept: "text/event-stream" },
+    headers: { Accept: EVENT_STREAM_TYPE },
     stream: true,
     idempotent: true,
     deadline: Date.now() + 5_000,
     signal,
-    timeoutMs: 30_000,
-    stats,
+    timeoutMs: options.idleMs ?? 30_000,
+    stats: options.stats,
   });
   const queue: SseEvent[] = [];
   const parser = createSseParser((event) => queue.push(redactToken(event, config.token)));
