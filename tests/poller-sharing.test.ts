@@ -4,7 +4,7 @@
  * interfaces; tests/e2e/multi-instance.e2e.test.ts runs real instances). Instance B is configured
  * with a base URL nothing answers, so any wait of B's that ends well was answered by A's rounds.
  */
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { getConfig, type Config } from "@/lib/server/config";
 import { MemoryRateLimitStore } from "@/lib/server/guard/rate-limit";
 import { Poller, type PollerParts } from "@/lib/server/replicate/poller";
@@ -14,6 +14,7 @@ import { MemoryLease } from "@/lib/server/shared-state/lease";
 import { MemoryPollShare } from "@/lib/server/shared-state/poll-share";
 import { MemoryPredictionEvents } from "@/lib/server/shared-state/webhook-state";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
+import { advance, settle } from "@/tests/support/fake-clock";
 import { setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 60 });
@@ -43,6 +44,11 @@ async function follow(poller: Poller, created: Prediction, signal = new AbortCon
 
 async function created(config: Config, count: number, prompt = "[run:80] p"): Promise<Prediction[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => startPrediction(config, { prompt: `${prompt} ${i}` }, { receivedAt: Date.now() })));
+}
+
+function useFakeTime() {
+  vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+  onTestFinished(() => void vi.useRealTimers());
 }
 
 /** 10 ms rounds, and instance A holding the poller's lease for the whole test. */
@@ -112,6 +118,33 @@ describe("one poller for the account", () => {
     // B's first rounds found the lease held; once it expired, B held it and polled.
     expect(holds[0]).toBe(false);
     expect(holds).toContain(true);
+  });
+});
+
+describe("with webhooks on", () => {
+  it("hands another instance's wait to the holder once in five rounds, not every round", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "10", REPLICATE_WEBHOOK_URL: "http://app.test" });
+    const config = getConfig();
+    const shared = account();
+    const published: number[] = [];
+    const publish = shared.share.publishWaiting.bind(shared.share);
+    shared.share.publishWaiting = async (instanceId, entries, ...rest) => {
+      if (instanceId === "B" && entries.length > 0) published.push(Date.now());
+      return publish(instanceId, entries, ...rest);
+    };
+    const [forA, forB] = await created(config, 2, "[never] p");
+    const a = instance(config, "A", shared);
+    const b = instance(config, "B", shared);
+    // Fake time: 30 rounds of 10 ms are 30 rounds however busy the machine is.
+    useFakeTime();
+    const stop = new AbortController();
+    const waits = [follow(a, forA, stop.signal), follow(b, forB, stop.signal)].map((wait) => wait.catch(() => undefined));
+    await advance(300);
+    stop.abort();
+    await settle(Promise.all(waits));
+    // Its webhook will end it: handed over at about rounds 5, 10, ... 30, not at each of the 30.
+    expect(published.length).toBeGreaterThanOrEqual(4);
+    expect(published.length).toBeLessThanOrEqual(7);
   });
 });
 

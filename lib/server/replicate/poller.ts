@@ -270,8 +270,8 @@ export class Poller {
     this.streams.keepOnly(new Set(all.map((waiter) => waiter.prediction.id)));
     const fallbackMs = (COVERED_EVERY_ROUNDS - 0.5) * this.config.pollIntervalMs;
     const now = Date.now();
-    return all.filter(
-      (waiter) => (now - waiter.since >= fallbackMs || !this.covered(waiter)) && (waiter.endedSeenAt === undefined || this.readEnded(waiter)),
+    return all.filter((waiter) =>
+      waiter.endedSeenAt === undefined ? now - waiter.since >= fallbackMs || !this.covered(waiter) : this.readEnded(waiter),
     );
   }
 
@@ -351,6 +351,8 @@ export class Poller {
       if (!(error instanceof SharedStateUnavailable)) throw error;
       return this.refresh(round);
     }
+    // Handed to the holder's next round: a covered wait is due again COVERED_EVERY_ROUNDS from now.
+    for (const waiter of viaList) if (this.covered(waiter) && waiter.endedSeenAt === undefined) waiter.since = now;
     if (holder) {
       this.heardAt = now;
       await this.pollForAll(viaList, sharing);
