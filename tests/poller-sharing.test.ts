@@ -17,7 +17,8 @@ import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { advance, settle } from "@/tests/support/fake-clock";
 import { setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
 
-const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 60 });
+// Webhooks, where a test turns them on, never arrive: the polling is what these tests are about.
+const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 60, webhookFetch: async () => new Response("gone", { status: 503 }) });
 // Polling is what these share: predictions without a stream to wait on (the poller would read that instead).
 beforeEach(() => sim.override({ imageStreams: false }));
 
@@ -122,14 +123,14 @@ describe("one poller for the account", () => {
 });
 
 describe("with webhooks on", () => {
-  it("hands another instance's wait to the holder once in five rounds, not every round", async () => {
+  it("has the holder poll another instance's wait once in five rounds, not every round", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "10", REPLICATE_WEBHOOK_URL: "http://app.test" });
     const config = getConfig();
     const shared = account();
-    const published: number[] = [];
+    const handedOver: number[] = [];
     const publish = shared.share.publishWaiting.bind(shared.share);
     shared.share.publishWaiting = async (instanceId, entries, ...rest) => {
-      if (instanceId === "B" && entries.length > 0) published.push(Date.now());
+      if (instanceId === "B" && entries.some((entry) => entry.due !== false)) handedOver.push(Date.now());
       return publish(instanceId, entries, ...rest);
     };
     const [forA, forB] = await created(config, 2, "[never] p");
@@ -142,9 +143,51 @@ describe("with webhooks on", () => {
     await advance(300);
     stop.abort();
     await settle(Promise.all(waits));
-    // Its webhook will end it: handed over at about rounds 5, 10, ... 30, not at each of the 30.
-    expect(published.length).toBeGreaterThanOrEqual(4);
-    expect(published.length).toBeLessThanOrEqual(7);
+    // Its webhook will end it: due at about rounds 5, 10, ... 30, not at each of the 30.
+    expect(handedOver.length).toBeGreaterThanOrEqual(4);
+    expect(handedOver.length).toBeLessThanOrEqual(8);
+  });
+
+  it("leaves its own predictions the list shows ended to their webhooks, then reads each once, its rounds unbroken", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "10", REPLICATE_WEBHOOK_URL: "http://app.test" });
+    const config = getConfig();
+    const shared = account();
+    // Four: the holder reads the list, which shows them ended before their first due round.
+    const running = await created(config, 4, "[run:20] p");
+    const a = instance(config, "A", shared);
+    const failures: unknown[] = [];
+    const onRejection = (error: unknown) => failures.push(error);
+    process.on("unhandledRejection", onRejection);
+    onTestFinished(() => void process.off("unhandledRejection", onRejection));
+    useFakeTime();
+    const ends = await settle(Promise.all(running.map((prediction) => follow(a, prediction))), 2_000);
+    expect(ends.map((prediction) => prediction.status)).toEqual(Array(4).fill("succeeded"));
+    expect(failures).toEqual([]);
+    // Their webhooks never came: each was read whole once, after its grace.
+    expect(sim.count("get")).toBe(4);
+  });
+
+  it.each([0.2, 2.5])("answers another instance's wait whose webhook is lost, from the holder's rounds (B starts %s rounds after A)", async (offset) => {
+    const ROUND = 1000;
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: String(ROUND), REPLICATE_WEBHOOK_URL: "http://app.test", REPLICATE_TIMEOUT_SECONDS: "120" });
+    const config = getConfig();
+    const shared = account();
+    const [forA] = await created(config, 1, "[never] a");
+    const [forB] = await created(config, 1, "[run:3000] b");
+    const a = instance(config, "A", shared);
+    const b = instance(config, "B", shared);
+    useFakeTime();
+    const stop = new AbortController();
+    const aWait = follow(a, forA, stop.signal).catch(() => undefined);
+    await advance(offset * ROUND);
+    let answeredAt = 0;
+    const bWait = follow(b, forB, stop.signal).then((prediction) => ((answeredAt = Date.now()), prediction));
+    await advance(15 * ROUND);
+    stop.abort();
+    const [ended] = await settle(Promise.all([bWait, aWait]));
+    expect(ended.status).toBe("succeeded");
+    // Due five rounds after it began, then two rounds' grace for the webhook that never comes.
+    expect(answeredAt - sim.get(forB.id)!.finishedAt!).toBeLessThan(10 * ROUND);
   });
 });
 

@@ -81,7 +81,7 @@ describe("a sync request past its create's hold", () => {
     expect(sim.count("get")).toBe(0);
     const body = await (await settle(response)).json();
     expect(body.status).toBe("succeeded");
-    // Answered by a fallback round (one in ten), not at once, and by one read.
+    // Answered by a fallback round (one in five), not at once, and by one read.
     expect(sim.count("get")).toBe(1);
   });
 

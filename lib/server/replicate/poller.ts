@@ -75,6 +75,8 @@ interface Waiter {
   options: PollOptions;
   /** When it started waiting (a covered wait is polled COVERED_EVERY_ROUNDS rounds after). */
   since: number;
+  /** Shared: when it was published due, until a holder's round that read it is heard. */
+  handedAt?: number;
   /** When a list (or the holder's round) first showed it ended: its webhook's grace starts there. */
   endedSeenAt?: number;
   resolve: (prediction: Prediction) => void;
@@ -224,6 +226,13 @@ export class Poller {
     if (round.holder === this.parts.sharing?.instanceId) return;
     this.heardAt = Date.now();
     for (const prediction of round.changed) this.deliver(prediction);
+    const readAt = round.readAt ?? round.at;
+    for (const waiter of this.waiting) {
+      if (waiter.handedAt !== undefined && readAt >= waiter.handedAt) {
+        waiter.since = readAt;
+        waiter.handedAt = undefined;
+      }
+    }
     const ended = new Set(round.ended ?? []);
     for (const waiter of [...this.waiting]) if (ended.has(waiter.prediction.id) && this.readEnded(waiter)) void this.get(waiter);
   }
@@ -301,7 +310,8 @@ export class Poller {
         await sleep(this.config.pollIntervalMs);
         this.rounds += 1;
         const round = this.roundOf();
-        if (round.length === 0) continue;
+        // Shared, a round runs even with nothing due here: it renews the lease and what the holder knows.
+        if (round.length === 0 && !this.parts.sharing) continue;
         if (this.parts.sharing) await this.sharedRound(round, this.parts.sharing);
         else await this.refresh(round);
       }
@@ -323,6 +333,8 @@ export class Poller {
       for (const waiter of viaList) {
         // A running one goes on from its list entry; one that ended, or that the pages did not
         // reach, is read whole: its answer carries the logs a list entry has not.
+        // Already being read (its stream said it ended while the list call was out): that read answers it.
+        if (!this.waiting.has(waiter)) continue;
         const fresh = seen.get(waiter.prediction.id);
         if (fresh && !isTerminal(fresh)) waiter.resolve(withLogsOf(waiter, fresh));
         else if (!fresh || this.readEnded(waiter)) viaGet.push(waiter);
@@ -341,18 +353,22 @@ export class Poller {
   private async sharedRound(round: Waiter[], sharing: PollSharing): Promise<void> {
     const viaGet = round.filter((waiter) => waiter.options.needsLogs);
     const viaList = round.filter((waiter) => !waiter.options.needsLogs);
+    const due = new Set(viaList);
+    // Every wait here is published every round (so the holder never forgets one), due or not.
+    const entries = [...this.waiting].filter((waiter) => !waiter.options.needsLogs).map((waiter) => ({ ...entryOf(waiter), due: due.has(waiter) }));
     const interval = this.config.pollIntervalMs;
     const now = Date.now();
     let holder: boolean;
     try {
-      await sharing.share.publishWaiting(sharing.instanceId, viaList.map(entryOf), interval * WAITING_ROUNDS + 1000, now);
+      await sharing.share.publishWaiting(sharing.instanceId, entries, interval * WAITING_ROUNDS + 1000, now);
       holder = await sharing.lease.hold(sharing.instanceId, interval * LEASE_ROUNDS, now);
     } catch (error) {
       if (!(error instanceof SharedStateUnavailable)) throw error;
       return this.refresh(round);
     }
-    // Handed to the holder's next round: a covered wait is due again COVERED_EVERY_ROUNDS from now.
-    for (const waiter of viaList) if (this.covered(waiter) && waiter.endedSeenAt === undefined) waiter.since = now;
+    // A covered wait stays due until a holder's round that read it is heard (then: COVERED_EVERY_ROUNDS more).
+    const published = Date.now();
+    for (const waiter of viaList) if (this.covered(waiter) && waiter.endedSeenAt === undefined) waiter.handedAt ??= published;
     if (holder) {
       this.heardAt = now;
       await this.pollForAll(viaList, sharing);
@@ -365,9 +381,10 @@ export class Poller {
 
   /** The holder's part: refresh what every instance waits for, answer its own, publish the changes. */
   private async pollForAll(own: Waiter[], sharing: PollSharing): Promise<void> {
+    const readAt = Date.now();
     const remote = await sharing.share.allWaiting().catch(() => []);
-    const entries = uniqueEntries([...own.map(entryOf), ...remote]);
-    if (entries.length === 0) return;
+    const entries = uniqueEntries([...own.map(entryOf), ...remote.filter((entry) => entry.due !== false)]);
+    if (entries.length === 0) return void (await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), readAt, changed: [], ended: [] }).catch(() => undefined));
     const seen =
       entries.length >= LIST_FROM_WAITERS
         ? await this.list(entries, Math.max(deadlineOf(own), Date.now() + 10_000)).catch(() => new Map<string, Prediction>())
@@ -386,7 +403,7 @@ export class Poller {
     for (const id of told) seen.delete(id);
     await Promise.all(
       entries
-        .filter((entry) => (!seen.has(entry.id) && !told.has(entry.id)) || (ownIds.has(entry.id) && isTerminal(seen.get(entry.id)!)))
+        .filter((entry) => (!seen.has(entry.id) && !told.has(entry.id)) || (ownIds.has(entry.id) && seen.has(entry.id) && isTerminal(seen.get(entry.id)!)))
         .map(async (entry) => {
           try {
             await this.take();
@@ -398,11 +415,11 @@ export class Poller {
     );
     for (const waiter of own) {
       const fresh = seen.get(waiter.prediction.id);
-      if (fresh) waiter.resolve(withLogsOf(waiter, fresh));
+      if (fresh && this.waiting.has(waiter)) waiter.resolve(withLogsOf(waiter, fresh));
     }
     const changed = entries.map((entry) => seen.get(entry.id)).filter((fresh, i) => fresh && (isTerminal(fresh) || fresh.status !== entries[i].status));
     const ended = endedElsewhere.map((entry) => entry.id);
-    await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), changed: changed as Prediction[], ended }).catch(() => undefined);
+    await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), readAt, changed: changed as Prediction[], ended }).catch(() => undefined);
   }
 
   private async get(waiter: Waiter, takeToken = true): Promise<void> {

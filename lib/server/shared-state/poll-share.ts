@@ -15,6 +15,11 @@ export interface PolledEntry {
   createdAt: string;
   /** The status the waiting instance last saw: the holder publishes the prediction once it differs. */
   status: string;
+  /**
+   * false: its instance will learn its end another way (a stream, a webhook) and needs it polled
+   * only now and then, not this round; the entry keeps it known to the holder meanwhile.
+   */
+  due?: boolean;
 }
 
 export interface PollRound {
@@ -22,6 +27,8 @@ export interface PollRound {
   holder: string;
   /** Its clock when the round ended (epoch ms). */
   at: number;
+  /** When it read what every instance waits for (a wait published due before then was polled). */
+  readAt?: number;
   /** The predictions whose status changed from what their waiters last saw (often none: a heartbeat). */
   changed: Prediction[];
   /** Ids the list shows ended: whoever still waits for one reads it whole (with its logs). */
@@ -39,16 +46,18 @@ export interface PollShare {
 
 const ROUND_CHANNEL = "poll-round";
 
-// A member is "<createdAt> <id> <status>": none of the three holds a space.
-const encode = (entry: PolledEntry) => `${entry.createdAt} ${entry.id} ${entry.status}`;
+// A member is "<createdAt> <id> <status>", and " later" when not due: none of them holds a space.
+const encode = (entry: PolledEntry) => `${entry.createdAt} ${entry.id} ${entry.status}${entry.due === false ? " later" : ""}`;
 function decode(member: string): PolledEntry | undefined {
-  const [createdAt, id, status] = member.split(" ");
-  return createdAt && id && status ? { createdAt, id, status } : undefined;
+  const [createdAt, id, status, later] = member.split(" ");
+  if (!createdAt || !id || !status) return undefined;
+  return later === "later" ? { createdAt, id, status, due: false } : { createdAt, id, status };
 }
 
 function unique(entries: Iterable<PolledEntry>): PolledEntry[] {
   const byId = new Map<string, PolledEntry>();
-  for (const entry of entries) if (!byId.has(entry.id)) byId.set(entry.id, entry);
+  // One instance that wants it polled is enough.
+  for (const entry of entries) if (!byId.has(entry.id) || byId.get(entry.id)!.due === false) byId.set(entry.id, entry);
   return [...byId.values()];
 }
 
@@ -132,7 +141,8 @@ function parseRound(message: string): PollRound | undefined {
     const round = JSON.parse(message) as Partial<PollRound>;
     if (typeof round.holder !== "string" || typeof round.at !== "number" || !Array.isArray(round.changed)) return undefined;
     const ended = Array.isArray(round.ended) ? round.ended.filter((id): id is string => typeof id === "string") : [];
-    return { holder: round.holder, at: round.at, changed: round.changed.filter(isPrediction), ended };
+    const readAt = typeof round.readAt === "number" ? round.readAt : undefined;
+    return { holder: round.holder, at: round.at, readAt, changed: round.changed.filter(isPrediction), ended };
   } catch {
     return undefined;
   }
