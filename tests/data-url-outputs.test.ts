@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
+import { Poller } from "@/lib/server/replicate/poller";
 import { readSseEvents } from "@/lib/shared/sse";
 import { settle, useFakeClock } from "@/tests/support/fake-clock";
 import { useGuardEnv } from "@/tests/support/guard-env";
@@ -42,5 +43,23 @@ describe("data-URL outputs", () => {
     );
     expect(outputs.flat().some((file) => typeof file === "string" && file.startsWith("data:image/png;base64,"))).toBe(true);
     for (const line of logs.lines) expect(line).not.toMatch(/data:image|base64,/);
+  });
+
+  it("of a stale held answer are not kept while a JSON request waits on (its answer is the ended prediction)", async () => {
+    setEnv({ REPLICATE_SYNC_WAIT_SECONDS: "1", REPLICATE_TIMEOUT_SECONDS: "30" });
+    const waited: unknown[] = [];
+    const next = Poller.prototype.next;
+    const spy = vi.spyOn(Poller.prototype, "next").mockImplementation(function (this: Poller, prediction, options) {
+      waited.push(prediction.output);
+      return next.call(this, prediction, options);
+    });
+    onTestFinished(() => spy.mockRestore());
+    // Past half its run when the 1 s hold ends: the held create answers `processing` with its files as data URLs.
+    const response = await settle(POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "a lighthouse [run:1500]" })));
+    const body = await response.json();
+    expect(body.status).toBe("succeeded");
+    expect(body.output).toEqual([expect.stringMatching(/^https?:\/\//)]);
+    expect(waited.length).toBeGreaterThan(0);
+    expect(waited).toEqual(waited.map(() => null));
   });
 });

@@ -95,6 +95,10 @@ export async function followPrediction(
   options.onUpdate?.(current);
   try {
     while (!isTerminal(current) && !stop.signal.aborted) {
+      // A JSON wait (it needs no logs each round: no live view) never shows partial output, its
+      // answer is the ended prediction's: not kept while it waits, so a stale held answer's data
+      // URLs (hundreds of KB each) are freed at once.
+      if (!options.needsLogs) current = withoutOutput(current);
       current = await poller.next(current, { signal: stop.signal, deadline, stats, needsLogs: options.needsLogs });
       if (stats) stats.polls = (stats.polls ?? 0) + 1;
       options.onUpdate?.(current);
@@ -137,6 +141,10 @@ function stopSignal(clientSignal: AbortSignal, deadline: number): { signal: Abor
       clientSignal.removeEventListener("abort", abort);
     },
   };
+}
+
+function withoutOutput(prediction: Prediction): Prediction {
+  return prediction.output == null ? prediction : { ...prediction, output: null };
 }
 
 async function cancelQuietly(config: Config, id: string, stats?: CallStats): Promise<Prediction | undefined> {
