@@ -58,6 +58,9 @@ describe("one structured log line per request", () => {
     const [line] = logs.requests();
     expect(line).toMatchObject({ status: 200, stream: true, prediction_id: [...sim.predictions.keys()][0] });
     expect(line.polls).toBeGreaterThanOrEqual(2);
+    // Every request sent upstream, the prediction's own stream (outputs as they are made) included.
+    expect(sim.count("stream")).toBe(1);
+    expect(line.upstream_requests).toBe(sim.requests.length);
     expect(line.duration_ms).toBeGreaterThanOrEqual(80);
   });
 

@@ -142,7 +142,7 @@ export async function replayPrediction(request: Request, context: RouteContext, 
     return predictionResponse(prediction, 202, { Location: location, "Preference-Applied": "respond-async" });
   }
   if (wantsEventStream(request)) {
-    return streamPrediction(config, ({ signal, onUpdate }) => follow(signal, { onUpdate, needsLogs: true }), request.signal);
+    return streamPrediction(config, ({ signal, onUpdate }) => follow(signal, { onUpdate, needsLogs: true }), request.signal, stats);
   }
   const outcome = await follow(request.signal);
   return predictionResponse(outcome.prediction, outcomeStatus(outcome));

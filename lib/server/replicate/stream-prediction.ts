@@ -7,6 +7,7 @@ import { keepOutputs } from "@/lib/server/storage/keep-outputs";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { predictionEventTracker } from "@/lib/shared/prediction-events";
 import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
+import type { CallStats } from "@/lib/server/replicate/transport";
 
 /** Runs (or follows) a prediction, reporting each state it sees through `onUpdate`. */
 export type Runner = (options: { signal: AbortSignal; onUpdate: (prediction: Prediction) => void }) => Promise<RunOutcome>;
@@ -19,7 +20,7 @@ export type Runner = (options: { signal: AbortSignal; onUpdate: (prediction: Pre
  * polling; the runner decides whether that cancels the prediction (the POST's does, a re-attached
  * GET's does not: the prediction runs on for the next page).
  */
-export function streamPrediction(config: Config, run: Runner, requestSignal: AbortSignal): Response {
+export function streamPrediction(config: Config, run: Runner, requestSignal: AbortSignal, stats?: CallStats): Response {
   return eventStreamResponse(async (send, signal) => {
     const outputs = new AbortController();
     let streamed = null as StreamedOutput | null;
@@ -28,7 +29,7 @@ export function streamPrediction(config: Config, run: Runner, requestSignal: Abo
       // Once the prediction has a stream, its outputs come from there, as the model makes them.
       if (prediction.urls?.stream && streamed === null && !isTerminal(prediction)) {
         const output = (streamed = new StreamedOutput());
-        void streamOutputs(config, prediction.urls.stream, outputs.signal, (data) => send("output", { output: output.add(data) }));
+        void streamOutputs(config, prediction.urls.stream, outputs.signal, stats, (data) => send("output", { output: output.add(data) }));
       }
       for (const { event, data } of track(prediction)) send(event, data);
     };
@@ -86,9 +87,9 @@ function textOf(output: unknown): string | null {
 }
 
 /** Outputs from `urls.stream` as they are made; polling still reports everything else. */
-async function streamOutputs(config: Config, url: string, signal: AbortSignal, onData: (data: string) => void): Promise<void> {
+async function streamOutputs(config: Config, url: string, signal: AbortSignal, stats: CallStats | undefined, onData: (data: string) => void): Promise<void> {
   try {
-    for await (const event of replicateEvents(config, url, signal)) {
+    for await (const event of replicateEvents(config, url, signal, { stats })) {
       if (event.event === "output") onData(event.data);
       if (event.event === "done" || event.event === "error") return;
     }

@@ -42,7 +42,7 @@ export const POST = replicateRoute("POST /api/ai/replicate", async (request, con
   if (wantsEventStream(request)) {
     // Live progress: the same run, every state it sees sent as Server-Sent Events, then `done`.
     // No hold on the create (the page wants the id at once) and every poll carries the logs.
-    return streamPrediction(config, ({ signal, onUpdate }) => run(signal, { onUpdate, holdCreate: false, needsLogs: true }), request.signal);
+    return streamPrediction(config, ({ signal, onUpdate }) => run(signal, { onUpdate, holdCreate: false, needsLogs: true }), request.signal, stats);
   }
   const outcome = await run(request.signal);
   return predictionResponse(outcome.prediction, outcomeStatus(outcome));

@@ -38,6 +38,7 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
           onUpdate,
         }).then((outcome) => (releaseInputFiles(config, outcome.prediction), outcome)),
       request.signal,
+      stats,
     );
   }
   const prediction = await currentPrediction(config, id, { stats });
