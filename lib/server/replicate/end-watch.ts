@@ -4,6 +4,9 @@ import { replicateEvents } from "@/lib/server/replicate/replicate-stream";
 import type { CallStats } from "@/lib/server/replicate/transport";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 
+/** Predictions remembered as read once (their stream is not opened again). */
+const MAX_SPENT = 10_000;
+
 /**
  * Replicate's own word that a prediction ended: its `urls.stream` (text and file streams alike)
  * sends `done` the moment the run ends. The poller reads it for a prediction it waits for past the
@@ -14,8 +17,6 @@ import { isTerminal, type Prediction } from "@/lib/shared/prediction";
  * A stream that fails or closes early is dropped, and not opened again for that prediction: the
  * poller's rounds take it back. At most `max` are open at once; beyond that, rounds it is.
  */
-const MAX_SPENT = 10_000;
-
 export class EndWatches {
   private readonly open = new Map<string, AbortController>();
   /** Predictions whose stream was read and ended (bounded): not opened twice. */

@@ -331,10 +331,10 @@ export class Poller {
     if (viaList.length >= LIST_FROM_WAITERS) {
       const seen = await this.list(viaList.map(entryOf), deadlineOf(viaList)).catch(() => new Map<string, Prediction>());
       for (const waiter of viaList) {
-        // A running one goes on from its list entry; one that ended, or that the pages did not
-        // reach, is read whole: its answer carries the logs a list entry has not.
         // Already being read (its stream said it ended while the list call was out): that read answers it.
         if (!this.waiting.has(waiter)) continue;
+        // A running one goes on from its list entry; one that ended, or that the pages did not
+        // reach, is read whole: its answer carries the logs a list entry has not.
         const fresh = seen.get(waiter.prediction.id);
         if (fresh && !isTerminal(fresh)) waiter.resolve(withLogsOf(waiter, fresh));
         else if (!fresh || this.readEnded(waiter)) viaGet.push(waiter);
@@ -384,7 +384,7 @@ export class Poller {
     const readAt = Date.now();
     const remote = await sharing.share.allWaiting().catch(() => []);
     const entries = uniqueEntries([...own.map(entryOf), ...remote.filter((entry) => entry.due !== false)]);
-    if (entries.length === 0) return void (await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), readAt, changed: [], ended: [] }).catch(() => undefined));
+    // With nothing to poll the round still goes out (a heartbeat): the others hear a holder.
     const seen =
       entries.length >= LIST_FROM_WAITERS
         ? await this.list(entries, Math.max(deadlineOf(own), Date.now() + 10_000)).catch(() => new Map<string, Prediction>())
