@@ -185,6 +185,9 @@ export function configurationMarkdown(): string {
     "  or a free one when 4010 is taken.",
     "- `CHROMIUM_PATH`: the Chromium or Chrome the browser tests drive (default: the first one found).",
     "- `FAULTS_SEED`, `FUZZ_SEED`: replay a run of `tests/faults.test.ts` or `tests/fuzz.test.ts` with its seed.",
+    "- `E2E_BUILD`: `1` makes the e2e tests run `next build` first, `0` never (default: when the build is missing or",
+    "  older than a source file). `E2E_SKIP=1` skips the browser test.",
+    "- `UPDATE_SCREENSHOT`: `1` makes the browser test rewrite `docs/screenshot.png` (what `npm run screenshot` does).",
     "",
   );
   return lines.join("\n");
