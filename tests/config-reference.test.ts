@@ -4,7 +4,7 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CONFIG_COMMAND, configReferenceFiles, configVariables } from "@/dev/config-reference/config-reference";
+import { CONFIG_COMMAND, configReferenceFiles, configVariables, SECTIONS } from "@/dev/config-reference/config-reference";
 import { ENV_NAMES, GUARD_ENV_NAMES } from "@/lib/server/config";
 import { REDIS_ENV_NAMES } from "@/lib/server/shared-state/redis-config";
 import { STORAGE_ENV_NAMES } from "@/lib/server/storage/storage-config";
@@ -39,6 +39,16 @@ describe("the configuration reference is generated from the schemas", () => {
     expect(byName.get("REPLICATE_BODY_BUDGET_BYTES")?.accepts).toBe("whole number, at least 1048576 (1 MiB)");
     expect(byName.get("APP_ORIGIN")).toMatchObject({ required: false, defaultValue: undefined });
     expect(byName.get("REDIS_KEY_PREFIX")?.defaultValue).toBe("replicate-next-route:");
+  });
+
+  it("documents every schema the environment is parsed with", () => {
+    const parsed = ["app", "lib"]
+      .flatMap((folder) => sourceFiles(join(root, folder)))
+      .flatMap((file) => [...readFileSync(file, "utf8").matchAll(/parseEnv\((\w+)/g)].map((match) => `${file.slice(root.length + 1)}: ${match[1]}`));
+    expect(parsed.length).toBeGreaterThanOrEqual(SECTIONS.length);
+    const documented = new Set(SECTIONS.map((section) => section.schemaName));
+    const missing = parsed.filter((call) => !documented.has(call.split(": ")[1]));
+    expect(missing, "add these schemas to SECTIONS in dev/config-reference/config-reference.ts").toEqual([]);
   });
 
   it("no code of the app reads process.env around the schemas", () => {

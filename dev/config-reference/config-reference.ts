@@ -14,6 +14,8 @@ export const CONFIG_COMMAND = "npm run docs:config";
 
 interface Section {
   title: string;
+  /** The schema's name where it is declared: tests/config-reference.test.ts checks every parseEnv() call names one. */
+  schemaName: string;
   /** Markdown for docs/configuration.md, one paragraph. */
   intro: string;
   /** Where the schema lives, for the reader who wants the code. */
@@ -22,13 +24,14 @@ interface Section {
 }
 
 /** Every schema that parses the environment, in the order a reader needs them. */
-const SECTIONS: Section[] = [
+export const SECTIONS: readonly Section[] = [
   {
     title: "Replicate",
     intro:
       "The token, the model, and how the route talks to Replicate and waits ([Waiting and webhooks](waiting-and-webhooks.md)). " +
       "Exactly one of `REPLICATE_MODEL_VERSION`, `REPLICATE_MODEL` and `REPLICATE_DEPLOYMENT` must be set; none or several is " +
       "a configuration error naming them.",
+    schemaName: "envSchema",
     source: "lib/server/config.ts",
     schema: envSchema,
   },
@@ -37,12 +40,14 @@ const SECTIONS: Section[] = [
     intro:
       "Who may call the routes and how much ([Security](security.md)). Parsed apart from the Replicate variables, so the " +
       "access check runs before those are read: a caller without the key never learns which variable is missing.",
+    schemaName: "guardEnvSchema",
     source: "lib/server/config.ts",
     schema: guardEnvSchema,
   },
   {
     title: "Several instances (Redis)",
     intro: "State shared by every instance of the app ([Scaling out](scaling-out.md)).",
+    schemaName: "redisEnvSchema",
     source: "lib/server/shared-state/redis-config.ts",
     schema: redisEnvSchema,
   },
@@ -51,6 +56,7 @@ const SECTIONS: Section[] = [
     intro:
       "Keeping the outputs of succeeded predictions past Replicate's one-hour retention " +
       "([Files and storage](files-and-storage.md#outputs-are-kept-output_storage)).",
+    schemaName: "storageEnvSchema",
     source: "lib/server/storage/storage-config.ts",
     schema: storageEnvSchema,
   },
