@@ -5,10 +5,10 @@ import { describeSteps, formatMetric, toTerminalText } from "@/lib/browser/forma
 import { hasOutput, toOutputView } from "@/lib/browser/output-view";
 import type { FormValues } from "@/lib/browser/form-schema";
 import { randomSeed, toRequestBody } from "@/lib/browser/request-body";
-import { SEED_FIELDS } from "@/tests/support/seed-form";
+import { asSeedBody, SEED_FIELDS } from "@/tests/support/seed-form";
 
 describe("toRequestBody", () => {
-  const body = (values: FormValues) => toRequestBody(SEED_FIELDS, values);
+  const body = (values: FormValues) => asSeedBody(toRequestBody(SEED_FIELDS, values));
 
   it("leaves out untouched and emptied optional fields and the None style", () => {
     expect(body({ prompt: "a cat", seed: "  ", style: "" })).toEqual({ prompt: "a cat" });

@@ -5,7 +5,6 @@ import path from "node:path";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as zod from "zod";
-import * as committedSchema from "@/app/api/ai/replicate/schema";
 import { generateSchemaFile } from "@/dev/fit-model/generate";
 import { UnexpressibleSchemaError, type JsonSchema } from "@/dev/fit-model/json-schema";
 import {
@@ -21,6 +20,8 @@ import {
   type SimulatedModel,
 } from "@/dev/simulator/models";
 import * as image from "@/lib/server/image";
+import * as seedSchema from "@/tests/support/seed-schema";
+import { APP_SCHEMA_FILE, notTheSeedNotice, seedSchemaText } from "@/tests/support/seed-schema-file";
 import { Problem } from "@/lib/server/problem";
 import { parseOrProblem } from "@/lib/server/validation";
 import { toFieldDescriptors, type JsonSchema as FormJsonSchema } from "@/lib/browser/form-schema";
@@ -33,14 +34,15 @@ interface SchemaModule {
   requestBodySchema: zod.ZodType;
   toModelInput: (body: never) => Record<string, unknown>;
   outputSchema?: unknown;
+  generatedFrom?: unknown;
+}
+
+function generateOptions(model: SimulatedModel, version: ModelVersion = model.latest_version) {
+  return { model: `${model.owner}/${model.name}`, version: version.id, openapiSchema: version.openapi_schema };
 }
 
 function generate(model: SimulatedModel, version: ModelVersion = model.latest_version) {
-  return generateSchemaFile({
-    model: `${model.owner}/${model.name}`,
-    version: version.id,
-    openapiSchema: version.openapi_schema,
-  });
+  return generateSchemaFile(generateOptions(model, version));
 }
 
 function generateFrom(
@@ -254,8 +256,16 @@ describe("the generated schema checks bodies as the model's schema says", () => 
   });
 
   it("names the version it was written from, and says what the output is", () => {
-    const { source } = generate(FAST_IMAGE_MODEL);
-    expect(source).toContain("simulated/fast-image:93d41647b72ae4c7ba6867d2570935b470f00aa53c2a825343392d8d2709a17c");
+    expect(load(generate(FAST_IMAGE_MODEL).source).generatedFrom).toEqual({
+      model: "simulated/fast-image",
+      version: "93d41647b72ae4c7ba6867d2570935b470f00aa53c2a825343392d8d2709a17c",
+    });
+    const viaDeployment = generateSchemaFile({ ...generateOptions(IMAGE_MODEL), deployment: "acme/prod" });
+    expect(load(viaDeployment.source).generatedFrom).toEqual({
+      model: "simulated/image-model",
+      version: IMAGE_MODEL.latest_version.id,
+      deployment: "acme/prod",
+    });
     expect(generate(LANGUAGE_MODEL).source).toContain("(its OpenAPI `Output`): text, as an array of strings to join");
   });
 });
@@ -446,14 +456,13 @@ const HAND_EDITS: Array<[string, string]> = [
   ],
 ];
 
-describe("the seed's default model regenerates the committed schema.ts", () => {
-  const committed = readFileSync(path.join(ROOT, "app/api/ai/replicate/schema.ts"), "utf8");
+describe("the seed's default model regenerates the seed schema (tests/support/seed-schema.ts)", () => {
   const generated = load(generate(IMAGE_MODEL).source);
   const shape = (module: { requestBodySchema: unknown }) =>
     Object.keys((module.requestBodySchema as zod.ZodObject).shape);
 
   it("with the same fields in the same order", () => {
-    expect(shape(generated)).toEqual(shape(committedSchema));
+    expect(shape(generated)).toEqual(shape(seedSchema));
   });
 
   it.each([
@@ -471,7 +480,7 @@ describe("the seed's default model regenerates the committed schema.ts", () => {
     { prompt: "p", promt: "typo" },
     { seed: -2, extra: true },
   ])("and answers %j as it does", (body) => {
-    expect(check(generated, body)).toEqual(check(committedSchema as unknown as SchemaModule, body));
+    expect(check(generated, body)).toEqual(check(seedSchema as unknown as SchemaModule, body));
   });
 
   it("word for word, but for its documented hand edits (the form's placeholder and style presets)", () => {
@@ -481,7 +490,16 @@ describe("the seed's default model regenerates the committed schema.ts", () => {
       expect(edited.split(generatedText)).toHaveLength(2);
       edited = edited.replace(generatedText, committedText);
     }
-    expect(committed).toBe(edited);
+    expect(seedSchemaText()).toBe(edited);
+  });
+});
+
+// The committed file itself; once `npm run model` fitted it to another model, skipped (one line says so).
+const fitted = notTheSeedNotice("the test of the committed schema.ts");
+if (fitted) console.warn(fitted);
+describe.skipIf(fitted !== "")("the committed schema.ts", () => {
+  it("is the seed schema word for word", () => {
+    expect(readFileSync(APP_SCHEMA_FILE, "utf8")).toBe(seedSchemaText());
   });
 });
 
@@ -504,11 +522,11 @@ describe("the generated file is deterministic", () => {
     const removed = before.filter((line) => !after.includes(line));
     const added = after.filter((line) => !before.includes(line));
     expect(removed).toEqual([
-      ` * simulated/fast-image:${FAST_IMAGE_FIRST_VERSION.id}`,
+      `  version: "${FAST_IMAGE_FIRST_VERSION.id}",`,
       '    .enum(["webp", "jpg"], { error: "must be one of webp, jpg" })',
     ]);
     expect(added).toEqual([
-      ` * simulated/fast-image:${FAST_IMAGE_MODEL.latest_version.id}`,
+      `  version: "${FAST_IMAGE_MODEL.latest_version.id}",`,
       '    .enum(["webp", "jpg", "png"], { error: "must be one of webp, jpg, png" })',
       "  go_fast: z",
       '    .boolean({ error: "must be true or false" })',
