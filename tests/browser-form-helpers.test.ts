@@ -58,6 +58,15 @@ describe("buildCurlCommand", () => {
     expect(curlArguments(command, "ROUTE_API_KEY=k-42")).toContain("Authorization: Bearer k-42");
     expect(buildCurlCommand("http://x/", {}, { authorizationVariable: "$(reboot)" })).not.toContain("reboot");
   });
+
+  it("reads a secret input from a shell variable named after it, never copying its value", () => {
+    const body = { prompt: "it's", api_key: "sk-live-123", "hf-token": "hf_456" };
+    const command = buildCurlCommand("http://x/", body, { secretFields: ["api_key", "hf-token", "absent"] });
+    expect(command).not.toContain("sk-live");
+    expect(command).not.toContain("hf_456");
+    const args = curlArguments(command, "API_KEY=from-shell; HF_TOKEN=other");
+    expect(JSON.parse(args[args.length - 1])).toEqual({ prompt: "it's", api_key: "from-shell", "hf-token": "other" });
+  });
 });
 
 describe("toOutputView", () => {

@@ -380,6 +380,41 @@ describe("the generated schema gives the page its form and output panel", () => 
     expect(fields.clip).toMatchObject({ kind: "file", accept: "video/*" });
   });
 
+  it("takes a file input's types from Cog's x-cog-accept before its name", () => {
+    const { source } = generateFrom({
+      image: { type: "string", format: "uri", "x-cog-accept": ["image/png", "image/jpeg"], "x-order": 0 },
+      scan: { type: "string", format: "uri", "x-cog-accept": "image/tiff, image/png", "x-order": 1 },
+      photo_archive: { type: "string", format: "uri", "x-cog-accept": ["application/zip"], "x-order": 2 },
+    });
+    const fields = Object.fromEntries(toFieldDescriptors(formSchema(load(source))).map((field) => [field.name, field]));
+    expect(fields.image).toMatchObject({ kind: "file", accept: "image/png,image/jpeg" });
+    expect(fields.scan).toMatchObject({ kind: "file", accept: "image/tiff,image/png" });
+    expect(fields.photo_archive).toMatchObject({ kind: "file", accept: "application/zip" });
+    // Image types take raw base64 as the image helper does; a zip needs a data URL.
+    const module = load(source);
+    expect(check(module, { image: PNG_BASE64, scan: PNG_BASE64 })).toEqual({
+      input: { image: `data:image/png;base64,${PNG_BASE64}`, scan: `data:image/png;base64,${PNG_BASE64}` },
+    });
+    expect(check(module, { photo_archive: PNG_BASE64 })).toEqual({ rejected: ["photo_archive"] });
+  });
+
+  it.each([
+    ["x-cog-secret", { "x-cog-secret": true }],
+    ["format: password", { format: "password" }],
+    ["writeOnly", { writeOnly: true }],
+  ])("draws a secret input (%s) as a password field, with no default or examples to show", (_, marks) => {
+    const { source } = generateFrom({
+      api_key: { type: "string", default: "sk-example", examples: ["sk-123"], "x-order": 0, ...marks },
+      prompt: { type: "string", "x-order": 1 },
+    });
+    expect(source).not.toContain("sk-");
+    const [secret, prompt] = toFieldDescriptors(formSchema(load(source)));
+    expect(secret).toMatchObject({ name: "api_key", kind: "text", secret: true });
+    expect(secret).not.toHaveProperty("default");
+    expect(prompt).not.toHaveProperty("secret");
+    expect(check(load(source), { api_key: "sk-live" })).toEqual({ input: { api_key: "sk-live" } });
+  });
+
   it("keeps a title the model wrote, leaves out the one Cog makes from the name, and keeps examples", () => {
     const { source } = generateFrom({
       num_steps: { type: "integer", title: "Num Steps", "x-order": 0 },
