@@ -3,6 +3,7 @@
 // `npm run model` has fitted it to another model. Reads the files only, so the e2e project may use it.
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { parseGeneratedFrom } from "@/dev/fit-model/generated-from";
 
 const ROOT = path.resolve(__dirname, "../..");
 export const APP_SCHEMA_FILE = path.join(ROOT, "app/api/ai/replicate/schema.ts");
@@ -27,9 +28,8 @@ export function appSchemaIsTheSeed(): boolean {
 
 /** `model:version` as the file's `generatedFrom` records it. */
 export function recordedSource(text: string): string {
-  const model = /^\s*model:\s*"([^"]+)"/m.exec(text)?.[1] ?? "an unnamed model";
-  const version = /^\s*version:\s*"([^"]+)"/m.exec(text)?.[1];
-  return version ? `${model}:${version}` : model;
+  const from = parseGeneratedFrom(text);
+  return from ? `${from.model}:${from.version}` : "a model it does not record";
 }
 
 /** The one line a skipped test of the committed schema.ts prints; empty while schema.ts is the seed. */
