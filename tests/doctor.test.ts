@@ -139,7 +139,7 @@ describe("each failure says what to do", () => {
     expect(warning).toContain("steps is no longer an input");
     expect(warning).toContain("seed was a string, is now an integer");
     expect(warning).toContain('output_format no longer takes "gif"');
-    expect(warning).toContain("re-run npm run model");
+    expect(warning).toContain(`re-run npm run model -- simulated/fast-image:${FAST_IMAGE_MODEL.latest_version.id}`);
   });
 
   it.skipIf(!hasRedisServer)("Redis down", async () => {

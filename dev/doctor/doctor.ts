@@ -192,12 +192,19 @@ function checkSchema(target: Target, options: DoctorOptions, report: Report): vo
   }
   const drift = compareInputs(options.schema, target.fetched.openapiSchema);
   const source = from ? `generated from ${from.model}:${short(from.version)}` : "records no model (written by hand)";
-  const refit = `re-run npm run model${target.fetched.deployment ? ` -- deployment:${target.fetched.deployment}` : ""} and review the diff`;
+  const model = `${target.fetched.owner}/${target.fetched.name}`;
+  const argument = target.fetched.deployment
+    ? `deployment:${target.fetched.deployment}`
+    : target.setting.startsWith("REPLICATE_MODEL=")
+      ? model
+      : `${model}:${target.fetched.version}`;
+  const refit = `re-run npm run model -- ${argument} and review the diff`;
   if (drift.length === 0) {
     report("ok", "schema", `schema.ts ${source}; ${running} still has its inputs, with compatible types.`);
     return;
   }
-  report("warn", "schema", `schema.ts ${source} no longer matches ${running}: ${drift.join("; ")}. To fit it, ${refit}.`);
+  const verb = from && from.model !== model ? "does not fit" : "no longer fits";
+  report("warn", "schema", `schema.ts ${source} ${verb} ${running}: ${drift.join("; ")}. To fit it, ${refit}.`);
 }
 
 async function checkWebhook(config: Config, report: Report): Promise<void> {
