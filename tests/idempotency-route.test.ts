@@ -156,7 +156,7 @@ describe("when the shared store fails", () => {
 
   it("still answers a prediction whose record could not be completed; a retry then gets 409 until the record expires", async () => {
     const store = new MemoryIdempotencyStore();
-    const failingStore = { begin: store.begin.bind(store), abandon: store.abandon.bind(store), complete: () => Promise.reject(new Error("down")) };
+    const failingStore = Object.assign(Object.create(store) as MemoryIdempotencyStore, { complete: () => Promise.reject(new Error("down")) });
     const request = jsonPost(URL_, {}, { headers: { "idempotency-key": '"k"' } });
     const claim = await claimCreate(request, { caller: { identity: "u" } }, { prompt: "p" }, failingStore);
     expect(claim.kind).toBe("create");
