@@ -1,8 +1,10 @@
 import "server-only";
 // `Idempotency-Key` on POST /api/ai/replicate (IETF httpapi draft "The Idempotency-Key HTTP
 // Header Field"): a double-clicked Run, a resubmitted form or a client's retry after a lost answer
-// costs one prediction, not two. The key is scoped to the caller (its rate-limit client key), so
-// one caller's key never names another caller's prediction. With the same key:
+// costs one prediction, not two. The key is scoped to the caller's rate-limit client key (its
+// identity; else its address with TRUST_PROXY; else one scope for every anonymous caller), and is
+// a secret of at least MIN_KEY_LENGTH characters: within a shared scope only who holds the key
+// reaches its prediction. With the same key:
 // - the same body within 24 h answers the prediction the first request created (sync: waits for
 //   it; async: 202 with the same Location; event stream: follows it), never a second create;
 // - another body answers 422; a first request still creating answers 409 with Retry-After, unless
@@ -33,6 +35,12 @@ import { invalidFieldsProblem } from "@/lib/server/validation";
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 /** Longer than any UUID or ULID with a prefix; a key is an id, not a payload. */
 export const MAX_KEY_LENGTH = 255;
+/**
+ * A key is a secret (a UUID is 36 characters): its scope may be shared by many callers (every
+ * anonymous caller without TRUST_PROXY, every holder of ROUTE_API_KEY), so a short guessable key
+ * would let one of them reach, or learn of, another's prediction.
+ */
+export const MIN_KEY_LENGTH = 16;
 
 // A structured-field String (printable ASCII, `\"` and `\\` escaped), or a bare token as many clients send.
 const QUOTED = /^"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$/;
@@ -45,9 +53,10 @@ export function readIdempotencyKey(headers: Headers): string | undefined {
   const text = raw.trim();
   const quoted = QUOTED.exec(text);
   const key = quoted ? quoted[1].replace(/\\(["\\])/g, "$1") : TOKEN.test(text) ? text : undefined;
-  if (key === undefined || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    const detail = `${IDEMPOTENCY_HEADER} must be a quoted string (e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324") or a token of 1 to ${MAX_KEY_LENGTH} characters.`;
-    throw invalidFieldsProblem("Invalid Idempotency-Key", detail, [{ field: IDEMPOTENCY_HEADER, description: "is not a quoted string or token of 1 to 255 characters" }]);
+  if (key === undefined || key.length < MIN_KEY_LENGTH || key.length > MAX_KEY_LENGTH) {
+    const range = `${MIN_KEY_LENGTH} to ${MAX_KEY_LENGTH} characters`;
+    const detail = `${IDEMPOTENCY_HEADER} must be a quoted string (e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324") or a token of ${range}: a random UUID, kept secret.`;
+    throw invalidFieldsProblem("Invalid Idempotency-Key", detail, [{ field: IDEMPOTENCY_HEADER, description: `is not a quoted string or token of ${range}` }]);
   }
   return key;
 }
