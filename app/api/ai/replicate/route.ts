@@ -14,8 +14,8 @@ import { requestBodySchema, toModelInput } from "./schema";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
-// The default cap (REPLICATE_TIMEOUT_SECONDS=60) plus the cancel and some slack.
-export const maxDuration = 75;
+// The cap (REPLICATE_TIMEOUT_SECONDS, default 60) plus the cancel and the answer: lib/server/route-duration.ts owns this rule.
+export const maxDuration = 65;
 
 /** Validate, map to the model's input, create, wait, answer: the seed's story, made correct. */
 export const POST = replicateRoute("POST /api/ai/replicate", async (request, context) => {

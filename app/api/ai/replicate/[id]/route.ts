@@ -11,7 +11,8 @@ import { replicateRoute } from "@/lib/server/route-handler";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
-export const maxDuration = 75;
+// The cap (REPLICATE_TIMEOUT_SECONDS, default 60) plus the cancel and the answer: lib/server/route-duration.ts owns this rule.
+export const maxDuration = 65;
 
 type Params = { id: string };
 
