@@ -82,6 +82,19 @@ describe("leaving costs nothing before the create", () => {
   });
 });
 
+describe("leaving an event stream while its create is on the wire", () => {
+  it("is followed by a cancel as soon as the create answers", async () => {
+    setEnv({ REPLICATE_TIMEOUT_SECONDS: "60" });
+    sim.config.slowMs = 2_000;
+    sim.failNext("create", "slow");
+    const started = Date.now();
+    await leaveWhen({ prompt: "[never] p" }, () => Date.now() - started >= 1_000, { accept: "text/event-stream" });
+    await advanceUntil(() => sim.count("cancel") === 1, 10_000);
+    expect(Date.now() - started).toBeLessThanOrEqual(2_000 + 1_000);
+    expect(onlyPrediction().status()).toBe("canceled");
+  });
+});
+
 describe("the hold ends early enough to cancel before the cap", () => {
   it.each([
     ["a 60 s hold at a 10 s cap", "10", "60", "wait=9"],
