@@ -40,11 +40,13 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
         }).then((outcome) => (releaseInputFiles(config, outcome.prediction), outcome)),
       request.signal,
       stats,
+      { deadline: receivedAt + config.timeoutSeconds * 1000 },
     );
   }
   const prediction = await currentPrediction(config, id, { stats });
   releaseInputFiles(config, prediction);
-  return predictionResponse(prediction, predictionStatusCode(prediction));
+  // Output copies stop at the cap: the answer fits the route's maxDuration (lib/server/route-duration.ts).
+  return predictionResponse(prediction, predictionStatusCode(prediction), {}, { deadline: receivedAt + config.timeoutSeconds * 1000 });
 });
 
 /** Cancels the prediction upstream and answers it. */
