@@ -43,6 +43,7 @@ export const POST = replicateRoute("POST /api/ai/replicate", async (request, con
   if (wantsEventStream(request)) {
     // Live progress: the create first, not held (the page wants the id at once, and the stream's
     // headers name its handle), then every state it sees sent as Server-Sent Events, then `done`.
+    claim.watchLeave(request.signal);
     const created = await create(createForRun(config, input, { signal: request.signal, receivedAt, stats, holdCreate: false }));
     seen(created);
     const run: Runner = ({ signal, onUpdate }) => {
