@@ -8,7 +8,7 @@ import "server-only";
 
 import type { GuardConfig } from "@/lib/server/config";
 import { identifyCaller, type Caller } from "@/lib/server/guard/access";
-import { inFlight, webhooksInFlight, type Release } from "@/lib/server/guard/in-flight";
+import { inFlight, webhooksInFlight, type Release, type SlowBody } from "@/lib/server/guard/in-flight";
 import { clientKey, enforceRateLimit } from "@/lib/server/guard/rate-limit";
 import { getSharedState } from "@/lib/server/shared-state/shared-state";
 
@@ -28,14 +28,14 @@ export async function admitRequest(request: Request, config: GuardConfig): Promi
 }
 
 /**
- * A signature-checked route (the webhook): no caller to identify, its handler checks the
- * signature's headers before it reads the body. Only the caps run here: the process's in-flight
- * cap, then the webhooks' own, so a flood of unsigned deliveries holds at most that many slots.
+ * The webhook: no caller to identify, its handler checks the signature's headers before it reads
+ * the body. Only the caps run here: the process's in-flight cap, then the webhooks' own (whose
+ * slots a slow body gives up to a delivery that needs one, see `WebhookSlots`).
  */
-export function admitSigned(config: GuardConfig): Release {
+export function admitSigned(config: GuardConfig, body: SlowBody): Release {
   const releaseSlot = inFlight.acquire(config.maxInFlight);
   try {
-    const releaseWebhook = webhooksInFlight.acquire(config.webhookMaxInFlight);
+    const releaseWebhook = webhooksInFlight.acquire(config.webhookMaxInFlight, body);
     return () => {
       releaseWebhook();
       releaseSlot();
@@ -44,4 +44,9 @@ export function admitSigned(config: GuardConfig): Release {
     releaseSlot();
     throw error;
   }
+}
+
+/** A route whose URL is its own key (kept output files): only the process's in-flight cap runs. */
+export function admitCapability(config: GuardConfig): Release {
+  return inFlight.acquire(config.maxInFlight);
 }

@@ -29,23 +29,47 @@ export interface BodyRules {
 interface Lease extends BodyRules {
   held: number;
   released: boolean;
+  /** The body has been read to its end. */
+  finished: boolean;
+  /** Why the read was cut off, if it was (see BodyLease.cutOff). */
+  cut?: Problem;
+  /** Ends the read under way with a problem. */
+  interrupt?: (problem: Problem) => void;
+}
+
+/** A request's body as the guards hold it. */
+export interface BodyLease {
+  /** Gives the body's bytes back to the budget: call it when the answer ends. */
+  release: Release;
+  /**
+   * Ends the read of a body that has not arrived whole (at once if under way, else when it
+   * starts) with `problem`; false, and nothing done, once the body has been read.
+   */
+  cutOff(problem: Problem): boolean;
 }
 
 const leases = new WeakMap<Request, Lease>();
 
 /**
  * Sets the rules the body of `request` is read under; replicateRoute calls it for every request.
- * The returned release gives the body's bytes back to the budget: call it when the answer ends.
  * A request never passed here (a test calling a reader directly) is read without either rule.
  */
-export function guardBody(request: Request, rules: BodyRules): Release {
-  const lease: Lease = { ...rules, held: 0, released: false };
+export function guardBody(request: Request, rules: BodyRules): BodyLease {
+  const lease: Lease = { ...rules, held: 0, released: false, finished: false };
   leases.set(request, lease);
-  return () => {
-    if (lease.released) return;
-    lease.released = true;
-    bodyBudget.give(lease.held);
-    lease.held = 0;
+  return {
+    release: () => {
+      if (lease.released) return;
+      lease.released = true;
+      bodyBudget.give(lease.held);
+      lease.held = 0;
+    },
+    cutOff: (problem) => {
+      if (lease.finished) return false;
+      lease.cut ??= problem;
+      lease.interrupt?.(problem);
+      return true;
+    },
   };
 }
 
@@ -93,8 +117,12 @@ async function readAtMost(request: Request, maxBytes: number, limitName: string)
 export async function* countedChunks(request: Request, maxBytes: number, limitName: string): AsyncGenerator<Uint8Array> {
   const declared = declaredLength(request.headers);
   if (declared !== null && declared > maxBytes) throw tooLarge(maxBytes, limitName);
-  if (!request.body) return;
   const lease = leases.get(request);
+  if (lease?.cut) throw lease.cut;
+  if (!request.body) {
+    if (lease) lease.finished = true;
+    return;
+  }
   const count = (bytes: number) => {
     if (!lease || lease.released) return;
     bodyBudget.take(bytes, lease.budgetBytes);
@@ -107,13 +135,18 @@ export async function* countedChunks(request: Request, maxBytes: number, limitNa
     if (lease) timer = setTimeout(() => reject(bodyTimeout(lease.timeoutMs)), lease.timeoutMs);
   });
   expired.catch(() => undefined);
+  const cut = new Promise<never>((_, reject) => {
+    if (lease) lease.interrupt = reject;
+  });
+  cut.catch(() => undefined);
   let total = 0;
   let done = false;
   try {
     for (;;) {
-      const read = await Promise.race([reader.read(), expired]);
+      const read = await Promise.race([reader.read(), expired, cut]);
       if (read.done) {
         done = true;
+        if (lease) lease.finished = true;
         return;
       }
       const value = read.value;
@@ -124,6 +157,7 @@ export async function* countedChunks(request: Request, maxBytes: number, limitNa
     }
   } finally {
     clearTimeout(timer);
+    if (lease) lease.interrupt = undefined;
     if (!done) reader.cancel().catch(() => undefined);
   }
 }
