@@ -28,11 +28,12 @@ function account() {
     lease: new MemoryLease(),
     budget: new CallBudget(new MemoryRateLimitStore(), 2400),
     events: new MemoryPredictionEvents(),
+    turns: new MemoryRateLimitStore(),
   };
 }
 
 function instance(config: Config, instanceId: string, shared: ReturnType<typeof account>): Poller {
-  const parts: PollerParts = { events: shared.events, sharing: { instanceId, lease: shared.lease, share: shared.share, budget: shared.budget } };
+  const parts: PollerParts = { events: shared.events, sharing: { instanceId, lease: shared.lease, share: shared.share, budget: shared.budget, turns: shared.turns } };
   return new Poller(config, parts);
 }
 

@@ -2,9 +2,10 @@ import "server-only";
 // The guards, in order, for a route that reaches Replicate: who is calling (403/401), how often
 // (429), how many at once (503). All of them answer before the body is read.
 //
-// Only a POST can start a prediction, so only a POST counts against the rate limit: a client at
-// its limit can still follow and cancel what it started. A DELETE (cancel) saves credit and is
-// quick: it is never refused for load.
+// A POST (it can start a prediction) and a DELETE (it calls Replicate) count against the rate
+// limit, each kind on its own allowance: a client at its limit of creates can still cancel what it
+// started, and a flood of DELETEs spends only its own. Following (GET) is free: its reads are
+// shared per interval. A DELETE saves credit and is quick: it takes no in-flight slot.
 
 import type { GuardConfig } from "@/lib/server/config";
 import { identifyCaller, type Caller } from "@/lib/server/guard/access";
@@ -20,8 +21,9 @@ export interface Admission {
 
 export async function admitRequest(request: Request, config: GuardConfig): Promise<Admission> {
   const caller = await identifyCaller(request, config);
-  if (config.rateLimit && request.method === "POST") {
-    await enforceRateLimit(clientKey(request.headers, caller, config), config.rateLimit, getSharedState().rateLimits);
+  if (config.rateLimit && (request.method === "POST" || request.method === "DELETE")) {
+    const client = clientKey(request.headers, caller, config);
+    await enforceRateLimit(request.method === "POST" ? client : `cancel:${client}`, config.rateLimit, getSharedState().rateLimits);
   }
   const release = request.method === "DELETE" ? () => {} : inFlight.acquire(config.maxInFlight);
   return { caller, release };

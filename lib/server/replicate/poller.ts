@@ -4,7 +4,8 @@ import { callReplicate, isReplicateOrigin, type CallStats } from "@/lib/server/r
 import { CallAborted } from "@/lib/server/replicate/replicate-errors";
 import { EndWatches } from "@/lib/server/replicate/end-watch";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
-import { getPrediction } from "@/lib/server/replicate/predictions";
+import { cancelPrediction, getPrediction } from "@/lib/server/replicate/predictions";
+import type { RateLimitStore } from "@/lib/server/guard/rate-limit";
 import { estimateRemainingMs, parseProgress } from "@/lib/shared/progress";
 import { ReplicatePredictionPage } from "@/lib/shared/replicate-objects";
 import { TokenBucket } from "@/lib/server/replicate/token-bucket";
@@ -34,7 +35,9 @@ import type { PredictionEvents } from "@/lib/server/shared-state/webhook-state";
  * and GETs a prediction the list shows ended, so that its answer carries its logs.
  *
  * `current()` is the status read of `GET /api/ai/replicate/{handle}`: concurrent reads of one
- * prediction share one call per poll interval, counted against the same budget.
+ * prediction share one call per poll interval, counted against the same budget. `cancel()` is
+ * `DELETE`'s: one cancel per prediction per poll interval however many ask, on every instance
+ * together when shared (a turn in the shared store), counted against the same budget too.
  *
  * A prediction with a stream (`urls.stream`: text and file streams alike) is waited for on it, not
  * polled: the stream's `done` says the run ended, to the millisecond, and the prediction is then
@@ -92,6 +95,8 @@ export interface PollSharing {
   share: PollShare;
   /** The account's budget, shared by every instance. */
   budget: CallBudget;
+  /** Where instances take turns: one cancel per prediction per interval among them all. */
+  turns: RateLimitStore;
 }
 
 export interface PollerParts {
@@ -138,6 +143,7 @@ export class Poller {
   private rounds = 0;
   private readonly targeted = new Map<string, string>();
   private readonly reads = new Map<string, { at: number; answer: Promise<Prediction> }>();
+  private readonly cancels = new Map<string, { at: number; answer: Promise<Prediction> }>();
   private readonly streams: EndWatches;
 
   constructor(
@@ -242,14 +248,54 @@ export class Poller {
    * many read it at once (an answer younger than the interval is shared), within the budget.
    */
   current(id: string, options: { stats?: CallStats } = {}): Promise<Prediction> {
+    return this.sharedPerInterval(this.reads, id, () =>
+      this.take().then(() => getPrediction(this.config, id, { deadline: Date.now() + 10_000, stats: options.stats })),
+    );
+  }
+
+  /**
+   * Cancels the prediction (`DELETE`): one cancel per poll interval however many ask at once or
+   * in a row, here and (when shared) on every instance together, within the budget. Whoever is
+   * not the one to cancel is answered the prediction as it is now (the shared read, `current`).
+   */
+  cancel(id: string, options: { stats?: CallStats } = {}): Promise<Prediction> {
+    return this.sharedPerInterval(this.cancels, id, async () => {
+      if (!(await this.cancelTurn(id))) return this.current(id, options);
+      await this.take();
+      const canceled = await cancelPrediction(this.config, id, { deadline: Date.now() + 10_000, stats: options.stats });
+      // The cancel's answer is the prediction as it is now: a status read right after shares it.
+      this.reads.set(id, { at: Date.now(), answer: Promise.resolve(canceled) });
+      return canceled;
+    });
+  }
+
+  /** True when no other instance canceled this prediction within the interval (or none can be asked). */
+  private async cancelTurn(id: string): Promise<boolean> {
+    const turns = this.parts.sharing?.turns;
+    if (!turns) return true;
+    const interval = this.config.pollIntervalMs;
+    try {
+      return (await turns.take(`cancel:${id}`, { limit: 1, windowMs: interval, text: `1/${interval}ms` }, Date.now())).allowed;
+    } catch (error) {
+      if (error instanceof SharedStateUnavailable) return true;
+      throw error;
+    }
+  }
+
+  /** `make()`'s answer, shared by every call for `id` within one poll interval (a failure is not shared). */
+  private sharedPerInterval(
+    answers: Map<string, { at: number; answer: Promise<Prediction> }>,
+    id: string,
+    make: () => Promise<Prediction>,
+  ): Promise<Prediction> {
     const now = Date.now();
-    const recent = this.reads.get(id);
+    const recent = answers.get(id);
     if (recent && now - recent.at < this.config.pollIntervalMs) return recent.answer;
-    const answer = this.take().then(() => getPrediction(this.config, id, { deadline: Date.now() + 10_000, stats: options.stats }));
-    this.reads.set(id, { at: now, answer });
-    // A failure is not shared with later reads, and old answers are not kept.
-    answer.catch(() => this.reads.get(id)?.answer === answer && this.reads.delete(id));
-    for (const [key, read] of this.reads) if (now - read.at >= this.config.pollIntervalMs) this.reads.delete(key);
+    const answer = make();
+    answers.set(id, { at: now, answer });
+    answer.catch(() => answers.get(id)?.answer === answer && answers.delete(id));
+    // Old answers are not kept.
+    for (const [key, entry] of answers) if (now - entry.at >= this.config.pollIntervalMs) answers.delete(key);
     return answer;
   }
 
@@ -422,15 +468,25 @@ export class Poller {
     await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), readAt, changed: changed as Prediction[], ended }).catch(() => undefined);
   }
 
+  /**
+   * Reads the waiter's prediction whole (with its logs), for it and for every other waiter of that
+   * prediction here: followers of one prediction, JSON and event stream alike, share one GET.
+   */
   private async get(waiter: Waiter, takeToken = true): Promise<void> {
-    const { signal, deadline, stats } = waiter.options;
     // Polled once: a round and a targeted poll that overlap must not both call for it.
-    if (!this.waiting.delete(waiter)) return;
+    if (!this.waiting.has(waiter)) return;
+    const id = waiter.prediction.id;
+    const group = [...this.waiting].filter((other) => other.prediction.id === id);
+    for (const member of group) this.waiting.delete(member);
+    const { signal, dispose } = allAborted(group.map((member) => member.options.signal));
     try {
       if (takeToken) await this.take(signal);
-      waiter.resolve(await getPrediction(this.config, waiter.prediction.id, { signal, deadline, stats }));
+      const fresh = await getPrediction(this.config, id, { signal, deadline: deadlineOf(group), stats: waiter.options.stats });
+      for (const member of group) member.resolve(fresh);
     } catch (error) {
-      waiter.reject(error);
+      for (const member of group) member.reject(error);
+    } finally {
+      dispose();
     }
   }
 
@@ -511,6 +567,17 @@ function barStep(logs: string | null | undefined): string | null {
   return progress ? `${progress.pass}:${progress.current}/${progress.total}` : null;
 }
 
+/** A signal that aborts once every one of `signals` has (a shared call stops when nobody waits for it). */
+function allAborted(signals: AbortSignal[]): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const check = () => {
+    if (signals.every((signal) => signal.aborted)) controller.abort();
+  };
+  for (const signal of signals) signal.addEventListener("abort", check, { once: true });
+  check();
+  return { signal: controller.signal, dispose: () => signals.forEach((signal) => signal.removeEventListener("abort", check)) };
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -540,6 +607,7 @@ function pollerParts(config: Config, state: SharedState): PollerParts {
       lease: state.lease("poller"),
       share: state.pollShare,
       budget: state.callBudget(config.pollBudgetPerMinute),
+      turns: state.rateLimits,
     },
   };
 }
