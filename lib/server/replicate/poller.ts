@@ -46,12 +46,13 @@ import type { PredictionEvents } from "@/lib/server/shared-state/webhook-state";
  *
  * A webhook that reports a prediction ended (on this instance, or on another one through the shared
  * state's events) answers its waiters at once. With webhooks on, a prediction the list shows ended
- * is left to its webhook for WEBHOOK_GRACE_ROUNDS rounds before it is read: the delivery carries the
- * whole prediction, a read would only pay for it twice.
+ * is left to its webhook until WEBHOOK_GRACE_ROUNDS rounds after it ended (its `completed_at`) before it
+ * is read: the delivery carries the whole prediction, a read would only pay for it twice.
  *
  * A wait that learns its end another way (its stream, or webhooks) is polled only once in
- * COVERED_EVERY_ROUNDS rounds, and gets no ETA poll: the fallback, so that a silent stream or a
- * lost webhook never strands it.
+ * COVERED_EVERY_ROUNDS rounds (WEBHOOK_COVERED_EVERY_ROUNDS with webhooks), and gets no ETA poll:
+ * the fallback, so that a silent stream never strands it, and a lost webhook costs about two
+ * rounds: the next due poll finds it ended and reads it whole once its grace is over.
  *
  * With shared state on Redis (REDIS_URL), the account is polled once, not once per instance: each
  * instance publishes what it waits for, the instance holding the poller's lease refreshes all of it
@@ -128,10 +129,16 @@ const MAX_TARGETED = 10_000;
 const ETA_MARGIN_MS = 15;
 /** Streams read for their `done` at once, per process; past that, predictions are polled. */
 const MAX_END_WATCHES = 100;
-/** A wait its stream or webhook will end is still polled once in this many rounds. */
+/** A wait its stream will end is still polled once in this many rounds. */
 const COVERED_EVERY_ROUNDS = 5;
-/** With webhooks on, rounds a prediction the list shows ended waits for its webhook before it is read. */
-const WEBHOOK_GRACE_ROUNDS = 2;
+/** A wait its webhook will end is still polled once in this many rounds: a lost delivery costs about two. */
+const WEBHOOK_COVERED_EVERY_ROUNDS = 2;
+/**
+ * With webhooks on, rounds after a prediction ended (its `completed_at`, else when a list first
+ * showed it ended) that its webhook is waited for before it is read. Deliveries come within
+ * moments of the end; one later than this is taken as lost.
+ */
+const WEBHOOK_GRACE_ROUNDS = 1.5;
 
 export class Poller {
   private waiting = new Set<Waiter>();
@@ -240,7 +247,10 @@ export class Poller {
       }
     }
     const ended = new Set(round.ended ?? []);
-    for (const waiter of [...this.waiting]) if (ended.has(waiter.prediction.id) && this.readEnded(waiter)) void this.get(waiter);
+    for (const waiter of [...this.waiting]) {
+      const id = waiter.prediction.id;
+      if (ended.has(id) && this.readEnded(waiter, round.endedAt?.[id] ?? readAt)) void this.get(waiter);
+    }
   }
 
   /**
@@ -323,7 +333,8 @@ export class Poller {
   private roundOf(): Waiter[] {
     const all = [...this.waiting];
     this.streams.keepOnly(new Set(all.map((waiter) => waiter.prediction.id)));
-    const fallbackMs = (COVERED_EVERY_ROUNDS - 0.5) * this.config.pollIntervalMs;
+    const every = this.config.webhookUrl ? WEBHOOK_COVERED_EVERY_ROUNDS : COVERED_EVERY_ROUNDS;
+    const fallbackMs = (every - 0.5) * this.config.pollIntervalMs;
     const now = Date.now();
     return all.filter((waiter) =>
       waiter.endedSeenAt === undefined ? now - waiter.since >= fallbackMs || !this.covered(waiter) : this.readEnded(waiter),
@@ -332,12 +343,13 @@ export class Poller {
 
   /**
    * A waiter whose prediction a list (or the holder's round) shows ended: read it whole now, or,
-   * with webhooks on, only once its webhook is WEBHOOK_GRACE_ROUNDS rounds late.
+   * with webhooks on, only once its webhook is WEBHOOK_GRACE_ROUNDS rounds late (counted from
+   * `endedAt`, when it ended, if known).
    */
-  private readEnded(waiter: Waiter): boolean {
+  private readEnded(waiter: Waiter, endedAt?: number): boolean {
     if (!this.config.webhookUrl) return true;
     const now = Date.now();
-    waiter.endedSeenAt ??= now;
+    waiter.endedSeenAt ??= endedAt !== undefined && endedAt <= now ? endedAt : now;
     return now - waiter.endedSeenAt >= WEBHOOK_GRACE_ROUNDS * this.config.pollIntervalMs;
   }
 
@@ -383,7 +395,7 @@ export class Poller {
         // reach, is read whole: its answer carries the logs a list entry has not.
         const fresh = seen.get(waiter.prediction.id);
         if (fresh && !isTerminal(fresh)) waiter.resolve(withLogsOf(waiter, fresh));
-        else if (!fresh || this.readEnded(waiter)) viaGet.push(waiter);
+        else if (!fresh || this.readEnded(waiter, endedAtOf(fresh))) viaGet.push(waiter);
       }
     } else {
       viaGet.push(...viaList);
@@ -441,10 +453,16 @@ export class Poller {
     const ownIds = new Set(own.map((waiter) => waiter.prediction.id));
     const endedElsewhere = entries.filter((entry) => !ownIds.has(entry.id) && seen.has(entry.id) && isTerminal(seen.get(entry.id)!));
     const told = new Set(endedElsewhere.map((entry) => entry.id));
+    // When each ended, for the others' webhook grace.
+    const endedAt: Record<string, number> = {};
+    for (const entry of endedElsewhere) {
+      const at = endedAtOf(seen.get(entry.id)!);
+      if (at !== undefined) endedAt[entry.id] = at;
+    }
     // This instance's own that ended, while their webhooks may still come, are left to them.
     for (const waiter of own) {
       const fresh = seen.get(waiter.prediction.id);
-      if (fresh && isTerminal(fresh) && !this.readEnded(waiter)) told.add(waiter.prediction.id);
+      if (fresh && isTerminal(fresh) && !this.readEnded(waiter, endedAtOf(fresh))) told.add(waiter.prediction.id);
     }
     for (const id of told) seen.delete(id);
     await Promise.all(
@@ -465,7 +483,7 @@ export class Poller {
     }
     const changed = entries.map((entry) => seen.get(entry.id)).filter((fresh, i) => fresh && (isTerminal(fresh) || fresh.status !== entries[i].status));
     const ended = endedElsewhere.map((entry) => entry.id);
-    await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), readAt, changed: changed as Prediction[], ended }).catch(() => undefined);
+    await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), readAt, changed: changed as Prediction[], ended, endedAt }).catch(() => undefined);
   }
 
   /**
@@ -546,6 +564,12 @@ export class Poller {
 /** A running prediction from a list entry (no logs) goes on with the logs its waiter had. */
 function withLogsOf(waiter: Waiter, fresh: Prediction): Prediction {
   return isTerminal(fresh) || fresh.logs ? fresh : { ...fresh, logs: waiter.prediction.logs };
+}
+
+/** When the prediction ended, as Replicate says (`completed_at`), if it says. */
+function endedAtOf(prediction: Prediction): number | undefined {
+  const at = Date.parse(prediction.completed_at ?? "");
+  return Number.isFinite(at) ? at : undefined;
 }
 
 function entryOf(waiter: Waiter): PolledEntry {
