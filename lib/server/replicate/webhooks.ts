@@ -86,8 +86,8 @@ export async function acceptDelivery(config: Config, request: Request): Promise<
 export async function shareDelivery(prediction: Prediction): Promise<void> {
   if (!isTerminal(prediction)) return;
   const state = getSharedState();
-  // At once, not one after the other: the waits (on any instance) end one Redis round trip sooner.
-  await Promise.all([state.deliveredPredictions.put(prediction), state.predictionEvents.publishEnded(prediction)]);
+  await state.deliveredPredictions.put(prediction);
+  await state.predictionEvents.publishEnded(prediction);
 }
 
 /** A prediction is a few levels deep; a body nested deeper is not one. */
