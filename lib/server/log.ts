@@ -49,8 +49,9 @@ export function redact(text: string, secrets: readonly string[]): string {
   let result = text;
   for (const secret of secrets) {
     if (!secret) continue;
-    const { pattern, base64 } = formsOf(secret);
-    result = result.replace(pattern, "[redacted]");
+    const { pattern, literal, base64 } = formsOf(secret);
+    // The pattern only when it can match: large texts (data URLs) are mostly neither.
+    if (result.includes("%") || result.includes("\\") || literal.test(result)) result = result.replace(pattern, "[redacted]");
     for (const fragment of base64) if (result.includes(fragment)) result = result.split(fragment).join("[redacted]");
   }
   return result;
@@ -59,6 +60,8 @@ export function redact(text: string, secrets: readonly string[]): string {
 interface SecretForms {
   /** The secret with each character as itself, percent-encoded or JSON-escaped; case-insensitive. */
   pattern: RegExp;
+  /** The secret as written, any case: a quick test whether the pattern is worth running. */
+  literal: RegExp;
   /** The part of its base64 that does not depend on the bytes around it, for each alignment. */
   base64: string[];
 }
@@ -77,8 +80,8 @@ function formsOf(secret: string): SecretForms {
     return `(?:${[...alternatives].join("|")})`;
   });
   const base64 = new Set<string>();
-  for (const variant of new Set([secret, secret.toLowerCase(), secret.toUpperCase()])) {
-    const bytes = Buffer.from(variant);
+  {
+    const bytes = Buffer.from(secret);
     for (let offset = 0; offset < 3; offset += 1) {
       const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64");
       // Characters made only of the secret's bits: from the first whole sextet after the offset
@@ -89,7 +92,7 @@ function formsOf(secret: string): SecretForms {
       base64.add(fragment.replaceAll("+", "-").replaceAll("/", "_"));
     }
   }
-  known = { pattern: new RegExp(charForms.join(""), "gi"), base64: [...base64] };
+  known = { pattern: new RegExp(charForms.join(""), "gi"), literal: new RegExp(escapeRegExp(secret), "i"), base64: [...base64] };
   // A handful of secrets in a process; the bound only guards against a caller passing many.
   if (forms.size > 100) forms.clear();
   forms.set(secret, known);
