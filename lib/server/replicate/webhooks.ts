@@ -48,7 +48,8 @@ export type Delivery = { kind: "new"; prediction: Prediction } | { kind: "repeat
  * A webhook delivery: its signature headers checked before the body is read (present,
  * well-formed, timestamp within 5 minutes), the body read up to REPLICATE_WEBHOOK_MAX_BODY_BYTES,
  * the signature verified on the raw text before it is parsed. Invalid: a 401 problem, nothing
- * processed. A `webhook-id` already seen (Replicate retries the final webhook) is a repeat.
+ * processed. A `webhook-id` already seen (Replicate retries the final webhook) is a repeat; a new
+ * terminal prediction is shared with every instance before this returns (shareDelivery).
  */
 export async function acceptDelivery(config: Config, request: Request): Promise<Delivery> {
   const headers: WebhookHeaders = {
@@ -76,18 +77,26 @@ export async function acceptDelivery(config: Config, request: Request): Promise<
   // Kept and served to status requests: an upstream echo of the token must not go with it.
   const prediction = redactToken(parsed, config.token);
   // Shared by every instance: a retry landing on another instance is a repeat there too.
-  return (await getSharedState().deliveryIds.firstTime(id!)) ? { kind: "new", prediction } : { kind: "repeat" };
+  if (!(await getSharedState().deliveryIds.firstTime(id!))) return { kind: "repeat" };
+  try {
+    await shareDelivery(prediction);
+  } catch (error) {
+    // Not shared: let Replicate's retry of this delivery be processed.
+    await forgetDelivery(request.headers);
+    throw error;
+  }
+  return { kind: "new", prediction };
 }
 
 /**
- * What every instance learns from a new delivery: a terminal prediction is kept where a status
- * request on any instance finds it, and ends the waits for it on every instance (the poller's).
+ * What every instance learns from a delivery (acceptDelivery shares it): a terminal prediction is
+ * kept where a status request on any instance finds it, and ends the waits for it on every
+ * instance (the poller's), both at once.
  */
-export async function shareDelivery(prediction: Prediction): Promise<void> {
+async function shareDelivery(prediction: Prediction): Promise<void> {
   if (!isTerminal(prediction)) return;
   const state = getSharedState();
-  await state.deliveredPredictions.put(prediction);
-  await state.predictionEvents.publishEnded(prediction);
+  await Promise.all([state.deliveredPredictions.put(prediction), state.predictionEvents.publishEnded(prediction)]);
 }
 
 /** A prediction is a few levels deep; a body nested deeper is not one. */
