@@ -285,7 +285,7 @@ export class Poller {
     if (!turns) return true;
     const interval = this.config.pollIntervalMs;
     try {
-      return (await turns.take(`cancel:${id}`, { limit: 1, windowMs: interval, text: `1/${interval}ms` }, Date.now())).allowed;
+      return (await turns.take(`cancel-turn:${id}`, { limit: 1, windowMs: interval, text: `1/${interval}ms` }, Date.now())).allowed;
     } catch (error) {
       if (error instanceof SharedStateUnavailable) return true;
       throw error;
