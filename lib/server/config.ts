@@ -9,6 +9,7 @@ import { Problem } from "@/lib/server/problem";
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
 import { redisSecretValues } from "@/lib/server/shared-state/redis-config";
 import { STORAGE_SECRET_NAMES } from "@/lib/server/storage/storage-config";
+import { warnIfCapMisfits } from "@/lib/server/route-duration";
 
 export type ModelTarget =
   | { kind: "version"; version: string }
@@ -126,15 +127,17 @@ export const envSchema = z.object({
     .transform((v) => v ?? 60)
     .describe(
       "Cap in seconds (decimals allowed) from receiving a request to answering it; past it the prediction is " +
-        "canceled and the route answers that it timed out. The create sends `Cancel-After` = cap + 5 s and Replicate " +
-        "accepts at most 24 h, hence the maximum. On a serverless host, raise the routes' `maxDuration` (75 s) with it.",
+        "canceled and the route answers that it timed out. The create sends `Cancel-After` = what is left of the cap " +
+        "+ 5 s and Replicate accepts at most 24 h, hence the maximum. The routes' `maxDuration` (65 s) holds a cap of " +
+        "60 s; a longer one is warned about at the first request, naming what to change.",
     ),
   // 5 s: a client that leaves while the create is held is followed by a cancel within about 6 s.
   REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true, "must be 0 (off) or a whole number of seconds (Replicate waits 1..60)"))
     .transform((v) => v ?? 5)
     .describe(
       "`Prefer: wait=N` on the create, so predictions shorter than N s end in one request; `0` turns it off. " +
-        "Whole seconds only; clamped to 60 and to the timeout's whole seconds (a timeout under 1 s turns it off). " +
+        "Whole seconds only; clamped to 60, and each create holds at most the whole seconds left to the cap minus 1 " +
+        "(under 1 s left: no hold). " +
         "It also bounds how long a client that leaves during the create goes uncanceled (N s + about 1 s): keep it " +
         "under 9 for the 10 s bound.",
     ),
@@ -238,7 +241,12 @@ function clampSyncWait(seconds: number, timeoutSeconds: number): number {
 }
 
 
-const configCache = parsedOncePerEnv(ENV_NAMES, parseConfig);
+const configCache = parsedOncePerEnv(ENV_NAMES, (env) => {
+  const config = parseConfig(env);
+  // Once per configuration, at its first request: a cap the routes' maxDuration cannot hold.
+  warnIfCapMisfits(config.timeoutSeconds);
+  return config;
+});
 
 /**
  * The configuration of the current environment, parsed once per distinct environment (the key is
