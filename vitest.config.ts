@@ -7,6 +7,8 @@ const alias = {
   "server-only": fileURLToPath(new URL("node_modules/server-only/empty.js", import.meta.url)),
 };
 
+const APP_REPLICATE = fileURLToPath(new URL("lib/replicate.ts", import.meta.url));
+const TEST_REPLICATE = fileURLToPath(new URL("tests/support/test-replicate.ts", import.meta.url));
 const APP_SCHEMA = fileURLToPath(new URL("app/api/ai/replicate/schema.ts", import.meta.url));
 const SEED_SCHEMA = fileURLToPath(new URL("tests/support/seed-schema.ts", import.meta.url));
 
@@ -14,12 +16,18 @@ const SEED_SCHEMA = fileURLToPath(new URL("tests/support/seed-schema.ts", import
  * The unit suite runs the route with the seed's body schema (tests/support/seed-schema.ts) in place
  * of app/api/ai/replicate/schema.ts, whatever model `npm run model` fitted that file to: the tests
  * that post `{ prompt, seed, image }` keep a body they know. Tests of the committed file itself read
- * it from disk (tests/support/seed-schema-file.ts).
+ * it from disk (tests/support/seed-schema-file.ts). The route files' engine (lib/replicate.ts) is
+ * the tests' (tests/support/test-replicate.ts): built from the options each test sets, never from
+ * process.env.
  */
 const seedBodySchema: Plugin = {
   name: "seed-body-schema",
   enforce: "pre",
   async resolveId(source, importer, options) {
+    if (/replicate(\.ts)?$/.test(source)) {
+      const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
+      return resolved?.id === APP_REPLICATE ? TEST_REPLICATE : null;
+    }
     if (!/schema(\.ts)?$/.test(source)) return null;
     const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
     return resolved?.id === APP_SCHEMA ? SEED_SCHEMA : null;

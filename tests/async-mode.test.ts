@@ -4,9 +4,9 @@ import { DELETE, GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
 import { readSseEvents, type SseEvent } from "@/lib/shared/sse";
-import { predictionStore } from "@/lib/server/replicate/prediction-store";
 import { handleOf, jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
 import { advance, advanceUntil, settle, useFakeClock } from "@/tests/support/fake-clock";
+import { deliveredStore } from "@/tests/support/test-engine";
 
 const { sim, server } = useSimulatedReplicate({ bootMs: 10, runMs: 150 });
 const APP = "http://app.test";
@@ -138,7 +138,7 @@ describe("re-attaching with the event stream", () => {
 describe("async mode with webhooks, start to finish", () => {
   it("creates with a webhook, receives the signed deliveries, and answers GET from them", async () => {
     setEnv({ REPLICATE_WEBHOOK_URL: APP, REPLICATE_WEBHOOK_SECRET: "" });
-    predictionStore.clear();
+    deliveredStore().clear();
     // The simulated Replicate delivers to the app's webhook route.
     server.use(http.post(`${APP}/api/ai/replicate/webhook`, ({ request }) => webhook(request)));
     const { id } = await settle(start("[run:50] p").then((response) => response.json()));

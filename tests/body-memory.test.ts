@@ -4,10 +4,9 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { inFlight } from "@/lib/server/guard/in-flight";
-import { bodyBudget } from "@/lib/server/http/body-budget";
 import { useGuardEnv } from "@/tests/support/guard-env";
 import { setEnv, until } from "@/tests/support/route-env";
+import { testEngine } from "@/tests/support/test-engine";
 
 /**
  * What a request with a large image holds while it is in flight, measured on the heap and in
@@ -85,7 +84,7 @@ describe("memory held per in-flight request with a large image", () => {
     await until(() => bodiesReceived === N, 15_000);
     const whileCreating = (reachableBytes() - before) / N;
     // The body bytes are counted against the process budget for as long as the request is in flight.
-    expect(bodyBudget.current).toBe(N * size);
+    expect(testEngine().bodyBudget.current).toBe(N * size);
 
     holdCreates = false;
     for (const res of held.splice(0)) (res as ServerResponse & { answer: () => void }).answer();
@@ -99,7 +98,7 @@ describe("memory held per in-flight request with a large image", () => {
 
     for (const controller of controllers) controller.abort();
     await Promise.all(answers);
-    expect(inFlight.current).toBe(0);
-    expect(bodyBudget.current).toBe(0);
+    expect(testEngine().inFlight.current).toBe(0);
+    expect(testEngine().bodyBudget.current).toBe(0);
   });
 });

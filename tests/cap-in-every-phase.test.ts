@@ -9,13 +9,13 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
 import { seedPngDataUrl } from "@/dev/simulator/png-image";
-import { getConfig } from "@/lib/server/config";
 import { predictionResponse } from "@/lib/server/replicate/answer";
 import { createPrediction } from "@/lib/server/replicate/predictions";
 import type { Prediction } from "@/lib/shared/prediction";
 import { advanceUntil, settle, useFakeClock } from "@/tests/support/fake-clock";
 import { startFilesHost, type FilesHost } from "@/tests/support/output-files-host";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+import { testConfig } from "@/tests/support/test-engine";
 
 const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 30 });
 useFakeClock();
@@ -123,7 +123,7 @@ describe("the hold ends early enough to cancel before the cap", () => {
 
 describe("no create at or past the deadline, and none outlives the cap by more than 5 s", () => {
   it("sends no create once the deadline has passed, and says nothing was created", async () => {
-    const failure = await createPrediction(getConfig(), { prompt: "p" }, { deadline: Date.now() - 1 }).catch((error: unknown) => error);
+    const failure = await createPrediction(testConfig(), { prompt: "p" }, { deadline: Date.now() - 1 }).catch((error: unknown) => error);
     expect(failure).toMatchObject({ status: 504, nothingCreated: true, detail: expect.stringContaining("nothing was created") });
     expect(creates()).toHaveLength(0);
   });
@@ -184,7 +184,7 @@ describe("uploads and output copies are bounded by the cap", () => {
       setEnv({ OUTPUT_STORAGE: "fs", OUTPUT_STORAGE_DIR: dir, OUTPUT_SOURCE_HOSTS: "127.0.0.1" });
       const prediction = { id: "capcopies0001", status: "succeeded", input: {}, output: [host.url("/hangs.png")], error: null, logs: "", urls: {} } as unknown as Prediction;
       const deadline = Date.now() + 2_000;
-      const response = await settle(predictionResponse(prediction, 200, {}, { deadline }), 30_000);
+      const response = await settle(predictionResponse(testConfig(), prediction, 200, {}, { deadline }), 30_000);
       expect(Date.now()).toBeLessThanOrEqual(deadline + 50);
       expect(await response.json()).toMatchObject({ outputs_kept: false, outputs_kept_error: expect.stringContaining("cap") });
     });

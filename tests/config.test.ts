@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { replicateOptionsFromEnv } from "@/lib/server/env-options";
+import { createReplicateRoutes } from "@/lib/server/replicate-routes";
 import { POST } from "@/app/api/ai/replicate/route";
-import { getConfig, MAX_TIMEOUT_SECONDS, parseConfig, parseGuardConfig } from "@/lib/server/config";
+import { MAX_TIMEOUT_SECONDS, parseConfig, parseGuardConfig } from "@/lib/server/config";
 import { Problem } from "@/lib/server/problem";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+import { testConfig } from "@/tests/support/test-engine";
 
 const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 10 });
 
@@ -92,11 +96,20 @@ describe("configuration from the environment", () => {
     expect(parseConfig({ ...base, REPLICATE_API_BASE_URL: "http://127.0.0.1:4010/v1/" }).baseUrl).toBe("http://127.0.0.1:4010/v1");
   });
 
-  it("parses once per environment and again when it changes", () => {
+  it("is parsed once per engine, at its first request, and a problem is answered again at each", async () => {
+    let parses = 0;
     const env = { ...base };
-    const first = getConfig(env);
-    expect(getConfig({ ...env })).toBe(first);
-    expect(getConfig({ ...env, REPLICATE_POLL_INTERVAL_MS: "5" }).pollIntervalMs).toBe(5);
+    const routes = createReplicateRoutes({
+      ...replicateOptionsFromEnv(env),
+      replicate: () => (parses++, parseConfig(env)),
+      schema: { requestBodySchema: z.object({}), toModelInput: () => ({}) },
+    });
+    expect(parses).toBe(0);
+    expect(routes.config()).toBe(routes.config());
+    expect(parses).toBe(1);
+    const broken = createReplicateRoutes({ ...replicateOptionsFromEnv({}), schema: { requestBodySchema: z.object({}), toModelInput: () => ({}) } });
+    expect(() => broken.config()).toThrow(/REPLICATE_API_TOKEN is required/);
+    expect(() => broken.config()).toThrow(/REPLICATE_API_TOKEN is required/);
   });
 
   it("refuses a timeout whose Cancel-After (cap + 5 s) Replicate would refuse, naming the variable and the range", () => {

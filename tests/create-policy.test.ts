@@ -1,10 +1,12 @@
 import { describe, expect, it, vi } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { parseConfig } from "@/lib/server/config";
+import { replicateSettings } from "@/lib/server/config";
+import { configWithEngine } from "@/lib/server/engine";
+import { sharedStateFor } from "@/lib/server/shared-state/shared-state";
 import { Problem } from "@/lib/server/problem";
 import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
 import { createRetry, CreatePacer, planCreateRetry, waitForCreateSlot } from "@/lib/server/replicate/create-policy";
-import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+import { jsonPost, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
 import { settle, useFakeClock } from "@/tests/support/fake-clock";
 
 const { sim } = useSimulatedReplicate();
@@ -58,7 +60,7 @@ describe("the create pacer", () => {
 
 describe("waiting for a create's slot", () => {
   it("sends at once while unpaced, waits for its slot once throttled, and answers 429 when the slot is past the deadline", async () => {
-    const config = parseConfig({ ...process.env, REPLICATE_CREATES_PER_MINUTE: "600" });
+    const config = configWithEngine(replicateSettings({ token: TOKEN, target: { kind: "model", owner: "o", name: "m" }, createsPerMinute: 600 }));
     const clock = { now: () => now, sleep: vi.fn(async () => {}) };
     await waitForCreateSlot(config, now + 1000, clock);
     expect(clock.sleep).not.toHaveBeenCalled();
@@ -75,14 +77,15 @@ describe("waiting for a create's slot", () => {
 describe("account-wide pacing that cannot be reached", () => {
   it("lets the create go unpaced (timing, not a guard: Replicate's 429 still paces it)", async () => {
     // Nothing listens on port 1: the shared state's pacing read is refused at once.
-    const config = parseConfig({ ...process.env, REPLICATE_CREATES_PER_MINUTE: "600" });
+    const settings = replicateSettings({ token: TOKEN, target: { kind: "model", owner: "o", name: "m" }, createsPerMinute: 600 });
+    const shared = sharedStateFor({ redis: "redis://127.0.0.1:1" });
+    const config = configWithEngine(settings, { shared: () => shared });
     const clock = { now: () => now, sleep: vi.fn(async () => {}) };
-    setEnv({ REDIS_URL: "redis://127.0.0.1:1" });
     try {
       await expect(waitForCreateSlot(config, now + 1000, clock)).resolves.toBeUndefined();
       expect(clock.sleep).not.toHaveBeenCalled();
     } finally {
-      setEnv({ REDIS_URL: "" });
+      await shared.close();
     }
   });
 });

@@ -5,8 +5,6 @@ import vm from "node:vm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DELETE, GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
-import { getConfig } from "@/lib/server/config";
-import { inFlight } from "@/lib/server/guard/in-flight";
 import { pollerFor } from "@/lib/server/replicate/poller";
 import { mulberry32 } from "@/dev/simulator/faults";
 import { startSimulatorServer, type SimulatorServer } from "@/dev/simulator/server";
@@ -14,6 +12,7 @@ import { ALL_FAULTS, type EndpointKind } from "@/dev/simulator/types";
 import type { SimPrediction } from "@/dev/simulator/sim-prediction";
 import { ROUTE_KEY, setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
 import { setEnv, TOKEN } from "@/tests/support/route-env";
+import { testConfig, testEngine } from "@/tests/support/test-engine";
 
 /**
  * The route under faults: the handlers, called in-process, against the simulated Replicate over
@@ -248,11 +247,11 @@ async function runTraffic(first: number, count: number): Promise<void> {
  * hang guard, far past any run.
  */
 async function settle(sim: SimulatorServer["sim"], hangGuardMs = 120_000): Promise<void> {
-  const idle = () => inFlight.current === 0 && pollerFor(getConfig()).inFlight === 0 && sim.pendingWaits === 0 && upstreamOpen === 0;
+  const idle = () => testEngine().inFlight.current === 0 && pollerFor(testConfig()).inFlight === 0 && sim.pendingWaits === 0 && upstreamOpen === 0;
   const end = Date.now() + hangGuardMs;
   let idleChecks = 0;
   while (idleChecks < 5) {
-    if (Date.now() > end) throw new Error(`the route never went idle: ${inFlight.current} requests in flight, ${upstreamOpen} upstream requests open`);
+    if (Date.now() > end) throw new Error(`the route never went idle: ${testEngine().inFlight.current} requests in flight, ${upstreamOpen} upstream requests open`);
     idleChecks = idle() ? idleChecks + 1 : 0;
     await sleep(20);
   }
@@ -371,8 +370,8 @@ function assertInvariants(sim: SimulatorServer["sim"], requests: number): Tally 
   }
 
   // Nothing of the phase is still running in the route.
-  expect(inFlight.current).toBe(0);
-  expect(pollerFor(getConfig()).inFlight).toBe(0);
+  expect(testEngine().inFlight.current).toBe(0);
+  expect(pollerFor(testConfig()).inFlight).toBe(0);
   expect(sim.pendingWaits).toBe(0);
   return tally;
 }

@@ -22,6 +22,7 @@ import { toFieldDescriptors, type FormValues, type ModelSchemas } from "@/lib/br
 import { toOutputView, type OutputView } from "@/lib/browser/output-view";
 import { toRequestBody } from "@/lib/browser/request-body";
 import { jsonPost, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
+import { setEngineOptions, testRoutes } from "@/tests/support/test-engine";
 
 const PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
 const WAV = "data:audio/wav;base64,UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA=";
@@ -41,13 +42,11 @@ async function routesFor(model: SimulatedModel) {
   mkdirSync(GENERATED_DIR, { recursive: true });
   const file = path.join(GENERATED_DIR, `${model.name}.ts`);
   writeFileSync(file, source);
-  vi.resetModules();
-  vi.doMock("@/app/api/ai/replicate/schema", () => import(file));
-  const [{ POST }, { GET }] = await Promise.all([
-    import("@/app/api/ai/replicate/route"),
-    import("@/app/api/ai/replicate/schema/route"),
-  ]);
-  return { POST, GET };
+  // The app's engine, given the generated file as its schema (what lib/replicate.ts passes it).
+  const schema = await import(file);
+  setEngineOptions({ schema: { ...schema, outputSchema: schema.outputSchema } });
+  // Each call on the engine of the variables set then (the test sets the target after this).
+  return { POST: (request: Request) => testRoutes().POST(request), GET: (request: Request) => testRoutes().schema(request) };
 }
 
 type Case = [string, SimulatedModel, FormValues, (view: OutputView, output: unknown) => void];

@@ -6,7 +6,7 @@ import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as zod from "zod";
 import { generateSchemaFile } from "@/dev/fit-model/generate";
-import { UnexpressibleSchemaError, type JsonSchema } from "@/dev/fit-model/json-schema";
+import { UnexpressibleSchemaError, type OpenApiSchema } from "@/dev/fit-model/json-schema";
 import {
   cogOpenApiSchema,
   FAST_IMAGE_FIRST_VERSION,
@@ -46,7 +46,7 @@ function generate(model: SimulatedModel, version: ModelVersion = model.latest_ve
 }
 
 function generateFrom(
-  input: Record<string, JsonSchema>,
+  input: Record<string, OpenApiSchema>,
   required: string[] = [],
   enums?: Record<string, string[]>,
   output: Record<string, unknown> = { type: "string" },

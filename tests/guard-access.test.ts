@@ -153,9 +153,7 @@ describe("the webhook route", () => {
 
 describe("with no key set", () => {
   it("logs once, at the first request, that the route is open to anyone who can reach it", async () => {
-    vi.resetModules();
-    const fresh = await import("@/app/api/ai/replicate/route");
-    const send = () => fresh.POST(jsonPost(`${APP}/api/ai/replicate`, { prompt: "p" }));
+    const send = () => POST(jsonPost(`${APP}/api/ai/replicate`, { prompt: "p" }));
     expect(logs.records().filter((r) => r.event === "open-route")).toHaveLength(0);
     await send();
     await send();
@@ -167,10 +165,8 @@ describe("with no key set", () => {
   });
 
   it("does not warn when a key is set", async () => {
-    vi.resetModules();
     setGuardEnv({ ROUTE_API_KEY: ROUTE_KEY });
-    const fresh = await import("@/app/api/ai/replicate/route");
-    await fresh.POST(jsonPost(`${APP}/api/ai/replicate`, { prompt: "p" }, { headers: { authorization: `Bearer ${ROUTE_KEY}` } }));
+    await POST(jsonPost(`${APP}/api/ai/replicate`, { prompt: "p" }, { headers: { authorization: `Bearer ${ROUTE_KEY}` } }));
     expect(logs.records().filter((r) => r.event === "open-route")).toHaveLength(0);
   });
 });

@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { DELETE } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
 import { parseGuardConfig } from "@/lib/server/config";
-import { inFlight } from "@/lib/server/guard/in-flight";
 import { setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
 import { handleOf, jsonPost, until, useSimulatedReplicate } from "@/tests/support/route-env";
+import { testEngine } from "@/tests/support/test-engine";
 
 const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 20 });
 useGuardEnv();
@@ -28,7 +28,7 @@ describe("REPLICATE_MAX_IN_FLIGHT", () => {
     const callers = [new AbortController(), new AbortController()];
     const running = callers.map((caller, i) => post(`[never] ${i}`, { signal: caller.signal }));
     await until(() => sim.predictions.size === 2);
-    expect(inFlight.current).toBe(2);
+    expect(testEngine().inFlight.current).toBe(2);
 
     const refused = await post("one too many");
     expect(refused.status).toBe(503);
@@ -38,7 +38,7 @@ describe("REPLICATE_MAX_IN_FLIGHT", () => {
 
     for (const caller of callers) caller.abort();
     await Promise.all(running);
-    expect(inFlight.current).toBe(0);
+    expect(testEngine().inFlight.current).toBe(0);
     expect((await post("room again")).status).toBe(200);
   });
 
@@ -47,7 +47,7 @@ describe("REPLICATE_MAX_IN_FLIGHT", () => {
     expect((await post("", {})).status).toBe(400);
     sim.failNext("create", "drop");
     expect((await post("p")).status).toBe(502);
-    expect(inFlight.current).toBe(0);
+    expect(testEngine().inFlight.current).toBe(0);
     expect((await post("p")).status).toBe(200);
   });
 
@@ -55,10 +55,10 @@ describe("REPLICATE_MAX_IN_FLIGHT", () => {
     setGuardEnv({ REPLICATE_MAX_IN_FLIGHT: "1" });
     const response = await stream("[run:60] streamed");
     expect(response.status).toBe(200);
-    expect(inFlight.current).toBe(1);
+    expect(testEngine().inFlight.current).toBe(1);
     expect((await post("meanwhile")).status).toBe(503);
     await response.text();
-    expect(inFlight.current).toBe(0);
+    expect(testEngine().inFlight.current).toBe(0);
   });
 
   it("frees a stream's slot when the client leaves, and the prediction is canceled", async () => {
@@ -67,9 +67,9 @@ describe("REPLICATE_MAX_IN_FLIGHT", () => {
     const reader = response.body!.getReader();
     await reader.read();
     await until(() => sim.predictions.size === 1);
-    expect(inFlight.current).toBe(1);
+    expect(testEngine().inFlight.current).toBe(1);
     await reader.cancel();
-    expect(inFlight.current).toBe(0);
+    expect(testEngine().inFlight.current).toBe(0);
     await until(() => sim.count("cancel") === 1);
     expect([...sim.predictions.values()][0].canceledVia).toBe("cancel");
   });

@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { DELETE, GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
 import { parseGuardConfig } from "@/lib/server/config";
-import { clientKey, forwardedAddress, MemoryRateLimitStore, setRateLimitStore } from "@/lib/server/guard/rate-limit";
+import { clientKey, forwardedAddress, MemoryRateLimitStore } from "@/lib/server/guard/rate-limit";
+import { memorySharedState } from "@/lib/server/shared-state/shared-state";
+import { setEngineOptions } from "@/tests/support/test-engine";
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
 import { Problem } from "@/lib/server/problem";
 import { ROUTE_KEY, setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
@@ -154,7 +156,8 @@ describe("the route under a rate limit", () => {
 
   it("lets a pluggable store decide (here: one that refuses everything)", async () => {
     setGuardEnv({ REPLICATE_RATE_LIMIT: "100/s" });
-    setRateLimitStore({ take: async () => ({ allowed: false, retryAfterMs: 4200 }) });
+    const refusing = { ...memorySharedState(), rateLimits: { take: async () => ({ allowed: false, retryAfterMs: 4200 }) } };
+    setEngineOptions({ stores: refusing });
     const refused = await post();
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toBe("5");

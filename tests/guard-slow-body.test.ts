@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { inFlight } from "@/lib/server/guard/in-flight";
-import { bodyBudget } from "@/lib/server/http/body-budget";
 import { setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
 import { jsonPost, useSimulatedReplicate } from "@/tests/support/route-env";
+import { testEngine } from "@/tests/support/test-engine";
 
 /**
  * Slow and heavy bodies: a body that does not arrive in time is answered 408 and frees its slot;
@@ -62,12 +61,12 @@ describe("a body that does not arrive in time", () => {
     // A byte now and then does not extend the limit: it counts from the start of the body.
     slow.push("s");
     await vi.advanceTimersByTimeAsync(999);
-    expect(inFlight.current).toBe(1);
+    expect(testEngine().inFlight.current).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
     const body = await expectProblem(await slow.answer, 408);
     expect(body.detail).toMatch(/30 s \(REPLICATE_BODY_TIMEOUT_SECONDS\)/);
-    expect(inFlight.current).toBe(0);
-    expect(bodyBudget.current).toBe(0);
+    expect(testEngine().inFlight.current).toBe(0);
+    expect(testEngine().bodyBudget.current).toBe(0);
     expect(sim.requests).toHaveLength(0);
     vi.useRealTimers();
     expect((await POST(jsonPost(URL, { prompt: "next" }))).status).toBe(200);
@@ -96,16 +95,16 @@ describe("the process's budget of body bytes (REPLICATE_BODY_BUDGET_BYTES)", () 
     const declared = { "content-length": String(600 * 1024) };
     const idle = [0, 1, 2].map(() => trickle('{"prompt": "', declared));
     const holding = idle.map((body) => POST(body.request));
-    await vi.waitFor(() => expect(bodyBudget.current).toBe(3 * 12));
+    await vi.waitFor(() => expect(testEngine().bodyBudget.current).toBe(3 * 12));
 
     expect((await POST(jsonPost(URL, { prompt: "real" }))).status).toBe(200);
-    expect(bodyBudget.current).toBe(3 * 12);
+    expect(testEngine().bodyBudget.current).toBe(3 * 12);
 
     idle[0].push("x".repeat(600 * 1024 - 14) + '"}');
     idle[0].end();
     expect((await holding[0]).status).toBe(200);
     idle[1].push("x".repeat(600 * 1024 - 14));
-    await vi.waitFor(() => expect(bodyBudget.current).toBe(600 * 1024 - 2 + 12));
+    await vi.waitFor(() => expect(testEngine().bodyBudget.current).toBe(600 * 1024 - 2 + 12));
     // Sent, the third body's bytes no longer fit beside the second's: 503 + Retry-After.
     idle[2].push("x".repeat(600 * 1024 - 14));
     const refused = await holding[2];
@@ -114,7 +113,7 @@ describe("the process's budget of body bytes (REPLICATE_BODY_BUDGET_BYTES)", () 
     idle[1].push('"}');
     idle[1].end();
     expect((await holding[1]).status).toBe(200);
-    expect(bodyBudget.current).toBe(0);
+    expect(testEngine().bodyBudget.current).toBe(0);
     expect(sim.count("create")).toBe(3);
   });
 
@@ -126,8 +125,8 @@ describe("the process's budget of body bytes (REPLICATE_BODY_BUDGET_BYTES)", () 
     const refused = await answer;
     expect(refused.headers.get("retry-after")).toBe("2");
     await expectProblem(refused, 503);
-    expect(bodyBudget.current).toBe(0);
-    expect(inFlight.current).toBe(0);
+    expect(testEngine().bodyBudget.current).toBe(0);
+    expect(testEngine().inFlight.current).toBe(0);
     expect(sim.requests).toHaveLength(0);
   });
 });

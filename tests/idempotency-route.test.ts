@@ -11,6 +11,7 @@ import { claimCreate, readIdempotencyKey } from "@/lib/server/idempotent-create"
 import { bodyHash, CREATING_TTL_MS, idempotencyKey, MemoryIdempotencyStore } from "@/lib/server/shared-state/idempotency";
 import { readSseEvents } from "@/lib/shared/sse";
 import { seedPngDataUrl } from "@/dev/simulator/png-image";
+import { guardSettings } from "@/lib/server/config";
 import { jsonPost, setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 40 });
@@ -180,7 +181,7 @@ describe("when the shared store fails", () => {
     const store = new MemoryIdempotencyStore();
     const failingStore = Object.assign(Object.create(store) as MemoryIdempotencyStore, { complete: () => Promise.reject(new Error("down")) });
     const request = jsonPost(URL_, {}, { headers: { "idempotency-key": '"k-0123456789abcdef"' } });
-    const claim = await claimCreate(request, { caller: { identity: "u" } }, { prompt: "p" }, failingStore);
+    const claim = await claimCreate(request, { caller: { identity: "u" }, guard: guardSettings() }, { prompt: "p" }, failingStore);
     expect(claim.kind).toBe("create");
     if (claim.kind !== "create") return;
     await expect(claim.track(Promise.resolve("answered").then((value) => (claim.created("p1"), value)))).resolves.toBe("answered");

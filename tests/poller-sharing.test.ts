@@ -5,7 +5,7 @@
  * with a base URL nothing answers, so any wait of B's that ends well was answered by A's rounds.
  */
 import { beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
-import { getConfig, type Config } from "@/lib/server/config";
+import { type Config } from "@/lib/server/config";
 import { MemoryRateLimitStore } from "@/lib/server/guard/rate-limit";
 import { Poller, type PollerParts } from "@/lib/server/replicate/poller";
 import { startPrediction } from "@/lib/server/replicate/run-prediction";
@@ -16,6 +16,7 @@ import { MemoryPredictionEvents } from "@/lib/server/shared-state/webhook-state"
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { advance, settle } from "@/tests/support/fake-clock";
 import { setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
+import { testConfig } from "@/tests/support/test-engine";
 
 // Webhooks, where a test turns them on, never arrive: the polling is what these tests are about.
 const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 60, webhookFetch: async () => new Response("gone", { status: 503 }) });
@@ -56,7 +57,7 @@ function useFakeTime() {
 /** 10 ms rounds, and instance A holding the poller's lease for the whole test. */
 async function holderA() {
   setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
-  const config = getConfig();
+  const config = testConfig();
   const shared = account();
   await shared.lease.hold("A", 60_000);
   return { config, shared, a: instance(config, "A", shared) };
@@ -92,7 +93,7 @@ describe("one poller for the account", () => {
 
   it("is given up by a holder with nothing left to wait for, so another instance takes it at its next round", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
-    const config = getConfig();
+    const config = testConfig();
     const shared = account();
     const a = instance(config, "A", shared);
     await follow(a, (await created(config, 1, "[run:20] p"))[0]);
@@ -102,7 +103,7 @@ describe("one poller for the account", () => {
 
   it("is taken over by another instance when its holder stops renewing the lease", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "10" });
-    const config = getConfig();
+    const config = testConfig();
     const shared = account();
     const running = await created(config, 5, "[run:250] p");
     // A holder that died right after taking the lease: it never polls and never renews.
@@ -126,7 +127,7 @@ describe("one poller for the account", () => {
 describe("with webhooks on", () => {
   it("has the holder poll another instance's wait once in two rounds, not every round", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "10", REPLICATE_WEBHOOK_URL: "http://app.test" });
-    const config = getConfig();
+    const config = testConfig();
     const shared = account();
     const handedOver: number[] = [];
     const publish = shared.share.publishWaiting.bind(shared.share);
@@ -152,7 +153,7 @@ describe("with webhooks on", () => {
 
   it("leaves its own predictions the list shows ended to their webhooks, then reads each once, its rounds unbroken", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "10", REPLICATE_WEBHOOK_URL: "http://app.test" });
-    const config = getConfig();
+    const config = testConfig();
     const shared = account();
     // Four: the holder reads the list, which shows them ended before their first due round.
     const running = await created(config, 4, "[run:20] p");
@@ -172,7 +173,7 @@ describe("with webhooks on", () => {
   it.each([0.2, 2.5])("answers another instance's wait whose webhook is lost, from the holder's rounds (B starts %s rounds after A)", async (offset) => {
     const ROUND = 1000;
     setEnv({ REPLICATE_POLL_INTERVAL_MS: String(ROUND), REPLICATE_WEBHOOK_URL: "http://app.test", REPLICATE_TIMEOUT_SECONDS: "120" });
-    const config = getConfig();
+    const config = testConfig();
     const shared = account();
     const [forA] = await created(config, 1, "[never] a");
     const [forB] = await created(config, 1, "[run:3000] b");
@@ -197,7 +198,7 @@ describe("with webhooks on", () => {
 describe("a webhook's end", () => {
   it("answers the waiter at once, on whichever instance waits, before any poll", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "60000" });
-    const config = getConfig();
+    const config = testConfig();
     const shared = account();
     const b = instance(config, "B", shared);
     const [running] = await created(config, 1, "[never] p");
@@ -210,7 +211,7 @@ describe("a webhook's end", () => {
 
   it("reaches the waiters of a single process too (no Redis: the in-process events)", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "60000" });
-    const config = getConfig();
+    const config = testConfig();
     const events = new MemoryPredictionEvents();
     const poller = new Poller(config, { events });
     const [running] = await created(config, 1, "[never] p");

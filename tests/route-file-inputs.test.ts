@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
 import { seedPngDataUrl } from "@/dev/simulator/png-image";
-import { BASE, handleOf, jsonPost, setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
+import { BASE, handleOf, jsonPost, setEnv, until, useSimulatedReplicate, variable } from "@/tests/support/route-env";
 
 /**
  * Issue 14, inputs: an image above REPLICATE_INLINE_MAX_BYTES goes through the Files API (the
@@ -132,7 +132,7 @@ describe("the simulated Files API's account rule", () => {
   const create = (image: string) =>
     fetch(`${BASE}/models/owner/model/predictions`, {
       method: "POST",
-      headers: { authorization: `Bearer ${process.env.REPLICATE_API_TOKEN}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${variable("REPLICATE_API_TOKEN")}`, "content-type": "application/json" },
       body: JSON.stringify({ input: { prompt: "x", image } }),
     });
 

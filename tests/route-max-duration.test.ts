@@ -5,11 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { getConfig } from "@/lib/server/config";
 import { CANCEL_BUDGET_MS } from "@/lib/server/replicate/create-policy";
 import { capMisfit, PAST_CAP_SECONDS, requiredMaxDuration, ROUTE_MAX_DURATION_SECONDS, WAITING_ROUTE_FILES } from "@/lib/server/route-duration";
 import { useGuardEnv } from "@/tests/support/guard-env";
 import { setEnv } from "@/tests/support/route-env";
+import { testConfig } from "@/tests/support/test-engine";
 
 const logs = useGuardEnv();
 
@@ -32,8 +32,8 @@ describe("maxDuration is derived from the cap", () => {
 
   it("is warned about once, when the configuration is first read", () => {
     setEnv({ REPLICATE_TIMEOUT_SECONDS: "299" });
-    getConfig();
-    getConfig();
+    testConfig();
+    testConfig();
     const warnings = logs.records().filter((record) => record.event === "cap_exceeds_max_duration");
     expect(warnings).toHaveLength(1);
     expect(warnings[0].level).toBe("warn");

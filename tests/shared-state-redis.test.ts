@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { Problem } from "@/lib/server/problem";
 import { DEFAULT_KEY_PREFIX, parseRedisConfig, redisSecretValues } from "@/lib/server/shared-state/redis-config";
 import { persistenceWarning, RedisConnection, SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
-import { getSharedState, redisSharedState, type SharedState } from "@/lib/server/shared-state/shared-state";
+import { redisSharedState, sharedStateFor, type SharedState } from "@/lib/server/shared-state/shared-state";
 import { hasRedisServer, useRedisServer } from "@/tests/support/redis-server";
 
 const redis = useRedisServer();
@@ -20,7 +20,7 @@ afterEach(async () => {
 describe("REDIS_URL and REDIS_KEY_PREFIX", () => {
   it("are unset when empty: in-process state under the project's prefix", () => {
     expect(parseRedisConfig({ REDIS_URL: " ", REDIS_KEY_PREFIX: "" })).toEqual({ url: undefined, keyPrefix: DEFAULT_KEY_PREFIX });
-    expect(getSharedState({ REDIS_URL: "" }).kind).toBe("memory");
+    expect(sharedStateFor(undefined).kind).toBe("memory");
   });
 
   it("accept redis:// and rediss:// (TLS, e.g. Upstash) and a prefix of one's own", () => {

@@ -12,9 +12,9 @@ import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
 import { PACED_CHECK_MS } from "@/lib/server/shared-state/create-pacing";
 import { bodyHash, idempotencyKey } from "@/lib/server/shared-state/idempotency";
 import { RedisConnection } from "@/lib/server/shared-state/redis-connection";
-import { getSharedState, redisSharedState, type SharedState } from "@/lib/server/shared-state/shared-state";
+import { redisSharedState, type SharedState } from "@/lib/server/shared-state/shared-state";
 import { hasRedisServer, useRedisServer } from "@/tests/support/redis-server";
-import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+import { jsonPost, setEnv, testEngine, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const redis = useRedisServer();
 const { sim } = useSimulatedReplicate({ runMs: 20 });
@@ -25,7 +25,7 @@ let prefixes = 0;
 const others: SharedState[] = [];
 afterEach(async () => {
   await Promise.all(others.splice(0).map((state) => state.close()));
-  await getSharedState().close();
+  await testEngine().shared().close();
   setEnv({ REDIS_URL: "", REDIS_KEY_PREFIX: "", REPLICATE_RATE_LIMIT: "" });
 });
 

@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GET, HEAD } from "@/app/api/ai/replicate/outputs/[token]/route";
 import { deriveSigningKey, OutputUrlSigner } from "@/lib/server/storage/output-url-signer";
-import { getOutputStorage } from "@/lib/server/storage/storage-config";
+import { setVariables, testEngine } from "@/tests/support/test-engine";
 import type { FsOutputStore } from "@/lib/server/storage/fs-output-store";
 import { setEnv, TOKEN } from "@/tests/support/route-env";
 
@@ -16,7 +16,7 @@ let parent: string;
 let dir: string;
 
 function fsStore(): FsOutputStore {
-  const storage = getOutputStorage();
+  const storage = testEngine().outputStorage();
   if (storage?.kind !== "fs") throw new Error("expected the fs storage");
   return storage.store;
 }
@@ -43,11 +43,11 @@ beforeEach(() => {
   setEnv({ OUTPUT_STORAGE: "fs", OUTPUT_STORAGE_DIR: dir, OUTPUT_URL_SECRET: "" });
 });
 afterEach(() => rmSync(parent, { recursive: true, force: true }));
-afterAll(() => STORAGE_VARS.forEach((name) => delete process.env[name]));
+afterAll(() => setVariables(Object.fromEntries(STORAGE_VARS.map((name) => [name, undefined]))));
 
 describe("the fs route serves kept files", () => {
   it("with their type, length, a strong ETag and an immutable Cache-Control, without the route key", async () => {
-    process.env.ROUTE_API_KEY = "a-route-key-of-sixteen-plus-chars";
+    setVariables({ ROUTE_API_KEY: "a-route-key-of-sixteen-plus-chars" });
     try {
       const token = await put("abc123/output.0.png", PNG, "image/png");
       const response = await get(token);
@@ -60,7 +60,7 @@ describe("the fs route serves kept files", () => {
       expect(response.headers.get("x-content-type-options")).toBe("nosniff");
       expect(response.headers.get("content-security-policy")).toContain("sandbox");
     } finally {
-      delete process.env.ROUTE_API_KEY;
+      setVariables({ ROUTE_API_KEY: undefined });
     }
   });
 

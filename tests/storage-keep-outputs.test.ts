@@ -386,10 +386,9 @@ describe("a copy that fails never fails the answer", () => {
   });
 
   it("a broken storage configuration is a reason naming the variable", async () => {
-    vi.stubEnv("OUTPUT_STORAGE", "s3");
-    vi.stubEnv("OUTPUT_S3_BUCKET", "");
-    const kept = await keepOutputs(succeeded([host.url("/a/out-0.png")]));
-    vi.unstubAllEnvs();
+    // What the engine gives keepOutputs: its storage, built at first use from the options the variables set.
+    const storage = () => createOutputStorage(parseStorageConfig({ OUTPUT_STORAGE: "s3", OUTPUT_S3_BUCKET: "" }));
+    const kept = await keepOutputs(succeeded([host.url("/a/out-0.png")]), { storage });
     expect(kept.outputs_kept).toBe(false);
     expect(kept.outputs_kept_error).toContain("OUTPUT_S3_BUCKET");
   });

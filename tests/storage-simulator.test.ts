@@ -12,7 +12,7 @@ import { POST } from "@/app/api/ai/replicate/route";
 import { readSseEvents } from "@/lib/shared/sse";
 import { keepOutputs, type KeptPrediction } from "@/lib/server/storage/keep-outputs";
 import { serveKeptOutput } from "@/lib/server/storage/serve-output";
-import { jsonPost, setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
+import { jsonPost, setEnv, testEngine, until, useSimulatedReplicate, setVariables } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate();
 let dir: string;
@@ -23,7 +23,7 @@ beforeEach(() => {
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
-  for (const name of ["OUTPUT_STORAGE", "OUTPUT_STORAGE_DIR"]) delete process.env[name];
+  setVariables({ OUTPUT_STORAGE: undefined, OUTPUT_STORAGE_DIR: undefined });
 });
 
 describe("the simulated model's outputs are kept", () => {
@@ -36,7 +36,7 @@ describe("the simulated model's outputs are kept", () => {
     const [original] = kept.replicate_output as string[];
     expect(original).toMatch(/^https:\/\/api\.replicate\.test\/files\//);
     const [url] = kept.output as string[];
-    const served = await serveKeptOutput(new Request(`http://localhost${url}`), url.split("/").at(-1)!);
+    const served = await serveKeptOutput(new Request(`http://localhost${url}`), url.split("/").at(-1)!, testEngine().outputStorage());
     expect(served.headers.get("content-type")).toContain("image/svg+xml");
     const fromReplicate = await fetch(original);
     expect(await served.text()).toBe(await fromReplicate.text());

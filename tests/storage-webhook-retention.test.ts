@@ -12,9 +12,9 @@ import { GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
 import { seedPngDataUrl } from "@/dev/simulator/png-image";
-import { predictionStore } from "@/lib/server/replicate/prediction-store";
 import type { KeptPrediction } from "@/lib/server/storage/keep-outputs";
-import { handleOf, jsonPost, setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
+import { handleOf, jsonPost, setEnv, until, useSimulatedReplicate, setVariables } from "@/tests/support/route-env";
+import { deliveredStore } from "@/tests/support/test-engine";
 
 const APP = "http://app.test";
 const { sim, server } = useSimulatedReplicate({ bootMs: 5, runMs: 20, retentionMs: 150 });
@@ -23,11 +23,11 @@ let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "keep-webhook-"));
   setEnv({ OUTPUT_STORAGE: "fs", OUTPUT_STORAGE_DIR: dir });
-  predictionStore.clear();
+  deliveredStore().clear();
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
-  for (const name of ["OUTPUT_STORAGE", "OUTPUT_STORAGE_DIR"]) delete process.env[name];
+  setVariables({ OUTPUT_STORAGE: undefined, OUTPUT_STORAGE_DIR: undefined });
 });
 
 const start = (body: Record<string, unknown>) => POST(jsonPost(`${APP}/api/ai/replicate`, body, { headers: { prefer: "respond-async" } }));

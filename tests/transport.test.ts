@@ -1,9 +1,9 @@
 import { http, HttpResponse } from "msw";
 import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { getConfig } from "@/lib/server/config";
 import { callReplicate } from "@/lib/server/replicate/transport";
 import { BASE, jsonPost, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
+import { testConfig } from "@/tests/support/test-engine";
 
 const { sim, server } = useSimulatedReplicate();
 const ELSEWHERE = "https://elsewhere.test";
@@ -89,7 +89,7 @@ describe("where the token goes", () => {
     const seen = otherOrigin();
     const atBase: (string | null)[] = [];
     server.use(http.get(`${BASE}/predictions`, ({ request }) => (atBase.push(request.headers.get("authorization")), HttpResponse.json({ results: [] }))));
-    const config = getConfig();
+    const config = testConfig();
     // A deadline far off: this test is about where the token goes, not about time.
     const deadline = Date.now() + 60_000;
     await callReplicate(config, { method: "GET", path: "/predictions", idempotent: true, deadline });

@@ -7,7 +7,6 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { DELETE, GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
-import { getConfig } from "@/lib/server/config";
 import { MemoryRateLimitStore } from "@/lib/server/guard/rate-limit";
 import { Poller } from "@/lib/server/replicate/poller";
 import { startPrediction } from "@/lib/server/replicate/run-prediction";
@@ -18,6 +17,7 @@ import { readSseEvents } from "@/lib/shared/sse";
 import { advance, settle, useFakeClock } from "@/tests/support/fake-clock";
 import { setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
 import { handleOf, jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+import { testConfig } from "@/tests/support/test-engine";
 
 const { sim } = useSimulatedReplicate({ bootMs: 10, runMs: 150 });
 useGuardEnv();
@@ -53,7 +53,7 @@ describe("DELETE of one prediction", () => {
 
   it("makes one cancel per interval across instances: the others answer from one shared read", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "1000" });
-    const config = getConfig();
+    const config = testConfig();
     const turns = new MemoryRateLimitStore();
     const budget = new CallBudget(new MemoryRateLimitStore(), 2400);
     const share = new MemoryPollShare();

@@ -3,11 +3,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { POST as run } from "@/app/api/ai/replicate/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
 import { GET as outputFile } from "@/app/api/ai/replicate/outputs/[token]/route";
-import { inFlight, webhooksInFlight } from "@/lib/server/guard/in-flight";
-import { bodyBudget } from "@/lib/server/http/body-budget";
-import { predictionStore } from "@/lib/server/replicate/prediction-store";
 import { ROUTE_KEY, setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+import { deliveredStore, testEngine } from "@/tests/support/test-engine";
 
 /**
  * The webhook route is open to anyone (its signature is its check), so what it costs an
@@ -58,7 +56,7 @@ function prediction(id: string, extra: Record<string, unknown> = {}) {
 beforeEach(() => {
   setEnv({ REPLICATE_WEBHOOK_SECRET: SECRET });
   setGuardEnv({ ROUTE_API_KEY: ROUTE_KEY });
-  predictionStore.clear();
+  deliveredStore().clear();
 });
 
 describe("webhook headers are checked before the body is read", () => {
@@ -82,7 +80,7 @@ describe("webhook headers are checked before the body is read", () => {
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ title: "Invalid webhook signature", status: 401 });
     expect(state.pulls).toBe(0);
-    expect(bodyBudget.current).toBe(0);
+    expect(testEngine().bodyBudget.current).toBe(0);
   });
 });
 
@@ -114,15 +112,15 @@ describe("webhooks read at once", () => {
       return delivery(signedHeaders(body), body);
     });
     const answers = slow.map(({ request }) => webhook(request));
-    await expect.poll(() => webhooksInFlight.current).toBe(2);
+    await expect.poll(() => testEngine().webhooksInFlight.current).toBe(2);
     const refused = await webhook(delivery(signedHeaders("{}")).request);
     expect(refused.status).toBe(503);
     expect(refused.headers.get("retry-after")).toBe("2");
     expect((await refused.json()).detail).toContain("REPLICATE_WEBHOOK_MAX_IN_FLIGHT");
     for (const { state } of slow) state.finish();
     expect((await Promise.all(answers)).map((response) => response.status)).toEqual([200, 200]);
-    expect(webhooksInFlight.current).toBe(0);
-    expect(inFlight.current).toBe(0);
+    expect(testEngine().webhooksInFlight.current).toBe(0);
+    expect(testEngine().inFlight.current).toBe(0);
   });
 
   it("count against the process's in-flight cap (REPLICATE_MAX_IN_FLIGHT) too", async () => {
@@ -130,13 +128,13 @@ describe("webhooks read at once", () => {
     const body = JSON.stringify(prediction("whslow9"));
     const slow = delivery(signedHeaders(body), body);
     const answer = webhook(slow.request);
-    await expect.poll(() => inFlight.current).toBe(1);
+    await expect.poll(() => testEngine().inFlight.current).toBe(1);
     const busy = await run(jsonPost("http://app.test/api/ai/replicate", { prompt: "p" }, { headers: { authorization: `Bearer ${ROUTE_KEY}` } }));
     expect(busy.status).toBe(503);
     expect((await webhook(delivery(signedHeaders("{}")).request)).status).toBe(503);
     slow.state.finish();
     expect((await answer).status).toBe(200);
-    expect(inFlight.current).toBe(0);
+    expect(testEngine().inFlight.current).toBe(0);
   });
 });
 
@@ -152,21 +150,21 @@ describe("webhook slots against junk", () => {
     // Well-formed headers, a junk signature and one byte of body, then nothing.
     const junk = [0, 1].map(() => delivery(junkHeaders(), "{"));
     const junkAnswers = junk.map(({ request }) => webhook(request));
-    await expect.poll(() => webhooksInFlight.current).toBe(2);
+    await expect.poll(() => testEngine().webhooksInFlight.current).toBe(2);
     const early = JSON.stringify(prediction("whearly"));
     expect((await webhook(whole(early))).status).toBe(503);
 
     vi.advanceTimersByTime(1000);
     const real = JSON.stringify(prediction("whreal"));
     expect((await webhook(whole(real))).status).toBe(200);
-    expect(predictionStore.freshTerminal("whreal")).toBeDefined();
+    expect(deliveredStore().freshTerminal("whreal")).toBeDefined();
     const evicted = await junkAnswers[0];
     expect(evicted.status).toBe(408);
     expect(await evicted.json()).toMatchObject({ status: 408, title: "Request timeout" });
     junk[1].state.finish();
     expect((await junkAnswers[1]).status).toBe(401);
-    expect(webhooksInFlight.current).toBe(0);
-    expect(inFlight.current).toBe(0);
+    expect(testEngine().webhooksInFlight.current).toBe(0);
+    expect(testEngine().inFlight.current).toBe(0);
   });
 
   it("a delivery whose body has arrived keeps its slot however long it is handled", async () => {
@@ -175,12 +173,12 @@ describe("webhook slots against junk", () => {
     const body = JSON.stringify(prediction("whslowread"));
     const slow = delivery(signedHeaders(body), body);
     const answer = webhook(slow.request);
-    await expect.poll(() => webhooksInFlight.current).toBe(1);
+    await expect.poll(() => testEngine().webhooksInFlight.current).toBe(1);
     // Its body is whole once the stream ends; the route then verifies and handles it.
     slow.state.finish();
     expect((await answer).status).toBe(200);
     vi.advanceTimersByTime(5000);
-    expect(webhooksInFlight.current).toBe(0);
+    expect(testEngine().webhooksInFlight.current).toBe(0);
   });
 });
 
@@ -190,11 +188,11 @@ describe("the output-file route", () => {
     setEnv({ REPLICATE_WEBHOOK_SECRET: SECRET, OUTPUT_STORAGE: "fs", OUTPUT_STORAGE_DIR: "/tmp/never-written-i20b" });
     const held = delivery(signedHeaders("{}"), "{");
     const answer = webhook(held.request);
-    await expect.poll(() => webhooksInFlight.current).toBe(1);
+    await expect.poll(() => testEngine().webhooksInFlight.current).toBe(1);
     const token = "not-a-token-this-app-issued";
     const file = await outputFile(new Request(`http://app.test/api/ai/replicate/outputs/${token}`), { params: Promise.resolve({ token }) });
     expect(file.status).toBe(404);
-    expect(webhooksInFlight.current).toBe(1);
+    expect(testEngine().webhooksInFlight.current).toBe(1);
     held.state.finish();
     await answer;
   });

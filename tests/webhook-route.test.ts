@@ -2,8 +2,8 @@ import { createHmac, randomBytes } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
 import { GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
-import { predictionStore } from "@/lib/server/replicate/prediction-store";
 import { handleOf, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
+import { deliveredStore } from "@/tests/support/test-engine";
 
 const { sim } = useSimulatedReplicate();
 const SECRET_BYTES = randomBytes(24);
@@ -35,7 +35,7 @@ const lookup = (id: string) => GET(new Request(`http://localhost/api/ai/replicat
 
 beforeEach(() => {
   setEnv({ REPLICATE_WEBHOOK_SECRET: SECRET });
-  predictionStore.clear();
+  deliveredStore().clear();
 });
 
 describe("webhook signatures", () => {
@@ -58,7 +58,7 @@ describe("webhook signatures", () => {
     const response = await deliver(tampered, { id, timestamp: String(ts), signature: sign(id, ts, JSON.stringify(original)) });
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ title: expect.any(String), detail: expect.any(String), status: 401 });
-    expect(predictionStore.size).toBe(0);
+    expect(deliveredStore().size).toBe(0);
   });
 
   it("rejects a signature made with another secret", async () => {
@@ -77,7 +77,7 @@ describe("webhook signatures", () => {
     const body = JSON.stringify(prediction());
     const response = await deliver(body, { id, timestamp: String(ts), signature: sign(id, ts, body) });
     expect(response.status).toBe(401);
-    expect(predictionStore.size).toBe(0);
+    expect(deliveredStore().size).toBe(0);
   });
 
   it("accepts a header with several signatures when any one matches", async () => {
@@ -98,7 +98,7 @@ describe("webhook signatures", () => {
     const repeat = await deliver(second, { id, timestamp: String(ts), signature: sign(id, ts, second) });
     expect(repeat.status).toBe(200);
     expect(await repeat.json()).toMatchObject({ repeat: true });
-    expect(predictionStore.freshTerminal(running.id)).toBeUndefined();
+    expect(deliveredStore().freshTerminal(running.id)).toBeUndefined();
   });
 
   it("fetches the default secret from Replicate once and caches it", async () => {
@@ -123,7 +123,7 @@ describe("what a signed delivery may carry", () => {
     const response = await deliver(body);
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ status: 400, title: "Invalid webhook body" });
-    expect(predictionStore.size).toBe(0);
+    expect(deliveredStore().size).toBe(0);
   });
 
   it("the token, in any encoding, is redacted before the prediction is kept and served", async () => {

@@ -16,6 +16,7 @@ import { z } from "zod";
 import { fetchDeploymentVersion, fetchModelVersion, ModelLookupError, parseModelRef, type FetchedVersion } from "@/dev/fit-model/fetch-schema";
 import { parseGeneratedFrom, type GeneratedFrom } from "@/dev/fit-model/generated-from";
 import { parseConfig, parseGuardConfig, secretValues, type Config } from "@/lib/server/config";
+import { configWithEngine } from "@/lib/server/engine";
 import { redact } from "@/lib/server/log";
 import { Problem } from "@/lib/server/problem";
 import { runPrediction } from "@/lib/server/replicate/run-prediction";
@@ -73,7 +74,7 @@ type Report = (verdict: Verdict, check: string, message: string) => void;
 function checkConfiguration(env: DoctorOptions["env"], report: Report): Config | null {
   let config: Config | null = null;
   const parts: Array<[string, () => unknown]> = [
-    ["Replicate", () => (config = parseConfig(env))],
+    ["Replicate", () => (config = configWithEngine(parseConfig(env)))],
     ["guard", () => parseGuardConfig(env)],
     ["Redis", () => parseRedisConfig(env)],
     ["output storage", () => parseStorageConfig(env)],

@@ -4,7 +4,7 @@
  * sends.
  */
 import { z } from "zod";
-import { isObject, namedSchemas, resolveSchema, type JsonSchema } from "@/dev/fit-model/json-schema";
+import { isObject, namedSchemas, resolveSchema, type OpenApiSchema } from "@/dev/fit-model/json-schema";
 
 /** The part of schema.ts the doctor uses (the route's own two exports). */
 export interface SchemaModule {
@@ -12,19 +12,19 @@ export interface SchemaModule {
   toModelInput: (body: never) => Record<string, unknown>;
 }
 
-function bodySchema(module: SchemaModule): JsonSchema {
-  return z.toJSONSchema(module.requestBodySchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+function bodySchema(module: SchemaModule): OpenApiSchema {
+  return z.toJSONSchema(module.requestBodySchema, { io: "input", unrepresentable: "any" }) as OpenApiSchema;
 }
 
 /** The non-null branch of `anyOf [X, null]` (zod's nullable), else the schema itself. */
-function nonNull(schema: JsonSchema): JsonSchema {
+function nonNull(schema: OpenApiSchema): OpenApiSchema {
   const branches = Array.isArray(schema.anyOf) ? schema.anyOf.filter((branch) => branch.type !== "null") : [];
   return branches.length === 1 ? { ...schema, ...branches[0] } : schema;
 }
 
 type Kind = "file" | "enum" | "string" | "integer" | "number" | "boolean" | "array" | "object" | "any";
 
-function kindOf(schema: JsonSchema): Kind {
+function kindOf(schema: OpenApiSchema): Kind {
   if (schema.format === "uri") return "file";
   if (Array.isArray(schema.enum)) return "enum";
   const type = Array.isArray(schema.type) ? schema.type.find((each) => each !== "null") : schema.type;
@@ -95,7 +95,7 @@ export function exampleInput(module: SchemaModule): { body: Record<string, unkno
   return missing.length > 0 ? { missing } : { body };
 }
 
-function exampleOf(field: JsonSchema): unknown {
+function exampleOf(field: OpenApiSchema): unknown {
   if (Array.isArray(field.examples) && field.examples.length > 0) return field.examples[0];
   if (field.default !== undefined) return field.default;
   if (Array.isArray(field.enum) && field.enum.length > 0) return field.enum[0];

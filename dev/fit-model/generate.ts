@@ -43,7 +43,7 @@ import {
   resolveReferences,
   resolveSchema,
   UnexpressibleSchemaError,
-  type JsonSchema,
+  type OpenApiSchema,
   type NamedSchemas,
 } from "./json-schema";
 
@@ -177,8 +177,8 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
   return { source, fields: plans.map((plan) => plan.name), unchecked };
 }
 
-function orderedProperties(properties: Record<string, JsonSchema>): Array<[string, JsonSchema]> {
-  const order = (schema: JsonSchema) =>
+function orderedProperties(properties: Record<string, OpenApiSchema>): Array<[string, OpenApiSchema]> {
+  const order = (schema: OpenApiSchema) =>
     typeof schema["x-order"] === "number" ? schema["x-order"] : Number.POSITIVE_INFINITY;
   return Object.entries(properties).sort(
     ([nameA, a], [nameB, b]) => order(a) - order(b) || (nameA < nameB ? -1 : nameA > nameB ? 1 : 0),
@@ -188,7 +188,7 @@ function orderedProperties(properties: Record<string, JsonSchema>): Array<[strin
 // ---- one field ---------------------------------------------------------------------------------
 
 function fieldExpr(
-  field: JsonSchema,
+  field: OpenApiSchema,
   schemas: NamedSchemas,
   helpers: Set<Helper>,
   mustNotBeBlank: boolean,
@@ -217,7 +217,7 @@ function fieldExpr(
   }
 }
 
-function unexpressedKeyword(field: JsonSchema): string | null {
+function unexpressedKeyword(field: OpenApiSchema): string | null {
   if (field.oneOf) return "oneOf";
   if (field.anyOf) return "anyOf";
   if (field.allOf) return "allOf of several schemas";
@@ -265,7 +265,7 @@ function fileMedia(name: string, description: unknown): Media | null {
   return byDescription === "ambiguous" ? null : byDescription;
 }
 
-function stringExpr(field: JsonSchema, helpers: Set<Helper>, mustNotBeBlank: boolean, name: string): Expr {
+function stringExpr(field: OpenApiSchema, helpers: Set<Helper>, mustNotBeBlank: boolean, name: string): Expr {
   if (field.format === "uri") {
     // A file: images may come as raw base64 (their type is sniffed); other files need a data URL.
     const accepted = acceptedTypes(field);
@@ -296,7 +296,7 @@ function stringExpr(field: JsonSchema, helpers: Set<Helper>, mustNotBeBlank: boo
   return { head: "z", calls };
 }
 
-function numberExpr(field: JsonSchema): Expr {
+function numberExpr(field: OpenApiSchema): Expr {
   const calls: Call[] = [{ method: "number", args: ['{ error: "must be a number" }'] }];
   const integer = field.type === "integer";
   if (integer) calls.push({ method: "int", args: ['"must be a whole number"'] });
@@ -334,7 +334,7 @@ function bound(
   return { value: inclusive, exclusive: exclusive === true };
 }
 
-function arrayExpr(field: JsonSchema, schemas: NamedSchemas, helpers: Set<Helper>, name: string): Expr | Unchecked {
+function arrayExpr(field: OpenApiSchema, schemas: NamedSchemas, helpers: Set<Helper>, name: string): Expr | Unchecked {
   if (Array.isArray(field.items)) return new Unchecked("tuple items");
   const item = isObject(field.items)
     ? fieldExpr(resolveSchema(field.items, schemas), schemas, helpers, false, name)
@@ -361,7 +361,7 @@ const GENERIC_ENUM_DESCRIPTION = "An enumeration.";
  * What the form reads of a field, as `.meta({...})` entries (see the module header). The title is
  * the property's own: a referenced enum's title is the enum's name, not the field's.
  */
-function metaEntries(name: string, own: JsonSchema, field: JsonSchema, hasDefault: boolean): Array<[string, string]> {
+function metaEntries(name: string, own: OpenApiSchema, field: OpenApiSchema, hasDefault: boolean): Array<[string, string]> {
   const entries: Array<[string, string]> = [];
   const title = typeof own.title === "string" ? own.title.trim() : "";
   if (title && title !== cogTitle(name)) entries.push(["title", quote(title)]);
@@ -386,7 +386,7 @@ function metaEntries(name: string, own: JsonSchema, field: JsonSchema, hasDefaul
 }
 
 /** The MIME types Cog says a file input takes (`x-cog-accept`, a list or a comma-separated string), else null. */
-function acceptedTypes(field: JsonSchema): string[] | null {
+function acceptedTypes(field: OpenApiSchema): string[] | null {
   const raw = field["x-cog-accept"];
   const list = Array.isArray(raw) ? raw : typeof raw === "string" ? raw.split(",") : [];
   const types = list.filter((type): type is string => typeof type === "string").map((type) => type.trim()).filter(Boolean);
@@ -394,7 +394,7 @@ function acceptedTypes(field: JsonSchema): string[] | null {
 }
 
 /** A secret input, as Cog marks one (`Secret`): a password field on the page, never echoed. */
-export function isSecret(field: JsonSchema): boolean {
+export function isSecret(field: OpenApiSchema): boolean {
   return field["x-cog-secret"] === true || field.format === "password" || field.writeOnly === true;
 }
 
@@ -414,9 +414,9 @@ function cogTitle(name: string): string {
 function outputSection(schemas: NamedSchemas): string[] {
   const output = schemas.Output;
   if (!isObject(output)) return [];
-  let resolved: JsonSchema;
+  let resolved: OpenApiSchema;
   try {
-    resolved = resolveReferences(output, schemas) as JsonSchema;
+    resolved = resolveReferences(output, schemas) as OpenApiSchema;
   } catch (error) {
     if (!(error instanceof UnexpressibleSchemaError)) throw error;
     return [
@@ -605,7 +605,7 @@ function bodyDoc(anyDefault: boolean): string[] {
   return ["/**", ...wrapComment(`The request body. ${defaults} ${unknownKeys}`, " * "), " */"];
 }
 
-function describeType(schema: JsonSchema, schemas: NamedSchemas): string {
+function describeType(schema: OpenApiSchema, schemas: NamedSchemas): string {
   if (schema.type === "array" && isObject(schema.items)) {
     const item = resolveSchema(schema.items, schemas);
     if (schema["x-cog-array-type"] === "iterator" && item.type === "string" && item.format !== "uri") {

@@ -5,20 +5,20 @@
  * are folded here into one plain schema so the generator sees `{ type, enum, ... }`.
  */
 
-export interface JsonSchema {
+export interface OpenApiSchema {
   type?: string | string[];
   format?: string;
   enum?: unknown[];
   const?: unknown;
   $ref?: string;
-  allOf?: JsonSchema[];
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-  items?: JsonSchema | JsonSchema[];
-  properties?: Record<string, JsonSchema>;
+  allOf?: OpenApiSchema[];
+  anyOf?: OpenApiSchema[];
+  oneOf?: OpenApiSchema[];
+  items?: OpenApiSchema | OpenApiSchema[];
+  properties?: Record<string, OpenApiSchema>;
   required?: string[];
-  additionalProperties?: boolean | JsonSchema;
-  patternProperties?: Record<string, JsonSchema>;
+  additionalProperties?: boolean | OpenApiSchema;
+  patternProperties?: Record<string, OpenApiSchema>;
   minimum?: number;
   maximum?: number;
   exclusiveMinimum?: number | boolean;
@@ -44,7 +44,7 @@ export class UnexpressibleSchemaError extends Error {
   override name = "UnexpressibleSchemaError";
 }
 
-export type NamedSchemas = Record<string, JsonSchema | undefined>;
+export type NamedSchemas = Record<string, OpenApiSchema | undefined>;
 
 export function namedSchemas(openapiSchema: unknown): NamedSchemas {
   const components = isObject(openapiSchema) ? openapiSchema.components : undefined;
@@ -60,10 +60,10 @@ const REF_PREFIX = "#/components/schemas/";
  * [X, "null"]` turned into X with `nullable: true`. Anything else is left for the caller to judge.
  */
 export function resolveSchema(
-  schema: JsonSchema,
+  schema: OpenApiSchema,
   schemas: NamedSchemas,
   seen: ReadonlySet<string> = new Set(),
-): JsonSchema {
+): OpenApiSchema {
   if (typeof schema.$ref === "string") {
     const { $ref, ...own } = schema;
     return { ...resolveSchema(lookUp($ref, schemas, seen), schemas, new Set([...seen, $ref])), ...own };
@@ -104,7 +104,7 @@ export function resolveReferences(value: unknown, schemas: NamedSchemas, seen: R
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveReferences(item, schemas, seen)]));
 }
 
-function lookUp(ref: string, schemas: NamedSchemas, seen: ReadonlySet<string>): JsonSchema {
+function lookUp(ref: string, schemas: NamedSchemas, seen: ReadonlySet<string>): OpenApiSchema {
   if (seen.has(ref)) throw new UnexpressibleSchemaError(`The schema refers to itself through ${ref}.`);
   const target = ref.startsWith(REF_PREFIX) ? schemas[ref.slice(REF_PREFIX.length)] : undefined;
   if (!isObject(target)) {

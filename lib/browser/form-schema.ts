@@ -4,34 +4,9 @@
  * them). The keys it reads are listed in app/api/ai/replicate/schema.ts.
  */
 
-/** The part of JSON Schema (draft 2020-12, as zod's `z.toJSONSchema` and Cog emit it) the form reads. */
-export type JsonSchema = {
-  type?: string | string[];
-  title?: string;
-  description?: string;
-  default?: unknown;
-  examples?: unknown[];
-  enum?: unknown[];
-  minimum?: number;
-  maximum?: number;
-  exclusiveMinimum?: number;
-  exclusiveMaximum?: number;
-  maxLength?: number;
-  format?: string;
-  writeOnly?: boolean;
-  items?: JsonSchema;
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  anyOf?: JsonSchema[];
-  "x-order"?: number;
-  "x-file"?: string;
-  "x-presets"?: string[];
-  "x-cog-array-type"?: string;
-  "x-cog-array-display"?: string;
-};
+import type { JsonSchema, ModelSchemas } from "../shared/model-schemas";
 
-/** What `GET /api/ai/replicate/schema` answers. */
-export type ModelSchemas = { input: JsonSchema; output: JsonSchema | null };
+export type { JsonSchema, ModelSchemas };
 
 export const SCHEMA_PATH = "/api/ai/replicate/schema";
 

@@ -4,19 +4,24 @@ import "server-only";
 // malformed variable is answered as a 500 problem naming it, never `undefined` deep in a request.
 
 import { z } from "zod";
-import { configProblem, envNumber, optional, parseEnv, parsedOncePerEnv, type Env } from "@/lib/server/env";
-import { Problem } from "@/lib/server/problem";
-import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
-import { redisSecretValues } from "@/lib/server/shared-state/redis-config";
-import { STORAGE_SECRET_NAMES } from "@/lib/server/storage/storage-config";
-import { warnIfCapMisfits } from "@/lib/server/route-duration";
+import { configProblem, envNumber, optional, parseEnv, type Env } from "./env";
+import type { Engine } from "./engine";
+import { Problem } from "./problem";
+import { parseRateRule, type RateRule } from "./guard/rate-rule";
+import { redisSecretValues } from "./shared-state/redis-config";
+import { STORAGE_SECRET_NAMES } from "./storage/storage-config";
+import { warnIfCapMisfits } from "./route-duration";
 
 export type ModelTarget =
   | { kind: "version"; version: string }
   | { kind: "model"; owner: string; name: string }
   | { kind: "deployment"; owner: string; name: string };
 
-export interface Config {
+/**
+ * The Replicate side of an engine, resolved: what `createReplicateRoutes({ replicate })` takes
+ * (missing fields get the defaults below) and what the environment adapter builds.
+ */
+export interface ReplicateSettings {
   token: string;
   target: ModelTarget;
   baseUrl: string;
@@ -42,6 +47,17 @@ export interface Config {
   /** Signs prediction handles: PREDICTION_HANDLE_SECRET, else the token (rotating it retires old handles). */
   handleSecret: string;
 }
+
+/**
+ * What the engine's modules are handed for one engine: its settings and the engine that owns the
+ * state (stores, poller, budgets, clock). Two engines never share a Config.
+ */
+export interface Config extends ReplicateSettings {
+  readonly engine: Engine;
+}
+
+/** The settings a caller must give; every other field has a default (the environment's, unset). */
+export type ReplicateSettingsInput = Pick<ReplicateSettings, "token" | "target"> & Partial<Omit<ReplicateSettings, "token" | "target">>;
 
 export const ENV_NAMES = [
   "REPLICATE_API_TOKEN",
@@ -199,7 +215,7 @@ export const envSchema = z.object({
 });
 
 
-export function parseConfig(env: Env): Config {
+export function parseConfig(env: Env): ReplicateSettings {
   const vars = parseEnv(envSchema, env);
   return {
     token: vars.REPLICATE_API_TOKEN,
@@ -241,19 +257,29 @@ function clampSyncWait(seconds: number, timeoutSeconds: number): number {
 }
 
 
-const configCache = parsedOncePerEnv(ENV_NAMES, (env) => {
-  const config = parseConfig(env);
-  // Once per configuration, at its first request: a cap the routes' maxDuration cannot hold.
-  warnIfCapMisfits(config.timeoutSeconds);
-  return config;
-});
-
 /**
- * The configuration of the current environment, parsed once per distinct environment (the key is
- * the variables' raw values, so a test that changes `process.env` gets a fresh parse).
+ * Settings from a typed object: what is not given takes the default the environment would give
+ * when its variable is unset (one set of defaults, the schema's), the sync wait clamped the same way.
  */
-export function getConfig(env: Env = process.env): Config {
-  return configCache(env);
+export function replicateSettings(input: ReplicateSettingsInput): ReplicateSettings {
+  const defaults = parseEnv(envSchema, { REPLICATE_API_TOKEN: input.token });
+  const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)) as ReplicateSettingsInput;
+  const timeoutSeconds = given.timeoutSeconds ?? defaults.REPLICATE_TIMEOUT_SECONDS;
+  return {
+    pollIntervalMs: defaults.REPLICATE_POLL_INTERVAL_MS,
+    asyncTimeoutSeconds: defaults.REPLICATE_ASYNC_TIMEOUT_SECONDS,
+    maxBodyBytes: defaults.REPLICATE_MAX_BODY_BYTES,
+    inlineMaxBytes: defaults.REPLICATE_INLINE_MAX_BYTES,
+    webhookMaxBodyBytes: defaults.REPLICATE_WEBHOOK_MAX_BODY_BYTES,
+    pollBudgetPerMinute: defaults.REPLICATE_POLL_BUDGET_PER_MINUTE,
+    createsPerMinute: defaults.REPLICATE_CREATES_PER_MINUTE,
+    handleSecret: input.token,
+    ...given,
+    baseUrl: (given.baseUrl ?? defaults.REPLICATE_API_BASE_URL).replace(/\/+$/, ""),
+    webhookUrl: given.webhookUrl?.replace(/\/+$/, ""),
+    timeoutSeconds,
+    syncWaitSeconds: clampSyncWait(given.syncWaitSeconds ?? defaults.REPLICATE_SYNC_WAIT_SECONDS, timeoutSeconds),
+  };
 }
 
 // ---- The guards' settings ---------------------------------------------------------------------
@@ -405,13 +431,11 @@ export function parseGuardConfig(env: Env): GuardConfig {
   };
 }
 
-const guardCache = parsedOncePerEnv(GUARD_ENV_NAMES, parseGuardConfig);
-
-/** The guards' settings of the current environment, parsed once per distinct environment. */
-export function getGuardConfig(env: Env = process.env): GuardConfig {
-  return guardCache(env);
+/** The guards' settings from a typed object: what is not given takes the environment's default. */
+export function guardSettings(input: Partial<GuardConfig> = {}): GuardConfig {
+  const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+  return { ...parseGuardConfig({}), ...given };
 }
-
 
 const SECRET_NAMES = [
   "REPLICATE_API_TOKEN",
@@ -425,7 +449,7 @@ const SECRET_NAMES = [
  * The secrets of the environment as they are set, even when the rest does not parse: what a log
  * line must never contain. Very short values are left out (redacting "a" would mangle every line).
  */
-export function secretValues(env: Env = process.env): string[] {
+export function secretValues(env: Env): string[] {
   const named = SECRET_NAMES.map((name) => env[name]?.trim() ?? "").filter((value) => value.length >= 6);
   return [...named, ...redisSecretValues(env)];
 }

@@ -29,23 +29,3 @@ export function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.infer<T> {
   const problems = parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
   throw configProblem(`${problems.join("; ")}.`);
 }
-
-/** Memoizes a parse on the raw values of its variables; a configuration Problem is cached and rethrown. */
-export function parsedOncePerEnv<T>(names: readonly string[], parse: (env: Env) => T): (env: Env) => T {
-  let cache: { key: string; result: T | Problem } | undefined;
-  return (env) => {
-    const key = names.map((name) => env[name] ?? "").join("\u0000");
-    if (cache?.key !== key) {
-      let result: T | Problem;
-      try {
-        result = parse(env);
-      } catch (error) {
-        if (!(error instanceof Problem)) throw error;
-        result = error;
-      }
-      cache = { key, result };
-    }
-    if (cache.result instanceof Problem) throw cache.result;
-    return cache.result;
-  };
-}

@@ -16,7 +16,6 @@ import "server-only";
 // is created; when it fails after, the prediction is still answered (its record then stays
 // "creating" for CREATING_TTL_MS: a retry with the key gets 409 until then, then creates anew).
 
-import { getGuardConfig } from "@/lib/server/config";
 import { clientKey } from "@/lib/server/guard/rate-limit";
 import { prefersAsync, wantsEventStream } from "@/lib/server/http/event-stream";
 import { logWarning } from "@/lib/server/log";
@@ -26,10 +25,9 @@ import { currentPrediction } from "@/lib/server/replicate/current-prediction";
 import { predictionLocation } from "@/lib/server/replicate/prediction-handle";
 import { deadlineOf, followPrediction, type RunOptions } from "@/lib/server/replicate/run-prediction";
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
-import type { RouteContext } from "@/lib/server/route-handler";
+import type { RequestContext } from "@/lib/server/route-handler";
 import { bodyHash, idempotencyKey, type IdempotencyStore } from "@/lib/server/shared-state/idempotency";
 import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
-import { getSharedState } from "@/lib/server/shared-state/shared-state";
 import { invalidFieldsProblem } from "@/lib/server/validation";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
@@ -97,13 +95,14 @@ const UNCLAIMED: CreateClaim = { kind: "create", created: () => {}, beforeCreate
 
 export async function claimCreate(
   request: Request,
-  context: Pick<RouteContext, "caller"> & Partial<Pick<RouteContext, "config" | "receivedAt">>,
+  context: Pick<RequestContext, "caller" | "guard"> & Partial<Pick<RequestContext, "config" | "receivedAt">>,
   body: unknown,
-  store: IdempotencyStore = getSharedState().idempotency,
+  store: IdempotencyStore | undefined = context.config?.engine.shared().idempotency,
 ): Promise<CreateClaim> {
   const key = readIdempotencyKey(request.headers);
   if (key === undefined) return UNCLAIMED;
-  const scope = clientKey(request.headers, context.caller ?? { identity: null }, getGuardConfig());
+  const scope = clientKey(request.headers, context.caller ?? { identity: null }, context.guard);
+  if (!store) throw new Error("claimCreate needs an engine (context.config) or a store");
   const record = idempotencyKey(scope, key);
   const hash = bodyHash(JSON.stringify(body));
   // A retry whose first request's caller left waits (up to its own cap) for that prediction.
@@ -190,7 +189,7 @@ function unrecorded(predictionId: string, error: unknown): void {
  * waiting for it. A repeat that follows it (JSON or stream) attaches to it, so a first request
  * whose caller left does not cancel it (a retry after a dropped connection re-attaches).
  */
-export async function replayPrediction(request: Request, context: RouteContext, claim: Extract<CreateClaim, { kind: "replay" }>): Promise<Response> {
+export async function replayPrediction(request: Request, context: RequestContext, claim: Extract<CreateClaim, { kind: "replay" }>): Promise<Response> {
   const { config, receivedAt, stats } = context;
   const { predictionId } = claim;
   context.predictionId = predictionId;
@@ -200,12 +199,12 @@ export async function replayPrediction(request: Request, context: RouteContext, 
     followPrediction(config, await currentPrediction(config, predictionId, { stats }), { ...options, signal, deadline, stats, cancelWhenStopped: false });
   if (prefersAsync(request)) {
     const prediction = await currentPrediction(config, predictionId, { stats });
-    return predictionResponse(prediction, 202, { Location: location, "Preference-Applied": "respond-async" });
+    return predictionResponse(config, prediction, 202, { Location: location, "Preference-Applied": "respond-async" });
   }
   await claim.attach().catch(() => undefined);
   if (wantsEventStream(request)) {
     return streamPrediction(config, ({ signal, onUpdate }) => follow(signal, { onUpdate, needsLogs: true }), request.signal, stats, { location, deadline });
   }
   const outcome = await follow(request.signal);
-  return predictionResponse(outcome.prediction, outcomeStatus(outcome), { "Content-Location": location }, { deadline });
+  return predictionResponse(config, outcome.prediction, outcomeStatus(outcome), { "Content-Location": location }, { deadline });
 }

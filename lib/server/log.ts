@@ -3,7 +3,6 @@ import "server-only";
 // through `redact`, so the token (or the route key, or the webhook secret) cannot reach the log
 // even from the message of an unexpected error.
 
-import { secretValues } from "@/lib/server/config";
 
 export interface RequestLine {
   route: string;
@@ -34,8 +33,25 @@ export function logWarning(event: string, message: string): void {
 
 type Level = "info" | "warn" | "error";
 
+// The one piece of state the log keeps for the whole process, because the console is the
+// process's: the secrets every engine configured (its token, route key, webhook and handle
+// secrets, storage keys), so no line any of them writes can carry one. Very short values are left
+// out (redacting "a" would mangle every line); the oldest are forgotten past a bound.
+const secrets = new Set<string>();
+const SECRETS_REMEMBERED = 64;
+
+/** Adds values no log line may contain (engines call it when they resolve their settings). */
+export function addSecrets(values: readonly (string | undefined)[]): void {
+  for (const value of values) {
+    const secret = value?.trim();
+    if (!secret || secret.length < 6 || secrets.has(secret)) continue;
+    secrets.add(secret);
+    if (secrets.size > SECRETS_REMEMBERED) secrets.delete(secrets.values().next().value!);
+  }
+}
+
 function write(level: Level, fields: Record<string, unknown>): void {
-  const line = redact(JSON.stringify({ time: new Date().toISOString(), level, ...fields }), secretValues());
+  const line = redact(JSON.stringify({ time: new Date().toISOString(), level, ...fields }), [...secrets]);
   console[level === "info" ? "log" : level](line);
 }
 

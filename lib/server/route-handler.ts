@@ -3,9 +3,10 @@ import "server-only";
 // limit, in-flight cap; see lib/server/guard/admit.ts; the webhook and the output files get the
 // caps only), set the body's rules (time limit, process budget: lib/server/http/read-json-body.ts),
 // read the configuration, turn any error into problem JSON, write one log line when the answer
-// has ended. The handlers themselves only parse, call into lib/ and answer.
+// has ended. The handlers themselves (lib/server/handlers/) only parse, call into lib/ and answer.
 
-import { getConfig, getGuardConfig, type Config } from "@/lib/server/config";
+import type { Config, GuardConfig } from "@/lib/server/config";
+import type { Engine } from "@/lib/server/engine";
 import type { Caller } from "@/lib/server/guard/access";
 import { admitCapability, admitRequest, admitSigned } from "@/lib/server/guard/admit";
 import { guardBody } from "@/lib/server/http/read-json-body";
@@ -14,8 +15,11 @@ import { logRequest } from "@/lib/server/log";
 import { toProblem, Problem } from "@/lib/server/problem";
 import type { CallStats } from "@/lib/server/replicate/transport";
 
-export interface RouteContext {
+/** What a handler is given about its request besides the request itself. */
+export interface RequestContext {
   config: Config;
+  /** The guards' settings (who may call, how much). */
+  guard: GuardConfig;
   /** Epoch ms at which the request arrived: caps count from here. */
   receivedAt: number;
   /** Upstream calls of this request, for the log line. */
@@ -26,7 +30,17 @@ export interface RouteContext {
   caller?: Caller;
 }
 
-type Handler<P> = (request: Request, context: RouteContext, params: P) => Promise<Response>;
+export type Handler<P> = (request: Request, context: RequestContext, params: P) => Promise<Response>;
+
+/** What an engine gives its routes: its two settings (resolved at first use, a problem rethrown) and its state. */
+export interface RouteHost {
+  guard(): GuardConfig;
+  config(): Config;
+  engine: Engine;
+}
+
+/** A route handler as Next calls it: the request, and the dynamic segment's params when the route has one. */
+export type RouteHandler<P = Record<string, never>> = (request: Request, segment?: { params: Promise<P> }) => Promise<Response>;
 
 export interface RouteOptions {
   /**
@@ -37,11 +51,12 @@ export interface RouteOptions {
   access?: "caller" | "signature" | "capability";
 }
 
-export function replicateRoute<P = Record<string, never>>(name: string, handler: Handler<P>, options: RouteOptions = {}) {
+export function replicateRoute<P = Record<string, never>>(host: RouteHost, name: string, handler: Handler<P>, options: RouteOptions = {}): RouteHandler<P> {
   const access = options.access ?? "caller";
-  return async (request: Request, segment?: { params: Promise<P> }): Promise<Response> => {
-    const context: Partial<RouteContext> & Pick<RouteContext, "receivedAt" | "stats"> = {
-      receivedAt: Date.now(),
+  const { engine } = host;
+  return async (request, segment) => {
+    const context: Partial<RequestContext> & Pick<RequestContext, "receivedAt" | "stats"> = {
+      receivedAt: engine.clock.now(),
       stats: { requests: 0, retries: 0, polls: 0 },
     };
     let releaseSlot = () => {};
@@ -49,19 +64,19 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
     let response: Response;
     let failure: unknown;
     try {
-      const guard = getGuardConfig();
-      const body = guardBody(request, { timeoutMs: guard.bodyTimeoutMs, budgetBytes: guard.bodyBudgetBytes });
+      const guard = (context.guard = host.guard());
+      const body = guardBody(request, { timeoutMs: guard.bodyTimeoutMs, budgetBytes: guard.bodyBudgetBytes, budget: engine.bodyBudget });
       releaseBody = body.release;
       if (access === "caller") {
-        const admission = await admitRequest(request, guard);
+        const admission = await admitRequest(request, guard, engine);
         context.caller = admission.caller;
         releaseSlot = admission.release;
       } else {
-        releaseSlot = access === "signature" ? admitSigned(guard, body) : admitCapability(guard);
+        releaseSlot = access === "signature" ? admitSigned(guard, engine, body) : admitCapability(guard, engine);
       }
-      context.config = getConfig();
+      context.config = host.config();
       const params = segment ? await segment.params : ({} as P);
-      response = await handler(request, context as RouteContext, params);
+      response = await handler(request, context as RequestContext, params);
     } catch (error) {
       failure = error;
       response = toProblem(error).toResponse();
@@ -74,7 +89,7 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
         route: name,
         method: request.method,
         status: response.status,
-        duration_ms: Date.now() - context.receivedAt,
+        duration_ms: engine.clock.now() - context.receivedAt,
         prediction_id: context.predictionId,
         polls: context.stats.polls ?? 0,
         retries: context.stats.retries,

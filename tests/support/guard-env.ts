@@ -1,9 +1,10 @@
 /**
  * The guards' variables, reset before each test (route-env's `setEnv` does not know them), a fresh
- * rate-limit store per test, and the log lines the routes write, captured instead of printed.
+ * engine (and so fresh in-flight counts and body budget) per test, and the log lines the routes
+ * write, captured instead of printed.
  */
 import { afterEach, beforeEach, vi } from "vitest";
-import { MemoryRateLimitStore, setRateLimitStore } from "@/lib/server/guard/rate-limit";
+import { resetEngine, setVariables } from "@/tests/support/test-engine";
 
 export const ROUTE_KEY = "rk_test_9f2c4e1a7b3d5f60";
 
@@ -19,7 +20,7 @@ const GUARD_DEFAULTS = {
 };
 
 export function setGuardEnv(overrides: Partial<Record<keyof typeof GUARD_DEFAULTS, string>> = {}) {
-  for (const [name, value] of Object.entries({ ...GUARD_DEFAULTS, ...overrides })) process.env[name] = value;
+  setVariables({ ...GUARD_DEFAULTS, ...overrides });
 }
 
 export interface CapturedLogs {
@@ -34,7 +35,7 @@ export function useGuardEnv(): CapturedLogs {
   const lines: string[] = [];
   beforeEach(() => {
     setGuardEnv();
-    setRateLimitStore(new MemoryRateLimitStore());
+    resetEngine();
     lines.length = 0;
     for (const method of ["log", "info", "warn", "error"] as const) {
       vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));

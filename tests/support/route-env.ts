@@ -1,12 +1,17 @@
 /**
  * The simulated Replicate behind msw for tests that call the route handlers in-process, with the
- * environment the route reads. `onUnhandledRequest: "error"`: nothing can reach the network.
+ * variables their engine is built from (tests/support/test-engine.ts: a record handed to the
+ * environment adapter, never process.env). `onUnhandledRequest: "error"`: nothing can reach the
+ * network.
  */
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { SimulatedReplicate, type SimulatedReplicateOptions } from "@/dev/simulator/simulated-replicate";
 import { simulatorHandlers } from "@/dev/simulator/msw";
 import { handleKey, toHandle } from "@/lib/server/replicate/prediction-handle";
+import { resetEngine, setVariables } from "@/tests/support/test-engine";
+
+export { setVariables, testConfig, testEngine, testRoutes, variable } from "@/tests/support/test-engine";
 
 export const BASE = "https://api.replicate.test/v1";
 export const TOKEN = "r8_route_test_token_b7d1";
@@ -31,15 +36,16 @@ const DEFAULT_ENV = {
   REPLICATE_WEBHOOK_SECRET: "",
 };
 
+/** The route's variables: the tests' defaults, then `overrides` (the guards' and others are left as they are). */
 export function setEnv(overrides: Record<string, string> = {}) {
-  for (const [name, value] of Object.entries({ ...DEFAULT_ENV, ...overrides })) process.env[name] = value;
+  setVariables({ ...DEFAULT_ENV, ...overrides });
 }
 
 export function useSimulatedReplicate(options: SimulatedReplicateOptions = {}) {
   const sim = new SimulatedReplicate({ token: TOKEN, bootMs: 5, runMs: 30, ...options });
   const server = setupServer(...simulatorHandlers(sim, BASE));
   beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
-  beforeEach(() => setEnv());
+  beforeEach(() => (setEnv(), resetEngine()));
   afterEach(() => {
     server.resetHandlers();
     sim.reset();

@@ -27,14 +27,15 @@ export interface Caller {
   identity: string | null;
 }
 
-export async function identifyCaller(request: Request, config: GuardConfig): Promise<Caller> {
+/** `onOpen` is called when no key is set (the engine logs it once). */
+export async function identifyCaller(request: Request, config: GuardConfig, onOpen: () => void = () => {}): Promise<Caller> {
   refuseCrossSite(request.headers, config.appOrigins, requestScheme(request));
-  return authenticate(request, config);
+  return authenticate(request, config, onOpen);
 }
 
-async function authenticate(request: Request, config: GuardConfig): Promise<Caller> {
+async function authenticate(request: Request, config: GuardConfig, onOpen: () => void): Promise<Caller> {
   if (config.apiKey === undefined) {
-    warnOpenRouteOnce();
+    onOpen();
     return { identity: null };
   }
   const presented = bearerToken(request.headers.get("authorization"));
@@ -127,13 +128,9 @@ function describeOrigin(origin: string): string {
   return origin === "null" ? "an opaque origin (Origin: null)" : JSON.stringify(origin.slice(0, 100));
 }
 
-// ---- no key: say so once ---------------------------------------------------------------------
+// ---- no key: say so (once per engine: lib/server/guard/admit.ts) -------------------------------
 
-let warnedOpen = false;
-
-function warnOpenRouteOnce(): void {
-  if (warnedOpen) return;
-  warnedOpen = true;
+export function warnOpenRoute(): void {
   logWarning(
     "open-route",
     "ROUTE_API_KEY is not set: the routes under /api/ai/replicate are open to anyone who can reach this server, " +

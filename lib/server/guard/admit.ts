@@ -8,10 +8,10 @@ import "server-only";
 // shared per interval. A DELETE saves credit and is quick: it takes no in-flight slot.
 
 import type { GuardConfig } from "@/lib/server/config";
-import { identifyCaller, type Caller } from "@/lib/server/guard/access";
-import { inFlight, webhooksInFlight, type Release, type SlowBody } from "@/lib/server/guard/in-flight";
+import { identifyCaller, warnOpenRoute, type Caller } from "@/lib/server/guard/access";
+import type { Engine } from "@/lib/server/engine";
+import type { Release, SlowBody } from "@/lib/server/guard/in-flight";
 import { clientKey, enforceRateLimit } from "@/lib/server/guard/rate-limit";
-import { getSharedState } from "@/lib/server/shared-state/shared-state";
 
 export interface Admission {
   caller: Caller;
@@ -19,13 +19,17 @@ export interface Admission {
   release: Release;
 }
 
-export async function admitRequest(request: Request, config: GuardConfig): Promise<Admission> {
-  const caller = await identifyCaller(request, config);
+export async function admitRequest(request: Request, config: GuardConfig, engine: Engine): Promise<Admission> {
+  const caller = await identifyCaller(request, config, () => {
+    if (engine.warnedOpenRoute) return;
+    engine.warnedOpenRoute = true;
+    warnOpenRoute();
+  });
   if (config.rateLimit && (request.method === "POST" || request.method === "DELETE")) {
     const client = clientKey(request.headers, caller, config);
-    await enforceRateLimit(request.method === "POST" ? client : `cancel:${client}`, config.rateLimit, getSharedState().rateLimits);
+    await enforceRateLimit(request.method === "POST" ? client : `cancel:${client}`, config.rateLimit, engine.shared().rateLimits, engine.clock.now());
   }
-  const release = request.method === "DELETE" ? () => {} : inFlight.acquire(config.maxInFlight);
+  const release = request.method === "DELETE" ? () => {} : engine.inFlight.acquire(config.maxInFlight);
   return { caller, release };
 }
 
@@ -34,10 +38,10 @@ export async function admitRequest(request: Request, config: GuardConfig): Promi
  * the body. Only the caps run here: the process's in-flight cap, then the webhooks' own (whose
  * slots a slow body gives up to a delivery that needs one, see `WebhookSlots`).
  */
-export function admitSigned(config: GuardConfig, body: SlowBody): Release {
-  const releaseSlot = inFlight.acquire(config.maxInFlight);
+export function admitSigned(config: GuardConfig, engine: Engine, body: SlowBody): Release {
+  const releaseSlot = engine.inFlight.acquire(config.maxInFlight);
   try {
-    const releaseWebhook = webhooksInFlight.acquire(config.webhookMaxInFlight, body);
+    const releaseWebhook = engine.webhooksInFlight.acquire(config.webhookMaxInFlight, body);
     return () => {
       releaseWebhook();
       releaseSlot();
@@ -49,6 +53,6 @@ export function admitSigned(config: GuardConfig, body: SlowBody): Release {
 }
 
 /** A route whose URL is its own key (kept output files): only the process's in-flight cap runs. */
-export function admitCapability(config: GuardConfig): Release {
-  return inFlight.acquire(config.maxInFlight);
+export function admitCapability(config: GuardConfig, engine: Engine): Release {
+  return engine.inFlight.acquire(config.maxInFlight);
 }

@@ -41,9 +41,6 @@ export class InFlightLimit {
   }
 }
 
-/** The process's one counter. */
-export const inFlight = new InFlightLimit();
-
 /** A delivery's body, as far as its slot needs to know it. */
 export interface SlowBody {
   /** Ends the read of a body not yet arrived whole; false once it has been read. */
@@ -109,5 +106,3 @@ export class WebhookSlots {
   }
 }
 
-/** Webhook deliveries being read and handled; each also holds a slot of `inFlight`. */
-export const webhooksInFlight = new WebhookSlots();

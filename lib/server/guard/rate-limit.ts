@@ -60,16 +60,9 @@ export class MemoryRateLimitStore implements RateLimitStore {
   }
 }
 
-let override: RateLimitStore | undefined;
-
-/** Counts on `next` instead of the shared state's store (undefined: the shared state's again). */
-export function setRateLimitStore(next: RateLimitStore | undefined): void {
-  override = next;
-}
-
-/** Throws 429 with Retry-After when the client has spent its allowance (counted on `shared` unless overridden). */
-export async function enforceRateLimit(key: string, rule: RateRule, shared: RateLimitStore, now = Date.now()): Promise<void> {
-  const decision = await (override ?? shared).take(key, rule, now);
+/** Throws 429 with Retry-After when the client has spent its allowance (counted on `store`). */
+export async function enforceRateLimit(key: string, rule: RateRule, store: RateLimitStore, now: number): Promise<void> {
+  const decision = await store.take(key, rule, now);
   if (decision.allowed) return;
   const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
   throw new Problem(

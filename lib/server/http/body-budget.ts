@@ -33,6 +33,3 @@ export class BodyBudget {
     return this.held;
   }
 }
-
-/** The process's one budget. */
-export const bodyBudget = new BodyBudget();

@@ -14,7 +14,7 @@ import "server-only";
 // at most twice its body while it is read, and its parsed value (one copy) after.
 
 import type { Release } from "@/lib/server/guard/in-flight";
-import { bodyBudget } from "@/lib/server/http/body-budget";
+import type { BodyBudget } from "@/lib/server/http/body-budget";
 import { Problem } from "@/lib/server/problem";
 import { invalidFieldsProblem } from "@/lib/server/validation";
 
@@ -24,9 +24,11 @@ export interface BodyRules {
   timeoutMs: number;
   /** The process's budget of body bytes (REPLICATE_BODY_BUDGET_BYTES). */
   budgetBytes: number;
+  /** The engine's budget the bytes are counted on. */
+  budget: BodyBudget;
 }
 
-interface Lease extends BodyRules {
+interface HeldBody extends BodyRules {
   held: number;
   released: boolean;
   /** The body has been read to its end. */
@@ -48,20 +50,20 @@ export interface BodyLease {
   cutOff(problem: Problem): boolean;
 }
 
-const leases = new WeakMap<Request, Lease>();
+const leases = new WeakMap<Request, HeldBody>();
 
 /**
  * Sets the rules the body of `request` is read under; replicateRoute calls it for every request.
  * A request never passed here (a test calling a reader directly) is read without either rule.
  */
 export function guardBody(request: Request, rules: BodyRules): BodyLease {
-  const lease: Lease = { ...rules, held: 0, released: false, finished: false };
+  const lease: HeldBody = { ...rules, held: 0, released: false, finished: false };
   leases.set(request, lease);
   return {
     release: () => {
       if (lease.released) return;
       lease.released = true;
-      bodyBudget.give(lease.held);
+      lease.budget.give(lease.held);
       lease.held = 0;
     },
     cutOff: (problem) => {
@@ -125,7 +127,7 @@ export async function* countedChunks(request: Request, maxBytes: number, limitNa
   }
   const count = (bytes: number) => {
     if (!lease || lease.released) return;
-    bodyBudget.take(bytes, lease.budgetBytes);
+    lease.budget.take(bytes, lease.budgetBytes);
     lease.held += bytes;
   };
 

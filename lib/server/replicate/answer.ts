@@ -1,4 +1,5 @@
 import "server-only";
+import type { Config } from "@/lib/server/config";
 import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
 import { keepOutputs, type KeptPrediction } from "@/lib/server/storage/keep-outputs";
 import { CopyFailure } from "@/lib/server/storage/output-source";
@@ -21,28 +22,30 @@ export interface AnswerOptions {
  * never waiting on copies past `deadline`).
  */
 export async function predictionResponse(
+  config: Config,
   prediction: Prediction,
   status: number,
   headers: Record<string, string> = {},
   options: AnswerOptions = {},
 ): Promise<Response> {
   const retry: Record<string, string> = status === 202 ? { "Retry-After": "1" } : {};
-  return Response.json(await keepOutputsBy(prediction, options.deadline), { status, headers: { ...retry, ...headers } });
+  return Response.json(await keepOutputsBy(config, prediction, options.deadline), { status, headers: { ...retry, ...headers } });
 }
 
 /**
  * `keepOutputs`, its copies stopped at `deadline`: the answer of a request never waits on copies
  * past its cap. What was not copied is copied by the next read of the prediction (its handle).
  */
-export async function keepOutputsBy(prediction: Prediction, deadline?: number): Promise<KeptPrediction> {
-  if (deadline === undefined) return keepOutputs(prediction);
+export async function keepOutputsBy(config: Config, prediction: Prediction, deadline?: number): Promise<KeptPrediction> {
+  const storage = config.engine.outputStorage;
+  if (deadline === undefined) return keepOutputs(prediction, { storage });
   const stop = new AbortController();
   const reason = new CopyFailure(
     "the cap (REPLICATE_TIMEOUT_SECONDS) was reached before the outputs were copied; reading the prediction again (its Content-Location) copies what is missing",
   );
-  const timer = setTimeout(() => stop.abort(reason), Math.max(0, deadline - Date.now()));
+  const timer = setTimeout(() => stop.abort(reason), Math.max(0, deadline - config.engine.clock.now()));
   try {
-    return await keepOutputs(prediction, { signal: stop.signal });
+    return await keepOutputs(prediction, { storage, signal: stop.signal });
   } finally {
     clearTimeout(timer);
   }

@@ -5,7 +5,6 @@ import { retryWaitMs, type FailedAttempt, type RetryContext } from "@/lib/server
 import type { ReplicateCall } from "@/lib/server/replicate/transport";
 import type { CreatePacing } from "@/lib/server/shared-state/create-pacing";
 import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
-import { getSharedState, type SharedState } from "@/lib/server/shared-state/shared-state";
 
 /**
  * The create policy, all of it: when a create may be retried, how it waits for a slot, and how long.
@@ -153,18 +152,16 @@ export function createRetry(config: Config): Pick<ReplicateCall, "idempotent" | 
   return { idempotent: false, retry: (failure, context) => planCreateRetry(failure, context, pacing) };
 }
 
-const pacings = new WeakMap<Config, { state: SharedState; pacing: CreatePacing }>();
-
 /**
  * The account's pacing: on Redis one sequence for every instance; in one process a `CreatePacer`
  * per configuration, as before shared state existed (a changed configuration starts unpaced).
  */
 function pacingFor(config: Config): CreatePacing {
-  const state = getSharedState();
-  let entry = pacings.get(config);
-  if (entry?.state !== state) {
+  const { engine } = config;
+  const state = engine.shared();
+  if (engine.createPacing?.state !== state) {
     const pacing = state.kind === "redis" ? state.createPacing(config.createsPerMinute) : new CreatePacer(config.createsPerMinute);
-    pacings.set(config, (entry = { state, pacing }));
+    engine.createPacing = { state, pacing };
   }
-  return entry.pacing;
+  return engine.createPacing.pacing;
 }

@@ -8,18 +8,17 @@ import type { Config } from "@/lib/server/config";
 import { pollerFor } from "@/lib/server/replicate/poller";
 import type { CallStats } from "@/lib/server/replicate/transport";
 import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
-import { getSharedState } from "@/lib/server/shared-state/shared-state";
 import type { Prediction } from "@/lib/shared/prediction";
 
 export async function currentPrediction(config: Config, id: string, options: { stats?: CallStats } = {}): Promise<Prediction> {
-  const delivered = await deliveredCopy(id);
+  const delivered = await deliveredCopy(config, id);
   if (delivered) return delivered;
   return pollerFor(config).current(id, options);
 }
 
-async function deliveredCopy(id: string): Promise<Prediction | undefined> {
+async function deliveredCopy(config: Config, id: string): Promise<Prediction | undefined> {
   try {
-    return await getSharedState().deliveredPredictions.freshTerminal(id);
+    return await config.engine.shared().deliveredPredictions.freshTerminal(id);
   } catch (error) {
     if (error instanceof SharedStateUnavailable) return undefined;
     throw error;

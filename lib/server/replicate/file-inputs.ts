@@ -183,12 +183,13 @@ export function releaseInputFiles(config: Config, prediction: Prediction): void 
   deleteInputFiles(config, ids);
 }
 
-// A cache, not state: a repeat delete is harmless (404 counts as deleted), this only spares the call.
-const deleted = new Set<string>();
+// The engine's deletedInputFiles is a cache, not state: a repeat delete is harmless (404 counts as
+// deleted), it only spares the call.
 const DELETED_REMEMBERED = 10_000;
 
 /** Deletes files in the background; a failure is logged (the file expires after 24 h anyway). */
 export function deleteInputFiles(config: Config, fileIds: readonly string[]): void {
+  const deleted = config.engine.deletedInputFiles;
   for (const id of fileIds) {
     if (deleted.has(id)) continue;
     deleted.add(id);

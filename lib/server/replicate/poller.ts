@@ -13,7 +13,7 @@ import type { CallBudget } from "@/lib/server/shared-state/call-budget";
 import type { Lease } from "@/lib/server/shared-state/lease";
 import type { PolledEntry, PollRound, PollShare } from "@/lib/server/shared-state/poll-share";
 import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
-import { getSharedState, type SharedState } from "@/lib/server/shared-state/shared-state";
+import type { SharedState } from "@/lib/server/shared-state/shared-state";
 import type { PredictionEvents } from "@/lib/server/shared-state/webhook-state";
 
 /**
@@ -606,20 +606,14 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-const pollers = new WeakMap<Config, { state: SharedState; poller: Poller }>();
-
 /**
- * The poller of this configuration (one account, one base URL): created on first use, with the
- * shared state's events, and when that state is Redis, polling shared with the other instances.
+ * The engine's poller (one account, one base URL): created on first use, with the engine's
+ * stores' events, and when those are Redis, polling shared with the other instances.
  */
 export function pollerFor(config: Config): Poller {
-  const state = getSharedState();
-  let entry = pollers.get(config);
-  if (entry?.state !== state) {
-    entry = { state, poller: new Poller(config, pollerParts(config, state)) };
-    pollers.set(config, entry);
-  }
-  return entry.poller;
+  const state = config.engine.shared();
+  if (config.engine.poller?.state !== state) config.engine.poller = { state, poller: new Poller(config, pollerParts(config, state)) };
+  return config.engine.poller.poller;
 }
 
 function pollerParts(config: Config, state: SharedState): PollerParts {

@@ -45,9 +45,6 @@ export class PredictionStore {
   }
 }
 
-/** The default store that `onPrediction` writes and the status route reads. */
-export const predictionStore = new PredictionStore();
-
 /** A bounded memory of what was already seen (webhook ids), oldest forgotten first. */
 export class SeenSet {
   private seen = new Set<string>();

@@ -51,7 +51,7 @@ export function streamPrediction(config: Config, run: Runner, requestSignal: Abo
       // The stream may have lost its last events to the poll that saw the end: the final word is the prediction's.
       const final = streamed?.final(outcome.prediction.output);
       if (final !== undefined) send("output", { output: final });
-      send("done", await keepOutputsBy(outcome.prediction, options.deadline));
+      send("done", await keepOutputsBy(config, outcome.prediction, options.deadline));
     } catch (error) {
       send("done", toProblem(error).toJSON());
     } finally {

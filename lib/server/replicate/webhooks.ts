@@ -4,7 +4,6 @@ import { Problem } from "@/lib/server/problem";
 import { callReplicate } from "@/lib/server/replicate/transport";
 import { redactToken } from "@/lib/server/replicate/replicate-errors";
 import { isPrediction, isTerminal, type Prediction } from "@/lib/shared/prediction";
-import { getSharedState } from "@/lib/server/shared-state/shared-state";
 import { readBodyText } from "@/lib/server/http/read-json-body";
 import { checkWebhookHeaders, verifyWebhookSignature, type WebhookHeaders } from "@/lib/server/replicate/webhook-signature";
 
@@ -20,11 +19,10 @@ export function webhookFields(config: Config, events: readonly string[] = WEBHOO
   return { webhook: `${config.webhookUrl}${WEBHOOK_PATH}`, webhook_events_filter: [...events] };
 }
 
-const secrets = new Map<string, Promise<string>>();
-
 /** REPLICATE_WEBHOOK_SECRET, else Replicate's default secret, fetched once per account and cached. */
 export function webhookSecret(config: Config): Promise<string> {
   if (config.webhookSecret) return Promise.resolve(config.webhookSecret);
+  const secrets = config.engine.webhookSecrets;
   const key = `${config.baseUrl}\u0000${config.token}`;
   let secret = secrets.get(key);
   if (!secret) {
@@ -77,12 +75,12 @@ export async function acceptDelivery(config: Config, request: Request): Promise<
   // Kept and served to status requests: an upstream echo of the token must not go with it.
   const prediction = redactToken(parsed, config.token);
   // Shared by every instance: a retry landing on another instance is a repeat there too.
-  if (!(await getSharedState().deliveryIds.firstTime(id!))) return { kind: "repeat" };
+  if (!(await config.engine.shared().deliveryIds.firstTime(id!))) return { kind: "repeat" };
   try {
-    await shareDelivery(prediction);
+    await shareDelivery(config, prediction);
   } catch (error) {
     // Not shared: let Replicate's retry of this delivery be processed.
-    await forgetDelivery(request.headers);
+    await forgetDelivery(config, request.headers);
     throw error;
   }
   return { kind: "new", prediction };
@@ -93,9 +91,9 @@ export async function acceptDelivery(config: Config, request: Request): Promise<
  * kept where a status request on any instance finds it, and ends the waits for it on every
  * instance (the poller's), both at once.
  */
-async function shareDelivery(prediction: Prediction): Promise<void> {
+async function shareDelivery(config: Config, prediction: Prediction): Promise<void> {
   if (!isTerminal(prediction)) return;
-  const state = getSharedState();
+  const state = config.engine.shared();
   await Promise.all([state.deliveredPredictions.put(prediction), state.predictionEvents.publishEnded(prediction)]);
 }
 
@@ -128,9 +126,9 @@ function invalidSignature(reason: string): Problem {
 }
 
 /** A delivery whose processing failed is forgotten, so Replicate's retry is processed. */
-export async function forgetDelivery(headers: Headers): Promise<void> {
+export async function forgetDelivery(config: Config, headers: Headers): Promise<void> {
   const id = headers.get("webhook-id");
   // If even this fails (the shared state is down), the id stays seen: its retry is acknowledged
   // unprocessed, and the waits for it end by polling, as without webhooks.
-  if (id) await Promise.resolve(getSharedState().deliveryIds.forget(id)).catch(() => undefined);
+  if (id) await Promise.resolve(config.engine.shared().deliveryIds.forget(id)).catch(() => undefined);
 }

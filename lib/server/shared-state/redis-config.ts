@@ -47,7 +47,7 @@ export function parseRedisConfig(env: Env): RedisConfig {
 }
 
 /** The password in REDIS_URL, for the log's redaction list (empty when there is none). */
-export function redisSecretValues(env: Env = process.env): string[] {
+export function redisSecretValues(env: Env): string[] {
   const url = env.REDIS_URL?.trim();
   if (!url || !URL.canParse(url)) return [];
   const { password } = new URL(url);

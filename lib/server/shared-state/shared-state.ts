@@ -2,14 +2,14 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { MemoryRateLimitStore, type RateLimitStore } from "@/lib/server/guard/rate-limit";
 import { CreatePacer } from "@/lib/server/replicate/create-policy";
-import { predictionStore, SeenSet } from "@/lib/server/replicate/prediction-store";
+import { PredictionStore, SeenSet } from "@/lib/server/replicate/prediction-store";
 import { CallBudget } from "@/lib/server/shared-state/call-budget";
 import { RedisCreatePacing, type CreatePacing } from "@/lib/server/shared-state/create-pacing";
 import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } from "@/lib/server/shared-state/idempotency";
 import { MemoryLease, RedisLease, type Lease } from "@/lib/server/shared-state/lease";
 import { MemoryPollShare, RedisPollShare, type PollShare } from "@/lib/server/shared-state/poll-share";
 import { RedisRateLimitStore } from "@/lib/server/shared-state/rate-limit-store";
-import { parseRedisConfig, REDIS_ENV_NAMES } from "@/lib/server/shared-state/redis-config";
+import { DEFAULT_KEY_PREFIX } from "@/lib/server/shared-state/redis-config";
 import { RedisConnection } from "@/lib/server/shared-state/redis-connection";
 import {
   MemoryPredictionEvents,
@@ -53,8 +53,7 @@ export function memorySharedState(): SharedState {
     rateLimits,
     createPacing: (perMinute) => new CreatePacer(perMinute),
     deliveryIds: new SeenSet(),
-    // The store the status route already reads, so wiring one side first keeps both agreeing.
-    deliveredPredictions: predictionStore,
+    deliveredPredictions: new PredictionStore(),
     predictionEvents: new MemoryPredictionEvents(),
     idempotency: new MemoryIdempotencyStore(),
     lease: () => new MemoryLease(),
@@ -100,21 +99,17 @@ function buildState(kind: SharedState["kind"], parts: Parts): SharedState {
   };
 }
 
-type Env = Record<string, string | undefined>;
-let current: { key: string; state: SharedState } | undefined;
-
 /**
- * The process's shared state for the current REDIS_URL / REDIS_KEY_PREFIX, built on first call
- * (a malformed variable is a 500 problem naming it). A changed environment (tests) builds anew.
+ * How an engine's stores are given: absent or "memory", this process's memory (one instance);
+ * `{ redis }`, a Redis URL or an open connection shared by every instance; or a SharedState built
+ * already (two engines given the same one share everything it holds).
  */
-export function getSharedState(env: Env = process.env): SharedState {
-  const key = REDIS_ENV_NAMES.map((name) => env[name] ?? "").join("\u0000");
-  if (current?.key !== key) {
-    const config = parseRedisConfig(env);
-    const previous = current?.state;
-    const state = config.url ? redisSharedState(new RedisConnection({ url: config.url, keyPrefix: config.keyPrefix })) : memorySharedState();
-    current = { key, state };
-    void previous?.close();
-  }
-  return current.state;
+export type StoresOption = "memory" | { redis: string | RedisConnection; keyPrefix?: string } | SharedState;
+
+export function sharedStateFor(option: StoresOption | undefined): SharedState {
+  if (option === undefined || option === "memory") return memorySharedState();
+  if ("kind" in option) return option;
+  const connection =
+    typeof option.redis === "string" ? new RedisConnection({ url: option.redis, keyPrefix: option.keyPrefix ?? DEFAULT_KEY_PREFIX }) : option.redis;
+  return redisSharedState(connection);
 }

@@ -20,7 +20,7 @@ import { z } from "zod";
 import { logWarning } from "@/lib/server/log";
 import { Problem } from "@/lib/server/problem";
 import { CopyFailure, extensionOf, isDataUrl, isFileUrl, openOutputSource } from "@/lib/server/storage/output-source";
-import { getOutputStorage, type OutputStorage } from "@/lib/server/storage/storage-config";
+import type { OutputStorage } from "@/lib/server/storage/storage-config";
 import { PREDICTION_ID, type Prediction } from "@/lib/shared/prediction";
 
 export interface KeptOutputFields {
@@ -35,8 +35,8 @@ export interface KeptOutputFields {
 export type KeptPrediction = Prediction & KeptOutputFields;
 
 export interface KeepOptions {
-  /** Default: from the OUTPUT_* variables; null: keep nothing. */
-  storage?: OutputStorage | null;
+  /** Where to keep them (the engine's `outputStorage`, called here so a configuration problem is an answer); absent or null: keep nothing. */
+  storage?: OutputStorage | null | (() => OutputStorage | null);
   /** Starts the per-file timeout; returns its cancel. Tests inject a controllable one. */
   startTimer?: (ms: number, onTimeout: () => void) => () => void;
   /** Stops the copies (e.g. the client went away); the answer then says they were not kept. */
@@ -75,7 +75,7 @@ export async function keepOutputs(prediction: Prediction, options: KeepOptions =
   };
   let storage: OutputStorage | null;
   try {
-    storage = options.storage !== undefined ? options.storage : getOutputStorage();
+    storage = typeof options.storage === "function" ? options.storage() : (options.storage ?? null);
   } catch (error) {
     if (error instanceof Problem) return notKept(error.detail);
     throw error;

@@ -9,9 +9,9 @@ import "server-only";
 import { Readable } from "node:stream";
 import { Problem } from "@/lib/server/problem";
 import { IMMUTABLE_CACHE_CONTROL } from "@/lib/server/storage/output-store";
-import { getOutputStorage, type OutputStorage } from "@/lib/server/storage/storage-config";
+import type { OutputStorage } from "@/lib/server/storage/storage-config";
 
-export async function serveKeptOutput(request: Request, token: string, storage: OutputStorage | null = getOutputStorage()): Promise<Response> {
+export async function serveKeptOutput(request: Request, token: string, storage: OutputStorage | null): Promise<Response> {
   if (storage?.kind !== "fs") throw notIssued();
   const key = storage.store.keyOfToken(token);
   const object = key === null ? null : await storage.store.head(key);

@@ -201,16 +201,3 @@ export function createOutputStorage(config: OutputStorageConfig): OutputStorage 
   if (config.kind === "s3") return { kind: "s3", store: new S3OutputStore(config.s3), ...copy! };
   return null;
 }
-
-let cached: { key: string; storage: OutputStorage | null } | undefined;
-
-/**
- * The storage of the current environment, built once per distinct set of values (one S3 client
- * for the process; a test that changes `process.env` gets a new one). A configuration problem is
- * thrown again at each call.
- */
-export function getOutputStorage(env: Env = process.env): OutputStorage | null {
-  const key = STORAGE_ENV_NAMES.map((name) => env[name] ?? "").join("\u0000");
-  if (cached?.key !== key) cached = { key, storage: createOutputStorage(parseStorageConfig(env)) };
-  return cached.storage;
-}

@@ -1,24 +1,4 @@
-import { z } from "zod";
-import * as modelSchema from "@/app/api/ai/replicate/schema";
-import type { JsonSchema, ModelSchemas } from "@/lib/browser/form-schema";
-import { replicateRoute } from "@/lib/server/route-handler";
+// GET /api/ai/replicate/schema: the body POST accepts (and the model's output) as JSON Schema, for the page's form.
+import { replicate } from "@/lib/replicate";
 
-export const runtime = "nodejs";
-export const dynamic = "force-dynamic";
-
-/**
- * The route's contract as JSON Schema, for the page's form and output panel (and any client):
- * `{ input, output }`, `input` the request body as `POST /api/ai/replicate` accepts it (zod's
- * input side: before `image` becomes a data URL), `output` the model's output schema when
- * schema.ts exports `outputSchema`, else null. Behind the same access check as the other routes.
- */
-export const GET = replicateRoute("GET /api/ai/replicate/schema", async () => {
-  schemas ??= {
-    input: z.toJSONSchema(modelSchema.requestBodySchema, { io: "input", unrepresentable: "any" }) as JsonSchema,
-    output: "outputSchema" in modelSchema ? (modelSchema.outputSchema as JsonSchema) : null,
-  };
-  // Private: it sits behind the access key. A minute: it changes only with a deploy.
-  return Response.json(schemas, { headers: { "Cache-Control": "private, max-age=60" } });
-});
-
-let schemas: ModelSchemas | undefined;
+export const GET = replicate.schema;

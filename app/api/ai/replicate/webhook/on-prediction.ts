@@ -1,8 +1,6 @@
 // EDIT THIS FILE to do something with each prediction Replicate reports by webhook.
-import type { Config } from "@/lib/server/config";
-import type { Prediction } from "@/lib/shared/prediction";
-import { releaseInputFiles } from "@/lib/server/replicate/file-inputs";
-import { keepOutputs } from "@/lib/server/storage/keep-outputs";
+import type { OnPrediction } from "@/lib/server/handlers/webhook";
+import { keepDelivered } from "@/lib/server/handlers/webhook";
 
 /**
  * Called once per verified, new webhook delivery (start and completed events), on whichever
@@ -15,13 +13,11 @@ import { keepOutputs } from "@/lib/server/storage/keep-outputs";
  * database here, e.g.
  *   await db.prediction.upsert({ where: { id: prediction.id }, update: { ... }, create: { ... } });
  *
- * A succeeded prediction's outputs are kept (OUTPUT_STORAGE) before the delivery is acknowledged:
- * work left running after the answer may be frozen on a serverless platform. Each copy is bounded
- * by OUTPUT_COPY_TIMEOUT_SECONDS and a copy that fails never fails the delivery (a later GET tries
- * again while Replicate still has the files). An ended prediction's uploaded input files are
- * deleted (in the background; they expire after 24 h anyway).
+ * `keepDelivered` keeps a succeeded prediction's outputs (OUTPUT_STORAGE) before the delivery is
+ * acknowledged (work left running after the answer may be frozen on a serverless platform; each
+ * copy is bounded by OUTPUT_COPY_TIMEOUT_SECONDS and a copy that fails never fails the delivery)
+ * and deletes an ended prediction's uploaded input files in the background.
  */
-export async function onPrediction(prediction: Prediction, config: Config): Promise<void> {
-  releaseInputFiles(config, prediction);
-  await keepOutputs(prediction);
-}
+export const onPrediction: OnPrediction = async (prediction, config) => {
+  await keepDelivered(prediction, config);
+};
