@@ -36,6 +36,8 @@ describe("the prediction's page on Replicate", () => {
     expect(shortVersion("5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa")).toBe("5c7d5dc6");
     expect(shortVersion("owner/name:5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa")).toBe("5c7d5dc6");
     expect(shortVersion(null)).toBeNull();
+    // Official models answer "hidden": nothing worth showing.
+    expect(shortVersion("hidden")).toBeNull();
   });
 });
 

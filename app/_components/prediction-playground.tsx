@@ -288,6 +288,6 @@ function revealProgress(panel: HTMLElement | null) {
   if (!panel) return;
   const { top } = panel.getBoundingClientRect();
   if (top >= 0 && top < window.innerHeight * 0.5) return;
-  const reduce = window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
-  panel.scrollIntoView({ behavior: reduce ? "auto" : "smooth", block: "start" });
+  // At once: a smooth scroll is cut short by the progress bar and the output arriving under it.
+  panel.scrollIntoView({ behavior: "auto", block: "start" });
 }

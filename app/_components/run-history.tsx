@@ -108,7 +108,7 @@ function Thumbnail({ entry }: { entry: HistoryEntry }) {
   }
   return (
     <span className="history-thumb history-thumb-icon" aria-hidden="true">
-      {entry.excerpt ? "Aa" : entry.files.length > 0 ? "♪" : "·"}
+      {entry.status === "failed" ? "!" : entry.excerpt ? "Aa" : entry.files.length > 0 ? "♪" : "·"}
     </span>
   );
 }

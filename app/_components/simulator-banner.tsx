@@ -5,7 +5,7 @@ export function SimulatorBanner({ directives }: { directives: readonly PromptDir
   return (
     <aside className="simulator-banner" aria-label="Simulated Replicate" data-testid="simulator-banner">
       <p>
-        <strong>Simulated Replicate.</strong> This app talks to a local simulator: no account, no cost. Steer it from the prompt:
+        <strong>Simulated Replicate</strong> · no account, no cost. Steer it from the prompt:
       </p>
       <ul className="directive-list">
         {directives.map(({ directive, effect }) => (

@@ -27,9 +27,8 @@ export function replicatePageUrl(prediction: Pick<Prediction, "urls">, simulated
   return url.protocol === "https:" && (url.hostname === "replicate.com" || url.hostname.endsWith(".replicate.com")) ? url.href : null;
 }
 
-/** A version id shortened as Replicate's pages show it (`5c7d5dc6`). */
+/** A version id shortened as Replicate's pages show it (`5c7d5dc6`); null for none or one it hides. */
 export function shortVersion(version: string | null | undefined): string | null {
-  if (!version) return null;
-  const id = version.split(":").at(-1) ?? version;
-  return /^[0-9a-f]{64}$/i.test(id) ? id.slice(0, 8) : id;
+  const id = version?.split(":").at(-1) ?? "";
+  return /^[0-9a-f]{64}$/i.test(id) ? id.slice(0, 8) : null;
 }

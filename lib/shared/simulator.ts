@@ -13,12 +13,12 @@ export type PromptDirective = { directive: string; effect: string };
 
 /** The bracketed words of dev/simulator/prompt-directives.ts, in words (a test keeps the two in step). */
 export const PROMPT_DIRECTIVES: readonly PromptDirective[] = [
-  { directive: "[fail]", effect: "the run fails with an error" },
-  { directive: "[never]", effect: "the run never ends (try Cancel)" },
-  { directive: "[run:4000]", effect: "processing lasts that many ms" },
-  { directive: "[boot:800]", effect: "starting lasts that many ms" },
-  { directive: "[refiner]", effect: "a second progress bar, the refiner pass" },
-  { directive: "[text]", effect: "a language model's streamed text" },
+  { directive: "[fail]", effect: "fails" },
+  { directive: "[never]", effect: "never ends (try Cancel)" },
+  { directive: "[run:4000]", effect: "runs 4 s" },
+  { directive: "[boot:800]", effect: "starts in 0.8 s" },
+  { directive: "[refiner]", effect: "adds a refiner pass" },
+  { directive: "[text]", effect: "streams text" },
 ];
 
 /** What the schema route answers as `simulator`: null when the app talks to Replicate. */
