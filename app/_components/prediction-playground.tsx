@@ -46,7 +46,7 @@ export function PredictionPlayground() {
   const [downloadError, setDownloadError] = useState<string | null>(null);
   const [inputsNote, setInputsNote] = useState<string | null>(null);
   // Nothing is written back before what was stored has been read.
-  const restoredRef = useRef(false);
+  const [restored, setRestored] = useState(false);
 
   const { byField, unplaced } = useMemo(
     () => (report?.kind === "invalid" ? invalidFieldsByName(report.invalidFields, names) : { byField: {}, unplaced: [] }),
@@ -57,20 +57,21 @@ export function PredictionPlayground() {
   // its timer counting from when it began).
   useEffect(() => {
     const stored = readHistory(storage());
+    const draft = readDraft(storage());
     setHistory(stored);
-    setValues((current) => ({ ...readDraft(storage()), ...current }));
-    restoredRef.current = true;
+    setValues((current) => ({ ...draft, ...current }));
+    setRestored(true);
     const handle = handleFromUrl(window.location.href);
     if (handle) void attach(handle, stored.find((entry) => entry.handle === handle)?.createdAt);
   }, [attach]);
 
   useEffect(() => {
-    if (restoredRef.current) saveDraft(storage(), values);
-  }, [values]);
+    if (restored) saveDraft(storage(), values);
+  }, [values, restored]);
 
   useEffect(() => {
-    if (restoredRef.current) writeHistory(storage(), history);
-  }, [history]);
+    if (restored) writeHistory(storage(), history);
+  }, [history, restored]);
 
   // The run on screen, kept in the history as it goes.
   const outputSchema = ready?.output ?? null;

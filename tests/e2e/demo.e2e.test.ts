@@ -411,9 +411,10 @@ describe.skipIf(skipped || browserFound.path === null)("the demo page in a brows
 
       const image = page.getByTestId("output-image");
       await image.waitFor({ timeout: 10_000 });
+      // While it runs the page may show Replicate's file (the live output); once it ends, the kept copy.
+      await expect.poll(() => page.getByTestId("status").textContent()).toBe("Succeeded");
       const src = (await image.getAttribute("src")) ?? "";
       expect(src).toMatch(/^\/api\/ai\/replicate\/outputs\//);
-      await expect.poll(() => page.getByTestId("status").textContent()).toBe("Succeeded");
 
       // The model got the file's URL, not 2.7 MB of base64, and read the very bytes picked.
       const id = (await page.getByTestId("prediction-id").textContent()) ?? "";
