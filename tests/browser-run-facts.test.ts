@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { downloadPath, fetchOutputFile, fileNameOf } from "@/lib/browser/download";
 import { expectedOutputKind } from "@/lib/browser/output-view";
 import { replicatePageUrl, reportedSeed, shortVersion } from "@/lib/browser/run-facts";
+import { toRunEvent } from "@/lib/browser/route-answer";
 import { runReducer, IDLE_RUN } from "@/lib/browser/run-state";
 
 describe("the seed the model used", () => {
@@ -89,5 +90,17 @@ describe("the run's timer and handle", () => {
     state = runReducer(state, { type: "handle", handle: "abc.mac" });
     state = runReducer(state, { type: "event", event: { type: "status", id: "abc", status: "starting", createdAt: "2026-01-01T00:00:00.000Z" } });
     expect(state).toMatchObject({ handle: "abc.mac", values: { prompt: "a cat" }, createdAt: Date.parse("2026-01-01T00:00:00.000Z") });
+  });
+});
+
+describe("a status event", () => {
+  it("carries the prediction's created_at when the answer had one (the create's does)", () => {
+    expect(toRunEvent("status", { id: "p1", status: "starting", created_at: "2026-01-01T00:00:00Z" })).toEqual({
+      type: "status",
+      id: "p1",
+      status: "starting",
+      createdAt: "2026-01-01T00:00:00Z",
+    });
+    expect(toRunEvent("status", { id: "p1", status: "processing" })).toEqual({ type: "status", id: "p1", status: "processing" });
   });
 });
