@@ -58,20 +58,7 @@ export async function downloadOutput(prediction: Prediction, index: number, opti
   }
   const storage = options.storage !== undefined ? options.storage : getOutputStorage();
   const copy = options.copy ?? getCopySettings();
-  const kept = await keepOutputs(prediction, { storage, signal: options.signal });
-  const urls = outputFileUrls(kept.output);
-  const source = urls[index];
-  if (source === undefined) {
-    const gone = kept.data_removed === true && urls.length === 0;
-    throw new Problem(
-      gone ? 410 : 404,
-      gone ? "Output removed" : "No such output file",
-      gone
-        ? "Replicate deletes a prediction's output an hour after it ends, and this app kept no copy (OUTPUT_STORAGE)."
-        : `The prediction has ${urls.length} output file${urls.length === 1 ? "" : "s"}; index ${index} is not one of them.`,
-    );
-  }
-
+  // One timer bounds the whole download: keeping the outputs first (when configured), then the read.
   const controller = new AbortController();
   const seconds = copy.limits.timeoutMs / 1000;
   const timer = setTimeout(() => controller.abort(new CopyFailure(`the download took longer than ${seconds} s (OUTPUT_COPY_TIMEOUT_SECONDS)`)), copy.limits.timeoutMs);
@@ -81,6 +68,27 @@ export async function downloadOutput(prediction: Prediction, index: number, opti
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", leave);
   };
+
+  let kept: Awaited<ReturnType<typeof keepOutputs>>;
+  try {
+    kept = await keepOutputs(prediction, { storage, signal: controller.signal });
+  } catch (error) {
+    done();
+    throw error;
+  }
+  const urls = outputFileUrls(kept.output);
+  const source = urls[index];
+  if (source === undefined) {
+    done();
+    const gone = kept.data_removed === true && urls.length === 0;
+    throw new Problem(
+      gone ? 410 : 404,
+      gone ? "Output removed" : "No such output file",
+      gone
+        ? "Replicate deletes a prediction's output an hour after it ends, and this app kept no copy (OUTPUT_STORAGE)."
+        : `The prediction has ${urls.length} output file${urls.length === 1 ? "" : "s"}; index ${index} is not one of them.`,
+    );
+  }
 
   let opened: OpenedSource;
   try {

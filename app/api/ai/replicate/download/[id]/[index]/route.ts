@@ -6,8 +6,8 @@ import { invalidFieldsProblem } from "@/lib/server/validation";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
-// The default OUTPUT_COPY_TIMEOUT_SECONDS (60) plus some slack.
-export const maxDuration = 75;
+// One timer, OUTPUT_COPY_TIMEOUT_SECONDS (60 by default), bounds the whole download; plus the answer.
+export const maxDuration = 65;
 
 type Params = { id: string; index: string };
 
