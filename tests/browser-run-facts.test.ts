@@ -85,6 +85,13 @@ describe("the run's timer and handle", () => {
     expect(runReducer(IDLE_RUN, { type: "attach", now: 10_000 }).startedAt).toBe(10_000);
   });
 
+  it("shows a run opened after it ended with the time it took, not the time since it began", () => {
+    const opened = runReducer(IDLE_RUN, { type: "attach", now: Date.parse("2026-01-01T02:00:00Z"), startedAt: Date.parse("2026-01-01T00:00:00Z") });
+    const prediction = { id: "abc", status: "succeeded" as const, created_at: "2026-01-01T00:00:00.000Z", completed_at: "2026-01-01T00:00:09.800Z" };
+    const ended = runReducer(opened, { type: "finish", report: { kind: "succeeded", prediction }, now: Date.parse("2026-01-01T02:00:01Z") });
+    expect(ended.finishedAt! - ended.startedAt!).toBe(9_800);
+  });
+
   it("keeps the handle, the values it was started with and the prediction's created_at", () => {
     let state = runReducer(IDLE_RUN, { type: "start", body: { prompt: "a cat" }, values: { prompt: "a cat" }, now: 1 });
     state = runReducer(state, { type: "handle", handle: "abc.mac" });

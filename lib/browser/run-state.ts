@@ -98,8 +98,14 @@ function finish(state: RunState, report: RunReport, now: number): RunState {
   const prediction = "prediction" in report ? report.prediction : undefined;
   if (!prediction) return { ...finished, status: report.kind === "canceled" ? "canceled" : state.status };
   const succeeded = prediction.status === "succeeded";
+  // A run this page did not start (re-attached, or opened from the history) took what Replicate
+  // says, not the time since it was opened.
+  const created = timeOf(prediction.created_at);
+  const completed = timeOf(prediction.completed_at);
+  const span = state.body === null && created !== null && completed !== null && completed >= created ? { startedAt: created, finishedAt: completed } : {};
   return {
     ...finished,
+    ...span,
     createdAt: state.createdAt ?? timeOf(prediction.created_at),
     predictionId: prediction.id,
     status: prediction.status,
