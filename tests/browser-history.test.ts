@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { readDraft, saveDraft, DRAFT_STORAGE_KEY } from "@/lib/browser/form-draft";
+import { IDLE_RUN, runReducer, type RunState } from "@/lib/browser/run-state";
 import {
+  historyPatchOf,
   HISTORY_MAX_ENTRIES,
   HISTORY_STORAGE_KEY,
   KEPT_VALUE_MAX_CHARS,
@@ -112,5 +114,42 @@ describe("the form's draft", () => {
     expect(readDraft(storage)).toEqual({ seed: "3" });
     const refusing = { getItem: () => null, setItem: () => { throw new Error("denied"); } };
     expect(() => saveDraft(refusing, { prompt: "x" })).not.toThrow();
+  });
+});
+
+describe("the run on screen, as its history entry", () => {
+  const IMAGES = { type: "array", items: { type: "string", format: "uri" } };
+  const started = (): RunState => {
+    let state = runReducer(IDLE_RUN, { type: "start", body: { prompt: "a cat" }, values: { prompt: "a cat", seed: "7" }, now: 1_000 });
+    state = runReducer(state, { type: "handle", handle: "abc123.mac" });
+    return runReducer(state, { type: "event", event: { type: "status", id: "abc123", status: "starting", createdAt: "2026-01-01T00:00:00.000Z" } });
+  };
+
+  it("is nothing before the route names the handle", () => {
+    expect(historyPatchOf(runReducer(IDLE_RUN, { type: "start", body: { prompt: "x" }, values: {}, now: 1 }), null)).toBeNull();
+  });
+
+  it("holds what it was started with, its start, then its output and model once it ends", () => {
+    const running = historyPatchOf(started(), IMAGES);
+    expect(running).toMatchObject({ handle: "abc123.mac", id: "abc123", status: "starting", values: { prompt: "a cat", seed: "7" }, createdAt: Date.parse("2026-01-01T00:00:00.000Z") });
+    expect(running?.error).toBeUndefined();
+    const prediction = { id: "abc123", status: "succeeded" as const, model: "owner/model", version: "v1", output: ["https://replicate.delivery/x/out-0.png"] };
+    const ended = runReducer(started(), { type: "finish", report: { kind: "succeeded", prediction }, now: 5_000 });
+    expect(historyPatchOf(ended, IMAGES)).toMatchObject({ status: "succeeded", model: "owner/model", files: ["https://replicate.delivery/x/out-0.png"], excerpt: null, error: null });
+  });
+
+  it("says a failed run's error, not a cancel's; a re-attached run leaves the values it was started with", () => {
+    const prediction = { id: "abc123", status: "failed" as const, error: "out of memory" };
+    const failed = runReducer(started(), { type: "finish", report: { kind: "failed", message: "The model failed: out of memory", prediction }, now: 2 });
+    expect(historyPatchOf(failed, null)?.error).toBe("The model failed: out of memory");
+    const canceled = runReducer(started(), { type: "finish", report: { kind: "canceled", message: "Canceled" }, now: 2 });
+    expect(historyPatchOf(canceled, null)).toMatchObject({ status: "canceled", error: null });
+
+    const attached = runReducer(runReducer(IDLE_RUN, { type: "attach", now: 9 }), { type: "handle", handle: "abc123.mac" });
+    const patch = historyPatchOf(attached, null)!;
+    expect(patch.values).toBeUndefined();
+    expect(patch.createdAt).toBeUndefined();
+    const entries = withEntry([], { handle: "abc123.mac", createdAt: 5, values: { prompt: "a cat" } });
+    expect(withEntry(entries, patch)[0]).toMatchObject({ values: { prompt: "a cat" }, createdAt: 5 });
   });
 });

@@ -5,7 +5,7 @@ import { buildCurlCommand } from "@/lib/browser/curl-command";
 import { fetchOutputFile, saveFile } from "@/lib/browser/download";
 import { readDraft, saveDraft } from "@/lib/browser/form-draft";
 import { toOutputView } from "@/lib/browser/output-view";
-import { keptValues, outputSummary, readHistory, withEntry, withoutEntry, writeHistory, type HistoryEntry } from "@/lib/browser/run-history";
+import { historyPatchOf, readHistory, withEntry, withoutEntry, writeHistory, type HistoryEntry } from "@/lib/browser/run-history";
 import { invalidFieldsByName } from "@/lib/browser/run-report";
 import { handleFromUrl } from "@/lib/browser/prediction-url";
 import { fieldNames, toFieldDescriptors, type FormValues } from "@/lib/browser/form-schema";
@@ -76,24 +76,8 @@ export function PredictionPlayground() {
   // The run on screen, kept in the history as it goes.
   const outputSchema = ready?.output ?? null;
   useEffect(() => {
-    if (!state.handle) return;
-    const prediction = state.report && "prediction" in state.report ? state.report.prediction : undefined;
-    const kept = state.values ? keptValues(state.values) : null;
-    const error = state.report && state.report.kind !== "succeeded" && state.report.kind !== "canceled" ? state.report.message : null;
-    setHistory((entries) =>
-      withEntry(entries, {
-        handle: state.handle!,
-        id: state.predictionId ?? undefined,
-        createdAt: state.createdAt ?? (state.values ? (state.startedAt ?? undefined) : undefined),
-        status: state.status ?? undefined,
-        model: prediction?.model ?? undefined,
-        version: prediction?.version ?? undefined,
-        values: kept?.values,
-        droppedFiles: kept?.droppedFiles,
-        ...(state.output !== null ? outputSummary(toOutputView(state.output, outputSchema)) : {}),
-        error: state.phase === "finished" ? error : undefined,
-      }),
-    );
+    const patch = historyPatchOf(state, outputSchema);
+    if (patch) setHistory((entries) => withEntry(entries, patch));
   }, [state, outputSchema]);
 
   // Send the reader to the first field the route rejected.

@@ -5,7 +5,9 @@
  * lives on the server: the handle is the key to the prediction, Replicate (or the kept copy) has
  * the rest.
  */
-import type { FormValues } from "./form-schema";
+import type { FormValues, JsonSchema } from "./form-schema";
+import { toOutputView } from "./output-view";
+import type { RunState } from "./run-state";
 
 export const HISTORY_STORAGE_KEY = "replicate-run-history";
 /** Runs listed; the oldest beyond go. */
@@ -123,6 +125,31 @@ export function outputSummary(view: { files: { url: string }[]; text: string | n
 function excerpt(text: string): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length > EXCERPT_CHARS ? `${flat.slice(0, EXCERPT_CHARS - 1)}…` : flat;
+}
+
+/**
+ * What the run on screen adds to its history entry, once the route has named its handle: what it
+ * was started with (when this page started it), its status, model, output and error as they come.
+ */
+export function historyPatchOf(state: RunState, outputSchema: JsonSchema | null): (Partial<HistoryEntry> & Pick<HistoryEntry, "handle">) | null {
+  if (!state.handle) return null;
+  const { report } = state;
+  const prediction = report && "prediction" in report ? report.prediction : undefined;
+  const kept = state.values ? keptValues(state.values) : null;
+  const failed = state.phase === "finished" && report && report.kind !== "succeeded" && report.kind !== "canceled";
+  return {
+    handle: state.handle,
+    id: state.predictionId ?? undefined,
+    // The prediction's own start, else (a run this page started) the moment it was started.
+    createdAt: state.createdAt ?? (state.values ? (state.startedAt ?? undefined) : undefined),
+    status: state.status ?? undefined,
+    model: prediction?.model ?? undefined,
+    version: prediction?.version ?? undefined,
+    values: kept?.values,
+    droppedFiles: kept?.droppedFiles,
+    ...(state.output !== null && state.output !== undefined ? outputSummary(toOutputView(state.output, outputSchema)) : {}),
+    error: state.phase === "finished" ? (failed ? report.message : null) : undefined,
+  };
 }
 
 const STRING_FIELDS = ["handle", "id", "status"] as const;
