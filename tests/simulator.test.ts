@@ -30,7 +30,7 @@ import {
   ReplicatePredictionPage,
   ReplicateProblem,
   ReplicateWebhookSecret,
-} from "@/lib/shared/replicate-objects";
+} from "@/dev/simulator/spec-objects";
 
 const BASE = "https://api.replicate.com/v1";
 const VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
