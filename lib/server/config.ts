@@ -5,6 +5,7 @@ import "server-only";
 
 import { z } from "zod";
 import { configProblem, envNumber, optional, parseEnv, parsedOncePerEnv, type Env } from "@/lib/server/env";
+import { logWarning } from "@/lib/server/log";
 import { Problem } from "@/lib/server/problem";
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
 import { redisSecretValues } from "@/lib/server/shared-state/redis-config";
@@ -88,6 +89,12 @@ export const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 4 * 1024 * 1024;
  */
 export const MAX_TIMEOUT_SECONDS = 86_400 - 5;
 
+/**
+ * Replicate ends a run at 30 minutes unless its support raised the account's limit (the prediction
+ * fails, "Prediction timed out"): a longer cap is accepted, with a warning.
+ */
+export const PLATFORM_RUN_LIMIT_SECONDS = 1800;
+
 const ownerName = z.string().regex(/^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/i, "must look like owner/name");
 
 const envSchema = z.object({
@@ -169,7 +176,22 @@ const configCache = parsedOncePerEnv(ENV_NAMES, parseConfig);
  * the variables' raw values, so a test that changes `process.env` gets a fresh parse).
  */
 export function getConfig(env: Env = process.env): Config {
-  return configCache(env);
+  const config = configCache(env);
+  warnOfRunLimit(config);
+  return config;
+}
+
+const warnedOfRunLimit = new WeakSet<Config>();
+
+/** A cap past Replicate's 30-minute run limit is logged once per configuration. */
+function warnOfRunLimit(config: Config): void {
+  if (config.timeoutSeconds <= PLATFORM_RUN_LIMIT_SECONDS || warnedOfRunLimit.has(config)) return;
+  warnedOfRunLimit.add(config);
+  logWarning(
+    "timeout_past_run_limit",
+    `REPLICATE_TIMEOUT_SECONDS=${config.timeoutSeconds} is above ${PLATFORM_RUN_LIMIT_SECONDS}: Replicate ends runs at 30 minutes ` +
+      "(the prediction fails, timed out) unless the account's limit was raised by Replicate's support.",
+  );
 }
 
 // ---- The guards' settings ---------------------------------------------------------------------
