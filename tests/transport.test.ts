@@ -52,6 +52,18 @@ describe("an upstream error body that echoes the request's headers", () => {
   });
 });
 
+describe("a 2xx answer that echoes the token", () => {
+  it("is redacted whether it spells the token as written or with \\u escapes, and passed on as sent otherwise", async () => {
+    const escaped = [...TOKEN].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
+    const answers = [`{"id":"x","plain":"${TOKEN}"}`, `{"id":"x","escaped":"${escaped}"}`, `{"id":"x","logs":"line\\nline"}`];
+    server.use(http.get(`${BASE}/echo/:n`, ({ params }) => new HttpResponse(answers[Number(params.n)], { headers: { "content-type": "application/json" } })));
+    const read = async (n: number) => (await callReplicate<Record<string, string>>(getConfig(), { method: "GET", path: `/echo/${n}`, idempotent: true, deadline: Date.now() + 1000 })).data;
+    expect((await read(0)).plain).toBe("[redacted]");
+    expect((await read(1)).escaped).toBe("[redacted]");
+    expect((await read(2)).logs).toBe("line\nline");
+  });
+});
+
 describe("where the token goes", () => {
   it("goes with a call to the configured base URL, never with one naming another origin", async () => {
     const seen = otherOrigin();

@@ -75,6 +75,10 @@ declare module "axios" {
     plannedRetryMs?: number;
     openBody?: () => NodeJS.ReadableStream;
   }
+  interface AxiosResponse {
+    /** The answer's JSON text as it came (kept to tell cheaply whether it can carry the token). */
+    text?: string;
+  }
 }
 
 const keepAlive = { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 256 };
@@ -106,6 +110,7 @@ instance.interceptors.response.use((response) => {
   if (data === undefined || !accept(data)) {
     throw new AxiosError("Malformed answer", "ERR_BAD_RESPONSE", response.config, response.request, response);
   }
+  response.text = typeof response.data === "string" ? response.data : undefined;
   response.data = data;
   return response;
 });
@@ -162,10 +167,21 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
       countRetry: call.stats ? () => countRetry(call.stats!) : undefined,
     });
     // Answers are passed on to clients: an upstream echoing the token must not hand it over.
-    return { status: response.status, data: call.stream ? response.data : redactToken(response.data, config.token) };
+    const data = call.stream || !mayCarry(response.text, config.token) ? response.data : redactToken(response.data, config.token);
+    return { status: response.status, data };
   } catch (error) {
     throw toReplicateProblem(error, config.token);
   }
+}
+
+/**
+ * Whether a JSON text can hold the token once parsed: it names it as written, or it has `\u`
+ * escapes (which could spell it), or the token has characters JSON escapes. Most answers have
+ * none of these, and are passed on without a walk through every field (a copy of the whole answer,
+ * per answer of a crowd of waits).
+ */
+function mayCarry(text: string | undefined, token: string): boolean {
+  return text === undefined || text.includes(token) || text.includes("\\u") || JSON.stringify(token) !== `"${token}"`;
 }
 
 function countRetry(stats: CallStats): void {
