@@ -10,6 +10,7 @@ import { Problem } from "@/lib/server/problem";
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
 import { redisSecretValues } from "@/lib/server/shared-state/redis-config";
 import { STORAGE_SECRET_NAMES } from "@/lib/server/storage/storage-config";
+import { warnIfCapMisfits } from "@/lib/server/route-duration";
 
 export type ModelTarget =
   | { kind: "version"; version: string }
@@ -169,27 +170,29 @@ function clampSyncWait(seconds: number, timeoutSeconds: number): number {
 }
 
 
-const configCache = parsedOncePerEnv(ENV_NAMES, parseConfig);
+const configCache = parsedOncePerEnv(ENV_NAMES, (env) => {
+  const config = parseConfig(env);
+  // Once per configuration, at its first request: a cap the routes' maxDuration cannot hold, and
+  // one past the runs Replicate allows.
+  warnIfCapMisfits(config.timeoutSeconds);
+  warnOfRunLimit(config.timeoutSeconds);
+  return config;
+});
 
 /**
  * The configuration of the current environment, parsed once per distinct environment (the key is
  * the variables' raw values, so a test that changes `process.env` gets a fresh parse).
  */
 export function getConfig(env: Env = process.env): Config {
-  const config = configCache(env);
-  warnOfRunLimit(config);
-  return config;
+  return configCache(env);
 }
 
-const warnedOfRunLimit = new WeakSet<Config>();
-
-/** A cap past Replicate's 30-minute run limit is logged once per configuration. */
-function warnOfRunLimit(config: Config): void {
-  if (config.timeoutSeconds <= PLATFORM_RUN_LIMIT_SECONDS || warnedOfRunLimit.has(config)) return;
-  warnedOfRunLimit.add(config);
+/** A cap past Replicate's 30-minute run limit (logged once per configuration, as it is parsed). */
+function warnOfRunLimit(timeoutSeconds: number): void {
+  if (timeoutSeconds <= PLATFORM_RUN_LIMIT_SECONDS) return;
   logWarning(
     "timeout_past_run_limit",
-    `REPLICATE_TIMEOUT_SECONDS=${config.timeoutSeconds} is above ${PLATFORM_RUN_LIMIT_SECONDS}: Replicate ends runs at 30 minutes ` +
+    `REPLICATE_TIMEOUT_SECONDS=${timeoutSeconds} is above ${PLATFORM_RUN_LIMIT_SECONDS}: Replicate ends runs at 30 minutes ` +
       "(the prediction fails, timed out) unless the account's limit was raised by Replicate's support.",
   );
 }

@@ -29,6 +29,8 @@ export interface UploadSource {
 export interface FileCallOptions {
   deadline: number;
   stats?: CallStats;
+  /** Aborts the call (an upload: the caller left, or the cap was reached). */
+  signal?: AbortSignal;
 }
 
 export async function uploadFile(config: Config, source: UploadSource, options: FileCallOptions): Promise<ReplicateFile> {
@@ -54,7 +56,8 @@ export async function uploadFile(config: Config, source: UploadSource, options: 
     idempotent: false,
     retry: planUploadRetry,
     deadline: options.deadline,
-    // 100 MiB at a slow 1 MB/s still arrives; a dead connection is given up on sooner by the deadline's cancel.
+    // The caller's signal ends it at the cap (file-inputs.ts); this only bounds a call made without one.
+    signal: options.signal,
     timeoutMs: 120_000,
     accept: (data) => readFile(data) !== null,
     stats: options.stats,

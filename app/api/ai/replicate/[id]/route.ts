@@ -11,7 +11,8 @@ import { replicateRoute } from "@/lib/server/route-handler";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
-export const maxDuration = 75;
+// The cap (REPLICATE_TIMEOUT_SECONDS, default 60) plus the cancel and the answer: lib/server/route-duration.ts owns this rule.
+export const maxDuration = 65;
 
 type Params = { id: string };
 
@@ -39,11 +40,13 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
         }).then((outcome) => (releaseInputFiles(config, outcome.prediction), outcome)),
       request.signal,
       stats,
+      { deadline: receivedAt + config.timeoutSeconds * 1000 },
     );
   }
   const prediction = await currentPrediction(config, id, { stats });
   releaseInputFiles(config, prediction);
-  return predictionResponse(prediction, predictionStatusCode(prediction));
+  // Output copies stop at the cap: the answer fits the route's maxDuration (lib/server/route-duration.ts).
+  return predictionResponse(prediction, predictionStatusCode(prediction), {}, { deadline: receivedAt + config.timeoutSeconds * 1000 });
 });
 
 /** Cancels the prediction upstream and answers it. */
