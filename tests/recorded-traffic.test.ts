@@ -294,4 +294,21 @@ describe("recorded streams through the live view", () => {
     expect(outputs).toEqual(recorded.map((chunk) => (sofar += chunk)));
     expect(all.at(-1)!.event).toBe("done");
   });
+
+  // The held SDXL creates: `processing` with their files complete and a file stream under /v1/files/.
+  // Its events were not recorded: here it sends the recorded output's files, one an event.
+  const fileStreamed = created.filter((s) => s.create!.urls?.stream?.includes("/v1/files/") && Array.isArray(s.create!.output));
+
+  it.each(fileStreamed.map((s) => [name(s), s] as const))("a file stream of %s is passed on as the files so far, the last its output", async (_name, sequence) => {
+    const files = sequence.create!.output as string[];
+    const text = `${files.map((file, i) => `event: output\nid: ${i}\ndata: ${file}\n\n`).join("")}event: done\ndata: {}\n\n`;
+    replay({ ...sequence, gets: [{ ...sequence.create!, status: "succeeded" }] }, text);
+    const response = await settle(POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }, { headers: { accept: "text/event-stream" } })));
+    const all = await settle(events(response));
+    const outputs = all.filter((e) => e.event === "output").map((e) => JSON.parse(e.data).output);
+    expect(outputs).toEqual(files.map((_, i) => files.slice(0, i + 1)));
+    const done = JSON.parse(all.at(-1)!.data);
+    expect(done.status).toBe("succeeded");
+    expect(outputs.at(-1)).toEqual(done.output);
+  });
 });
