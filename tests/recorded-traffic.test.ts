@@ -311,4 +311,13 @@ describe("recorded streams through the live view", () => {
     expect(done.status).toBe("succeeded");
     expect(outputs.at(-1)).toEqual(done.output);
   });
+
+  it("a file stream that ends before its files still ends on the output in Replicate's shape, never the files joined", async () => {
+    const sequence = fileStreamed[0];
+    replay({ ...sequence, gets: [{ ...sequence.create!, status: "succeeded" }] }, "event: done\ndata: {}\n\n");
+    const response = await settle(POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }, { headers: { accept: "text/event-stream" } })));
+    const all = await settle(events(response));
+    const outputs = all.filter((e) => e.event === "output").map((e) => JSON.parse(e.data).output);
+    expect(outputs.at(-1)).toEqual(sequence.create!.output);
+  });
 });
