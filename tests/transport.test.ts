@@ -53,14 +53,55 @@ describe("an upstream error body that echoes the request's headers", () => {
 });
 
 describe("a 2xx answer that echoes the token", () => {
-  it("is redacted whether it spells the token as written or with \\u escapes, and passed on as sent otherwise", async () => {
+  it("is redacted however it spells the token (as written, \\u-escaped, upper-cased, base64 with \\/), and passed on as sent otherwise", async () => {
     const escaped = [...TOKEN].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
-    const answers = [`{"id":"x","plain":"${TOKEN}"}`, `{"id":"x","escaped":"${escaped}"}`, `{"id":"x","logs":"line\\nline"}`];
+    const base64 = Buffer.from(`Bearer ${TOKEN}`).toString("base64").replaceAll("/", "\\/");
+    const answers = [
+      `{"id":"x","plain":"${TOKEN}"}`,
+      `{"id":"x","escaped":"${escaped}"}`,
+      `{"id":"x","logs":"line\\nline"}`,
+      `{"id":"x","upper":"${TOKEN.toUpperCase()}"}`,
+      `{"id":"x","header":"${base64}"}`,
+    ];
     server.use(http.get(`${BASE}/echo/:n`, ({ params }) => new HttpResponse(answers[Number(params.n)], { headers: { "content-type": "application/json" } })));
     const read = async (n: number) => (await callReplicate<Record<string, string>>(getConfig(), { method: "GET", path: `/echo/${n}`, idempotent: true, deadline: Date.now() + 1000 })).data;
     expect((await read(0)).plain).toBe("[redacted]");
     expect((await read(1)).escaped).toBe("[redacted]");
     expect((await read(2)).logs).toBe("line\nline");
+    expect((await read(3)).upper).toBe("[redacted]");
+    expect((await read(4)).header).toMatch(/\[redacted\]/);
+  });
+});
+
+describe("an upstream echo of the token in another encoding", () => {
+  const base64 = (text: string) => Buffer.from(text).toString("base64");
+  const percent = (text: string) => [...Buffer.from(text)].map((byte) => `%${byte.toString(16)}`).join("");
+  const forms = {
+    "percent-encoded": (token: string) => percent(token),
+    "upper-cased": (token: string) => token.toUpperCase(),
+    "base64 of the header": (token: string) => base64(`Bearer ${token}`),
+    "base64url inside a longer text": (token: string) => base64(`{"authorization":"Bearer ${token}"}`).replaceAll("+", "-").replaceAll("/", "_"),
+    "JSON \\u-escaped": (token: string) => token.replace(/[a-z]/g, (char) => `\\u00${char.charCodeAt(0).toString(16)}`),
+  };
+
+  it.each(Object.entries(forms))("is redacted when %s, in the answer and the log", async (_, encode) => {
+    const logged: string[] = [];
+    for (const level of ["log", "warn", "error"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
+    }
+    const echo = encode(TOKEN);
+    server.use(
+      http.post(`${BASE}/models/owner/model/predictions`, () =>
+        HttpResponse.json({ title: "Bad request", detail: `You sent ${echo}.`, status: 422, echoed: [echo] }, { status: 422 }),
+      ),
+    );
+    const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }));
+    const text = await response.text();
+    expect(response.status).toBe(422);
+    // Only the characters that carry none of the token's bits may remain of the encoded form.
+    expect(JSON.parse(text).detail).toMatch(/\[redacted\]/);
+    expect(text).not.toContain(echo.slice(4, -4));
+    for (const line of logged) expect(line).not.toContain(echo.slice(4, -4));
   });
 });
 
@@ -70,7 +111,8 @@ describe("where the token goes", () => {
     const atBase: (string | null)[] = [];
     server.use(http.get(`${BASE}/predictions`, ({ request }) => (atBase.push(request.headers.get("authorization")), HttpResponse.json({ results: [] }))));
     const config = getConfig();
-    const deadline = Date.now() + 1000;
+    // A deadline far off: this test is about where the token goes, not about time.
+    const deadline = Date.now() + 60_000;
     await callReplicate(config, { method: "GET", path: "/predictions", idempotent: true, deadline });
     await callReplicate(config, { method: "GET", path: `${ELSEWHERE}/v1/predictions`, idempotent: true, deadline });
     await callReplicate(config, { method: "GET", path: `${BASE}/predictions`, idempotent: true, deadline });

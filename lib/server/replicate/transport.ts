@@ -4,6 +4,7 @@ import https from "node:https";
 import axios, { AxiosError, type AxiosResponse } from "axios";
 import axiosRetry from "axios-retry";
 import type { Config } from "@/lib/server/config";
+import { redact } from "@/lib/server/log";
 import { describeFailure, parseJson, redactToken, toReplicateProblem } from "@/lib/server/replicate/replicate-errors";
 import { planRetry, type FailedAttempt, type RetryContext } from "@/lib/server/replicate/retry-policy";
 
@@ -199,13 +200,13 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
 }
 
 /**
- * Whether a JSON text can hold the token once parsed: it names it as written, or it has `\u`
- * escapes (which could spell it), or the token has characters JSON escapes. Most answers have
- * none of these, and are passed on without a walk through every field (a copy of the whole answer,
- * per answer of a crowd of waits).
+ * Whether a JSON text can hold the token once parsed, in any form `redact` knows (as written, any
+ * case, percent-encoded, JSON-escaped, base64), or a `\/` that could hide a base64 one: checked on
+ * the text once. Most answers hold none, and are passed on without a walk through every field (a
+ * copy of the whole answer, per answer of a crowd of waits).
  */
 function mayCarry(text: string | undefined, token: string): boolean {
-  return text === undefined || text.includes(token) || text.includes("\\u") || JSON.stringify(token) !== `"${token}"`;
+  return text === undefined || text.includes("\\/") || redact(text, [token]) !== text;
 }
 
 function countRetry(stats: CallStats): void {

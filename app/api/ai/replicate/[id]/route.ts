@@ -4,7 +4,7 @@ import { releaseInputFiles } from "@/lib/server/replicate/file-inputs";
 import { predictionStatusCode } from "@/lib/shared/prediction";
 import { handleKeyOf, parseHandle } from "@/lib/server/replicate/prediction-handle";
 import { currentPrediction } from "@/lib/server/replicate/current-prediction";
-import { cancelPrediction } from "@/lib/server/replicate/predictions";
+import { pollerFor } from "@/lib/server/replicate/poller";
 import { followPrediction } from "@/lib/server/replicate/run-prediction";
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
 import { replicateRoute } from "@/lib/server/route-handler";
@@ -49,9 +49,12 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
   return predictionResponse(prediction, predictionStatusCode(prediction), {}, { deadline: receivedAt + config.timeoutSeconds * 1000 });
 });
 
-/** Cancels the prediction upstream and answers it. */
+/**
+ * Cancels the prediction upstream and answers it. However many DELETEs come, one cancel per poll
+ * interval reaches Replicate (on all instances together), within the account's call budget.
+ */
 export const DELETE = replicateRoute<Params>("DELETE /api/ai/replicate/[id]", async (_request, context, params) => {
   const id = (context.predictionId = parseHandle(handleKeyOf(context.config), params.id, context.caller));
   const { config, stats } = context;
-  return predictionResponse(await cancelPrediction(config, id, { deadline: Date.now() + 10_000, stats }), 200);
+  return predictionResponse(await pollerFor(config).cancel(id, { stats }), 200);
 });

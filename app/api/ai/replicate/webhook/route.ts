@@ -1,4 +1,4 @@
-import { acceptDelivery, forgetDelivery, shareDelivery } from "@/lib/server/replicate/webhooks";
+import { acceptDelivery, forgetDelivery } from "@/lib/server/replicate/webhooks";
 import { replicateRoute } from "@/lib/server/route-handler";
 import { onPrediction } from "./on-prediction";
 
@@ -18,8 +18,7 @@ export const POST = replicateRoute(
     if (delivery.kind === "new") {
       context.predictionId = delivery.prediction.id;
       try {
-        // First what every instance shares (ends the waits for it), then the app's own processing.
-        await shareDelivery(delivery.prediction);
+        // What every instance shares (ends the waits for it) acceptDelivery has shared; now the app's own processing.
         await onPrediction(delivery.prediction, context.config);
       } catch (error) {
         // Not processed: let Replicate's retry of this delivery be processed.
