@@ -13,7 +13,7 @@ the fixtures it writes are committed data, and nothing in the tests or CI runs i
 
 What it changes, so the fixtures stay small (each fixture's `source.reduced` says which applied):
 - data URLs (`data:<type>;base64,...`) are cut to a valid 1-byte stub of the same media type;
-- `logs` longer than 4,000 characters keep their last 4,000 (tqdm bars are read from the end);
+- `logs` longer than 1,000 characters keep their last 1,000 (tqdm bars are read from the end);
 - model answers keep their own fields, and of their versions' `openapi_schema` only `Input` and
   `Output` (the rest is Cog's boilerplate);
 - hardware, collection, account, training, model list and search answers are left out, and so are
@@ -33,7 +33,7 @@ import yaml
 REPO = "replicate/replicate-python"
 DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?(;[^,]*)?,.{64,}$", re.S)
 STUB_BYTES = {"image/png": "iVBORw0KGgo=", "image/jpeg": "/9j/", "image/webp": "UklGRg==", "audio/wav": "UklGRg=="}
-MAX_LOGS = 4000
+MAX_LOGS = 1000
 SKIP = re.compile(r"^https://api\.replicate\.com/v1/(hardware|collections|account|trainings|models(\?.*)?$|search)|/trainings$")
 API = "https://api.replicate.com/"
 
