@@ -151,7 +151,8 @@ export function parseModelSchemas(body: unknown): ModelSchemas {
   if (typeof answer?.input !== "object" || answer.input === null || typeof answer.input.properties !== "object") {
     throw new Error("The schema route answered no input schema");
   }
-  return { input: answer.input, output: typeof answer.output === "object" ? answer.output : null };
+  const simulator = answer.simulator && Array.isArray(answer.simulator.directives) ? { directives: answer.simulator.directives } : null;
+  return { input: answer.input, output: typeof answer.output === "object" ? answer.output : null, simulator };
 }
 
 export type SchemasAnswer =

@@ -6,6 +6,7 @@ import "server-only";
 import { z } from "zod";
 import { configProblem, envNumber, optional, parseEnv, type Env } from "./env";
 import type { Engine } from "./engine";
+import { logWarning } from "./log";
 import { Problem } from "./problem";
 import { parseRateRule, type RateRule } from "./guard/rate-rule";
 import { redisSecretValues } from "./shared-state/redis-config";
@@ -105,6 +106,12 @@ export const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 4 * 1024 * 1024;
  */
 export const MAX_TIMEOUT_SECONDS = 86_400 - 5;
 
+/**
+ * Replicate ends a run at 30 minutes unless its support raised the account's limit (the prediction
+ * fails, "Prediction timed out"): a longer cap is accepted, with a warning.
+ */
+export const PLATFORM_RUN_LIMIT_SECONDS = 1800;
+
 const ownerName = z.string().regex(/^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/i, "must look like owner/name");
 
 export const envSchema = z.object({
@@ -145,7 +152,8 @@ export const envSchema = z.object({
       "Cap in seconds (decimals allowed) from receiving a request to answering it; past it the prediction is " +
         "canceled and the route answers that it timed out. The create sends `Cancel-After` = what is left of the cap " +
         "+ 5 s and Replicate accepts at most 24 h, hence the maximum. The routes' `maxDuration` (65 s) holds a cap of " +
-        "60 s; a longer one is warned about at the first request, naming what to change.",
+        "60 s; a longer one is warned about at the first request, naming what to change. Replicate ends runs at 30 " +
+        "minutes unless its support raised the account's limit: a cap above 1800 is accepted with a warning, logged once.",
     ),
   // 5 s: a client that leaves while the create is held is followed by a cancel within about 6 s.
   REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true, "must be 0 (off) or a whole number of seconds (Replicate waits 1..60)"))
@@ -280,6 +288,16 @@ export function replicateSettings(input: ReplicateSettingsInput): ReplicateSetti
     timeoutSeconds,
     syncWaitSeconds: clampSyncWait(given.syncWaitSeconds ?? defaults.REPLICATE_SYNC_WAIT_SECONDS, timeoutSeconds),
   };
+}
+
+/** A cap past Replicate's 30-minute run limit (logged once per configuration, as it is parsed). */
+export function warnOfRunLimit(timeoutSeconds: number): void {
+  if (timeoutSeconds <= PLATFORM_RUN_LIMIT_SECONDS) return;
+  logWarning(
+    "timeout_past_run_limit",
+    `REPLICATE_TIMEOUT_SECONDS=${timeoutSeconds} is above ${PLATFORM_RUN_LIMIT_SECONDS}: Replicate ends runs at 30 minutes ` +
+      "(the prediction fails, timed out) unless the account's limit was raised by Replicate's support.",
+  );
 }
 
 // ---- The guards' settings ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ import { BodyBudget } from "./http/body-budget";
 import type { Poller } from "./replicate/poller";
 import type { CreatePacing } from "./shared-state/create-pacing";
 import { memorySharedState, type SharedState } from "./shared-state/shared-state";
-import type { OutputStorage } from "./storage/storage-config";
+import { parseCopySettings, type CopySettings, type OutputStorage } from "./storage/storage-config";
 
 export interface Engine {
   readonly clock: Clock;
@@ -20,6 +20,8 @@ export interface Engine {
   shared(): SharedState;
   /** Where outputs are kept; null when off. A configuration problem is thrown at each call. */
   outputStorage(): OutputStorage | null;
+  /** The file hosts and limits every read of an output file is bound by, kept or not. */
+  outputCopy(): CopySettings;
   /** Requests this engine serves at once (REPLICATE_MAX_IN_FLIGHT). */
   readonly inFlight: InFlightLimit;
   /** Webhook deliveries read at once (REPLICATE_WEBHOOK_MAX_IN_FLIGHT). */
@@ -41,6 +43,7 @@ export interface EngineParts {
   clock: Clock;
   shared: () => SharedState;
   outputStorage: () => OutputStorage | null;
+  outputCopy: () => CopySettings;
 }
 
 export function createEngine(parts: EngineParts): Engine {
@@ -48,6 +51,7 @@ export function createEngine(parts: EngineParts): Engine {
     clock: parts.clock,
     shared: parts.shared,
     outputStorage: parts.outputStorage,
+    outputCopy: parts.outputCopy,
     inFlight: new InFlightLimit(),
     webhooksInFlight: new WebhookSlots(() => parts.clock.now()),
     bodyBudget: new BodyBudget(),
@@ -66,6 +70,7 @@ export function configWithEngine(settings: ReplicateSettings, parts: Partial<Eng
     clock: parts.clock ?? systemClock,
     shared: parts.shared ?? (() => (shared ??= memorySharedState())),
     outputStorage: parts.outputStorage ?? (() => null),
+    outputCopy: parts.outputCopy ?? (() => parseCopySettings({})),
   });
   return { ...settings, engine };
 }

@@ -10,9 +10,9 @@ import type { Env } from "./env";
 import { addSecrets } from "./log";
 import type { ReplicateRoutesOptions } from "./replicate-routes";
 import { parseRedisConfig } from "./shared-state/redis-config";
-import { parseStorageConfig } from "./storage/storage-config";
+import { parseCopySettings, parseStorageConfig } from "./storage/storage-config";
 
-export type EnvOptions = Pick<ReplicateRoutesOptions, "replicate" | "access" | "stores" | "outputStorage">;
+export type EnvOptions = Pick<ReplicateRoutesOptions, "replicate" | "access" | "stores" | "outputStorage" | "outputCopy">;
 
 /** The options the variables set (docs/configuration.md lists them); `env` defaults to the process's. */
 export function replicateOptionsFromEnv(env: Env = process.env): EnvOptions {
@@ -26,5 +26,6 @@ export function replicateOptionsFromEnv(env: Env = process.env): EnvOptions {
       return redis.url ? { redis: redis.url, keyPrefix: redis.keyPrefix } : "memory";
     },
     outputStorage: () => parseStorageConfig(env),
+    outputCopy: () => parseCopySettings(env),
   };
 }

@@ -11,19 +11,20 @@ import "server-only";
 // throws is answered as a 500 naming what is wrong, again at each request.
 
 import { systemClock, type Clock } from "./clock";
-import { guardSettings, replicateSettings, type Config, type GuardConfig, type ReplicateSettingsInput } from "./config";
+import { guardSettings, replicateSettings, warnOfRunLimit, type Config, type GuardConfig, type ReplicateSettingsInput } from "./config";
 import { createEngine, type Engine } from "./engine";
 import { createPredictionHandler, type ModelSchema } from "./handlers/create-prediction";
+import { downloadFile, type DownloadParams } from "./handlers/download-file";
 import { keptOutput, type OutputParams } from "./handlers/kept-output";
 import { modelSchemasHandler } from "./handlers/model-schemas";
-import { cancelPrediction, readPrediction, type HandleParams } from "./handlers/prediction-by-handle";
+import { cancelByHandle, answerPrediction, type HandleParams } from "./handlers/prediction-by-handle";
 import { webhookHandler, type OnPrediction } from "./handlers/webhook";
 import { addSecrets } from "./log";
 import { Problem } from "./problem";
 import { replicateRoute, type RouteHandler, type RouteHost } from "./route-handler";
 import { warnIfCapMisfits } from "./route-duration";
 import { sharedStateFor, type SharedState, type StoresOption } from "./shared-state/shared-state";
-import { createOutputStorage, type OutputStorage, type OutputStorageConfig } from "./storage/storage-config";
+import { createOutputStorage, parseCopySettings, type CopySettings, type OutputStorage, type OutputStorageConfig } from "./storage/storage-config";
 
 /** A value, or a function called once at first use that returns it. */
 export type Lazy<T> = T | (() => T);
@@ -39,6 +40,8 @@ export interface ReplicateRoutesOptions {
   stores?: Lazy<StoresOption | undefined>;
   /** Where succeeded predictions' outputs are kept; default: not kept. */
   outputStorage?: Lazy<OutputStorage | OutputStorageConfig | null>;
+  /** The file hosts and limits of every read of an output file (kept or downloaded); default: Replicate's hosts, the documented limits. */
+  outputCopy?: Lazy<CopySettings>;
   /** Each verified, new webhook delivery; default `keepDelivered` (delete input files, keep outputs). */
   onPrediction?: OnPrediction;
   /** Time: every cap, poll round, budget and wait reads it. Default: the system clock. */
@@ -56,6 +59,8 @@ export interface ReplicateRoutes {
   webhook: RouteHandler;
   /** `GET /api/ai/replicate/schema`. */
   schema: RouteHandler;
+  /** `GET /api/ai/replicate/download/{handle}/{index}`. */
+  download: RouteHandler<DownloadParams>;
   /** `GET` and `HEAD /api/ai/replicate/outputs/{token}`. */
   outputs: RouteHandler<OutputParams>;
   /** This engine's state (its stores, budgets, poller). */
@@ -74,11 +79,14 @@ export function createReplicateRoutes(options: ReplicateRoutesOptions): Replicat
     const given = resolve(options.outputStorage) ?? null;
     return given === null || "store" in given ? given : createOutputStorage(given);
   });
-  const engine = createEngine({ clock: options.clock ?? systemClock, shared, outputStorage });
+  const outputCopy = once(() => resolve(options.outputCopy) ?? parseCopySettings({}));
+  const engine = createEngine({ clock: options.clock ?? systemClock, shared, outputStorage, outputCopy });
   const config = once((): Config => {
     const settings = replicateSettings(resolve(options.replicate));
-    // Once per engine, at its first request: a cap the routes' maxDuration cannot hold.
+    // Once per engine, at its first request: a cap the routes' maxDuration cannot hold, and one
+    // past the runs Replicate allows.
     warnIfCapMisfits(settings.timeoutSeconds);
+    warnOfRunLimit(settings.timeoutSeconds);
     addSecrets([settings.token, settings.webhookSecret, settings.handleSecret]);
     return { ...settings, engine };
   });
@@ -91,11 +99,12 @@ export function createReplicateRoutes(options: ReplicateRoutesOptions): Replicat
   const outputs = replicateRoute<OutputParams>(host, "GET /api/ai/replicate/outputs/[token]", keptOutput, { access: "capability" });
   return {
     POST: replicateRoute(host, "POST /api/ai/replicate", createPredictionHandler(options.schema)),
-    GET: replicateRoute<HandleParams>(host, "GET /api/ai/replicate/[id]", readPrediction),
-    DELETE: replicateRoute<HandleParams>(host, "DELETE /api/ai/replicate/[id]", cancelPrediction),
+    GET: replicateRoute<HandleParams>(host, "GET /api/ai/replicate/[id]", answerPrediction),
+    DELETE: replicateRoute<HandleParams>(host, "DELETE /api/ai/replicate/[id]", cancelByHandle),
     webhook: replicateRoute(host, "POST /api/ai/replicate/webhook", webhookHandler(options.onPrediction), { access: "signature" }),
     schema: replicateRoute(host, "GET /api/ai/replicate/schema", modelSchemasHandler(options.schema)),
     outputs,
+    download: replicateRoute<DownloadParams>(host, "GET /api/ai/replicate/download/[id]/[index]", downloadFile),
     engine,
     config,
     guard,

@@ -5,7 +5,7 @@
 import { testRoutes } from "@/tests/support/test-engine";
 import type { ReplicateRoutes } from "@/lib/server/replicate-routes";
 
-type Handlers = Pick<ReplicateRoutes, "POST" | "GET" | "DELETE" | "webhook" | "schema" | "outputs">;
+type Handlers = Pick<ReplicateRoutes, "POST" | "GET" | "DELETE" | "webhook" | "schema" | "outputs" | "download">;
 
 export const replicate: Handlers = {
   POST: (request, segment) => testRoutes().POST(request, segment),
@@ -14,4 +14,5 @@ export const replicate: Handlers = {
   webhook: (request, segment) => testRoutes().webhook(request, segment),
   schema: (request, segment) => testRoutes().schema(request, segment),
   outputs: (request, segment) => testRoutes().outputs(request, segment),
+  download: (request, segment) => testRoutes().download(request, segment),
 };

@@ -21,7 +21,7 @@ export type HandleParams = { id: string };
  * `Accept: text/event-stream` it streams until the end (or the cap, then re-attach), and never
  * cancels: a reloaded page re-attaches to the same prediction.
  */
-export const readPrediction: Handler<HandleParams> = async (request, context, params) => {
+export const answerPrediction: Handler<HandleParams> = async (request, context, params) => {
   const id = predictionOf(context, params);
   const { config, receivedAt, stats } = context;
   // Output copies stop at the cap: the answer fits the route's maxDuration (lib/server/route-duration.ts).
@@ -50,7 +50,7 @@ export const readPrediction: Handler<HandleParams> = async (request, context, pa
  * Cancels the prediction upstream and answers it. However many DELETEs come, one cancel per poll
  * interval reaches Replicate (on all instances together), within the account's call budget.
  */
-export const cancelPrediction: Handler<HandleParams> = async (_request, context, params) => {
+export const cancelByHandle: Handler<HandleParams> = async (_request, context, params) => {
   const id = predictionOf(context, params);
   const { config, stats } = context;
   return predictionResponse(config, await pollerFor(config).cancel(id, { stats }), 200);
