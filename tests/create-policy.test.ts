@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
 import { replicateSettings } from "@/lib/server/config";
+import { systemClock } from "@/lib/server/clock";
 import { configWithEngine } from "@/lib/server/engine";
 import { sharedStateFor } from "@/lib/server/shared-state/shared-state";
 import { Problem } from "@/lib/server/problem";
@@ -60,16 +61,16 @@ describe("the create pacer", () => {
 
 describe("waiting for a create's slot", () => {
   it("sends at once while unpaced, waits for its slot once throttled, and answers 429 when the slot is past the deadline", async () => {
-    const config = configWithEngine(replicateSettings({ token: TOKEN, target: { kind: "model", owner: "o", name: "m" }, createsPerMinute: 600 }));
-    const clock = { now: () => now, sleep: vi.fn(async () => {}) };
-    await waitForCreateSlot(config, now + 1000, clock);
+    const clock = { now: () => now, sleep: vi.fn(async () => {}), startTimer: systemClock.startTimer };
+    const config = configWithEngine(replicateSettings({ token: TOKEN, target: { kind: "model", owner: "o", name: "m" }, createsPerMinute: 600 }), { clock });
+    await waitForCreateSlot(config, now + 1000);
     expect(clock.sleep).not.toHaveBeenCalled();
     // Replicate throttles a create and asks for 30 s: that retry takes the slot at +30 s.
     expect(await createRetry(config).retry!({ status: 429, retryAfterHeader: "30" }, context())).toBe(30_000);
-    const refused = await waitForCreateSlot(config, now + 10_000, clock).catch((error: unknown) => error);
+    const refused = await waitForCreateSlot(config, now + 10_000).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(Problem);
     expect(refused).toMatchObject({ status: 429, headers: { "Retry-After": "31" } });
-    await waitForCreateSlot(config, now + 120_000, clock);
+    await waitForCreateSlot(config, now + 120_000);
     expect(clock.sleep).toHaveBeenCalledWith(30_200, undefined);
   });
 });
@@ -79,10 +80,10 @@ describe("account-wide pacing that cannot be reached", () => {
     // Nothing listens on port 1: the shared state's pacing read is refused at once.
     const settings = replicateSettings({ token: TOKEN, target: { kind: "model", owner: "o", name: "m" }, createsPerMinute: 600 });
     const shared = sharedStateFor({ redis: "redis://127.0.0.1:1" });
-    const config = configWithEngine(settings, { shared: () => shared });
-    const clock = { now: () => now, sleep: vi.fn(async () => {}) };
+    const clock = { now: () => now, sleep: vi.fn(async () => {}), startTimer: systemClock.startTimer };
+    const config = configWithEngine(settings, { shared: () => shared, clock });
     try {
-      await expect(waitForCreateSlot(config, now + 1000, clock)).resolves.toBeUndefined();
+      await expect(waitForCreateSlot(config, now + 1000)).resolves.toBeUndefined();
       expect(clock.sleep).not.toHaveBeenCalled();
     } finally {
       await shared.close();

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { systemClock } from "@/lib/server/clock";
 import { parseRateRule } from "@/lib/server/guard/rate-rule";
 import { pollerFor } from "@/lib/server/replicate/poller";
 import { createReplicateRoutes, type ReplicateRoutesOptions } from "@/lib/server/replicate-routes";
@@ -37,7 +38,7 @@ describe("an engine built from options", () => {
 
   it("reads its time from the clock it is given", async () => {
     let now = Date.UTC(2030, 0, 1);
-    const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
+    const clock = { now: () => now, sleep: async (ms: number) => void (now += ms), startTimer: systemClock.startTimer };
     const routes = createReplicateRoutes(options({ access: {}, clock }));
     const response = await routes.schema(new Request(`${APP}/schema`));
     expect(response.status).toBe(200);

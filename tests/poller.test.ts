@@ -3,6 +3,7 @@ import { POST } from "@/app/api/ai/replicate/route";
 import { TokenBucket } from "@/lib/server/replicate/token-bucket";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
 import { settle, useFakeClock } from "@/tests/support/fake-clock";
+import { systemClock } from "@/lib/server/clock";
 
 const { sim } = useSimulatedReplicate();
 useFakeClock();
@@ -46,7 +47,7 @@ describe("shared polling", () => {
 
 describe("the call budget", () => {
   it("hands out a second's worth at once, then one token per 1/rate", async () => {
-    const bucket = new TokenBucket(6000); // 100 a second
+    const bucket = new TokenBucket(6000, systemClock); // 100 a second
     const started = Date.now();
     for (let i = 0; i < 100; i += 1) await bucket.take();
     expect(Date.now() - started).toBeLessThan(20);

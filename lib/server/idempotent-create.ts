@@ -16,6 +16,7 @@ import "server-only";
 // is created; when it fails after, the prediction is still answered (its record then stays
 // "creating" for CREATING_TTL_MS: a retry with the key gets 409 until then, then creates anew).
 
+import { systemClock } from "@/lib/server/clock";
 import { clientKey } from "@/lib/server/guard/rate-limit";
 import { prefersAsync, wantsEventStream } from "@/lib/server/http/event-stream";
 import { logWarning } from "@/lib/server/log";
@@ -103,13 +104,14 @@ export async function claimCreate(
   if (key === undefined) return UNCLAIMED;
   const scope = clientKey(request.headers, context.caller ?? { identity: null }, context.guard);
   if (!store) throw new Error("claimCreate needs an engine (context.config) or a store");
+  const clock = context.config?.engine.clock ?? systemClock;
   const record = idempotencyKey(scope, key);
   const hash = bodyHash(JSON.stringify(body));
   // A retry whose first request's caller left waits (up to its own cap) for that prediction.
   const waitUntil = context.config && context.receivedAt !== undefined ? deadlineOf(context.config, context.receivedAt) : 0;
   let decision = await store.begin(record, hash);
-  while (decision.kind === "in-progress" && decision.left && Date.now() + REATTACH_POLL_MS < waitUntil && !request.signal.aborted) {
-    await new Promise((resolve) => setTimeout(resolve, REATTACH_POLL_MS));
+  while (decision.kind === "in-progress" && decision.left && clock.now() + REATTACH_POLL_MS < waitUntil && !request.signal.aborted) {
+    await clock.sleep(REATTACH_POLL_MS);
     decision = await store.begin(record, hash);
   }
   if (decision.kind === "created") return { kind: "replay", predictionId: decision.predictionId, attach: () => store.attach(record) };
@@ -127,7 +129,7 @@ export async function claimCreate(
   const abandon = () => store.abandon(record).catch(() => undefined);
   const markLeft = () => {
     if (leftAt !== undefined) return;
-    leftAt = Date.now();
+    leftAt = clock.now();
     store.leave(record).catch(() => undefined);
   };
   return {
@@ -161,7 +163,7 @@ export async function claimCreate(
     async handOver(deadline) {
       markLeft();
       const until = Math.min(leftAt! + LEAVE_GRACE_MS, deadline);
-      if (until > Date.now()) await new Promise((resolve) => setTimeout(resolve, until - Date.now()));
+      if (until > clock.now()) await clock.sleep(until - clock.now());
       return store.attached(record).catch(() => false);
     },
   };

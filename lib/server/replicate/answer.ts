@@ -43,10 +43,11 @@ export async function keepOutputsBy(config: Config, prediction: Prediction, dead
   const reason = new CopyFailure(
     "the cap (REPLICATE_TIMEOUT_SECONDS) was reached before the outputs were copied; reading the prediction again (its Content-Location) copies what is missing",
   );
-  const timer = setTimeout(() => stop.abort(reason), Math.max(0, deadline - config.engine.clock.now()));
+  const { clock } = config.engine;
+  const cancelTimer = clock.startTimer(deadline - clock.now(), () => stop.abort(reason));
   try {
     return await keepOutputs(prediction, { storage, signal: stop.signal });
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
   }
 }

@@ -26,27 +26,6 @@ import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connecti
 const PACED_FOR_MS = 60_000;
 export const MAX_CREATE_RETRIES = 1000;
 
-export interface Clock {
-  now: () => number;
-  /** Resolves after `ms`, or early once `signal` aborts. */
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener("abort", done, { once: true });
-    }),
-};
-
 /** The caller went away before the create was sent: nothing was created, nothing is answered to anyone. */
 export function clientGone(): Problem {
   return new Problem(499, "Client closed request", "The client went away before the prediction was created; nothing was created.", {
@@ -61,7 +40,7 @@ export class CreatePacer {
   constructor(private readonly perMinute: number) {}
 
   /** Milliseconds to wait before sending a create, not earlier than `notBefore`; reserves that slot. */
-  reserve(now = Date.now(), notBefore = now): number {
+  reserve(now: number, notBefore = now): number {
     if (now >= this.pacedUntil && notBefore <= now) return 0;
     const slot = Math.max(now, notBefore, this.nextSlot);
     this.nextSlot = slot + 60_000 / this.perMinute;
@@ -69,7 +48,7 @@ export class CreatePacer {
   }
 
   /** Replicate throttled a create and asked for `retryAfterMs`: pace from now on. */
-  throttled(retryAfterMs: number, now = Date.now()): void {
+  throttled(retryAfterMs: number, now: number): void {
     this.pacedUntil = now + PACED_FOR_MS;
     this.nextSlot = Math.max(this.nextSlot, now + retryAfterMs);
   }
@@ -101,7 +80,8 @@ export async function planCreateRetry(failure: FailedAttempt, context: RetryCont
  * the create goes unpaced, and Replicate's own 429 still paces it (the guards, rate limit and
  * Idempotency-Key, answer 503 instead).
  */
-export async function waitForCreateSlot(config: Config, deadline: number, clock: Clock = systemClock, signal?: AbortSignal): Promise<void> {
+export async function waitForCreateSlot(config: Config, deadline: number, signal?: AbortSignal): Promise<void> {
+  const { clock } = config.engine;
   if (signal?.aborted) throw clientGone();
   const now = clock.now();
   const waitMs = await Promise.resolve(pacingFor(config).reserve(now)).catch((error: unknown) => {

@@ -83,7 +83,8 @@ export async function uploadLargeInputs(
 ): Promise<UploadedInputs> {
   const fileIds: string[] = [];
   const stop = new AbortController();
-  const atCap = setTimeout(() => stop.abort(), Math.max(0, options.deadline - Date.now()));
+  const { clock } = config.engine;
+  const cancelAtCap = clock.startTimer(options.deadline - clock.now(), () => stop.abort());
   const leave = () => stop.abort();
   if (options.signal?.aborted) stop.abort();
   options.signal?.addEventListener("abort", leave, { once: true });
@@ -134,7 +135,7 @@ export async function uploadLargeInputs(
     deleteInputFiles(config, fileIds);
     throw error;
   } finally {
-    clearTimeout(atCap);
+    cancelAtCap();
     options.signal?.removeEventListener("abort", leave);
   }
 }
@@ -194,7 +195,7 @@ export function deleteInputFiles(config: Config, fileIds: readonly string[]): vo
     if (deleted.has(id)) continue;
     deleted.add(id);
     if (deleted.size > DELETED_REMEMBERED) deleted.delete(deleted.values().next().value!);
-    deleteFile(config, id, { deadline: Date.now() + 30_000 }).catch((error: unknown) => {
+    deleteFile(config, id, { deadline: config.engine.clock.now() + 30_000 }).catch((error: unknown) => {
       deleted.delete(id);
       logWarning("input_file_not_deleted", `File ${id}: ${error instanceof Problem ? error.detail : String(error)}`);
     });

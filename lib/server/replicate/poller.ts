@@ -14,6 +14,7 @@ import type { Lease } from "@/lib/server/shared-state/lease";
 import type { PolledEntry, PollRound, PollShare } from "@/lib/server/shared-state/poll-share";
 import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
 import type { SharedState } from "@/lib/server/shared-state/shared-state";
+import type { Clock } from "@/lib/server/clock";
 import type { PredictionEvents } from "@/lib/server/shared-state/webhook-state";
 
 /**
@@ -142,6 +143,7 @@ export class Poller {
   private waiting = new Set<Waiter>();
   private running = false;
   private readonly localBudget: TokenBucket;
+  private readonly clock: Clock;
   private listening?: Promise<unknown>;
   /** When this instance last heard (or made) a holder's round. */
   private heardAt = 0;
@@ -155,7 +157,8 @@ export class Poller {
     private readonly config: Config,
     private readonly parts: PollerParts = {},
   ) {
-    this.localBudget = new TokenBucket(config.pollBudgetPerMinute);
+    this.clock = config.engine.clock;
+    this.localBudget = new TokenBucket(config.pollBudgetPerMinute, this.clock);
     this.streams = new EndWatches(config, config.webhookUrl ? 0 : MAX_END_WATCHES, (id) => this.streamEnded(id));
   }
 
@@ -164,11 +167,11 @@ export class Poller {
     if (options.signal.aborted) return Promise.reject(new CallAborted());
     this.listen();
     return new Promise<Prediction>((resolve, reject) => {
-      const waiter: Waiter = { prediction, options, resolve, reject, since: Date.now() };
+      const waiter: Waiter = { prediction, options, resolve, reject, since: this.clock.now() };
       const abort = () => waiter.reject(new CallAborted());
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let cancelTimer = () => {};
       const settle = <T>(finish: (value: T) => void) => (value: T) => {
-        clearTimeout(timer);
+        cancelTimer();
         options.signal.removeEventListener("abort", abort);
         this.waiting.delete(waiter);
         finish(value);
@@ -192,14 +195,14 @@ export class Poller {
       const eta = estimateRemainingMs(prediction.logs);
       const step = barStep(prediction.logs);
       if (eta !== null && step !== null && eta + ETA_MARGIN_MS < this.config.pollIntervalMs && this.targeted.get(prediction.id) !== step) {
-        timer = setTimeout(() => {
+        cancelTimer = this.clock.startTimer(eta + ETA_MARGIN_MS, () => {
           if (!this.waiting.has(waiter)) return;
           void this.tryTake().then((taken) => {
             if (!taken || !this.waiting.has(waiter)) return;
             this.remember(prediction.id, step);
             void this.get(waiter, false);
           });
-        }, eta + ETA_MARGIN_MS);
+        });
       }
       if (!this.running) void this.run();
     });
@@ -235,7 +238,7 @@ export class Poller {
 
   private heard(round: PollRound): void {
     if (round.holder === this.parts.sharing?.instanceId) return;
-    this.heardAt = Date.now();
+    this.heardAt = this.clock.now();
     for (const prediction of round.changed) this.deliver(prediction);
     const readAt = round.readAt ?? round.at;
     for (const waiter of this.waiting) {
@@ -257,7 +260,7 @@ export class Poller {
    */
   current(id: string, options: { stats?: CallStats } = {}): Promise<Prediction> {
     return this.sharedPerInterval(this.reads, id, () =>
-      this.take().then(() => getPrediction(this.config, id, { deadline: Date.now() + 10_000, stats: options.stats })),
+      this.take().then(() => getPrediction(this.config, id, { deadline: this.clock.now() + 10_000, stats: options.stats })),
     );
   }
 
@@ -270,9 +273,9 @@ export class Poller {
     return this.sharedPerInterval(this.cancels, id, async () => {
       if (!(await this.cancelTurn(id))) return this.current(id, options);
       await this.take();
-      const canceled = await cancelPrediction(this.config, id, { deadline: Date.now() + 10_000, stats: options.stats });
+      const canceled = await cancelPrediction(this.config, id, { deadline: this.clock.now() + 10_000, stats: options.stats });
       // The cancel's answer is the prediction as it is now: a status read right after shares it.
-      this.reads.set(id, { at: Date.now(), answer: Promise.resolve(canceled) });
+      this.reads.set(id, { at: this.clock.now(), answer: Promise.resolve(canceled) });
       return canceled;
     });
   }
@@ -283,7 +286,7 @@ export class Poller {
     if (!turns) return true;
     const interval = this.config.pollIntervalMs;
     try {
-      return (await turns.take(`cancel-turn:${id}`, { limit: 1, windowMs: interval, text: `1/${interval}ms` }, Date.now())).allowed;
+      return (await turns.take(`cancel-turn:${id}`, { limit: 1, windowMs: interval, text: `1/${interval}ms` }, this.clock.now())).allowed;
     } catch (error) {
       if (error instanceof SharedStateUnavailable) return true;
       throw error;
@@ -296,7 +299,7 @@ export class Poller {
     id: string,
     make: () => Promise<Prediction>,
   ): Promise<Prediction> {
-    const now = Date.now();
+    const now = this.clock.now();
     const recent = answers.get(id);
     if (recent && now - recent.at < this.config.pollIntervalMs) return recent.answer;
     const answer = make();
@@ -333,7 +336,7 @@ export class Poller {
     this.streams.keepOnly(new Set(all.map((waiter) => waiter.prediction.id)));
     const every = this.config.webhookUrl ? WEBHOOK_COVERED_EVERY_ROUNDS : COVERED_EVERY_ROUNDS;
     const fallbackMs = (every - 0.5) * this.config.pollIntervalMs;
-    const now = Date.now();
+    const now = this.clock.now();
     return all.filter((waiter) =>
       waiter.endedSeenAt === undefined ? now - waiter.since >= fallbackMs || !this.covered(waiter) : this.readEnded(waiter),
     );
@@ -346,7 +349,7 @@ export class Poller {
    */
   private readEnded(waiter: Waiter, endedAt?: number): boolean {
     if (!this.config.webhookUrl) return true;
-    const now = Date.now();
+    const now = this.clock.now();
     waiter.endedSeenAt ??= endedAt !== undefined && endedAt <= now ? endedAt : now;
     return now - waiter.endedSeenAt >= WEBHOOK_GRACE_ROUNDS * this.config.pollIntervalMs;
   }
@@ -360,10 +363,10 @@ export class Poller {
   private async run(): Promise<void> {
     this.running = true;
     // A holder's round may be on its way: fall back only after rounds of silence from now.
-    this.heardAt = Math.max(this.heardAt, Date.now());
+    this.heardAt = Math.max(this.heardAt, this.clock.now());
     try {
       while (this.waiting.size > 0) {
-        await sleep(this.config.pollIntervalMs);
+        await this.clock.sleep(this.config.pollIntervalMs);
         this.rounds += 1;
         const round = this.roundOf();
         // Shared, a round runs even with nothing due here: it renews the lease and what the holder knows.
@@ -413,7 +416,7 @@ export class Poller {
     // Every wait here is published every round (so the holder never forgets one), due or not.
     const entries = [...this.waiting].filter((waiter) => !waiter.options.needsLogs).map((waiter) => ({ ...entryOf(waiter), due: due.has(waiter) }));
     const interval = this.config.pollIntervalMs;
-    const now = Date.now();
+    const now = this.clock.now();
     let holder: boolean;
     try {
       await sharing.share.publishWaiting(sharing.instanceId, entries, interval * WAITING_ROUNDS + 1000, now);
@@ -423,7 +426,7 @@ export class Poller {
       return this.refresh(round);
     }
     // A covered wait stays due until a holder's round that read it is heard (then: COVERED_EVERY_ROUNDS more).
-    const published = Date.now();
+    const published = this.clock.now();
     for (const waiter of viaList) if (this.covered(waiter) && waiter.endedSeenAt === undefined) waiter.handedAt ??= published;
     if (holder) {
       this.heardAt = now;
@@ -437,13 +440,13 @@ export class Poller {
 
   /** The holder's part: refresh what every instance waits for, answer its own, publish the changes. */
   private async pollForAll(own: Waiter[], sharing: PollSharing): Promise<void> {
-    const readAt = Date.now();
+    const readAt = this.clock.now();
     const remote = await sharing.share.allWaiting().catch(() => []);
     const entries = uniqueEntries([...own.map(entryOf), ...remote.filter((entry) => entry.due !== false)]);
     // With nothing to poll the round still goes out (a heartbeat): the others hear a holder.
     const seen =
       entries.length >= LIST_FROM_WAITERS
-        ? await this.list(entries, Math.max(deadlineOf(own), Date.now() + 10_000)).catch(() => new Map<string, Prediction>())
+        ? await this.list(entries, Math.max(deadlineOf(own), this.clock.now() + 10_000)).catch(() => new Map<string, Prediction>())
         : new Map<string, Prediction>();
     // As in one process: one the pages did not reach is read; one that ended is read whole (with
     // its logs) by whoever still waits for it: here for this instance's own, by the others for
@@ -469,7 +472,7 @@ export class Poller {
         .map(async (entry) => {
           try {
             await this.take();
-            seen.set(entry.id, await getPrediction(this.config, entry.id, { deadline: Date.now() + 10_000 }));
+            seen.set(entry.id, await getPrediction(this.config, entry.id, { deadline: this.clock.now() + 10_000 }));
           } catch {
             // Not known this round; the next one tries again.
           }
@@ -481,7 +484,7 @@ export class Poller {
     }
     const changed = entries.map((entry) => seen.get(entry.id)).filter((fresh, i) => fresh && (isTerminal(fresh) || fresh.status !== entries[i].status));
     const ended = endedElsewhere.map((entry) => entry.id);
-    await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), readAt, changed: changed as Prediction[], ended, endedAt }).catch(() => undefined);
+    await sharing.share.publishRound({ holder: sharing.instanceId, at: this.clock.now(), readAt, changed: changed as Prediction[], ended, endedAt }).catch(() => undefined);
   }
 
   /**
@@ -533,7 +536,7 @@ export class Poller {
   /** Pages of the list endpoint, newest first, until every entry is seen or pages run out. */
   private async list(entries: PolledEntry[], deadline: number): Promise<Map<string, Prediction>> {
     const wanted = new Set(entries.map((entry) => entry.id));
-    const oldest = Math.min(...entries.map((entry) => Date.parse(entry.createdAt) || Date.now()));
+    const oldest = Math.min(...entries.map((entry) => Date.parse(entry.createdAt) || this.clock.now()));
     const since = new Date(oldest - 1000).toISOString();
     const maxPages = pagesFor(entries.length);
     const seen = new Map<string, Prediction>();
@@ -602,9 +605,6 @@ function allAborted(signals: AbortSignal[]): { signal: AbortSignal; dispose: () 
   return { signal: controller.signal, dispose: () => signals.forEach((signal) => signal.removeEventListener("abort", check)) };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /**
  * The engine's poller (one account, one base URL): created on first use, with the engine's

@@ -38,7 +38,7 @@ export interface CreateOptions {
 export async function createPrediction(config: Config, input: Record<string, unknown>, options: CreateOptions): Promise<Prediction> {
   const { path, body } = createRequest(config, input);
   const { deadline, signal } = options;
-  await waitForCreateSlot(config, deadline, undefined, signal);
+  await waitForCreateSlot(config, deadline, signal);
   // Stops the waits between attempts (a 429's Retry-After), never an attempt on the wire: its
   // prediction would be lost and run on.
   const gate = new AbortController();
@@ -58,7 +58,7 @@ export async function createPrediction(config: Config, input: Record<string, unk
     signal: gate.signal,
     beforeAttempt: () => {
       if (signal?.aborted) throw clientGone();
-      const now = Date.now();
+      const now = config.engine.clock.now();
       if (now >= deadline) throw createTimedOut(config, { sent: false });
       onWire = true;
       return attemptHeaders(options, now);
@@ -73,13 +73,14 @@ export async function createPrediction(config: Config, input: Record<string, unk
     accept: (data) => readCreatedPrediction(data) !== null,
     stats: options.stats,
   }).then((answer) => noted(config, answer.data));
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const { clock } = config.engine;
+  let cancelTimer = () => {};
   const atCap = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+    cancelTimer = clock.startTimer(deadline - clock.now(), () => {
       const sent = onWire;
       stop();
       reject(createTimedOut(config, { sent }));
-    }, Math.max(0, deadline - Date.now()));
+    });
   });
   try {
     return await Promise.race([call, atCap]);
@@ -87,11 +88,11 @@ export async function createPrediction(config: Config, input: Record<string, unk
     if (error instanceof CallAborted) throw signal?.aborted ? clientGone() : createTimedOut(config, { sent: false });
     if (error instanceof Problem && error.status === 504 && !error.nothingCreated) {
       // Given up at the cap while on the wire: whatever it made is canceled once its id is known.
-      call.then((created) => cancelPrediction(config, created.id, { deadline: Date.now() + 10_000, timeoutMs: 10_000 })).catch(() => undefined);
+      call.then((created) => cancelPrediction(config, created.id, { deadline: clock.now() + 10_000, timeoutMs: 10_000 })).catch(() => undefined);
     }
     throw explainTarget(config, error);
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
     signal?.removeEventListener("abort", stop);
   }
 }

@@ -30,7 +30,7 @@ export async function* replicateEvents(
     headers: { Accept: EVENT_STREAM_TYPE },
     stream: true,
     idempotent: true,
-    deadline: Date.now() + 5_000,
+    deadline: config.engine.clock.now() + 5_000,
     signal,
     timeoutMs: options.idleMs ?? config.timeoutSeconds * 1000,
     stats: options.stats,

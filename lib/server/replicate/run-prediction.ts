@@ -4,6 +4,7 @@ import "server-only";
 // stop and cancel upstream. A create already sent is never aborted: its id would be lost and the
 // prediction would run on, billed; we let it answer, then cancel.
 
+import type { Clock } from "@/lib/server/clock";
 import type { Config } from "@/lib/server/config";
 import type { CallStats } from "@/lib/server/replicate/transport";
 import { CallAborted } from "@/lib/server/replicate/replicate-errors";
@@ -103,7 +104,7 @@ export async function followPrediction(
   const { deadline, stats } = options;
   const clientSignal = options.signal ?? new AbortController().signal;
   const poller = pollerFor(config);
-  const stop = stopSignal(clientSignal, deadline);
+  const stop = stopSignal(config.engine.clock, clientSignal, deadline);
   let current = created;
   options.onUpdate?.(current);
   try {
@@ -142,16 +143,16 @@ export async function followPrediction(
  * Aborts when the caller leaves or the deadline passes. Hand-made rather than `AbortSignal.any`
  * + `AbortSignal.timeout`, whose timers and listeners would outlive every finished request.
  */
-function stopSignal(clientSignal: AbortSignal, deadline: number): { signal: AbortSignal; dispose: () => void } {
+function stopSignal(clock: Clock, clientSignal: AbortSignal, deadline: number): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const abort = () => controller.abort();
-  const timer = setTimeout(abort, Math.max(0, deadline - Date.now()));
+  const cancelTimer = clock.startTimer(deadline - clock.now(), abort);
   if (clientSignal.aborted) controller.abort();
   clientSignal.addEventListener("abort", abort, { once: true });
   return {
     signal: controller.signal,
     dispose: () => {
-      clearTimeout(timer);
+      cancelTimer();
       clientSignal.removeEventListener("abort", abort);
     },
   };
@@ -163,7 +164,7 @@ function withoutOutput(prediction: Prediction): Prediction {
 
 async function cancelQuietly(config: Config, id: string, stats?: CallStats): Promise<Prediction | undefined> {
   try {
-    return await cancelPrediction(config, id, { deadline: Date.now() + CANCEL_BUDGET_MS, timeoutMs: CANCEL_BUDGET_MS, stats });
+    return await cancelPrediction(config, id, { deadline: config.engine.clock.now() + CANCEL_BUDGET_MS, timeoutMs: CANCEL_BUDGET_MS, stats });
   } catch {
     return undefined;
   }

@@ -1,15 +1,17 @@
 import "server-only";
+import type { Clock } from "@/lib/server/clock";
 import { CallAborted } from "@/lib/server/replicate/replicate-errors";
 
 /** The poller's call budget: calls a minute, refilled continuously; `take` waits for a token rather than drawing a 429. */
 
 export class TokenBucket {
   private tokens: number;
-  private updated = Date.now();
+  private updated: number;
   private readonly perMs: number;
   private readonly capacity: number;
 
-  constructor(perMinute: number) {
+  constructor(perMinute: number, private readonly clock: Clock) {
+    this.updated = clock.now();
     this.perMs = perMinute / 60_000;
     // A second's worth of burst: enough for a round, never a minute's worth at once.
     this.capacity = Math.max(1, perMinute / 60);
@@ -27,12 +29,12 @@ export class TokenBucket {
   async take(signal?: AbortSignal): Promise<void> {
     while (!this.tryTake()) {
       if (signal?.aborted) throw new CallAborted();
-      await new Promise((resolve) => setTimeout(resolve, Math.ceil((1 - this.tokens) / this.perMs)));
+      await this.clock.sleep(Math.ceil((1 - this.tokens) / this.perMs), signal);
     }
   }
 
   private refill(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     // A clock stepped back (NTP, or a test's fake clock) refills nothing; it never drains.
     this.tokens = Math.min(this.capacity, this.tokens + Math.max(0, now - this.updated) * this.perMs);
     this.updated = now;

@@ -31,7 +31,7 @@ export function webhookSecret(config: Config): Promise<string> {
       method: "GET",
       path: "/webhooks/default/secret",
       idempotent: true,
-      deadline: Date.now() + 10_000,
+      deadline: config.engine.clock.now() + 10_000,
       accept: (data) => readWebhookSecret(data) !== null,
     }).then((answer) => answer.data.key);
     // A failed fetch is not cached: the next delivery tries again.
@@ -55,6 +55,7 @@ export async function acceptDelivery(config: Config, request: Request): Promise<
     id: request.headers.get("webhook-id"),
     timestamp: request.headers.get("webhook-timestamp"),
     signature: request.headers.get("webhook-signature"),
+    nowSeconds: Math.floor(config.engine.clock.now() / 1000),
   };
   const verdict = checkWebhookHeaders(headers);
   if (!verdict.ok) throw invalidSignature(verdict.reason);

@@ -9,9 +9,9 @@ import { luaScript, type RedisConnection } from "@/lib/server/shared-state/redis
  */
 export interface CreatePacing {
   /** Milliseconds to wait before sending a create, not earlier than `notBefore`; reserves that slot. */
-  reserve(now?: number, notBefore?: number): number | Promise<number>;
+  reserve(now: number, notBefore?: number): number | Promise<number>;
   /** Replicate throttled a create and asked for `retryAfterMs`: pace from now on. */
-  throttled(retryAfterMs: number, now?: number): void | Promise<void>;
+  throttled(retryAfterMs: number, now: number): void | Promise<void>;
 }
 
 /** As in CreatePacer: creates stay paced for a minute after the last 429. */
@@ -57,13 +57,13 @@ export class RedisCreatePacing implements CreatePacing {
     this.key = connection.key("account:create-pacing");
   }
 
-  async reserve(now = Date.now(), notBefore = now): Promise<number> {
+  async reserve(now: number, notBefore = now): Promise<number> {
     if (notBefore <= now && now >= (await this.pacedUntil(now))) return 0;
     const wait = await this.connection.run((redis) => RESERVE(redis, [this.key], [now, notBefore, 60_000 / this.perMinute]));
     return Number(wait);
   }
 
-  async throttled(retryAfterMs: number, now = Date.now()): Promise<void> {
+  async throttled(retryAfterMs: number, now: number): Promise<void> {
     // Paced here at once, whatever the last read said.
     this.check = { at: now, pacedUntil: Promise.resolve(now + PACED_FOR_MS) };
     await this.connection.run((redis) => THROTTLED(redis, [this.key], [now, retryAfterMs, PACED_FOR_MS]));
