@@ -41,6 +41,8 @@ export interface Config {
   webhookSecret?: string;
   /** Signs prediction handles: PREDICTION_HANDLE_SECRET, else the token (rotating it retires old handles). */
   handleSecret: string;
+  /** REPLICATE_START_TIMEOUT_SECONDS: a followed prediction still `starting` this long is canceled; unset: never. */
+  startTimeoutSeconds?: number;
 }
 
 export const ENV_NAMES = [
@@ -61,6 +63,7 @@ export const ENV_NAMES = [
   "REPLICATE_WEBHOOK_URL",
   "REPLICATE_WEBHOOK_SECRET",
   "PREDICTION_HANDLE_SECRET",
+  "REPLICATE_START_TIMEOUT_SECONDS",
 ] as const;
 
 const TARGET_NAMES = ["REPLICATE_MODEL_VERSION", "REPLICATE_MODEL", "REPLICATE_DEPLOYMENT"] as const;
@@ -118,6 +121,11 @@ const envSchema = z.object({
   REPLICATE_WEBHOOK_URL: optional(baseUrl("must be the app's public http(s) origin")),
   REPLICATE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_<base64>")),
   PREDICTION_HANDLE_SECRET: optional(z.string().min(16, "must be at least 16 characters")),
+  REPLICATE_START_TIMEOUT_SECONDS: optional(number(1, MAX_TIMEOUT_SECONDS, false)).describe(
+    "Start watchdog (opt-in): a prediction this app follows that is still `starting` (waiting for a machine: a cold boot) after this " +
+      "many seconds is canceled and answered 504 \"Model did not start in time\". Replicate does not bill public models for a " +
+      "prediction that never started. Unset: wait for the boot, up to REPLICATE_TIMEOUT_SECONDS.",
+  ),
 });
 
 
@@ -139,6 +147,7 @@ export function parseConfig(env: Env): Config {
     webhookUrl: vars.REPLICATE_WEBHOOK_URL?.replace(/\/+$/, ""),
     webhookSecret: vars.REPLICATE_WEBHOOK_SECRET,
     handleSecret: vars.PREDICTION_HANDLE_SECRET ?? vars.REPLICATE_API_TOKEN,
+    startTimeoutSeconds: vars.REPLICATE_START_TIMEOUT_SECONDS,
   };
 }
 

@@ -172,9 +172,9 @@ export async function claimCreate(
  * A refusal (4xx: Replicate's or our pacing's), a failure known to come before any create (an
  * upload, a create never sent) or a shared-state failure happened before any create was accepted.
  * A 5xx or a lost connection may hide a prediction created upstream: its key stays "creating"
- * rather than let a retry pay for a second one.
+ * (and its spend reservation stands) rather than let a retry pay for a second one.
  */
-function nothingCreated(error: unknown): boolean {
+export function nothingCreated(error: unknown): boolean {
   if (error instanceof SharedStateUnavailable) return true;
   return error instanceof Problem && (error.nothingCreated || error.status < 500);
 }

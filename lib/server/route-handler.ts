@@ -13,6 +13,7 @@ import { isEventStream } from "@/lib/shared/event-stream";
 import { logRequest } from "@/lib/server/log";
 import { toProblem, Problem } from "@/lib/server/problem";
 import type { CallStats } from "@/lib/server/replicate/transport";
+import { budgetHeaders, type Reservation } from "@/lib/server/spend-guard/spend-guard";
 
 export interface RouteContext {
   config: Config;
@@ -24,6 +25,8 @@ export interface RouteContext {
   predictionId?: string;
   /** Who is calling, as the access check decided (absent on signature-checked routes). */
   caller?: Caller;
+  /** The model time this request reserved (lib/server/spend-guard), if it creates a prediction. */
+  spend?: Reservation;
 }
 
 type Handler<P> = (request: Request, context: RouteContext, params: P) => Promise<Response>;
@@ -65,6 +68,11 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
     } catch (error) {
       failure = error;
       response = toProblem(error).toResponse();
+    }
+    // An answer that starts or reads a prediction says what is left of the caller's budgets.
+    if (context.predictionId !== undefined && context.caller !== undefined) {
+      await context.spend?.idle();
+      for (const [name, value] of Object.entries(await budgetHeaders(request, context.caller))) response.headers.set(name, value);
     }
     const streamed = isEventStream(response);
     const finish = () => {

@@ -8,6 +8,7 @@ import { pollerFor } from "@/lib/server/replicate/poller";
 import { followPrediction } from "@/lib/server/replicate/run-prediction";
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
 import { replicateRoute } from "@/lib/server/route-handler";
+import { settleSpend } from "@/lib/server/spend-guard/spend-guard";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
@@ -56,5 +57,7 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
 export const DELETE = replicateRoute<Params>("DELETE /api/ai/replicate/[id]", async (_request, context, params) => {
   const id = (context.predictionId = parseHandle(handleKeyOf(context.config), params.id, context.caller));
   const { config, stats } = context;
-  return predictionResponse(await pollerFor(config).cancel(id, { stats }), 200);
+  const prediction = await pollerFor(config).cancel(id, { stats });
+  await settleSpend(prediction, config);
+  return predictionResponse(prediction, 200);
 });

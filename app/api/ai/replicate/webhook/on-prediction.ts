@@ -3,6 +3,7 @@ import type { Config } from "@/lib/server/config";
 import type { Prediction } from "@/lib/shared/prediction";
 import { releaseInputFiles } from "@/lib/server/replicate/file-inputs";
 import { keepOutputs } from "@/lib/server/storage/keep-outputs";
+import type { PredictionCost } from "@/lib/server/spend-guard/spend-guard";
 
 /**
  * Called once per verified, new webhook delivery (start and completed events), on whichever
@@ -20,8 +21,12 @@ import { keepOutputs } from "@/lib/server/storage/keep-outputs";
  * by OUTPUT_COPY_TIMEOUT_SECONDS and a copy that fails never fails the delivery (a later GET tries
  * again while Replicate still has the files). An ended prediction's uploaded input files are
  * deleted (in the background; they expire after 24 h anyway).
+ *
+ * `cost` is what an ended prediction cost, as Replicate reports it (`seconds` of model time, and
+ * `dollars` with REPLICATE_PRICE_PER_SECOND): already settled against the spend guard's budgets,
+ * here for the app's own ledger. Undefined for the `start` event.
  */
-export async function onPrediction(prediction: Prediction, config: Config): Promise<void> {
+export async function onPrediction(prediction: Prediction, config: Config, cost?: PredictionCost): Promise<void> {
   releaseInputFiles(config, prediction);
   await keepOutputs(prediction);
 }

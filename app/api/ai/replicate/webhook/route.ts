@@ -1,5 +1,6 @@
 import { acceptDelivery, forgetDelivery } from "@/lib/server/replicate/webhooks";
 import { replicateRoute } from "@/lib/server/route-handler";
+import { settleSpend } from "@/lib/server/spend-guard/spend-guard";
 import { onPrediction } from "./on-prediction";
 
 export const runtime = "nodejs";
@@ -19,7 +20,9 @@ export const POST = replicateRoute(
       context.predictionId = delivery.prediction.id;
       try {
         // What every instance shares (ends the waits for it) acceptDelivery has shared; now the app's own processing.
-        await onPrediction(delivery.prediction, context.config);
+        // An end settles the prediction's spend reservation (lib/server/spend-guard), on whichever instance it arrives.
+        const cost = await settleSpend(delivery.prediction, context.config);
+        await onPrediction(delivery.prediction, context.config, cost);
       } catch (error) {
         // Not processed: let Replicate's retry of this delivery be processed.
         await forgetDelivery(request.headers);
