@@ -78,15 +78,15 @@ export class RedisSpendLedger implements SpendLedger {
     return refused === 0 ? { ok: true, usage } : { ok: false, refused: refused - 1, usage };
   }
 
-  async bind(id: string, predictionId: string): Promise<void> {
+  async bind(id: string, predictionId: string, _now?: number): Promise<void> {
     await this.connection.run((redis) => BIND(redis, [this.key(`spend:res:${id}`), this.key(`spend:pred:${predictionId}`)], []));
   }
 
-  async release(id: string): Promise<void> {
+  async release(id: string, _now?: number): Promise<void> {
     await this.correct(`spend:res:${id}`, 0);
   }
 
-  settle(predictionId: string, costMs: number): Promise<number | null> {
+  settle(predictionId: string, costMs: number, _now?: number): Promise<number | null> {
     return this.correct(`spend:pred:${predictionId}`, costMs);
   }
 

@@ -28,7 +28,7 @@ export const SPEND_ENV_NAMES = [
 /** A prediction's reservation before the model has settled predictions to estimate from. */
 export const DEFAULT_ESTIMATE_SECONDS = 10;
 
-const budget = (name: string) =>
+const budget = (description: string) =>
   optional(z.string())
     .transform((value, context) => {
       if (value === undefined) return undefined;
@@ -36,9 +36,9 @@ const budget = (name: string) =>
       if (!rule) context.addIssue({ code: "custom", message: "must look like 300s/day (windows: minute, hour, day)" });
       return rule ?? undefined;
     })
-    .describe(name);
+    .describe(description);
 
-const spendEnvSchema = z.object({
+export const spendEnvSchema = z.object({
   REPLICATE_BUDGET_PER_CALLER: budget(
     "Model time each caller (the rate limit's client: the key's holder, your session's user, else the address) may spend per window, " +
       "written `<seconds>s/<minute|hour|day>`, e.g. `300s/day`. Counted in Replicate's `metrics.predict_time`; a request that does not " +
@@ -51,7 +51,7 @@ const spendEnvSchema = z.object({
     .transform((v) => v ?? DEFAULT_ESTIMATE_SECONDS)
     .describe(
       "What a prediction is reserved at while the model has no settled prediction yet (afterwards: the median predict time of its " +
-        "last few). Never more than the budget it must fit in. Default 10.",
+        "last few). Never more than the budget it must fit in.",
     ),
   REPLICATE_PRICE_PER_SECOND: optional(envNumber(0, 1000, false))
     .describe("Dollars a second of model time (your model's price on replicate.com/pricing), to show budgets in money too. Display only."),

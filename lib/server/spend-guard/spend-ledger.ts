@@ -82,7 +82,7 @@ export class MemorySpendLedger implements SpendLedger {
     return { ok: true, usage: usage.map((each) => ({ ...each, usedMs: each.usedMs + amountMs })) };
   }
 
-  async bind(id: string, predictionId: string): Promise<void> {
+  async bind(id: string, predictionId: string, _now?: number): Promise<void> {
     const reservation = this.open.get(`res:${id}`);
     if (!reservation) return;
     this.open.delete(`res:${id}`);
