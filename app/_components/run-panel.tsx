@@ -6,6 +6,7 @@ import type { JsonSchema } from "@/lib/browser/form-schema";
 import { hasOutput, toOutputView } from "@/lib/browser/output-view";
 import type { RunState } from "@/lib/browser/run-state";
 import { RunError } from "./run-error";
+import { BudgetLine } from "./budget-line";
 import { RunLogs } from "./run-logs";
 import { OutputPlaceholder, RunOutput } from "./run-output";
 import { RunProgress } from "./run-progress";
@@ -49,6 +50,7 @@ export function RunPanel({ state, unplacedFields, accessKeyPrompt, outputSchema 
         {status.label}
       </p>
 
+      <BudgetLine />
       {(running || state.progress) && <RunProgress progress={state.progress} running={running} />}
       {report?.kind === "unauthorized" && accessKeyPrompt}
       {report && report.kind !== "succeeded" && report.kind !== "unauthorized" && <RunError report={report} unplacedFields={unplacedFields} />}
