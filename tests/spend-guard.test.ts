@@ -242,6 +242,20 @@ describe("the start watchdog (REPLICATE_START_TIMEOUT_SECONDS)", () => {
     expect(remaining(response)).toMatchObject({ r: 10 });
   });
 
+  it("holds for an async prediction too: the first read past the timeout cancels it and answers 504", async () => {
+    setSpendEnv({ REPLICATE_START_TIMEOUT_SECONDS: "3" });
+    sim.config.bootMs = 30_000;
+    const started = await post({ prompt: "cold, async" }, { prefer: "respond-async" });
+    const handle = handleOf(((await started.json()) as { id: string }).id);
+    const read = () => settle(GET(new Request(`${ROUTE}/${handle}`), { params: Promise.resolve({ id: handle }) }));
+    expect((await read()).status).toBe(202);
+    await advance(3000);
+    const late = await read();
+    expect(late.status).toBe(504);
+    expect(((await late.json()) as { title: string }).title).toBe("Model did not start in time");
+    expect(sim.count("cancel")).toBe(1);
+  });
+
   it("leaves a prediction that starts in time alone", async () => {
     setSpendEnv({ REPLICATE_START_TIMEOUT_SECONDS: "3" });
     sim.config.bootMs = 2000;

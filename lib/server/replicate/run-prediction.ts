@@ -175,7 +175,7 @@ async function followUntilStopped(
  * Epoch ms by which a prediction must have left `starting` (REPLICATE_START_TIMEOUT_SECONDS),
  * counted from its `created_at` (never later than now), or undefined when the watchdog is off.
  */
-function startDeadline(config: Config, created: Prediction): number | undefined {
+export function startDeadline(config: Config, created: Prediction): number | undefined {
   if (config.startTimeoutSeconds === undefined) return undefined;
   const createdAt = Date.parse(created.created_at ?? "");
   const since = Number.isFinite(createdAt) ? Math.min(createdAt, Date.now()) : Date.now();
@@ -188,7 +188,7 @@ function startDeadline(config: Config, created: Prediction): number | undefined 
  * in time. One that started (or ended) in the meantime is followed no further: its cancel's answer
  * is settled, and a prediction that ended on its own is the answer.
  */
-async function cancelNotStarted(config: Config, current: Prediction, options: Pick<RunOptions, "onUpdate" | "stats">): Promise<RunOutcome> {
+export async function cancelNotStarted(config: Config, current: Prediction, options: Pick<RunOptions, "onUpdate" | "stats">): Promise<RunOutcome> {
   const canceled = await cancelQuietly(config, current.id, options.stats);
   if (canceled) options.onUpdate?.(canceled);
   if (canceled && isTerminal(canceled) && canceled.status !== "canceled") return { kind: "terminal", prediction: canceled };
