@@ -151,6 +151,13 @@ describe("reserve, then settle", () => {
     expect(usage.usedMs).toBeCloseTo(1200, -1);
   });
 
+  it("reserves nothing for a request refused before the create (a Files API URL of another caller)", async () => {
+    setSpendEnv({ REPLICATE_BUDGET_PER_CALLER: "5s/day" });
+    expect((await post({ prompt: "p", image: `${BASE}/files/someone-elses` })).status).toBe(400);
+    const [usage] = await ledger.usage([{ key: "caller:ip:unknown", limitMs: 5000, windowMs: 86_400_000 }], Date.now());
+    expect(usage.usedMs).toBe(0);
+  });
+
   it("gives the reservation back when nothing was created (Replicate refused the create)", async () => {
     setSpendEnv({ REPLICATE_BUDGET_PER_CALLER: "5s/day" });
     server.use(

@@ -25,13 +25,13 @@ export const POST = replicateRoute("POST /api/ai/replicate", async (request, con
   // An Idempotency-Key seen with this body already answers that prediction instead of a new one.
   const claim = await claimCreate(request, context, body);
   if (claim.kind === "replay") return replayPrediction(request, context, claim);
-  // The caller's budgets of model time (REPLICATE_BUDGET_*): an estimate is reserved before anything
-  // is uploaded or created (402 when it does not fit), and settled when the prediction ends.
-  const spend = (context.spend = await claim.beforeCreate(reserveSpend(request, context)));
   // Large file inputs go through the Files API (stopped when the caller leaves or at the cap); they
   // are deleted once the prediction has ended. A Files API URL the caller sent is refused.
   const deadline = deadlineOf(config, receivedAt);
   const modelInput = refuseForeignFiles(config, toModelInput(body));
+  // The caller's budgets of model time (REPLICATE_BUDGET_*): an estimate is reserved before anything
+  // is uploaded or created (402 when it does not fit), and settled when the prediction ends.
+  const spend = (context.spend = await claim.beforeCreate(reserveSpend(request, context)));
   const { input, fileIds } = await claim.beforeCreate(spend.beforeCreate(uploadLargeInputs(config, modelInput, { deadline, stats, signal: request.signal })));
   const seen = (prediction: Prediction) => void ((context.predictionId = prediction.id), claim.created(prediction.id), spend.seen(prediction));
   const create = <T extends RunOutcome | Prediction>(work: Promise<T>) => claim.track(spend.track(ending(config, fileIds, work)));
