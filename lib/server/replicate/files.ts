@@ -29,6 +29,8 @@ export interface UploadSource {
 export interface FileCallOptions {
   deadline: number;
   stats?: CallStats;
+  /** Stops a delete (its after-answer bound passed); never passed to an upload. */
+  signal?: AbortSignal;
 }
 
 export async function uploadFile(config: Config, source: UploadSource, options: FileCallOptions): Promise<ReplicateFile> {

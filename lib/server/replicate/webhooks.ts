@@ -41,7 +41,7 @@ export function webhookSecret(config: Config): Promise<string> {
   return secret;
 }
 
-export type Delivery = { kind: "new"; prediction: Prediction } | { kind: "repeat" };
+export type Delivery = { kind: "new" | "repeat"; prediction: Prediction };
 
 /**
  * A webhook delivery: its signature headers checked before the body is read (present,
@@ -69,7 +69,7 @@ export async function acceptDelivery(config: Config, request: Request): Promise<
   }
   if (!isPrediction(prediction)) throw new Problem(400, "Invalid webhook body", "A signed webhook whose body is not a prediction.");
   // Shared by every instance: a retry landing on another instance is a repeat there too.
-  return (await getSharedState().deliveryIds.firstTime(id!)) ? { kind: "new", prediction } : { kind: "repeat" };
+  return { kind: (await getSharedState().deliveryIds.firstTime(id!)) ? "new" : "repeat", prediction };
 }
 
 /**
