@@ -114,7 +114,32 @@ export function noteStarted(prediction: Prediction): void {
   instruments().predictions.add(1, { outcome: "started" });
 }
 
-/** One poll wait (`poller.next`): a span, and the in-flight waits gauge while it lasts. */
+/** The create, with its `Prefer: wait` hold (0: none), as a span carrying the created prediction. */
+export function inCreate(holdSeconds: number, work: () => Promise<Prediction>): Promise<Prediction> {
+  return inSpan("replicate.create", { "replicate.create.hold_s": holdSeconds }, async (span) => {
+    const created = await work();
+    span.setAttributes(predictionAttributes(created));
+    return created;
+  });
+}
+
+/** A cancel, as a span carrying the answer's status. */
+export function inCancel(id: string, work: () => Promise<Prediction>): Promise<Prediction> {
+  return inSpan("replicate.cancel", { "replicate.prediction.id": id }, async (span) => {
+    const canceled = await work();
+    span.setAttribute("replicate.prediction.status", canceled.status);
+    return canceled;
+  });
+}
+
+/** How a wait learns the next state: a webhook, the prediction's stream (end-watch) or a poll round. */
+export function waitVia(config: { webhookUrl?: string | null }, prediction: Prediction, needsLogs?: boolean): "poll" | "stream" | "webhook" {
+  if (needsLogs) return "poll";
+  if (config.webhookUrl) return "webhook";
+  return prediction.urls?.stream ? "stream" : "poll";
+}
+
+/** One wait (`poller.next`): a span, and the in-flight waits gauge while it lasts. */
 export async function inWait<T extends Prediction>(via: "poll" | "stream" | "webhook", round: number, work: () => Promise<T>): Promise<T> {
   const waits = instruments().waits;
   waits.add(1, { via });

@@ -1,6 +1,7 @@
 import "server-only";
 import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
 import { keepOutputs } from "@/lib/server/storage/keep-outputs";
+import { notePrediction } from "@/lib/server/telemetry";
 import { predictionStatusCode, type Prediction } from "@/lib/shared/prediction";
 
 /** The HTTP status of a run's outcome: 200 succeeded, 500 for anything else that ended it. */
@@ -15,5 +16,6 @@ export function outcomeStatus(outcome: RunOutcome): number {
  */
 export async function predictionResponse(prediction: Prediction, status: number, headers: Record<string, string> = {}): Promise<Response> {
   const retry: Record<string, string> = status === 202 ? { "Retry-After": "1" } : {};
+  notePrediction(prediction);
   return Response.json(await keepOutputs(prediction), { status, headers: { ...retry, ...headers } });
 }

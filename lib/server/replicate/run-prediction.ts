@@ -11,6 +11,7 @@ import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { pollerFor } from "@/lib/server/replicate/poller";
 import { cancelPrediction, createPrediction } from "@/lib/server/replicate/predictions";
 import { SYNC_WEBHOOK_EVENTS, webhookFields } from "@/lib/server/replicate/webhooks";
+import { inCancel, inCreate, inWait, noteStarted, noteWaitEnd, waitVia } from "@/lib/server/telemetry";
 
 export type RunOutcome =
   /** succeeded, failed, canceled or aborted upstream */
@@ -43,14 +44,17 @@ const CANCEL_BUDGET_MS = 1_000;
 
 export async function runPrediction(config: Config, input: Record<string, unknown>, options: RunOptions): Promise<RunOutcome> {
   const deadline = options.receivedAt + config.timeoutSeconds * 1000;
-  const created = await createPrediction(config, input, {
-    deadline,
-    waitSeconds: options.holdCreate === false ? 0 : syncWaitSeconds(config, deadline),
-    cancelAfterSeconds: config.timeoutSeconds + 5,
-    // With a public origin the end arrives by webhook (on any instance), not at the next poll.
-    extra: webhookFields(config, SYNC_WEBHOOK_EVENTS),
-    stats: options.stats,
-  });
+  const waitSeconds = options.holdCreate === false ? 0 : syncWaitSeconds(config, deadline);
+  const created = await inCreate(waitSeconds, () =>
+    createPrediction(config, input, {
+      deadline,
+      waitSeconds,
+      cancelAfterSeconds: config.timeoutSeconds + 5,
+      // With a public origin the end arrives by webhook (on any instance), not at the next poll.
+      extra: webhookFields(config, SYNC_WEBHOOK_EVENTS),
+      stats: options.stats,
+    }),
+  );
   return followPrediction(config, created, { ...options, deadline });
 }
 
@@ -65,12 +69,15 @@ export async function startPrediction(
   input: Record<string, unknown>,
   options: { signal?: AbortSignal; receivedAt: number; stats?: CallStats; extra?: Record<string, unknown> },
 ): Promise<Prediction> {
-  const created = await createPrediction(config, input, {
-    deadline: options.receivedAt + config.timeoutSeconds * 1000,
-    cancelAfterSeconds: config.asyncTimeoutSeconds,
-    extra: options.extra,
-    stats: options.stats,
-  });
+  const created = await inCreate(0, () =>
+    createPrediction(config, input, {
+      deadline: options.receivedAt + config.timeoutSeconds * 1000,
+      cancelAfterSeconds: config.asyncTimeoutSeconds,
+      extra: options.extra,
+      stats: options.stats,
+    }),
+  );
+  noteStarted(created);
   if (!options.signal?.aborted) return created;
   return (await cancelQuietly(config, created.id, options.stats)) ?? created;
 }
@@ -99,7 +106,10 @@ export async function followPrediction(
       // answer is the ended prediction's: not kept while it waits, so a stale held answer's data
       // URLs (hundreds of KB each) are freed at once.
       if (!options.needsLogs) current = withoutOutput(current);
-      current = await poller.next(current, { signal: stop.signal, deadline, stats, needsLogs: options.needsLogs });
+      const waited = current;
+      current = await inWait(waitVia(config, waited, options.needsLogs), stats?.polls ?? 0, () =>
+        poller.next(waited, { signal: stop.signal, deadline, stats, needsLogs: options.needsLogs }),
+      );
       if (stats) stats.polls = (stats.polls ?? 0) + 1;
       options.onUpdate?.(current);
     }
@@ -112,9 +122,19 @@ export async function followPrediction(
   } finally {
     stop.dispose();
   }
+  return noted(await stopped(config, current, clientSignal, options));
+}
+
+function noted(outcome: RunOutcome): RunOutcome {
+  noteWaitEnd(outcome.kind, outcome.prediction);
+  return outcome;
+}
+
+/** How the wait ended: at the end, detached, or canceled at the cap or when the caller left. */
+async function stopped(config: Config, current: Prediction, clientSignal: AbortSignal, options: { stats?: CallStats; cancelWhenStopped?: boolean }): Promise<RunOutcome> {
   if (isTerminal(current)) return { kind: "terminal", prediction: current };
   if (options.cancelWhenStopped === false) return { kind: "detached", prediction: current };
-  const canceled = await cancelQuietly(config, current.id, stats);
+  const canceled = await cancelQuietly(config, current.id, options.stats);
   // It may have ended on its own in the meantime: then that is the answer.
   if (canceled && isTerminal(canceled) && canceled.status !== "canceled") return { kind: "terminal", prediction: canceled };
   if (clientSignal.aborted) return { kind: "client-gone", prediction: canceled ?? current };
@@ -149,7 +169,7 @@ function withoutOutput(prediction: Prediction): Prediction {
 
 async function cancelQuietly(config: Config, id: string, stats?: CallStats): Promise<Prediction | undefined> {
   try {
-    return await cancelPrediction(config, id, { deadline: Date.now() + CANCEL_BUDGET_MS, timeoutMs: CANCEL_BUDGET_MS, stats });
+    return await inCancel(id, () => cancelPrediction(config, id, { deadline: Date.now() + CANCEL_BUDGET_MS, timeoutMs: CANCEL_BUDGET_MS, stats }));
   } catch {
     return undefined;
   }

@@ -6,6 +6,7 @@ import axiosRetry from "axios-retry";
 import type { Config } from "@/lib/server/config";
 import { describeFailure, parseJson, redactToken, toReplicateProblem } from "@/lib/server/replicate/replicate-errors";
 import { planRetry, type FailedAttempt, type RetryContext } from "@/lib/server/replicate/retry-policy";
+import { noteUpstreamAnswer } from "@/lib/server/telemetry";
 
 /**
  * The one module that speaks HTTP to Replicate: one axios instance, keep-alive sockets (each new
@@ -29,6 +30,8 @@ export interface CallStats {
   retries: number;
   /** Poll rounds this request waited through. */
   polls?: number;
+  /** 429 answers among `requests`. */
+  throttled?: number;
 }
 
 /** Milliseconds to wait before retrying a failed attempt, or null for no retry. */
@@ -74,6 +77,8 @@ declare module "axios" {
     countRetry?: () => void;
     plannedRetryMs?: number;
     openBody?: () => NodeJS.ReadableStream;
+    /** Every attempt's answer status (undefined: no answer), for the request's counts and the metrics. */
+    noteAnswer?: (status: number | undefined) => void;
   }
 }
 
@@ -109,6 +114,15 @@ instance.interceptors.response.use((response) => {
   response.data = data;
   return response;
 });
+
+// Each attempt's status (retries too: registered before axios-retry), counted before anything else.
+instance.interceptors.response.use(
+  (response) => (response.config.noteAnswer?.(response.status), response),
+  (error: unknown) => {
+    if (axios.isAxiosError(error)) error.config?.noteAnswer?.(error.response?.status);
+    throw error;
+  },
+);
 
 axiosRetry(instance, {
   // Each call's planner bounds its retries (count and deadline); axios-retry only counts them.
@@ -160,6 +174,7 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
       accept: call.accept,
       planRetry: call.retry ?? (call.idempotent ? planRetry : undefined),
       countRetry: call.stats ? () => countRetry(call.stats!) : undefined,
+      noteAnswer: (status) => noteAnswer(config, call, url, status),
     });
     // Answers are passed on to clients: an upstream echoing the token must not hand it over.
     return { status: response.status, data: call.stream ? response.data : redactToken(response.data, config.token) };
@@ -171,4 +186,9 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
 function countRetry(stats: CallStats): void {
   stats.retries += 1;
   stats.requests += 1;
+}
+
+function noteAnswer(config: Config, call: ReplicateCall, url: string, status: number | undefined): void {
+  if (status === 429 && call.stats) call.stats.throttled = (call.stats.throttled ?? 0) + 1;
+  noteUpstreamAnswer(call.method, url, config.baseUrl, status);
 }

@@ -9,6 +9,7 @@ import { runPrediction, startPrediction, type RunOptions, type RunOutcome } from
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
 import { webhookFields } from "@/lib/server/replicate/webhooks";
 import { replicateRoute } from "@/lib/server/route-handler";
+import { inSpan } from "@/lib/server/telemetry";
 import { parseOrProblem } from "@/lib/server/validation";
 import { requestBodySchema, toModelInput } from "./schema";
 
@@ -20,13 +21,13 @@ export const maxDuration = 75;
 /** Validate, map to the model's input, create, wait, answer: the seed's story, made correct. */
 export const POST = replicateRoute("POST /api/ai/replicate", async (request, context) => {
   const { config, receivedAt, stats } = context;
-  const body = parseOrProblem(requestBodySchema, await readRequestBody(request, config.maxBodyBytes, requestBodySchema));
+  const body = parseOrProblem(requestBodySchema, await inSpan("replicate.body", {}, () => readRequestBody(request, config.maxBodyBytes, requestBodySchema)));
   // An Idempotency-Key seen with this body already answers that prediction instead of a new one.
   const claim = await claimCreate(request, context, body);
   if (claim.kind === "replay") return replayPrediction(request, context, claim.predictionId);
   // Large file inputs go through the Files API; they are deleted once the prediction has ended.
   const deadline = receivedAt + config.timeoutSeconds * 1000;
-  const { input, fileIds } = await claim.track(uploadLargeInputs(config, toModelInput(body), { deadline, stats }));
+  const { input, fileIds } = await claim.track(inSpan("replicate.upload", {}, () => uploadLargeInputs(config, toModelInput(body), { deadline, stats })));
   const seen = (prediction: Prediction) => void ((context.predictionId = prediction.id), claim.created(prediction.id));
   const create = <T extends RunOutcome | Prediction>(work: Promise<T>) => claim.track(ending(config, fileIds, work));
   const run = (signal: AbortSignal, options: Partial<RunOptions> = {}) =>
