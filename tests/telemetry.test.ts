@@ -54,7 +54,7 @@ function spans(): ReadableSpan[] {
   return exporter.getFinishedSpans();
 }
 function requestSpan(): ReadableSpan {
-  const found = spans().filter((span) => span.name === "POST /api/ai/replicate");
+  const found = spans().filter((span) => span.name === "replicate.request" && span.attributes["replicate.route"] === "POST /api/ai/replicate");
   expect(found).toHaveLength(1);
   return found[0];
 }

@@ -43,7 +43,7 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
       stats: { requests: 0, retries: 0, polls: 0 },
     };
     // The request's span (a child of Next's, when Next traces): every phase below is its child.
-    const traced = startRequestSpan(name, { "http.request.method": request.method, "http.route": name.split(" ")[1] ?? name });
+    const traced = startRequestSpan("replicate.request", { "replicate.route": name, "http.request.method": request.method });
     return traced.run(() => answer(request, segment, context, traced.span));
   };
 

@@ -4,7 +4,7 @@ import "server-only";
 // OTLP endpoint is configured) every call below is the API's no-op and costs next to nothing.
 //
 // Spans (children of Next's own span for the route, when Next traces):
-//   the route's request span ("POST /api/ai/replicate", ...), and under it replicate.guard,
+//   replicate.request (one per request, `replicate.route` names it), and under it replicate.guard,
 //   replicate.body, replicate.upload, replicate.create (with the hold), replicate.wait (one per
 //   wait: `replicate.wait.via` = poll, stream or webhook), replicate.cancel,
 //   replicate.outputs.keep, replicate.webhook.verify, replicate.after (work after the answer).
