@@ -2,9 +2,13 @@
  * OpenTelemetry end to end: `next start` with only the standard OTEL_* variables set exports
  * OTLP/HTTP to a small receiver in this test. A run's spans arrive under one trace whose id is the
  * request log line's `trace_id`: Next's own route span, the engine's request span under it, and
- * the phases under that; the metrics arrive too. No browser: one POST, a few seconds.
+ * the phases under that; the metrics arrive too. A webhook delivery's outputs are kept by Next's
+ * `after()` once it has been answered. No browser: two POSTs, a few seconds.
  */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureProductionBuild, freePort, simulatedReplicateEnv, startNextServer, type NextServer } from "@/dev/app-harness";
@@ -15,6 +19,8 @@ interface OtlpSpan {
   spanId: string;
   parentSpanId?: string;
   name: string;
+  startTimeUnixNano: string | number;
+  endTimeUnixNano: string | number;
   attributes?: { key: string; value: Record<string, unknown> }[];
 }
 
@@ -27,6 +33,7 @@ describe.skipIf(skipped)("next start exports OTLP/HTTP when OTEL_EXPORTER_OTLP_E
   const spans: OtlpSpan[] = [];
   const metricNames = new Set<string>();
   const resourceNames = new Set<string>();
+  let outputs: string;
 
   beforeAll(async () => {
     ensureProductionBuild((line) => console.log(`[e2e telemetry] ${line}`));
@@ -46,12 +53,18 @@ describe.skipIf(skipped)("next start exports OTLP/HTTP when OTEL_EXPORTER_OTLP_E
     });
     await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
     const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    const port = await freePort();
+    outputs = mkdtempSync(join(tmpdir(), "e2e-telemetry-"));
     app = await startNextServer({
-      port: await freePort(),
+      port,
       env: simulatedReplicateEnv(simulator.baseUrl, {
         REPLICATE_POLL_INTERVAL_MS: "100",
         ROUTE_API_KEY: "",
-        REPLICATE_WEBHOOK_URL: "",
+        // Deliveries come back to this app; their outputs are kept after the answer (Next's after()).
+        REPLICATE_WEBHOOK_URL: `http://127.0.0.1:${port}`,
+        REPLICATE_WEBHOOK_SECRET: "",
+        OUTPUT_STORAGE: "fs",
+        OUTPUT_STORAGE_DIR: outputs,
         REPLICATE_RATE_LIMIT: "",
         OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
         OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
@@ -67,6 +80,7 @@ describe.skipIf(skipped)("next start exports OTLP/HTTP when OTEL_EXPORTER_OTLP_E
     await app?.stop();
     await simulator?.close();
     await new Promise((resolve) => receiver?.close(resolve));
+    if (outputs) rmSync(outputs, { recursive: true, force: true });
   });
 
   it("a run's spans share the log line's trace id: Next's route span, the request's under it, the phases under that", async () => {
@@ -82,7 +96,7 @@ describe.skipIf(skipped)("next start exports OTLP/HTTP when OTEL_EXPORTER_OTLP_E
       app
         .output()
         .split("\n")
-        .filter((text) => text.includes('"event":"request"') && text.includes(id))
+        .filter((text) => text.includes('"event":"request"') && text.includes('"route":"POST /api/ai/replicate"') && text.includes(id))
         .map((text) => JSON.parse(text.slice(text.indexOf("{"))))[0],
     );
     expect(line.trace_id).toMatch(/^[0-9a-f]{32}$/);
@@ -100,7 +114,31 @@ describe.skipIf(skipped)("next start exports OTLP/HTTP when OTEL_EXPORTER_OTLP_E
     expect(resourceNames).toContain("replicate-e2e");
     await eventually(() => (metricNames.has("replicate.predictions") && metricNames.has("replicate.upstream.calls")) || undefined);
   });
+
+  it("a webhook is answered first; Next's after() then keeps its outputs, traced under the delivery's request", async () => {
+    const response = await fetch(`${app.origin}/api/ai/replicate`, {
+      method: "POST",
+      headers: { "content-type": "application/json", prefer: "respond-async" },
+      body: JSON.stringify({ prompt: "kept after the answer", seed: 5 }),
+    });
+    expect(response.status).toBe(202);
+    const { id } = await response.json();
+    await eventually(() => existsSync(join(outputs, id, "manifest.json")) || undefined);
+    // The completed delivery's request: its signature verified, then (after the answer) the copies.
+    const after = await eventually(() => spans.find((span) => span.name === "replicate.after" && attributeOf(spans, span.parentSpanId, "replicate.prediction.id") === id));
+    expect(spans.some((span) => span.name === "replicate.webhook.verify" && span.parentSpanId === after.parentSpanId)).toBe(true);
+    // Run by after(): it started once the request had been answered (its span had ended), not before.
+    const request = spans.find((span) => span.spanId === after.parentSpanId)!;
+    expect(BigInt(after.startTimeUnixNano)).toBeGreaterThanOrEqual(BigInt(request.endTimeUnixNano));
+    const keep = await eventually(() => spans.find((span) => span.name === "replicate.outputs.keep" && span.parentSpanId === after.spanId));
+    expect(keep.attributes?.find((a) => a.key === "replicate.outputs.kept")?.value).toEqual({ boolValue: true });
+  });
 });
+
+function attributeOf(spans: OtlpSpan[], spanId: string | undefined, key: string): unknown {
+  const value = spans.find((span) => span.spanId === spanId)?.attributes?.find((a) => a.key === key)?.value;
+  return value?.stringValue;
+}
 
 /** Polls `read` every 50 ms for up to 10 s until it returns something. */
 async function eventually<T>(read: () => T | undefined): Promise<T> {
