@@ -6,6 +6,9 @@ import { onPrediction } from "./on-prediction";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
+// The work after the answer (the outputs' copies) is bounded by OUTPUT_COPY_TIMEOUT_SECONDS (60 s by
+// default); a serverless host runs it within this limit. Raise both together.
+export const maxDuration = 75;
 
 /**
  * Replicate's webhook deliveries, acknowledged at once. The signature's headers are checked before
