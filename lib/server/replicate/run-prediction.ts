@@ -89,11 +89,15 @@ function syncWaitSeconds(config: Config, deadline: number): number {
 }
 
 /** Poll a created prediction until it ends, the cap passes or the caller leaves. */
-export async function followPrediction(
-  config: Config,
-  created: Prediction,
-  options: Omit<RunOptions, "receivedAt"> & { deadline: number },
-): Promise<RunOutcome> {
+export async function followPrediction(config: Config, created: Prediction, options: FollowOptions): Promise<RunOutcome> {
+  const outcome = await follow(config, created, options);
+  noteWaitEnd(outcome.kind, outcome.prediction);
+  return outcome;
+}
+
+type FollowOptions = Omit<RunOptions, "receivedAt"> & { deadline: number };
+
+async function follow(config: Config, created: Prediction, options: FollowOptions): Promise<RunOutcome> {
   const { deadline, stats } = options;
   const clientSignal = options.signal ?? new AbortController().signal;
   const poller = pollerFor(config);
@@ -122,19 +126,9 @@ export async function followPrediction(
   } finally {
     stop.dispose();
   }
-  return noted(await stopped(config, current, clientSignal, options));
-}
-
-function noted(outcome: RunOutcome): RunOutcome {
-  noteWaitEnd(outcome.kind, outcome.prediction);
-  return outcome;
-}
-
-/** How the wait ended: at the end, detached, or canceled at the cap or when the caller left. */
-async function stopped(config: Config, current: Prediction, clientSignal: AbortSignal, options: { stats?: CallStats; cancelWhenStopped?: boolean }): Promise<RunOutcome> {
   if (isTerminal(current)) return { kind: "terminal", prediction: current };
   if (options.cancelWhenStopped === false) return { kind: "detached", prediction: current };
-  const canceled = await cancelQuietly(config, current.id, options.stats);
+  const canceled = await cancelQuietly(config, current.id, stats);
   // It may have ended on its own in the meantime: then that is the answer.
   if (canceled && isTerminal(canceled) && canceled.status !== "canceled") return { kind: "terminal", prediction: canceled };
   if (clientSignal.aborted) return { kind: "client-gone", prediction: canceled ?? current };
