@@ -1,5 +1,5 @@
 /** OpenTelemetry is off unless configured, and configured by the standard OTEL_* variables alone. */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { startTelemetry, telemetryWanted } from "@/lib/server/telemetry-sdk";
 
 describe("when the SDK starts", () => {
@@ -30,5 +30,16 @@ describe("when the SDK starts", () => {
     }
     expect(message).toContain("OTEL_EXPORTER_OTLP_ENDPOINT");
     expect(message).not.toContain("collector-secret-host");
+  });
+
+  it("a malformed variable at start leaves telemetry off with one warning, and the app serves", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      expect(await startTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318", OTEL_METRIC_EXPORT_INTERVAL: "soon" })).toBeNull();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(/"telemetry_off".*OTEL_METRIC_EXPORT_INTERVAL/);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

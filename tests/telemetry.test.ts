@@ -4,12 +4,17 @@
  * the token, the input or the output; the metrics count outcomes and upstream calls; the request's
  * log line carries the spans' trace id.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { context, metrics, trace, type Attributes } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { MetricReader, MeterProvider, type ResourceMetrics } from "@opentelemetry/sdk-metrics";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
+import { keepOutputs } from "@/lib/server/storage/keep-outputs";
+import { createOutputStorage, parseStorageConfig } from "@/lib/server/storage/storage-config";
 import { endpointOf } from "@/lib/server/telemetry";
 import { advanceUntil, settle, useFakeClock } from "@/tests/support/fake-clock";
 import { BASE, jsonPost, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
@@ -183,6 +188,25 @@ describe("the bounds", () => {
     const root = requestSpan();
     expect(root.attributes).toMatchObject({ "replicate.bound": "left", "replicate.outcome": "client-gone" });
     expect(children(root, "replicate.cancel")[0].attributes["replicate.prediction.status"]).toBe("canceled");
+  });
+});
+
+describe("output copies", () => {
+  it("are a replicate.outputs.keep span, and their bytes are counted", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "telemetry-kept-"));
+    try {
+      const storage = createOutputStorage(parseStorageConfig({ OUTPUT_STORAGE: "fs", OUTPUT_STORAGE_DIR: dir, REPLICATE_API_TOKEN: TOKEN }))!;
+      const bytes = Buffer.from("a kept output, 31 bytes long...");
+      const before = await counted("replicate.outputs.kept.bytes", {});
+      const prediction = { id: "keptbytes0001abc", status: "succeeded" as const, output: [`data:text/plain;base64,${bytes.toString("base64")}`] };
+      const kept = await keepOutputs(prediction, { storage });
+      expect(kept.outputs_kept).toBe(true);
+      expect(await counted("replicate.outputs.kept.bytes", {})).toBe(before + bytes.length);
+      const [span] = spans().filter((s) => s.name === "replicate.outputs.keep");
+      expect(span.attributes).toMatchObject({ "replicate.prediction.id": prediction.id, "replicate.outputs.kept": true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -8,6 +8,8 @@ import "server-only";
 
 import { z } from "zod";
 import { optional, parseEnv, type Env } from "@/lib/server/env";
+import { logWarning } from "@/lib/server/log";
+import { Problem } from "@/lib/server/problem";
 
 const url = z.string().trim().refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), "must be an http:// or https:// URL");
 const exporters = z.string().regex(/^\s*(otlp|console|none|prometheus)(\s*,\s*(otlp|console|none|prometheus))*\s*$/, "must list otlp, console or none");
@@ -41,9 +43,18 @@ export function telemetryWanted(env: Env): boolean {
   return Boolean(vars.OTEL_EXPORTER_OTLP_ENDPOINT || vars.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || vars.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || exporterNamed);
 }
 
-/** Starts the SDK (traces and metrics, OTLP per the variables) when wanted; returns it, or null. */
+/**
+ * Starts the SDK (traces and metrics, OTLP per the variables) when wanted; returns it, or null. A
+ * malformed variable leaves telemetry off with one warning naming it: the app still serves.
+ */
 export async function startTelemetry(env: Env = process.env): Promise<{ shutdown(): Promise<void> } | null> {
-  if (!telemetryWanted(env)) return null;
+  try {
+    if (!telemetryWanted(env)) return null;
+  } catch (error) {
+    if (!(error instanceof Problem)) throw error;
+    logWarning("telemetry_off", `OpenTelemetry is off: ${error.detail}`);
+    return null;
+  }
   const { NodeSDK } = await import("@opentelemetry/sdk-node");
   const sdk = new NodeSDK({
     // The variable wins when set (the SDK reads it); this is the default.
