@@ -68,7 +68,7 @@ describe("waiting for a create's slot", () => {
     expect(refused).toBeInstanceOf(Problem);
     expect(refused).toMatchObject({ status: 429, headers: { "Retry-After": "31" } });
     await waitForCreateSlot(config, now + 120_000, clock);
-    expect(clock.sleep).toHaveBeenCalledWith(30_200);
+    expect(clock.sleep).toHaveBeenCalledWith(30_200, undefined);
   });
 });
 

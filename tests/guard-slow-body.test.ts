@@ -91,24 +91,31 @@ describe("a body that does not arrive in time", () => {
 describe("the process's budget of body bytes (REPLICATE_BODY_BUDGET_BYTES)", () => {
   const MiB = 1024 * 1024;
 
-  it("counts a declared body whole before reading it, answers 503 + Retry-After past the budget, and frees it when the answer ends", async () => {
+  it("counts a declared body as its bytes arrive: connections that declare much and send little hold only what they sent", async () => {
     setGuardEnv({ REPLICATE_BODY_BUDGET_BYTES: String(MiB) });
     const declared = { "content-length": String(600 * 1024) };
-    const first = trickle('{"prompt": "', declared);
-    const holding = POST(first.request);
-    await vi.waitFor(() => expect(bodyBudget.current).toBe(600 * 1024));
+    const idle = [0, 1, 2].map(() => trickle('{"prompt": "', declared));
+    const holding = idle.map((body) => POST(body.request));
+    await vi.waitFor(() => expect(bodyBudget.current).toBe(3 * 12));
 
-    const second = trickle('{"prompt": "', declared);
-    const refused = await POST(second.request);
+    expect((await POST(jsonPost(URL, { prompt: "real" }))).status).toBe(200);
+    expect(bodyBudget.current).toBe(3 * 12);
+
+    idle[0].push("x".repeat(600 * 1024 - 14) + '"}');
+    idle[0].end();
+    expect((await holding[0]).status).toBe(200);
+    idle[1].push("x".repeat(600 * 1024 - 14));
+    await vi.waitFor(() => expect(bodyBudget.current).toBe(600 * 1024 - 2 + 12));
+    // Sent, the third body's bytes no longer fit beside the second's: 503 + Retry-After.
+    idle[2].push("x".repeat(600 * 1024 - 14));
+    const refused = await holding[2];
     expect(refused.headers.get("retry-after")).toBe("2");
     expect((await expectProblem(refused, 503)).detail).toContain("REPLICATE_BODY_BUDGET_BYTES");
-    expect(bodyBudget.current).toBe(600 * 1024);
-
-    first.push("x".repeat(600 * 1024 - 14) + '"}');
-    first.end();
-    expect((await holding).status).toBe(200);
+    idle[1].push('"}');
+    idle[1].end();
+    expect((await holding[1]).status).toBe(200);
     expect(bodyBudget.current).toBe(0);
-    expect(sim.count("create")).toBe(1);
+    expect(sim.count("create")).toBe(3);
   });
 
   it("counts an undeclared body as it arrives and stops reading at the budget", async () => {

@@ -10,6 +10,7 @@ import { POST } from "@/app/api/ai/replicate/route";
 import { claimCreate, readIdempotencyKey } from "@/lib/server/idempotent-create";
 import { bodyHash, CREATING_TTL_MS, idempotencyKey, MemoryIdempotencyStore } from "@/lib/server/shared-state/idempotency";
 import { readSseEvents } from "@/lib/shared/sse";
+import { seedPngDataUrl } from "@/dev/simulator/png-image";
 import { jsonPost, setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 40 });
@@ -93,6 +94,14 @@ describe("the same key otherwise", () => {
     expect(creates()).toHaveLength(1);
   });
 
+  it("is scoped as documented: without an identity or TRUST_PROXY every anonymous caller shares one scope, so the key itself is the secret", async () => {
+    const key = freshKey();
+    const a = await (await keyed(key, undefined, { "x-forwarded-for": "203.0.113.7" })).json();
+    const b = await (await keyed(key, undefined, { "x-forwarded-for": "198.51.100.9" })).json();
+    expect(b.id).toBe(a.id);
+    expect(creates()).toHaveLength(1);
+  });
+
   it("is the caller's own: another client's same key creates its own prediction", async () => {
     setEnv({ TRUST_PROXY: "1" });
     const key = freshKey();
@@ -111,6 +120,18 @@ describe("the same key otherwise", () => {
     expect(creates().filter((request) => request.status === 201)).toHaveLength(1);
   });
 
+  it("is free again when an input file's upload failed (nothing was created)", async () => {
+    const key = freshKey();
+    const body = { prompt: "large", image: seedPngDataUrl(7, 300 * 1024) };
+    sim.failNext("files", "500");
+    const failed = await keyed(key, body);
+    expect(failed.status).toBe(502);
+    expect(await failed.json()).toMatchObject({ title: "Input file not uploaded" });
+    const retried = await keyed(key, body);
+    expect(retried.status).toBe(200);
+    expect(creates()).toHaveLength(1);
+  });
+
   it("stays taken when the create's answer was lost (a prediction may exist): 409, never a second create", async () => {
     const key = freshKey();
     sim.failNext("create", "drop");
@@ -123,6 +144,7 @@ describe("the same key otherwise", () => {
 describe("Idempotency-Key syntax", () => {
   it.each([
     ["empty quotes", '""'],
+    ["shorter than 16 characters (a key is a secret)", '"order-42"'],
     ["a space in a token", "two words"],
     ["an unescaped quote", '"a"b"'],
     ["too long", `"${"k".repeat(256)}"`],
@@ -135,7 +157,7 @@ describe("Idempotency-Key syntax", () => {
   });
 
   it("unescapes a structured-field string", () => {
-    expect(readIdempotencyKey(new Headers({ "idempotency-key": '"a\\"b\\\\c"' }))).toBe('a"b\\c');
+    expect(readIdempotencyKey(new Headers({ "idempotency-key": '"0123456789abcdef-a\\"b\\\\c"' }))).toBe('0123456789abcdef-a"b\\c');
     expect(readIdempotencyKey(new Headers())).toBeUndefined();
   });
 });
@@ -156,14 +178,14 @@ describe("when the shared store fails", () => {
 
   it("still answers a prediction whose record could not be completed; a retry then gets 409 until the record expires", async () => {
     const store = new MemoryIdempotencyStore();
-    const failingStore = { begin: store.begin.bind(store), abandon: store.abandon.bind(store), complete: () => Promise.reject(new Error("down")) };
-    const request = jsonPost(URL_, {}, { headers: { "idempotency-key": '"k"' } });
+    const failingStore = Object.assign(Object.create(store) as MemoryIdempotencyStore, { complete: () => Promise.reject(new Error("down")) });
+    const request = jsonPost(URL_, {}, { headers: { "idempotency-key": '"k-0123456789abcdef"' } });
     const claim = await claimCreate(request, { caller: { identity: "u" } }, { prompt: "p" }, failingStore);
     expect(claim.kind).toBe("create");
     if (claim.kind !== "create") return;
     await expect(claim.track(Promise.resolve("answered").then((value) => (claim.created("p1"), value)))).resolves.toBe("answered");
-    // The repeat's record: scope "id:u" (the caller's client key), key "k", the same body.
-    const record = idempotencyKey("id:u", "k");
+    // The repeat's record: scope "id:u" (the caller's client key), its key, the same body.
+    const record = idempotencyKey("id:u", "k-0123456789abcdef");
     const hash = bodyHash(JSON.stringify({ prompt: "p" }));
     const now = Date.now();
     expect(await store.begin(record, hash, now + 1000)).toMatchObject({ kind: "in-progress" });

@@ -21,6 +21,25 @@ function onlyPrediction() {
 
 const uploaded = () => [...sim.files.files.values()];
 
+describe("your files only", () => {
+  it("refuses another caller's Files API URL with a 400 naming the field: nothing is created, that file is never deleted", async () => {
+    // A uploads a large image; its file lives while A's prediction runs.
+    const a = POST(jsonPost(ROUTE, { prompt: "[run:200] a", image: LARGE }));
+    await until(() => uploaded().length === 1);
+    const [file] = uploaded();
+    for (const url of [`${BASE}/files/${file.id}`, `${BASE.replace("api.", "API.")}/files/${file.id}?x=1`, `${new URL(BASE).origin}/v1/files/${file.id}/download`]) {
+      const b = await POST(jsonPost(ROUTE, { prompt: "b", image: url }));
+      expect(b.status).toBe(400);
+      expect(await b.json()).toMatchObject({ title: "Invalid input", invalid_fields: [{ field: "image" }] });
+    }
+    expect(sim.predictions.size).toBe(1);
+    expect(file.deleted).toBe(false);
+    expect((await a).status).toBe(200);
+    // A's own file is deleted once A's prediction has ended.
+    await until(() => file.deleted);
+  });
+});
+
 describe("file inputs and the inline limit", () => {
   it("keeps an image at or below the limit inline as a data URL, with no upload", async () => {
     const response = await POST(jsonPost(ROUTE, { prompt: "small", image: SMALL }));

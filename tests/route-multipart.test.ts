@@ -114,10 +114,23 @@ describe("multipart/form-data bodies", () => {
       ["a truncated body", '--B\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nhal', type, "Unexpected end of form"],
       ["a field sent twice", '--B\r\nContent-Disposition: form-data; name="prompt"\r\n\r\na\r\n--B\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nb\r\n--B--\r\n', type, "`prompt` was sent more than once"],
       ["no fields at all", "--B--\r\n", type, "no fields"],
+      ["a part named only by name*=", "--B\r\nContent-Disposition: form-data; name*=utf-8''prompt\r\n\r\nhi\r\n--B--\r\n", type, "`name*=`"],
     ])("%s", async (_, text, contentType, words) => {
+      expect(words).not.toContain("undefined");
       const body = await problem(await post(text, { "content-type": contentType }));
       expect(body.detail).toContain(words);
       expect(sim.count("create")).toBe(0);
     });
+  });
+
+  it("refuse a text part whose bytes are not UTF-8, as the same bytes in JSON are", async () => {
+    const invalid = Buffer.from([0x68, 0xff, 0xfe, 0x69]);
+    const head = Buffer.from('--B\r\nContent-Disposition: form-data; name="prompt"\r\n\r\n');
+    const body = Buffer.concat([head, invalid, Buffer.from("\r\n--B--\r\n")]);
+    const multipart = await problem(await post(body, { "content-type": "multipart/form-data; boundary=B" }));
+    expect(multipart.detail).toContain("`prompt` is not valid UTF-8");
+    const json = await problem(await post(Buffer.concat([Buffer.from('{"prompt":"'), invalid, Buffer.from('"}')]), { "content-type": "application/json" }));
+    expect(json.detail).toContain("not valid UTF-8");
+    expect(sim.count("create")).toBe(0);
   });
 });

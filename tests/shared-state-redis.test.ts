@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Problem } from "@/lib/server/problem";
 import { DEFAULT_KEY_PREFIX, parseRedisConfig, redisSecretValues } from "@/lib/server/shared-state/redis-config";
-import { RedisConnection, SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
+import { persistenceWarning, RedisConnection, SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
 import { getSharedState, redisSharedState, type SharedState } from "@/lib/server/shared-state/shared-state";
 import { hasRedisServer, useRedisServer } from "@/tests/support/redis-server";
 
@@ -102,8 +102,10 @@ describe.skipIf(!hasRedisServer)("when Redis fails", () => {
   afterEach(() => redis.ensureRunning());
 
   it("fails fast with one typed 503 and one warning per outage, and recovers by itself", async () => {
-    const warn = vi.fn();
-    const connection = new RedisConnection({ url: redis.url, keyPrefix: prefix(), warn });
+    const calls = vi.fn();
+    const connection = new RedisConnection({ url: redis.url, keyPrefix: prefix(), warn: calls });
+    // The outage warnings (the test Redis also warns once that it has no persistence).
+    const outages = () => calls.mock.calls.filter(([event]) => event === "shared_state_unavailable").length;
     const state = redisSharedState(connection);
     open.push(state);
     const take = async (now: number) => state.rateLimits.take("id:outage", RULE, now);
@@ -117,25 +119,24 @@ describe.skipIf(!hasRedisServer)("when Redis fails", () => {
       expect((failure as Problem).status).toBe(503);
       expect((failure as Problem).headers["Retry-After"]).toBe("5");
     }
-    expect(warn).toHaveBeenCalledTimes(1);
-    expect(warn.mock.calls[0][0]).toBe("shared_state_unavailable");
+    expect(outages()).toBe(1);
 
     // Back, empty (no persistence): the scripts are loaded again and the counts start afresh.
     await redis.start();
     await vi.waitFor(async () => expect(await take(T0)).toEqual({ allowed: true }), { timeout: 15_000, interval: 100 });
-    expect(warn).toHaveBeenCalledTimes(1);
+    expect(outages()).toBe(1);
 
     // Outage 2: the server freezes (up, answering nothing): the command timeout ends each call.
     redis.freeze();
     try {
       await expect(take(T0)).rejects.toBeInstanceOf(SharedStateUnavailable);
       await expect(state.idempotency.begin("k", "h", T0)).rejects.toBeInstanceOf(SharedStateUnavailable);
-      expect(warn).toHaveBeenCalledTimes(2);
+      expect(outages()).toBe(2);
     } finally {
       redis.thaw();
     }
     await vi.waitFor(async () => expect((await state.idempotency.begin("k2", "h", T0)).kind).toBe("new"), { timeout: 15_000, interval: 100 });
-    expect(warn).toHaveBeenCalledTimes(2);
+    expect(outages()).toBe(2);
   }, 60_000);
 
   it("hears prediction-ended messages again after Redis restarts", async () => {
@@ -158,4 +159,23 @@ describe.skipIf(!hasRedisServer)("when Redis fails", () => {
       { timeout: 15_000, interval: 200 },
     );
   }, 60_000);
+});
+
+describe("Idempotency-Keys outlive a Redis restart only with persistence", () => {
+  it("reads INFO persistence: an append-only file is required, snapshots alone are not enough", () => {
+    expect(persistenceWarning("# Persistence\r\nloading:0\r\naof_enabled:1\r\n")).toBeNull();
+    expect(persistenceWarning("# Persistence\r\naof_enabled:0\r\nrdb_last_save_time:1\r\n")).toMatch(/aof_enabled:0.*forgets every Idempotency-Key.*appendonly yes/s);
+    expect(persistenceWarning("# Persistence\r\n")).toMatch(/does not say whether it persists/);
+  });
+
+  it.skipIf(!hasRedisServer)("warns once, at the first command, when the Redis at REDIS_URL has no append-only file", async () => {
+    const warn = vi.fn();
+    const state = redisSharedState(new RedisConnection({ url: redis.url, keyPrefix: prefix(), warn }));
+    open.push(state);
+    await state.idempotency.begin("persist-1", "h", T0);
+    await vi.waitFor(() => expect(warn).toHaveBeenCalledWith("redis_not_persistent", expect.stringContaining("aof_enabled:0")));
+    await state.idempotency.begin("persist-2", "h", T0);
+    await state.idempotency.begin("persist-3", "h", T0);
+    expect(warn.mock.calls.filter(([event]) => event === "redis_not_persistent")).toHaveLength(1);
+  });
 });

@@ -87,10 +87,10 @@ describe.skipIf(!hasRedisServer)("the routes on a shared Redis", () => {
 
   it("keep an Idempotency-Key's record where another instance answers the same prediction", async () => {
     const other = twoInstances();
-    const response = await post({ prompt: "keyed" }, { "idempotency-key": '"k-wired"', prefer: "respond-async" });
+    const response = await post({ prompt: "keyed" }, { "idempotency-key": '"k-wired-0123456789"', prefer: "respond-async" });
     expect(response.status).toBe(202);
     const { id } = await response.json();
-    await expect.poll(() => other.idempotency.begin(idempotencyKey("ip:unknown", "k-wired"), bodyHash(JSON.stringify({ prompt: "keyed" })))).toEqual({
+    await expect.poll(() => other.idempotency.begin(idempotencyKey("ip:unknown", "k-wired-0123456789"), bodyHash(JSON.stringify({ prompt: "keyed" })))).toEqual({
       kind: "created",
       predictionId: id,
     });

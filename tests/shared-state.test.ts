@@ -178,7 +178,7 @@ describe.each(implementations)("shared state %s", (_name, instances) => {
       const [a, b] = instances();
       const k = key();
       expect(await a.idempotency.begin(k, "h1", T0)).toEqual({ kind: "new" });
-      expect(await b.idempotency.begin(k, "h1", T0 + 10)).toEqual({ kind: "in-progress", retryAfterMs: 1000 });
+      expect(await b.idempotency.begin(k, "h1", T0 + 10)).toEqual({ kind: "in-progress", retryAfterMs: 1000, left: false });
       expect(await b.idempotency.begin(k, "h2", T0 + 10)).toEqual({ kind: "different-body" });
       await a.idempotency.complete(k, "pred123", T0 + 20);
       expect(await b.idempotency.begin(k, "h1", T0 + 30)).toEqual({ kind: "created", predictionId: "pred123" });
@@ -199,6 +199,22 @@ describe.each(implementations)("shared state %s", (_name, instances) => {
       expect((await a.idempotency.begin(orphan, "h", T0)).kind).toBe("new");
       expect((await b.idempotency.begin(orphan, "h", T0 + CREATING_TTL_MS - 1)).kind).toBe("in-progress");
       expect((await b.idempotency.begin(orphan, "h", T0 + CREATING_TTL_MS)).kind).toBe("new");
+    });
+
+    it("tells another instance that the creating request's client left, and the creator that a repeat attached", async () => {
+      const [a, b] = instances();
+      const k = key();
+      expect(await a.idempotency.begin(k, "h", T0)).toEqual({ kind: "new" });
+      await a.idempotency.leave(k);
+      expect(await b.idempotency.begin(k, "h", T0 + 10)).toEqual({ kind: "in-progress", retryAfterMs: 1000, left: true });
+      await a.idempotency.complete(k, "pred456", T0 + 20);
+      expect(await a.idempotency.attached(k)).toBe(false);
+      await b.idempotency.attach(k);
+      expect(await a.idempotency.attached(k)).toBe(true);
+      // Marks never bring back a record that is gone.
+      const gone = key();
+      await b.idempotency.leave(gone);
+      expect(await a.idempotency.begin(gone, "h", T0)).toEqual({ kind: "new" });
     });
 
     it("lets exactly one of many simultaneous requests with one key create", async () => {

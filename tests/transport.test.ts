@@ -52,6 +52,38 @@ describe("an upstream error body that echoes the request's headers", () => {
   });
 });
 
+describe("an upstream echo of the token in another encoding", () => {
+  const base64 = (text: string) => Buffer.from(text).toString("base64");
+  const percent = (text: string) => [...Buffer.from(text)].map((byte) => `%${byte.toString(16)}`).join("");
+  const forms = {
+    "percent-encoded": (token: string) => percent(token),
+    "upper-cased": (token: string) => token.toUpperCase(),
+    "base64 of the header": (token: string) => base64(`Bearer ${token}`),
+    "base64url inside a longer text": (token: string) => base64(`{"authorization":"Bearer ${token}"}`).replaceAll("+", "-").replaceAll("/", "_"),
+    "JSON \\u-escaped": (token: string) => token.replace(/[a-z]/g, (char) => `\\u00${char.charCodeAt(0).toString(16)}`),
+  };
+
+  it.each(Object.entries(forms))("is redacted when %s, in the answer and the log", async (_, encode) => {
+    const logged: string[] = [];
+    for (const level of ["log", "warn", "error"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
+    }
+    const echo = encode(TOKEN);
+    server.use(
+      http.post(`${BASE}/models/owner/model/predictions`, () =>
+        HttpResponse.json({ title: "Bad request", detail: `You sent ${echo}.`, status: 422, echoed: [echo] }, { status: 422 }),
+      ),
+    );
+    const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }));
+    const text = await response.text();
+    expect(response.status).toBe(422);
+    // Only the characters that carry none of the token's bits may remain of the encoded form.
+    expect(JSON.parse(text).detail).toMatch(/\[redacted\]/);
+    expect(text).not.toContain(echo.slice(4, -4));
+    for (const line of logged) expect(line).not.toContain(echo.slice(4, -4));
+  });
+});
+
 describe("where the token goes", () => {
   it("goes with a call to the configured base URL, never with one naming another origin", async () => {
     const seen = otherOrigin();

@@ -1,7 +1,8 @@
 import { createHmac, randomBytes } from "node:crypto";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { POST as run } from "@/app/api/ai/replicate/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
+import { GET as outputFile } from "@/app/api/ai/replicate/outputs/[token]/route";
 import { inFlight, webhooksInFlight } from "@/lib/server/guard/in-flight";
 import { bodyBudget } from "@/lib/server/http/body-budget";
 import { predictionStore } from "@/lib/server/replicate/prediction-store";
@@ -136,5 +137,67 @@ describe("webhooks read at once", () => {
     slow.state.finish();
     expect((await answer).status).toBe(200);
     expect(inFlight.current).toBe(0);
+  });
+});
+
+describe("webhook slots against junk", () => {
+  afterEach(() => vi.useRealTimers());
+  const junkHeaders = () => ({ "webhook-id": `msg_${randomBytes(6).toString("hex")}`, "webhook-timestamp": now(), "webhook-signature": `v1,${randomBytes(32).toString("base64")}` });
+  const whole = (body: string) =>
+    new Request(URL, { method: "POST", headers: { "content-type": "application/json", ...signedHeaders(body) }, body });
+
+  it("a body still arriving after 1 s gives its slot up (408) to a delivery that needs one", async () => {
+    setGuardEnv({ ROUTE_API_KEY: ROUTE_KEY, REPLICATE_WEBHOOK_MAX_IN_FLIGHT: "2" });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    // Well-formed headers, a junk signature and one byte of body, then nothing.
+    const junk = [0, 1].map(() => delivery(junkHeaders(), "{"));
+    const junkAnswers = junk.map(({ request }) => webhook(request));
+    await expect.poll(() => webhooksInFlight.current).toBe(2);
+    const early = JSON.stringify(prediction("whearly"));
+    expect((await webhook(whole(early))).status).toBe(503);
+
+    vi.advanceTimersByTime(1000);
+    const real = JSON.stringify(prediction("whreal"));
+    expect((await webhook(whole(real))).status).toBe(200);
+    expect(predictionStore.freshTerminal("whreal")).toBeDefined();
+    const evicted = await junkAnswers[0];
+    expect(evicted.status).toBe(408);
+    expect(await evicted.json()).toMatchObject({ status: 408, title: "Request timeout" });
+    junk[1].state.finish();
+    expect((await junkAnswers[1]).status).toBe(401);
+    expect(webhooksInFlight.current).toBe(0);
+    expect(inFlight.current).toBe(0);
+  });
+
+  it("a delivery whose body has arrived keeps its slot however long it is handled", async () => {
+    setGuardEnv({ ROUTE_API_KEY: ROUTE_KEY, REPLICATE_WEBHOOK_MAX_IN_FLIGHT: "1" });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const body = JSON.stringify(prediction("whslowread"));
+    const slow = delivery(signedHeaders(body), body);
+    const answer = webhook(slow.request);
+    await expect.poll(() => webhooksInFlight.current).toBe(1);
+    // Its body is whole once the stream ends (the route is reading it: its second pull waits); the
+    // route then verifies and handles it.
+    await expect.poll(() => slow.state.pulls).toBe(2);
+    slow.state.finish();
+    expect((await answer).status).toBe(200);
+    vi.advanceTimersByTime(5000);
+    expect(webhooksInFlight.current).toBe(0);
+  });
+});
+
+describe("the output-file route", () => {
+  it("never takes a webhook slot: with every one held, its answers are its own", async () => {
+    setGuardEnv({ ROUTE_API_KEY: ROUTE_KEY, REPLICATE_WEBHOOK_MAX_IN_FLIGHT: "1" });
+    setEnv({ REPLICATE_WEBHOOK_SECRET: SECRET, OUTPUT_STORAGE: "fs", OUTPUT_STORAGE_DIR: "/tmp/never-written-i20b" });
+    const held = delivery(signedHeaders("{}"), "{");
+    const answer = webhook(held.request);
+    await expect.poll(() => webhooksInFlight.current).toBe(1);
+    const token = "not-a-token-this-app-issued";
+    const file = await outputFile(new Request(`http://app.test/api/ai/replicate/outputs/${token}`), { params: Promise.resolve({ token }) });
+    expect(file.status).toBe(404);
+    expect(webhooksInFlight.current).toBe(1);
+    held.state.finish();
+    await answer;
   });
 });

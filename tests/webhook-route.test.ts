@@ -115,3 +115,25 @@ describe("webhook signatures", () => {
     expect(sim.count("secret")).toBe(1);
   });
 });
+
+describe("what a signed delivery may carry", () => {
+  it("a body nested far deeper than any prediction is a 400 problem, not a crash", async () => {
+    const nested = "[".repeat(200_000) + "]".repeat(200_000);
+    const body = JSON.stringify(prediction()).replace('"output":["https://x/out.png"]', `"output":${nested}`);
+    const response = await deliver(body);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ status: 400, title: "Invalid webhook body" });
+    expect(predictionStore.size).toBe(0);
+  });
+
+  it("the token, in any encoding, is redacted before the prediction is kept and served", async () => {
+    const echoes = [TOKEN, TOKEN.toUpperCase(), encodeURIComponent(`?t=${TOKEN}`).replaceAll("_", "%5F"), Buffer.from(`Bearer ${TOKEN}`).toString("base64")];
+    const delivered = { ...prediction(), logs: echoes.join("\n"), output: echoes };
+    expect((await deliver(JSON.stringify(delivered))).status).toBe(200);
+    const answer = await lookup(delivered.id);
+    expect(answer.status).toBe(200);
+    const text = await answer.text();
+    expect(text).toContain("[redacted]");
+    for (const echo of echoes) expect(text).not.toContain(echo.slice(4, -4));
+  });
+});

@@ -9,6 +9,7 @@ import { Problem } from "@/lib/server/problem";
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
 import { redisSecretValues } from "@/lib/server/shared-state/redis-config";
 import { STORAGE_SECRET_NAMES } from "@/lib/server/storage/storage-config";
+import { warnIfCapMisfits } from "@/lib/server/route-duration";
 
 export type ModelTarget =
   | { kind: "version"; version: string }
@@ -162,7 +163,12 @@ function clampSyncWait(seconds: number, timeoutSeconds: number): number {
 }
 
 
-const configCache = parsedOncePerEnv(ENV_NAMES, parseConfig);
+const configCache = parsedOncePerEnv(ENV_NAMES, (env) => {
+  const config = parseConfig(env);
+  // Once per configuration, at its first request: a cap the routes' maxDuration cannot hold.
+  warnIfCapMisfits(config.timeoutSeconds);
+  return config;
+});
 
 /**
  * The configuration of the current environment, parsed once per distinct environment (the key is

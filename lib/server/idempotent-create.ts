@@ -1,11 +1,16 @@
 import "server-only";
 // `Idempotency-Key` on POST /api/ai/replicate (IETF httpapi draft "The Idempotency-Key HTTP
 // Header Field"): a double-clicked Run, a resubmitted form or a client's retry after a lost answer
-// costs one prediction, not two. The key is scoped to the caller (its rate-limit client key), so
-// one caller's key never names another caller's prediction. With the same key:
+// costs one prediction, not two. The key is scoped to the caller's rate-limit client key (its
+// identity; else its address with TRUST_PROXY; else one scope for every anonymous caller), and is
+// a secret of at least MIN_KEY_LENGTH characters: within a shared scope only who holds the key
+// reaches its prediction. With the same key:
 // - the same body within 24 h answers the prediction the first request created (sync: waits for
 //   it; async: 202 with the same Location; event stream: follows it), never a second create;
-// - another body answers 422; a first request still creating answers 409 with Retry-After.
+// - another body answers 422; a first request still creating answers 409 with Retry-After, unless
+//   its caller has left: then the repeat waits for that prediction and follows it (a retry after a
+//   dropped connection re-attaches), and the first request, waiting LEAVE_GRACE_MS before its
+//   cancel, leaves the prediction to it.
 // The records live in the shared state (Redis with REDIS_URL, else this process), so the rule
 // holds across instances. When the store fails before the create, the answer is a 503 and nothing
 // is created; when it fails after, the prediction is still answered (its record then stays
@@ -20,7 +25,7 @@ import { Problem } from "@/lib/server/problem";
 import { outcomeStatus, predictionResponse } from "@/lib/server/replicate/answer";
 import { currentPrediction } from "@/lib/server/replicate/current-prediction";
 import { predictionLocation } from "@/lib/server/replicate/prediction-handle";
-import { followPrediction, type RunOptions } from "@/lib/server/replicate/run-prediction";
+import { deadlineOf, followPrediction, type RunOptions } from "@/lib/server/replicate/run-prediction";
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
 import type { RouteContext } from "@/lib/server/route-handler";
 import { bodyHash, idempotencyKey, type IdempotencyStore } from "@/lib/server/shared-state/idempotency";
@@ -31,6 +36,12 @@ import { invalidFieldsProblem } from "@/lib/server/validation";
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 /** Longer than any UUID or ULID with a prefix; a key is an id, not a payload. */
 export const MAX_KEY_LENGTH = 255;
+/**
+ * A key is a secret (a UUID is 36 characters): its scope may be shared by many callers (every
+ * anonymous caller without TRUST_PROXY, every holder of ROUTE_API_KEY), so a short guessable key
+ * would let one of them reach, or learn of, another's prediction.
+ */
+export const MIN_KEY_LENGTH = 16;
 
 // A structured-field String (printable ASCII, `\"` and `\\` escaped), or a bare token as many clients send.
 const QUOTED = /^"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$/;
@@ -43,9 +54,10 @@ export function readIdempotencyKey(headers: Headers): string | undefined {
   const text = raw.trim();
   const quoted = QUOTED.exec(text);
   const key = quoted ? quoted[1].replace(/\\(["\\])/g, "$1") : TOKEN.test(text) ? text : undefined;
-  if (key === undefined || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    const detail = `${IDEMPOTENCY_HEADER} must be a quoted string (e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324") or a token of 1 to ${MAX_KEY_LENGTH} characters.`;
-    throw invalidFieldsProblem("Invalid Idempotency-Key", detail, [{ field: IDEMPOTENCY_HEADER, description: "is not a quoted string or token of 1 to 255 characters" }]);
+  if (key === undefined || key.length < MIN_KEY_LENGTH || key.length > MAX_KEY_LENGTH) {
+    const range = `${MIN_KEY_LENGTH} to ${MAX_KEY_LENGTH} characters`;
+    const detail = `${IDEMPOTENCY_HEADER} must be a quoted string (e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324") or a token of ${range}: a random UUID, kept secret.`;
+    throw invalidFieldsProblem("Invalid Idempotency-Key", detail, [{ field: IDEMPOTENCY_HEADER, description: `is not a quoted string or token of ${range}` }]);
   }
   return key;
 }
@@ -59,16 +71,34 @@ export type CreateClaim =
   | {
       kind: "create";
       created(predictionId: string): void;
-      /** Passes `work` through; a failure before any prediction existed frees the key. */
+      /** Passes `work` (uploads, anything before the create): any failure frees the key. */
+      beforeCreate<T>(work: Promise<T>): Promise<T>;
+      /** Passes `work` (the create and the wait); a failure before any prediction existed frees the key. */
       track<T>(work: Promise<T>): Promise<T>;
+      /** Records in the key's record when the caller's connection drops, so a retry re-attaches instead of a 409. */
+      watchLeave(signal: AbortSignal): void;
+      /**
+       * The caller left: waits its grace (LEAVE_GRACE_MS from the leave, never past `deadline`) for
+       * a retry with the key; true when one follows the prediction (it must not be canceled).
+       */
+      handOver?: (deadline: number) => Promise<boolean>;
     }
-  | { kind: "replay"; predictionId: string };
+  | { kind: "replay"; predictionId: string; /** This repeat follows the prediction (see `handOver`). */ attach(): Promise<void> };
 
-const UNCLAIMED: CreateClaim = { kind: "create", created: () => {}, track: (work) => work };
+/**
+ * How long a sync request with a key, whose caller left, waits for a retry with the same key
+ * before canceling. Its cost: the prediction runs (billed) up to this long after a caller who
+ * never comes back has left; without a key the cancel goes out at once.
+ */
+export const LEAVE_GRACE_MS = 5_000;
+/** How often a retry whose first request's caller left asks whether the prediction exists yet. */
+const REATTACH_POLL_MS = 250;
+
+const UNCLAIMED: CreateClaim = { kind: "create", created: () => {}, beforeCreate: (work) => work, track: (work) => work, watchLeave: () => {} };
 
 export async function claimCreate(
   request: Request,
-  context: Pick<RouteContext, "caller">,
+  context: Pick<RouteContext, "caller"> & Partial<Pick<RouteContext, "config" | "receivedAt">>,
   body: unknown,
   store: IdempotencyStore = getSharedState().idempotency,
 ): Promise<CreateClaim> {
@@ -76,8 +106,15 @@ export async function claimCreate(
   if (key === undefined) return UNCLAIMED;
   const scope = clientKey(request.headers, context.caller ?? { identity: null }, getGuardConfig());
   const record = idempotencyKey(scope, key);
-  const decision = await store.begin(record, bodyHash(JSON.stringify(body)));
-  if (decision.kind === "created") return { kind: "replay", predictionId: decision.predictionId };
+  const hash = bodyHash(JSON.stringify(body));
+  // A retry whose first request's caller left waits (up to its own cap) for that prediction.
+  const waitUntil = context.config && context.receivedAt !== undefined ? deadlineOf(context.config, context.receivedAt) : 0;
+  let decision = await store.begin(record, hash);
+  while (decision.kind === "in-progress" && decision.left && Date.now() + REATTACH_POLL_MS < waitUntil && !request.signal.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, REATTACH_POLL_MS));
+    decision = await store.begin(record, hash);
+  }
+  if (decision.kind === "created") return { kind: "replay", predictionId: decision.predictionId, attach: () => store.attach(record) };
   if (decision.kind === "different-body") {
     throw new Problem(422, "Idempotency-Key reused", `This ${IDEMPOTENCY_HEADER} was used with another body; send a new key for a new prediction.`);
   }
@@ -88,6 +125,13 @@ export async function claimCreate(
     });
   }
   let predictionId: string | undefined;
+  let leftAt: number | undefined;
+  const abandon = () => store.abandon(record).catch(() => undefined);
+  const markLeft = () => {
+    if (leftAt !== undefined) return;
+    leftAt = Date.now();
+    store.leave(record).catch(() => undefined);
+  };
   return {
     kind: "create",
     created(id) {
@@ -97,25 +141,44 @@ export async function claimCreate(
       // Kept alive past an answer sent at once (async mode) on hosts that freeze after answering.
       keepAlive("complete the Idempotency-Key record", store.complete(record, id).catch((error: unknown) => unrecorded(id, error)));
     },
+    async beforeCreate(work) {
+      try {
+        return await work;
+      } catch (error) {
+        await abandon();
+        throw error;
+      }
+    },
     async track(work) {
       try {
         return await work;
       } catch (error) {
-        if (predictionId === undefined && nothingCreated(error)) await store.abandon(record).catch(() => undefined);
+        if (predictionId === undefined && nothingCreated(error)) await abandon();
         throw error;
       }
+    },
+    watchLeave(signal) {
+      if (signal.aborted) markLeft();
+      else signal.addEventListener("abort", markLeft, { once: true });
+    },
+    async handOver(deadline) {
+      markLeft();
+      const until = Math.min(leftAt! + LEAVE_GRACE_MS, deadline);
+      if (until > Date.now()) await new Promise((resolve) => setTimeout(resolve, until - Date.now()));
+      return store.attached(record).catch(() => false);
     },
   };
 }
 
 /**
- * A refusal (4xx: Replicate's or our pacing's) or a shared-state failure happened before any
- * create was accepted. A 5xx or a lost connection may hide a prediction created upstream: its
- * key stays "creating" rather than let a retry pay for a second one.
+ * A refusal (4xx: Replicate's or our pacing's), a failure known to come before any create (an
+ * upload, a create never sent) or a shared-state failure happened before any create was accepted.
+ * A 5xx or a lost connection may hide a prediction created upstream: its key stays "creating"
+ * rather than let a retry pay for a second one.
  */
 function nothingCreated(error: unknown): boolean {
   if (error instanceof SharedStateUnavailable) return true;
-  return error instanceof Problem && error.status < 500;
+  return error instanceof Problem && (error.nothingCreated || error.status < 500);
 }
 
 function unrecorded(predictionId: string, error: unknown): void {
@@ -124,28 +187,27 @@ function unrecorded(predictionId: string, error: unknown): void {
 }
 
 /**
- * The answer to a repeat of a request that created `predictionId`, in the mode this request asks
- * for. It never cancels: the prediction is the first request's, which may still be waiting for it.
+ * The answer to a repeat of a request that created the claim's prediction, in the mode this
+ * request asks for. It never cancels: the prediction is the first request's, which may still be
+ * waiting for it. A repeat that follows it (JSON or stream) attaches to it, so a first request
+ * whose caller left does not cancel it (a retry after a dropped connection re-attaches).
  */
-export async function replayPrediction(request: Request, context: RouteContext, predictionId: string): Promise<Response> {
+export async function replayPrediction(request: Request, context: RouteContext, claim: Extract<CreateClaim, { kind: "replay" }>): Promise<Response> {
   const { config, receivedAt, stats } = context;
+  const { predictionId } = claim;
   context.predictionId = predictionId;
+  const deadline = deadlineOf(config, receivedAt);
+  const location = predictionLocation(config, predictionId, context.caller);
   const follow = async (signal: AbortSignal, options: Pick<RunOptions, "onUpdate" | "needsLogs"> = {}) =>
-    followPrediction(config, await currentPrediction(config, predictionId, { stats }), {
-      ...options,
-      signal,
-      deadline: receivedAt + config.timeoutSeconds * 1000,
-      stats,
-      cancelWhenStopped: false,
-    });
+    followPrediction(config, await currentPrediction(config, predictionId, { stats }), { ...options, signal, deadline, stats, cancelWhenStopped: false });
   if (prefersAsync(request)) {
     const prediction = await currentPrediction(config, predictionId, { stats });
-    const location = predictionLocation(config, predictionId, context.caller);
     return predictionResponse(prediction, 202, { Location: location, "Preference-Applied": "respond-async" });
   }
+  await claim.attach().catch(() => undefined);
   if (wantsEventStream(request)) {
-    return streamPrediction(config, ({ signal, onUpdate }) => follow(signal, { onUpdate, needsLogs: true }), request.signal, stats);
+    return streamPrediction(config, ({ signal, onUpdate }) => follow(signal, { onUpdate, needsLogs: true }), request.signal, stats, { location, deadline });
   }
   const outcome = await follow(request.signal);
-  return predictionResponse(outcome.prediction, outcomeStatus(outcome));
+  return predictionResponse(outcome.prediction, outcomeStatus(outcome), { "Content-Location": location }, { deadline });
 }

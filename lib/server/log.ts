@@ -43,13 +43,70 @@ function write(level: Level, fields: Record<string, unknown>): void {
   console[level === "info" ? "log" : level](line);
 }
 
-/** Every occurrence of each secret, as written and as JSON would escape it, replaced. */
+/**
+ * Every occurrence of each secret replaced, in any form an upstream echo or an error message may
+ * carry it: as written, in any letter case, percent-encoded (any of its bytes, either hex case),
+ * JSON-escaped, and in base64 (standard or URL-safe, at any alignment, so also inside a longer
+ * encoded text such as `Bearer <secret>` or a whole header block).
+ */
 export function redact(text: string, secrets: readonly string[]): string {
   let result = text;
   for (const secret of secrets) {
-    result = result.split(secret).join("[redacted]");
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    if (escaped !== secret) result = result.split(escaped).join("[redacted]");
+    if (!secret) continue;
+    const { pattern, literal, base64 } = formsOf(secret);
+    // The pattern only when it can match: large texts (data URLs) are mostly neither.
+    if (result.includes("%") || result.includes("\\") || literal.test(result)) result = result.replace(pattern, "[redacted]");
+    for (const fragment of base64) if (result.includes(fragment)) result = result.split(fragment).join("[redacted]");
   }
   return result;
+}
+
+interface SecretForms {
+  /** The secret with each character as itself, percent-encoded or JSON-escaped; case-insensitive. */
+  pattern: RegExp;
+  /** The secret as written, any case: a quick test whether the pattern is worth running. */
+  literal: RegExp;
+  /** The part of its base64 that does not depend on the bytes around it, for each alignment. */
+  base64: string[];
+}
+
+const forms = new Map<string, SecretForms>();
+/** Base64 fragments shorter than this could occur by chance in other text. */
+const MIN_BASE64_FRAGMENT = 8;
+
+function formsOf(secret: string): SecretForms {
+  let known = forms.get(secret);
+  if (known) return known;
+  const charForms = [...secret].map((char) => {
+    const alternatives = new Set([escapeRegExp(char), escapeRegExp(JSON.stringify(char).slice(1, -1))]);
+    alternatives.add([...Buffer.from(char)].map((byte) => `%${hex(byte)}`).join(""));
+    if (char.length === 1) alternatives.add(`\\\\u${hex(char.charCodeAt(0)).padStart(4, "0")}`);
+    return `(?:${[...alternatives].join("|")})`;
+  });
+  const base64 = new Set<string>();
+  {
+    const bytes = Buffer.from(secret);
+    for (let offset = 0; offset < 3; offset += 1) {
+      const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64");
+      // Characters made only of the secret's bits: from the first whole sextet after the offset
+      // to the last whole sextet before its end.
+      const fragment = encoded.slice(Math.ceil((offset * 8) / 6), Math.floor(((offset + bytes.length) * 8) / 6));
+      if (fragment.length < MIN_BASE64_FRAGMENT) continue;
+      base64.add(fragment);
+      base64.add(fragment.replaceAll("+", "-").replaceAll("/", "_"));
+    }
+  }
+  known = { pattern: new RegExp(charForms.join(""), "gi"), literal: new RegExp(escapeRegExp(secret), "i"), base64: [...base64] };
+  // A handful of secrets in a process; the bound only guards against a caller passing many.
+  if (forms.size > 100) forms.clear();
+  forms.set(secret, known);
+  return known;
+}
+
+function hex(byte: number): string {
+  return byte.toString(16).toUpperCase().padStart(2, "0");
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\\/-]/g, "\\$&");
 }

@@ -10,12 +10,17 @@ export class Problem extends Error {
   readonly detail: string;
   readonly extra: Record<string, unknown>;
   readonly headers: Record<string, string>;
+  /**
+   * This failure came before any prediction could exist upstream (an upload, a slot wait, a create
+   * never sent): an `Idempotency-Key` it held is free again. False says nothing either way.
+   */
+  readonly nothingCreated: boolean;
 
   constructor(
     status: number,
     title: string,
     detail: string,
-    options: { extra?: Record<string, unknown>; headers?: Record<string, string> } = {},
+    options: { extra?: Record<string, unknown>; headers?: Record<string, string>; nothingCreated?: boolean } = {},
   ) {
     super(`${title}: ${detail}`);
     this.name = "Problem";
@@ -24,6 +29,7 @@ export class Problem extends Error {
     this.detail = detail;
     this.extra = options.extra ?? {};
     this.headers = options.headers ?? {};
+    this.nothingCreated = options.nothingCreated ?? false;
   }
 
   toJSON(): ProblemBody {

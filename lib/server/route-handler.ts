@@ -1,13 +1,14 @@
 import "server-only";
 // What every route of the project does around its own work: run the guards first (access, rate
-// limit, in-flight cap; see lib/server/guard/admit.ts; a signature-checked route gets the caps
-// only), set the body's rules (time limit, process budget: lib/server/http/read-json-body.ts),
+// limit, in-flight cap; see lib/server/guard/admit.ts; the webhook and the output files get the
+// caps only), set the body's rules (time limit, process budget: lib/server/http/read-json-body.ts),
 // read the configuration, turn any error into problem JSON, write one log line when the answer
-// has ended, and trace the request (a span, lib/server/telemetry.ts) whose id the log line carries. The handlers themselves only parse, call into lib/ and answer.
+// has ended, and trace the request (a span, lib/server/telemetry.ts) whose id the log line
+// carries. The handlers themselves only parse, call into lib/ and answer.
 
 import { getConfig, getGuardConfig, type Config } from "@/lib/server/config";
 import type { Caller } from "@/lib/server/guard/access";
-import { admitRequest, admitSigned } from "@/lib/server/guard/admit";
+import { admitCapability, admitRequest, admitSigned } from "@/lib/server/guard/admit";
 import { guardBody } from "@/lib/server/http/read-json-body";
 import { isEventStream } from "@/lib/shared/event-stream";
 import { logRequest } from "@/lib/server/log";
@@ -31,12 +32,16 @@ export interface RouteContext {
 type Handler<P> = (request: Request, context: RouteContext, params: P) => Promise<Response>;
 
 export interface RouteOptions {
-  /** "caller" (default): the guards run first. "signature": the handler verifies a signature itself. */
-  access?: "caller" | "signature";
+  /**
+   * "caller" (default): the guards run first. "signature": the webhook, whose handler verifies
+   * Replicate's signature itself (caps only, the webhooks' own included). "capability": the URL is
+   * its own key (kept output files; the process's in-flight cap only).
+   */
+  access?: "caller" | "signature" | "capability";
 }
 
 export function replicateRoute<P = Record<string, never>>(name: string, handler: Handler<P>, options: RouteOptions = {}) {
-  const guarded = (options.access ?? "caller") === "caller";
+  const access = options.access ?? "caller";
   return async (request: Request, segment?: { params: Promise<P> }): Promise<Response> => {
     const context: Partial<RouteContext> & Pick<RouteContext, "receivedAt" | "stats"> = {
       receivedAt: Date.now(),
@@ -59,16 +64,17 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
     let failure: unknown;
     try {
       const guard = getGuardConfig();
+      const body = guardBody(request, { timeoutMs: guard.bodyTimeoutMs, budgetBytes: guard.bodyBudgetBytes });
+      releaseBody = body.release;
       await inSpan("replicate.guard", {}, async () => {
-        if (guarded) {
+        if (access === "caller") {
           const admission = await admitRequest(request, guard);
           context.caller = admission.caller;
           releaseSlot = admission.release;
         } else {
-          releaseSlot = admitSigned(guard);
+          releaseSlot = access === "signature" ? admitSigned(guard, body) : admitCapability(guard);
         }
       });
-      releaseBody = guardBody(request, { timeoutMs: guard.bodyTimeoutMs, budgetBytes: guard.bodyBudgetBytes });
       context.config = getConfig();
       const params = segment ? await segment.params : ({} as P);
       response = await handler(request, context as RouteContext, params);

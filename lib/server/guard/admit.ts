@@ -2,13 +2,14 @@ import "server-only";
 // The guards, in order, for a route that reaches Replicate: who is calling (403/401), how often
 // (429), how many at once (503). All of them answer before the body is read.
 //
-// Only a POST can start a prediction, so only a POST counts against the rate limit: a client at
-// its limit can still follow and cancel what it started. A DELETE (cancel) saves credit and is
-// quick: it is never refused for load.
+// A POST (it can start a prediction) and a DELETE (it calls Replicate) count against the rate
+// limit, each kind on its own allowance: a client at its limit of creates can still cancel what it
+// started, and a flood of DELETEs spends only its own. Following (GET) is free: its reads are
+// shared per interval. A DELETE saves credit and is quick: it takes no in-flight slot.
 
 import type { GuardConfig } from "@/lib/server/config";
 import { identifyCaller, type Caller } from "@/lib/server/guard/access";
-import { inFlight, webhooksInFlight, type Release } from "@/lib/server/guard/in-flight";
+import { inFlight, webhooksInFlight, type Release, type SlowBody } from "@/lib/server/guard/in-flight";
 import { clientKey, enforceRateLimit } from "@/lib/server/guard/rate-limit";
 import { getSharedState } from "@/lib/server/shared-state/shared-state";
 
@@ -20,22 +21,23 @@ export interface Admission {
 
 export async function admitRequest(request: Request, config: GuardConfig): Promise<Admission> {
   const caller = await identifyCaller(request, config);
-  if (config.rateLimit && request.method === "POST") {
-    await enforceRateLimit(clientKey(request.headers, caller, config), config.rateLimit, getSharedState().rateLimits);
+  if (config.rateLimit && (request.method === "POST" || request.method === "DELETE")) {
+    const client = clientKey(request.headers, caller, config);
+    await enforceRateLimit(request.method === "POST" ? client : `cancel:${client}`, config.rateLimit, getSharedState().rateLimits);
   }
   const release = request.method === "DELETE" ? () => {} : inFlight.acquire(config.maxInFlight);
   return { caller, release };
 }
 
 /**
- * A signature-checked route (the webhook): no caller to identify, its handler checks the
- * signature's headers before it reads the body. Only the caps run here: the process's in-flight
- * cap, then the webhooks' own, so a flood of unsigned deliveries holds at most that many slots.
+ * The webhook: no caller to identify, its handler checks the signature's headers before it reads
+ * the body. Only the caps run here: the process's in-flight cap, then the webhooks' own (whose
+ * slots a slow body gives up to a delivery that needs one, see `WebhookSlots`).
  */
-export function admitSigned(config: GuardConfig): Release {
+export function admitSigned(config: GuardConfig, body: SlowBody): Release {
   const releaseSlot = inFlight.acquire(config.maxInFlight);
   try {
-    const releaseWebhook = webhooksInFlight.acquire(config.webhookMaxInFlight);
+    const releaseWebhook = webhooksInFlight.acquire(config.webhookMaxInFlight, body);
     return () => {
       releaseWebhook();
       releaseSlot();
@@ -44,4 +46,9 @@ export function admitSigned(config: GuardConfig): Release {
     releaseSlot();
     throw error;
   }
+}
+
+/** A route whose URL is its own key (kept output files): only the process's in-flight cap runs. */
+export function admitCapability(config: GuardConfig): Release {
+  return inFlight.acquire(config.maxInFlight);
 }

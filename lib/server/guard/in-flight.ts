@@ -44,5 +44,70 @@ export class InFlightLimit {
 /** The process's one counter. */
 export const inFlight = new InFlightLimit();
 
+/** A delivery's body, as far as its slot needs to know it. */
+export interface SlowBody {
+  /** Ends the read of a body not yet arrived whole; false once it has been read. */
+  cutOff(problem: Problem): boolean;
+}
+
+/**
+ * Replicate sends a delivery's few KB at once: a body still arriving this long after its request
+ * came is not Replicate's, and gives its slot up to a delivery that needs one.
+ */
+export const SLOW_DELIVERY_MS = 1000;
+
+/**
+ * REPLICATE_WEBHOOK_MAX_IN_FLIGHT: webhook deliveries read and handled at once, so a flood of
+ * unsigned ones holds at most that many slots (and that many bodies). The signature can only be
+ * checked once the body is whole, so a sender of junk that trickles its bodies could otherwise
+ * keep every slot for the body time limit, renewably, and real deliveries out past Replicate's
+ * retries: when the slots are full, a new delivery takes the slot of the oldest one whose body is
+ * still arriving after SLOW_DELIVERY_MS (answered 408). A delivery whose body has arrived keeps
+ * its slot until it is answered.
+ */
+export class WebhookSlots {
+  private readonly holders = new Set<{ since: number; body: SlowBody }>();
+
+  constructor(private readonly clock: () => number = () => Date.now()) {}
+
+  /** Takes a slot for a delivery, or throws 503. The returned release is safe to call more than once. */
+  acquire(max: number, body: SlowBody): Release {
+    const now = this.clock();
+    if (this.holders.size >= max && !this.evictSlow(now)) {
+      throw new Problem(
+        503,
+        "Server busy",
+        `This server is already serving ${max} webhook deliveries at once (REPLICATE_WEBHOOK_MAX_IN_FLIGHT); try again shortly.`,
+        { headers: { "Retry-After": String(BUSY_RETRY_AFTER_SECONDS) } },
+      );
+    }
+    const holder = { since: now, body };
+    this.holders.add(holder);
+    return () => void this.holders.delete(holder);
+  }
+
+  get current(): number {
+    return this.holders.size;
+  }
+
+  /** Frees the slot of the oldest delivery still trickling its body, if one is slow enough. */
+  private evictSlow(now: number): boolean {
+    // A Set iterates in insertion order: oldest first.
+    for (const holder of this.holders) {
+      if (now - holder.since < SLOW_DELIVERY_MS) return false;
+      const problem = new Problem(
+        408,
+        "Request timeout",
+        `The delivery's body was still arriving after ${SLOW_DELIVERY_MS / 1000} s while other deliveries waited; send it again.`,
+      );
+      if (holder.body.cutOff(problem)) {
+        this.holders.delete(holder);
+        return true;
+      }
+    }
+    return false;
+  }
+}
+
 /** Webhook deliveries being read and handled; each also holds a slot of `inFlight`. */
-export const webhooksInFlight = new InFlightLimit("webhook deliveries at once (REPLICATE_WEBHOOK_MAX_IN_FLIGHT)");
+export const webhooksInFlight = new WebhookSlots();

@@ -1,7 +1,8 @@
 import "server-only";
 // REPLICATE_BODY_BUDGET_BYTES: the request body bytes this whole process holds at once, summed
-// over every request in flight. A body is counted from its first byte (all of it at once when it
-// declares a `Content-Length`) until its answer ends, because the parsed copies live that long.
+// over every request in flight. A body's bytes are counted as they arrive (what `Content-Length`
+// declares is not: a connection that declares much and sends nothing holds nothing) until its
+// answer ends, because the parsed copies live that long.
 // Past the budget the answer is 503 with Retry-After, so the in-flight cap times the largest body
 // can never exhaust the machine's memory.
 

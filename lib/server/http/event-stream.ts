@@ -55,6 +55,8 @@ export function eventStreamResponse(
   const encoder = new TextEncoder();
   const gone = new AbortController();
   const leave = () => gone.abort();
+  // A client may be gone before the stream is made (it left while the create was on the wire).
+  if (options.signal?.aborted) leave();
   options.signal?.addEventListener("abort", leave, { once: true });
   let timer: ReturnType<typeof setInterval> | undefined;
   let closed = false;

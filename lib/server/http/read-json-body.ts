@@ -4,10 +4,14 @@ import "server-only";
 // time (408: a slow sender cannot hold an in-flight slot) and fit the process's body budget (503).
 // (A `proxy.ts` would cut bodies at 10 MB silently; we answer instead.)
 //
-// Memory: a body with a `Content-Length` is read into one buffer of that size (no chunk list, no
-// second copy); without one, into a list of the chunks as they came, joined once at the end. The
-// bytes are decoded once into text and dropped; the text is parsed once and dropped. A request so
-// holds at most twice its body while it is read, and its parsed value (one copy) after.
+// The budget counts the bytes that have arrived, never what `Content-Length` declares: connections
+// that declare large bodies and send nothing hold none of it (they are answered 408 at the time
+// limit).
+//
+// Memory: a body is read into a list of the chunks as they came, joined once at the end (a buffer
+// of the declared size is not allocated before its bytes arrive, for the same reason). The bytes
+// are decoded once into text and dropped; the text is parsed once and dropped. A request so holds
+// at most twice its body while it is read, and its parsed value (one copy) after.
 
 import type { Release } from "@/lib/server/guard/in-flight";
 import { bodyBudget } from "@/lib/server/http/body-budget";
@@ -25,23 +29,47 @@ export interface BodyRules {
 interface Lease extends BodyRules {
   held: number;
   released: boolean;
+  /** The body has been read to its end. */
+  finished: boolean;
+  /** Why the read was cut off, if it was (see BodyLease.cutOff). */
+  cut?: Problem;
+  /** Ends the read under way with a problem. */
+  interrupt?: (problem: Problem) => void;
+}
+
+/** A request's body as the guards hold it. */
+export interface BodyLease {
+  /** Gives the body's bytes back to the budget: call it when the answer ends. */
+  release: Release;
+  /**
+   * Ends the read of a body that has not arrived whole (at once if under way, else when it
+   * starts) with `problem`; false, and nothing done, once the body has been read.
+   */
+  cutOff(problem: Problem): boolean;
 }
 
 const leases = new WeakMap<Request, Lease>();
 
 /**
  * Sets the rules the body of `request` is read under; replicateRoute calls it for every request.
- * The returned release gives the body's bytes back to the budget: call it when the answer ends.
  * A request never passed here (a test calling a reader directly) is read without either rule.
  */
-export function guardBody(request: Request, rules: BodyRules): Release {
-  const lease: Lease = { ...rules, held: 0, released: false };
+export function guardBody(request: Request, rules: BodyRules): BodyLease {
+  const lease: Lease = { ...rules, held: 0, released: false, finished: false };
   leases.set(request, lease);
-  return () => {
-    if (lease.released) return;
-    lease.released = true;
-    bodyBudget.give(lease.held);
-    lease.held = 0;
+  return {
+    release: () => {
+      if (lease.released) return;
+      lease.released = true;
+      bodyBudget.give(lease.held);
+      lease.held = 0;
+    },
+    cutOff: (problem) => {
+      if (lease.finished) return false;
+      lease.cut ??= problem;
+      lease.interrupt?.(problem);
+      return true;
+    },
   };
 }
 
@@ -71,45 +99,35 @@ export async function readBodyText(request: Request, maxBytes: number, limitName
 }
 
 async function readAtMost(request: Request, maxBytes: number, limitName: string): Promise<Uint8Array> {
-  const declared = declaredLength(request.headers);
-  let whole = declared === null || declared > maxBytes ? null : new Uint8Array(declared);
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const value of countedChunks(request, maxBytes, limitName)) {
-    const before = total;
     total += value.byteLength;
-    if (whole && total <= whole.byteLength) {
-      whole.set(value, before);
-      continue;
-    }
-    if (whole) {
-      // More than it declared (only a hand-built Request can): carry on as if undeclared.
-      chunks.push(whole.subarray(0, before));
-      whole = null;
-    }
     chunks.push(value);
   }
-  if (whole) return total === whole.byteLength ? whole : whole.subarray(0, total);
   return joined(chunks, total);
 }
 
 /**
  * The body's chunks as they arrive, under the request's rules: at most `maxBytes` (413 naming
  * `limitName`, before a byte is read when `Content-Length` says so), within the body time limit
- * (408) and the process's body budget (503; a declared length is counted at once). Stopping early
+ * (408) and the process's body budget (503; each chunk counted as it arrives). Stopping early
  * (an exception or a `break` in the consumer) cancels the rest of the body.
  */
 export async function* countedChunks(request: Request, maxBytes: number, limitName: string): AsyncGenerator<Uint8Array> {
   const declared = declaredLength(request.headers);
   if (declared !== null && declared > maxBytes) throw tooLarge(maxBytes, limitName);
-  if (!request.body) return;
   const lease = leases.get(request);
+  if (lease?.cut) throw lease.cut;
+  if (!request.body) {
+    if (lease) lease.finished = true;
+    return;
+  }
   const count = (bytes: number) => {
     if (!lease || lease.released) return;
     bodyBudget.take(bytes, lease.budgetBytes);
     lease.held += bytes;
   };
-  if (declared !== null) count(declared);
 
   const reader = request.body.getReader();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -117,24 +135,29 @@ export async function* countedChunks(request: Request, maxBytes: number, limitNa
     if (lease) timer = setTimeout(() => reject(bodyTimeout(lease.timeoutMs)), lease.timeoutMs);
   });
   expired.catch(() => undefined);
+  const cut = new Promise<never>((_, reject) => {
+    if (lease) lease.interrupt = reject;
+  });
+  cut.catch(() => undefined);
   let total = 0;
   let done = false;
   try {
     for (;;) {
-      const read = await Promise.race([reader.read(), expired]);
+      const read = await Promise.race([reader.read(), expired, cut]);
       if (read.done) {
         done = true;
+        if (lease) lease.finished = true;
         return;
       }
       const value = read.value;
       total += value.byteLength;
       if (total > maxBytes) throw tooLarge(maxBytes, limitName);
-      // A declared body was counted whole; bytes past what it declared are counted as they come.
-      if (declared === null || total > declared) count(declared === null ? value.byteLength : Math.min(value.byteLength, total - declared));
+      count(value.byteLength);
       yield value;
     }
   } finally {
     clearTimeout(timer);
+    if (lease) lease.interrupt = undefined;
     if (!done) reader.cancel().catch(() => undefined);
   }
 }

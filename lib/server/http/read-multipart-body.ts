@@ -10,7 +10,10 @@ import "server-only";
 //   integer or a boolean: then text that reads as one (`42`, `1.5`, `true`) becomes one; anything
 //   else stays text, for the schema to refuse with its own message; an object or array field's
 //   text is read as JSON when it is JSON. JSON bodies are not coerced.
-// - A field sent twice, a part without a name, or a malformed body is a 400 naming what is wrong.
+// - A text part must be UTF-8, as a JSON body must: one with bytes that are not (busboy would read
+//   them as U+FFFD) is a 400, as the same bytes in JSON are.
+// - A field sent twice, a part without a name (or named only by `name*=`, which busboy does not
+//   read), or a malformed body is a 400 naming what is wrong.
 
 import busboy from "busboy";
 import { Problem } from "@/lib/server/problem";
@@ -49,14 +52,19 @@ export async function readMultipartBody(
   const pending: Promise<void>[] = [];
   let failure: Problem | null = null;
   const fail = (problem: Problem) => void (failure ??= problem);
-  const put = (name: string, value: unknown) => {
+  const put = (name: string | undefined, value: unknown) => {
+    if (name === undefined) return fail(invalidBody("A multipart part names its field only with `name*=`; send `name=\"...\"` (raw UTF-8 is fine)."));
     if (name === "") return fail(invalidBody("A multipart part has no field name."));
     if (Object.hasOwn(fields, name)) return fail(invalidBody(`The field \`${name.slice(0, 100)}\` was sent more than once.`));
     Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
   };
 
-  parser.on("field", (name, value) => put(name, coerce(value, schema.properties?.[name]?.type)));
-  parser.on("file", (name, stream, info) => {
+  parser.on("field", (name: string | undefined, value) => {
+    // busboy decodes text leniently: a byte sequence that is not UTF-8 comes out as U+FFFD.
+    if (value.includes("\uFFFD")) return fail(invalidBody(`The field \`${String(name).slice(0, 100)}\` is not valid UTF-8 text.`));
+    put(name, coerce(value, name === undefined ? undefined : schema.properties?.[name]?.type));
+  });
+  parser.on("file", (name: string | undefined, stream, info) => {
     const chunks: Buffer[] = [];
     stream.on("data", (chunk: Buffer) => chunks.push(chunk));
     pending.push(

@@ -29,13 +29,31 @@ export const MAX_CREATE_RETRIES = 1000;
 
 export interface Clock {
   now: () => number;
-  sleep: (ms: number) => Promise<void>;
+  /** Resolves after `ms`, or early once `signal` aborts. */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+    }),
 };
+
+/** The caller went away before the create was sent: nothing was created, nothing is answered to anyone. */
+export function clientGone(): Problem {
+  return new Problem(499, "Client closed request", "The client went away before the prediction was created; nothing was created.", {
+    nothingCreated: true,
+  });
+}
 
 export class CreatePacer {
   private pacedUntil = 0;
@@ -78,12 +96,14 @@ export async function planCreateRetry(failure: FailedAttempt, context: RetryCont
 }
 
 /**
- * Waits for this create's slot; throws a 429 Problem when the slot lies past the deadline. Pacing
- * is timing, not a guard of spend: when the account's pacing (REDIS_URL) cannot be reached the
- * create goes unpaced, and Replicate's own 429 still paces it (the guards, rate limit and
+ * Waits for this create's slot; throws a 429 Problem when the slot lies past the deadline, and
+ * stops (a 499 problem, nothing sent) when `signal` aborts: a caller who left costs no create.
+ * Pacing is timing, not a guard of spend: when the account's pacing (REDIS_URL) cannot be reached
+ * the create goes unpaced, and Replicate's own 429 still paces it (the guards, rate limit and
  * Idempotency-Key, answer 503 instead).
  */
-export async function waitForCreateSlot(config: Config, deadline: number, clock: Clock = systemClock): Promise<void> {
+export async function waitForCreateSlot(config: Config, deadline: number, clock: Clock = systemClock, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) throw clientGone();
   const now = clock.now();
   const waitMs = await Promise.resolve(pacingFor(config).reserve(now)).catch((error: unknown) => {
     if (error instanceof SharedStateUnavailable) return 0;
@@ -94,9 +114,37 @@ export async function waitForCreateSlot(config: Config, deadline: number, clock:
     const seconds = Math.ceil(waitMs / 1000);
     throw new Problem(429, "Too many predictions", `Replicate is throttling this account's creates; try again in ~${seconds}s.`, {
       headers: { "Retry-After": String(seconds) },
+      nothingCreated: true,
     });
   }
-  await clock.sleep(waitMs);
+  await clock.sleep(waitMs, signal);
+  if (signal?.aborted) throw clientGone();
+}
+
+/** How long a cancel may take once we have decided to give up: the answer waits for it. */
+export const CANCEL_BUDGET_MS = 1_000;
+/** A sync create's `Cancel-After` ends the prediction at most this long past the cap. */
+export const CANCEL_AFTER_PAST_CAP_SECONDS = 5;
+
+/**
+ * The `Prefer: wait` of a create sent at `now`: at most `maxSeconds`, and over early enough that
+ * its answer arrives, and a cancel can be sent, before the deadline (whole seconds, rounded down:
+ * Replicate takes 1..60). Less than a second left: no hold. Computed for each attempt, so a create
+ * retried after a slot wait holds only what is left.
+ */
+export function holdSeconds(maxSeconds: number, deadline: number, now: number): number {
+  const left = Math.floor((deadline - now - CANCEL_BUDGET_MS) / 1000);
+  const hold = Math.min(maxSeconds, 60, left);
+  return hold >= 1 ? hold : 0;
+}
+
+/**
+ * The `Cancel-After` of a sync create sent at `now` (whole seconds, Replicate's minimum 5): the
+ * prediction ends by itself at most CANCEL_AFTER_PAST_CAP_SECONDS past the deadline, even if this
+ * server dies or never learns its id.
+ */
+export function capCancelAfterSeconds(deadline: number, now: number): number {
+  return Math.max(5, Math.floor((deadline - now) / 1000) + CANCEL_AFTER_PAST_CAP_SECONDS);
 }
 
 /** The retry part of a create's call: not idempotent, retried only as planCreateRetry says. */

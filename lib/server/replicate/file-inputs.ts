@@ -17,6 +17,8 @@ import type { Config } from "@/lib/server/config";
 import { estimateDecodedBytes } from "@/lib/server/image";
 import { logWarning } from "@/lib/server/log";
 import { Problem } from "@/lib/server/problem";
+import { invalidFieldsProblem } from "@/lib/server/validation";
+import { clientGone } from "@/lib/server/replicate/create-policy";
 import { deleteFile, fileIdOf, uploadFile } from "@/lib/server/replicate/files";
 import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
 import type { CallStats } from "@/lib/server/replicate/transport";
@@ -36,12 +38,58 @@ const MAX_DEPTH = 32;
 const DECODE_CHARS = 65_536;
 const DATA_URL_HEAD = /^data:([a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+)?((?:;[^,;]*)*);base64,/i;
 
+/**
+ * The input as it is, or a 400 naming each field that holds a URL on Replicate's API origin (a
+ * Files API file's `urls.get`): the only such URLs an input may carry are the ones this request's
+ * own uploads put there. Another caller's file would be read by this caller's model, and deleted
+ * when this prediction ends.
+ */
+export function refuseForeignFiles(config: Config, input: Record<string, unknown>): Record<string, unknown> {
+  const api = new URL(config.baseUrl).origin;
+  const found: string[] = [];
+  const visit = (value: unknown, path: Path) => {
+    if (typeof value === "string") {
+      if (originOf(value) === api) found.push(path.map(String).join(".") || "input");
+    } else if (typeof value === "object" && value !== null && path.length < MAX_DEPTH) {
+      for (const [name, item] of Object.entries(value)) visit(item, [...path, name]);
+    }
+  };
+  visit(input, []);
+  if (found.length === 0) return input;
+  throw invalidFieldsProblem(
+    "Invalid input",
+    "A URL on Replicate's API (a Files API file) is not accepted as an input: send the file itself (a data URL, or multipart), and the route uploads it.",
+    found.map((field) => ({ field, description: "is a URL on Replicate's API; send the file itself" })),
+  );
+}
+
+/** The origin of an absolute http(s) URL (host case and default port normalized), else null. */
+function originOf(text: string): string | null {
+  if (!/^\s*https?:/i.test(text)) return null;
+  try {
+    return new URL(text.trim()).origin;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Uploads the input's large data URLs. The uploads stop when `signal` aborts (the caller left: a
+ * 499) or at `deadline` (the cap: a 504); either way nothing is created and the files already
+ * uploaded are deleted.
+ */
 export async function uploadLargeInputs(
   config: Config,
   input: Record<string, unknown>,
-  options: { deadline: number; stats?: CallStats },
+  options: { deadline: number; stats?: CallStats; signal?: AbortSignal },
 ): Promise<UploadedInputs> {
   const fileIds: string[] = [];
+  const stop = new AbortController();
+  const atCap = setTimeout(() => stop.abort(), Math.max(0, options.deadline - Date.now()));
+  const leave = () => stop.abort();
+  if (options.signal?.aborted) stop.abort();
+  options.signal?.addEventListener("abort", leave, { once: true });
+  const callOptions = { deadline: options.deadline, stats: options.stats, signal: stop.signal };
   const replace = async (value: unknown, path: Path): Promise<unknown> => {
     if (typeof value === "string") {
       const head = DATA_URL_HEAD.exec(value.slice(0, 512));
@@ -57,11 +105,13 @@ export async function uploadLargeInputs(
             contentType,
             filename: fileNameOf(path, contentType),
           },
-          options,
+          callOptions,
         );
         fileIds.push(file.id);
         return file.urls.get;
       } catch (error) {
+        if (options.signal?.aborted) throw clientGone();
+        if (stop.signal.aborted) throw uploadTimedOut(config, path);
         throw uploadProblem(path, error);
       }
     }
@@ -79,11 +129,26 @@ export async function uploadLargeInputs(
     return value;
   };
   try {
-    return { input: (await replace(input, [])) as Record<string, unknown>, fileIds };
+    const uploaded = (await replace(input, [])) as Record<string, unknown>;
+    if (options.signal?.aborted) throw clientGone();
+    return { input: uploaded, fileIds };
   } catch (error) {
     deleteInputFiles(config, fileIds);
     throw error;
+  } finally {
+    clearTimeout(atCap);
+    options.signal?.removeEventListener("abort", leave);
   }
+}
+
+function uploadTimedOut(config: Config, path: Path): Problem {
+  const field = path.map(String).join(".") || "input";
+  return new Problem(
+    504,
+    "Prediction timed out",
+    `The file in \`${field}\` was still uploading to Replicate's Files API at the cap of ${config.timeoutSeconds} s (REPLICATE_TIMEOUT_SECONDS); no prediction was created.`,
+    { nothingCreated: true },
+  );
 }
 
 /**
@@ -171,5 +236,6 @@ function uploadProblem(path: Path, error: unknown): Problem {
   const status = error instanceof Problem && error.status === 413 ? 413 : throttled ? 429 : 502;
   return new Problem(status, "Input file not uploaded", `The file in \`${field}\` could not be uploaded to Replicate's Files API, so no prediction was created: ${cause}`, {
     headers: throttled ? (error.headers ?? {}) : {},
+    nothingCreated: true,
   });
 }

@@ -29,7 +29,7 @@ export interface UploadSource {
 export interface FileCallOptions {
   deadline: number;
   stats?: CallStats;
-  /** Stops a delete (its after-answer bound passed); never passed to an upload. */
+  /** Aborts the call (an upload: the caller left, or the cap was reached; a delete: its after-answer bound passed). */
   signal?: AbortSignal;
 }
 
@@ -56,7 +56,8 @@ export async function uploadFile(config: Config, source: UploadSource, options: 
     idempotent: false,
     retry: planUploadRetry,
     deadline: options.deadline,
-    // 100 MiB at a slow 1 MB/s still arrives; a dead connection is given up on sooner by the deadline's cancel.
+    // The caller's signal ends it at the cap (file-inputs.ts); this only bounds a call made without one.
+    signal: options.signal,
     timeoutMs: 120_000,
     accept: (data) => ReplicateFile.safeParse(data).success,
     stats: options.stats,

@@ -4,7 +4,8 @@ import { callReplicate, isReplicateOrigin, type CallStats } from "@/lib/server/r
 import { CallAborted } from "@/lib/server/replicate/replicate-errors";
 import { EndWatches } from "@/lib/server/replicate/end-watch";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
-import { getPrediction } from "@/lib/server/replicate/predictions";
+import { cancelPrediction, getPrediction } from "@/lib/server/replicate/predictions";
+import type { RateLimitStore } from "@/lib/server/guard/rate-limit";
 import { estimateRemainingMs, parseProgress } from "@/lib/shared/progress";
 import { ReplicatePredictionPage } from "@/lib/shared/replicate-objects";
 import { TokenBucket } from "@/lib/server/replicate/token-bucket";
@@ -34,7 +35,9 @@ import type { PredictionEvents } from "@/lib/server/shared-state/webhook-state";
  * and GETs a prediction the list shows ended, so that its answer carries its logs.
  *
  * `current()` is the status read of `GET /api/ai/replicate/{handle}`: concurrent reads of one
- * prediction share one call per poll interval, counted against the same budget.
+ * prediction share one call per poll interval, counted against the same budget. `cancel()` is
+ * `DELETE`'s: one cancel per prediction per poll interval however many ask, on every instance
+ * together when shared (a turn in the shared store), counted against the same budget too.
  *
  * A prediction with a stream (`urls.stream`: text and file streams alike) is waited for on it, not
  * polled: the stream's `done` says the run ended, to the millisecond, and the prediction is then
@@ -43,12 +46,13 @@ import type { PredictionEvents } from "@/lib/server/shared-state/webhook-state";
  *
  * A webhook that reports a prediction ended (on this instance, or on another one through the shared
  * state's events) answers its waiters at once. With webhooks on, a prediction the list shows ended
- * is left to its webhook for WEBHOOK_GRACE_ROUNDS rounds before it is read: the delivery carries the
- * whole prediction, a read would only pay for it twice.
+ * is left to its webhook until WEBHOOK_GRACE_ROUNDS rounds after it ended (its `completed_at`) before it
+ * is read: the delivery carries the whole prediction, a read would only pay for it twice.
  *
  * A wait that learns its end another way (its stream, or webhooks) is polled only once in
- * COVERED_EVERY_ROUNDS rounds, and gets no ETA poll: the fallback, so that a silent stream or a
- * lost webhook never strands it.
+ * COVERED_EVERY_ROUNDS rounds (WEBHOOK_COVERED_EVERY_ROUNDS with webhooks), and gets no ETA poll:
+ * the fallback, so that a silent stream never strands it, and a lost webhook costs about two
+ * rounds: the next due poll finds it ended and reads it whole once its grace is over.
  *
  * With shared state on Redis (REDIS_URL), the account is polled once, not once per instance: each
  * instance publishes what it waits for, the instance holding the poller's lease refreshes all of it
@@ -92,6 +96,8 @@ export interface PollSharing {
   share: PollShare;
   /** The account's budget, shared by every instance. */
   budget: CallBudget;
+  /** Where instances take turns: one cancel per prediction per interval among them all. */
+  turns: RateLimitStore;
 }
 
 export interface PollerParts {
@@ -123,10 +129,16 @@ const MAX_TARGETED = 10_000;
 const ETA_MARGIN_MS = 15;
 /** Streams read for their `done` at once, per process; past that, predictions are polled. */
 const MAX_END_WATCHES = 100;
-/** A wait its stream or webhook will end is still polled once in this many rounds. */
+/** A wait its stream will end is still polled once in this many rounds. */
 const COVERED_EVERY_ROUNDS = 5;
-/** With webhooks on, rounds a prediction the list shows ended waits for its webhook before it is read. */
-const WEBHOOK_GRACE_ROUNDS = 2;
+/** A wait its webhook will end is still polled once in this many rounds: a lost delivery costs about two. */
+const WEBHOOK_COVERED_EVERY_ROUNDS = 2;
+/**
+ * With webhooks on, rounds after a prediction ended (its `completed_at`, else when a list first
+ * showed it ended) that its webhook is waited for before it is read. Deliveries come within
+ * moments of the end; one later than this is taken as lost.
+ */
+const WEBHOOK_GRACE_ROUNDS = 1.5;
 
 export class Poller {
   private waiting = new Set<Waiter>();
@@ -138,6 +150,7 @@ export class Poller {
   private rounds = 0;
   private readonly targeted = new Map<string, string>();
   private readonly reads = new Map<string, { at: number; answer: Promise<Prediction> }>();
+  private readonly cancels = new Map<string, { at: number; answer: Promise<Prediction> }>();
   private readonly streams: EndWatches;
 
   constructor(
@@ -234,7 +247,10 @@ export class Poller {
       }
     }
     const ended = new Set(round.ended ?? []);
-    for (const waiter of [...this.waiting]) if (ended.has(waiter.prediction.id) && this.readEnded(waiter)) void this.get(waiter);
+    for (const waiter of [...this.waiting]) {
+      const id = waiter.prediction.id;
+      if (ended.has(id) && this.readEnded(waiter, round.endedAt?.[id] ?? readAt)) void this.get(waiter);
+    }
   }
 
   /**
@@ -242,14 +258,54 @@ export class Poller {
    * many read it at once (an answer younger than the interval is shared), within the budget.
    */
   current(id: string, options: { stats?: CallStats } = {}): Promise<Prediction> {
+    return this.sharedPerInterval(this.reads, id, () =>
+      this.take().then(() => getPrediction(this.config, id, { deadline: Date.now() + 10_000, stats: options.stats })),
+    );
+  }
+
+  /**
+   * Cancels the prediction (`DELETE`): one cancel per poll interval however many ask at once or
+   * in a row, here and (when shared) on every instance together, within the budget. Whoever is
+   * not the one to cancel is answered the prediction as it is now (the shared read, `current`).
+   */
+  cancel(id: string, options: { stats?: CallStats } = {}): Promise<Prediction> {
+    return this.sharedPerInterval(this.cancels, id, async () => {
+      if (!(await this.cancelTurn(id))) return this.current(id, options);
+      await this.take();
+      const canceled = await cancelPrediction(this.config, id, { deadline: Date.now() + 10_000, stats: options.stats });
+      // The cancel's answer is the prediction as it is now: a status read right after shares it.
+      this.reads.set(id, { at: Date.now(), answer: Promise.resolve(canceled) });
+      return canceled;
+    });
+  }
+
+  /** True when no other instance canceled this prediction within the interval (or none can be asked). */
+  private async cancelTurn(id: string): Promise<boolean> {
+    const turns = this.parts.sharing?.turns;
+    if (!turns) return true;
+    const interval = this.config.pollIntervalMs;
+    try {
+      return (await turns.take(`cancel-turn:${id}`, { limit: 1, windowMs: interval, text: `1/${interval}ms` }, Date.now())).allowed;
+    } catch (error) {
+      if (error instanceof SharedStateUnavailable) return true;
+      throw error;
+    }
+  }
+
+  /** `make()`'s answer, shared by every call for `id` within one poll interval (a failure is not shared). */
+  private sharedPerInterval(
+    answers: Map<string, { at: number; answer: Promise<Prediction> }>,
+    id: string,
+    make: () => Promise<Prediction>,
+  ): Promise<Prediction> {
     const now = Date.now();
-    const recent = this.reads.get(id);
+    const recent = answers.get(id);
     if (recent && now - recent.at < this.config.pollIntervalMs) return recent.answer;
-    const answer = this.take().then(() => getPrediction(this.config, id, { deadline: Date.now() + 10_000, stats: options.stats }));
-    this.reads.set(id, { at: now, answer });
-    // A failure is not shared with later reads, and old answers are not kept.
-    answer.catch(() => this.reads.get(id)?.answer === answer && this.reads.delete(id));
-    for (const [key, read] of this.reads) if (now - read.at >= this.config.pollIntervalMs) this.reads.delete(key);
+    const answer = make();
+    answers.set(id, { at: now, answer });
+    answer.catch(() => answers.get(id)?.answer === answer && answers.delete(id));
+    // Old answers are not kept.
+    for (const [key, entry] of answers) if (now - entry.at >= this.config.pollIntervalMs) answers.delete(key);
     return answer;
   }
 
@@ -277,7 +333,8 @@ export class Poller {
   private roundOf(): Waiter[] {
     const all = [...this.waiting];
     this.streams.keepOnly(new Set(all.map((waiter) => waiter.prediction.id)));
-    const fallbackMs = (COVERED_EVERY_ROUNDS - 0.5) * this.config.pollIntervalMs;
+    const every = this.config.webhookUrl ? WEBHOOK_COVERED_EVERY_ROUNDS : COVERED_EVERY_ROUNDS;
+    const fallbackMs = (every - 0.5) * this.config.pollIntervalMs;
     const now = Date.now();
     return all.filter((waiter) =>
       waiter.endedSeenAt === undefined ? now - waiter.since >= fallbackMs || !this.covered(waiter) : this.readEnded(waiter),
@@ -286,12 +343,13 @@ export class Poller {
 
   /**
    * A waiter whose prediction a list (or the holder's round) shows ended: read it whole now, or,
-   * with webhooks on, only once its webhook is WEBHOOK_GRACE_ROUNDS rounds late.
+   * with webhooks on, only once its webhook is WEBHOOK_GRACE_ROUNDS rounds late (counted from
+   * `endedAt`, when it ended, if known).
    */
-  private readEnded(waiter: Waiter): boolean {
+  private readEnded(waiter: Waiter, endedAt?: number): boolean {
     if (!this.config.webhookUrl) return true;
     const now = Date.now();
-    waiter.endedSeenAt ??= now;
+    waiter.endedSeenAt ??= endedAt !== undefined && endedAt <= now ? endedAt : now;
     return now - waiter.endedSeenAt >= WEBHOOK_GRACE_ROUNDS * this.config.pollIntervalMs;
   }
 
@@ -337,7 +395,7 @@ export class Poller {
         // reach, is read whole: its answer carries the logs a list entry has not.
         const fresh = seen.get(waiter.prediction.id);
         if (fresh && !isTerminal(fresh)) waiter.resolve(withLogsOf(waiter, fresh));
-        else if (!fresh || this.readEnded(waiter)) viaGet.push(waiter);
+        else if (!fresh || this.readEnded(waiter, endedAtOf(fresh))) viaGet.push(waiter);
       }
     } else {
       viaGet.push(...viaList);
@@ -395,10 +453,16 @@ export class Poller {
     const ownIds = new Set(own.map((waiter) => waiter.prediction.id));
     const endedElsewhere = entries.filter((entry) => !ownIds.has(entry.id) && seen.has(entry.id) && isTerminal(seen.get(entry.id)!));
     const told = new Set(endedElsewhere.map((entry) => entry.id));
+    // When each ended, for the others' webhook grace.
+    const endedAt: Record<string, number> = {};
+    for (const entry of endedElsewhere) {
+      const at = endedAtOf(seen.get(entry.id)!);
+      if (at !== undefined) endedAt[entry.id] = at;
+    }
     // This instance's own that ended, while their webhooks may still come, are left to them.
     for (const waiter of own) {
       const fresh = seen.get(waiter.prediction.id);
-      if (fresh && isTerminal(fresh) && !this.readEnded(waiter)) told.add(waiter.prediction.id);
+      if (fresh && isTerminal(fresh) && !this.readEnded(waiter, endedAtOf(fresh))) told.add(waiter.prediction.id);
     }
     for (const id of told) seen.delete(id);
     await Promise.all(
@@ -419,18 +483,28 @@ export class Poller {
     }
     const changed = entries.map((entry) => seen.get(entry.id)).filter((fresh, i) => fresh && (isTerminal(fresh) || fresh.status !== entries[i].status));
     const ended = endedElsewhere.map((entry) => entry.id);
-    await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), readAt, changed: changed as Prediction[], ended }).catch(() => undefined);
+    await sharing.share.publishRound({ holder: sharing.instanceId, at: Date.now(), readAt, changed: changed as Prediction[], ended, endedAt }).catch(() => undefined);
   }
 
+  /**
+   * Reads the waiter's prediction whole (with its logs), for it and for every other waiter of that
+   * prediction here: followers of one prediction, JSON and event stream alike, share one GET.
+   */
   private async get(waiter: Waiter, takeToken = true): Promise<void> {
-    const { signal, deadline, stats } = waiter.options;
     // Polled once: a round and a targeted poll that overlap must not both call for it.
-    if (!this.waiting.delete(waiter)) return;
+    if (!this.waiting.has(waiter)) return;
+    const id = waiter.prediction.id;
+    const group = [...this.waiting].filter((other) => other.prediction.id === id);
+    for (const member of group) this.waiting.delete(member);
+    const { signal, dispose } = allAborted(group.map((member) => member.options.signal));
     try {
       if (takeToken) await this.take(signal);
-      waiter.resolve(await getPrediction(this.config, waiter.prediction.id, { signal, deadline, stats }));
+      const fresh = await getPrediction(this.config, id, { signal, deadline: deadlineOf(group), stats: waiter.options.stats });
+      for (const member of group) member.resolve(fresh);
     } catch (error) {
-      waiter.reject(error);
+      for (const member of group) member.reject(error);
+    } finally {
+      dispose();
     }
   }
 
@@ -492,6 +566,12 @@ function withLogsOf(waiter: Waiter, fresh: Prediction): Prediction {
   return isTerminal(fresh) || fresh.logs ? fresh : { ...fresh, logs: waiter.prediction.logs };
 }
 
+/** When the prediction ended, as Replicate says (`completed_at`), if it says. */
+function endedAtOf(prediction: Prediction): number | undefined {
+  const at = Date.parse(prediction.completed_at ?? "");
+  return Number.isFinite(at) ? at : undefined;
+}
+
 function entryOf(waiter: Waiter): PolledEntry {
   const { id, created_at: createdAt, status } = waiter.prediction;
   return { id, createdAt: createdAt || new Date().toISOString(), status };
@@ -509,6 +589,17 @@ function deadlineOf(waiters: Waiter[]): number {
 function barStep(logs: string | null | undefined): string | null {
   const progress = parseProgress(logs);
   return progress ? `${progress.pass}:${progress.current}/${progress.total}` : null;
+}
+
+/** A signal that aborts once every one of `signals` has (a shared call stops when nobody waits for it). */
+function allAborted(signals: AbortSignal[]): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const check = () => {
+    if (signals.every((signal) => signal.aborted)) controller.abort();
+  };
+  for (const signal of signals) signal.addEventListener("abort", check, { once: true });
+  check();
+  return { signal: controller.signal, dispose: () => signals.forEach((signal) => signal.removeEventListener("abort", check)) };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -540,6 +631,7 @@ function pollerParts(config: Config, state: SharedState): PollerParts {
       lease: state.lease("poller"),
       share: state.pollShare,
       budget: state.callBudget(config.pollBudgetPerMinute),
+      turns: state.rateLimits,
     },
   };
 }

@@ -2,7 +2,8 @@ import "server-only";
 import type { Config } from "@/lib/server/config";
 import { Problem } from "@/lib/server/problem";
 import { callReplicate, type CallStats } from "@/lib/server/replicate/transport";
-import { createRetry, waitForCreateSlot } from "@/lib/server/replicate/create-policy";
+import { capCancelAfterSeconds, clientGone, createRetry, holdSeconds, waitForCreateSlot } from "@/lib/server/replicate/create-policy";
+import { CallAborted } from "@/lib/server/replicate/replicate-errors";
 import { PREDICTION_ID, type Prediction } from "@/lib/shared/prediction";
 import { ReplicatePrediction } from "@/lib/shared/replicate-objects";
 
@@ -13,54 +14,108 @@ import { ReplicatePrediction } from "@/lib/shared/replicate-objects";
 
 export interface CreateOptions {
   deadline: number;
-  /** `Prefer: wait=N`; 0 or undefined sends no Prefer header. */
+  /** Longest `Prefer: wait` hold (s); each attempt holds only what the deadline leaves (`holdSeconds`). 0: none. */
   waitSeconds?: number;
-  /** `Cancel-After`: Replicate ends the prediction by itself past it, even if this server dies. */
-  cancelAfterSeconds?: number;
+  /**
+   * `Cancel-After`: Replicate ends the prediction by itself past it, even if this server dies. A
+   * number of seconds, or "cap": at most 5 s past the deadline, whenever the create is sent.
+   */
+  cancelAfter?: number | "cap";
+  /** The caller leaving: stops the slot and retry waits; a create already on the wire is never aborted. */
+  signal?: AbortSignal;
   /** Extra fields of the create body (`webhook`, `webhook_events_filter`). */
   extra?: Record<string, unknown>;
   stats?: CallStats;
 }
 
 /**
- * The create is bounded by the cap like everything else: one still unanswered at the deadline is
- * given up (its `Cancel-After` ends the prediction upstream, if Replicate made one) and answered
- * as a 504 problem, within moments of the cap.
+ * The create is bounded by the cap like everything else. No attempt is sent at or past the
+ * deadline, nor once the caller has left (both answer a problem that created nothing). One still
+ * on the wire at the deadline is answered as a 504 at once and left to finish: when its answer
+ * comes, the prediction it made is canceled (and its `Cancel-After` ends it anyway).
  */
 export async function createPrediction(config: Config, input: Record<string, unknown>, options: CreateOptions): Promise<Prediction> {
   const { path, body } = createRequest(config, input);
-  await waitForCreateSlot(config, options.deadline);
-  const headers: Record<string, string> = {};
-  if (options.waitSeconds) headers.Prefer = `wait=${options.waitSeconds}`;
-  if (options.cancelAfterSeconds) headers["Cancel-After"] = `${Math.max(5, Math.ceil(options.cancelAfterSeconds))}s`;
-  const atCap = new AbortController();
-  const timer = setTimeout(() => atCap.abort(), Math.max(0, options.deadline - Date.now()));
+  const { deadline, signal } = options;
+  await waitForCreateSlot(config, deadline, undefined, signal);
+  // Stops the waits between attempts (a 429's Retry-After), never an attempt on the wire: its
+  // prediction would be lost and run on.
+  const gate = new AbortController();
+  let onWire = false;
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    if (!onWire) gate.abort();
+  };
+  signal?.addEventListener("abort", stop, { once: true });
+  const call = callReplicate<Prediction>(config, {
+    method: "POST",
+    path,
+    body: { ...body, ...options.extra },
+    ...createRetry(config),
+    deadline,
+    signal: gate.signal,
+    beforeAttempt: () => {
+      if (signal?.aborted) throw clientGone();
+      const now = Date.now();
+      if (now >= deadline) throw createTimedOut(config, { sent: false });
+      onWire = true;
+      return attemptHeaders(options, now);
+    },
+    afterAttempt: () => {
+      onWire = false;
+      if (stopping) gate.abort();
+    },
+    // A held create answers after up to N s; past that only a dead connection is waited for.
+    timeoutMs: ((options.waitSeconds ?? 0) + 30) * 1000,
+    accept: isReplicatePrediction,
+    stats: options.stats,
+  }).then((answer) => answer.data);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const atCap = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const sent = onWire;
+      stop();
+      reject(createTimedOut(config, { sent }));
+    }, Math.max(0, deadline - Date.now()));
+  });
   try {
-    const answer = await callReplicate<Prediction>(config, {
-      method: "POST",
-      path,
-      body: { ...body, ...options.extra },
-      headers,
-      ...createRetry(config),
-      deadline: options.deadline,
-      signal: atCap.signal,
-      // A held create answers after up to N s; past that only a dead connection is waited for.
-      timeoutMs: ((options.waitSeconds ?? 0) + 30) * 1000,
-      accept: isReplicatePrediction,
-      stats: options.stats,
-    });
-    return answer.data;
+    return await Promise.race([call, atCap]);
   } catch (error) {
-    if (atCap.signal.aborted) throw createTimedOut(config, options.cancelAfterSeconds);
+    if (error instanceof CallAborted) throw signal?.aborted ? clientGone() : createTimedOut(config, { sent: false });
+    if (error instanceof Problem && error.status === 504 && !error.nothingCreated) {
+      // Given up at the cap while on the wire: whatever it made is canceled once its id is known.
+      call.then((created) => cancelPrediction(config, created.id, { deadline: Date.now() + 10_000, timeoutMs: 10_000 })).catch(() => undefined);
+    }
     throw explainTarget(config, error);
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener("abort", stop);
   }
 }
 
-function createTimedOut(config: Config, cancelAfterSeconds: number | undefined): Problem {
-  const after = cancelAfterSeconds ? ` If Replicate made the prediction, its Cancel-After (${Math.ceil(cancelAfterSeconds)} s) ends it.` : "";
-  return new Problem(504, "Prediction timed out", `Replicate did not answer the create within ${config.timeoutSeconds} s (REPLICATE_TIMEOUT_SECONDS).${after}`);
+/** The headers of one create attempt sent at `now`: its hold and Cancel-After shrink as the deadline nears. */
+function attemptHeaders(options: CreateOptions, now: number): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const hold = options.waitSeconds ? holdSeconds(options.waitSeconds, options.deadline, now) : 0;
+  if (hold > 0) headers.Prefer = `wait=${hold}`;
+  const cancelAfter = options.cancelAfter === "cap" ? capCancelAfterSeconds(options.deadline, now) : options.cancelAfter;
+  if (cancelAfter) headers["Cancel-After"] = `${Math.max(5, Math.ceil(cancelAfter))}s`;
+  return headers;
+}
+
+function createTimedOut(config: Config, { sent }: { sent: boolean }): Problem {
+  const cap = `${config.timeoutSeconds} s (REPLICATE_TIMEOUT_SECONDS)`;
+  if (!sent) {
+    return new Problem(504, "Prediction timed out", `The cap of ${cap} was reached before the create was sent; nothing was created.`, {
+      nothingCreated: true,
+    });
+  }
+  return new Problem(
+    504,
+    "Prediction timed out",
+    `Replicate did not answer the create within ${cap}. If it made the prediction, it is canceled as soon as its answer arrives, and its Cancel-After ends it anyway.`,
+  );
 }
 
 /**

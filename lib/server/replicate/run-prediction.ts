@@ -9,6 +9,7 @@ import type { CallStats } from "@/lib/server/replicate/transport";
 import { CallAborted } from "@/lib/server/replicate/replicate-errors";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { pollerFor } from "@/lib/server/replicate/poller";
+import { CANCEL_BUDGET_MS } from "@/lib/server/replicate/create-policy";
 import { cancelPrediction, createPrediction } from "@/lib/server/replicate/predictions";
 import { SYNC_WEBHOOK_EVENTS, webhookFields } from "@/lib/server/replicate/webhooks";
 import { inCancel, inCreate, inWait, noteStarted, noteWaitEnd, waitVia } from "@/lib/server/telemetry";
@@ -37,25 +38,42 @@ export interface RunOptions {
   needsLogs?: boolean;
   /** Cancel the prediction when we stop waiting for it (default). Re-attached followers do not. */
   cancelWhenStopped?: boolean;
+  /**
+   * The caller left: asked before the cancel; true when someone else now follows the prediction
+   * (a retry with the same Idempotency-Key), which then is not canceled.
+   */
+  handOver?: (deadline: number) => Promise<boolean>;
 }
 
-/** How long a cancel may take once we have decided to give up: the answer waits for it. */
-const CANCEL_BUDGET_MS = 1_000;
-
 export async function runPrediction(config: Config, input: Record<string, unknown>, options: RunOptions): Promise<RunOutcome> {
-  const deadline = options.receivedAt + config.timeoutSeconds * 1000;
-  const waitSeconds = options.holdCreate === false ? 0 : syncWaitSeconds(config, deadline);
-  const created = await inCreate(waitSeconds, () =>
+  const created = await createForRun(config, input, options);
+  return followPrediction(config, created, { ...options, deadline: deadlineOf(config, options.receivedAt) });
+}
+
+/**
+ * The create of a run, alone: a caller who wants the id before following it (a live stream names
+ * it in its headers) follows it with `followPrediction`. A caller gone before it is sent costs
+ * no create (a 499 problem).
+ */
+export async function createForRun(config: Config, input: Record<string, unknown>, options: Pick<RunOptions, "signal" | "receivedAt" | "stats" | "holdCreate">): Promise<Prediction> {
+  const waitSeconds = options.holdCreate === false ? 0 : config.syncWaitSeconds;
+  return inCreate(waitSeconds, () =>
     createPrediction(config, input, {
-      deadline,
+      deadline: deadlineOf(config, options.receivedAt),
+      // The hold ends early enough to cancel before the cap; Cancel-After ends it at most 5 s past the cap.
       waitSeconds,
-      cancelAfterSeconds: config.timeoutSeconds + 5,
+      cancelAfter: "cap",
+      signal: options.signal,
       // With a public origin the end arrives by webhook (on any instance), not at the next poll.
       extra: webhookFields(config, SYNC_WEBHOOK_EVENTS),
       stats: options.stats,
     }),
   );
-  return followPrediction(config, created, { ...options, deadline });
+}
+
+/** Epoch ms of the cap of a request received at `receivedAt`. */
+export function deadlineOf(config: Config, receivedAt: number): number {
+  return receivedAt + config.timeoutSeconds * 1000;
 }
 
 /**
@@ -71,8 +89,9 @@ export async function startPrediction(
 ): Promise<Prediction> {
   const created = await inCreate(0, () =>
     createPrediction(config, input, {
-      deadline: options.receivedAt + config.timeoutSeconds * 1000,
-      cancelAfterSeconds: config.asyncTimeoutSeconds,
+      deadline: deadlineOf(config, options.receivedAt),
+      cancelAfter: config.asyncTimeoutSeconds,
+      signal: options.signal,
       extra: options.extra,
       stats: options.stats,
     }),
@@ -80,12 +99,6 @@ export async function startPrediction(
   noteStarted(created);
   if (!options.signal?.aborted) return created;
   return (await cancelQuietly(config, created.id, options.stats)) ?? created;
-}
-
-/** Prefer: wait never holds the create past the cap (Replicate takes whole seconds, 1..60). */
-function syncWaitSeconds(config: Config, deadline: number): number {
-  if (config.syncWaitSeconds === 0) return 0;
-  return Math.min(config.syncWaitSeconds, Math.max(1, Math.round((deadline - Date.now()) / 1000)));
 }
 
 /** Poll a created prediction until it ends, the cap passes or the caller leaves. */
@@ -128,6 +141,7 @@ async function follow(config: Config, created: Prediction, options: FollowOption
   }
   if (isTerminal(current)) return { kind: "terminal", prediction: current };
   if (options.cancelWhenStopped === false) return { kind: "detached", prediction: current };
+  if (clientSignal.aborted && options.handOver && (await options.handOver(deadline))) return { kind: "detached", prediction: current };
   const canceled = await cancelQuietly(config, current.id, stats);
   // It may have ended on its own in the meantime: then that is the answer.
   if (canceled && isTerminal(canceled) && canceled.status !== "canceled") return { kind: "terminal", prediction: canceled };

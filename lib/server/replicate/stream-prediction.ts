@@ -1,9 +1,9 @@
 import "server-only";
 import type { Config } from "@/lib/server/config";
-import { eventStreamResponse } from "@/lib/server/http/event-stream";
+import { eventStreamResponse, type SendEvent } from "@/lib/server/http/event-stream";
 import { toProblem } from "@/lib/server/problem";
 import { replicateEvents } from "@/lib/server/replicate/replicate-stream";
-import { keepOutputs } from "@/lib/server/storage/keep-outputs";
+import { keepOutputsBy } from "@/lib/server/replicate/answer";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { predictionEventTracker } from "@/lib/shared/prediction-events";
 import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
@@ -20,8 +20,21 @@ export type Runner = (options: { signal: AbortSignal; onUpdate: (prediction: Pre
  * polling; the runner decides whether that cancels the prediction (the POST's does, a re-attached
  * GET's does not: the prediction runs on for the next page).
  */
-export function streamPrediction(config: Config, run: Runner, requestSignal: AbortSignal, stats?: CallStats): Response {
-  return eventStreamResponse(async (send, signal) => {
+export interface StreamOptions {
+  /** The prediction's handle URL: the response's `Content-Location`, and a `location` field of the first event. */
+  location?: string;
+  /** Epoch ms (the cap): `done` never waits on output copies past it (answer.ts `keepOutputsBy`). */
+  deadline?: number;
+}
+
+export function streamPrediction(config: Config, run: Runner, requestSignal: AbortSignal, stats?: CallStats, options: StreamOptions = {}): Response {
+  const response = eventStreamResponse(async (sendEvent, signal) => {
+    let unnamed = options.location !== undefined;
+    const send: SendEvent = (event, data) => {
+      if (unnamed && typeof data === "object" && data !== null && !Array.isArray(data)) data = { ...data, location: options.location };
+      unnamed = false;
+      sendEvent(event, data);
+    };
     const outputs = new AbortController();
     let streamed = null as StreamedOutput | null;
     const track = predictionEventTracker({ outputStreamed: () => streamed !== null });
@@ -38,13 +51,15 @@ export function streamPrediction(config: Config, run: Runner, requestSignal: Abo
       // The stream may have lost its last events to the poll that saw the end: the final word is the prediction's.
       const final = streamed?.final(outcome.prediction.output);
       if (final !== undefined) send("output", { output: final });
-      send("done", await keepOutputs(outcome.prediction));
+      send("done", await keepOutputsBy(outcome.prediction, options.deadline));
     } catch (error) {
       send("done", toProblem(error).toJSON());
     } finally {
       outputs.abort();
     }
   }, { signal: requestSignal });
+  if (options.location !== undefined) response.headers.set("Content-Location", options.location);
+  return response;
 }
 
 /**

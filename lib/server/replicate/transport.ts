@@ -59,6 +59,14 @@ export interface ReplicateCall {
   /** Answer the body as a byte stream (an event stream) instead of parsed JSON. */
   stream?: boolean;
   stats?: CallStats;
+  /**
+   * Runs right before each attempt is sent, retries included: returns headers computed at that
+   * moment (a create's hold and `Cancel-After`, which shrink as the deadline nears), or throws to
+   * send nothing (the error is the call's).
+   */
+  beforeAttempt?: () => Record<string, string>;
+  /** Runs when an attempt's answer (or failure) has come back, before any retry is planned. */
+  afterAttempt?: () => void;
 }
 
 export interface UploadBody {
@@ -77,6 +85,8 @@ declare module "axios" {
     countRetry?: () => void;
     plannedRetryMs?: number;
     openBody?: () => NodeJS.ReadableStream;
+    beforeAttempt?: () => Record<string, string>;
+    afterAttempt?: () => void;
     /** Every attempt's answer status (undefined: no answer), for the request's counts and the metrics. */
     noteAnswer?: (status: number | undefined) => void;
   }
@@ -97,12 +107,29 @@ const instance = axios.create({
 
 // Runs for every attempt, retries included (axios-retry sends the config again): a fresh stream each time.
 instance.interceptors.request.use((config) => {
+  if (config.beforeAttempt) config.headers.set(config.beforeAttempt());
   if (config.openBody) config.data = config.openBody();
   return config;
 });
 
-// Registered before axios-retry so that a malformed 2xx answer reaches the retry planner as an error.
-instance.interceptors.response.use((response) => {
+// Registered before axios-retry so that a malformed 2xx answer reaches the retry planner as an error,
+// and so that every attempt (retries too) is counted.
+instance.interceptors.response.use(
+  (response) => {
+    response.config.afterAttempt?.();
+    response.config.noteAnswer?.(response.status);
+    return checkedAnswer(response);
+  },
+  (error: unknown) => {
+    if (axios.isAxiosError(error)) {
+      error.config?.afterAttempt?.();
+      error.config?.noteAnswer?.(error.response?.status);
+    }
+    throw error;
+  },
+);
+
+function checkedAnswer(response: AxiosResponse): AxiosResponse {
   if (response.config.responseType === "stream") return response;
   // 204 No Content (a file's DELETE): nothing to parse.
   if (response.status === 204) return { ...response, data: null };
@@ -113,16 +140,7 @@ instance.interceptors.response.use((response) => {
   }
   response.data = data;
   return response;
-});
-
-// Each attempt's status (retries too: registered before axios-retry), counted before anything else.
-instance.interceptors.response.use(
-  (response) => (response.config.noteAnswer?.(response.status), response),
-  (error: unknown) => {
-    if (axios.isAxiosError(error)) error.config?.noteAnswer?.(error.response?.status);
-    throw error;
-  },
-);
+}
 
 axiosRetry(instance, {
   // Each call's planner bounds its retries (count and deadline); axios-retry only counts them.
@@ -174,6 +192,8 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
       accept: call.accept,
       planRetry: call.retry ?? (call.idempotent ? planRetry : undefined),
       countRetry: call.stats ? () => countRetry(call.stats!) : undefined,
+      beforeAttempt: call.beforeAttempt,
+      afterAttempt: call.afterAttempt,
       noteAnswer: (status) => noteAnswer(config, call, url, status),
     });
     // Answers are passed on to clients: an upstream echoing the token must not hand it over.

@@ -2,6 +2,7 @@ import "server-only";
 import type { Config } from "@/lib/server/config";
 import { Problem } from "@/lib/server/problem";
 import { callReplicate } from "@/lib/server/replicate/transport";
+import { redactToken } from "@/lib/server/replicate/replicate-errors";
 import { isPrediction, isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { getSharedState } from "@/lib/server/shared-state/shared-state";
 import { readBodyText } from "@/lib/server/http/read-json-body";
@@ -47,7 +48,8 @@ export type Delivery = { kind: "new" | "repeat"; prediction: Prediction };
  * A webhook delivery: its signature headers checked before the body is read (present,
  * well-formed, timestamp within 5 minutes), the body read up to REPLICATE_WEBHOOK_MAX_BODY_BYTES,
  * the signature verified on the raw text before it is parsed. Invalid: a 401 problem, nothing
- * processed. A `webhook-id` already seen (Replicate retries the final webhook) is a repeat.
+ * processed. A `webhook-id` already seen (Replicate retries the final webhook) is a repeat; a new
+ * terminal prediction is shared with every instance before this returns (shareDelivery).
  */
 export async function acceptDelivery(config: Config, request: Request): Promise<Delivery> {
   const headers: WebhookHeaders = {
@@ -61,26 +63,64 @@ export async function acceptDelivery(config: Config, request: Request): Promise<
   const signed = verifyWebhookSignature({ ...headers, rawBody, secret: await webhookSecret(config) });
   if (!signed.ok) throw invalidSignature(signed.reason);
   const id = headers.id;
-  let prediction: unknown;
-  try {
-    prediction = JSON.parse(rawBody);
-  } catch {
-    prediction = undefined;
+  // Parsing is iterative, but everything after (checks, redaction, storing) walks the value.
+  if (nestedDeeperThan(rawBody, MAX_BODY_DEPTH)) {
+    throw new Problem(400, "Invalid webhook body", `A signed webhook whose body is nested deeper than ${MAX_BODY_DEPTH} levels.`);
   }
-  if (!isPrediction(prediction)) throw new Problem(400, "Invalid webhook body", "A signed webhook whose body is not a prediction.");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(rawBody);
+  } catch {
+    parsed = undefined;
+  }
+  if (!isPrediction(parsed)) throw new Problem(400, "Invalid webhook body", "A signed webhook whose body is not a prediction.");
+  // Kept and served to status requests: an upstream echo of the token must not go with it.
+  const prediction = redactToken(parsed, config.token);
   // Shared by every instance: a retry landing on another instance is a repeat there too.
-  return { kind: (await getSharedState().deliveryIds.firstTime(id!)) ? "new" : "repeat", prediction };
+  if (!(await getSharedState().deliveryIds.firstTime(id!))) return { kind: "repeat", prediction };
+  try {
+    await shareDelivery(prediction);
+  } catch (error) {
+    // Not shared: let Replicate's retry of this delivery be processed.
+    await forgetDelivery(request.headers);
+    throw error;
+  }
+  return { kind: "new", prediction };
 }
 
 /**
- * What every instance learns from a new delivery: a terminal prediction is kept where a status
- * request on any instance finds it, and ends the waits for it on every instance (the poller's).
+ * What every instance learns from a delivery (acceptDelivery shares it): a terminal prediction is
+ * kept where a status request on any instance finds it, and ends the waits for it on every
+ * instance (the poller's), both at once.
  */
-export async function shareDelivery(prediction: Prediction): Promise<void> {
+async function shareDelivery(prediction: Prediction): Promise<void> {
   if (!isTerminal(prediction)) return;
   const state = getSharedState();
-  await state.deliveredPredictions.put(prediction);
-  await state.predictionEvents.publishEnded(prediction);
+  await Promise.all([state.deliveredPredictions.put(prediction), state.predictionEvents.publishEnded(prediction)]);
+}
+
+/** A prediction is a few levels deep; a body nested deeper is not one. */
+const MAX_BODY_DEPTH = 64;
+
+/** True when the JSON text opens more than `max` arrays or objects inside each other. */
+export function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (char === 0x5c) i += 1;
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) {
+      inString = true;
+    } else if (char === 0x5b || char === 0x7b) {
+      depth += 1;
+      if (depth > max) return true;
+    } else if (char === 0x5d || char === 0x7d) {
+      depth -= 1;
+    }
+  }
+  return false;
 }
 
 function invalidSignature(reason: string): Problem {

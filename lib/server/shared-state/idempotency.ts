@@ -17,7 +17,8 @@ import { luaScript, type RedisConnection } from "@/lib/server/shared-state/redis
  */
 export type IdempotencyBegin =
   | { kind: "new" }
-  | { kind: "in-progress"; retryAfterMs: number }
+  /** `left`: the creating request's client has gone; a retry waits for its prediction instead of a 409. */
+  | { kind: "in-progress"; retryAfterMs: number; left: boolean }
   | { kind: "created"; predictionId: string }
   | { kind: "different-body" };
 
@@ -27,6 +28,12 @@ export interface IdempotencyStore {
   complete(key: string, predictionId: string, now?: number): Promise<void>;
   /** The create failed before a prediction existed: the key is free (a finished record is kept). */
   abandon(key: string): Promise<void>;
+  /** The creating request's client went away (its connection dropped). */
+  leave(key: string): Promise<void>;
+  /** A repeat with the key follows the prediction: the creating request, if it left, need not cancel it. */
+  attach(key: string): Promise<void>;
+  /** Whether a repeat has followed the prediction. */
+  attached(key: string): Promise<boolean>;
 }
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -52,6 +59,8 @@ interface MemoryRecord {
   predictionId?: string;
   createdAt: number;
   expiresAt: number;
+  left?: boolean;
+  attached?: boolean;
 }
 
 export class MemoryIdempotencyStore implements IdempotencyStore {
@@ -61,7 +70,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   async begin(key: string, hash: string, now = Date.now()): Promise<IdempotencyBegin> {
     const record = this.records.get(key);
-    if (record && record.expiresAt > now) return decide(record.bodyHash, record.state, record.predictionId, hash);
+    if (record && record.expiresAt > now) return decide(record.bodyHash, record.state, record.predictionId, hash, record.left === true);
     this.records.delete(key);
     this.records.set(key, { bodyHash: hash, state: "creating", createdAt: now, expiresAt: now + CREATING_TTL_MS });
     // A Map iterates in insertion order: the first key is the oldest record.
@@ -78,19 +87,33 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async abandon(key: string): Promise<void> {
     if (this.records.get(key)?.state === "creating") this.records.delete(key);
   }
+
+  async leave(key: string): Promise<void> {
+    const record = this.records.get(key);
+    if (record) record.left = true;
+  }
+
+  async attach(key: string): Promise<void> {
+    const record = this.records.get(key);
+    if (record) record.attached = true;
+  }
+
+  async attached(key: string): Promise<boolean> {
+    return this.records.get(key)?.attached === true;
+  }
 }
 
-function decide(stored: string, state: string, predictionId: string | undefined, hash: string): IdempotencyBegin {
+function decide(stored: string, state: string, predictionId: string | undefined, hash: string, left: boolean): IdempotencyBegin {
   if (stored !== hash) return { kind: "different-body" };
   if (state === "created" && predictionId) return { kind: "created", predictionId };
-  return { kind: "in-progress", retryAfterMs: IN_PROGRESS_RETRY_MS };
+  return { kind: "in-progress", retryAfterMs: IN_PROGRESS_RETRY_MS, left };
 }
 
 // A hash per record; its expiry (real time) only collects, `expiresAt` (the callers' time) decides.
 const BEGIN = luaScript(`
 local now, hash, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local r = redis.call('HMGET', KEYS[1], 'bodyHash', 'state', 'predictionId', 'expiresAt')
-if r[1] and tonumber(r[4]) > now then return {r[1], r[2], r[3] or ''} end
+local r = redis.call('HMGET', KEYS[1], 'bodyHash', 'state', 'predictionId', 'expiresAt', 'left')
+if r[1] and tonumber(r[4]) > now then return {r[1], r[2], r[3] or '', r[5] or ''} end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'bodyHash', hash, 'state', 'creating', 'createdAt', ARGV[1], 'expiresAt', string.format('%.17g', now + ttl))
 redis.call('PEXPIRE', KEYS[1], ttl + 60000)
@@ -110,13 +133,31 @@ if redis.call('HGET', KEYS[1], 'state') == 'creating' then redis.call('DEL', KEY
 return 0
 `);
 
+// Marks on a live record only: a record that expired or was abandoned is not brought back.
+const MARK = luaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], '1') end
+return 0
+`);
+
 export class RedisIdempotencyStore implements IdempotencyStore {
   constructor(private readonly connection: RedisConnection) {}
 
   async begin(key: string, hash: string, now = Date.now()): Promise<IdempotencyBegin> {
     const answer = (await this.connection.run((redis) => BEGIN(redis, [this.key(key)], [now, hash, CREATING_TTL_MS]))) as string[];
     if (answer[0] === "new") return { kind: "new" };
-    return decide(answer[0], answer[1], answer[2] || undefined, hash);
+    return decide(answer[0], answer[1], answer[2] || undefined, hash, answer[3] === "1");
+  }
+
+  async leave(key: string): Promise<void> {
+    await this.connection.run((redis) => MARK(redis, [this.key(key)], ["left"]));
+  }
+
+  async attach(key: string): Promise<void> {
+    await this.connection.run((redis) => MARK(redis, [this.key(key)], ["attached"]));
+  }
+
+  async attached(key: string): Promise<boolean> {
+    return (await this.connection.run((redis) => redis.hget(this.key(key), "attached"))) === "1";
   }
 
   async complete(key: string, predictionId: string, now = Date.now()): Promise<void> {

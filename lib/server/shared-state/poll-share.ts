@@ -33,6 +33,8 @@ export interface PollRound {
   changed: Prediction[];
   /** Ids the list shows ended: whoever still waits for one reads it whole (with its logs). */
   ended?: string[];
+  /** When each of `ended` ended (epoch ms of its `completed_at`), where the list says. */
+  endedAt?: Record<string, number>;
 }
 
 export interface PollShare {
@@ -142,7 +144,11 @@ function parseRound(message: string): PollRound | undefined {
     if (typeof round.holder !== "string" || typeof round.at !== "number" || !Array.isArray(round.changed)) return undefined;
     const ended = Array.isArray(round.ended) ? round.ended.filter((id): id is string => typeof id === "string") : [];
     const readAt = typeof round.readAt === "number" ? round.readAt : undefined;
-    return { holder: round.holder, at: round.at, readAt, changed: round.changed.filter(isPrediction), ended };
+    const endedAt: Record<string, number> = {};
+    if (typeof round.endedAt === "object" && round.endedAt !== null) {
+      for (const id of ended) if (typeof round.endedAt[id] === "number") endedAt[id] = round.endedAt[id];
+    }
+    return { holder: round.holder, at: round.at, readAt, changed: round.changed.filter(isPrediction), ended, endedAt };
   } catch {
     return undefined;
   }

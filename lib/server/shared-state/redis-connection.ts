@@ -31,6 +31,22 @@ export class SharedStateUnavailable extends Problem {
   }
 }
 
+/**
+ * What `INFO persistence` says about keeping records across a Redis restart: null when an
+ * append-only file is on (every write is logged, fsynced at least each second), else the warning.
+ * Snapshots alone (RDB) lose every write since the last one: minutes of Idempotency-Key records.
+ */
+export function persistenceWarning(info: string): string | null {
+  const aof = /^aof_enabled:(\d+)/m.exec(info)?.[1];
+  if (aof === "1") return null;
+  const what = aof === undefined ? "does not say whether it persists (INFO persistence has no aof_enabled)" : "has no append-only file (aof_enabled:0)";
+  return (
+    `The Redis at REDIS_URL ${what}: a restart of it forgets every Idempotency-Key record, so a retry with a known key ` +
+    "creates a second prediction, billed. Idempotency-Keys last 24 h only on a Redis with AOF persistence: set " +
+    "`appendonly yes` (managed Redis: turn on AOF / durable persistence)."
+  );
+}
+
 /** Replies that mean "Redis is not serving right now", not "this command is wrong". */
 const UNAVAILABLE_REPLY = /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
 
@@ -51,6 +67,7 @@ export class RedisConnection {
   private subscriberClient?: Redis;
   private readonly listeners = new Map<string, Set<(message: string) => void>>();
   private down = false;
+  private persistenceChecked?: Promise<void>;
 
   constructor(options: RedisConnectionOptions) {
     this.url = options.url;
@@ -67,7 +84,22 @@ export class RedisConnection {
   /** Runs commands on the command connection; any failure to reach Redis is `SharedStateUnavailable`. */
   async run<T>(operation: (redis: Redis) => Promise<T>): Promise<T> {
     this.commandClient ??= this.connect();
-    return this.guarded(this.commandClient, () => operation(this.commandClient!));
+    const result = await this.guarded(this.commandClient, () => operation(this.commandClient!));
+    this.persistenceChecked ??= this.checkPersistence();
+    return result;
+  }
+
+  /** Once a connection serves: warns (loudly, once) when this Redis would forget its records on a restart. */
+  private async checkPersistence(): Promise<void> {
+    const client = this.commandClient;
+    if (!client) return;
+    try {
+      const warning = persistenceWarning(await this.guarded(client, () => client.info("persistence")));
+      if (warning) this.warn("redis_not_persistent", warning);
+    } catch {
+      // Not answered now: asked again after a later command.
+      this.persistenceChecked = undefined;
+    }
   }
 
   /** Calls `listener` with each message published on `channel` (prefixed) until the returned function is called. */

@@ -234,7 +234,9 @@ async function copyFile(file: OutputFile, storage: OutputStorage, options: KeepO
   const stopTimer = (options.startTimer ?? defaultTimer)(limits.timeoutMs, () =>
     controller.abort(new CopyFailure(`a copy took longer than ${seconds} s (OUTPUT_COPY_TIMEOUT_SECONDS)`)),
   );
-  const leave = () => controller.abort(new CopyFailure("the copy was stopped before it ended"));
+  // A signal that says why (a CopyFailure: the cap) gives its reason; any other, this one.
+  const leave = () =>
+    controller.abort(options.signal?.reason instanceof CopyFailure ? options.signal.reason : new CopyFailure("the copy was stopped before it ended"));
   if (options.signal?.aborted) leave();
   options.signal?.addEventListener("abort", leave, { once: true });
   const stopped = new Promise<never>((_, reject) => {

@@ -4,14 +4,15 @@ import { releaseInputFiles } from "@/lib/server/replicate/file-inputs";
 import { predictionStatusCode } from "@/lib/shared/prediction";
 import { handleKeyOf, parseHandle } from "@/lib/server/replicate/prediction-handle";
 import { currentPrediction } from "@/lib/server/replicate/current-prediction";
-import { cancelPrediction } from "@/lib/server/replicate/predictions";
+import { pollerFor } from "@/lib/server/replicate/poller";
 import { followPrediction } from "@/lib/server/replicate/run-prediction";
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
 import { replicateRoute } from "@/lib/server/route-handler";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
-export const maxDuration = 75;
+// The cap (REPLICATE_TIMEOUT_SECONDS, default 60) plus the cancel and the answer: lib/server/route-duration.ts owns this rule.
+export const maxDuration = 65;
 
 type Params = { id: string };
 
@@ -39,16 +40,21 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
         }).then((outcome) => (releaseInputFiles(config, outcome.prediction), outcome)),
       request.signal,
       stats,
+      { deadline: receivedAt + config.timeoutSeconds * 1000 },
     );
   }
   const prediction = await currentPrediction(config, id, { stats });
   releaseInputFiles(config, prediction);
-  return predictionResponse(prediction, predictionStatusCode(prediction));
+  // Output copies stop at the cap: the answer fits the route's maxDuration (lib/server/route-duration.ts).
+  return predictionResponse(prediction, predictionStatusCode(prediction), {}, { deadline: receivedAt + config.timeoutSeconds * 1000 });
 });
 
-/** Cancels the prediction upstream and answers it. */
+/**
+ * Cancels the prediction upstream and answers it. However many DELETEs come, one cancel per poll
+ * interval reaches Replicate (on all instances together), within the account's call budget.
+ */
 export const DELETE = replicateRoute<Params>("DELETE /api/ai/replicate/[id]", async (_request, context, params) => {
   const id = (context.predictionId = parseHandle(handleKeyOf(context.config), params.id, context.caller));
   const { config, stats } = context;
-  return predictionResponse(await cancelPrediction(config, id, { deadline: Date.now() + 10_000, stats }), 200);
+  return predictionResponse(await pollerFor(config).cancel(id, { stats }), 200);
 });

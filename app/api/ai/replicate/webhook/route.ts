@@ -1,4 +1,4 @@
-import { acceptDelivery, forgetDelivery, shareDelivery } from "@/lib/server/replicate/webhooks";
+import { acceptDelivery, forgetDelivery } from "@/lib/server/replicate/webhooks";
 import { replicateRoute } from "@/lib/server/route-handler";
 import { keepOutputsAfterAnswer } from "@/lib/server/storage/keep-outputs";
 import { inSpan } from "@/lib/server/telemetry";
@@ -26,8 +26,7 @@ export const POST = replicateRoute(
     context.predictionId = delivery.prediction.id;
     if (delivery.kind === "new") {
       try {
-        // First what every instance shares (ends the waits for it), then the app's own processing.
-        await shareDelivery(delivery.prediction);
+        // What every instance shares (ends the waits for it) acceptDelivery has shared; now the app's own processing.
         await onPrediction(delivery.prediction, context.config);
       } catch (error) {
         // Not processed: let Replicate's retry of this delivery be processed.

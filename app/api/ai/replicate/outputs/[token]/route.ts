@@ -13,7 +13,7 @@ type Params = { token: string };
 const serve = replicateRoute<Params>(
   "GET /api/ai/replicate/outputs/[token]",
   (request, _context, params) => serveKeptOutput(request, params.token),
-  { access: "signature" },
+  { access: "capability" },
 );
 
 export const GET = serve;
