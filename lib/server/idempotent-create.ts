@@ -130,7 +130,7 @@ export async function claimCreate(
   const markLeft = () => {
     if (leftAt !== undefined) return;
     leftAt = Date.now();
-    store.leave(record).catch(() => undefined);
+    keepAlive("mark the Idempotency-Key record left", store.leave(record).catch(() => undefined));
   };
   return {
     kind: "create",
