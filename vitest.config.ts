@@ -1,10 +1,29 @@
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type Plugin } from "vitest/config";
 
 const alias = {
   "@": fileURLToPath(new URL(".", import.meta.url)),
   // Next.js resolves `server-only` to an empty module on the server; tests are the server too.
   "server-only": fileURLToPath(new URL("node_modules/server-only/empty.js", import.meta.url)),
+};
+
+const APP_SCHEMA = fileURLToPath(new URL("app/api/ai/replicate/schema.ts", import.meta.url));
+const SEED_SCHEMA = fileURLToPath(new URL("tests/support/seed-schema.ts", import.meta.url));
+
+/**
+ * The unit suite runs the route with the seed's body schema (tests/support/seed-schema.ts) in place
+ * of app/api/ai/replicate/schema.ts, whatever model `npm run model` fitted that file to: the tests
+ * that post `{ prompt, seed, image }` keep a body they know. Tests of the committed file itself read
+ * it from disk (tests/support/seed-schema-file.ts).
+ */
+const seedBodySchema: Plugin = {
+  name: "seed-body-schema",
+  enforce: "pre",
+  async resolveId(source, importer, options) {
+    if (!/schema(\.ts)?$/.test(source)) return null;
+    const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
+    return resolved?.id === APP_SCHEMA ? SEED_SCHEMA : null;
+  },
 };
 
 export default defineConfig({
@@ -15,6 +34,7 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
+        plugins: [seedBodySchema],
         test: {
           name: "unit",
           environment: "node",

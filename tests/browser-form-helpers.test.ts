@@ -5,10 +5,10 @@ import { describeSteps, formatMetric, toTerminalText } from "@/lib/browser/forma
 import { hasOutput, toOutputView } from "@/lib/browser/output-view";
 import type { FormValues } from "@/lib/browser/form-schema";
 import { randomSeed, toRequestBody } from "@/lib/browser/request-body";
-import { SEED_FIELDS } from "@/tests/support/seed-form";
+import { asSeedBody, SEED_FIELDS } from "@/tests/support/seed-form";
 
 describe("toRequestBody", () => {
-  const body = (values: FormValues) => toRequestBody(SEED_FIELDS, values);
+  const body = (values: FormValues) => asSeedBody(toRequestBody(SEED_FIELDS, values));
 
   it("leaves out untouched and emptied optional fields and the None style", () => {
     expect(body({ prompt: "a cat", seed: "  ", style: "" })).toEqual({ prompt: "a cat" });
@@ -57,6 +57,15 @@ describe("buildCurlCommand", () => {
     const command = buildCurlCommand("http://localhost:3000/api/ai/replicate", { prompt: "a" }, { authorizationVariable: "ROUTE_API_KEY" });
     expect(curlArguments(command, "ROUTE_API_KEY=k-42")).toContain("Authorization: Bearer k-42");
     expect(buildCurlCommand("http://x/", {}, { authorizationVariable: "$(reboot)" })).not.toContain("reboot");
+  });
+
+  it("reads a secret input from a shell variable named after it, never copying its value", () => {
+    const body = { prompt: "it's", api_key: "sk-live-123", "hf-token": "hf_456" };
+    const command = buildCurlCommand("http://x/", body, { secretFields: ["api_key", "hf-token", "absent"] });
+    expect(command).not.toContain("sk-live");
+    expect(command).not.toContain("hf_456");
+    const args = curlArguments(command, "API_KEY=from-shell; HF_TOKEN=other");
+    expect(JSON.parse(args[args.length - 1])).toEqual({ prompt: "it's", api_key: "from-shell", "hf-token": "other" });
   });
 });
 

@@ -3,7 +3,7 @@ import { POST } from "@/app/api/ai/replicate/route";
 import { renderSeedPng } from "@/dev/simulator/png-image";
 import { toRequestBody, toWireBody } from "@/lib/browser/request-body";
 import { postRun } from "@/lib/browser/route-calls";
-import { SEED_FIELDS } from "@/tests/support/seed-form";
+import { asSeedBody, SEED_FIELDS, seedBody } from "@/tests/support/seed-form";
 import { useSimulatedReplicate } from "@/tests/support/route-env";
 
 /** The page sends the picked file as a file part of a multipart body, which the route takes as the image. */
@@ -17,13 +17,13 @@ describe("the page's body with a picked file", () => {
     const values = { prompt: "p", seed: "4", image: DATA_URL };
     expect(toRequestBody(SEED_FIELDS, values, { image: picked })).toEqual({ prompt: "p", seed: 4, image: picked });
     // Without it (the curl command), the data URL; a removed file is not sent even if still held.
-    expect(toRequestBody(SEED_FIELDS, values).image).toBe(DATA_URL);
-    expect(toRequestBody(SEED_FIELDS, { prompt: "p", image: null }, { image: picked }).image).toBeUndefined();
+    expect(asSeedBody(toRequestBody(SEED_FIELDS, values)).image).toBe(DATA_URL);
+    expect(asSeedBody(toRequestBody(SEED_FIELDS, { prompt: "p", image: null }, { image: picked })).image).toBeUndefined();
   });
 
   it("goes as JSON without a file and as multipart with one", () => {
-    expect(toWireBody({ prompt: "p", seed: 4 })).toEqual({ body: '{"prompt":"p","seed":4}', contentType: "application/json" });
-    const wire = toWireBody({ prompt: "p", seed: 4, image: picked });
+    expect(toWireBody(seedBody({ prompt: "p", seed: 4 }))).toEqual({ body: '{"prompt":"p","seed":4}', contentType: "application/json" });
+    const wire = toWireBody(seedBody({ prompt: "p", seed: 4, image: picked }));
     expect(wire.contentType).toBeUndefined();
     const form = wire.body as FormData;
     expect(form.get("seed")).toBe("4");
@@ -32,7 +32,7 @@ describe("the page's body with a picked file", () => {
 
   it("is accepted by the route: postRun's multipart request creates the prediction with the image", async () => {
     const fetch = vi.fn<typeof globalThis.fetch>(async (url, init) => POST(new Request(new URL(String(url), "http://localhost"), init)));
-    const answer = await postRun({ prompt: "a cat", seed: 4, image: picked }, { fetch });
+    const answer = await postRun(seedBody({ prompt: "a cat", seed: 4, image: picked }), { fetch });
     expect(answer.httpStatus).toBe(202);
     const [prediction] = sim.predictions.values();
     expect(prediction.plan.input).toEqual({ prompt: "a cat", seed: 4, image: DATA_URL });

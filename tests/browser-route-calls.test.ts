@@ -3,6 +3,7 @@ import { StreamEndedEarlyError } from "@/lib/browser/route-answer";
 import { DOUBLE_START_MS, idempotencyKeyOf } from "@/lib/browser/prediction-session";
 import { postRun, deleteRun, getRun } from "@/lib/browser/route-calls";
 import type { RunEvent } from "@/lib/browser/route-types";
+import { seedBody } from "@/tests/support/seed-form";
 
 function sseResponse(text: string): Response {
   return new Response(text, { status: 200, headers: { "Content-Type": "text/event-stream; charset=utf-8" } });
@@ -19,7 +20,7 @@ const KEY = { Authorization: "Bearer k-123" };
 describe("postRun", () => {
   it("POSTs the JSON body in async mode, with the extra headers", async () => {
     const fetch = fakeFetch(Response.json(RUNNING, { status: 202, headers: { Location: "/api/ai/replicate/p1" } }));
-    const answer = await postRun({ prompt: "a cat", seed: 3 }, { fetch, headers: KEY });
+    const answer = await postRun(seedBody({ prompt: "a cat", seed: 3 }), { fetch, headers: KEY });
     const [url, init] = fetch.mock.calls[0];
     expect(url).toBe("/api/ai/replicate");
     expect(init?.method).toBe("POST");
@@ -30,11 +31,11 @@ describe("postRun", () => {
 
   it("answers a validation error as it came, and keeps a non-JSON answer as text", async () => {
     const problem = { title: "Invalid request", detail: "x", status: 400, invalid_fields: [{ field: "seed", description: "too small" }] };
-    expect(await postRun({ prompt: "x", seed: -3 }, { fetch: fakeFetch(Response.json(problem, { status: 400 })) })).toMatchObject({
+    expect(await postRun(seedBody({ prompt: "x", seed: -3 }), { fetch: fakeFetch(Response.json(problem, { status: 400 })) })).toMatchObject({
       httpStatus: 400,
       body: problem,
     });
-    expect(await postRun({ prompt: "x" }, { fetch: fakeFetch(new Response("<html>Bad gateway</html>", { status: 502 })) })).toMatchObject({
+    expect(await postRun(seedBody({ prompt: "x" }), { fetch: fakeFetch(new Response("<html>Bad gateway</html>", { status: 502 })) })).toMatchObject({
       httpStatus: 502,
       body: "<html>Bad gateway</html>",
     });
@@ -43,7 +44,7 @@ describe("postRun", () => {
   it("passes the abort signal to fetch", async () => {
     const controller = new AbortController();
     const fetch = fakeFetch(Response.json(RUNNING, { status: 202 }));
-    await postRun({ prompt: "x" }, { signal: controller.signal, fetch });
+    await postRun(seedBody({ prompt: "x" }), { signal: controller.signal, fetch });
     expect(fetch.mock.calls[0][1]?.signal).toBe(controller.signal);
   });
 });
@@ -51,7 +52,7 @@ describe("postRun", () => {
 describe("postRun with an idempotency key", () => {
   it("sends it as a quoted Idempotency-Key", async () => {
     const fetch = fakeFetch(Response.json(RUNNING, { status: 202, headers: { Location: "/api/ai/replicate/p1" } }));
-    await postRun({ prompt: "a cat" }, { fetch, idempotencyKey: "k-1" });
+    await postRun(seedBody({ prompt: "a cat" }), { fetch, idempotencyKey: "k-1" });
     expect(fetch.mock.calls[0][1]?.headers).toMatchObject({ "Idempotency-Key": '"k-1"' });
   });
 
@@ -63,7 +64,7 @@ describe("postRun with an idempotency key", () => {
         Response.json(RUNNING, { status: 202, headers: { Location: "/api/ai/replicate/p1" } }),
       ];
       const fetch = vi.fn<typeof globalThis.fetch>(async () => answers.shift()!);
-      const answer = postRun({ prompt: "a cat" }, { fetch, idempotencyKey: "k-1" });
+      const answer = postRun(seedBody({ prompt: "a cat" }), { fetch, idempotencyKey: "k-1" });
       await vi.advanceTimersByTimeAsync(999);
       expect(fetch).toHaveBeenCalledTimes(1);
       await vi.advanceTimersByTimeAsync(1);
@@ -76,23 +77,23 @@ describe("postRun with an idempotency key", () => {
 
   it("shows a 409 as it came without a key (nothing to wait for)", async () => {
     const fetch = fakeFetch(Response.json({ title: "Conflict", detail: "x", status: 409 }, { status: 409, headers: { "Retry-After": "1" } }));
-    expect(await postRun({ prompt: "a cat" }, { fetch })).toMatchObject({ httpStatus: 409 });
+    expect(await postRun(seedBody({ prompt: "a cat" }), { fetch })).toMatchObject({ httpStatus: 409 });
     expect(fetch).toHaveBeenCalledTimes(1);
   });
 });
 
 describe("idempotencyKeyOf", () => {
   it("gives a plan run again (the retry after the access key) the same key", () => {
-    const plan = { kind: "start" as const, body: { prompt: "p" } };
+    const plan = { kind: "start" as const, body: seedBody({ prompt: "p" }) };
     expect(idempotencyKeyOf(plan, 0)).toBe(idempotencyKeyOf(plan, 60_000));
   });
 
   it("gives a double click (the same body, within a second) one key, and a later start of it a new one", () => {
-    const body = { prompt: "double" };
+    const body = seedBody({ prompt: "double" });
     const first = idempotencyKeyOf({ kind: "start", body }, 100_000);
     expect(idempotencyKeyOf({ kind: "start", body: { ...body } }, 100_000 + DOUBLE_START_MS - 1)).toBe(first);
     expect(idempotencyKeyOf({ kind: "start", body }, 100_000 + 3 * DOUBLE_START_MS)).not.toBe(first);
-    expect(idempotencyKeyOf({ kind: "start", body: { prompt: "other" } }, 100_000 + 3 * DOUBLE_START_MS + 1)).not.toBe(first);
+    expect(idempotencyKeyOf({ kind: "start", body: seedBody({ prompt: "other" }) }, 100_000 + 3 * DOUBLE_START_MS + 1)).not.toBe(first);
   });
 });
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { RunReport } from "@/lib/browser/run-report";
 import { IDLE_RUN, runReducer, type RunAction, type RunState } from "@/lib/browser/run-state";
+import { seedBody } from "@/tests/support/seed-form";
 
 const run = (...actions: RunAction[]): RunState => actions.reduce(runReducer, IDLE_RUN);
-const start: RunAction = { type: "start", body: { prompt: "a cat" }, now: 1000 };
+const start: RunAction = { type: "start", body: seedBody({ prompt: "a cat" }), now: 1000 };
 const progress = (percentage: number, current: number): RunAction => ({
   type: "event",
   event: { type: "progress", progress: { percentage, current, total: 30, pass: 1 } },

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { watchPrediction } from "@/lib/browser/watch-prediction";
 import { startPredictionSession } from "@/lib/browser/prediction-session";
 import type { RunEvent } from "@/lib/browser/route-types";
+import { seedBody } from "@/tests/support/seed-form";
 
 /** A fake route: each request takes the next answer scripted for its method. */
 type Answer = (init: RequestInit) => Response;
@@ -126,7 +127,7 @@ describe("startPredictionSession", () => {
     const onHandle = vi.fn();
     const events: RunEvent[] = [];
     const session = startPredictionSession(
-      { kind: "start", body: { prompt: "a cat" } },
+      { kind: "start", body: seedBody({ prompt: "a cat" }) },
       { fetch: route.fetch, headers: KEY, onHandle, onEvent: (event) => events.push(event) },
     );
     expect(await session.ended).toMatchObject({ handle: "p1.mac", canceled: false, answer: { body: SUCCEEDED } });
@@ -139,7 +140,7 @@ describe("startPredictionSession", () => {
   it("ends with the create's answer when the route did not create (a 400, a 401)", async () => {
     const problem = { title: "Invalid request", status: 400, invalid_fields: [{ field: "prompt", description: "required" }] };
     const route = fakeRoute({ POST: [json(400, problem)] });
-    const session = startPredictionSession({ kind: "start", body: { prompt: "" } }, { fetch: route.fetch });
+    const session = startPredictionSession({ kind: "start", body: seedBody({ prompt: "" }) }, { fetch: route.fetch });
     expect(await session.ended).toMatchObject({ handle: null, canceled: false, answer: { httpStatus: 400, body: problem } });
     expect(route.methods()).toEqual(["POST"]);
   });
@@ -173,7 +174,7 @@ describe("startPredictionSession", () => {
       if (init?.method === "POST") return created;
       return Response.json(prediction("canceled"));
     });
-    const session = startPredictionSession({ kind: "start", body: { prompt: "a cat" } }, { fetch });
+    const session = startPredictionSession({ kind: "start", body: seedBody({ prompt: "a cat" }) }, { fetch });
     session.cancel();
     answerCreate(Response.json(prediction("starting"), { status: 202, headers: { Location: "/api/ai/replicate/p1.mac" } }));
     expect(await session.ended).toMatchObject({ canceled: true, handle: "p1.mac" });

@@ -13,6 +13,7 @@ import {
   cogOpenApiSchema,
   FAST_IMAGE_FIRST_VERSION,
   FAST_IMAGE_MODEL,
+  findSimulatedDeployment,
   findSimulatedModel,
   IMAGE_MODEL,
   modelVersions,
@@ -62,6 +63,11 @@ const server = setupServer(
     const model = findModel(String(params.owner), String(params.name));
     const version = model && modelVersions(model).find((v) => v.id === params.id);
     return version ? HttpResponse.json(version) : HttpResponse.json(NOT_FOUND, { status: 404 });
+  }),
+  http.get(`${BASE}/deployments/:owner/:name`, ({ request, params }) => {
+    if (request.headers.get("authorization") !== `Bearer ${TOKEN}`) return unauthenticated();
+    const deployment = findSimulatedDeployment(String(params.owner), String(params.name));
+    return deployment ? HttpResponse.json(deployment) : HttpResponse.json(NOT_FOUND, { status: 404 });
   }),
   http.get("https://offline.test/v1/*", () => HttpResponse.error()),
 );
@@ -118,7 +124,7 @@ describe("npm run model writes schema.ts from the model's latest version or a na
     expect(await readFile(outFile(), "utf8")).toBe(expected(FAST_IMAGE_MODEL));
     expect(result.stdout).toContain(`Wrote ${OUT} from simulated/fast-image:${FAST_IMAGE_MODEL.latest_version.id}`);
     expect(result.stdout).toContain(
-      `Set REPLICATE_MODEL_VERSION=simulated/fast-image:${FAST_IMAGE_MODEL.latest_version.id} in .env.local`,
+      `Next: set REPLICATE_MODEL_VERSION=simulated/fast-image:${FAST_IMAGE_MODEL.latest_version.id} in .env.local`,
     );
   });
 
@@ -216,6 +222,38 @@ describe("npm run model fails with a message a person can act on, and writes not
   });
 });
 
+describe("a deployment (deployment:owner/name) is fitted to the version its current release runs", () => {
+  const deployed = `simulated/image-model:${IMAGE_MODEL.latest_version.id}`;
+
+  it("writes that version's schema, recording the deployment, and names REPLICATE_DEPLOYMENT", async () => {
+    const result = await run(["deployment:simulated/image-deployment", "--out", OUT]);
+    expect(result.code).toBe(0);
+    const written = await readFile(outFile(), "utf8");
+    expect(written).toContain('  deployment: "simulated/image-deployment",');
+    expect(written.replace('  deployment: "simulated/image-deployment",\n', "")).toBe(expected(IMAGE_MODEL));
+    expect(result.stdout).toContain(`Wrote ${OUT} from ${deployed} (the deployment simulated/image-deployment runs it)`);
+    expect(result.stdout).toContain("Next: set REPLICATE_DEPLOYMENT=simulated/image-deployment in .env.local");
+  });
+
+  it("reads REPLICATE_DEPLOYMENT when no model is named, and --write-env sets it in place of a version", async () => {
+    const envFile = path.join(dir, ".env.local");
+    await writeFile(envFile, `REPLICATE_MODEL_VERSION=${deployed}\n`);
+    const result = await run(["--out", OUT, "--write-env"], { REPLICATE_DEPLOYMENT: "simulated/image-deployment" });
+    expect(result.code).toBe(0);
+    expect(await readFile(envFile, "utf8")).toBe(
+      `# REPLICATE_MODEL_VERSION=${deployed} (replaced by REPLICATE_DEPLOYMENT, npm run model)\nREPLICATE_DEPLOYMENT=simulated/image-deployment\n`,
+    );
+    expect(result.stdout).toContain("Wrote REPLICATE_DEPLOYMENT=simulated/image-deployment to .env.local");
+  });
+
+  it("says so when the deployment does not exist, and writes nothing", async () => {
+    const result = await run(["deployment:simulated/no-such-deployment", "--out", OUT]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("Replicate has no deployment simulated/no-such-deployment (404)");
+    expect(await exists(outFile())).toBe(false);
+  });
+});
+
 describe("--write-env sets REPLICATE_MODEL_VERSION in .env.local", () => {
   it("replaces its value, comments out a competing REPLICATE_MODEL, and keeps everything else", async () => {
     const envFile = path.join(dir, ".env.local");
@@ -231,7 +269,9 @@ describe("--write-env sets REPLICATE_MODEL_VERSION in .env.local", () => {
         "# REPLICATE_MODEL=simulated/image-model (replaced by REPLICATE_MODEL_VERSION, npm run model)\n" +
         `REPLICATE_MODEL_VERSION=${target}\nREPLICATE_DEPLOYMENT=\n`,
     );
-    expect(result.stdout).toContain(`Set REPLICATE_MODEL_VERSION=${target} in .env.local.`);
+    expect(result.stdout).toContain(`Wrote REPLICATE_MODEL_VERSION=${target} to .env.local (commented out REPLICATE_MODEL there).`);
+    // Done, not a thing left to do.
+    expect(result.stdout).not.toMatch(/\bset REPLICATE_MODEL_VERSION/i);
   });
 
   it("creates .env.local when there is none, and warns of a competing variable set elsewhere", async () => {

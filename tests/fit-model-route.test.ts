@@ -9,10 +9,12 @@ import path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { generateSchemaFile } from "@/dev/fit-model/generate";
 import {
+  cogOpenApiSchema,
   FAST_IMAGE_MODEL,
   IMAGE_EDIT_MODEL,
   IMAGE_MODEL,
   LANGUAGE_MODEL,
+  simulatedModel,
   SPEECH_TO_TEXT_MODEL,
   type SimulatedModel,
 } from "@/dev/simulator/models";
@@ -114,5 +116,54 @@ describe("the app fitted to each catalogue model by npm run model", () => {
     expect(sent.input).toEqual(body);
     expect(Object.keys(body).sort()).toEqual(Object.keys(values).sort());
     expectOutput(toOutputView(answer.output, schemas.output), answer.output);
+  });
+});
+
+// What Cog writes for a picky file input and a Secret, on a model outside the catalogue.
+const PRIVATE_MODEL = simulatedModel(
+  { owner: "acme", name: "private-captioner", description: "Captions PNG and JPEG images with a paid API." },
+  {
+    id: "e".repeat(64),
+    created_at: "2026-07-01T00:00:00Z",
+    cog_version: "0.16.2",
+    openapi_schema: cogOpenApiSchema({
+      required: ["image", "api_key", "prompt"],
+      input: {
+        image: { type: "string", format: "uri", "x-cog-accept": ["image/png", "image/jpeg"], "x-order": 0 },
+        api_key: { type: "string", format: "password", writeOnly: true, "x-cog-secret": true, "x-order": 1 },
+        prompt: { type: "string", "x-order": 2 },
+      },
+      output: { type: "string" },
+    }),
+  },
+);
+
+describe("a model with Cog's x-cog-accept and a secret input", () => {
+  it("offers only the accepted types, draws a password field, and keeps the secret out of the route's log", async () => {
+    const { POST, GET } = await routesFor(PRIVATE_MODEL);
+    setEnv({ REPLICATE_MODEL: "", REPLICATE_MODEL_VERSION: `acme/private-captioner:${PRIVATE_MODEL.latest_version.id}` });
+    const schemas = (await (await GET(new Request("http://localhost/api/ai/replicate/schema"))).json()) as ModelSchemas;
+    const [image, apiKey, prompt] = toFieldDescriptors(schemas.input);
+    expect(image).toMatchObject({ name: "image", kind: "file", accept: "image/png,image/jpeg" });
+    expect(apiKey).toMatchObject({ name: "api_key", kind: "text", secret: true, required: true });
+
+    const logged: string[] = [];
+    const capture = (...args: unknown[]) => void logged.push(args.map(String).join(" "));
+    const spies = (["log", "error", "warn"] as const).map((level) => vi.spyOn(console, level).mockImplementation(capture));
+    try {
+      const body = toRequestBody([image, apiKey, prompt], { image: PNG, api_key: "sk-live-3f9a2c", prompt: "a caption" });
+      const response = await POST(jsonPost("http://localhost/api/ai/replicate", body));
+      expect(response.status).toBe(200);
+      const sent = sim.get(((await response.json()) as { id: string }).id)!.plan;
+      expect(sent.input).toMatchObject({ api_key: "sk-live-3f9a2c" });
+      // A refused body names the field, not its value.
+      const refused = await POST(jsonPost("http://localhost/api/ai/replicate", { image: PNG, api_key: 42, prompt: "p", extra: "sk-live-3f9a2c" }));
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).not.toContain("sk-live");
+    } finally {
+      spies.forEach((spy) => spy.mockRestore());
+    }
+    expect(logged.length).toBeGreaterThan(0);
+    expect(logged.join("\n")).not.toContain("sk-live");
   });
 });

@@ -5,7 +5,6 @@ import path from "node:path";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as zod from "zod";
-import * as committedSchema from "@/app/api/ai/replicate/schema";
 import { generateSchemaFile } from "@/dev/fit-model/generate";
 import { UnexpressibleSchemaError, type JsonSchema } from "@/dev/fit-model/json-schema";
 import {
@@ -21,6 +20,8 @@ import {
   type SimulatedModel,
 } from "@/dev/simulator/models";
 import * as image from "@/lib/server/image";
+import * as seedSchema from "@/tests/support/seed-schema";
+import { APP_SCHEMA_FILE, notTheSeedNotice, seedSchemaText } from "@/tests/support/seed-schema-file";
 import { Problem } from "@/lib/server/problem";
 import { parseOrProblem } from "@/lib/server/validation";
 import { toFieldDescriptors, type JsonSchema as FormJsonSchema } from "@/lib/browser/form-schema";
@@ -33,14 +34,15 @@ interface SchemaModule {
   requestBodySchema: zod.ZodType;
   toModelInput: (body: never) => Record<string, unknown>;
   outputSchema?: unknown;
+  generatedFrom?: unknown;
+}
+
+function generateOptions(model: SimulatedModel, version: ModelVersion = model.latest_version) {
+  return { model: `${model.owner}/${model.name}`, version: version.id, openapiSchema: version.openapi_schema };
 }
 
 function generate(model: SimulatedModel, version: ModelVersion = model.latest_version) {
-  return generateSchemaFile({
-    model: `${model.owner}/${model.name}`,
-    version: version.id,
-    openapiSchema: version.openapi_schema,
-  });
+  return generateSchemaFile(generateOptions(model, version));
 }
 
 function generateFrom(
@@ -254,8 +256,16 @@ describe("the generated schema checks bodies as the model's schema says", () => 
   });
 
   it("names the version it was written from, and says what the output is", () => {
-    const { source } = generate(FAST_IMAGE_MODEL);
-    expect(source).toContain("simulated/fast-image:93d41647b72ae4c7ba6867d2570935b470f00aa53c2a825343392d8d2709a17c");
+    expect(load(generate(FAST_IMAGE_MODEL).source).generatedFrom).toEqual({
+      model: "simulated/fast-image",
+      version: "93d41647b72ae4c7ba6867d2570935b470f00aa53c2a825343392d8d2709a17c",
+    });
+    const viaDeployment = generateSchemaFile({ ...generateOptions(IMAGE_MODEL), deployment: "acme/prod" });
+    expect(load(viaDeployment.source).generatedFrom).toEqual({
+      model: "simulated/image-model",
+      version: IMAGE_MODEL.latest_version.id,
+      deployment: "acme/prod",
+    });
     expect(generate(LANGUAGE_MODEL).source).toContain("(its OpenAPI `Output`): text, as an array of strings to join");
   });
 });
@@ -370,6 +380,41 @@ describe("the generated schema gives the page its form and output panel", () => 
     expect(fields.clip).toMatchObject({ kind: "file", accept: "video/*" });
   });
 
+  it("takes a file input's types from Cog's x-cog-accept before its name", () => {
+    const { source } = generateFrom({
+      image: { type: "string", format: "uri", "x-cog-accept": ["image/png", "image/jpeg"], "x-order": 0 },
+      scan: { type: "string", format: "uri", "x-cog-accept": "image/tiff, image/png", "x-order": 1 },
+      photo_archive: { type: "string", format: "uri", "x-cog-accept": ["application/zip"], "x-order": 2 },
+    });
+    const fields = Object.fromEntries(toFieldDescriptors(formSchema(load(source))).map((field) => [field.name, field]));
+    expect(fields.image).toMatchObject({ kind: "file", accept: "image/png,image/jpeg" });
+    expect(fields.scan).toMatchObject({ kind: "file", accept: "image/tiff,image/png" });
+    expect(fields.photo_archive).toMatchObject({ kind: "file", accept: "application/zip" });
+    // Image types take raw base64 as the image helper does; a zip needs a data URL.
+    const module = load(source);
+    expect(check(module, { image: PNG_BASE64, scan: PNG_BASE64 })).toEqual({
+      input: { image: `data:image/png;base64,${PNG_BASE64}`, scan: `data:image/png;base64,${PNG_BASE64}` },
+    });
+    expect(check(module, { photo_archive: PNG_BASE64 })).toEqual({ rejected: ["photo_archive"] });
+  });
+
+  it.each([
+    ["x-cog-secret", { "x-cog-secret": true }],
+    ["format: password", { format: "password" }],
+    ["writeOnly", { writeOnly: true }],
+  ])("draws a secret input (%s) as a password field, with no default or examples to show", (_, marks) => {
+    const { source } = generateFrom({
+      api_key: { type: "string", default: "sk-example", examples: ["sk-123"], "x-order": 0, ...marks },
+      prompt: { type: "string", "x-order": 1 },
+    });
+    expect(source).not.toContain("sk-");
+    const [secret, prompt] = toFieldDescriptors(formSchema(load(source)));
+    expect(secret).toMatchObject({ name: "api_key", kind: "text", secret: true });
+    expect(secret).not.toHaveProperty("default");
+    expect(prompt).not.toHaveProperty("secret");
+    expect(check(load(source), { api_key: "sk-live" })).toEqual({ input: { api_key: "sk-live" } });
+  });
+
   it("keeps a title the model wrote, leaves out the one Cog makes from the name, and keeps examples", () => {
     const { source } = generateFrom({
       num_steps: { type: "integer", title: "Num Steps", "x-order": 0 },
@@ -446,14 +491,13 @@ const HAND_EDITS: Array<[string, string]> = [
   ],
 ];
 
-describe("the seed's default model regenerates the committed schema.ts", () => {
-  const committed = readFileSync(path.join(ROOT, "app/api/ai/replicate/schema.ts"), "utf8");
+describe("the seed's default model regenerates the seed schema (tests/support/seed-schema.ts)", () => {
   const generated = load(generate(IMAGE_MODEL).source);
   const shape = (module: { requestBodySchema: unknown }) =>
     Object.keys((module.requestBodySchema as zod.ZodObject).shape);
 
   it("with the same fields in the same order", () => {
-    expect(shape(generated)).toEqual(shape(committedSchema));
+    expect(shape(generated)).toEqual(shape(seedSchema));
   });
 
   it.each([
@@ -471,7 +515,7 @@ describe("the seed's default model regenerates the committed schema.ts", () => {
     { prompt: "p", promt: "typo" },
     { seed: -2, extra: true },
   ])("and answers %j as it does", (body) => {
-    expect(check(generated, body)).toEqual(check(committedSchema as unknown as SchemaModule, body));
+    expect(check(generated, body)).toEqual(check(seedSchema as unknown as SchemaModule, body));
   });
 
   it("word for word, but for its documented hand edits (the form's placeholder and style presets)", () => {
@@ -481,7 +525,16 @@ describe("the seed's default model regenerates the committed schema.ts", () => {
       expect(edited.split(generatedText)).toHaveLength(2);
       edited = edited.replace(generatedText, committedText);
     }
-    expect(committed).toBe(edited);
+    expect(seedSchemaText()).toBe(edited);
+  });
+});
+
+// The committed file itself; once `npm run model` fitted it to another model, skipped (one line says so).
+const fitted = notTheSeedNotice("the test of the committed schema.ts");
+if (fitted) console.warn(fitted);
+describe.skipIf(fitted !== "")("the committed schema.ts", () => {
+  it("is the seed schema word for word", () => {
+    expect(readFileSync(APP_SCHEMA_FILE, "utf8")).toBe(seedSchemaText());
   });
 });
 
@@ -504,11 +557,11 @@ describe("the generated file is deterministic", () => {
     const removed = before.filter((line) => !after.includes(line));
     const added = after.filter((line) => !before.includes(line));
     expect(removed).toEqual([
-      ` * simulated/fast-image:${FAST_IMAGE_FIRST_VERSION.id}`,
+      `  version: "${FAST_IMAGE_FIRST_VERSION.id}",`,
       '    .enum(["webp", "jpg"], { error: "must be one of webp, jpg" })',
     ]);
     expect(added).toEqual([
-      ` * simulated/fast-image:${FAST_IMAGE_MODEL.latest_version.id}`,
+      `  version: "${FAST_IMAGE_MODEL.latest_version.id}",`,
       '    .enum(["webp", "jpg", "png"], { error: "must be one of webp, jpg, png" })',
       "  go_fast: z",
       '    .boolean({ error: "must be true or false" })',

@@ -172,41 +172,30 @@ describe("data URLs", () => {
   });
 });
 
-describe("large inputs stay fast", () => {
-  // The bound catches a quadratic or backtracking pass (hours on 10 MB), not speed: a linear pass
-  // takes ~0.1 s idle and over a second on a busy 2-core machine. Speed is measured in `npm run bench`.
-  const LINEAR_BOUND_MS = 10_000;
-  // 7.5 MB of bytes is 10 MB of base64, the order of the route's body cap.
+describe("large inputs are read in one pass", () => {
+  // 7.5 MB of bytes is 10 MB of base64, the order of the route's body cap. A quadratic or
+  // backtracking pass over one of these takes hours, so the test's timeout catches it; no
+  // assertion here depends on the machine's speed.
   const tenMegabytes = base64Of(PNG_MAGIC, 7_500_000);
 
-  function timed<T>(run: () => T): { result: T; ms: number } {
-    const started = performance.now();
-    const result = run();
-    return { result, ms: performance.now() - started };
-  }
-
-  it("accepts 10 MB of raw base64 in well under a second", () => {
-    const { result, ms } = timed(() => toImageDataUrl(tenMegabytes));
-    expect(result.ok).toBe(true);
-    expect(ms).toBeLessThan(LINEAR_BOUND_MS);
+  it("accepts 10 MB of raw base64", () => {
+    const result = toImageDataUrl(tenMegabytes);
+    expect(result).toEqual({ ok: true, dataUrl: `data:image/png;base64,${tenMegabytes}` });
   });
 
   it("finds an invalid character at the very end of 10 MB", () => {
-    const { result, ms } = timed(() => toImageDataUrl(`${tenMegabytes.replace(/=+$/, "")}!`));
+    const result = toImageDataUrl(`${tenMegabytes.replace(/=+$/, "")}!`);
     expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/not base64 at position 10000/) });
-    expect(ms).toBeLessThan(LINEAR_BOUND_MS);
   });
 
-  it("handles a 10 MB data URL header without backtracking", () => {
-    const { result, ms } = timed(() => toImageDataUrl(`data:image/png${";a=b".repeat(2_500_000)};base64x,AAAA`));
+  it("refuses a 10 MB data URL header", () => {
+    const result = toImageDataUrl(`data:image/png${";a=b".repeat(2_500_000)};base64x,AAAA`);
     expect(result.ok).toBe(false);
-    expect(ms).toBeLessThan(LINEAR_BOUND_MS);
   });
 
-  it("handles 10 MB of padding characters", () => {
-    const { result, ms } = timed(() => toImageDataUrl("=".repeat(10_000_000)));
+  it("refuses 10 MB of padding characters", () => {
+    const result = toImageDataUrl("=".repeat(10_000_000));
     expect(result.ok).toBe(false);
-    expect(ms).toBeLessThan(LINEAR_BOUND_MS);
   });
 });
 

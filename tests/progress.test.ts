@@ -184,19 +184,15 @@ describe("no bar, no progress", () => {
   });
 });
 
-describe("large logs stay fast", () => {
-  function expectFast(logs: string): ReturnType<typeof parseProgress> {
-    const started = performance.now();
-    const progress = parseProgress(logs);
-    expect(performance.now() - started).toBeLessThan(500);
-    return progress;
-  }
+describe("large logs are read in one pass", () => {
+  // A quadratic or backtracking pass over a 1 MB line takes hours, so the test's timeout catches
+  // it; no assertion here depends on the machine's speed.
 
   it("reads 1 MB of \\r-separated updates", () => {
     const steps = tqdmRun(1000);
     const logs = Array.from({ length: 20 }, () => steps.join("\r")).join("\n");
     expect(logs.length).toBeGreaterThan(1_000_000);
-    expect(expectFast(logs)).toEqual({ percentage: 100, current: 1000, total: 1000, pass: 20 });
+    expect(parseProgress(logs)).toEqual({ percentage: 100, current: 1000, total: 1000, pass: 20 });
   });
 
   it.each([
@@ -205,7 +201,7 @@ describe("large logs stay fast", () => {
     ["pipes after a percentage", ` 50%${"|".repeat(1_000_000)}`],
     ["digits", "9".repeat(1_000_000)],
   ])("reads a 1 MB line of %s without a line break", (_name, logs) => {
-    expect(expectFast(logs)).toBeNull();
+    expect(parseProgress(logs)).toBeNull();
   });
 });
 

@@ -127,6 +127,7 @@ export function PredictionPlayground() {
                 getText={() =>
                   buildCurlCommand(new URL(ROUTE_PATH, window.location.origin).href, currentBody(), {
                     authorizationVariable: accessKey.hasKey ? "ROUTE_API_KEY" : undefined,
+                    secretFields: fields.filter((field) => field.kind === "text" && field.secret).map((field) => field.name),
                   })
                 }
                 testId="copy-curl"

@@ -101,7 +101,7 @@ export function SchemaField({ field, values, onChange, file, onFileChange, error
           <input
             id={id}
             name={name}
-            type="text"
+            type={field.secret ? "password" : "text"}
             autoComplete="off"
             required={field.required}
             placeholder={field.default ?? field.placeholder}

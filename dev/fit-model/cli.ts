@@ -1,15 +1,25 @@
 /**
- * `npm run model -- [owner/name[:version]] [--out <file>] [--write-env]`: fetches the model
- * version's schema and writes app/api/ai/replicate/schema.ts from it (generate.ts). Without an
- * argument it reads the configured REPLICATE_MODEL_VERSION (owner/name:version) or REPLICATE_MODEL.
+ * `npm run model -- [owner/name[:version] | deployment:owner/name] [--out <file>] [--write-env]`:
+ * fetches the model version's schema (a deployment's: its current release's) and writes
+ * app/api/ai/replicate/schema.ts from it (generate.ts). Without an argument it reads the configured
+ * REPLICATE_MODEL_VERSION (owner/name:version), REPLICATE_MODEL or REPLICATE_DEPLOYMENT.
  * It writes nothing when anything fails, and nothing when the file would come out the same.
  * main.ts loads .env.local / .env and calls runCli; tests call runCli with their own env and fetch.
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { OTHER_TARGET_VARIABLES, setsVariable, VERSION_VARIABLE, withModelVersion } from "./env-file";
-import { fetchModelVersion, ModelLookupError, parseModelRef, type ModelRef } from "./fetch-schema";
+import { DEPLOYMENT_VARIABLE, otherTargets, setsVariable, VERSION_VARIABLE, withTarget, type TargetVariable } from "./env-file";
+import {
+  fetchDeploymentVersion,
+  fetchModelVersion,
+  ModelLookupError,
+  parseDeploymentName,
+  parseFitTarget,
+  parseModelRef,
+  type DeploymentRef,
+  type ModelRef,
+} from "./fetch-schema";
 import { generateSchemaFile } from "./generate";
 import { UnexpressibleSchemaError } from "./json-schema";
 
@@ -26,13 +36,15 @@ export interface CliIo {
   stderr: (line: string) => void;
 }
 
-const USAGE = `Usage: npm run model -- [owner/name[:version]] [--out <file>] [--write-env]
+const USAGE = `Usage: npm run model -- [owner/name[:version] | deployment:owner/name] [--out <file>] [--write-env]
 
 Writes ${DEFAULT_OUT} from the model version's input schema.
-  owner/name[:version]  the model (its latest version when no version is given); default: the
-                        configured REPLICATE_MODEL_VERSION (owner/name:version) or REPLICATE_MODEL
-  --out <file>          the file to write (default ${DEFAULT_OUT})
-  --write-env           also set ${VERSION_VARIABLE} in ${ENV_FILE}
+  owner/name[:version]   the model (its latest version when no version is given); default: the
+                         configured REPLICATE_MODEL_VERSION (owner/name:version), REPLICATE_MODEL
+                         or REPLICATE_DEPLOYMENT
+  deployment:owner/name  the version your deployment runs now (its current release)
+  --out <file>           the file to write (default ${DEFAULT_OUT})
+  --write-env            also set ${VERSION_VARIABLE} (${DEPLOYMENT_VARIABLE} for a deployment) in ${ENV_FILE}
 Reads REPLICATE_API_TOKEN and REPLICATE_API_BASE_URL from the environment, ${ENV_FILE} and .env.`;
 
 class UsageError extends Error {}
@@ -60,7 +72,7 @@ async function fitModel(argv: string[], io: CliIo): Promise<void> {
     io.stdout(USAGE);
     return;
   }
-  const ref = args.model ? parseModelRef(args.model) : configuredModel(io.env);
+  const ref = args.model ? parseFitTarget(args.model) : configuredTarget(io.env);
   const token = io.env.REPLICATE_API_TOKEN?.trim();
   if (!token) {
     throw new ModelLookupError(
@@ -69,9 +81,15 @@ async function fitModel(argv: string[], io: CliIo): Promise<void> {
   }
   const baseUrl = io.env.REPLICATE_API_BASE_URL?.trim() || DEFAULT_BASE_URL;
 
-  const fetched = await fetchModelVersion(ref, { baseUrl, token, fetch: io.fetch });
+  const options = { baseUrl, token, fetch: io.fetch };
+  const fetched = "deployment" in ref ? await fetchDeploymentVersion(ref.deployment, options) : await fetchModelVersion(ref, options);
   const model = `${fetched.owner}/${fetched.name}`;
-  const generated = generateSchemaFile({ model, version: fetched.version, openapiSchema: fetched.openapiSchema });
+  const generated = generateSchemaFile({
+    model,
+    version: fetched.version,
+    openapiSchema: fetched.openapiSchema,
+    deployment: fetched.deployment,
+  });
   const target = `${model}:${fetched.version}`;
 
   const outPath = path.resolve(io.cwd, args.out ?? DEFAULT_OUT);
@@ -80,20 +98,23 @@ async function fitModel(argv: string[], io: CliIo): Promise<void> {
     io.stdout(`${shown} unchanged (${target}).`);
   } else {
     await writeAtomically(outPath, generated.source);
-    io.stdout(`Wrote ${shown} from ${target}: ${generated.fields.join(", ")}.`);
+    const through = fetched.deployment ? ` (the deployment ${fetched.deployment} runs it)` : "";
+    io.stdout(`Wrote ${shown} from ${target}${through}: ${generated.fields.join(", ")}.`);
   }
   for (const { field, reason } of generated.unchecked) {
     io.stdout(`  ${field} is not checked by the route (${reason}): look at it in ${shown}.`);
   }
 
-  const assignment = `${VERSION_VARIABLE}=${target}`;
-  if (args.writeEnv) await writeEnvFile(io, target);
-  else if (io.env[VERSION_VARIABLE]?.trim() === target) io.stdout(`${VERSION_VARIABLE} is already ${target}.`);
+  // A deployment is run through its own endpoint (it may move to a new release); a model by its version.
+  const variable: TargetVariable = fetched.deployment ? DEPLOYMENT_VARIABLE : VERSION_VARIABLE;
+  const value = fetched.deployment ?? target;
+  if (args.writeEnv) await writeEnvFile(io, variable, value);
+  else if (io.env[variable]?.trim() === value) io.stdout(`${variable} is already ${value}.`);
   else
     io.stdout(
-      `Set ${assignment} in ${ENV_FILE} (and leave ${OTHER_TARGET_VARIABLES.join(" and ")} empty), or run again with --write-env.`,
+      `Next: set ${variable}=${value} in ${ENV_FILE} (and leave ${otherTargets(variable).join(" and ")} empty), or run again with --write-env.`,
     );
-  if (fetched.isOfficial)
+  if (fetched.isOfficial && !fetched.deployment)
     io.stdout(`${model} is an official model: REPLICATE_MODEL=${model} works too and always runs its latest version.`);
 }
 
@@ -118,32 +139,31 @@ function parseCliArgs(argv: string[]): { model?: string; out?: string; writeEnv:
   }
 }
 
-function configuredModel(env: CliIo["env"]): ModelRef {
+function configuredTarget(env: CliIo["env"]): ModelRef | DeploymentRef {
   const version = env.REPLICATE_MODEL_VERSION?.trim();
   if (version) return parseModelRef(version, VERSION_VARIABLE);
   const model = env.REPLICATE_MODEL?.trim();
   if (model) return parseModelRef(model, "REPLICATE_MODEL");
-  if (env.REPLICATE_DEPLOYMENT?.trim()) {
-    throw new UsageError(
-      "Only REPLICATE_DEPLOYMENT is set: a deployment is not looked up. Name the model it runs: npm run model -- owner/name:<version>.",
-    );
-  }
+  const deployment = env.REPLICATE_DEPLOYMENT?.trim();
+  if (deployment) return { deployment: parseDeploymentName(deployment, DEPLOYMENT_VARIABLE) };
   throw new UsageError(
-    `Name a model, or set ${VERSION_VARIABLE} (owner/name:version) or REPLICATE_MODEL (owner/name).`,
+    `Name a model, or set ${VERSION_VARIABLE} (owner/name:version), REPLICATE_MODEL (owner/name) or ${DEPLOYMENT_VARIABLE} (owner/name).`,
   );
 }
 
-async function writeEnvFile(io: CliIo, target: string): Promise<void> {
+async function writeEnvFile(io: CliIo, variable: TargetVariable, value: string): Promise<void> {
   const envPath = path.join(io.cwd, ENV_FILE);
   const before = (await readIfExists(envPath)) ?? "";
-  const after = withModelVersion(before, target);
-  if (after === before) io.stdout(`${ENV_FILE} already has ${VERSION_VARIABLE}=${target}.`);
+  const after = withTarget(before, variable, value);
+  if (after === before) io.stdout(`${ENV_FILE} already has ${variable}=${value}.`);
   else {
     await writeAtomically(envPath, after);
-    io.stdout(`Set ${VERSION_VARIABLE}=${target} in ${ENV_FILE}.`);
+    const replaced = otherTargets(variable).filter((name) => setsVariable(before, name));
+    const also = replaced.length > 0 ? ` (commented out ${replaced.join(" and ")} there)` : "";
+    io.stdout(`Wrote ${variable}=${value} to ${ENV_FILE}${also}.`);
   }
   // A value from the shell or from .env still competes with it; only the user can unset that.
-  for (const name of OTHER_TARGET_VARIABLES) {
+  for (const name of otherTargets(variable)) {
     if (io.env[name]?.trim() && !setsVariable(before, name)) {
       io.stderr(`${name} is also set (in your shell or .env): unset it, the route wants exactly one of the three.`);
     }

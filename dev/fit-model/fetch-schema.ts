@@ -1,6 +1,7 @@
 /**
  * Reads a model version's OpenAPI schema from Replicate: GET {base}/models/{owner}/{name} (its
- * `latest_version`) or GET {base}/models/{owner}/{name}/versions/{id}. A dev tool, so plain fetch;
+ * `latest_version`) or GET {base}/models/{owner}/{name}/versions/{id}; for a deployment, GET
+ * {base}/deployments/{owner}/{name} first (its `current_release` names the model and version). A dev tool, so plain fetch;
  * the route's own transport (lib/server/replicate/transport.ts) is not involved. Every failure is a
  * ModelLookupError whose message says what to do; none of them carries the token.
  */
@@ -20,7 +21,16 @@ export interface FetchedVersion {
   openapiSchema: unknown;
   /** Official models run through POST /models/{owner}/{name}/predictions (REPLICATE_MODEL). */
   isOfficial: boolean;
+  /** `owner/name` of the deployment whose current release this version is. */
+  deployment?: string;
 }
+
+/** A deployment, written `deployment:owner/name` on the command line. */
+export interface DeploymentRef {
+  deployment: { owner: string; name: string };
+}
+
+export const DEPLOYMENT_PREFIX = "deployment:";
 
 export interface FetchOptions {
   baseUrl: string;
@@ -55,10 +65,47 @@ export function parseModelRef(text: string, source = "The model"): ModelRef {
   return { owner, name, version: version?.toLowerCase() };
 }
 
+/** `deployment:owner/name` (see DEPLOYMENT_PREFIX) or what parseModelRef reads. */
+export function parseFitTarget(text: string, source = "The model"): ModelRef | DeploymentRef {
+  const trimmed = text.trim();
+  if (!trimmed.toLowerCase().startsWith(DEPLOYMENT_PREFIX)) return parseModelRef(trimmed, source);
+  return { deployment: parseDeploymentName(trimmed.slice(DEPLOYMENT_PREFIX.length), source) };
+}
+
+export function parseDeploymentName(text: string, source = "The deployment"): DeploymentRef["deployment"] {
+  const trimmed = text.trim();
+  if (!OWNER_NAME.test(trimmed)) throw new ModelLookupError(`${source} must look like owner/name, not "${trimmed}".`);
+  const [owner, name] = trimmed.split("/");
+  return { owner, name };
+}
+
+/** The version a deployment runs now (its `current_release`), with that version's schema. */
+export async function fetchDeploymentVersion(ref: DeploymentRef["deployment"], options: FetchOptions): Promise<FetchedVersion> {
+  const label = `${ref.owner}/${ref.name}`;
+  const subject: Subject = {
+    label: `the deployment ${label}`,
+    notFound: `Replicate has no deployment ${label} (404). Your deployments are listed at https://replicate.com/deployments; a deployment of another account needs a token of that account.`,
+  };
+  const answer = await getJson(`/deployments/${encodeURIComponent(ref.owner)}/${encodeURIComponent(ref.name)}`, subject, options);
+  const release = isObject(answer.current_release) ? answer.current_release : undefined;
+  const model = typeof release?.model === "string" ? release.model : "";
+  const version = typeof release?.version === "string" ? release.version : "";
+  if (!release || !model || !version)
+    throw new ModelLookupError(`The deployment ${label} has no current release naming a model and version: create a release on replicate.com first.`);
+  const fetched = await fetchModelVersion(parseModelRef(`${model}:${version}`, `The deployment's current release (${model}:${version})`), options);
+  return { ...fetched, deployment: label };
+}
+
 export async function fetchModelVersion(ref: ModelRef, options: FetchOptions): Promise<FetchedVersion> {
   const model = `${ref.owner}/${ref.name}`;
   const modelPath = `/models/${encodeURIComponent(ref.owner)}/${encodeURIComponent(ref.name)}`;
-  const answer = await getJson(ref.version ? `${modelPath}/versions/${ref.version}` : modelPath, ref, options);
+  const subject: Subject = {
+    label: model,
+    notFound: ref.version
+      ? `${model} has no version ${ref.version} (404). Its versions are listed at https://replicate.com/${model}/versions.`
+      : `Replicate has no model ${model} (404). Check the spelling (https://replicate.com/${model}); a private model needs a token of an account that can see it.`,
+  };
+  const answer = await getJson(ref.version ? `${modelPath}/versions/${ref.version}` : modelPath, subject, options);
   const version = ref.version ? answer : answer.latest_version;
   if (!isObject(version))
     throw new ModelLookupError(`${model} has no version yet (its latest_version is empty): nothing to read.`);
@@ -78,7 +125,13 @@ export async function fetchModelVersion(ref: ModelRef, options: FetchOptions): P
   };
 }
 
-async function getJson(path: string, ref: ModelRef, options: FetchOptions): Promise<Record<string, unknown>> {
+/** What a lookup is about, for its error messages. */
+interface Subject {
+  label: string;
+  notFound: string;
+}
+
+async function getJson(path: string, subject: Subject, options: FetchOptions): Promise<Record<string, unknown>> {
   const url = `${options.baseUrl.replace(/\/+$/, "")}${path}`;
   const timeoutMs = options.timeoutMs ?? 30_000;
   let response: Response;
@@ -92,7 +145,7 @@ async function getJson(path: string, ref: ModelRef, options: FetchOptions): Prom
   }
   const text = await response.text();
   const body = parseJson(text);
-  if (!response.ok) throw new ModelLookupError(statusMessage(response.status, body, ref));
+  if (!response.ok) throw new ModelLookupError(statusMessage(response.status, body, subject));
   if (!isObject(body))
     throw new ModelLookupError(
       `Replicate's answer to GET ${path} is not a JSON object: is REPLICATE_API_BASE_URL (${options.baseUrl}) Replicate's API?`,
@@ -100,8 +153,8 @@ async function getJson(path: string, ref: ModelRef, options: FetchOptions): Prom
   return body;
 }
 
-function statusMessage(status: number, body: unknown, ref: ModelRef): string {
-  const model = `${ref.owner}/${ref.name}`;
+function statusMessage(status: number, body: unknown, subject: Subject): string {
+  const model = subject.label;
   const said = isObject(body) && typeof body.detail === "string" ? ` Replicate said: "${body.detail}"` : "";
   switch (status) {
     case 401:
@@ -109,9 +162,7 @@ function statusMessage(status: number, body: unknown, ref: ModelRef): string {
     case 403:
       return `Your token may not read ${model} (403).${said} The model is private to another account, or the token lacks access to it.`;
     case 404:
-      return ref.version
-        ? `${model} has no version ${ref.version} (404). Its versions are listed at https://replicate.com/${model}/versions.`
-        : `Replicate has no model ${model} (404). Check the spelling (https://replicate.com/${model}); a private model needs a token of an account that can see it.`;
+      return subject.notFound;
     case 429:
       return `Replicate throttled the request (429).${said} Try again in a minute.`;
     default:

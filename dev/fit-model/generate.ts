@@ -14,9 +14,13 @@
  * title made from the name: the form makes its label from the name), `description`, `default`
  * (the field is optional and zod has no `.default()`: the route sends only what the user set and
  * Replicate applies the rest), `examples`, `x-order`, and for files `format: "uri"` with
- * `x-file: "image/*" | "audio/*" | "video/*"` when the field's name (else its description) says
- * which; a file that says neither gets `format: "uri"` only, and the form accepts any file.
- * `Output`, its `$ref`s resolved, becomes `export const outputSchema = {...} as const`.
+ * `x-file` set to the MIME types Cog lists in `x-cog-accept`, else to "image/*" | "audio/*" |
+ * "video/*" when the field's name (else its description) says which; a file that says neither gets
+ * `format: "uri"` only, and the form accepts any file. A secret input (`x-cog-secret`, `format:
+ * "password"` or `writeOnly`) keeps `format: "password"` and `writeOnly: true` in its meta, and no
+ * default or examples: the form draws a password field and leaves it out of the copied curl command.
+ * `Output`, its `$ref`s resolved, becomes `export const outputSchema = {...} as const`;
+ * `generatedFrom` records the model, version (and deployment) the file was written from.
  *
  * What it does not express, and what it does instead:
  * - An optional field it cannot check (a nested object, a dict / patternProperties /
@@ -29,9 +33,9 @@
  * - A `$ref` that does not resolve, or an Input that is not an object with properties: refused.
  *   An `Output` whose `$ref`s do not resolve: no `outputSchema` (a comment says why); the page
  *   then judges the output by what arrives.
- * - Ignored keywords: `format` other than "uri" (e.g. "password" for Cog secrets stays a plain
- *   string), `uniqueItems`, `readOnly`/`writeOnly`, `deprecated`, `x-cog-*` on inputs; file
- *   meta on the items of an array of files (the form types such an array as JSON).
+ * - Ignored keywords: `format` other than "uri" and "password", `uniqueItems`, `readOnly`,
+ *   `deprecated`, other `x-cog-*` on inputs; file meta on the items of an array of files (the form
+ *   types such an array as JSON).
  */
 import {
   isObject,
@@ -50,6 +54,8 @@ export interface GenerateOptions {
   version: string;
   /** The version's `openapi_schema`. */
   openapiSchema: unknown;
+  /** `owner/name` of the deployment whose current version this is, when fitted through one. */
+  deployment?: string;
 }
 
 export interface GeneratedSchema {
@@ -143,10 +149,11 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
   }
 
   const source = [
-    header(options),
+    header(),
     ...imports(helpers),
     "",
     ...helperSource(helpers),
+    ...generatedFromSource(options),
     ...bodyDoc(plans.some((plan) => plan.hasDefault)),
     "export const requestBodySchema = z.strictObject({",
     ...plans.flatMap(renderField),
@@ -261,7 +268,9 @@ function fileMedia(name: string, description: unknown): Media | null {
 function stringExpr(field: JsonSchema, helpers: Set<Helper>, mustNotBeBlank: boolean, name: string): Expr {
   if (field.format === "uri") {
     // A file: images may come as raw base64 (their type is sniffed); other files need a data URL.
-    const helper: Helper = fileMedia(name, field.description) === "image" ? "imageFile" : "file";
+    const accepted = acceptedTypes(field);
+    const isImage = accepted ? accepted.every((type) => /^image\//i.test(type)) : fileMedia(name, field.description) === "image";
+    const helper: Helper = isImage ? "imageFile" : "file";
     helpers.add(helper);
     return { head: helper, calls: [] };
   }
@@ -358,15 +367,35 @@ function metaEntries(name: string, own: JsonSchema, field: JsonSchema, hasDefaul
   if (title && title !== cogTitle(name)) entries.push(["title", quote(title)]);
   const description = typeof field.description === "string" ? field.description.trim() : "";
   if (description && description !== GENERIC_ENUM_DESCRIPTION) entries.push(["description", quote(description)]);
-  if (hasDefault) entries.push(["default", literal(field.default)]);
-  if (Array.isArray(field.examples) && field.examples.length > 0) entries.push(["examples", literal(field.examples)]);
+  // A secret's default and examples are left out: the form would show them.
+  const secret = isSecret(field);
+  if (hasDefault && !secret) entries.push(["default", literal(field.default)]);
+  if (Array.isArray(field.examples) && field.examples.length > 0 && !secret) entries.push(["examples", literal(field.examples)]);
   if (typeof field["x-order"] === "number") entries.push([quote("x-order"), num(field["x-order"])]);
   if (field.type === "string" && field.format === "uri" && field.enum === undefined) {
     entries.push(["format", quote("uri")]);
+    const accepted = acceptedTypes(field);
     const media = fileMedia(name, field.description);
-    if (media) entries.push([quote("x-file"), quote(`${media}/*`)]);
+    if (accepted) entries.push([quote("x-file"), quote(accepted.join(","))]);
+    else if (media) entries.push([quote("x-file"), quote(`${media}/*`)]);
+  }
+  if (secret && field.type === "string" && field.enum === undefined) {
+    entries.push(["format", quote("password")], ["writeOnly", "true"]);
   }
   return entries;
+}
+
+/** The MIME types Cog says a file input takes (`x-cog-accept`, a list or a comma-separated string), else null. */
+function acceptedTypes(field: JsonSchema): string[] | null {
+  const raw = field["x-cog-accept"];
+  const list = Array.isArray(raw) ? raw : typeof raw === "string" ? raw.split(",") : [];
+  const types = list.filter((type): type is string => typeof type === "string").map((type) => type.trim()).filter(Boolean);
+  return types.length > 0 ? types : null;
+}
+
+/** A secret input, as Cog marks one (`Secret`): a password field on the page, never echoed. */
+export function isSecret(field: JsonSchema): boolean {
+  return field["x-cog-secret"] === true || field.format === "password" || field.writeOnly === true;
 }
 
 function withMeta(expr: Expr, entries: Array<[string, string]>): void {
@@ -539,16 +568,31 @@ const HEADER_OPENING = [
   " * goes in `.meta({ default })`, not zod's `.default()`: the route sends only what the user set.",
 ];
 
-function header(options: GenerateOptions): string {
+function header(): string {
   return [
     "/**",
     ...HEADER_OPENING,
     " *",
-    " * Generated from",
-    ` * ${options.model}:${options.version}`,
-    " * by `npm run model` (dev/fit-model); running it again rewrites this file, so review the diff.",
+    " * Generated by `npm run model` (dev/fit-model) from the model version `generatedFrom` names;",
+    " * running it again rewrites this file, so review the diff.",
     " */",
   ].join("\n");
+}
+
+/** What the file records of its source, for `npm run demo` and `npm run doctor` to compare with the configuration. */
+function generatedFromSource(options: GenerateOptions): string[] {
+  const entries: Array<[string, string]> = [
+    ["model", quote(options.model)],
+    ["version", quote(options.version)],
+    ...(options.deployment ? ([["deployment", quote(options.deployment)]] as Array<[string, string]>) : []),
+  ];
+  return [
+    "/** The model version this file was generated from (`npm run demo` runs it, `npm run doctor` compares it). */",
+    "export const generatedFrom = {",
+    ...entries.map(([key, value]) => `  ${key}: ${value},`),
+    "} as const;",
+    "",
+  ];
 }
 
 // The seed's own one-line doc when no field has a default, so the default model regenerates it.

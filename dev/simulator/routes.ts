@@ -15,6 +15,10 @@ export type Route =
   | { kind: "secret" }
   /** A model (`version` null) or one of its versions, from the catalogue (models/index.ts). */
   | { kind: "model"; owner: string; name: string; version: string | null }
+  /** GET /account: who the token belongs to. */
+  | { kind: "account" }
+  /** GET /deployments/{owner}/{name}, from the catalogue (models/index.ts). */
+  | { kind: "deployment"; owner: string; name: string }
   | { kind: "file"; id: string; fileName: string }
   | { kind: "stream"; id: string }
   | { kind: "files"; action: "upload" | "get" | "delete" | "download"; id: string }
@@ -55,6 +59,8 @@ function matchApiRoute(method: string, parts: string[]): Route {
     const via = first === "models" ? "model" : "deployment";
     return { kind: "create", target: { via, owner: second, name: third } };
   }
+  if (first === "account" && n === 1 && method === "GET") return { kind: "account" };
+  if (first === "deployments" && n === 3 && method === "GET") return { kind: "deployment", owner: second, name: third };
   if (n === 3 && first === "webhooks" && second === "default" && third === "secret" && method === "GET") {
     return { kind: "secret" };
   }

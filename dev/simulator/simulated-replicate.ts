@@ -13,7 +13,7 @@ import {
 import { SimFiles, type FileAnswer } from "./files-api";
 import { newPredictionId, seedFromId } from "./ids";
 import { planOutput } from "./model-outputs";
-import { findSimulatedModel, modelVersions } from "./models";
+import { findSimulatedDeployment, findSimulatedModel, modelVersions, SIMULATED_ACCOUNT } from "./models";
 import { renderSeedPng, seedPngDataUrl } from "./png-image";
 import { listPredictionsPage } from "./prediction-list";
 import { parseDirectives } from "./prompt-directives";
@@ -357,6 +357,12 @@ export class SimulatedReplicate {
         return this.filesAnswer(route.action === "upload" ? await this.files.upload(request, origin) : this.files[route.action](route.id, origin));
       case "model":
         return this.modelAnswer(route.owner, route.name, route.version);
+      case "account":
+        return jsonResponse(200, SIMULATED_ACCOUNT);
+      case "deployment": {
+        const deployment = findSimulatedDeployment(route.owner, route.name);
+        return deployment ? jsonResponse(200, deployment) : this.problem(MODEL_NOT_FOUND);
+      }
       case "unknown":
         return this.problem(NOT_FOUND);
     }

@@ -18,6 +18,7 @@ export type JsonSchema = {
   exclusiveMaximum?: number;
   maxLength?: number;
   format?: string;
+  writeOnly?: boolean;
   items?: JsonSchema;
   properties?: Record<string, JsonSchema>;
   required?: string[];
@@ -43,7 +44,7 @@ type Common = {
 
 export type FieldDescriptor = Common &
   (
-    | { kind: "text" | "textarea"; placeholder?: string; default?: string }
+    | { kind: "text" | "textarea"; placeholder?: string; default?: string; secret?: boolean }
     | { kind: "number"; integer: boolean; min?: number; max?: number; slider: boolean; step: number; default?: number }
     | { kind: "select"; options: (string | number)[]; default?: string | number; presetsOnly: boolean }
     | { kind: "boolean"; default?: boolean }
@@ -108,6 +109,8 @@ function describeField(name: string, property: JsonSchema, required: boolean): F
   }
   if (type === "boolean") return { ...common, kind: "boolean", ...withDefault(fallback, isBoolean) };
   if (type === "string") {
+    // A secret (Cog's Secret: `format: "password"`, `writeOnly`) is typed unseen and never prefilled.
+    if (property.format === "password" || property.writeOnly === true) return { ...common, kind: "text", secret: true };
     const presets = property["x-presets"];
     if (presets && presets.length > 0) return { ...common, kind: "select", options: presets, presetsOnly: true, ...withDefault(fallback, isString) };
     const long = property.maxLength === undefined ? /prompt/i.test(name) : property.maxLength > ONE_LINE_MAX_LENGTH;

@@ -91,33 +91,111 @@ export const MAX_TIMEOUT_SECONDS = 86_400 - 5;
 
 const ownerName = z.string().regex(/^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/i, "must look like owner/name");
 
-const envSchema = z.object({
+export const envSchema = z.object({
   REPLICATE_API_TOKEN: z.preprocess(
     (value) => (typeof value === "string" ? value.trim() : value),
     z.string({ error: "is required" }).min(1, "is required"),
+  ).describe(
+    "Your Replicate API token (https://replicate.com/account/api-tokens), sent as a Bearer header to " +
+      "`REPLICATE_API_BASE_URL`'s origin only; never logged, never answered.",
   ),
   REPLICATE_MODEL_VERSION: optional(
     z.string().regex(/^([a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*:)?[0-9a-f]{64}$/i,
       "must be a 64-hex version id or owner/name:<version>"),
+  ).describe(
+    "The model to run, as a version id (64 hex) or `owner/name:<version>`, sent verbatim: " +
+      "`POST {base}/predictions {version, input}`. Set exactly one of `REPLICATE_MODEL_VERSION`, " +
+      "`REPLICATE_MODEL` and `REPLICATE_DEPLOYMENT`.",
   ),
-  REPLICATE_MODEL: optional(ownerName),
-  REPLICATE_DEPLOYMENT: optional(ownerName),
-  REPLICATE_API_BASE_URL: optional(baseUrl("must be an http(s) URL")).transform((url) => (url ?? "https://api.replicate.com/v1").replace(/\/+$/, "")),
-  REPLICATE_POLL_INTERVAL_MS: optional(number(1, 600_000, true)).transform((v) => v ?? 1000),
-  REPLICATE_TIMEOUT_SECONDS: optional(number(0.001, MAX_TIMEOUT_SECONDS, false)).transform((v) => v ?? 60),
+  REPLICATE_MODEL: optional(ownerName).describe(
+    "An official model, `owner/name`: `POST {base}/models/{owner}/{name}/predictions {input}`. Replicate " +
+      "runs official models only on this endpoint; for another, use `REPLICATE_MODEL_VERSION=owner/name:<version>`.",
+  ),
+  REPLICATE_DEPLOYMENT: optional(ownerName).describe(
+    "A deployment, `owner/name`: `POST {base}/deployments/{owner}/{name}/predictions {input}`.",
+  ),
+  REPLICATE_API_BASE_URL: optional(baseUrl("must be an http(s) URL"))
+    .transform((url) => (url ?? "https://api.replicate.com/v1").replace(/\/+$/, ""))
+    .describe(
+      "Replicate's API base URL (`npm run demo` and the tests point it at the simulated Replicate). No " +
+        "`?query`, `#fragment` or `user:password@`: every call appends a path to it, so they are refused.",
+    ),
+  REPLICATE_POLL_INTERVAL_MS: optional(number(1, 600_000, true))
+    .transform((v) => v ?? 1000)
+    .describe("Milliseconds between two poll rounds of the predictions that outlast the create's hold."),
+  REPLICATE_TIMEOUT_SECONDS: optional(number(0.001, MAX_TIMEOUT_SECONDS, false))
+    .transform((v) => v ?? 60)
+    .describe(
+      "Cap in seconds (decimals allowed) from receiving a request to answering it; past it the prediction is " +
+        "canceled and the route answers that it timed out. The create sends `Cancel-After` = what is left of the cap " +
+        "+ 5 s and Replicate accepts at most 24 h, hence the maximum. The routes' `maxDuration` (65 s) holds a cap of " +
+        "60 s; a longer one is warned about at the first request, naming what to change.",
+    ),
   // 5 s: a client that leaves while the create is held is followed by a cancel within about 6 s.
   REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true, "must be 0 (off) or a whole number of seconds (Replicate waits 1..60)"))
-    .transform((v) => v ?? 5),
-  REPLICATE_ASYNC_TIMEOUT_SECONDS: optional(number(5, 86_400, true)).transform((v) => v ?? 1800),
-  REPLICATE_WEBHOOK_MAX_BODY_BYTES: optional(number(1024, 1024 ** 3, true)).transform((v) => v ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES),
-  REPLICATE_MAX_BODY_BYTES: optional(number(1, 1024 ** 3, true)).transform((v) => v ?? 10 * 1024 * 1024),
+    .transform((v) => v ?? 5)
+    .describe(
+      "`Prefer: wait=N` on the create, so predictions shorter than N s end in one request; `0` turns it off. " +
+        "Whole seconds only; clamped to 60, and each create holds at most the whole seconds left to the cap minus 1 " +
+        "(under 1 s left: no hold). " +
+        "It also bounds how long a client that leaves during the create goes uncanceled (N s + about 1 s): keep it " +
+        "under 9 for the 10 s bound.",
+    ),
+  REPLICATE_ASYNC_TIMEOUT_SECONDS: optional(number(5, 86_400, true))
+    .transform((v) => v ?? 1800)
+    .describe(
+      "`Cancel-After` of async creates (`Prefer: respond-async`), in seconds: nobody waits for them in-process, " +
+        "so Replicate ends them by itself past this.",
+    ),
+  REPLICATE_WEBHOOK_MAX_BODY_BYTES: optional(number(1024, 1024 ** 3, true))
+    .transform((v) => v ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES)
+    .describe(
+      "Largest webhook body accepted, in bytes: one prediction, outputs included (a few data URLs of hundreds " +
+        "of KB each fit in the default 4 MiB). Past it `413`.",
+    ),
+  REPLICATE_MAX_BODY_BYTES: optional(number(1, 1024 ** 3, true))
+    .transform((v) => v ?? 10 * 1024 * 1024)
+    .describe(
+      "Largest request body accepted, in bytes, JSON or `multipart/form-data` (in JSON, files travel as " +
+        "base64); past it `413`. The default is 10 MiB. (Vercel cuts request bodies at 4.5 MB before the route runs.)",
+    ),
   // Replicate's API reference asks for data URLs only up to 256 KB; its Files API takes 100 MiB.
-  REPLICATE_INLINE_MAX_BYTES: optional(number(0, 100 * 1024 ** 2, true)).transform((v) => v ?? 256 * 1024),
-  REPLICATE_POLL_BUDGET_PER_MINUTE: optional(number(60, 1_000_000, true)).transform((v) => v ?? 2400),
-  REPLICATE_CREATES_PER_MINUTE: optional(number(1, 1_000_000, true)).transform((v) => v ?? 600),
-  REPLICATE_WEBHOOK_URL: optional(baseUrl("must be the app's public http(s) origin")),
-  REPLICATE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_<base64>")),
-  PREDICTION_HANDLE_SECRET: optional(z.string().min(16, "must be at least 16 characters")),
+  REPLICATE_INLINE_MAX_BYTES: optional(number(0, 100 * 1024 ** 2, true))
+    .transform((v) => v ?? 256 * 1024)
+    .describe(
+      "File inputs (data URLs) decoding to more bytes than this are uploaded to Replicate's Files API and " +
+        "passed to the model by URL (deleted once the prediction ended); at or below it they are sent inline as " +
+        "data URLs. `0` uploads every file. The default is 256 KiB, Replicate's guidance for inline files.",
+    ),
+  REPLICATE_POLL_BUDGET_PER_MINUTE: optional(number(60, 1_000_000, true))
+    .transform((v) => v ?? 2400)
+    .describe(
+      "Non-create calls a minute the account may spend polling (Replicate allows 3,000 per account), a smooth " +
+        "rate with a second's worth of burst. With `REDIS_URL` it is the whole account's, shared by every instance " +
+        "(divide nothing); without, each process's own.",
+    ),
+  REPLICATE_CREATES_PER_MINUTE: optional(number(1, 1_000_000, true))
+    .transform((v) => v ?? 600)
+    .describe(
+      "The account's create limit (Replicate: 600 a minute, far fewer on low credit). Creates go out at once " +
+        "until Replicate throttles one; then for a minute they are sent one slot at a time at this rate, each " +
+        "waiting out its `Retry-After`. Account-wide with `REDIS_URL`, else per process.",
+    ),
+  REPLICATE_WEBHOOK_URL: optional(baseUrl("must be the app's public http(s) origin")).describe(
+    "The app's public origin, e.g. `https://my-app.example.com`. When set, creates carry a webhook to " +
+      "`{origin}/api/ai/replicate/webhook` (async: `start` and `completed`; sync JSON and event stream: " +
+      "`completed`, so a prediction that outlives the hold is answered on its webhook). No `?query`, `#fragment` " +
+      "or credentials. Unset: waits end by polling and by the predictions' streams.",
+  ),
+  REPLICATE_WEBHOOK_SECRET: optional(z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_<base64>")).describe(
+    "The signing secret of your webhooks, `whsec_...`. Unset: fetched once from " +
+      "`GET {base}/webhooks/default/secret` and cached.",
+  ),
+  PREDICTION_HANDLE_SECRET: optional(z.string().min(16, "must be at least 16 characters")).describe(
+    "Signs the prediction handles that `Location` names (`/api/ai/replicate/{id}.{mac}`), so `GET` and " +
+      "`DELETE` answer only the caller who started the prediction. Unset: a key derived from " +
+      "`REPLICATE_API_TOKEN` (rotating the token then retires the handles made with it).",
+  ),
 });
 
 
@@ -237,28 +315,71 @@ export const DEFAULT_BODY_BUDGET_BYTES = 512 * 1024 * 1024;
 /** Webhooks are answered in milliseconds; 32 at once at 4 MiB each is 128 MiB at most. */
 export const DEFAULT_WEBHOOK_MAX_IN_FLIGHT = 32;
 
-const guardEnvSchema = z.object({
+export const guardEnvSchema = z.object({
   ROUTE_API_KEY: optional(
     z.string().regex(/^[\x21-\x7e]{16,512}$/, "must be 16 to 512 visible ASCII characters, no spaces (e.g. `openssl rand -hex 32`)"),
+  ).describe(
+    "A secret every caller sends as `Authorization: Bearer <key>` (compared in constant time); the demo page " +
+      "asks for it once and keeps it in the tab's session storage. 16 to 512 visible ASCII characters, e.g. " +
+      "`openssl rand -hex 32`. Unset: **the route is open** to anyone who can reach this server, on your " +
+      "Replicate bill (the server log says so at the first request).",
   ),
   APP_ORIGIN: optional(z.string())
     .transform((value, context) => {
       const origins = (value ?? "").split(",").map((part) => part.trim()).filter(Boolean).map(originOf);
       if (origins.includes(null)) context.addIssue({ code: "custom", message: "must be http(s) origins, comma-separated" });
       return origins.filter((origin): origin is string => origin !== null);
-    }),
+    })
+    .describe(
+      "Browser requests from another site are always refused (`403`). The app's own origin is the request's " +
+        "`Host` / `X-Forwarded-Host`; list here any other origin your pages are served from, comma-separated, " +
+        "e.g. `https://www.example.com,https://example.com`.",
+    ),
   REPLICATE_RATE_LIMIT: optional(z.string())
     .transform((value, context) => {
       if (value === undefined) return undefined;
       const rule = parseRateRule(value);
       if (!rule) context.addIssue({ code: "custom", message: "must look like 10/min (units: s, min, h)" });
       return rule ?? undefined;
-    }),
-  REPLICATE_MAX_IN_FLIGHT: optional(number(1, 1_000_000, true)).transform((v) => v ?? DEFAULT_MAX_IN_FLIGHT),
-  TRUST_PROXY: optional(number(0, 10, true, "must be the number of proxies in front of the app (0, 1, 2...)")).transform((v) => v ?? 0),
-  REPLICATE_BODY_TIMEOUT_SECONDS: optional(number(1, 300, false)).transform((v) => v ?? DEFAULT_BODY_TIMEOUT_SECONDS),
-  REPLICATE_BODY_BUDGET_BYTES: optional(number(1024 * 1024, 2 ** 50, true)).transform((v) => v ?? DEFAULT_BODY_BUDGET_BYTES),
-  REPLICATE_WEBHOOK_MAX_IN_FLIGHT: optional(number(1, 100_000, true)).transform((v) => v ?? DEFAULT_WEBHOOK_MAX_IN_FLIGHT),
+    })
+    .describe(
+      "Predictions a client may start, e.g. `10/min`, `1/s`, `100/h`, `30/5min` (a token bucket: `N` at once, " +
+        "then one every period/`N`); past it `429` with `Retry-After`. A client is the authenticated caller (all " +
+        "holders of `ROUTE_API_KEY` count as one), else its IP address. Counted in the process's memory, or on " +
+        "Redis for all instances together with `REDIS_URL`. Unset: no per-client limit.",
+    ),
+  REPLICATE_MAX_IN_FLIGHT: optional(number(1, 1_000_000, true))
+    .transform((v) => v ?? DEFAULT_MAX_IN_FLIGHT)
+    .describe(
+      "Requests this process serves at once (a stream counts until it ends); past it `503` with `Retry-After` " +
+        "before the body is read or anything reaches Replicate. Cancels (`DELETE`) are never refused.",
+    ),
+  TRUST_PROXY: optional(number(0, 10, true, "must be the number of proxies in front of the app (0, 1, 2...)"))
+    .transform((v) => v ?? 0)
+    .describe(
+      "How many proxies in front of the app append to `x-forwarded-for` (`0` trusts none). The client's address " +
+        "is read from the entry the outermost of them wrote: set `1` behind one proxy (Vercel, nginx, a load " +
+        "balancer). With `0`, anonymous clients cannot be told apart and share one rate-limit allowance.",
+    ),
+  REPLICATE_BODY_TIMEOUT_SECONDS: optional(number(1, 300, false))
+    .transform((v) => v ?? DEFAULT_BODY_TIMEOUT_SECONDS)
+    .describe(
+      "A request body that has not fully arrived this many seconds after reading began is answered `408` and " +
+        "its in-flight slot freed, so a slow sender cannot hold it.",
+    ),
+  REPLICATE_BODY_BUDGET_BYTES: optional(number(1024 * 1024, 2 ** 50, true))
+    .transform((v) => v ?? DEFAULT_BODY_BUDGET_BYTES)
+    .describe(
+      "Request-body bytes this whole process holds at once, summed over the requests in flight (webhooks " +
+        "included) and counted until each answer ends; past it `503` with `Retry-After`. A request holds at most " +
+        "3 times its body, so the default 512 MiB caps bodies at about 1.5 GiB.",
+    ),
+  REPLICATE_WEBHOOK_MAX_IN_FLIGHT: optional(number(1, 100_000, true))
+    .transform((v) => v ?? DEFAULT_WEBHOOK_MAX_IN_FLIGHT)
+    .describe(
+      "Webhook deliveries read at once (each also holds a `REPLICATE_MAX_IN_FLIGHT` slot); past it `503` with " +
+        "`Retry-After`. Their signature headers are checked before any body is read.",
+    ),
 });
 
 function originOf(text: string): string | null {

@@ -16,21 +16,23 @@ const exporters = z.string().regex(/^\s*(otlp|console|none|prometheus)(\s*,\s*(o
 
 export const telemetryEnvSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: optional(url).describe(
-    "OpenTelemetry: the OTLP collector's base URL (e.g. http://localhost:4318); traces go to /v1/traces, metrics to /v1/metrics. Unset: no telemetry.",
+    "The OTLP collector's base URL, e.g. `http://localhost:4318`: traces go to `/v1/traces`, metrics to `/v1/metrics`. Unset: no telemetry at all.",
   ),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(url).describe("OpenTelemetry: the full URL for traces only (overrides the base URL's /v1/traces)."),
-  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: optional(url).describe("OpenTelemetry: the full URL for metrics only (overrides the base URL's /v1/metrics)."),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(url).describe("A full URL for traces only (instead of the base URL's `/v1/traces`)."),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: optional(url).describe("A full URL for metrics only (instead of the base URL's `/v1/metrics`)."),
   OTEL_EXPORTER_OTLP_PROTOCOL: optional(z.enum(["http/protobuf", "http/json", "grpc"], { error: "must be http/protobuf, http/json or grpc" })).describe(
-    "OpenTelemetry: the OTLP encoding, http/protobuf (default) or http/json; grpc also works.",
+    "The OTLP encoding: `http/protobuf` (the SDK's default) or `http/json`; `grpc` also works.",
   ),
-  OTEL_EXPORTER_OTLP_HEADERS: optional(z.string()).describe("OpenTelemetry: headers sent to the collector, `key=value,key2=value2` (e.g. an API key). Secret."),
-  OTEL_SERVICE_NAME: optional(z.string().trim().min(1)).describe("OpenTelemetry: the service name on every span and metric (default replicate-next-route)."),
+  OTEL_EXPORTER_OTLP_HEADERS: optional(z.string()).describe(
+    "Headers sent to the collector, `key=value,key2=value2`, e.g. `x-honeycomb-team=<key>`. Usually holds an API key: keep it secret.",
+  ),
+  OTEL_SERVICE_NAME: optional(z.string().trim().min(1)).describe("The service name on every span and metric; unset: `replicate-next-route`."),
   OTEL_METRIC_EXPORT_INTERVAL: optional(z.coerce.number().int().min(100, "must be at least 100 (ms)")).describe(
-    "OpenTelemetry: milliseconds between metric exports (default 60000).",
+    "Milliseconds between two metric exports; unset: the SDK's 60000.",
   ),
-  OTEL_TRACES_EXPORTER: optional(exporters).describe("OpenTelemetry: otlp (default when an endpoint is set), console or none."),
-  OTEL_METRICS_EXPORTER: optional(exporters).describe("OpenTelemetry: otlp (default when an endpoint is set), console or none."),
-  OTEL_SDK_DISABLED: optional(z.enum(["true", "false"], { error: "must be true or false" })).describe("OpenTelemetry: true turns it off whatever else is set."),
+  OTEL_TRACES_EXPORTER: optional(exporters).describe("`otlp` (the default once an endpoint is set), `console` or `none` (no traces)."),
+  OTEL_METRICS_EXPORTER: optional(exporters).describe("`otlp` (the default once an endpoint is set), `console` or `none` (no metrics)."),
+  OTEL_SDK_DISABLED: optional(z.enum(["true", "false"], { error: "must be true or false" })).describe("`true` turns OpenTelemetry off whatever else is set."),
 });
 
 export const DEFAULT_SERVICE_NAME = "replicate-next-route";

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureProductionBuild } from "@/dev/app-harness";
 import { startCluster, type Cluster } from "@/dev/multi-instance";
 import { hasRedisServer, useRedisServer } from "@/tests/support/redis-server";
+import { notTheSeedNotice } from "@/tests/support/seed-schema-file";
 
 const POLL_INTERVAL_MS = 1000;
 const redis = useRedisServer();
@@ -31,7 +32,11 @@ async function post(origin: string, body: unknown, headers: Record<string, strin
   return { status: response.status, body: await response.json(), headers: response.headers, at };
 }
 
-describe.skipIf(!hasRedisServer)("three instances on one Redis", () => {
+// Its bodies are the seed's: skipped (one line says so) once schema.ts is fitted to another model.
+const fitted = notTheSeedNotice("the multi-instance test");
+if (fitted) console.warn(fitted);
+
+describe.skipIf(!hasRedisServer || fitted !== "")("three instances on one Redis", () => {
   let cluster: Cluster;
   let roundRobin: () => number;
   const origin = (index: number) => cluster.instances[index].origin;
@@ -70,39 +75,44 @@ describe.skipIf(!hasRedisServer)("three instances on one Redis", () => {
     expect(answers).toEqual([202, 202, 202, 429, 429]);
   });
 
-  it("ends a wait on instance A within 50 ms of the webhook that instance B received", async () => {
+  it("ends a wait on instance A with the webhook that instance B received, without a poll of it", async () => {
     cluster.proxy.pick = () => 1;
-    // Ends 1.5 s after the held create answered: half way between two poll rounds.
+    // Ends 1.5 s after the held create answered, before the wait's first fallback poll (five rounds).
     const answer = await post(origin(0), { prompt: "[run:2500] webhook to B" });
     expect(answer.status).toBe(200);
     expect(answer.body.status).toBe("succeeded");
-    // The simulator records a delivery once B has acknowledged it, which may be after A answered.
-    const delivered = () => cluster.simulator.sim.webhookDeliveries.find((d) => d.predictionId === answer.body.id && d.event === "completed");
+    const sim = cluster.simulator.sim;
+    const delivered = () => sim.webhookDeliveries.find((d) => d.predictionId === answer.body.id && d.event === "completed");
     await expect.poll(() => delivered()?.status).toBe(200);
-    const delivery = delivered();
-    const lagMs = answer.at - delivery!.at;
-    console.log(`[multi-instance] webhook on B -> answer on A: ${lagMs} ms after the delivery was acknowledged`);
-    expect(lagMs).toBeLessThan(50);
+    // A answered a prediction nobody read: the only word of its end was the delivery to B.
+    expect(sim.requests.filter((r) => r.kind === "get" && r.path.includes(answer.body.id))).toEqual([]);
+    // Reported, not asserted (it measures the machine): both times are read on this process's clock.
+    console.log(`[multi-instance] webhook sent to B -> answer on A: ${answer.at - delivered()!.sentAt} ms`);
   });
 
-  it("polls once for the account: 300 in flight across the three cost what one instance needs for 300", async () => {
-    // Webhooks in turn, as a balancer sends them: they end the runs at once (after the window counted).
+  it("polls once for the account: each round for 300 in flight across the three reads what one instance needs", async () => {
+    // Webhooks in turn, as a balancer sends them, end the runs; until then their waits get the
+    // fallback rounds (one in five): 9 s of running leaves room for at least one.
     cluster.proxy.pick = roundRobin;
     const sim = cluster.simulator.sim;
-    const runs = Array.from({ length: 300 }, (_, i) => post(origin(i % 3), { prompt: `[run:5000] crowd ${i}` }));
-    // Count from the second round after every create was held and answered to the end of the runs.
     const started = Date.now();
-    const windowStart = started + 1000 + 2 * POLL_INTERVAL_MS;
-    const windowEnd = started + 5000;
-    const answers = await Promise.all(runs);
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => post(origin(i % 3), { prompt: `[run:9000] crowd ${i}` })));
     expect(answers.map((a) => a.status)).toEqual(Array(300).fill(200));
-    const polls = sim.requests.filter((r) => (r.kind === "list" || r.kind === "get") && r.at >= windowStart && r.at < windowEnd);
-    const rounds = (windowEnd - windowStart) / POLL_INTERVAL_MS;
-    const perRound = polls.length / rounds;
-    console.log(`[multi-instance] 300 in flight on 3 instances: ${polls.length} list/get calls in ${rounds} rounds = ${perRound.toFixed(1)} a round`);
+    // The list calls made while the crowd ran, grouped into rounds: calls less than half a poll
+    // interval apart belong to one round.
+    const lists = sim.requests.filter((r) => r.kind === "list" && r.at >= started).map((r) => r.at).sort((a, b) => a - b);
+    const rounds: number[][] = [];
+    for (const at of lists) {
+      const round = rounds.at(-1);
+      if (round && at - round.at(-1)! < POLL_INTERVAL_MS / 2) round.push(at);
+      else rounds.push([at]);
+    }
+    const busiest = Math.max(0, ...rounds.map((round) => round.length));
+    console.log(`[multi-instance] 300 in flight on 3 instances: ${lists.length} list calls in ${rounds.length} rounds, at most ${busiest} in one round`);
     // One instance reads 300 predictions in ceil(300 / 100) list pages, plus one for the edge;
-    // three polling their own would each page through all 300 (9 to 12 a round).
-    expect(perRound).toBeLessThanOrEqual(4);
+    // three polling their own would each page through all 300 (9 to 12 in a round).
+    expect(rounds.length).toBeGreaterThan(0);
+    expect(busiest).toBeLessThanOrEqual(4);
   });
 
   it("answers every wait elsewhere when the lease holder is SIGKILLed", async () => {
@@ -142,11 +152,9 @@ describe.skipIf(!hasRedisServer)("three instances on one Redis", () => {
     expect(before.status).toBe(202);
     await redis.stop();
     try {
-      const started = Date.now();
       const refused = await post(origin(1), { prompt: "during the outage" }, { "x-forwarded-for": ip, prefer: "respond-async" });
       expect(refused.status).toBe(503);
       expect(refused.body).toMatchObject({ status: 503, title: "Shared state unavailable" });
-      expect(Date.now() - started).toBeLessThan(3000);
       const status = await fetch(`${origin(0)}${before.headers.get("location")}`, { headers: { "x-forwarded-for": ip } });
       expect([200, 202]).toContain(status.status);
       expect(createdWith("during the outage")).toHaveLength(0);

@@ -64,3 +64,44 @@ export function catalogueVersion(model: string, version: string): CatalogueVersi
   const match = modelVersions(found).find((candidate) => candidate.id === version);
   return match ? { model: found, version: match } : "unknown";
 }
+
+/** GET /account: the simulated token's account. */
+export const SIMULATED_ACCOUNT = {
+  type: "user",
+  username: "simulated",
+  name: "Simulated User",
+  github_url: null,
+} as const;
+
+/** GET /deployments/{owner}/{name} (replicate-openapi.json: deployments.get): its current release runs a catalogue version. */
+export interface SimulatedDeployment {
+  owner: string;
+  name: string;
+  current_release: {
+    number: number;
+    model: string;
+    version: string;
+    created_at: string;
+    created_by: typeof SIMULATED_ACCOUNT;
+    configuration: { hardware: string; min_instances: number; max_instances: number };
+  };
+}
+
+export const SIMULATED_DEPLOYMENTS: readonly SimulatedDeployment[] = [
+  {
+    owner: "simulated",
+    name: "image-deployment",
+    current_release: {
+      number: 3,
+      model: `${IMAGE_MODEL.owner}/${IMAGE_MODEL.name}`,
+      version: IMAGE_MODEL.latest_version.id,
+      created_at: "2026-03-02T09:14:27.000000Z",
+      created_by: SIMULATED_ACCOUNT,
+      configuration: { hardware: "gpu-l40s", min_instances: 0, max_instances: 2 },
+    },
+  },
+];
+
+export function findSimulatedDeployment(owner: string, name: string): SimulatedDeployment | undefined {
+  return SIMULATED_DEPLOYMENTS.find((deployment) => deployment.owner === owner && deployment.name === name);
+}

@@ -19,16 +19,25 @@ export const DEFAULT_KEY_PREFIX = "replicate-next-route:";
 
 // Empty counts as unset, so `REDIS_URL=` in an .env file means "no Redis".
 
-const redisEnvSchema = z.object({
+export const redisEnvSchema = z.object({
   REDIS_URL: optional(
     z
       .string()
       .trim()
       .refine((text) => URL.canParse(text) && /^rediss?:$/.test(new URL(text).protocol), "must be a redis:// or rediss:// URL"),
+  ).describe(
+    "A Redis every instance shares: `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS (Upstash, " +
+      "Redis Cloud, Redis 6+ and Valkey work). When set, rate limits, the poll budget and create pacing, webhook " +
+      "dedupe and deliveries, idempotency records and polling itself (one instance polls for all) are shared; " +
+      "while it is unreachable, requests whose rate limit or `Idempotency-Key` live there answer `503` with " +
+      "`Retry-After` and recover by themselves. Nothing connects at build time; the password is redacted from " +
+      "logs. Unset: each process keeps its own state in memory (one instance, `npm run demo`).",
   ),
   REDIS_KEY_PREFIX: optional(
     z.string().regex(/^[\x21-\x7e]{1,64}$/, "must be 1 to 64 visible ASCII characters, no spaces"),
-  ).transform((prefix) => prefix ?? DEFAULT_KEY_PREFIX),
+  )
+    .transform((prefix) => prefix ?? DEFAULT_KEY_PREFIX)
+    .describe("Put before every key and channel, so several apps can share one Redis."),
 });
 
 export function parseRedisConfig(env: Env): RedisConfig {

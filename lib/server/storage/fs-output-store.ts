@@ -78,6 +78,12 @@ export class FsOutputStore implements OutputStore {
     return `${OUTPUTS_ROUTE_PATH}/${this.signer.sign(key)}`;
   }
 
+  /** Removes the object (nothing when there is none): `npm run doctor` cleans up its probe. */
+  async delete(key: string): Promise<void> {
+    const file = this.fileOf(key);
+    await Promise.all([rm(file, { force: true }), rm(`${file}~meta.json`, { force: true })]);
+  }
+
   /** The key a URL token of this store names, or null for a token it never issued. */
   keyOfToken(token: string): string | null {
     return this.signer.verify(token);

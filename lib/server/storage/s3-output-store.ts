@@ -7,7 +7,7 @@ import "server-only";
 // prediction is answered.
 
 import type { Readable } from "node:stream";
-import { GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import {
@@ -102,6 +102,11 @@ export class S3OutputStore implements OutputStore {
       if (isNotFound(error)) return null;
       throw error;
     }
+  }
+
+  /** Removes the object (nothing when there is none): `npm run doctor` cleans up its probe. */
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
   }
 
   async url(key: string): Promise<string> {

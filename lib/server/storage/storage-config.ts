@@ -68,33 +68,78 @@ const httpUrl = (what: string) => z.url({ protocol: /^https?$/, error: `must be 
 
 const HOST = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i;
 
-const storageEnvSchema = z.object({
-  OUTPUT_STORAGE: unset(z.enum(["off", "fs", "s3"], { error: "must be off, fs or s3" })).transform((v) => v ?? "off"),
-  OUTPUT_STORAGE_DIR: unset(z.string()).transform((v) => v ?? ".data/outputs"),
-  OUTPUT_URL_SECRET: unset(z.string().min(32, "must be at least 32 characters (e.g. `openssl rand -hex 32`)")),
-  OUTPUT_S3_BUCKET: unset(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/, "must be a bucket name (lowercase letters, digits, dots, hyphens)")),
-  OUTPUT_S3_ENDPOINT: unset(httpUrl("an http(s) URL, e.g. https://<account>.r2.cloudflarestorage.com")),
-  OUTPUT_S3_FORCE_PATH_STYLE: unset(z.enum(["true", "false"], { error: "must be true or false" })),
-  OUTPUT_S3_PREFIX: unset(z.string().regex(/^([A-Za-z0-9][A-Za-z0-9._-]*\/)*$/, "must be folder names each ending in /, e.g. replicate/")).transform(
-    (v) => v ?? "",
+export const storageEnvSchema = z.object({
+  OUTPUT_STORAGE: unset(z.enum(["off", "fs", "s3"], { error: "must be off, fs or s3" }))
+    .transform((v) => v ?? "off")
+    .describe(
+      "Where succeeded predictions' output files are copied before answering (Replicate deletes an API " +
+        "prediction's files an hour after it ends): `off` (answers carry Replicate's URLs), `fs` (files on this " +
+        "server, served by `/api/ai/replicate/outputs/{token}`) or `s3` (an S3-compatible bucket: AWS S3, " +
+        "Cloudflare R2, MinIO).",
+    ),
+  OUTPUT_STORAGE_DIR: unset(z.string())
+    .transform((v) => v ?? ".data/outputs")
+    .describe("`OUTPUT_STORAGE=fs`: the folder the files go to (the default is git-ignored). Several instances need a shared one."),
+  OUTPUT_URL_SECRET: unset(z.string().min(32, "must be at least 32 characters (e.g. `openssl rand -hex 32`)")).describe(
+    "`OUTPUT_STORAGE=fs`: the secret file URLs are signed with, 32 characters or more (e.g. `openssl rand -hex 32`). " +
+      "Unset: a key derived from `REPLICATE_API_TOKEN` (rotating the token then ends every URL issued).",
   ),
-  OUTPUT_S3_PUBLIC_URL: unset(httpUrl("the http(s) URL the bucket is served under")),
-  OUTPUT_S3_URL_EXPIRES_SECONDS: unset(whole(1, 604_800)).transform((v) => v ?? 86_400),
-  OUTPUT_MAX_BYTES: unset(whole(1, 5 * 1024 ** 3)).transform((v) => v ?? 100 * 1024 * 1024),
-  OUTPUT_COPY_TIMEOUT_SECONDS: unset(whole(1, 3600)).transform((v) => v ?? 60),
-  OUTPUT_COPY_CONCURRENCY: unset(whole(1, 64)).transform((v) => v ?? 4),
-  OUTPUT_SOURCE_HOSTS: unset(z.string()).transform((value, context) => {
-    if (value === undefined) return undefined;
-    const hosts = value.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean);
-    if (hosts.length === 0 || !hosts.every((host) => HOST.test(host))) {
-      context.addIssue({ code: "custom", message: "must be host names, comma-separated (*.example.com for subdomains)" });
-    }
-    return hosts;
-  }),
-  AWS_REGION: unset(z.string().regex(/^[a-z0-9-]{2,32}$/, "must be a region name such as us-east-1 (R2: auto)")).transform((v) => v ?? "us-east-1"),
-  AWS_ACCESS_KEY_ID: unset(z.string()),
-  AWS_SECRET_ACCESS_KEY: unset(z.string()),
-  AWS_SESSION_TOKEN: unset(z.string()),
+  OUTPUT_S3_BUCKET: unset(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/, "must be a bucket name (lowercase letters, digits, dots, hyphens)")).describe(
+    "`OUTPUT_STORAGE=s3`: the bucket (required with `s3`).",
+  ),
+  OUTPUT_S3_ENDPOINT: unset(httpUrl("an http(s) URL, e.g. https://<account>.r2.cloudflarestorage.com")).describe(
+    "`OUTPUT_STORAGE=s3`: the S3 API endpoint of R2 (`https://<account>.r2.cloudflarestorage.com`), MinIO " +
+      "(`http://127.0.0.1:9000`)... Unset: AWS S3.",
+  ),
+  OUTPUT_S3_FORCE_PATH_STYLE: unset(z.enum(["true", "false"], { error: "must be true or false" })).describe(
+    "`OUTPUT_STORAGE=s3`: `true` for path-style requests (`endpoint/bucket/key`), as MinIO needs. Unset: `true` " +
+      "with `OUTPUT_S3_ENDPOINT`, else `false`.",
+  ),
+  OUTPUT_S3_PREFIX: unset(z.string().regex(/^([A-Za-z0-9][A-Za-z0-9._-]*\/)*$/, "must be folder names each ending in /, e.g. replicate/"))
+    .transform((v) => v ?? "")
+    .describe("`OUTPUT_STORAGE=s3`: prepended to every object key, e.g. `replicate/` (folder names, each ending in `/`)."),
+  OUTPUT_S3_PUBLIC_URL: unset(httpUrl("the http(s) URL the bucket is served under")).describe(
+    "`OUTPUT_STORAGE=s3`: the public origin the bucket is served under (a CDN, an R2 custom domain); answers " +
+      "carry `{url}/{prefix}{key}`. Unset: pre-signed GET URLs, signed afresh each time a prediction is answered.",
+  ),
+  OUTPUT_S3_URL_EXPIRES_SECONDS: unset(whole(1, 604_800))
+    .transform((v) => v ?? 86_400)
+    .describe("`OUTPUT_STORAGE=s3`: how long a pre-signed URL works, in seconds (at most 7 days, SigV4's limit)."),
+  OUTPUT_MAX_BYTES: unset(whole(1, 5 * 1024 ** 3))
+    .transform((v) => v ?? 100 * 1024 * 1024)
+    .describe(
+      "Largest output file kept, in bytes (checked on `Content-Length` and on the bytes themselves); a larger " +
+        "one is not kept and the answer says so. The default is 100 MiB.",
+    ),
+  OUTPUT_COPY_TIMEOUT_SECONDS: unset(whole(1, 3600))
+    .transform((v) => v ?? 60)
+    .describe("Seconds one file may take to copy, from asking its host to the last byte stored."),
+  OUTPUT_COPY_CONCURRENCY: unset(whole(1, 64))
+    .transform((v) => v ?? 4)
+    .describe("Files of one prediction copied at once."),
+  OUTPUT_SOURCE_HOSTS: unset(z.string())
+    .transform((value, context) => {
+      if (value === undefined) return undefined;
+      const hosts = value.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean);
+      if (hosts.length === 0 || !hosts.every((host) => HOST.test(host))) {
+        context.addIssue({ code: "custom", message: "must be host names, comma-separated (*.example.com for subdomains)" });
+      }
+      return hosts;
+    })
+    .describe(
+      "Hosts output files are fetched from, comma-separated (`*.example.com` for subdomains); any other URL in " +
+        "`output` is text, never fetched. Unset: `replicate.delivery` and its subdomains, plus the host of " +
+        "`REPLICATE_API_BASE_URL` when it is not Replicate's (the simulator serves files there).",
+    ),
+  AWS_REGION: unset(z.string().regex(/^[a-z0-9-]{2,32}$/, "must be a region name such as us-east-1 (R2: auto)"))
+    .transform((v) => v ?? "us-east-1")
+    .describe("`OUTPUT_STORAGE=s3`: the bucket's region (R2: `auto`)."),
+  AWS_ACCESS_KEY_ID: unset(z.string()).describe(
+    "`OUTPUT_STORAGE=s3`: the access key; set it with `AWS_SECRET_ACCESS_KEY`, or neither to use the AWS SDK's " +
+      "default chain (an instance or task role, `~/.aws`).",
+  ),
+  AWS_SECRET_ACCESS_KEY: unset(z.string()).describe("`OUTPUT_STORAGE=s3`: the secret key that goes with `AWS_ACCESS_KEY_ID`. Never logged."),
+  AWS_SESSION_TOKEN: unset(z.string()).describe("`OUTPUT_STORAGE=s3`: a session token, for temporary credentials. Never logged."),
   REPLICATE_API_TOKEN: unset(z.string()),
   REPLICATE_API_BASE_URL: unset(z.string()),
 });
