@@ -16,6 +16,7 @@ import "server-only";
 // is created; when it fails after, the prediction is still answered (its record then stays
 // "creating" for CREATING_TTL_MS: a retry with the key gets 409 until then, then creates anew).
 
+import { keepAlive } from "@/lib/server/after-answer";
 import { getGuardConfig } from "@/lib/server/config";
 import { clientKey } from "@/lib/server/guard/rate-limit";
 import { prefersAsync, wantsEventStream } from "@/lib/server/http/event-stream";
@@ -129,7 +130,7 @@ export async function claimCreate(
   const markLeft = () => {
     if (leftAt !== undefined) return;
     leftAt = Date.now();
-    store.leave(record).catch(() => undefined);
+    keepAlive("mark the Idempotency-Key record left", store.leave(record).catch(() => undefined));
   };
   return {
     kind: "create",
@@ -137,7 +138,8 @@ export async function claimCreate(
       if (predictionId !== undefined) return;
       predictionId = id;
       // Never fails the answer: the prediction exists and is answered; the record then expires as "creating".
-      store.complete(record, id).catch((error: unknown) => unrecorded(id, error));
+      // Kept alive past an answer sent at once (async mode) on hosts that freeze after answering.
+      keepAlive("complete the Idempotency-Key record", store.complete(record, id).catch((error: unknown) => unrecorded(id, error)));
     },
     async beforeCreate(work) {
       try {

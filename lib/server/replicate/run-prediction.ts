@@ -14,6 +14,7 @@ import { cancelPrediction, createPrediction } from "@/lib/server/replicate/predi
 import { SYNC_WEBHOOK_EVENTS, webhookFields } from "@/lib/server/replicate/webhooks";
 import { Problem } from "@/lib/server/problem";
 import { settleSpend } from "@/lib/server/spend-guard/spend-guard";
+import { inCancel, inCreate, inWait, noteStarted, noteWaitEnd, waitVia } from "@/lib/server/telemetry";
 
 export type RunOutcome =
   /** succeeded, failed, canceled or aborted upstream */
@@ -57,16 +58,19 @@ export async function runPrediction(config: Config, input: Record<string, unknow
  * no create (a 499 problem).
  */
 export async function createForRun(config: Config, input: Record<string, unknown>, options: Pick<RunOptions, "signal" | "receivedAt" | "stats" | "holdCreate">): Promise<Prediction> {
-  return createPrediction(config, input, {
-    deadline: deadlineOf(config, options.receivedAt),
-    // The hold ends early enough to cancel before the cap; Cancel-After ends it at most 5 s past the cap.
-    waitSeconds: options.holdCreate === false ? 0 : config.syncWaitSeconds,
-    cancelAfter: "cap",
-    signal: options.signal,
-    // With a public origin the end arrives by webhook (on any instance), not at the next poll.
-    extra: webhookFields(config, SYNC_WEBHOOK_EVENTS),
-    stats: options.stats,
-  });
+  const waitSeconds = options.holdCreate === false ? 0 : config.syncWaitSeconds;
+  return inCreate(waitSeconds, () =>
+    createPrediction(config, input, {
+      deadline: deadlineOf(config, options.receivedAt),
+      // The hold ends early enough to cancel before the cap; Cancel-After ends it at most 5 s past the cap.
+      waitSeconds,
+      cancelAfter: "cap",
+      signal: options.signal,
+      // With a public origin the end arrives by webhook (on any instance), not at the next poll.
+      extra: webhookFields(config, SYNC_WEBHOOK_EVENTS),
+      stats: options.stats,
+    }),
+  );
 }
 
 /** Epoch ms of the cap of a request received at `receivedAt`. */
@@ -85,13 +89,16 @@ export async function startPrediction(
   input: Record<string, unknown>,
   options: { signal?: AbortSignal; receivedAt: number; stats?: CallStats; extra?: Record<string, unknown> },
 ): Promise<Prediction> {
-  const created = await createPrediction(config, input, {
-    deadline: deadlineOf(config, options.receivedAt),
-    cancelAfter: config.asyncTimeoutSeconds,
-    signal: options.signal,
-    extra: options.extra,
-    stats: options.stats,
-  });
+  const created = await inCreate(0, () =>
+    createPrediction(config, input, {
+      deadline: deadlineOf(config, options.receivedAt),
+      cancelAfter: config.asyncTimeoutSeconds,
+      signal: options.signal,
+      extra: options.extra,
+      stats: options.stats,
+    }),
+  );
+  noteStarted(created);
   if (!options.signal?.aborted) return created;
   return (await cancelQuietly(config, created.id, options.stats)) ?? created;
 }
@@ -100,21 +107,16 @@ export async function startPrediction(
  * Poll a created prediction until it ends, the cap passes or the caller leaves. An end seen here
  * settles its spend reservation (lib/server/spend-guard).
  */
-export async function followPrediction(
-  config: Config,
-  created: Prediction,
-  options: Omit<RunOptions, "receivedAt"> & { deadline: number },
-): Promise<RunOutcome> {
-  const outcome = await followUntilStopped(config, created, options);
+export async function followPrediction(config: Config, created: Prediction, options: FollowOptions): Promise<RunOutcome> {
+  const outcome = await follow(config, created, options);
+  noteWaitEnd(outcome.kind, outcome.prediction);
   await settleSpend(outcome.prediction, config);
   return outcome;
 }
 
-async function followUntilStopped(
-  config: Config,
-  created: Prediction,
-  options: Omit<RunOptions, "receivedAt"> & { deadline: number },
-): Promise<RunOutcome> {
+type FollowOptions = Omit<RunOptions, "receivedAt"> & { deadline: number };
+
+async function follow(config: Config, created: Prediction, options: FollowOptions): Promise<RunOutcome> {
   const { deadline, stats } = options;
   const clientSignal = options.signal ?? new AbortController().signal;
   const poller = pollerFor(config);
@@ -135,9 +137,12 @@ async function followUntilStopped(
       // answer is the ended prediction's: not kept while it waits, so a stale held answer's data
       // URLs (hundreds of KB each) are freed at once.
       if (!options.needsLogs) current = withoutOutput(current);
+      const waited = current;
       const wait = watched ? stopSignal(stop.signal, startBy) : { signal: stop.signal, dispose: () => {} };
       try {
-        current = await poller.next(current, { signal: wait.signal, deadline, stats, needsLogs: options.needsLogs });
+        current = await inWait(waitVia(config, waited, options.needsLogs), stats?.polls ?? 0, () =>
+          poller.next(waited, { signal: wait.signal, deadline, stats, needsLogs: options.needsLogs }),
+        );
       } catch (error) {
         if (!(watched && error instanceof CallAborted && !stop.signal.aborted)) throw error;
         notStarted = true;
@@ -228,7 +233,7 @@ function withoutOutput(prediction: Prediction): Prediction {
 
 async function cancelQuietly(config: Config, id: string, stats?: CallStats): Promise<Prediction | undefined> {
   try {
-    return await cancelPrediction(config, id, { deadline: Date.now() + CANCEL_BUDGET_MS, timeoutMs: CANCEL_BUDGET_MS, stats });
+    return await inCancel(id, () => cancelPrediction(config, id, { deadline: Date.now() + CANCEL_BUDGET_MS, timeoutMs: CANCEL_BUDGET_MS, stats }));
   } catch {
     return undefined;
   }
