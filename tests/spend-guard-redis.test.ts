@@ -34,27 +34,44 @@ function ledgers(count: number): RedisSpendLedger[] {
 }
 
 describe.skipIf(!hasRedisServer)("two instances on one Redis", () => {
-  it("never reserve more than the budget at once, whatever the interleaving", async () => {
+  it("never reserve more than the budget at once, whatever the interleaving of reservations and settlements", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 20_000 }),
-        fc.array(fc.record({ instance: fc.integer({ min: 0, max: 1 }), amountMs: fc.integer({ min: 1, max: 5000 }), delayed: fc.boolean() }), { minLength: 1, maxLength: 25 }),
+        fc.array(
+          fc.record({
+            instance: fc.integer({ min: 0, max: 1 }),
+            amountMs: fc.integer({ min: 1, max: 5000 }),
+            delayed: fc.boolean(),
+            // Settled by the other instance, at a cost up to the estimate (null: still running).
+            costShare: fc.option(fc.double({ min: 0, max: 1, noNaN: true })),
+          }),
+          { minLength: 1, maxLength: 25 },
+        ),
         async (limitMs, requests) => {
           const [a, b] = ledgers(2);
           const budget = [{ key: "caller:x", limitMs, windowMs: DAY }, { key: "app", limitMs: limitMs + 1000, windowMs: DAY }];
           const decisions = await Promise.all(
-            requests.map(async ({ instance, amountMs, delayed }, i) => {
+            requests.map(async ({ instance, amountMs, delayed, costShare }, i) => {
               if (delayed) await new Promise((resolve) => setImmediate(resolve));
-              return { amountMs, decision: await [a, b][instance].reserve(`r${i}`, budget, amountMs, T0) };
+              const [mine, other] = instance === 0 ? [a, b] : [b, a];
+              const decision = await mine.reserve(`r${i}`, budget, amountMs, T0);
+              if (!decision.ok || costShare === null) return { decision, countedMs: amountMs };
+              await mine.bind(`r${i}`, `p${i}`, T0);
+              const costMs = Math.floor(amountMs * costShare);
+              expect(await other.settle(`p${i}`, costMs, T0)).toBe(amountMs);
+              return { decision, countedMs: costMs };
             }),
           );
-          const reserved = decisions.filter(({ decision }) => decision.ok).reduce((sum, { amountMs }) => sum + amountMs, 0);
+          const reserved = decisions.filter(({ decision }) => decision.ok).reduce((sum, { countedMs }) => sum + countedMs, 0);
           expect(reserved).toBeLessThanOrEqual(limitMs);
           const [caller, app] = await a.usage(budget, T0);
           expect(caller.usedMs).toBe(reserved);
           expect(app.usedMs).toBe(reserved);
           // A refusal counted nothing and saw a budget it did not fit in.
-          for (const { amountMs, decision } of decisions) if (!decision.ok) expect(decision.usage[decision.refused].usedMs + amountMs).toBeGreaterThan(budget[decision.refused].limitMs);
+          for (const [i, { decision }] of decisions.entries()) {
+            if (!decision.ok) expect(decision.usage[decision.refused].usedMs + requests[i].amountMs).toBeGreaterThan(budget[decision.refused].limitMs);
+          }
           await Promise.all(connections.splice(0).map((connection) => connection.close()));
         },
       ),
