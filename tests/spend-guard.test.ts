@@ -187,6 +187,17 @@ describe("reserve, then settle", () => {
     expect(remaining(again)).toMatchObject({ r: 8 });
   });
 
+  it("names the budget in a live stream's headers too, as it stood when the stream began", async () => {
+    setSpendEnv({ REPLICATE_BUDGET_PER_CALLER: "10s/day", REPLICATE_BUDGET_DEFAULT_ESTIMATE_SECONDS: "3" });
+    const response = await post({ prompt: "live" }, { accept: "text/event-stream" });
+    expect(response.headers.get("content-type")).toContain("text/event-stream");
+    expect(remaining(response)).toMatchObject({ r: 7 });
+    expect(await settle(response.text())).toContain("event: done");
+    // The stream's own follow settled it at 1.2 s.
+    const [usage] = await ledger.usage([{ key: "caller:ip:unknown", limitMs: 10_000, windowMs: 86_400_000 }], Date.now());
+    expect(usage.usedMs).toBeCloseTo(1200, -1);
+  });
+
   it("settles a canceled prediction that never started at 0", async () => {
     setSpendEnv({ REPLICATE_BUDGET_PER_CALLER: "10s/day", REPLICATE_BUDGET_DEFAULT_ESTIMATE_SECONDS: "4" });
     sim.config.bootMs = 60_000;
