@@ -11,11 +11,12 @@ import { POST } from "@/app/api/ai/replicate/route";
 import { downloadFileName, outputFileUrls } from "@/lib/server/storage/download-output";
 import type { KeptPrediction } from "@/lib/server/storage/keep-outputs";
 import { handleOf, jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+import { setVariables } from "@/tests/support/test-engine";
 
 const { sim } = useSimulatedReplicate();
 const APP = "http://app.test";
 const STORAGE_VARS = ["OUTPUT_STORAGE", "OUTPUT_STORAGE_DIR", "OUTPUT_SOURCE_HOSTS", "OUTPUT_MAX_BYTES"];
-afterAll(() => STORAGE_VARS.forEach((name) => delete process.env[name]));
+afterAll(() => setVariables(Object.fromEntries(STORAGE_VARS.map((name) => [name, undefined]))));
 
 /** Runs a prediction to its end through the route (sync mode) and answers it. */
 async function ran(prompt = "a lighthouse"): Promise<KeptPrediction> {

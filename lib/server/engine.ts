@@ -12,6 +12,7 @@ import { BodyBudget } from "./http/body-budget";
 import type { Poller } from "./replicate/poller";
 import type { CreatePacing } from "./shared-state/create-pacing";
 import { memorySharedState, type SharedState } from "./shared-state/shared-state";
+import { parseSpendConfig, type SpendConfig } from "./spend-guard/spend-config";
 import { parseCopySettings, type CopySettings, type OutputStorage } from "./storage/storage-config";
 
 export interface Engine {
@@ -20,6 +21,8 @@ export interface Engine {
   shared(): SharedState;
   /** Where outputs are kept; null when off. A configuration problem is thrown at each call. */
   outputStorage(): OutputStorage | null;
+  /** The spend guard's budgets (REPLICATE_BUDGET_*); off when none is set. */
+  spend(): SpendConfig;
   /** The file hosts and limits every read of an output file is bound by, kept or not. */
   outputCopy(): CopySettings;
   /** Requests this engine serves at once (REPLICATE_MAX_IN_FLIGHT). */
@@ -44,6 +47,7 @@ export interface EngineParts {
   shared: () => SharedState;
   outputStorage: () => OutputStorage | null;
   outputCopy: () => CopySettings;
+  spend: () => SpendConfig;
 }
 
 export function createEngine(parts: EngineParts): Engine {
@@ -52,6 +56,7 @@ export function createEngine(parts: EngineParts): Engine {
     shared: parts.shared,
     outputStorage: parts.outputStorage,
     outputCopy: parts.outputCopy,
+    spend: parts.spend,
     inFlight: new InFlightLimit(),
     webhooksInFlight: new WebhookSlots(() => parts.clock.now()),
     bodyBudget: new BodyBudget(),
@@ -71,6 +76,7 @@ export function configWithEngine(settings: ReplicateSettings, parts: Partial<Eng
     shared: parts.shared ?? (() => (shared ??= memorySharedState())),
     outputStorage: parts.outputStorage ?? (() => null),
     outputCopy: parts.outputCopy ?? (() => parseCopySettings({})),
+    spend: parts.spend ?? (() => parseSpendConfig({})),
   });
   return { ...settings, engine };
 }

@@ -10,9 +10,10 @@ import type { Env } from "./env";
 import { addSecrets } from "./log";
 import type { ReplicateRoutesOptions } from "./replicate-routes";
 import { parseRedisConfig } from "./shared-state/redis-config";
+import { parseSpendConfig } from "./spend-guard/spend-config";
 import { parseCopySettings, parseStorageConfig } from "./storage/storage-config";
 
-export type EnvOptions = Pick<ReplicateRoutesOptions, "replicate" | "access" | "stores" | "outputStorage" | "outputCopy">;
+export type EnvOptions = Pick<ReplicateRoutesOptions, "replicate" | "access" | "stores" | "outputStorage" | "outputCopy" | "spend">;
 
 /** The options the variables set (docs/configuration.md lists them); `env` defaults to the process's. */
 export function replicateOptionsFromEnv(env: Env = process.env): EnvOptions {
@@ -27,5 +28,6 @@ export function replicateOptionsFromEnv(env: Env = process.env): EnvOptions {
     },
     outputStorage: () => parseStorageConfig(env),
     outputCopy: () => parseCopySettings(env),
+    spend: () => parseSpendConfig(env),
   };
 }

@@ -23,6 +23,7 @@ import { addSecrets } from "./log";
 import { Problem } from "./problem";
 import { replicateRoute, type RouteHandler, type RouteHost } from "./route-handler";
 import { warnIfCapMisfits } from "./route-duration";
+import { parseSpendConfig, type SpendConfig } from "./spend-guard/spend-config";
 import { sharedStateFor, type SharedState, type StoresOption } from "./shared-state/shared-state";
 import { createOutputStorage, parseCopySettings, type CopySettings, type OutputStorage, type OutputStorageConfig } from "./storage/storage-config";
 
@@ -42,7 +43,9 @@ export interface ReplicateRoutesOptions {
   outputStorage?: Lazy<OutputStorage | OutputStorageConfig | null>;
   /** The file hosts and limits of every read of an output file (kept or downloaded); default: Replicate's hosts, the documented limits. */
   outputCopy?: Lazy<CopySettings>;
-  /** Each verified, new webhook delivery; default `keepDelivered` (delete input files, keep outputs). */
+  /** Budgets of model time per caller and for the app (the spend guard); default: none. */
+  spend?: Lazy<SpendConfig>;
+  /** Each verified, new webhook delivery (after it is recorded and its spend settled); default: its input files deleted. Outputs are kept after the answer either way. */
   onPrediction?: OnPrediction;
   /** Time: every cap, poll round, budget and wait reads it. Default: the system clock. */
   clock?: Clock;
@@ -80,7 +83,8 @@ export function createReplicateRoutes(options: ReplicateRoutesOptions): Replicat
     return given === null || "store" in given ? given : createOutputStorage(given);
   });
   const outputCopy = once(() => resolve(options.outputCopy) ?? parseCopySettings({}));
-  const engine = createEngine({ clock: options.clock ?? systemClock, shared, outputStorage, outputCopy });
+  const spend = once(() => resolve(options.spend) ?? parseSpendConfig({}));
+  const engine = createEngine({ clock: options.clock ?? systemClock, shared, outputStorage, outputCopy, spend });
   const config = once((): Config => {
     const settings = replicateSettings(resolve(options.replicate));
     // Once per engine, at its first request: a cap the routes' maxDuration cannot hold, and one

@@ -3,7 +3,8 @@ import "server-only";
 // limit, in-flight cap; see lib/server/guard/admit.ts; the webhook and the output files get the
 // caps only), set the body's rules (time limit, process budget: lib/server/http/read-json-body.ts),
 // read the configuration, turn any error into problem JSON, write one log line when the answer
-// has ended. The handlers themselves (lib/server/handlers/) only parse, call into lib/ and answer.
+// has ended, and trace the request (a span, lib/server/telemetry.ts) whose id the log line
+// carries. The handlers themselves (lib/server/handlers/) only parse, call into lib/ and answer.
 
 import type { Config, GuardConfig } from "@/lib/server/config";
 import type { Engine } from "@/lib/server/engine";
@@ -14,6 +15,9 @@ import { isEventStream } from "@/lib/shared/event-stream";
 import { logRequest } from "@/lib/server/log";
 import { toProblem, Problem } from "@/lib/server/problem";
 import type { CallStats } from "@/lib/server/replicate/transport";
+import { budgetHeaders, type Reservation } from "@/lib/server/spend-guard/spend-guard";
+import { failed, inSpan, noteRequestCounts, startRequestSpan, traceIdOf } from "@/lib/server/telemetry";
+import type { Span } from "@opentelemetry/api";
 
 /** What a handler is given about its request besides the request itself. */
 export interface RequestContext {
@@ -28,6 +32,8 @@ export interface RequestContext {
   predictionId?: string;
   /** Who is calling, as the access check decided (absent on signature-checked routes). */
   caller?: Caller;
+  /** The model time this request reserved (lib/server/spend-guard), if it creates a prediction. */
+  spend?: Reservation;
 }
 
 export type Handler<P> = (request: Request, context: RequestContext, params: P) => Promise<Response>;
@@ -59,6 +65,17 @@ export function replicateRoute<P = Record<string, never>>(host: RouteHost, name:
       receivedAt: engine.clock.now(),
       stats: { requests: 0, retries: 0, polls: 0 },
     };
+    // The request's span (a child of Next's, when Next traces): every phase below is its child.
+    const traced = startRequestSpan("replicate.request", { "replicate.route": name, "http.request.method": request.method });
+    return traced.run(() => answer(request, segment, context, traced.span));
+  };
+
+  async function answer(
+    request: Request,
+    segment: { params: Promise<P> } | undefined,
+    context: Partial<RequestContext> & Pick<RequestContext, "receivedAt" | "stats">,
+    span: Span,
+  ): Promise<Response> {
     let releaseSlot = () => {};
     let releaseBody = () => {};
     let response: Response;
@@ -67,13 +84,15 @@ export function replicateRoute<P = Record<string, never>>(host: RouteHost, name:
       const guard = (context.guard = host.guard());
       const body = guardBody(request, { timeoutMs: guard.bodyTimeoutMs, budgetBytes: guard.bodyBudgetBytes, budget: engine.bodyBudget });
       releaseBody = body.release;
-      if (access === "caller") {
-        const admission = await admitRequest(request, guard, engine);
-        context.caller = admission.caller;
-        releaseSlot = admission.release;
-      } else {
-        releaseSlot = access === "signature" ? admitSigned(guard, engine, body) : admitCapability(guard, engine);
-      }
+      await inSpan("replicate.guard", {}, async () => {
+        if (access === "caller") {
+          const admission = await admitRequest(request, guard, engine);
+          context.caller = admission.caller;
+          releaseSlot = admission.release;
+        } else {
+          releaseSlot = access === "signature" ? admitSigned(guard, engine, body) : admitCapability(guard, engine);
+        }
+      });
       context.config = host.config();
       const params = segment ? await segment.params : ({} as P);
       response = await handler(request, context as RequestContext, params);
@@ -81,11 +100,22 @@ export function replicateRoute<P = Record<string, never>>(host: RouteHost, name:
       failure = error;
       response = toProblem(error).toResponse();
     }
+    // An answer that starts or reads a prediction says what is left of the caller's budgets.
+    if (context.predictionId !== undefined && context.caller !== undefined) {
+      await context.spend?.idle();
+      for (const [name, value] of Object.entries(await budgetHeaders(request, context as RequestContext))) response.headers.set(name, value);
+    }
     const streamed = isEventStream(response);
     const finish = () => {
       releaseBody();
       releaseSlot();
+      noteRequestCounts(span, context.stats);
+      span.setAttribute("http.response.status_code", response.status);
+      if (context.predictionId) span.setAttribute("replicate.prediction.id", context.predictionId);
+      if (response.status >= 500) failed(span, failure ?? new Error(`status ${response.status}`));
+      span.end();
       logRequest({
+        trace_id: traceIdOf(span),
         route: name,
         method: request.method,
         status: response.status,
@@ -94,6 +124,7 @@ export function replicateRoute<P = Record<string, never>>(host: RouteHost, name:
         polls: context.stats.polls ?? 0,
         retries: context.stats.retries,
         upstream_requests: context.stats.requests,
+        ...(context.stats.throttled ? { throttled: context.stats.throttled } : {}),
         ...(streamed ? { stream: true as const } : {}),
         ...(failure !== undefined && !(failure instanceof Problem) ? { error: describeError(failure) } : {}),
       });
@@ -101,7 +132,7 @@ export function replicateRoute<P = Record<string, never>>(host: RouteHost, name:
     if (streamed) return onBodyEnd(response, finish);
     finish();
     return response;
-  };
+  }
 }
 
 /**

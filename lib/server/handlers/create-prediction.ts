@@ -1,7 +1,8 @@
 import "server-only";
 // `POST /api/ai/replicate`: the seed's story, made correct, as named steps: parse the body, claim
-// its Idempotency-Key, upload large file inputs, create the prediction, then wait for it, stream
-// it, or answer 202 at once (as the request asks), and answer.
+// its Idempotency-Key, reserve its model time (the spend guard), upload large file inputs, create
+// the prediction, then wait for it, stream it, or answer 202 at once (as the request asks), and
+// answer.
 
 import type { z } from "zod";
 import type { Config } from "../config";
@@ -15,6 +16,8 @@ import { createForRun, deadlineOf, followPrediction, runPrediction, startPredict
 import { streamPrediction, type Runner } from "../replicate/stream-prediction";
 import { webhookFields } from "../replicate/webhooks";
 import type { Handler, RequestContext } from "../route-handler";
+import { NO_RESERVATION, reserveSpend, type Reservation } from "../spend-guard/spend-guard";
+import { inSpan } from "../telemetry";
 import { parseOrProblem } from "../validation";
 import type { Prediction } from "../../shared/prediction";
 
@@ -34,7 +37,9 @@ export function createPredictionHandler(schema: ModelSchema): Handler<Record<str
     const claim = await claimCreate(request, context, body);
     if (claim.kind === "replay") return replayPrediction(request, context, claim);
     const run = new CreateRun(request, context, claim);
-    const input = await run.upload(schema.toModelInput(body));
+    const modelInput = run.check(schema.toModelInput(body));
+    await run.reserve();
+    const input = await run.upload(modelInput);
     if (prefersAsync(request)) return run.answerAtOnce(input);
     if (wantsEventStream(request)) return run.stream(input);
     return run.wait(input);
@@ -43,7 +48,8 @@ export function createPredictionHandler(schema: ModelSchema): Handler<Record<str
 
 /** The body, read within its limits and validated (400 naming each invalid field). */
 async function parse(request: Request, config: Config, schema: ModelSchema): Promise<unknown> {
-  return parseOrProblem(schema.requestBodySchema, await readRequestBody(request, config.maxBodyBytes, schema.requestBodySchema));
+  const read = () => readRequestBody(request, config.maxBodyBytes, schema.requestBodySchema);
+  return parseOrProblem(schema.requestBodySchema, await inSpan("replicate.body", {}, read));
 }
 
 /** One create, from its uploads to its answer; what every step shares (the cap, the key's claim, the files to delete). */
@@ -51,6 +57,7 @@ class CreateRun {
   private readonly config: Config;
   private readonly deadline: number;
   private fileIds: readonly string[] = [];
+  private spend: Reservation = NO_RESERVATION;
 
   constructor(
     private readonly request: Request,
@@ -61,14 +68,27 @@ class CreateRun {
     this.deadline = deadlineOf(context.config, context.receivedAt);
   }
 
+  /** A Files API URL the caller sent (not one of this app's uploads) is refused, before anything is reserved. */
+  check(modelInput: Record<string, unknown>): Record<string, unknown> {
+    return refuseForeignFiles(this.config, modelInput);
+  }
+
+  /**
+   * The caller's budgets of model time (REPLICATE_BUDGET_*): an estimate is reserved before
+   * anything is uploaded or created (402 when it does not fit), and settled when the prediction ends.
+   */
+  async reserve(): Promise<void> {
+    this.spend = this.context.spend = await this.claim.beforeCreate(reserveSpend(this.request, this.context));
+  }
+
   /**
    * Large file inputs go through the Files API (stopped when the caller leaves or at the cap);
-   * they are deleted once the prediction has ended. A Files API URL the caller sent is refused.
+   * they are deleted once the prediction has ended.
    */
   async upload(modelInput: Record<string, unknown>): Promise<Record<string, unknown>> {
     const { stats } = this.context;
-    const checked = refuseForeignFiles(this.config, modelInput);
-    const uploaded = await this.claim.beforeCreate(uploadLargeInputs(this.config, checked, { deadline: this.deadline, stats, signal: this.request.signal }));
+    const uploading = () => uploadLargeInputs(this.config, modelInput, { deadline: this.deadline, stats, signal: this.request.signal });
+    const uploaded = await this.claim.beforeCreate(this.spend.beforeCreate(inSpan("replicate.upload", {}, uploading)));
     this.fileIds = uploaded.fileIds;
     return uploaded.input;
   }
@@ -109,17 +129,18 @@ class CreateRun {
 
   /** The create (and what follows it), tracked by the key's claim; the uploaded files deleted once it ended. */
   private create<T extends RunOutcome | Prediction>(work: Promise<T>): Promise<T> {
-    return this.claim.track(deletingInputFilesAfter(this.config, this.fileIds, work));
+    return this.claim.track(this.spend.track(deletingInputFilesAfter(this.config, this.fileIds, work)));
   }
 
   private following() {
     return { deadline: this.deadline, stats: this.context.stats, handOver: this.claim.handOver, onUpdate: (p: Prediction) => this.seen(p) };
   }
 
-  /** The prediction is known: the log line names it, the key's record points at it. */
+  /** The prediction is known: the log line names it, the key's record points at it, the reservation is bound (or settled) to it. */
   private seen(prediction: Prediction): void {
     this.context.predictionId = prediction.id;
     this.claim.created(prediction.id);
+    this.spend.seen(prediction);
   }
 
   private location(prediction: Prediction): string {

@@ -9,9 +9,10 @@ import { currentPrediction } from "../replicate/current-prediction";
 import { releaseInputFiles } from "../replicate/file-inputs";
 import { handleKeyOf, parseHandle } from "../replicate/prediction-handle";
 import { pollerFor } from "../replicate/poller";
-import { followPrediction } from "../replicate/run-prediction";
+import { cancelNotStarted, followPrediction, startDeadline } from "../replicate/run-prediction";
 import { streamPrediction, type Runner } from "../replicate/stream-prediction";
 import type { Handler, RequestContext } from "../route-handler";
+import { settleSpend } from "../spend-guard/spend-guard";
 import { predictionStatusCode } from "../../shared/prediction";
 
 export type HandleParams = { id: string };
@@ -41,7 +42,11 @@ export const answerPrediction: Handler<HandleParams> = async (request, context, 
     };
     return streamPrediction(config, follow, request.signal, stats, { deadline });
   }
-  const prediction = await currentPrediction(config, id, { stats });
+  let prediction = await currentPrediction(config, id, { stats });
+  // The start watchdog (REPLICATE_START_TIMEOUT_SECONDS) holds for async predictions too, at their next read.
+  if (prediction.status === "starting" && config.engine.clock.now() >= (startDeadline(config, prediction) ?? Infinity)) {
+    prediction = (await cancelNotStarted(config, prediction, { stats })).prediction;
+  }
   releaseInputFiles(config, prediction);
   return predictionResponse(config, prediction, predictionStatusCode(prediction), {}, { deadline });
 };
@@ -53,7 +58,9 @@ export const answerPrediction: Handler<HandleParams> = async (request, context, 
 export const cancelByHandle: Handler<HandleParams> = async (_request, context, params) => {
   const id = predictionOf(context, params);
   const { config, stats } = context;
-  return predictionResponse(config, await pollerFor(config).cancel(id, { stats }), 200);
+  const prediction = await pollerFor(config).cancel(id, { stats });
+  await settleSpend(prediction, config);
+  return predictionResponse(config, prediction, 200);
 };
 
 /** The prediction id the handle names for this caller (404 otherwise); the log line names it. */

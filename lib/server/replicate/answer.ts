@@ -3,6 +3,7 @@ import type { Config } from "@/lib/server/config";
 import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
 import { keepOutputs, type KeptPrediction } from "@/lib/server/storage/keep-outputs";
 import { CopyFailure } from "@/lib/server/storage/output-source";
+import { notePrediction } from "@/lib/server/telemetry";
 import { predictionStatusCode, type Prediction } from "@/lib/shared/prediction";
 
 /** The HTTP status of a run's outcome: 200 succeeded, 500 for anything else that ended it. */
@@ -29,6 +30,7 @@ export async function predictionResponse(
   options: AnswerOptions = {},
 ): Promise<Response> {
   const retry: Record<string, string> = status === 202 ? { "Retry-After": "1" } : {};
+  notePrediction(prediction);
   return Response.json(await keepOutputsBy(config, prediction, options.deadline), { status, headers: { ...retry, ...headers } });
 }
 
