@@ -3,8 +3,9 @@
 // route's spans (Next's and the engine's, lib/server/telemetry.ts) and metrics over OTLP/HTTP,
 // configured by the standard OTEL_* variables alone (docs/configuration.md).
 export async function register(): Promise<void> {
-  // The routes run on Node.js (`runtime = "nodejs"`); the SDK is Node-only.
+  // The routes run on Node.js (Next's default runtime); the SDK is Node-only.
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
   const { startTelemetry } = await import("./lib/server/telemetry-sdk");
-  await startTelemetry();
+  // The app's environment, read here as lib/replicate.ts reads it for the engine (lib/server/env-options.ts).
+  await startTelemetry(process.env);
 }

@@ -31,10 +31,11 @@ function s3Storage(overrides: Record<string, string> = {}): OutputStorage & { st
 }
 
 /** The names of the S3 commands a store sends from now on. */
-function recordCommands(store: S3OutputStore): string[] {
+async function recordCommands(store: S3OutputStore): Promise<string[]> {
   const names: string[] = [];
-  const send = store.client.send.bind(store.client);
-  vi.spyOn(store.client, "send").mockImplementation(((command: { constructor: { name: string } }, ...rest: unknown[]) => {
+  const client = await store.client();
+  const send = client.send.bind(client);
+  vi.spyOn(client, "send").mockImplementation(((command: { constructor: { name: string } }, ...rest: unknown[]) => {
     names.push(command.constructor.name);
     return (send as (...args: unknown[]) => unknown)(command, ...rest);
   }) as never);
@@ -98,7 +99,7 @@ describe.skipIf(!s3)("the S3 store, against a real S3-protocol server on loopbac
 
   it("streams a 20 MB body as a multipart upload in 5 MiB parts", async () => {
     const { store } = s3Storage();
-    const commands = recordCommands(store);
+    const commands = await recordCommands(store);
     const key = nextKey("big.bin");
     const chunk = patternChunk();
     const total = 20 * 1024 * 1024;
@@ -125,7 +126,7 @@ describe.skipIf(!s3)("the S3 store, against a real S3-protocol server on loopbac
 
   it("a body that fails half-way aborts the upload and leaves no object", async () => {
     const { store } = s3Storage();
-    const commands = recordCommands(store);
+    const commands = await recordCommands(store);
     const key = nextKey("broken.bin");
     async function* failing() {
       for (let part = 0; part < 3; part += 1) yield Buffer.alloc(3 * 1024 * 1024, part);

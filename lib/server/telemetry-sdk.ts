@@ -49,7 +49,7 @@ export function telemetryWanted(env: Env): boolean {
  * Starts the SDK (traces and metrics, OTLP per the variables) when wanted; returns it, or null. A
  * malformed variable leaves telemetry off with one warning naming it: the app still serves.
  */
-export async function startTelemetry(env: Env = process.env): Promise<{ shutdown(): Promise<void> } | null> {
+export async function startTelemetry(env: Env): Promise<{ shutdown(): Promise<void> } | null> {
   try {
     if (!telemetryWanted(env)) return null;
   } catch (error) {

@@ -1,6 +1,7 @@
 import "server-only";
 import { createHash } from "node:crypto";
-import { Redis, ReplyError } from "ioredis";
+// ioredis is loaded at the first connection, only when Redis is configured (an app without it needs no ioredis).
+import type { Redis } from "ioredis";
 import { logWarning } from "@/lib/server/log";
 import { Problem } from "@/lib/server/problem";
 
@@ -63,8 +64,8 @@ export class RedisConnection {
   private readonly url: string;
   private readonly commandTimeoutMs: number;
   private readonly warn: (event: string, message: string) => void;
-  private commandClient?: Redis;
-  private subscriberClient?: Redis;
+  private commandClient?: Promise<Redis>;
+  private subscriberClient?: Promise<Redis>;
   private readonly listeners = new Map<string, Set<(message: string) => void>>();
   private down = false;
   private persistenceChecked?: Promise<void>;
@@ -84,14 +85,15 @@ export class RedisConnection {
   /** Runs commands on the command connection; any failure to reach Redis is `SharedStateUnavailable`. */
   async run<T>(operation: (redis: Redis) => Promise<T>): Promise<T> {
     this.commandClient ??= this.connect();
-    const result = await this.guarded(this.commandClient, () => operation(this.commandClient!));
+    const client = await this.commandClient;
+    const result = await this.guarded(client, () => operation(client));
     this.persistenceChecked ??= this.checkPersistence();
     return result;
   }
 
   /** Once a connection serves: warns (loudly, once) when this Redis would forget its records on a restart. */
   private async checkPersistence(): Promise<void> {
-    const client = this.commandClient;
+    const client = await this.commandClient;
     if (!client) return;
     try {
       const warning = persistenceWarning(await this.guarded(client, () => client.info("persistence")));
@@ -105,13 +107,12 @@ export class RedisConnection {
   /** Calls `listener` with each message published on `channel` (prefixed) until the returned function is called. */
   async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
     const name = this.key(channel);
-    if (!this.subscriberClient) {
-      this.subscriberClient = this.connect();
-      this.subscriberClient.on("message", (from: string, message: string) => {
+    this.subscriberClient ??= this.connect().then((subscriber) =>
+      subscriber.on("message", (from: string, message: string) => {
         for (const each of this.listeners.get(from) ?? []) each(message);
-      });
-    }
-    const client = this.subscriberClient;
+      }),
+    );
+    const client = await this.subscriberClient;
     let set = this.listeners.get(name);
     if (!set) {
       set = new Set();
@@ -135,14 +136,16 @@ export class RedisConnection {
 
   /** Closes both connections (tests, shutdown); a later use opens them again. */
   async close(): Promise<void> {
-    const clients = [this.commandClient, this.subscriberClient].filter((client) => client !== undefined);
+    const opened = [this.commandClient, this.subscriberClient].filter((client) => client !== undefined);
     this.commandClient = undefined;
     this.subscriberClient = undefined;
     this.listeners.clear();
+    const clients = await Promise.all(opened);
     await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));
   }
 
-  private connect(): Redis {
+  private async connect(): Promise<Redis> {
+    const { Redis } = await import("ioredis");
     const client = new Redis(this.url, {
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
@@ -168,7 +171,7 @@ export class RedisConnection {
       this.down = false;
       return result;
     } catch (error) {
-      if (error instanceof ReplyError && !UNAVAILABLE_REPLY.test((error as Error).message)) throw error;
+      if (isReplyError(error) && !UNAVAILABLE_REPLY.test(error.message)) throw error;
       this.outage(error);
       throw new SharedStateUnavailable();
     }
@@ -201,6 +204,11 @@ export class RedisConnection {
     const reason = error instanceof Error ? error.message : String(error);
     this.warn("shared_state_unavailable", `Redis (REDIS_URL) is unavailable: ${reason}. Shared-state calls answer 503 until it is back.`);
   }
+}
+
+/** An error Redis answered (ioredis's ReplyError), told by its name: ioredis itself is loaded only when used. */
+function isReplyError(error: unknown): error is Error {
+  return error instanceof Error && error.name === "ReplyError";
 }
 
 /** ioredis's own command timeout, as a multiple of ours: it collects commands a frozen server never answers. */
@@ -247,7 +255,7 @@ export function luaScript(source: string): (redis: Redis, keys: string[], args: 
     try {
       return await redis.evalsha(sha, keys.length, ...keys, ...args);
     } catch (error) {
-      if (!(error instanceof ReplyError) || !(error as Error).message.startsWith("NOSCRIPT")) throw error;
+      if (!isReplyError(error) || !error.message.startsWith("NOSCRIPT")) throw error;
       return redis.eval(source, keys.length, ...keys, ...args);
     }
   };

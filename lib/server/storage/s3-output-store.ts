@@ -6,10 +6,11 @@ import "server-only";
 // pre-signed GET URLs that expire after OUTPUT_S3_URL_EXPIRES_SECONDS, signed afresh each time a
 // prediction is answered.
 
+// The AWS SDK is loaded at the store's first use, only when OUTPUT_STORAGE=s3 (an app without it
+// needs none of its packages).
+
 import type { Readable } from "node:stream";
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import type { S3Client } from "@aws-sdk/client-s3";
 import {
   checkStorageKey,
   IMMUTABLE_CACHE_CONTROL,
@@ -36,24 +37,40 @@ export interface S3StoreSettings {
 const PART_BYTES = 5 * 1024 * 1024;
 const QUEUE = 2;
 
-export class S3OutputStore implements OutputStore {
-  readonly client: S3Client;
+type Sdk = typeof import("@aws-sdk/client-s3");
 
-  constructor(private readonly settings: S3StoreSettings) {
-    this.client = new S3Client({
-      region: settings.region,
-      endpoint: settings.endpoint,
-      forcePathStyle: settings.forcePathStyle,
-      credentials: settings.credentials,
-      followRegionRedirects: true,
-      // Several S3-compatible servers refuse the newer default checksum headers; S3 does not need them.
-      ...(settings.endpoint ? { requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" } : {}),
-    });
+export class S3OutputStore implements OutputStore {
+  private opened?: Promise<{ sdk: Sdk; client: S3Client }>;
+
+  constructor(private readonly settings: S3StoreSettings) {}
+
+  /** The SDK and its client, loaded and built at first use. */
+  private open(): Promise<{ sdk: Sdk; client: S3Client }> {
+    const { settings } = this;
+    this.opened ??= import("@aws-sdk/client-s3").then((sdk) => ({
+      sdk,
+      client: new sdk.S3Client({
+        region: settings.region,
+        endpoint: settings.endpoint,
+        forcePathStyle: settings.forcePathStyle,
+        credentials: settings.credentials,
+        followRegionRedirects: true,
+        // Several S3-compatible servers refuse the newer default checksum headers; S3 does not need them.
+        ...(settings.endpoint ? { requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" } : {}),
+      }),
+    }));
+    return this.opened;
+  }
+
+  /** The S3 client (built at first use). */
+  async client(): Promise<S3Client> {
+    return (await this.open()).client;
   }
 
   async put(key: string, body: Readable, options: PutOptions): Promise<void> {
+    const [{ client }, { Upload }] = await Promise.all([this.open(), import("@aws-sdk/lib-storage")]);
     const upload = new Upload({
-      client: this.client,
+      client,
       queueSize: QUEUE,
       partSize: PART_BYTES,
       leavePartsOnError: false,
@@ -81,39 +98,43 @@ export class S3OutputStore implements OutputStore {
   }
 
   async head(key: string): Promise<StoredObject | null> {
+    const { sdk, client } = await this.open();
     try {
-      const answer = await this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
+      const answer = await client.send(new sdk.HeadObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
       return {
         size: answer.ContentLength ?? 0,
         contentType: answer.ContentType ?? "application/octet-stream",
         etag: answer.ETag ?? "",
       };
     } catch (error) {
-      if (isNotFound(error)) return null;
+      if (isNotFound(sdk, error)) return null;
       throw error;
     }
   }
 
   async read(key: string): Promise<Readable | null> {
+    const { sdk, client } = await this.open();
     try {
-      const answer = await this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
+      const answer = await client.send(new sdk.GetObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
       return answer.Body as Readable;
     } catch (error) {
-      if (isNotFound(error)) return null;
+      if (isNotFound(sdk, error)) return null;
       throw error;
     }
   }
 
   /** Removes the object (nothing when there is none): `npm run doctor` cleans up its probe. */
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
+    const { sdk, client } = await this.open();
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key) }));
   }
 
   async url(key: string): Promise<string> {
     const objectKey = this.objectKey(key);
     if (this.settings.publicUrl) return `${this.settings.publicUrl}/${objectKey.split("/").map(encodeURIComponent).join("/")}`;
-    const command = new GetObjectCommand({ Bucket: this.settings.bucket, Key: objectKey });
-    return getSignedUrl(this.client, command, { expiresIn: this.settings.urlExpiresSeconds });
+    const [{ sdk, client }, { getSignedUrl }] = await Promise.all([this.open(), import("@aws-sdk/s3-request-presigner")]);
+    const command = new sdk.GetObjectCommand({ Bucket: this.settings.bucket, Key: objectKey });
+    return getSignedUrl(client, command, { expiresIn: this.settings.urlExpiresSeconds });
   }
 
   private objectKey(key: string): string {
@@ -121,7 +142,7 @@ export class S3OutputStore implements OutputStore {
   }
 }
 
-function isNotFound(error: unknown): boolean {
-  if (error instanceof S3ServiceException) return error.$metadata.httpStatusCode === 404 || error.name === "NotFound" || error.name === "NoSuchKey";
+function isNotFound(sdk: Sdk, error: unknown): boolean {
+  if (error instanceof sdk.S3ServiceException) return error.$metadata.httpStatusCode === 404 || error.name === "NotFound" || error.name === "NoSuchKey";
   return false;
 }
