@@ -5,10 +5,10 @@
 // The model's body and input mapping are in app/api/ai/replicate/schema.ts, what to do with each
 // webhook delivery in app/api/ai/replicate/webhook/on-prediction.ts.
 import "server-only";
-import * as schema from "@/app/api/ai/replicate/schema";
-import { onPrediction } from "@/app/api/ai/replicate/webhook/on-prediction";
-import { replicateOptionsFromEnv } from "@/lib/server/env-options";
-import { createReplicateRoutes } from "@/lib/server/replicate-routes";
+import * as schema from "../app/api/ai/replicate/schema";
+import { onPrediction } from "../app/api/ai/replicate/webhook/on-prediction";
+import { replicateOptionsFromEnv } from "./server/env-options";
+import { createReplicateRoutes } from "./server/replicate-routes";
 
 export const replicate = createReplicateRoutes({
   ...replicateOptionsFromEnv(),

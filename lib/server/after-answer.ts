@@ -9,8 +9,8 @@ import "server-only";
 // work then starts at once and is tracked, and `settleAfterAnswer()` waits for all of it.
 
 import { after } from "next/server";
-import { logWarning } from "@/lib/server/log";
-import { failed, inSpan } from "@/lib/server/telemetry";
+import { logWarning } from "./log";
+import { failed, inSpan } from "./telemetry";
 
 export type AfterWork = (signal: AbortSignal) => Promise<unknown>;
 

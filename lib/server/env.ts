@@ -3,7 +3,7 @@ import "server-only";
 // storage's, Redis's): t3-env style, empty counts as unset, and a malformed variable is a 500
 // problem naming it, never its value.
 import { z } from "zod";
-import { Problem } from "@/lib/server/problem";
+import { Problem } from "./problem";
 
 export type Env = Record<string, string | undefined>;
 

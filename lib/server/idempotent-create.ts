@@ -16,21 +16,21 @@ import "server-only";
 // is created; when it fails after, the prediction is still answered (its record then stays
 // "creating" for CREATING_TTL_MS: a retry with the key gets 409 until then, then creates anew).
 
-import { keepAlive } from "@/lib/server/after-answer";
-import { systemClock } from "@/lib/server/clock";
-import { clientKey } from "@/lib/server/guard/rate-limit";
-import { prefersAsync, wantsEventStream } from "@/lib/server/http/event-stream";
-import { logWarning } from "@/lib/server/log";
-import { Problem } from "@/lib/server/problem";
-import { outcomeStatus, predictionResponse } from "@/lib/server/replicate/answer";
-import { currentPrediction } from "@/lib/server/replicate/current-prediction";
-import { predictionLocation } from "@/lib/server/replicate/prediction-handle";
-import { deadlineOf, followPrediction, type RunOptions } from "@/lib/server/replicate/run-prediction";
-import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
-import type { RequestContext } from "@/lib/server/route-handler";
-import { bodyHash, idempotencyKey, type IdempotencyStore } from "@/lib/server/shared-state/idempotency";
-import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
-import { invalidFieldsProblem } from "@/lib/server/validation";
+import { keepAlive } from "./after-answer";
+import { systemClock } from "./clock";
+import { clientKey } from "./guard/rate-limit";
+import { prefersAsync, wantsEventStream } from "./http/event-stream";
+import { logWarning } from "./log";
+import { Problem } from "./problem";
+import { outcomeStatus, predictionResponse } from "./replicate/answer";
+import { currentPrediction } from "./replicate/current-prediction";
+import { predictionLocation } from "./replicate/prediction-handle";
+import { deadlineOf, followPrediction, type RunOptions } from "./replicate/run-prediction";
+import { streamPrediction } from "./replicate/stream-prediction";
+import type { RequestContext } from "./route-handler";
+import { bodyHash, idempotencyKey, type IdempotencyStore } from "./shared-state/idempotency";
+import { SharedStateUnavailable } from "./shared-state/redis-connection";
+import { invalidFieldsProblem } from "./validation";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 /** Longer than any UUID or ULID with a prefix; a key is an id, not a payload. */

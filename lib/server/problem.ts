@@ -1,5 +1,5 @@
 import "server-only";
-import type { ProblemBody } from "@/lib/shared/problem-body";
+import type { ProblemBody } from "../shared/problem-body";
 /**
  * The one error shape every route answers: Replicate's own RFC 7807 body `{title, detail, status}`.
  * Handlers throw a Problem; `toResponse()` is the only place that turns one into JSON.

@@ -6,7 +6,7 @@ import "server-only";
 // `maxDuration = ROUTE_MAX_DURATION_SECONDS`'s value (a test checks the files), and the first
 // request warns, naming the files to change, when the configured cap does not fit it.
 
-import { logWarning } from "@/lib/server/log";
+import { logWarning } from "./log";
 
 /** The literal `maxDuration` of the routes that wait: the default cap (60 s) plus PAST_CAP_SECONDS. */
 export const ROUTE_MAX_DURATION_SECONDS = 65;

@@ -6,17 +6,17 @@ import "server-only";
 // has ended, and trace the request (a span, lib/server/telemetry.ts) whose id the log line
 // carries. The handlers themselves (lib/server/handlers/) only parse, call into lib/ and answer.
 
-import type { Config, GuardConfig } from "@/lib/server/config";
-import type { Engine } from "@/lib/server/engine";
-import type { Caller } from "@/lib/server/guard/access";
-import { admitCapability, admitRequest, admitSigned } from "@/lib/server/guard/admit";
-import { guardBody } from "@/lib/server/http/read-json-body";
-import { isEventStream } from "@/lib/shared/event-stream";
-import { logRequest } from "@/lib/server/log";
-import { toProblem, Problem } from "@/lib/server/problem";
-import type { CallStats } from "@/lib/server/replicate/transport";
-import { budgetHeaders, type Reservation } from "@/lib/server/spend-guard/spend-guard";
-import { failed, inSpan, noteRequestCounts, startRequestSpan, traceIdOf } from "@/lib/server/telemetry";
+import type { Config, GuardConfig } from "./config";
+import type { Engine } from "./engine";
+import type { Caller } from "./guard/access";
+import { admitCapability, admitRequest, admitSigned } from "./guard/admit";
+import { guardBody } from "./http/read-json-body";
+import { isEventStream } from "../shared/event-stream";
+import { logRequest } from "./log";
+import { toProblem, Problem } from "./problem";
+import type { CallStats } from "./replicate/transport";
+import { budgetHeaders, type Reservation } from "./spend-guard/spend-guard";
+import { failed, inSpan, noteRequestCounts, startRequestSpan, traceIdOf } from "./telemetry";
 import type { Span } from "@opentelemetry/api";
 
 /** What a handler is given about its request besides the request itself. */

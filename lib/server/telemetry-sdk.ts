@@ -7,9 +7,9 @@ import "server-only";
 // The engine never imports this file: it speaks @opentelemetry/api only (lib/server/telemetry.ts).
 
 import { z } from "zod";
-import { optional, parseEnv, type Env } from "@/lib/server/env";
-import { logWarning } from "@/lib/server/log";
-import { Problem } from "@/lib/server/problem";
+import { optional, parseEnv, type Env } from "./env";
+import { logWarning } from "./log";
+import { Problem } from "./problem";
 
 const url = z.string().trim().refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), "must be an http:// or https:// URL");
 const exporters = z.string().regex(/^\s*(otlp|console|none|prometheus)(\s*,\s*(otlp|console|none|prometheus))*\s*$/, "must list otlp, console or none");

@@ -26,7 +26,7 @@ import {
   type Span,
   type UpDownCounter,
 } from "@opentelemetry/api";
-import type { Prediction } from "@/lib/shared/prediction";
+import type { Prediction } from "../shared/prediction";
 
 export const INSTRUMENTATION_NAME = "replicate-next-route";
 

@@ -1,6 +1,6 @@
 import "server-only";
 import type { z } from "zod";
-import { Problem } from "@/lib/server/problem";
+import { Problem } from "./problem";
 
 /** Parse with a zod schema, or throw a 400 problem naming each bad field, as Replicate's 422 does. */
 export function parseOrProblem<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {

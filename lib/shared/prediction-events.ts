@@ -3,8 +3,8 @@
  * changes, `progress` when the tqdm bar moves, `logs` with only the new text, `output` when the
  * output changes. Each poll costs the same whatever is sent; the page gets only news.
  */
-import { parseProgress, type Progress } from "@/lib/shared/progress";
-import { isTerminal, type Prediction } from "@/lib/shared/prediction";
+import { parseProgress, type Progress } from "./progress";
+import { isTerminal, type Prediction } from "./prediction";
 
 export interface PredictionEvent {
   event: "status" | "progress" | "logs" | "output";

@@ -1,4 +1,4 @@
-import { isPrediction, type Prediction } from "@/lib/shared/prediction";
+import { isPrediction, type Prediction } from "./prediction";
 
 /**
  * How the route reads Replicate's answers: only what it uses, and leniently. Replicate's answers

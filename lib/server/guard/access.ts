@@ -18,9 +18,9 @@ import "server-only";
 //    The identity is what the rate limit counts per client, and handlers see it as `context.caller`.
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { GuardConfig } from "@/lib/server/config";
-import { Problem } from "@/lib/server/problem";
-import { logWarning } from "@/lib/server/log";
+import type { GuardConfig } from "../config";
+import { Problem } from "../problem";
+import { logWarning } from "../log";
 
 export interface Caller {
   /** Who is calling, once authenticated ("api-key", "user:42"); null for an anonymous caller. */

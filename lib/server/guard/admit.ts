@@ -7,11 +7,11 @@ import "server-only";
 // started, and a flood of DELETEs spends only its own. Following (GET) is free: its reads are
 // shared per interval. A DELETE saves credit and is quick: it takes no in-flight slot.
 
-import type { GuardConfig } from "@/lib/server/config";
-import { identifyCaller, warnOpenRoute, type Caller } from "@/lib/server/guard/access";
-import type { Engine } from "@/lib/server/engine";
-import type { Release, SlowBody } from "@/lib/server/guard/in-flight";
-import { clientKey, enforceRateLimit } from "@/lib/server/guard/rate-limit";
+import type { GuardConfig } from "../config";
+import { identifyCaller, warnOpenRoute, type Caller } from "./access";
+import type { Engine } from "../engine";
+import type { Release, SlowBody } from "./in-flight";
+import { clientKey, enforceRateLimit } from "./rate-limit";
 
 export interface Admission {
   caller: Caller;

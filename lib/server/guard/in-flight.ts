@@ -4,7 +4,7 @@ import "server-only";
 // neither memory nor credit. A slot is held until the answer ends: for an event stream, until the
 // stream closes or the client leaves.
 
-import { Problem } from "@/lib/server/problem";
+import { Problem } from "../problem";
 
 export type Release = () => void;
 

@@ -8,10 +8,10 @@ import "server-only";
 // this process's memory. `setRateLimitStore` plugs in another (a database; a fresh one in tests).
 
 import { isIP } from "node:net";
-import type { GuardConfig } from "@/lib/server/config";
-import type { Caller } from "@/lib/server/guard/access";
-import type { RateRule } from "@/lib/server/guard/rate-rule";
-import { Problem } from "@/lib/server/problem";
+import type { GuardConfig } from "../config";
+import type { Caller } from "./access";
+import type { RateRule } from "./rate-rule";
+import { Problem } from "../problem";
 
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
 

@@ -6,8 +6,8 @@ import "server-only";
 // Past the budget the answer is 503 with Retry-After, so the in-flight cap times the largest body
 // can never exhaust the machine's memory.
 
-import { BUSY_RETRY_AFTER_SECONDS } from "@/lib/server/guard/in-flight";
-import { Problem } from "@/lib/server/problem";
+import { BUSY_RETRY_AFTER_SECONDS } from "../guard/in-flight";
+import { Problem } from "../problem";
 
 export class BodyBudget {
   private held = 0;

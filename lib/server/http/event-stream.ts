@@ -4,7 +4,7 @@ import "server-only";
 // No `Connection` header: it is hop-by-hop, the server's own to set, and forbidden in HTTP/2.
 // The producer gets a signal that aborts when the client goes away.
 
-import { EVENT_STREAM_TYPE } from "@/lib/shared/event-stream";
+import { EVENT_STREAM_TYPE } from "../../shared/event-stream";
 
 export const EVENT_STREAM_HEADERS = {
   "Content-Type": `${EVENT_STREAM_TYPE}; charset=utf-8`,

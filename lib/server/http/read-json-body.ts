@@ -13,10 +13,10 @@ import "server-only";
 // are decoded once into text and dropped; the text is parsed once and dropped. A request so holds
 // at most twice its body while it is read, and its parsed value (one copy) after.
 
-import type { Release } from "@/lib/server/guard/in-flight";
-import type { BodyBudget } from "@/lib/server/http/body-budget";
-import { Problem } from "@/lib/server/problem";
-import { invalidFieldsProblem } from "@/lib/server/validation";
+import type { Release } from "../guard/in-flight";
+import type { BodyBudget } from "./body-budget";
+import { Problem } from "../problem";
+import { invalidFieldsProblem } from "../validation";
 
 /** The rules a route sets for reading a request's body. */
 export interface BodyRules {

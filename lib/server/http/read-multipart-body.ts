@@ -16,8 +16,8 @@ import "server-only";
 //   read), or a malformed body is a 400 naming what is wrong.
 
 import busboy from "busboy";
-import { Problem } from "@/lib/server/problem";
-import { countedChunks, invalidBody } from "@/lib/server/http/read-json-body";
+import { Problem } from "../problem";
+import { countedChunks, invalidBody } from "./read-json-body";
 
 /** The part of a JSON Schema the coercion reads: the type of each top-level property. */
 export interface FieldTypes {

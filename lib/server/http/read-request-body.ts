@@ -3,8 +3,8 @@ import "server-only";
 // read-multipart-body.ts), both under the same body limit, time limit and body budget.
 
 import { z } from "zod";
-import { readJsonBody } from "@/lib/server/http/read-json-body";
-import { isMultipart, readMultipartBody, type FieldTypes } from "@/lib/server/http/read-multipart-body";
+import { readJsonBody } from "./read-json-body";
+import { isMultipart, readMultipartBody, type FieldTypes } from "./read-multipart-body";
 
 const fieldTypes = new WeakMap<z.ZodType, FieldTypes>();
 

@@ -1,10 +1,10 @@
 import "server-only";
-import type { Config } from "@/lib/server/config";
-import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
-import { keepOutputs, type KeptPrediction } from "@/lib/server/storage/keep-outputs";
-import { CopyFailure } from "@/lib/server/storage/output-source";
-import { notePrediction } from "@/lib/server/telemetry";
-import { predictionStatusCode, type Prediction } from "@/lib/shared/prediction";
+import type { Config } from "../config";
+import type { RunOutcome } from "./run-prediction";
+import { keepOutputs, type KeptPrediction } from "../storage/keep-outputs";
+import { CopyFailure } from "../storage/output-source";
+import { notePrediction } from "../telemetry";
+import { predictionStatusCode, type Prediction } from "../../shared/prediction";
 
 /** The HTTP status of a run's outcome: 200 succeeded, 500 for anything else that ended it. */
 export function outcomeStatus(outcome: RunOutcome): number {

@@ -1,10 +1,10 @@
 import "server-only";
-import type { Config } from "@/lib/server/config";
-import { Problem } from "@/lib/server/problem";
-import { retryWaitMs, type FailedAttempt, type RetryContext } from "@/lib/server/replicate/retry-policy";
-import type { ReplicateCall } from "@/lib/server/replicate/transport";
-import type { CreatePacing } from "@/lib/server/shared-state/create-pacing";
-import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
+import type { Config } from "../config";
+import { Problem } from "../problem";
+import { retryWaitMs, type FailedAttempt, type RetryContext } from "./retry-policy";
+import type { ReplicateCall } from "./transport";
+import type { CreatePacing } from "../shared-state/create-pacing";
+import { SharedStateUnavailable } from "../shared-state/redis-connection";
 
 /**
  * The create policy, all of it: when a create may be retried, how it waits for a slot, and how long.

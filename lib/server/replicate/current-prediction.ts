@@ -4,12 +4,12 @@ import "server-only";
 // reads (the poller's `current`). The delivered copy is a cache: when the shared state cannot
 // answer, Replicate still does.
 
-import type { Config } from "@/lib/server/config";
-import { pollerFor } from "@/lib/server/replicate/poller";
-import type { CallStats } from "@/lib/server/replicate/transport";
-import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
-import { settleSpend } from "@/lib/server/spend-guard/spend-guard";
-import type { Prediction } from "@/lib/shared/prediction";
+import type { Config } from "../config";
+import { pollerFor } from "./poller";
+import type { CallStats } from "./transport";
+import { SharedStateUnavailable } from "../shared-state/redis-connection";
+import { settleSpend } from "../spend-guard/spend-guard";
+import type { Prediction } from "../../shared/prediction";
 
 export async function currentPrediction(config: Config, id: string, options: { stats?: CallStats } = {}): Promise<Prediction> {
   const prediction = (await deliveredCopy(config, id)) ?? (await pollerFor(config).current(id, options));

@@ -1,9 +1,9 @@
 import "server-only";
-import type { Config } from "@/lib/server/config";
-import { replicateEvents } from "@/lib/server/replicate/replicate-stream";
-import type { CallStats } from "@/lib/server/replicate/transport";
-import { isTerminal, type Prediction } from "@/lib/shared/prediction";
-import { streamUrlOf } from "@/lib/shared/replicate-objects";
+import type { Config } from "../config";
+import { replicateEvents } from "./replicate-stream";
+import type { CallStats } from "./transport";
+import { isTerminal, type Prediction } from "../../shared/prediction";
+import { streamUrlOf } from "../../shared/replicate-objects";
 
 /** Predictions remembered as read once (their stream is not opened again). */
 const MAX_SPENT = 10_000;

@@ -12,17 +12,17 @@ import "server-only";
 // follows keeps its files until Replicate expires them, 24 h after upload. The deletes run after
 // the answer has been sent, through Next's `after()` (lib/server/after-answer.ts).
 
-import { afterAnswer } from "@/lib/server/after-answer";
-import type { Config } from "@/lib/server/config";
-import { estimateDecodedBytes } from "@/lib/server/image";
-import { logWarning } from "@/lib/server/log";
-import { Problem } from "@/lib/server/problem";
-import { invalidFieldsProblem } from "@/lib/server/validation";
-import { clientGone } from "@/lib/server/replicate/create-policy";
-import { deleteFile, fileIdOf, uploadFile } from "@/lib/server/replicate/files";
-import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
-import type { CallStats } from "@/lib/server/replicate/transport";
-import { isTerminal, type Prediction } from "@/lib/shared/prediction";
+import { afterAnswer } from "../after-answer";
+import type { Config } from "../config";
+import { estimateDecodedBytes } from "../image";
+import { logWarning } from "../log";
+import { Problem } from "../problem";
+import { invalidFieldsProblem } from "../validation";
+import { clientGone } from "./create-policy";
+import { deleteFile, fileIdOf, uploadFile } from "./files";
+import type { RunOutcome } from "./run-prediction";
+import type { CallStats } from "./transport";
+import { isTerminal, type Prediction } from "../../shared/prediction";
 
 export interface UploadedInputs {
   /** The input with each large data URL replaced by its file's URL. */

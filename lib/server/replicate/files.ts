@@ -1,10 +1,10 @@
 import "server-only";
 import { Readable } from "node:stream";
-import type { Config } from "@/lib/server/config";
-import { Problem } from "@/lib/server/problem";
-import { retryWaitMs, type FailedAttempt, type RetryContext } from "@/lib/server/replicate/retry-policy";
-import { callReplicate, type CallStats } from "@/lib/server/replicate/transport";
-import { readFile, type ReplicateFile } from "@/lib/shared/replicate-objects";
+import type { Config } from "../config";
+import { Problem } from "../problem";
+import { retryWaitMs, type FailedAttempt, type RetryContext } from "./retry-policy";
+import { callReplicate, type CallStats } from "./transport";
+import { readFile, type ReplicateFile } from "../../shared/replicate-objects";
 
 /**
  * Replicate's Files API: upload (`POST /files`, multipart), delete (`DELETE /files/{id}`). One

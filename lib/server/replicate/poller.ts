@@ -1,21 +1,21 @@
 import "server-only";
-import type { Config } from "@/lib/server/config";
-import { callReplicate, isReplicateOrigin, type CallStats } from "@/lib/server/replicate/transport";
-import { CallAborted } from "@/lib/server/replicate/replicate-errors";
-import { EndWatches } from "@/lib/server/replicate/end-watch";
-import { isTerminal, type Prediction } from "@/lib/shared/prediction";
-import { cancelPrediction, getPrediction } from "@/lib/server/replicate/predictions";
-import type { RateLimitStore } from "@/lib/server/guard/rate-limit";
-import { estimateRemainingMs, parseProgress } from "@/lib/shared/progress";
-import { readPredictionPage, type PredictionPage } from "@/lib/shared/replicate-objects";
-import { TokenBucket } from "@/lib/server/replicate/token-bucket";
-import type { CallBudget } from "@/lib/server/shared-state/call-budget";
-import type { Lease } from "@/lib/server/shared-state/lease";
-import type { PolledEntry, PollRound, PollShare } from "@/lib/server/shared-state/poll-share";
-import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
-import type { SharedState } from "@/lib/server/shared-state/shared-state";
-import type { Clock } from "@/lib/server/clock";
-import type { PredictionEvents } from "@/lib/server/shared-state/webhook-state";
+import type { Config } from "../config";
+import { callReplicate, isReplicateOrigin, type CallStats } from "./transport";
+import { CallAborted } from "./replicate-errors";
+import { EndWatches } from "./end-watch";
+import { isTerminal, type Prediction } from "../../shared/prediction";
+import { cancelPrediction, getPrediction } from "./predictions";
+import type { RateLimitStore } from "../guard/rate-limit";
+import { estimateRemainingMs, parseProgress } from "../../shared/progress";
+import { readPredictionPage, type PredictionPage } from "../../shared/replicate-objects";
+import { TokenBucket } from "./token-bucket";
+import type { CallBudget } from "../shared-state/call-budget";
+import type { Lease } from "../shared-state/lease";
+import type { PolledEntry, PollRound, PollShare } from "../shared-state/poll-share";
+import { SharedStateUnavailable } from "../shared-state/redis-connection";
+import type { SharedState } from "../shared-state/shared-state";
+import type { Clock } from "../clock";
+import type { PredictionEvents } from "../shared-state/webhook-state";
 
 /**
  * One poller per process and account: every prediction this process waits for is refreshed in

@@ -1,10 +1,10 @@
 import "server-only";
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { Config } from "@/lib/server/config";
-import { derivedKey } from "@/lib/server/derived-key";
-import type { Caller } from "@/lib/server/guard/access";
-import { invalidFieldsProblem } from "@/lib/server/validation";
-import { Problem } from "@/lib/server/problem";
+import type { Config } from "../config";
+import { derivedKey } from "../derived-key";
+import type { Caller } from "../guard/access";
+import { invalidFieldsProblem } from "../validation";
+import { Problem } from "../problem";
 
 /**
  * A prediction's handle: the one path segment (`/api/ai/replicate/{handle}`) by which its caller

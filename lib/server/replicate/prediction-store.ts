@@ -3,7 +3,7 @@ import "server-only";
 // With several instances a webhook lands on one of them; `GET /api/ai/replicate/{id}` on another
 // finds nothing here and asks Replicate, so answers stay correct, only a call dearer.
 
-import { isTerminal, type Prediction } from "@/lib/shared/prediction";
+import { isTerminal, type Prediction } from "../../shared/prediction";
 
 export const STORE_MAX_ENTRIES = 1000;
 /** Replicate deletes API predictions' data after an hour; older copies are not worth answering. */

@@ -1,12 +1,12 @@
 import "server-only";
-import type { Config } from "@/lib/server/config";
-import { Problem } from "@/lib/server/problem";
-import { callReplicate, type CallStats } from "@/lib/server/replicate/transport";
-import { capCancelAfterSeconds, clientGone, createRetry, holdSeconds, waitForCreateSlot } from "@/lib/server/replicate/create-policy";
-import { CallAborted } from "@/lib/server/replicate/replicate-errors";
-import { logWarning } from "@/lib/server/log";
-import { PREDICTION_ID, type Prediction } from "@/lib/shared/prediction";
-import { isUnknownStatus, readCreatedPrediction, readPrediction } from "@/lib/shared/replicate-objects";
+import type { Config } from "../config";
+import { Problem } from "../problem";
+import { callReplicate, type CallStats } from "./transport";
+import { capCancelAfterSeconds, clientGone, createRetry, holdSeconds, waitForCreateSlot } from "./create-policy";
+import { CallAborted } from "./replicate-errors";
+import { logWarning } from "../log";
+import { PREDICTION_ID, type Prediction } from "../../shared/prediction";
+import { isUnknownStatus, readCreatedPrediction, readPrediction } from "../../shared/replicate-objects";
 
 /**
  * Replicate's predictions resource: create, get, cancel. One function an endpoint, no policy:

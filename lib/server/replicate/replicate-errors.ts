@@ -1,9 +1,9 @@
 import "server-only";
 import http from "node:http";
 import { AxiosError, isCancel, type AxiosResponse } from "axios";
-import { redact } from "@/lib/server/log";
-import { Problem } from "@/lib/server/problem";
-import type { FailedAttempt } from "@/lib/server/replicate/retry-policy";
+import { redact } from "../log";
+import { Problem } from "../problem";
+import type { FailedAttempt } from "./retry-policy";
 
 /**
  * What a failed call to Replicate becomes: a Problem the route answers (Replicate's own status and

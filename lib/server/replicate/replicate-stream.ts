@@ -1,9 +1,9 @@
 import "server-only";
-import type { Config } from "@/lib/server/config";
-import { redactToken, toReplicateProblem } from "@/lib/server/replicate/replicate-errors";
-import { callReplicate, type CallStats } from "@/lib/server/replicate/transport";
-import { EVENT_STREAM_TYPE } from "@/lib/shared/event-stream";
-import { createSseParser, type SseEvent } from "@/lib/shared/sse";
+import type { Config } from "../config";
+import { redactToken, toReplicateProblem } from "./replicate-errors";
+import { callReplicate, type CallStats } from "./transport";
+import { EVENT_STREAM_TYPE } from "../../shared/event-stream";
+import { createSseParser, type SseEvent } from "../../shared/sse";
 
 /**
  * The events of one of Replicate's Server-Sent Event streams (`urls.stream`: tokens as the model

@@ -1,5 +1,5 @@
 import "server-only";
-import { retryAfterMs } from "@/lib/shared/retry-after";
+import { retryAfterMs } from "../../shared/retry-after";
 
 /**
  * When to retry an idempotent call to Replicate (GET, cancel), and how long any retry waits.

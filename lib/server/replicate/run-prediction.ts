@@ -4,18 +4,18 @@ import "server-only";
 // stop and cancel upstream. A create already sent is never aborted: its id would be lost and the
 // prediction would run on, billed; we let it answer, then cancel.
 
-import type { Clock } from "@/lib/server/clock";
-import type { Config } from "@/lib/server/config";
-import type { CallStats } from "@/lib/server/replicate/transport";
-import { CallAborted } from "@/lib/server/replicate/replicate-errors";
-import { isTerminal, type Prediction } from "@/lib/shared/prediction";
-import { pollerFor } from "@/lib/server/replicate/poller";
-import { CANCEL_BUDGET_MS } from "@/lib/server/replicate/create-policy";
-import { cancelPrediction, createPrediction } from "@/lib/server/replicate/predictions";
-import { SYNC_WEBHOOK_EVENTS, webhookFields } from "@/lib/server/replicate/webhooks";
-import { Problem } from "@/lib/server/problem";
-import { settleSpend } from "@/lib/server/spend-guard/spend-guard";
-import { inCancel, inCreate, inWait, noteStarted, noteWaitEnd, waitVia } from "@/lib/server/telemetry";
+import type { Clock } from "../clock";
+import type { Config } from "../config";
+import type { CallStats } from "./transport";
+import { CallAborted } from "./replicate-errors";
+import { isTerminal, type Prediction } from "../../shared/prediction";
+import { pollerFor } from "./poller";
+import { CANCEL_BUDGET_MS } from "./create-policy";
+import { cancelPrediction, createPrediction } from "./predictions";
+import { SYNC_WEBHOOK_EVENTS, webhookFields } from "./webhooks";
+import { Problem } from "../problem";
+import { settleSpend } from "../spend-guard/spend-guard";
+import { inCancel, inCreate, inWait, noteStarted, noteWaitEnd, waitVia } from "../telemetry";
 
 export type RunOutcome =
   /** succeeded, failed, canceled or aborted upstream */

@@ -1,14 +1,14 @@
 import "server-only";
-import type { Config } from "@/lib/server/config";
-import { eventStreamResponse, type SendEvent } from "@/lib/server/http/event-stream";
-import { toProblem } from "@/lib/server/problem";
-import { replicateEvents } from "@/lib/server/replicate/replicate-stream";
-import { keepOutputsBy } from "@/lib/server/replicate/answer";
-import { isTerminal, type Prediction } from "@/lib/shared/prediction";
-import { predictionEventTracker } from "@/lib/shared/prediction-events";
-import { isFileStreamUrl, streamUrlOf } from "@/lib/shared/replicate-objects";
-import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
-import type { CallStats } from "@/lib/server/replicate/transport";
+import type { Config } from "../config";
+import { eventStreamResponse, type SendEvent } from "../http/event-stream";
+import { toProblem } from "../problem";
+import { replicateEvents } from "./replicate-stream";
+import { keepOutputsBy } from "./answer";
+import { isTerminal, type Prediction } from "../../shared/prediction";
+import { predictionEventTracker } from "../../shared/prediction-events";
+import { isFileStreamUrl, streamUrlOf } from "../../shared/replicate-objects";
+import type { RunOutcome } from "./run-prediction";
+import type { CallStats } from "./transport";
 
 /** Runs (or follows) a prediction, reporting each state it sees through `onUpdate`. */
 export type Runner = (options: { signal: AbortSignal; onUpdate: (prediction: Prediction) => void }) => Promise<RunOutcome>;

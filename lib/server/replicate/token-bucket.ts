@@ -1,6 +1,6 @@
 import "server-only";
-import type { Clock } from "@/lib/server/clock";
-import { CallAborted } from "@/lib/server/replicate/replicate-errors";
+import type { Clock } from "../clock";
+import { CallAborted } from "./replicate-errors";
 
 /** The poller's call budget: calls a minute, refilled continuously; `take` waits for a token rather than drawing a 429. */
 

@@ -3,11 +3,11 @@ import http from "node:http";
 import https from "node:https";
 import axios, { AxiosError, type AxiosResponse } from "axios";
 import axiosRetry from "axios-retry";
-import type { Config } from "@/lib/server/config";
-import { redact } from "@/lib/server/log";
-import { describeFailure, parseJson, redactToken, toReplicateProblem } from "@/lib/server/replicate/replicate-errors";
-import { planRetry, type FailedAttempt, type RetryContext } from "@/lib/server/replicate/retry-policy";
-import { noteUpstreamAnswer } from "@/lib/server/telemetry";
+import type { Config } from "../config";
+import { redact } from "../log";
+import { describeFailure, parseJson, redactToken, toReplicateProblem } from "./replicate-errors";
+import { planRetry, type FailedAttempt, type RetryContext } from "./retry-policy";
+import { noteUpstreamAnswer } from "../telemetry";
 
 /**
  * The one module that speaks HTTP to Replicate: one axios instance, keep-alive sockets (each new

@@ -1,12 +1,12 @@
 import "server-only";
-import type { Config } from "@/lib/server/config";
-import { Problem } from "@/lib/server/problem";
-import { callReplicate } from "@/lib/server/replicate/transport";
-import { redactToken } from "@/lib/server/replicate/replicate-errors";
-import { isPrediction, isTerminal, type Prediction } from "@/lib/shared/prediction";
-import { readWebhookSecret } from "@/lib/shared/replicate-objects";
-import { readBodyText } from "@/lib/server/http/read-json-body";
-import { checkWebhookHeaders, verifyWebhookSignature, type WebhookHeaders } from "@/lib/server/replicate/webhook-signature";
+import type { Config } from "../config";
+import { Problem } from "../problem";
+import { callReplicate } from "./transport";
+import { redactToken } from "./replicate-errors";
+import { isPrediction, isTerminal, type Prediction } from "../../shared/prediction";
+import { readWebhookSecret } from "../../shared/replicate-objects";
+import { readBodyText } from "../http/read-json-body";
+import { checkWebhookHeaders, verifyWebhookSignature, type WebhookHeaders } from "./webhook-signature";
 
 /** Events an async create asks for: enough to know it started and how it ended. */
 export const WEBHOOK_EVENTS = ["start", "completed"] as const;

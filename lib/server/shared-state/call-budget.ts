@@ -1,7 +1,7 @@
 import "server-only";
-import type { RateDecision, RateLimitStore } from "@/lib/server/guard/rate-limit";
-import type { RateRule } from "@/lib/server/guard/rate-rule";
-import { CallAborted } from "@/lib/server/replicate/replicate-errors";
+import type { RateDecision, RateLimitStore } from "../guard/rate-limit";
+import type { RateRule } from "../guard/rate-rule";
+import { CallAborted } from "../replicate/replicate-errors";
 
 /**
  * The account's budget of calls a minute (REPLICATE_POLL_BUDGET_PER_MINUTE), shared by every

@@ -1,5 +1,5 @@
 import "server-only";
-import { luaScript, type RedisConnection } from "@/lib/server/shared-state/redis-connection";
+import { luaScript, type RedisConnection } from "./redis-connection";
 
 /**
  * Account-wide create pacing after a 429: "creates are paced until T, the next free slot is S",

@@ -1,6 +1,6 @@
 import "server-only";
 import { createHash } from "node:crypto";
-import { luaScript, type RedisConnection } from "@/lib/server/shared-state/redis-connection";
+import { luaScript, type RedisConnection } from "./redis-connection";
 
 /**
  * Idempotency records: a caller's `Idempotency-Key` → the create it started. `begin` decides

@@ -1,5 +1,5 @@
 import "server-only";
-import { luaScript, type RedisConnection } from "@/lib/server/shared-state/redis-connection";
+import { luaScript, type RedisConnection } from "./redis-connection";
 
 /**
  * A named lease: one holder at a time, e.g. the one instance that polls Replicate for all. The

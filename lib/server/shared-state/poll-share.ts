@@ -1,6 +1,6 @@
 import "server-only";
-import { luaScript, type RedisConnection } from "@/lib/server/shared-state/redis-connection";
-import { isPrediction, type Prediction } from "@/lib/shared/prediction";
+import { luaScript, type RedisConnection } from "./redis-connection";
+import { isPrediction, type Prediction } from "../../shared/prediction";
 
 /**
  * Polling once per account: every instance publishes the predictions it waits for (with the status

@@ -1,7 +1,7 @@
 import "server-only";
-import type { RateDecision, RateLimitStore } from "@/lib/server/guard/rate-limit";
-import type { RateRule } from "@/lib/server/guard/rate-rule";
-import { luaScript, type RedisConnection } from "@/lib/server/shared-state/redis-connection";
+import type { RateDecision, RateLimitStore } from "../guard/rate-limit";
+import type { RateRule } from "../guard/rate-rule";
+import { luaScript, type RedisConnection } from "./redis-connection";
 
 /**
  * REPLICATE_RATE_LIMIT shared by every instance: the same GCRA as `MemoryRateLimitStore` (one

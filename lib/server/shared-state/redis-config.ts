@@ -1,5 +1,5 @@
 import "server-only";
-import { optional, parseEnv, type Env } from "@/lib/server/env";
+import { optional, parseEnv, type Env } from "../env";
 import { z } from "zod";
 
 /**

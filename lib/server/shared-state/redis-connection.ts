@@ -2,8 +2,8 @@ import "server-only";
 import { createHash } from "node:crypto";
 // ioredis is loaded at the first connection, only when Redis is configured (an app without it needs no ioredis).
 import type { Redis } from "ioredis";
-import { logWarning } from "@/lib/server/log";
-import { Problem } from "@/lib/server/problem";
+import { logWarning } from "../log";
+import { Problem } from "../problem";
 
 /**
  * The process's two connections to Redis: one for commands, one subscriber (a connection in

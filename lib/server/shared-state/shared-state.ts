@@ -1,18 +1,18 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { MemoryRateLimitStore, type RateLimitStore } from "@/lib/server/guard/rate-limit";
-import { CreatePacer } from "@/lib/server/replicate/create-policy";
-import { PredictionStore, SeenSet } from "@/lib/server/replicate/prediction-store";
-import { CallBudget } from "@/lib/server/shared-state/call-budget";
-import { RedisCreatePacing, type CreatePacing } from "@/lib/server/shared-state/create-pacing";
-import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } from "@/lib/server/shared-state/idempotency";
-import { MemoryLease, RedisLease, type Lease } from "@/lib/server/shared-state/lease";
-import { MemoryPollShare, RedisPollShare, type PollShare } from "@/lib/server/shared-state/poll-share";
-import { RedisRateLimitStore } from "@/lib/server/shared-state/rate-limit-store";
-import { DEFAULT_KEY_PREFIX } from "@/lib/server/shared-state/redis-config";
-import { RedisConnection } from "@/lib/server/shared-state/redis-connection";
-import { RedisSpendLedger } from "@/lib/server/spend-guard/redis-spend-ledger";
-import { MemorySpendLedger, type SpendLedger } from "@/lib/server/spend-guard/spend-ledger";
+import { MemoryRateLimitStore, type RateLimitStore } from "../guard/rate-limit";
+import { CreatePacer } from "../replicate/create-policy";
+import { PredictionStore, SeenSet } from "../replicate/prediction-store";
+import { CallBudget } from "./call-budget";
+import { RedisCreatePacing, type CreatePacing } from "./create-pacing";
+import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } from "./idempotency";
+import { MemoryLease, RedisLease, type Lease } from "./lease";
+import { MemoryPollShare, RedisPollShare, type PollShare } from "./poll-share";
+import { RedisRateLimitStore } from "./rate-limit-store";
+import { DEFAULT_KEY_PREFIX } from "./redis-config";
+import { RedisConnection } from "./redis-connection";
+import { RedisSpendLedger } from "../spend-guard/redis-spend-ledger";
+import { MemorySpendLedger, type SpendLedger } from "../spend-guard/spend-ledger";
 import {
   MemoryPredictionEvents,
   RedisDeliveredPredictions,
@@ -21,7 +21,7 @@ import {
   type DeliveredPredictions,
   type DeliveryIds,
   type PredictionEvents,
-} from "@/lib/server/shared-state/webhook-state";
+} from "./webhook-state";
 
 /**
  * Every guarantee that spans requests, behind one object chosen once from configuration: with

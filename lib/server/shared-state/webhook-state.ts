@@ -1,7 +1,7 @@
 import "server-only";
-import { STORE_FRESH_MS } from "@/lib/server/replicate/prediction-store";
-import type { RedisConnection } from "@/lib/server/shared-state/redis-connection";
-import { isPrediction, isTerminal, type Prediction } from "@/lib/shared/prediction";
+import { STORE_FRESH_MS } from "../replicate/prediction-store";
+import type { RedisConnection } from "./redis-connection";
+import { isPrediction, isTerminal, type Prediction } from "../../shared/prediction";
 
 /**
  * What webhooks leave behind, shared by every instance: the webhook ids already processed (a

@@ -1,6 +1,6 @@
 import "server-only";
-import { luaScript, type RedisConnection } from "@/lib/server/shared-state/redis-connection";
-import { counterKey, RECENT_COSTS, type BudgetScope, type ReserveDecision, type ScopeUsage, type SpendLedger } from "@/lib/server/spend-guard/spend-ledger";
+import { luaScript, type RedisConnection } from "../shared-state/redis-connection";
+import { counterKey, RECENT_COSTS, type BudgetScope, type ReserveDecision, type ScopeUsage, type SpendLedger } from "./spend-ledger";
 
 /**
  * The spend ledger every instance shares: each step one Lua script, so two instances reserving

@@ -1,7 +1,7 @@
 import "server-only";
 import { z } from "zod";
-import { envNumber, optional, parseEnv, type Env } from "@/lib/server/env";
-import { parseBudgetRule, type BudgetRule } from "@/lib/server/spend-guard/budget-rule";
+import { envNumber, optional, parseEnv, type Env } from "../env";
+import { parseBudgetRule, type BudgetRule } from "./budget-rule";
 
 /**
  * The spend guard's settings: budgets of model time per caller and for the whole app. Both off by

@@ -15,17 +15,17 @@ import "server-only";
 // them returns at once.
 
 import { randomUUID } from "node:crypto";
-import type { Config, GuardConfig } from "@/lib/server/config";
-import type { Caller } from "@/lib/server/guard/access";
-import { clientKey } from "@/lib/server/guard/rate-limit";
-import { nothingCreated } from "@/lib/server/idempotent-create";
-import { logWarning } from "@/lib/server/log";
-import { Problem } from "@/lib/server/problem";
-import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
-import type { BudgetRule } from "@/lib/server/spend-guard/budget-rule";
-import type { SpendConfig } from "@/lib/server/spend-guard/spend-config";
-import type { BudgetScope, ScopeUsage, SpendLedger } from "@/lib/server/spend-guard/spend-ledger";
-import { isTerminal, type Prediction } from "@/lib/shared/prediction";
+import type { Config, GuardConfig } from "../config";
+import type { Caller } from "../guard/access";
+import { clientKey } from "../guard/rate-limit";
+import { nothingCreated } from "../idempotent-create";
+import { logWarning } from "../log";
+import { Problem } from "../problem";
+import { SharedStateUnavailable } from "../shared-state/redis-connection";
+import type { BudgetRule } from "./budget-rule";
+import type { SpendConfig } from "./spend-config";
+import type { BudgetScope, ScopeUsage, SpendLedger } from "./spend-ledger";
+import { isTerminal, type Prediction } from "../../shared/prediction";
 
 /** What a prediction cost, as Replicate reports it: `onPrediction` gets it for the app's own ledger. */
 export interface PredictionCost {

@@ -11,7 +11,7 @@ import "server-only";
 // its counters get the difference between what Replicate reports and the estimate, once. A
 // reservation never settled stands until its window ends, with its counters.
 
-import { windowOf } from "@/lib/server/spend-guard/budget-rule";
+import { windowOf } from "./budget-rule";
 
 /** One budget a reservation must fit in: its counter's name, its limit and window. */
 export interface BudgetScope {

@@ -8,12 +8,12 @@ import "server-only";
 // The route checks the handle first: only the caller a prediction was made for gets its files.
 
 import { Readable } from "node:stream";
-import { Problem } from "@/lib/server/problem";
-import { keepOutputs } from "@/lib/server/storage/keep-outputs";
-import { OUTPUTS_ROUTE_PATH } from "@/lib/server/storage/fs-output-store";
-import { CopyFailure, extensionOf, extensionOfType, isDataUrl, isFileUrl, openOutputSource, type OpenedSource } from "@/lib/server/storage/output-source";
-import type { CopySettings, OutputStorage } from "@/lib/server/storage/storage-config";
-import type { Prediction } from "@/lib/shared/prediction";
+import { Problem } from "../problem";
+import { keepOutputs } from "./keep-outputs";
+import { OUTPUTS_ROUTE_PATH } from "./fs-output-store";
+import { CopyFailure, extensionOf, extensionOfType, isDataUrl, isFileUrl, openOutputSource, type OpenedSource } from "./output-source";
+import type { CopySettings, OutputStorage } from "./storage-config";
+import type { Prediction } from "../../shared/prediction";
 
 export interface DownloadOptions {
   /** The request's signal: a client that leaves stops the read. */

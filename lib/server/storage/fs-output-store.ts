@@ -12,8 +12,8 @@ import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/prom
 import { dirname, resolve, sep } from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { checkStorageKey, type OutputStore, type PutOptions, type StoredObject } from "@/lib/server/storage/output-store";
-import type { OutputUrlSigner } from "@/lib/server/storage/output-url-signer";
+import { checkStorageKey, type OutputStore, type PutOptions, type StoredObject } from "./output-store";
+import type { OutputUrlSigner } from "./output-url-signer";
 
 export const OUTPUTS_ROUTE_PATH = "/api/ai/replicate/outputs";
 

@@ -18,13 +18,13 @@ import "server-only";
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { z } from "zod";
-import { afterAnswer } from "@/lib/server/after-answer";
-import { logWarning } from "@/lib/server/log";
-import { Problem } from "@/lib/server/problem";
-import { CopyFailure, extensionOf, isDataUrl, isFileUrl, openOutputSource } from "@/lib/server/storage/output-source";
-import type { OutputStorage } from "@/lib/server/storage/storage-config";
-import { inSpan, noteBytesKept } from "@/lib/server/telemetry";
-import { PREDICTION_ID, type Prediction } from "@/lib/shared/prediction";
+import { afterAnswer } from "../after-answer";
+import { logWarning } from "../log";
+import { Problem } from "../problem";
+import { CopyFailure, extensionOf, isDataUrl, isFileUrl, openOutputSource } from "./output-source";
+import type { OutputStorage } from "./storage-config";
+import { inSpan, noteBytesKept } from "../telemetry";
+import { PREDICTION_ID, type Prediction } from "../../shared/prediction";
 
 export interface KeptOutputFields {
   /** true: `output` holds the kept copies' URLs; false: Replicate's own, see `outputs_kept_error`. */

@@ -7,8 +7,8 @@ import "server-only";
 // itself never leaves the server and no other use of that secret yields the same key.
 
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { derivedKey } from "@/lib/server/derived-key";
-import { isStorageKey } from "@/lib/server/storage/output-store";
+import { derivedKey } from "../derived-key";
+import { isStorageKey } from "./output-store";
 
 const VERSION = "v1";
 const MAC_BYTES = 16;

@@ -17,7 +17,7 @@ import {
   type OutputStore,
   type PutOptions,
   type StoredObject,
-} from "@/lib/server/storage/output-store";
+} from "./output-store";
 
 export interface S3StoreSettings {
   bucket: string;

@@ -7,9 +7,9 @@ import "server-only";
 // file from running script here (an `<img>` of it still shows).
 
 import { Readable } from "node:stream";
-import { Problem } from "@/lib/server/problem";
-import { IMMUTABLE_CACHE_CONTROL } from "@/lib/server/storage/output-store";
-import type { OutputStorage } from "@/lib/server/storage/storage-config";
+import { Problem } from "../problem";
+import { IMMUTABLE_CACHE_CONTROL } from "./output-store";
+import type { OutputStorage } from "./storage-config";
 
 export async function serveKeptOutput(request: Request, token: string, storage: OutputStorage | null): Promise<Response> {
   if (storage?.kind !== "fs") throw notIssued();

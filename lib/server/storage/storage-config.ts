@@ -5,12 +5,12 @@ import "server-only";
 // the configuration; keepOutputs() turns it into `outputs_kept: false` instead, so a prediction
 // already paid for is still answered.
 
-import { configProblem, envNumber, optional, parseEnv, type Env } from "@/lib/server/env";
+import { configProblem, envNumber, optional, parseEnv, type Env } from "../env";
 import { z } from "zod";
-import { Problem } from "@/lib/server/problem";
-import { FsOutputStore } from "@/lib/server/storage/fs-output-store";
-import { deriveSigningKey, OutputUrlSigner } from "@/lib/server/storage/output-url-signer";
-import { S3OutputStore, type S3StoreSettings } from "@/lib/server/storage/s3-output-store";
+import { Problem } from "../problem";
+import { FsOutputStore } from "./fs-output-store";
+import { deriveSigningKey, OutputUrlSigner } from "./output-url-signer";
+import { S3OutputStore, type S3StoreSettings } from "./s3-output-store";
 
 export interface CopyLimits {
   /** Largest output file copied; a larger one is not kept. */
