@@ -6,7 +6,8 @@ import { configWithEngine } from "@/lib/server/engine";
 import { sharedStateFor } from "@/lib/server/shared-state/shared-state";
 import { Problem } from "@/lib/server/problem";
 import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
-import { createRetry, CreatePacer, planCreateRetry, waitForCreateSlot } from "@/lib/server/replicate/create-policy";
+import { createRetry, planCreateRetry, waitForCreateSlot } from "@/lib/server/replicate/create-policy";
+import { MemoryCreatePacing } from "@/lib/server/shared-state/create-pacing";
 import { jsonPost, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
 import { settle, useFakeClock } from "@/tests/support/fake-clock";
 
@@ -18,15 +19,15 @@ const context = (attempt = 1, deadline = now + 120_000) => ({ attempt, now, dead
 
 describe("which creates are retried", () => {
   it("retries a create only after 429", async () => {
-    expect(await planCreateRetry({ status: 429 }, context(), new CreatePacer(600))).not.toBeNull();
+    expect(await planCreateRetry({ status: 429 }, context(), new MemoryCreatePacing(600))).not.toBeNull();
     for (const failure of [{ status: 500 }, { status: 503 }, {}, { malformed: true }, { status: 422 }]) {
-      expect(await planCreateRetry(failure, context(), new CreatePacer(600))).toBeNull();
+      expect(await planCreateRetry(failure, context(), new MemoryCreatePacing(600))).toBeNull();
     }
   });
 
   it("never waits past the deadline", async () => {
-    expect(await planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 29_000), new CreatePacer(600))).toBeNull();
-    expect(await planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 31_000), new CreatePacer(600))).toBe(30_000);
+    expect(await planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 29_000), new MemoryCreatePacing(600))).toBeNull();
+    expect(await planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 31_000), new MemoryCreatePacing(600))).toBe(30_000);
   });
 
   it("is not retried when the account's shared pacing cannot be reached: the 429 is answered as it came", async () => {
@@ -37,12 +38,12 @@ describe("which creates are retried", () => {
 
 describe("the create pacer", () => {
   it("lets creates through at once until Replicate throttles one", () => {
-    const pacer = new CreatePacer(600);
+    const pacer = new MemoryCreatePacing(600);
     expect([pacer.reserve(0), pacer.reserve(0), pacer.reserve(0)]).toEqual([0, 0, 0]);
   });
 
   it("after a 429, gives each create its own slot at the account's rate, after the Retry-After", () => {
-    const pacer = new CreatePacer(600); // one slot every 100 ms
+    const pacer = new MemoryCreatePacing(600); // one slot every 100 ms
     pacer.throttled(1000, 0);
     expect([pacer.reserve(0), pacer.reserve(0), pacer.reserve(0)]).toEqual([1000, 1100, 1200]);
     expect(pacer.reserve(5000)).toBe(0);
@@ -50,7 +51,7 @@ describe("the create pacer", () => {
   });
 
   it("stops pacing a minute after the last 429", () => {
-    const pacer = new CreatePacer(600);
+    const pacer = new MemoryCreatePacing(600);
     pacer.throttled(0, 0);
     expect(pacer.reserve(59_000)).toBe(0 + 0); // the next slot is free by then
     expect(pacer.reserve(59_000)).toBe(100);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { acceptWeight, eventStreamResponse, wantsEventStream } from "@/lib/server/http/event-stream";
+import { acceptWeight, eventStreamResponse, wantsEventStream } from "@/lib/server/http/sse-response";
 import { jsonPost, useSimulatedReplicate } from "@/tests/support/route-env";
 
 /** Which requests get an event stream (the Accept header's q-values), and what its headers are. */

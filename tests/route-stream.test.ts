@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { eventStreamResponse, EVENT_STREAM_HEADERS } from "@/lib/server/http/event-stream";
+import { eventStreamResponse, EVENT_STREAM_HEADERS } from "@/lib/server/http/sse-response";
 import { readSseEvents, type SseEvent } from "@/lib/shared/sse";
 import { jsonPost, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
 import { advance, advanceUntil, settle, useFakeClock } from "@/tests/support/fake-clock";

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
-import { STORE_FRESH_MS } from "@/lib/server/replicate/prediction-store";
+import { STORE_FRESH_MS } from "@/lib/server/shared-state/memory-deliveries";
 import { PACED_CHECK_MS } from "@/lib/server/shared-state/create-pacing";
 import { CREATING_TTL_MS, IDEMPOTENCY_TTL_MS, idempotencyKey } from "@/lib/server/shared-state/idempotency";
 import { RedisConnection } from "@/lib/server/shared-state/redis-connection";

@@ -1,5 +1,5 @@
 import { parseCreateBody, SIMULATED_VERSION_ID, type CreateSpec, type CreateTarget, type ModelPolicy } from "./create-request";
-import { predictionEventStream } from "./event-stream";
+import { predictionEventStream } from "./prediction-stream";
 import {
   DROP,
   FaultPlan,

@@ -1,11 +1,9 @@
 /**
  * What the page sends to and reads from `POST /api/ai/replicate` and `/api/ai/replicate/{id}`,
- * beyond the shared prediction and problem types. Types only come from the route's schema
- * (`import type`), so no server module reaches the browser bundle.
+ * beyond the shared prediction and problem types. Nothing here comes from app/: the body's fields
+ * are the ones the route's JSON Schema (`GET /api/ai/replicate/schema`) describes at run time.
  */
-import type { z } from "zod";
-import type { requestBodySchema } from "@/app/api/ai/replicate/schema";
-import type { Progress } from "@/lib/shared/progress";
+import type { Progress } from "../shared/progress";
 
 export type { Progress };
 
@@ -22,13 +20,12 @@ export type RunEvent =
   | { type: "output"; output: unknown };
 
 /**
- * What the page posts: the route's own body type, derived from its schema, so a new field in
- * `schema.ts` needs no edit here. A field may also be sent as typed text (a seed of "12abc") for
- * the route, the one validator, to name the problem. A file field may hold the picked file itself
- * (a Blob): the body then goes as multipart/form-data, the file as a file part.
+ * What the page posts: the fields the route's schema describes (the form is drawn from it, so a
+ * new field in `schema.ts` needs no edit here). A field may also be sent as typed text (a seed of
+ * "12abc") for the route, the one validator, to name the problem. A file field may hold the picked
+ * file itself (a Blob): the body then goes as multipart/form-data, the file as a file part.
  */
-export type RunRequestBody = { [K in keyof RouteBody]: RouteBody[K] | string | Blob };
-type RouteBody = z.input<typeof requestBodySchema>;
+export type RunRequestBody = Record<string, unknown>;
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -19,7 +19,7 @@ import "server-only";
 import { keepAlive } from "./after-answer";
 import { systemClock } from "./clock";
 import { clientKey } from "./guard/rate-limit";
-import { prefersAsync, wantsEventStream } from "./http/event-stream";
+import { prefersAsync, wantsEventStream } from "./http/sse-response";
 import { logWarning } from "./log";
 import { Problem } from "./problem";
 import { outcomeStatus, predictionResponse } from "./replicate/answer";

@@ -13,7 +13,7 @@ import type { Config } from "@/lib/server/config";
 import type { Engine } from "@/lib/server/engine";
 import { replicateOptionsFromEnv } from "@/lib/server/env-options";
 import { createReplicateRoutes, type ReplicateRoutes, type ReplicateRoutesOptions } from "@/lib/server/replicate-routes";
-import type { PredictionStore } from "@/lib/server/replicate/prediction-store";
+import type { MemoryDeliveredPredictions } from "@/lib/server/shared-state/memory-deliveries";
 import { sharedStateFor, type SharedState } from "@/lib/server/shared-state/shared-state";
 
 const variables: Record<string, string | undefined> = {};
@@ -86,7 +86,7 @@ function storesFor(env: Record<string, string | undefined>): SharedState {
   return stores.state;
 }
 
-/** The current engine's in-process store of delivered predictions (the memory stores' PredictionStore). */
-export function deliveredStore(): PredictionStore {
-  return testEngine().shared().deliveredPredictions as PredictionStore;
+/** The current engine's in-process store of delivered predictions (the memory stores' MemoryDeliveredPredictions). */
+export function deliveredStore(): MemoryDeliveredPredictions {
+  return testEngine().shared().deliveredPredictions as MemoryDeliveredPredictions;
 }

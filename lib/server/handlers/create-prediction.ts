@@ -6,7 +6,7 @@ import "server-only";
 
 import type { z } from "zod";
 import type { Config } from "../config";
-import { prefersAsync, wantsEventStream } from "../http/event-stream";
+import { prefersAsync, wantsEventStream } from "../http/sse-response";
 import { readRequestBody } from "../http/read-request-body";
 import { claimCreate, replayPrediction, type CreateClaim } from "../idempotent-create";
 import { outcomeStatus, predictionResponse } from "../replicate/answer";

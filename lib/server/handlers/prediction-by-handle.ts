@@ -3,7 +3,7 @@ import "server-only";
 // handle its create answered in `Location` (`{id}.{mac}`: only the caller it was made for gets
 // past `parseHandle`, anyone else gets 404).
 
-import { wantsEventStream } from "../http/event-stream";
+import { wantsEventStream } from "../http/sse-response";
 import { predictionResponse } from "../replicate/answer";
 import { currentPrediction } from "../replicate/current-prediction";
 import { releaseInputFiles } from "../replicate/file-inputs";

@@ -33,14 +33,14 @@ interface HeldBody extends BodyRules {
   released: boolean;
   /** The body has been read to its end. */
   finished: boolean;
-  /** Why the read was cut off, if it was (see BodyLease.cutOff). */
+  /** Why the read was cut off, if it was (see BodyHold.cutOff). */
   cut?: Problem;
   /** Ends the read under way with a problem. */
   interrupt?: (problem: Problem) => void;
 }
 
 /** A request's body as the guards hold it. */
-export interface BodyLease {
+export interface BodyHold {
   /** Gives the body's bytes back to the budget: call it when the answer ends. */
   release: Release;
   /**
@@ -56,7 +56,7 @@ const leases = new WeakMap<Request, HeldBody>();
  * Sets the rules the body of `request` is read under; replicateRoute calls it for every request.
  * A request never passed here (a test calling a reader directly) is read without either rule.
  */
-export function guardBody(request: Request, rules: BodyRules): BodyLease {
+export function guardBody(request: Request, rules: BodyRules): BodyHold {
   const lease: HeldBody = { ...rules, held: 0, released: false, finished: false };
   leases.set(request, lease);
   return {

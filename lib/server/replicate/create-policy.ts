@@ -3,7 +3,7 @@ import type { Config } from "../config";
 import { Problem } from "../problem";
 import { retryWaitMs, type FailedAttempt, type RetryContext } from "./retry-policy";
 import type { ReplicateCall } from "./transport";
-import type { CreatePacing } from "../shared-state/create-pacing";
+import { MemoryCreatePacing, type CreatePacing } from "../shared-state/create-pacing";
 import { SharedStateUnavailable } from "../shared-state/redis-connection";
 
 /**
@@ -23,7 +23,6 @@ import { SharedStateUnavailable } from "../shared-state/redis-connection";
  * first 429. The clock (`now`, `sleep`) can be injected; it defaults to Date.now and setTimeout.
  */
 
-const PACED_FOR_MS = 60_000;
 export const MAX_CREATE_RETRIES = 1000;
 
 /** The caller went away before the create was sent: nothing was created, nothing is answered to anyone. */
@@ -33,26 +32,6 @@ export function clientGone(): Problem {
   });
 }
 
-export class CreatePacer {
-  private pacedUntil = 0;
-  private nextSlot = 0;
-
-  constructor(private readonly perMinute: number) {}
-
-  /** Milliseconds to wait before sending a create, not earlier than `notBefore`; reserves that slot. */
-  reserve(now: number, notBefore = now): number {
-    if (now >= this.pacedUntil && notBefore <= now) return 0;
-    const slot = Math.max(now, notBefore, this.nextSlot);
-    this.nextSlot = slot + 60_000 / this.perMinute;
-    return slot - now;
-  }
-
-  /** Replicate throttled a create and asked for `retryAfterMs`: pace from now on. */
-  throttled(retryAfterMs: number, now: number): void {
-    this.pacedUntil = now + PACED_FOR_MS;
-    this.nextSlot = Math.max(this.nextSlot, now + retryAfterMs);
-  }
-}
 
 /**
  * Milliseconds before retrying a failed create (in its own slot), or null when it must not be
@@ -133,14 +112,14 @@ export function createRetry(config: Config): Pick<ReplicateCall, "idempotent" | 
 }
 
 /**
- * The account's pacing: on Redis one sequence for every instance; in one process a `CreatePacer`
+ * The account's pacing: on Redis one sequence for every instance; in one process a `MemoryCreatePacing`
  * per configuration, as before shared state existed (a changed configuration starts unpaced).
  */
 function pacingFor(config: Config): CreatePacing {
   const { engine } = config;
   const state = engine.shared();
   if (engine.createPacing?.state !== state) {
-    const pacing = state.kind === "redis" ? state.createPacing(config.createsPerMinute) : new CreatePacer(config.createsPerMinute);
+    const pacing = state.kind === "redis" ? state.createPacing(config.createsPerMinute) : new MemoryCreatePacing(config.createsPerMinute);
     engine.createPacing = { state, pacing };
   }
   return engine.createPacing.pacing;

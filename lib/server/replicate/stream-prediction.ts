@@ -1,6 +1,6 @@
 import "server-only";
 import type { Config } from "../config";
-import { eventStreamResponse, type SendEvent } from "../http/event-stream";
+import { eventStreamResponse, type SendEvent } from "../http/sse-response";
 import { toProblem } from "../problem";
 import { replicateEvents } from "./replicate-stream";
 import { keepOutputsBy } from "./answer";

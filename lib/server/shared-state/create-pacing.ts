@@ -3,9 +3,9 @@ import { luaScript, type RedisConnection } from "./redis-connection";
 
 /**
  * Account-wide create pacing after a 429: "creates are paced until T, the next free slot is S",
- * the state `CreatePacer` keeps in one process, kept in Redis so every instance takes its slot
+ * the state `MemoryCreatePacing` keeps in one process, kept in Redis so every instance takes its slot
  * from the same sequence. One script reads and reserves, so two instances never get one slot.
- * The in-process implementation is `CreatePacer` itself (it has this shape).
+ * The in-process implementation is `MemoryCreatePacing` below.
  */
 export interface CreatePacing {
   /** Milliseconds to wait before sending a create, not earlier than `notBefore`; reserves that slot. */
@@ -14,7 +14,7 @@ export interface CreatePacing {
   throttled(retryAfterMs: number, now: number): void | Promise<void>;
 }
 
-/** As in CreatePacer: creates stay paced for a minute after the last 429. */
+/** Creates stay paced for a minute after the last 429 (both implementations). */
 export const PACED_FOR_MS = 60_000;
 
 const FORMAT = "local function fmt(n) return string.format('%.17g', n) end\n";
@@ -78,5 +78,27 @@ export class RedisCreatePacing implements CreatePacing {
     // A failed read is not kept: the next create asks again.
     pacedUntil.catch(() => this.check === check && (this.check = undefined));
     return pacedUntil;
+  }
+}
+
+/** One process's pacing (no REDIS_URL): the same sequence, in memory. */
+export class MemoryCreatePacing implements CreatePacing {
+  private pacedUntil = 0;
+  private nextSlot = 0;
+
+  constructor(private readonly perMinute: number) {}
+
+  /** Milliseconds to wait before sending a create, not earlier than `notBefore`; reserves that slot. */
+  reserve(now: number, notBefore = now): number {
+    if (now >= this.pacedUntil && notBefore <= now) return 0;
+    const slot = Math.max(now, notBefore, this.nextSlot);
+    this.nextSlot = slot + 60_000 / this.perMinute;
+    return slot - now;
+  }
+
+  /** Replicate throttled a create and asked for `retryAfterMs`: pace from now on. */
+  throttled(retryAfterMs: number, now: number): void {
+    this.pacedUntil = now + PACED_FOR_MS;
+    this.nextSlot = Math.max(this.nextSlot, now + retryAfterMs);
   }
 }

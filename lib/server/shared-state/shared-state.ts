@@ -1,10 +1,9 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import { MemoryRateLimitStore, type RateLimitStore } from "../guard/rate-limit";
-import { CreatePacer } from "../replicate/create-policy";
-import { PredictionStore, SeenSet } from "../replicate/prediction-store";
+import { MemoryDeliveredPredictions, MemoryDeliveryIds } from "./memory-deliveries";
 import { CallBudget } from "./call-budget";
-import { RedisCreatePacing, type CreatePacing } from "./create-pacing";
+import { MemoryCreatePacing, RedisCreatePacing, type CreatePacing } from "./create-pacing";
 import { MemoryIdempotencyStore, RedisIdempotencyStore, type IdempotencyStore } from "./idempotency";
 import { MemoryLease, RedisLease, type Lease } from "./lease";
 import { MemoryPollShare, RedisPollShare, type PollShare } from "./poll-share";
@@ -55,9 +54,9 @@ export function memorySharedState(): SharedState {
   const rateLimits = new MemoryRateLimitStore();
   return buildState("memory", {
     rateLimits,
-    createPacing: (perMinute) => new CreatePacer(perMinute),
-    deliveryIds: new SeenSet(),
-    deliveredPredictions: new PredictionStore(),
+    createPacing: (perMinute) => new MemoryCreatePacing(perMinute),
+    deliveryIds: new MemoryDeliveryIds(),
+    deliveredPredictions: new MemoryDeliveredPredictions(),
     predictionEvents: new MemoryPredictionEvents(),
     idempotency: new MemoryIdempotencyStore(),
     lease: () => new MemoryLease(),

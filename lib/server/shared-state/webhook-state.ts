@@ -1,5 +1,5 @@
 import "server-only";
-import { STORE_FRESH_MS } from "../replicate/prediction-store";
+import { STORE_FRESH_MS } from "../shared-state/memory-deliveries";
 import type { RedisConnection } from "./redis-connection";
 import { isPrediction, isTerminal, type Prediction } from "../../shared/prediction";
 
@@ -8,7 +8,7 @@ import { isPrediction, isTerminal, type Prediction } from "../../shared/predicti
  * retried delivery is processed once in total, whichever instance it lands on), the terminal
  * predictions they delivered (so a status request on any instance is answered without a call to
  * Replicate), and a "prediction ended" channel (so a webhook received by one instance ends a wait
- * on another). The in-process implementations are `SeenSet`, `PredictionStore` and
+ * on another). The in-process implementations are `MemoryDeliveryIds`, `MemoryDeliveredPredictions` and
  * `MemoryPredictionEvents`; all three are caches: Replicate stays the source of truth.
  */
 export interface DeliveryIds {
@@ -57,7 +57,7 @@ export class RedisDeliveryIds implements DeliveryIds {
 
 /**
  * Only terminal predictions are kept: a late "start" webhook cannot hide a finished one. Freshness
- * is judged on the caller's `now` like `PredictionStore`; the key's expiry only collects.
+ * is judged on the caller's `now` like `MemoryDeliveredPredictions`; the key's expiry only collects.
  */
 export class RedisDeliveredPredictions implements DeliveredPredictions {
   constructor(

@@ -14,7 +14,7 @@ interface Entry {
   storedAt: number;
 }
 
-export class PredictionStore {
+export class MemoryDeliveredPredictions {
   private entries = new Map<string, Entry>();
 
   constructor(
@@ -46,7 +46,7 @@ export class PredictionStore {
 }
 
 /** A bounded memory of what was already seen (webhook ids), oldest forgotten first. */
-export class SeenSet {
+export class MemoryDeliveryIds {
   private seen = new Set<string>();
 
   constructor(private readonly maxEntries = 10_000) {}
