@@ -54,8 +54,8 @@ export function specifierFor(from: string, to: string, original: string, resolve
   return relative.startsWith(".") ? relative : `./${relative}`;
 }
 
-/** Route segment config that an app with Cache Components refuses (Next 16 removed them there). */
-const REFUSED_WITH_CACHE_COMPONENTS = /^export const (dynamic|dynamicParams|revalidate|fetchCache)\b[^\n]*\n/gm;
+/** Route segment config that an app with Cache Components refuses (Next 16.4 refuses `runtime` too, even "nodejs", its default). */
+const REFUSED_WITH_CACHE_COMPONENTS = /^export const (runtime|dynamic|dynamicParams|revalidate|fetchCache)\b[^\n]*\n/gm;
 
 /** Each file of `files` (the walk's) as it is written into the target app. */
 export function placeFiles(root: string, files: string[], placement: Placement): PlacedFile[] {
@@ -78,7 +78,7 @@ export function placeFiles(root: string, files: string[], placement: Placement):
       const dropped = [...text.matchAll(REFUSED_WITH_CACHE_COMPONENTS)].map((match) => match[1]);
       if (dropped.length > 0) {
         text = text.replace(REFUSED_WITH_CACHE_COMPONENTS, "");
-        adapted.push(`dropped \`${dropped.join("`, `")}\` (Cache Components refuses it; its routes are dynamic anyway)`);
+        adapted.push(`dropped \`${dropped.join("`, `")}\` (Cache Components refuses it; nodejs and dynamic are what these routes get there anyway)`);
       }
     }
     return { source, destination, text, adapted };
