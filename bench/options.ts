@@ -40,6 +40,11 @@ export interface BenchOptions {
   scaleOutArriveMs: number;
   /** Foreign predictions (website, other apps) the simulator lists for each of the way's own (0: none). */
   foreignPerOwn: number;
+  /**
+   * The `--data-urls` variant: held creates answer image files as data URLs of ~400 KB, as Replicate's
+   * sync API did for a few weeks in autumn 2024. Off by default: production answers HTTPS URLs.
+   */
+  dataUrls: boolean;
   /** Only these scenarios / ways (to iterate on one figure); empty = all. */
   onlyScenarios: string[];
   onlyWays: string[];
@@ -53,6 +58,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     options: {
       quick: { type: "boolean", default: env.BENCH_QUICK === "1" },
       "no-build": { type: "boolean", default: env.BENCH_NO_BUILD === "1" },
+      "data-urls": { type: "boolean", default: env.BENCH_DATA_URLS === "1" },
       "latency-ms": { type: "string" },
       reps: { type: "string" },
       "instant-reps": { type: "string" },
@@ -109,6 +115,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     createsPerMinute: 600,
     othersPerMinute: 3_000,
     foreignPerOwn: pick(values.foreign, "BENCH_FOREIGN", 9),
+    dataUrls: values["data-urls"] === true,
     onlyScenarios: listOption(values.only ?? env.BENCH_ONLY),
     onlyWays: listOption(values.ways ?? env.BENCH_WAYS),
   };
@@ -136,6 +143,8 @@ function numberOption(raw: string | undefined, name: string, fallback: number, m
 const USAGE = `npm run bench -- [options]   (each also as an environment variable BENCH_<NAME>)
   --quick            fewer repetitions, crowds of 200 (try it first)
   --no-build         reuse .next and bench/floor-app/.next
+  --data-urls        the data-URL variant: held creates answer image files as ~400 KB data URLs, as
+                     Replicate's sync API did in autumn 2024 (default: HTTPS URLs, as production today)
   --latency-ms N     simulated latency per upstream request (default 3)
   --reps N           repetitions of each single prediction (default 12, quick 5)
   --instant-reps N   repetitions of the 0 s prediction (default 40, quick 15)

@@ -79,6 +79,9 @@ export function conditions(report: BenchReport): string {
   return [
     `Machine: ${describeMachine(report.machine)}.`,
     `Simulated Replicate on loopback, ${o.latencyMs} ms added to every answer. Each way talks to its own simulator, so every upstream request is attributable.`,
+    o.dataUrls
+      ? "Data-URL variant (--data-urls): held creates answer image files as data URLs of ~400 KB, as Replicate's sync API did in autumn 2024."
+      : "Held creates answer image files as HTTPS URLs, as Replicate does today (the --data-urls variant answers data URLs of ~400 KB).",
     `Past-window scenarios: a ${o.windowMs / 1000} s sync window stands in for Replicate's ${REPLICATE_SYNC_WINDOW_MS / 1000} s one (Prefer: wait is held at most ${o.windowMs / 1000} s).`,
     `Rate-limited crowd: token buckets of ${o.createsPerMinute} creates/min and ${o.othersPerMinute} other calls/min, each holding a burst of ${o.burst}; 429s carry Retry-After.`,
     `Timed predictions' run times are spread evenly over ${o.spreadMs} ms around the nominal one (e.g. 2 s = ${(2000 - o.spreadMs / 2) / 1000} to ${(2000 + o.spreadMs / 2) / 1000} s).`,

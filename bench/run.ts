@@ -59,6 +59,7 @@ async function main(): Promise<void> {
           runMs: 0,
           latencyMs: options.latencyMs,
           foreignTraffic: options.foreignPerOwn > 0 ? { perOwn: options.foreignPerOwn } : false,
+          syncDataUrls: options.dataUrls,
         });
         simulators.push(simulator);
         const launch = async () =>
@@ -125,19 +126,21 @@ async function scaleOut(options: BenchOptions): Promise<ScaleOutResult[]> {
 }
 
 /** A full run writes the README's figures; a quick or partial one writes beside them, in bench/.work. */
+/** Where a run's report goes: a partial run's to bench/.work; the data-URL variant's beside the default's, named so. */
 function outputFiles(options: BenchOptions): { json: string; markdown: string; chart: string } {
   const partial = options.quick || options.onlyScenarios.length > 0 || options.onlyWays.length > 0;
+  const suffix = options.dataUrls ? "-data-urls" : "";
   if (partial) {
     return {
-      json: path.join(WORK_DIR, "results.json"),
-      markdown: path.join(WORK_DIR, "results.md"),
-      chart: path.join(WORK_DIR, "bench-chart.svg"),
+      json: path.join(WORK_DIR, `results${suffix}.json`),
+      markdown: path.join(WORK_DIR, `results${suffix}.md`),
+      chart: path.join(WORK_DIR, `bench-chart${suffix}.svg`),
     };
   }
   return {
-    json: path.join(PROJECT_ROOT, "bench/results.json"),
-    markdown: path.join(PROJECT_ROOT, "bench/results.md"),
-    chart: path.join(PROJECT_ROOT, "docs/bench-chart.svg"),
+    json: path.join(PROJECT_ROOT, `bench/results${suffix}.json`),
+    markdown: path.join(PROJECT_ROOT, `bench/results${suffix}.md`),
+    chart: path.join(PROJECT_ROOT, `docs/bench-chart${suffix}.svg`),
   };
 }
 

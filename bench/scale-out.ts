@@ -96,6 +96,7 @@ async function runVariant(
       webhookFetch: balancedFetch,
       // The account's other traffic (the website, other apps) in the list pages, as in the other scenarios.
       foreignTraffic: options.foreignPerOwn > 0 ? { perOwn: options.foreignPerOwn } : false,
+      syncDataUrls: options.dataUrls,
     },
     nodeArgs: nodeFlags(),
     env: {

@@ -90,11 +90,12 @@ describe("invalidFieldsByName", () => {
   it("places errors next to their form field and keeps the others apart", () => {
     const fields = [
       { field: "seed", description: "must be >= 0" },
-      { field: "input.prompt", description: "prompt is required" },
+      { field: "input.prompt", description: "is required" },
       { field: "extra", description: "unknown key" },
     ];
+    // Under the field, its label names it already: the words alone, as a sentence.
     expect(invalidFieldsByName(fields, ["prompt", "seed"])).toEqual({
-      byField: { seed: ["seed: must be >= 0"], prompt: ["prompt: prompt is required"] },
+      byField: { seed: ["Must be >= 0"], prompt: ["Is required"] },
       unplaced: ["extra: unknown key"],
     });
   });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
 import { getConfig, MAX_TIMEOUT_SECONDS, parseConfig, parseGuardConfig } from "@/lib/server/config";
 import { Problem } from "@/lib/server/problem";
@@ -103,6 +103,21 @@ describe("configuration from the environment", () => {
     expect(parseConfig({ ...base, REPLICATE_TIMEOUT_SECONDS: "86395" }).timeoutSeconds).toBe(86_395);
     for (const value of ["86400", "86396", "100000"]) {
       expect(problemOf({ ...base, REPLICATE_TIMEOUT_SECONDS: value }).detail).toBe("REPLICATE_TIMEOUT_SECONDS must be at most 86395.");
+    }
+  });
+
+  it("accepts a cap past Replicate's 30-minute run limit with a warning, logged once, that Replicate ends runs there", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const runLimit = () => warn.mock.calls.map(([line]) => String(line)).filter((line) => line.includes("timeout_past_run_limit"));
+      expect(getConfig({ ...base, REPLICATE_TIMEOUT_SECONDS: "1800" }).timeoutSeconds).toBe(1800);
+      expect(runLimit()).toEqual([]);
+      const env = { ...base, REPLICATE_TIMEOUT_SECONDS: "3600" };
+      for (let i = 0; i < 3; i += 1) expect(getConfig({ ...env }).timeoutSeconds).toBe(3600);
+      expect(runLimit()).toHaveLength(1);
+      expect(runLimit()[0]).toMatch(/REPLICATE_TIMEOUT_SECONDS=3600 .*Replicate ends runs at 30 minutes.*limit was raised/);
+    } finally {
+      warn.mockRestore();
     }
   });
 

@@ -7,10 +7,11 @@ import { useGuardEnv } from "@/tests/support/guard-env";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
 
 /**
- * In sync mode Replicate may answer file outputs as `data:` URLs of hundreds of KB (the simulator
- * does by default). They are answered and streamed as Replicate sent them, and never logged.
+ * In sync mode Replicate answered file outputs as `data:` URLs of hundreds of KB for a few weeks
+ * in 2024, and file streams may still carry them (the simulator's `syncDataUrls`, on here). They
+ * are answered and streamed as Replicate sent them, and never logged.
  */
-const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 30 });
+const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 30, syncDataUrls: true });
 const logs = useGuardEnv();
 // Fake time: the run and the stream cannot overtake each other on a busy machine.
 useFakeClock();

@@ -140,8 +140,11 @@ describe("fetchModelSchemas", () => {
 
   it("reads the schemas, sending the access key headers", async () => {
     const fetchImpl = answer(200, { input: TEXT_TO_IMAGE, output: null });
-    expect(await fetchModelSchemas({ Authorization: "Bearer k" }, fetchImpl)).toEqual({ kind: "ready", schemas: { input: TEXT_TO_IMAGE, output: null } });
+    expect(await fetchModelSchemas({ Authorization: "Bearer k" }, fetchImpl)).toEqual({ kind: "ready", schemas: { input: TEXT_TO_IMAGE, output: null, simulator: null } });
     expect(vi.mocked(fetchImpl).mock.calls[0][1]?.headers).toMatchObject({ Authorization: "Bearer k" });
+    const directives = [{ directive: "[fail]", effect: "the run fails" }];
+    const simulated = answer(200, { input: TEXT_TO_IMAGE, output: null, simulator: { directives } });
+    expect(await fetchModelSchemas({}, simulated)).toMatchObject({ kind: "ready", schemas: { simulator: { directives } } });
   });
 
   it("tells a missing key from a refused one, and names other failures", async () => {

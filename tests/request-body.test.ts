@@ -102,6 +102,17 @@ describe("the request body schema and the model's input", () => {
     expect(fields).toEqual(["extra", "prompt", "seed"]);
   });
 
+  it("answers a missing required field as required, and a misspelt one as unknown", async () => {
+    const problem = await problemFrom(() => parse({ promt: "typo" }));
+    expect(problem.toJSON().invalid_fields).toEqual([
+      { field: "prompt", description: "is required" },
+      { field: "promt", description: "is not a known field" },
+    ]);
+    // Present but of the wrong type keeps the schema's own words.
+    const wrongType = await problemFrom(() => parse({ prompt: 42 }));
+    expect(wrongType.toJSON().invalid_fields).toEqual([{ field: "prompt", description: "must be a string" }]);
+  });
+
   it("rejects a body that is not an object", async () => {
     for (const body of [null, [], "prompt", 3]) {
       const problem = await problemFrom(() => parse(body));

@@ -3,6 +3,9 @@ import { GET } from "@/app/api/ai/replicate/schema/route";
 import { toFieldDescriptors, type ModelSchemas } from "@/lib/browser/form-schema";
 import { ROUTE_KEY, setGuardEnv, useGuardEnv } from "@/tests/support/guard-env";
 import { setEnv } from "@/tests/support/route-env";
+import { parseDirectives } from "@/dev/simulator/prompt-directives";
+import { DEFAULT_TOKEN } from "@/dev/simulator/simulated-replicate";
+import { PROMPT_DIRECTIVES, SIMULATED_REPLICATE_TOKEN } from "@/lib/shared/simulator";
 
 const logs = useGuardEnv();
 beforeEach(() => setEnv());
@@ -48,5 +51,30 @@ describe("GET /api/ai/replicate/schema", () => {
       ["GET /api/ai/replicate/schema", 401],
       ["GET /api/ai/replicate/schema", 200],
     ]);
+  });
+});
+
+describe("the schema route says when the app talks to the simulated Replicate", () => {
+  it("answers the prompt directives with the simulator's token off Replicate's host, null otherwise, never the token", async () => {
+    setEnv({ REPLICATE_API_TOKEN: SIMULATED_REPLICATE_TOKEN, REPLICATE_API_BASE_URL: "http://127.0.0.1:4010/v1" });
+    const text = await (await get()).text();
+    expect(JSON.parse(text).simulator).toEqual({ directives: PROMPT_DIRECTIVES });
+    expect(text).not.toContain(SIMULATED_REPLICATE_TOKEN);
+
+    setEnv({ REPLICATE_API_TOKEN: SIMULATED_REPLICATE_TOKEN, REPLICATE_API_BASE_URL: "https://api.replicate.com/v1" });
+    expect((await (await get()).json()).simulator).toBeNull();
+    setEnv();
+    expect((await (await get()).json()).simulator).toBeNull();
+  });
+
+  it("lists every directive the simulator reads, each one it reads", () => {
+    for (const { directive } of PROMPT_DIRECTIVES) {
+      const read = parseDirectives(directive);
+      const steered = [read.fail, read.never, read.text, read.refiner, read.runMs !== null, read.bootMs !== null].filter(Boolean);
+      expect(steered, directive).toHaveLength(1);
+    }
+    const all = parseDirectives(PROMPT_DIRECTIVES.map(({ directive }) => directive).join(" "));
+    expect(all).toEqual({ fail: true, never: true, text: true, refiner: true, runMs: 4000, bootMs: 800 });
+    expect(SIMULATED_REPLICATE_TOKEN).toBe(DEFAULT_TOKEN);
   });
 });

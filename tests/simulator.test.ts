@@ -30,7 +30,7 @@ import {
   ReplicatePredictionPage,
   ReplicateProblem,
   ReplicateWebhookSecret,
-} from "@/lib/shared/replicate-objects";
+} from "@/dev/simulator/spec-objects";
 
 const BASE = "https://api.replicate.com/v1";
 const VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa";
@@ -795,10 +795,14 @@ describe("the simulator core (fake clock)", () => {
       expect(served.type).toBe("image/webp");
       expect(Buffer.from(served.bytes.slice(8, 12)).toString("latin1")).toBe("WEBP");
 
-      // A held create answers the files as data URLs of their format.
+      // A held create answers the files as HTTPS URLs (production today); data URLs of their format with syncDataUrls.
       const held = track(byModel(FAST_IMAGE_MODEL, { prompt: "x", num_outputs: 2, output_format: "png" }, { headers: { prefer: "wait=5" } }));
       await vi.advanceTimersByTimeAsync(2300);
-      expect(held.value!.json.output).toEqual([expect.stringMatching(/^data:image\/png;base64,/), expect.stringMatching(/^data:image\/png;base64,/)]);
+      expect(held.value!.json.output).toEqual([expect.stringMatching(/^https:.*\/out-0\.png$/), expect.stringMatching(/^https:.*\/out-1\.png$/)]);
+      simulator({ syncDataUrls: true });
+      const inline = track(byModel(FAST_IMAGE_MODEL, { prompt: "x", num_outputs: 2, output_format: "png" }, { headers: { prefer: "wait=5" } }));
+      await vi.advanceTimersByTimeAsync(2300);
+      expect(inline.value!.json.output).toEqual([expect.stringMatching(/^data:image\/png;base64,/), expect.stringMatching(/^data:image\/png;base64,/)]);
     });
 
     it("the image-to-image model makes one image (not an array) from its input image", async () => {
@@ -902,7 +906,7 @@ describe("the simulator core (fake clock)", () => {
       expect((await created(sim)).urls.stream).toBeUndefined();
     });
 
-    it("answers a held create past its window `starting` though the model runs, or `processing` with data URLs", async () => {
+    it("answers a held create past its window `starting` though the model runs, or `processing` with its files complete", async () => {
       const early = track(create(sim, "x", { headers: { prefer: "wait=1" } }));
       await vi.advanceTimersByTimeAsync(1000);
       expect(early.value!.json).toMatchObject({ status: "starting", started_at: null, output: null });
@@ -912,12 +916,35 @@ describe("the simulator core (fake clock)", () => {
       await vi.advanceTimersByTimeAsync(2000);
       expect(late.value!.json.status).toBe("processing");
       const [file] = late.value!.json.output as string[];
-      expect(file).toMatch(/^data:image\/png;base64,/);
-      expect(file.length).toBeGreaterThan(350_000);
+      expect(file).toMatch(/^https:.*\/out-0\.svg$/);
+      // Complete: the file is there while the prediction is still processing.
+      expect((await call(sim, "GET", file, { token: null })).status).toBe(200);
     });
 
-    it("answers an image model's held create that ends in time with data URLs of the configured size", async () => {
-      simulator({ dataUrlBytes: 50_000 });
+    it("answers a text model's held create past its window `processing` with its output so far", async () => {
+      const held = track(create(sim, "[text] tell me a story", { headers: { prefer: "wait=2" } }));
+      await vi.advanceTimersByTimeAsync(2000);
+      const json = held.value!.json;
+      expect(json.status).toBe("processing");
+      expect((json.output as string[]).length).toBeGreaterThan(0);
+      expect(json.output).toEqual(sim.get(json.id)!.tokensAt());
+    });
+
+    it("ends a run past Replicate's 30-minute limit as Replicate does: failed, timed out", async () => {
+      const { id } = await created(sim, "[never] a run that never ends");
+      const prediction = sim.get(id)!;
+      vi.advanceTimersByTime(prediction.startsAt - Date.now() + 30 * 60_000 - 1);
+      expect((await getPrediction(sim, id)).status).toBe("processing");
+      vi.advanceTimersByTime(1);
+      expect(await getPrediction(sim, id)).toMatchObject({ status: "failed", error: "Prediction timed out" });
+    });
+
+    it("answers an image model's held create that ends in time with HTTPS URLs, or data URLs of the configured size", async () => {
+      const https = track(create(sim, "x", { headers: { prefer: "wait=5" } }));
+      await vi.advanceTimersByTimeAsync(2300);
+      expect((https.value!.json.output as string[])[0]).toMatch(/^https:/);
+
+      simulator({ syncDataUrls: true, dataUrlBytes: 50_000 });
       const answer = track(create(sim, "x", { headers: { prefer: "wait=5" } }));
       await vi.advanceTimersByTimeAsync(2300);
       expect(answer.value!.json.status).toBe("succeeded");
@@ -930,11 +957,6 @@ describe("the simulator core (fake clock)", () => {
       expect((await getPrediction(sim, answer.value!.json.id)).output).toEqual([
         `https://api.replicate.com/files/${answer.value!.json.id}/out-0.svg`,
       ]);
-
-      simulator({ syncDataUrls: false });
-      const tidy = track(create(sim, "x", { headers: { prefer: "wait=5" } }));
-      await vi.advanceTimersByTimeAsync(2300);
-      expect((tidy.value!.json.output as string[])[0]).toMatch(/^https:/);
     });
 
     it("removes an API prediction's input, output, logs and files after the retention period", async () => {
@@ -1196,7 +1218,7 @@ describe("the msw adapter", () => {
     expect(response.status).toBe(201);
     const held = (await response.json()) as PredictionJson;
     expect(held.status).toBe("succeeded");
-    expect((held.output as string[])[0]).toMatch(/^data:image\/png;base64,/);
+    expect((held.output as string[])[0]).toMatch(/^https:\/\/api\.replicate\.com\/files\//);
     const prediction = (await (await fetch(held.urls.get, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } })).json()) as PredictionJson;
     const file = await fetch((prediction.output as string[])[0]);
     expect(file.headers.get("content-type")).toBe("image/svg+xml");

@@ -52,6 +52,27 @@ describe("an upstream error body that echoes the request's headers", () => {
   });
 });
 
+describe("a 2xx answer that echoes the token", () => {
+  it("is redacted however it spells the token (as written, \\u-escaped, upper-cased, base64 with \\/), and passed on as sent otherwise", async () => {
+    const escaped = [...TOKEN].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
+    const base64 = Buffer.from(`Bearer ${TOKEN}`).toString("base64").replaceAll("/", "\\/");
+    const answers = [
+      `{"id":"x","plain":"${TOKEN}"}`,
+      `{"id":"x","escaped":"${escaped}"}`,
+      `{"id":"x","logs":"line\\nline"}`,
+      `{"id":"x","upper":"${TOKEN.toUpperCase()}"}`,
+      `{"id":"x","header":"${base64}"}`,
+    ];
+    server.use(http.get(`${BASE}/echo/:n`, ({ params }) => new HttpResponse(answers[Number(params.n)], { headers: { "content-type": "application/json" } })));
+    const read = async (n: number) => (await callReplicate<Record<string, string>>(getConfig(), { method: "GET", path: `/echo/${n}`, idempotent: true, deadline: Date.now() + 1000 })).data;
+    expect((await read(0)).plain).toBe("[redacted]");
+    expect((await read(1)).escaped).toBe("[redacted]");
+    expect((await read(2)).logs).toBe("line\nline");
+    expect((await read(3)).upper).toBe("[redacted]");
+    expect((await read(4)).header).toMatch(/\[redacted\]/);
+  });
+});
+
 describe("an upstream echo of the token in another encoding", () => {
   const base64 = (text: string) => Buffer.from(text).toString("base64");
   const percent = (text: string) => [...Buffer.from(text)].map((byte) => `%${byte.toString(16)}`).join("");

@@ -73,7 +73,7 @@ export function FilePicker({ name, label, accept, required, description, file: p
         </p>
       )}
       <div
-        className={`picker${dragging ? " picker-dragging" : ""}${picked ? " picker-filled" : ""}`}
+        className={`picker picker-${media}${dragging ? " picker-dragging" : ""}${picked ? " picker-filled" : ""}`}
         onDragOver={(event) => {
           event.preventDefault();
           setDragging(true);

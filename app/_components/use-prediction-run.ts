@@ -4,6 +4,7 @@ import { useCallback, useEffect, useReducer, useRef } from "react";
 import { describeAnswer, describeCancelAnswer, describeRequestFailure, type RunReport } from "@/lib/browser/run-report";
 import { startPredictionSession, type PredictionSession, type SessionEnd, type SessionPlan } from "@/lib/browser/prediction-session";
 import { withHandle } from "@/lib/browser/prediction-url";
+import type { FormValues } from "@/lib/browser/form-schema";
 import type { RunRequestBody } from "@/lib/browser/route-types";
 import { IDLE_RUN, runReducer } from "@/lib/browser/run-state";
 
@@ -21,19 +22,20 @@ export function usePredictionRun(getHeaders: () => Record<string, string>) {
     getHeadersRef.current = getHeaders;
   }, [getHeaders]);
 
-  const run = useCallback(async (plan: SessionPlan) => {
+  const run = useCallback(async (plan: SessionPlan, known: { values?: FormValues; startedAt?: number } = {}) => {
     sessionRef.current?.stop();
     const headers = getHeadersRef.current();
     const keySent = "Authorization" in headers;
     const now = Date.now();
-    dispatch(plan.kind === "start" ? { type: "start", body: plan.body, now } : { type: "attach", now });
+    dispatch(plan.kind === "start" ? { type: "start", body: plan.body, values: known.values, now } : { type: "attach", now, startedAt: known.startedAt });
     let handle = plan.kind === "attach" ? plan.handle : null;
     const session = startPredictionSession(plan, {
       headers,
       onEvent: (event) => dispatch({ type: "event", event }),
-      onHandle: (known) => {
-        handle = known;
-        replaceUrl(withHandle(window.location.href, known));
+      onHandle: (named) => {
+        handle = named;
+        dispatch({ type: "handle", handle: named });
+        replaceUrl(withHandle(window.location.href, named));
       },
     });
     sessionRef.current = session;
@@ -55,8 +57,10 @@ export function usePredictionRun(getHeaders: () => Record<string, string>) {
     dispatch({ type: "finish", report, now: Date.now() });
   }, []);
 
-  const start = useCallback((body: RunRequestBody) => run({ kind: "start", body }), [run]);
-  const attach = useCallback((handle: string) => run({ kind: "attach", handle }), [run]);
+  /** `values`: the form's, kept in the history to run it again. */
+  const start = useCallback((body: RunRequestBody, values?: FormValues) => run({ kind: "start", body }, { values }), [run]);
+  /** `startedAt`: the prediction's `created_at`, when known, so the timer counts from there. */
+  const attach = useCallback((handle: string, startedAt?: number) => run({ kind: "attach", handle }, { startedAt }), [run]);
 
   /** Runs the last plan again (after the access key was given). */
   const retry = useCallback(() => {

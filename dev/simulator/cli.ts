@@ -3,8 +3,9 @@ import { startSimulatorServer } from "./server";
 import { TIDY } from "./untidiness";
 
 /**
- * npx tsx dev/simulator/cli.ts --port 4010 [--run-ms 3000] [--boot-ms 300] [--latency-ms 0] [--tidy]
- * (--tidy: none of production's untidiness, see untidiness.ts; --low-credit: 6 creates a minute)
+ * npx tsx dev/simulator/cli.ts --port 4010 [--run-ms 3000] [--boot-ms 300] [--latency-ms 0] [--tidy] [--data-urls]
+ * (--tidy: none of production's untidiness, see untidiness.ts; --low-credit: 6 creates a minute;
+ * --data-urls: held creates answer image files as data URLs, as in autumn 2024)
  */
 
 const { values } = parseArgs({
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     "latency-ms": { type: "string" },
     tidy: { type: "boolean", default: false },
     "low-credit": { type: "boolean", default: false },
+    "data-urls": { type: "boolean", default: false },
   },
 });
 
@@ -31,6 +33,7 @@ function numberOption(name: string, value: string | undefined): number | undefin
 const server = await startSimulatorServer({
   ...(values.tidy ? TIDY : {}),
   lowCredit: values["low-credit"],
+  ...(values["data-urls"] ? { syncDataUrls: true } : {}),
   port: numberOption("port", values.port),
   runMs: numberOption("run-ms", values["run-ms"]),
   bootMs: numberOption("boot-ms", values["boot-ms"]),

@@ -9,6 +9,12 @@ import type { CanceledVia, PredictionJson, PredictionStatus, TerminalStatus } fr
  */
 
 export const SIMULATED_FAILURE = "Simulated failure: the model crashed on this prompt";
+/**
+ * Replicate ends a run at 30 minutes unless support raised the account's limit: the prediction
+ * `failed` with this error (the website shows "Prediction failed. Prediction timed out.").
+ */
+export const PLATFORM_RUN_LIMIT_MS = 30 * 60_000;
+export const RUN_TIMED_OUT = "Prediction timed out";
 const BASE_STEPS = 30;
 const REFINER_STEPS = 10;
 
@@ -47,6 +53,8 @@ export interface PredictionPlan {
   seed: number;
   /** Epoch ms of the Cancel-After deadline. */
   deadline: number | null;
+  /** The platform's limit on a run (processing), past which it fails as timed out; default 30 minutes, null: none. */
+  maxRunMs?: number | null;
   /** "web": made on replicate.com (foreign traffic); default "api". */
   source?: "api" | "web";
   /** Input, output, logs and files are removed this long after the end; null: kept (web predictions). */
@@ -79,7 +87,7 @@ export class SimPrediction {
     this.plan = plan;
     this.tokens = plan.kind === "text" ? replyTokens(plan.prompt).slice(0, plan.maxTokens ?? Infinity) : [];
     this.passes = plan.refiner ? [BASE_STEPS, REFINER_STEPS] : [BASE_STEPS];
-    this.scheduledEnding = earliest(naturalEnding(plan, this.startsAt), deadlineEnding(plan, this.startsAt));
+    this.scheduledEnding = earliest(earliest(naturalEnding(plan, this.startsAt), deadlineEnding(plan, this.startsAt)), runLimitEnding(plan, this.startsAt));
     this.createdAtIso = iso(plan.createdAt);
   }
 
@@ -278,6 +286,12 @@ function deadlineEnding(plan: PredictionPlan, startsAt: number): Ending | null {
   if (plan.deadline === null) return null;
   const status = plan.deadline <= startsAt ? "aborted" : "canceled";
   return { at: plan.deadline, status, error: null, via: "deadline" };
+}
+
+/** A run past the platform's limit fails, timed out (a deadline, or the natural end, may come first). */
+function runLimitEnding(plan: PredictionPlan, startsAt: number): Ending | null {
+  const limit = plan.maxRunMs === undefined ? PLATFORM_RUN_LIMIT_MS : plan.maxRunMs;
+  return limit === null ? null : { at: startsAt + limit, status: "failed", error: RUN_TIMED_OUT, via: null };
 }
 
 function earliest(a: Ending, b: Ending | null): Ending {

@@ -38,7 +38,7 @@ import {
 } from "./untidiness";
 import { matchRoute, type Route, type RouteKind } from "./routes";
 import { Scheduler } from "./scheduler";
-import { SimPrediction, type FileExtension } from "./sim-prediction";
+import { PLATFORM_RUN_LIMIT_MS, SimPrediction, type FileExtension } from "./sim-prediction";
 import { sampleImageBytes, sampleImageDataUrl } from "./sample-images";
 import { renderPredictionSvg } from "./svg-image";
 import { TokenBucket } from "./token-bucket";
@@ -85,6 +85,8 @@ export interface SimulatedReplicateOptions extends Partial<Untidiness> {
   latencyMs?: number;
   /** Cap on a `Prefer: wait` hold (default 60 000 ms). */
   maxSyncWaitMs?: number;
+  /** The platform's limit on a run: past it the prediction fails, "Prediction timed out" (default 30 minutes, as on Replicate; null: none). */
+  maxRunMs?: number | null;
   /** Delay of the "slow" fault (default 2000 ms). */
   slowMs?: number;
   /** Token buckets for creates and for everything else (default false: no limit). */
@@ -112,6 +114,7 @@ export interface SimulatorConfig {
   runMs: number | ((input: Record<string, unknown>) => number);
   latencyMs: number;
   maxSyncWaitMs: number;
+  maxRunMs: number | null;
   slowMs: number;
 }
 
@@ -170,6 +173,7 @@ export class SimulatedReplicate {
       runMs: options.runMs ?? 2000,
       latencyMs: options.latencyMs ?? 0,
       maxSyncWaitMs: options.maxSyncWaitMs ?? 60_000,
+      maxRunMs: options.maxRunMs === undefined ? PLATFORM_RUN_LIMIT_MS : options.maxRunMs,
       slowMs: options.slowMs ?? 2000,
     };
     this.files = new SimFiles({ expiryMs: options.fileExpiryMs });
@@ -409,17 +413,21 @@ export class SimulatedReplicate {
   }
 
   /**
-   * What a held create answers, as production does: an image model's files as data URLs; past the
-   * window, often `starting` although the model runs, or `processing` with the files already there.
+   * What a held create answers, as production does today: the prediction as it stands, an image
+   * model's files as HTTPS URLs (as data URLs with `syncDataUrls`, as the sync API answered them for
+   * a few weeks in autumn 2024). Past the window (`staleHeldCreates`), an image model less than half
+   * done answers `starting` although it runs, one past half `processing` with its files already
+   * complete; a text model answers `processing` with its output so far, as recorded.
    */
   private heldAnswer(prediction: SimPrediction): PredictionJson {
     const now = Date.now();
     const json = prediction.toJSON(now);
-    const image = prediction.plan.kind === "image";
-    if (json.status === "succeeded" && image && this.untidy.syncDataUrls) {
-      json.output = prediction.shapeFiles(this.outputDataUrls(prediction));
+    if (prediction.plan.kind !== "image") return json;
+    const files = () => prediction.shapeFiles(this.untidy.syncDataUrls ? this.outputDataUrls(prediction) : prediction.outputFileUrls());
+    if (json.status === "succeeded") {
+      json.output = files();
     } else if (json.status === "processing" && this.untidy.staleHeldCreates) {
-      if (image && prediction.progress(now) >= 0.5) json.output = prediction.shapeFiles(this.outputDataUrls(prediction));
+      if (filesComplete(prediction, now)) json.output = files();
       else Object.assign(json, { status: "starting", started_at: null, logs: "", output: null });
     }
     return json;
@@ -510,6 +518,7 @@ export class SimulatedReplicate {
       refiner: directives.refiner,
       seed: Number.isInteger(spec.input.seed) ? (spec.input.seed as number) : seedFromId(id),
       deadline: cancelAfterMs === null ? null : createdAt + cancelAfterMs,
+      maxRunMs: this.config.maxRunMs,
       retentionMs: this.untidy.retentionMs === false ? null : this.untidy.retentionMs,
       imageStream: this.untidy.imageStreams,
       streamOrigin: this.streamOriginFor(origin),
@@ -529,7 +538,7 @@ export class SimulatedReplicate {
   private serveFile(id: string, fileName: string): Response {
     const prediction = this.get(id);
     const match = /^out-(\d+)\.(svg|png|webp|jpg)$/.exec(fileName);
-    const served = prediction?.plan.kind === "image" && prediction.status() === "succeeded" && !prediction.isDataRemoved();
+    const served = prediction?.plan.kind === "image" && filesComplete(prediction) && !prediction.isDataRemoved();
     if (!prediction || !match || !served) return this.problem(NOT_FOUND);
     const index = Number(match[1]);
     const extension = match[2] as FileExtension;
@@ -633,3 +642,12 @@ function redactedHeaders(headers: Headers): Record<string, string> {
 /** Models and prompts of the account's other traffic. */
 const FOREIGN_MODELS = ["stability-ai/sdxl", "black-forest-labs/flux-schnell", "meta/meta-llama-3-8b-instruct", "someone/fine-tune"];
 const FOREIGN_PROMPTS = ["a studio photo of a rainbow colored corgi", "an astronaut riding a horse", "a haiku about llamas"];
+
+/**
+ * An image prediction's files exist once it succeeded, and (as a held create may answer them while
+ * `processing`) once its run is past half; a failed or canceled run has none.
+ */
+function filesComplete(prediction: SimPrediction, now = Date.now()): boolean {
+  const status = prediction.status(now);
+  return status === "succeeded" || (status === "processing" && prediction.progress(now) >= 0.5);
+}

@@ -1,7 +1,9 @@
 /**
  * Where production Replicate is untidier than a tidy simulator (gathered from Replicate's spec, its
- * docs and the recorded traffic in its official clients' test suites), one switch each. Every one is ON by default, so a suite that runs
- * against the simulator meets production without asking; `TIDY` turns them all off.
+ * docs and the recorded traffic in its official clients' test suites), one switch each. Each is set
+ * as production answers today by default, so a suite that runs against the simulator meets
+ * production without asking; `TIDY` turns them all off. `syncDataUrls` is the one off by default: a
+ * past behaviour kept as an option (the benchmark's `--data-urls` variant).
  */
 import { SIMULATED_MODELS } from "./models";
 
@@ -20,11 +22,16 @@ export interface Untidiness {
   /** What a file stream's `output` event carries: a file URL, a data URL, or either (by the seed's parity). */
   fileStreamData: "url" | "data-url" | "by-seed";
   /**
-   * A `Prefer: wait` create whose window runs out answers stale: `starting` although the model runs,
-   * or (an image model past half its run) `processing` with `output` already filled with data URLs.
+   * A `Prefer: wait` create of an image model whose window runs out answers stale: `starting`
+   * although the model runs, or (past half its run) `processing` with `output` already complete.
+   * (A text model's held answer is `processing` with its output so far either way, as recorded.)
    */
   staleHeldCreates: boolean;
-  /** A held create of an image model that ends in the window answers its files as data URLs. */
+  /**
+   * A held create of an image model answers its files as data URLs (~400 KB each), as the sync API
+   * did for a few weeks in autumn 2024 (the cassettes of 2024-10-04); off by default, as production
+   * answers HTTPS URLs today. File streams may carry data URLs regardless (`fileStreamData`).
+   */
   syncDataUrls: boolean;
   /** Bytes of each output PNG sent as a data URL (its base64 is a third longer). */
   dataUrlBytes: number;
@@ -79,7 +86,7 @@ export const UNTIDY_DEFAULTS: Untidiness = {
   imageStreams: true,
   fileStreamData: "by-seed",
   staleHeldCreates: true,
-  syncDataUrls: true,
+  syncDataUrls: false,
   dataUrlBytes: DEFAULT_DATA_URL_BYTES,
   retentionMs: ONE_HOUR_MS,
   throttleAnswers: "cycle",

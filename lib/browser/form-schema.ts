@@ -3,6 +3,7 @@
  * field descriptor per property, in the model's order (request-body.ts builds the body back from
  * them). The keys it reads are listed in app/api/ai/replicate/schema.ts.
  */
+import type { SimulatorInfo } from "@/lib/shared/simulator";
 
 /** The part of JSON Schema (draft 2020-12, as zod's `z.toJSONSchema` and Cog emit it) the form reads. */
 export type JsonSchema = {
@@ -30,8 +31,8 @@ export type JsonSchema = {
   "x-cog-array-display"?: string;
 };
 
-/** What `GET /api/ai/replicate/schema` answers. */
-export type ModelSchemas = { input: JsonSchema; output: JsonSchema | null };
+/** What `GET /api/ai/replicate/schema` answers; `simulator` when the app talks to the simulated Replicate. */
+export type ModelSchemas = { input: JsonSchema; output: JsonSchema | null; simulator?: SimulatorInfo };
 
 export const SCHEMA_PATH = "/api/ai/replicate/schema";
 
@@ -176,7 +177,8 @@ export function parseModelSchemas(body: unknown): ModelSchemas {
   if (typeof answer?.input !== "object" || answer.input === null || typeof answer.input.properties !== "object") {
     throw new Error("The schema route answered no input schema");
   }
-  return { input: answer.input, output: typeof answer.output === "object" ? answer.output : null };
+  const simulator = answer.simulator && Array.isArray(answer.simulator.directives) ? { directives: answer.simulator.directives } : null;
+  return { input: answer.input, output: typeof answer.output === "object" ? answer.output : null, simulator };
 }
 
 export type SchemasAnswer =

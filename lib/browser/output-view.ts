@@ -42,6 +42,17 @@ export function hasOutput(view: OutputView): boolean {
   return view.files.length > 0 || view.text !== null || view.json !== null;
 }
 
+/** What the model answers, by its output schema: what the empty output area shows before a run. */
+export type OutputKind = "text" | "files" | "json" | "unknown";
+
+export function expectedOutputKind(schema: JsonSchema | null): OutputKind {
+  if (!schema) return "unknown";
+  if (isTextSchema(schema)) return "text";
+  if (schema.format === "uri" || (schema.type === "array" && schema.items?.format === "uri")) return "files";
+  if (schema.type === "object" || schema.type === "array" || schema.type === "number" || schema.type === "integer" || schema.type === "boolean") return "json";
+  return "unknown";
+}
+
 /** Cog's streamed text: an iterator of tokens to concatenate, or a plain string that is no URL. */
 function isTextSchema(schema: JsonSchema | null): boolean {
   if (!schema) return false;

@@ -52,7 +52,8 @@ export function startPredictionSession(plan: SessionPlan, options: SessionOption
       if (created.httpStatus !== 202 || !isPrediction(created.body) || !located) return { answer: created, handle: null, canceled: false };
       handle = located;
       options.onHandle?.(handle);
-      emit({ type: "status", id: created.body.id, status: created.body.status });
+      const createdAt = typeof created.body.created_at === "string" ? { createdAt: created.body.created_at } : {};
+      emit({ type: "status", id: created.body.id, status: created.body.status, ...createdAt });
     } else {
       handle = plan.handle;
       options.onHandle?.(handle);

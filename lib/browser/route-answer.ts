@@ -32,7 +32,12 @@ export function toRunEvent(event: string, value: unknown): RunEvent | null {
   switch (event) {
     case "status":
       return isRecord(value) && typeof value.status === "string"
-        ? { type: "status", id: typeof value.id === "string" ? value.id : "", status: value.status }
+        ? {
+            type: "status",
+            id: typeof value.id === "string" ? value.id : "",
+            status: value.status,
+            ...(typeof value.created_at === "string" ? { createdAt: value.created_at } : {}),
+          }
         : null;
     case "progress":
       return isProgress(value) ? { type: "progress", progress: value } : null;

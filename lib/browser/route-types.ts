@@ -15,7 +15,8 @@ export type { Progress };
  */
 export type RunEvent =
   | { type: "attached"; handle: string }
-  | { type: "status"; id: string; status: string }
+  /** `createdAt`: the prediction's `created_at`, when the answer carried it (the create's does). */
+  | { type: "status"; id: string; status: string; createdAt?: string }
   | { type: "progress"; progress: Progress }
   | { type: "logs"; text: string }
   | { type: "output"; output: unknown };

@@ -111,15 +111,19 @@ export function describeRequestFailure(error: unknown): RunReport {
   return { kind: "problem", message: "The request did not complete", detail: reason };
 }
 
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** Invalid fields grouped by the form field they belong to (`input.seed` and `seed` both go to seed). */
 export function invalidFieldsByName(fields: InvalidField[], formFields: readonly string[]) {
   const byField: Record<string, string[]> = {};
   const unplaced: string[] = [];
   for (const { field, description } of fields) {
     const name = formFields.find((candidate) => field.split(/[.[\]]/).includes(candidate));
-    const text = `${name ?? field}: ${description}`;
-    if (name) (byField[name] ??= []).push(text);
-    else unplaced.push(text);
+    // Under its field, the field's label already names it; apart, the name is needed.
+    if (name) (byField[name] ??= []).push(capitalize(description));
+    else unplaced.push(`${field}: ${description}`);
   }
   return { byField, unplaced };
 }

@@ -5,6 +5,7 @@ import "server-only";
 
 import { z } from "zod";
 import { configProblem, envNumber, optional, parseEnv, parsedOncePerEnv, type Env } from "@/lib/server/env";
+import { logWarning } from "@/lib/server/log";
 import { Problem } from "@/lib/server/problem";
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
 import { redisSecretValues } from "@/lib/server/shared-state/redis-config";
@@ -89,6 +90,12 @@ export const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 4 * 1024 * 1024;
  */
 export const MAX_TIMEOUT_SECONDS = 86_400 - 5;
 
+/**
+ * Replicate ends a run at 30 minutes unless its support raised the account's limit (the prediction
+ * fails, "Prediction timed out"): a longer cap is accepted, with a warning.
+ */
+export const PLATFORM_RUN_LIMIT_SECONDS = 1800;
+
 const ownerName = z.string().regex(/^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/i, "must look like owner/name");
 
 export const envSchema = z.object({
@@ -129,7 +136,8 @@ export const envSchema = z.object({
       "Cap in seconds (decimals allowed) from receiving a request to answering it; past it the prediction is " +
         "canceled and the route answers that it timed out. The create sends `Cancel-After` = what is left of the cap " +
         "+ 5 s and Replicate accepts at most 24 h, hence the maximum. The routes' `maxDuration` (65 s) holds a cap of " +
-        "60 s; a longer one is warned about at the first request, naming what to change.",
+        "60 s; a longer one is warned about at the first request, naming what to change. Replicate ends runs at 30 " +
+        "minutes unless its support raised the account's limit: a cap above 1800 is accepted with a warning, logged once.",
     ),
   // 5 s: a client that leaves while the create is held is followed by a cancel within about 6 s.
   REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true, "must be 0 (off) or a whole number of seconds (Replicate waits 1..60)"))
@@ -243,8 +251,10 @@ function clampSyncWait(seconds: number, timeoutSeconds: number): number {
 
 const configCache = parsedOncePerEnv(ENV_NAMES, (env) => {
   const config = parseConfig(env);
-  // Once per configuration, at its first request: a cap the routes' maxDuration cannot hold.
+  // Once per configuration, at its first request: a cap the routes' maxDuration cannot hold, and
+  // one past the runs Replicate allows.
   warnIfCapMisfits(config.timeoutSeconds);
+  warnOfRunLimit(config.timeoutSeconds);
   return config;
 });
 
@@ -254,6 +264,16 @@ const configCache = parsedOncePerEnv(ENV_NAMES, (env) => {
  */
 export function getConfig(env: Env = process.env): Config {
   return configCache(env);
+}
+
+/** A cap past Replicate's 30-minute run limit (logged once per configuration, as it is parsed). */
+function warnOfRunLimit(timeoutSeconds: number): void {
+  if (timeoutSeconds <= PLATFORM_RUN_LIMIT_SECONDS) return;
+  logWarning(
+    "timeout_past_run_limit",
+    `REPLICATE_TIMEOUT_SECONDS=${timeoutSeconds} is above ${PLATFORM_RUN_LIMIT_SECONDS}: Replicate ends runs at 30 minutes ` +
+      "(the prediction fails, timed out) unless the account's limit was raised by Replicate's support.",
+  );
 }
 
 // ---- The guards' settings ---------------------------------------------------------------------

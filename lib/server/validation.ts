@@ -11,11 +11,27 @@ export function parseOrProblem<T extends z.ZodType>(schema: T, value: unknown): 
       return issue.keys.map((key) => ({ field: key, description: "is not a known field" }));
     }
     const field = issue.path.map(String).join(".") || "body";
-    const description = issue.path.length === 0 && issue.code === "invalid_type" ? "must be a JSON object" : issue.message;
+    const description =
+      issue.path.length === 0 && issue.code === "invalid_type"
+        ? "must be a JSON object"
+        : issue.code === "invalid_type" && isAbsent(value, issue.path)
+          ? "is required"
+          : issue.message;
     return [{ field, description }];
   });
   const detail = invalidFields.map(({ field, description }) => `${field} ${description}`).join("; ");
   throw invalidFieldsProblem("Invalid request body", `${detail}.`, invalidFields);
+}
+
+/** The key at the end of `path` is not in the value at all (a schema's "must be a string" would mislead). */
+function isAbsent(value: unknown, path: readonly PropertyKey[]): boolean {
+  let parent: unknown = value;
+  for (const key of path.slice(0, -1)) {
+    if (typeof parent !== "object" || parent === null) return false;
+    parent = (parent as Record<PropertyKey, unknown>)[key];
+  }
+  const last = path.at(-1);
+  return typeof parent === "object" && parent !== null && last !== undefined && !(last in parent);
 }
 
 export interface InvalidField {

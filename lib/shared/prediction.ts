@@ -3,6 +3,11 @@
  * so the page reads the same type.
  */
 
+/**
+ * The statuses Replicate documents. An answer may carry another (a new one): the route reads it
+ * as a running prediction (lib/shared/replicate-objects.ts), so code that switches on a status
+ * treats any other value as not ended.
+ */
 export type PredictionStatus = "starting" | "processing" | "succeeded" | "failed" | "canceled" | "aborted";
 
 export interface Prediction {
@@ -23,18 +28,20 @@ export interface Prediction {
 }
 
 const TERMINAL: ReadonlySet<string> = new Set(["succeeded", "failed", "canceled", "aborted"]);
-const KNOWN: ReadonlySet<string> = new Set(["starting", "processing", ...TERMINAL]);
 
 /** `aborted` is terminal too: several official clients forget it and poll forever. */
 export function isTerminal(prediction: Pick<Prediction, "status">): boolean {
   return TERMINAL.has(prediction.status);
 }
 
-/** A JSON value that looks like a prediction: an id and a known status. */
+/**
+ * A JSON value that reads as a prediction: a non-empty `id` and `status`, whatever else it has or
+ * lacks. A status of another value than the documented ones is a running prediction to the route.
+ */
 export function isPrediction(value: unknown): value is Prediction {
-  if (typeof value !== "object" || value === null) return false;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
   const { id, status } = value as Record<string, unknown>;
-  return typeof id === "string" && id.length > 0 && typeof status === "string" && KNOWN.has(status);
+  return typeof id === "string" && id.length > 0 && typeof status === "string" && status.length > 0;
 }
 
 /** The status code every route of the project answers a prediction with. */

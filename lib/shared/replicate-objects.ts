@@ -1,103 +1,101 @@
-import { z } from "zod";
+import { isPrediction, type Prediction } from "@/lib/shared/prediction";
 
 /**
- * Replicate's objects as its API answers them, written from its OpenAPI spec
- * (`schemas_prediction_response`, `schemas_paginated_prediction_response`, `schemas_file_response`,
- * RFC 7807 problems) and from the real traffic recorded in the official clients' test suites.
- * Tolerant on purpose: unknown fields pass through (`z.looseObject`), and every field real answers
- * were seen to send as null or to leave out is nullable or optional here (list entries have no
- * `logs`; cancels send `logs: null`; removed data is null; old create answers had no `output`,
- * `data_removed` or `urls.web`). Pure zod: server, browser and the simulator's tests share it.
+ * How the route reads Replicate's answers: only what it uses, and leniently. Replicate's answers
+ * vary over time (answers recorded before November 2023 have no `model`, those of 2024 no
+ * `urls.web`; `urls.stream`, `metrics` and `deployment` come and go; `source` and `status` may take
+ * new values), so an answer is refused only when it has no readable `id` (and, but for a create,
+ * `status`): nothing could be followed then. Every other field is read where a feature uses it,
+ * and a field that feature cannot use turns the feature off for that prediction, never the
+ * answer: the prediction is passed on as Replicate sent it. Plain functions, no schema library:
+ * each answer of a crowd of waits passes through here, and server and browser both use it.
+ *
+ * The simulator's answers are checked against the spec's full shape instead
+ * (dev/simulator/spec-objects.ts).
  */
 
-export const PREDICTION_STATUSES = ["starting", "processing", "succeeded", "failed", "canceled", "aborted"] as const;
-export const ReplicatePredictionStatus = z.enum(PREDICTION_STATUSES);
+export const KNOWN_STATUSES: ReadonlySet<string> = new Set(["starting", "processing", "succeeded", "failed", "canceled", "aborted"]);
 
-/** An ISO 8601 date-time as Replicate writes them (`2024-04-22T11:15:15.329Z`, nanoseconds allowed). */
-const DateTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/);
-
-export const ReplicatePredictionUrls = z.looseObject({
-  get: z.url(),
-  cancel: z.url(),
-  /** The spec requires it; answers recorded before 2024 lack it. */
-  web: z.url().optional(),
-  /** Present for models that stream: text streams, and file streams under `/v1/files/`. */
-  stream: z.url().optional(),
-});
-
-export const ReplicatePredictionMetrics = z.looseObject({
-  predict_time: z.number().nonnegative().optional(),
-  total_time: z.number().nonnegative().optional(),
-});
-
-export const ReplicatePrediction = z.looseObject({
-  /** 26 characters of `[a-z0-9]` today; checked loosely so an id format change is not an outage. */
-  id: z.string().min(1),
-  status: ReplicatePredictionStatus,
-  model: z.string(),
-  /** A 64-hex id, `hidden` for official models, or an internal value (`d-...`). */
-  version: z.string(),
-  /** null once `data_removed`. */
-  input: z.record(z.string(), z.unknown()).nullable(),
-  /** Any JSON: file URLs, data URLs, token arrays, text... null until there is some and once removed. */
-  output: z.unknown().optional(),
-  data_removed: z.boolean().optional(),
-  error: z.unknown().nullable().optional(),
-  /** Absent from list entries, null in cancel answers and once removed. */
-  logs: z.string().nullable().optional(),
-  metrics: ReplicatePredictionMetrics.nullable().optional(),
-  created_at: DateTime,
-  started_at: DateTime.nullable().optional(),
-  completed_at: DateTime.nullable().optional(),
-  deadline: DateTime.nullable().optional(),
-  deployment: z.string().nullable().optional(),
-  source: z.enum(["api", "web"]).optional(),
-  urls: ReplicatePredictionUrls,
-});
-export type ReplicatePrediction = z.infer<typeof ReplicatePrediction>;
-
-/** `GET /predictions`: newest first, `next` / `previous` full URLs with a `cursor` query. */
-export const ReplicatePredictionPage = z.looseObject({
-  next: z.url().nullable(),
-  previous: z.url().nullable(),
-  results: z.array(ReplicatePrediction),
-});
-export type ReplicatePredictionPage = z.infer<typeof ReplicatePredictionPage>;
-
-export const ReplicateInvalidField = z.looseObject({
-  type: z.string(),
-  field: z.string(),
-  description: z.string(),
-});
+/** A prediction (create, GET, cancel or webhook answer, list entry): a readable `id` and `status`; else null. */
+export function readPrediction(data: unknown): Prediction | null {
+  return isPrediction(data) ? data : null;
+}
 
 /**
- * An error answer (RFC 7807, served as `application/problem+json`, though not always). `title` is
- * missing from real 404s and 429s; `detail` is what every recorded error carries.
+ * A create's answer: a readable `id` is enough to follow it (a billed prediction is never lost to
+ * its other fields); its status is then read from the prediction's next answer.
  */
-export const ReplicateProblem = z.looseObject({
-  type: z.string().optional(),
-  title: z.string().optional(),
-  status: z.number().int().min(400).max(599),
-  detail: z.string(),
-  instance: z.string().optional(),
-  invalid_fields: z.array(ReplicateInvalidField).optional(),
-});
-export type ReplicateProblem = z.infer<typeof ReplicateProblem>;
+export function readCreatedPrediction(data: unknown): Prediction | null {
+  if (!isObject(data) || typeof data.id !== "string" || data.id.length === 0) return null;
+  return data as Prediction;
+}
 
-/** `POST /files` and `GET /files/{id}`: an uploaded file, usable as an input by its `urls.get`. */
-export const ReplicateFile = z.looseObject({
-  id: z.string().min(1),
-  name: z.string().optional(),
-  content_type: z.string(),
-  size: z.number().int().nonnegative(),
-  etag: z.string().optional(),
-  checksums: z.looseObject({ sha256: z.string().optional(), md5: z.string().optional() }),
-  metadata: z.record(z.string(), z.unknown()),
-  created_at: DateTime,
-  expires_at: DateTime.nullable(),
-  urls: z.looseObject({ get: z.url() }),
-});
-export type ReplicateFile = z.infer<typeof ReplicateFile>;
+/** A status the route does not know: waited on like a running one, within the cap. */
+export function isUnknownStatus(status: unknown): boolean {
+  return !KNOWN_STATUSES.has(status as string);
+}
 
-/** `GET /webhooks/default/secret`. */
-export const ReplicateWebhookSecret = z.looseObject({ key: z.string().startsWith("whsec_") });
+export interface PredictionPage {
+  /** The next page's full URL, or null. */
+  next: string | null;
+  /** The readable entries, each as sent. */
+  results: Prediction[];
+  /** Entries left out for want of a readable `id` or `status`. */
+  dropped: number;
+}
+
+/** `GET /predictions`: a page is read if it has a `results` array; an unreadable entry drops alone. */
+export function readPredictionPage(data: unknown): PredictionPage | null {
+  if (!isObject(data) || !Array.isArray(data.results)) return null;
+  const results = data.results.filter(isPrediction);
+  return { next: urlOrNull(data.next), results, dropped: data.results.length - results.length };
+}
+
+/**
+ * The prediction's `urls.stream` when it is an HTTP(S) URL; else undefined (no stream watch, no
+ * live outputs from it: the prediction is polled instead).
+ */
+export function streamUrlOf(prediction: Prediction): string | undefined {
+  const urls = prediction.urls as unknown;
+  return isObject(urls) ? (urlOrNull(urls.stream) ?? undefined) : undefined;
+}
+
+/**
+ * A file stream sends file URLs (or data URLs), one an `output` event; a text stream sends text.
+ * Told by the stream URL as the official client does (replicate-javascript `lib/stream.js`): a path
+ * under `/v1/files/` is a file stream. Never by the content, so a language model whose first token
+ * starts with `https://` stays text.
+ */
+export function isFileStreamUrl(url: string): boolean {
+  try {
+    return new URL(url).pathname.startsWith("/v1/files/");
+  } catch {
+    return false;
+  }
+}
+
+/** `POST /files`: what file inputs use, its `id` (to delete it) and `urls.get` (the input value); else null. */
+export function readFile(data: unknown): ReplicateFile | null {
+  if (!isObject(data) || typeof data.id !== "string" || data.id.length === 0 || !isObject(data.urls)) return null;
+  return urlOrNull(data.urls.get) === null ? null : (data as unknown as ReplicateFile);
+}
+
+/** A file as the route reads it; every other field Replicate sends is kept, unread. */
+export interface ReplicateFile {
+  id: string;
+  urls: { get: string } & Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+/** `GET /webhooks/default/secret`: its `key`; else null. */
+export function readWebhookSecret(data: unknown): string | null {
+  return isObject(data) && typeof data.key === "string" && data.key.length > 0 ? data.key : null;
+}
+
+function urlOrNull(value: unknown): string | null {
+  return typeof value === "string" && /^https?:\/\/\S+$/i.test(value) ? value : null;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -132,6 +132,11 @@ describe.skipIf(skipped || browserFound.path === null)("the demo fitted to other
         "stop_sequences-input",
       ]);
       expect(await page.getByTestId("temperature-input").getAttribute("type")).toBe("range");
+      // Before a run, the output area expects text: no image icon, the reply is named.
+      const placeholder = page.getByTestId("output-placeholder");
+      expect(await placeholder.getAttribute("data-kind")).toBe("text");
+      expect(await placeholder.textContent()).toContain("reply");
+      expect(await placeholder.locator("svg rect, svg circle").count()).toBe(0);
       expect(await page.getByTestId("system_prompt-input").getAttribute("placeholder")).toBe("You are a helpful assistant.");
 
       await page.getByTestId("prompt-input").fill("Tell me about lighthouses at night [run:3000]");
@@ -213,6 +218,17 @@ describe.skipIf(skipped || browserFound.path === null)("the demo fitted to other
       const creates = simulator.sim.requests.filter((request) => request.kind === "create").map((request) => request.path);
       expect(creates.at(-1)).toBe("/v1/models/simulated/fast-image/predictions");
       expect(sources.map((src) => src.split("/").slice(-2).join("/"))).toEqual([0, 1, 2].map((n) => `${id}/out-${n}.png`));
+
+      // Small images fill a grid's cells (scaled up, not pixelated), and Download all saves each, named by the prediction.
+      const widths = await page.$$eval('[data-testid="output-image"]', (images) => images.map((image) => image.getBoundingClientRect().width));
+      const natural = await page.$eval('[data-testid="output-image"]', (image) => (image as HTMLImageElement).naturalWidth);
+      expect(Math.min(...widths)).toBeGreaterThan(natural);
+      expect(await page.$eval('[data-testid="output-image"]', (image) => getComputedStyle(image).imageRendering)).toBe("auto");
+      const names: string[] = [];
+      page.on("download", (download) => names.push(download.suggestedFilename()));
+      await page.getByTestId("download-all").click();
+      await expect.poll(() => names.length).toBe(3);
+      expect(names).toEqual([0, 1, 2].map((n) => `${id}-${n}.png`));
     });
 
     it("leaves the defaults to the model: one image, in its default format (webp)", async () => {
@@ -283,6 +299,11 @@ describe.skipIf(skipped || browserFound.path === null)("the demo fitted to other
       expect(await page.getByTestId("audio-input").getAttribute("accept")).toBe("audio/*");
       await page.getByTestId("audio-input").setInputFiles({ name: "talk.wav", mimeType: "audio/wav", buffer: WAV });
       await page.getByTestId("audio-preview").waitFor();
+      // The picked file's name shows whole, its size clear of the Remove button.
+      expect(await page.locator(".picker-name").evaluate((name) => name.scrollWidth <= name.clientWidth && name.textContent)).toBe("talk.wav");
+      const size = (await page.locator(".picker-meta .muted").boundingBox())!;
+      const remove = (await page.getByTestId("audio-remove").boundingBox())!;
+      expect(size.x + size.width <= remove.x || size.y + size.height <= remove.y).toBe(true);
       await page.getByTestId("language-select").selectOption("fr");
       await page.getByTestId("run-button").click();
 

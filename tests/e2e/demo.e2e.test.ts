@@ -4,6 +4,7 @@
  * Drives the Chromium or Chrome that find-browser.ts finds; with none (or E2E_SKIP=1) it is skipped.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -18,12 +19,14 @@ import {
   startNextServer,
   type NextServer,
 } from "@/dev/app-harness";
+import { PROMPT_DIRECTIVES } from "@/lib/shared/simulator";
 import { notTheSeedNotice } from "@/tests/support/seed-schema-file";
 import { CHROMIUM_ARGS, findBrowser } from "./find-browser";
 
 const DESKTOP = { width: 1200, height: 900 };
 const ROUTE_KEY = "e2e-route-key-0123456789";
 const PHONE = { width: 375, height: 812 };
+const PHONE_390 = { width: 390, height: 844 };
 /** Git-ignored: a test run leaves the tree as it found it. */
 const ARTIFACTS = path.join(PROJECT_ROOT, "tests/e2e/artifacts");
 /** The README's screenshot, rewritten only by `npm run screenshot` (this test with UPDATE_SCREENSHOT=1). */
@@ -169,7 +172,8 @@ describe.skipIf(skipped || browserFound.path === null || fitted !== "")("the dem
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, "demo-1200.png") });
-    if (updateDocsScreenshot) await page.screenshot({ path: DOCS_SCREENSHOT });
+    // The whole page: the output and, under it, the history.
+    if (updateDocsScreenshot) await page.screenshot({ path: DOCS_SCREENSHOT, fullPage: true });
     await page.setViewportSize(PHONE);
     await page.screenshot({ path: path.join(ARTIFACTS, "demo-375.png"), fullPage: true });
   });
@@ -181,7 +185,8 @@ describe.skipIf(skipped || browserFound.path === null || fitted !== "")("the dem
 
     const seedError = page.getByTestId("field-error-seed");
     await seedError.waitFor({ timeout: 5_000 });
-    expect(await seedError.textContent()).toMatch(/^seed: \S/);
+    // Under the Seed field, its label names it already.
+    expect(await seedError.textContent()).toBe("Must be 0 or more");
     expect(await page.getByTestId("seed-input").getAttribute("aria-invalid")).toBe("true");
     expect(simulator.sim.count("create")).toBe(createsBefore);
   });
@@ -214,7 +219,10 @@ describe.skipIf(skipped || browserFound.path === null || fitted !== "")("the dem
     await page.getByTestId("cancel-button").click();
     await deleteSent;
 
-    await expect.poll(() => errorMessage().textContent()).toBe("Canceled");
+    // The person's own cancel is said quietly, not as an error.
+    await expect.poll(() => page.getByTestId("canceled-message").textContent()).toBe("Canceled");
+    expect(await page.getByTestId("error").count()).toBe(0);
+    expect(await page.getByTestId("status").textContent()).toBe("Canceled");
     expect(simulator.sim.get(id)?.toJSON().status).toBe("canceled");
     expect(upstreamCalls(id, "cancel")).toHaveLength(1);
     expect(urlPredictionId()).toBeNull();
@@ -226,9 +234,12 @@ describe.skipIf(skipped || browserFound.path === null || fitted !== "")("the dem
     await progressMidway();
     const id = await page.getByTestId("prediction-id").textContent();
     expect(urlPredictionId()).toBe(id);
+    const elapsedBefore = parseFloat((await page.getByTestId("elapsed").textContent()) ?? "0");
 
     await page.reload();
     await expect.poll(() => page.getByTestId("prediction-id").textContent(), { timeout: 5_000 }).toBe(id);
+    // The timer counts from the prediction's start, not from the re-attach.
+    expect(parseFloat((await page.getByTestId("elapsed").textContent()) ?? "0")).toBeGreaterThanOrEqual(elapsedBefore);
     expect(await progressMidway()).toBeGreaterThan(0);
     await page.getByTestId("output-image").waitFor({ timeout: 10_000 });
     await expect.poll(() => page.getByTestId("status").textContent()).toBe("Succeeded");
@@ -237,6 +248,112 @@ describe.skipIf(skipped || browserFound.path === null || fitted !== "")("the dem
     expect(simulator.sim.get(id ?? "")?.toJSON().status).toBe("succeeded");
     expect(simulator.sim.count("create") - createsBefore).toBe(1);
     expect(upstreamCalls(id ?? "", "cancel")).toEqual([]);
+  });
+
+  /** Runs `prompt` and waits for its end; answers the prediction's id. */
+  async function runToEnd(prompt: string, fields: { seed?: string } = {}): Promise<string> {
+    await run(prompt, fields);
+    await expect.poll(() => page.getByTestId("status").textContent(), { timeout: 10_000 }).toMatch(/^(Succeeded|Failed)$/);
+    return (await page.getByTestId("prediction-id").textContent()) ?? "";
+  }
+
+  const historyIds = () => page.$$eval('[data-testid="history-item"]', (items) => items.map((item) => item.getAttribute("data-id")));
+  const historyItem = (id: string) => page.locator(`[data-testid="history-item"][data-id="${id}"]`);
+
+  it("keeps every run in a history across a reload: re-open, run again, copy inputs, remove", async () => {
+    const first = await runToEnd("A first lighthouse", { seed: "1" });
+    const second = await runToEnd("A second harbour", { seed: "2" });
+    expect(await historyIds()).toEqual([second, first]);
+    expect(await historyItem(first).getByTestId("history-status").textContent()).toBe("Succeeded");
+    expect(await historyItem(second).locator("img").getAttribute("src")).toMatch(new RegExp(`^${simulator.origin}/`));
+
+    // A reload keeps the history and the form as it was.
+    await page.reload();
+    await expect.poll(historyIds).toEqual([second, first]);
+    await expect.poll(() => page.getByTestId("prompt-input").inputValue()).toBe("A second harbour");
+    expect(await page.getByTestId("seed-input").inputValue()).toBe("2");
+
+    // Re-open the first run: its output, inputs and logs, from Replicate, without creating anything.
+    const createsBefore = simulator.sim.count("create");
+    await historyItem(first).getByTestId("history-open").click();
+    await expect.poll(() => page.getByTestId("prediction-id").textContent()).toBe(first);
+    await expect.poll(() => page.getByTestId("status").textContent()).toBe("Succeeded");
+    await page.getByTestId("output-image").waitFor();
+    expect(await page.getByTestId("seed-used").textContent()).toBe("1");
+    expect(await page.getByTestId("model").textContent()).toContain("simulated/image-model");
+    await page.getByTestId("run-inputs").locator("summary").click();
+    expect(await page.getByTestId("run-inputs").textContent()).toContain("A first lighthouse");
+    expect(simulator.sim.count("create")).toBe(createsBefore);
+
+    // Run it again: the same inputs, a new prediction, listed first.
+    await historyItem(first).getByTestId("history-run-again").click();
+    await expect.poll(() => page.getByTestId("status").textContent(), { timeout: 10_000 }).toBe("Succeeded");
+    const again = (await page.getByTestId("prediction-id").textContent()) ?? "";
+    expect(again).not.toBe(first);
+    expect(simulator.sim.get(again)?.toJSON().input).toEqual({ prompt: "A first lighthouse", seed: 1 });
+    expect(await historyIds()).toEqual([again, second, first]);
+    expect(await page.getByTestId("prompt-input").inputValue()).toBe("A first lighthouse");
+
+    // Copy the second run's inputs into the form.
+    await historyItem(second).getByTestId("history-copy-inputs").click();
+    expect(await page.getByTestId("prompt-input").inputValue()).toBe("A second harbour");
+    expect(await page.getByTestId("seed-input").inputValue()).toBe("2");
+
+    // Remove one: gone, and still gone after a reload.
+    await historyItem(first).getByTestId("history-remove").click();
+    expect(await historyIds()).toEqual([again, second]);
+    await page.reload();
+    await expect.poll(historyIds).toEqual([again, second]);
+  });
+
+  it("re-attaches a run still in flight from the history", async () => {
+    const createsBefore = simulator.sim.count("create");
+    await run("A slow harbour [run:3000]");
+    await page.getByTestId("prediction-id").waitFor({ timeout: 10_000 });
+    const id = (await page.getByTestId("prediction-id").textContent()) ?? "";
+
+    // A fresh visit (no ?prediction= in the address): the run is listed as running; opening it follows it.
+    await page.goto(app.origin);
+    await expect.poll(historyIds).toEqual([id]);
+    expect(await historyItem(id).getByTestId("history-status").textContent()).toMatch(/^(Starting|Running)$/);
+    await historyItem(id).getByTestId("history-open").click();
+    await expect.poll(() => page.getByTestId("prediction-id").textContent()).toBe(id);
+    await expect.poll(() => page.getByTestId("status").textContent(), { timeout: 10_000 }).toBe("Succeeded");
+    await expect.poll(() => historyItem(id).getByTestId("history-status").textContent()).toBe("Succeeded");
+    expect(simulator.sim.count("create") - createsBefore).toBe(1);
+  });
+
+  it("downloads an output through the app, named <prediction id>-<n>.<ext>, with the output's very bytes", async () => {
+    const id = await runToEnd("A lighthouse to keep");
+    const src = (await page.getByTestId("output-image").getAttribute("src")) ?? "";
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("download-0").click()]);
+    expect(download.suggestedFilename()).toBe(`${id}-0.svg`);
+    const saved = await readFile((await download.path()) ?? "");
+    expect(saved).toEqual(Buffer.from(await (await fetch(src)).arrayBuffer()));
+    expect(await page.getByTestId("download-error").count()).toBe(0);
+  });
+
+  it("on a phone, brings the progress into view after Run", async () => {
+    await page.setViewportSize(PHONE_390);
+    await page.goto(app.origin);
+    await page.getByTestId("prompt-input").fill("A phone's lighthouse [run:2000]");
+    const result = page.getByTestId("result");
+    const top = () => result.evaluate((element) => element.getBoundingClientRect().top);
+    expect(await top()).toBeGreaterThan(PHONE_390.height);
+    await page.getByTestId("run-button").click();
+    await expect.poll(top).toBeLessThan(PHONE_390.height / 2);
+    expect(await top()).toBeGreaterThanOrEqual(0);
+    expect(await page.getByTestId("progress").isVisible()).toBe(true);
+    // Nothing is wider than the phone.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE_390.width);
+  });
+
+  it("says it talks to the simulated Replicate, and how to steer it", async () => {
+    const banner = page.getByTestId("simulator-banner");
+    await banner.waitFor();
+    const text = (await banner.textContent()) ?? "";
+    for (const { directive } of PROMPT_DIRECTIVES) expect(text).toContain(directive);
+    expect(await page.content()).not.toContain("r8_simulated_token");
   });
 
   it("async mode with webhooks: the verified webhook answers the GET, not Replicate", async () => {
@@ -304,9 +421,10 @@ describe.skipIf(skipped || browserFound.path === null || fitted !== "")("the dem
 
       const image = page.getByTestId("output-image");
       await image.waitFor({ timeout: 10_000 });
+      // While it runs the page may show Replicate's file (the live output); once it ends, the kept copy.
+      await expect.poll(() => page.getByTestId("status").textContent()).toBe("Succeeded");
       const src = (await image.getAttribute("src")) ?? "";
       expect(src).toMatch(/^\/api\/ai\/replicate\/outputs\//);
-      await expect.poll(() => page.getByTestId("status").textContent()).toBe("Succeeded");
 
       // The model got the file's URL, not 2.7 MB of base64, and read the very bytes picked.
       const id = (await page.getByTestId("prediction-id").textContent()) ?? "";

@@ -8,20 +8,23 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { DELETE as deletePrediction, GET as getPrediction } from "@/app/api/ai/replicate/[id]/route";
 import { GET as getOutput, HEAD as headOutput } from "@/app/api/ai/replicate/outputs/[token]/route";
+import { GET as downloadOutput } from "@/app/api/ai/replicate/download/[id]/[index]/route";
 import { POST as createPrediction } from "@/app/api/ai/replicate/route";
 import { GET as getSchema } from "@/app/api/ai/replicate/schema/route";
 import { POST as receiveWebhook } from "@/app/api/ai/replicate/webhook/route";
 
 type Handler = (request: Request, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
 
-const ROUTES: { method: string; path: RegExp; handler: Handler; param?: string }[] = [
+/** `params`: the names of the path's capture groups, in order. */
+const ROUTES: { method: string; path: RegExp; handler: Handler; params?: string[] }[] = [
   { method: "POST", path: /^\/api\/ai\/replicate$/, handler: createPrediction as Handler },
   { method: "GET", path: /^\/api\/ai\/replicate\/schema$/, handler: getSchema as Handler },
   { method: "POST", path: /^\/api\/ai\/replicate\/webhook$/, handler: receiveWebhook as Handler },
-  { method: "GET", path: /^\/api\/ai\/replicate\/outputs\/([^/]+)$/, handler: getOutput as Handler, param: "token" },
-  { method: "HEAD", path: /^\/api\/ai\/replicate\/outputs\/([^/]+)$/, handler: headOutput as Handler, param: "token" },
-  { method: "GET", path: /^\/api\/ai\/replicate\/([^/]+)$/, handler: getPrediction as Handler, param: "id" },
-  { method: "DELETE", path: /^\/api\/ai\/replicate\/([^/]+)$/, handler: deletePrediction as Handler, param: "id" },
+  { method: "GET", path: /^\/api\/ai\/replicate\/outputs\/([^/]+)$/, handler: getOutput as Handler, params: ["token"] },
+  { method: "HEAD", path: /^\/api\/ai\/replicate\/outputs\/([^/]+)$/, handler: headOutput as Handler, params: ["token"] },
+  { method: "GET", path: /^\/api\/ai\/replicate\/download\/([^/]+)\/([^/]+)$/, handler: downloadOutput as Handler, params: ["id", "index"] },
+  { method: "GET", path: /^\/api\/ai\/replicate\/([^/]+)$/, handler: getPrediction as Handler, params: ["id"] },
+  { method: "DELETE", path: /^\/api\/ai\/replicate\/([^/]+)$/, handler: deletePrediction as Handler, params: ["id"] },
 ];
 
 export interface Answered {
@@ -79,7 +82,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, answered: Answer
     ...(hasBody ? { duplex: "half" } : {}),
   } as RequestInit);
   const match = route.path.exec(url.pathname)!;
-  const params = Promise.resolve(route.param ? { [route.param]: decodeURIComponent(match[1]) } : {});
+  const params = Promise.resolve(Object.fromEntries((route.params ?? []).map((name, at) => [name, decodeURIComponent(match[at + 1])])));
   const response = await route.handler(request, { params });
   answered.push({ method: req.method!, path: url.pathname, status: response.status });
   res.writeHead(response.status, Object.fromEntries(response.headers));

@@ -3,6 +3,7 @@ import type { Config } from "@/lib/server/config";
 import { replicateEvents } from "@/lib/server/replicate/replicate-stream";
 import type { CallStats } from "@/lib/server/replicate/transport";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
+import { streamUrlOf } from "@/lib/shared/replicate-objects";
 
 /** Predictions remembered as read once (their stream is not opened again). */
 const MAX_SPENT = 10_000;
@@ -41,7 +42,7 @@ export class EndWatches {
   /** Opens the prediction's stream unless one is open; true when one is (now or already). `stats` counts it. */
   watch(prediction: Prediction, stats?: CallStats): boolean {
     if (this.open.has(prediction.id)) return true;
-    const url = prediction.urls?.stream;
+    const url = streamUrlOf(prediction);
     if (!url || isTerminal(prediction) || this.open.size >= this.max || this.spent.has(prediction.id)) return false;
     const controller = new AbortController();
     this.open.set(prediction.id, controller);

@@ -4,7 +4,7 @@ import type { Config } from "@/lib/server/config";
 import { Problem } from "@/lib/server/problem";
 import { retryWaitMs, type FailedAttempt, type RetryContext } from "@/lib/server/replicate/retry-policy";
 import { callReplicate, type CallStats } from "@/lib/server/replicate/transport";
-import { ReplicateFile } from "@/lib/shared/replicate-objects";
+import { readFile, type ReplicateFile } from "@/lib/shared/replicate-objects";
 
 /**
  * Replicate's Files API: upload (`POST /files`, multipart), delete (`DELETE /files/{id}`). One
@@ -59,7 +59,7 @@ export async function uploadFile(config: Config, source: UploadSource, options: 
     // The caller's signal ends it at the cap (file-inputs.ts); this only bounds a call made without one.
     signal: options.signal,
     timeoutMs: 120_000,
-    accept: (data) => ReplicateFile.safeParse(data).success,
+    accept: (data) => readFile(data) !== null,
     stats: options.stats,
   });
   return answer.data;

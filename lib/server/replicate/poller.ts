@@ -7,7 +7,7 @@ import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { cancelPrediction, getPrediction } from "@/lib/server/replicate/predictions";
 import type { RateLimitStore } from "@/lib/server/guard/rate-limit";
 import { estimateRemainingMs, parseProgress } from "@/lib/shared/progress";
-import { ReplicatePredictionPage } from "@/lib/shared/replicate-objects";
+import { readPredictionPage, type PredictionPage } from "@/lib/shared/replicate-objects";
 import { TokenBucket } from "@/lib/server/replicate/token-bucket";
 import type { CallBudget } from "@/lib/server/shared-state/call-budget";
 import type { Lease } from "@/lib/server/shared-state/lease";
@@ -86,8 +86,6 @@ interface Waiter {
   resolve: (prediction: Prediction) => void;
   reject: (error: unknown) => void;
 }
-
-type ListPage = ReplicatePredictionPage;
 
 /** How instances share one account's polling (with shared state on Redis). */
 export interface PollSharing {
@@ -542,19 +540,21 @@ export class Poller {
     let path: string | null | undefined = `/predictions?created_after=${encodeURIComponent(since)}`;
     for (let page = 0; path && page < maxPages && wanted.size > 0; page += 1) {
       await this.take();
-      const answer: { data: ListPage } = await callReplicate<ListPage>(this.config, {
+      // A page is garbled only without a `results` array: an unreadable entry is left out alone.
+      const answer = await callReplicate<unknown>(this.config, {
         method: "GET",
         path,
         idempotent: true,
         deadline,
         timeoutMs: 10_000,
-        accept: (data) => ReplicatePredictionPage.safeParse(data).success,
+        accept: (data) => readPredictionPage(data) !== null,
       });
-      for (const result of answer.data.results) {
-        if (wanted.delete(result.id)) seen.set(result.id, result as Prediction);
+      const read = readPredictionPage(answer.data) as PredictionPage;
+      for (const result of read.results) {
+        if (wanted.delete(result.id)) seen.set(result.id, result);
       }
       // Only Replicate's own pages: a `next` link to another origin is not followed (and would get no token).
-      const next = answer.data.next;
+      const next = read.next;
       path = next && /^https?:\/\//i.test(next) && isReplicateOrigin(this.config, next) ? next : null;
     }
     return seen;

@@ -4,8 +4,9 @@ import { Problem } from "@/lib/server/problem";
 import { callReplicate, type CallStats } from "@/lib/server/replicate/transport";
 import { capCancelAfterSeconds, clientGone, createRetry, holdSeconds, waitForCreateSlot } from "@/lib/server/replicate/create-policy";
 import { CallAborted } from "@/lib/server/replicate/replicate-errors";
+import { logWarning } from "@/lib/server/log";
 import { PREDICTION_ID, type Prediction } from "@/lib/shared/prediction";
-import { ReplicatePrediction } from "@/lib/shared/replicate-objects";
+import { isUnknownStatus, readCreatedPrediction, readPrediction } from "@/lib/shared/replicate-objects";
 
 /**
  * Replicate's predictions resource: create, get, cancel. One function an endpoint, no policy:
@@ -68,9 +69,10 @@ export async function createPrediction(config: Config, input: Record<string, unk
     },
     // A held create answers after up to N s; past that only a dead connection is waited for.
     timeoutMs: ((options.waitSeconds ?? 0) + 30) * 1000,
-    accept: isReplicatePrediction,
+    // A readable id is enough: the prediction exists and is billed, so it is followed whatever else the answer lacks.
+    accept: (data) => readCreatedPrediction(data) !== null,
     stats: options.stats,
-  }).then((answer) => answer.data);
+  }).then((answer) => noted(config, answer.data));
   let timer: ReturnType<typeof setTimeout> | undefined;
   const atCap = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -159,7 +161,7 @@ export function getPrediction(config: Config, id: string, options: IdempotentOpt
     accept: isReplicatePrediction,
     timeoutMs: 10_000,
     ...options,
-  }).then((answer) => answer.data);
+  }).then((answer) => noted(config, answer.data));
 }
 
 export function cancelPrediction(config: Config, id: string, options: IdempotentOptions): Promise<Prediction> {
@@ -170,12 +172,27 @@ export function cancelPrediction(config: Config, id: string, options: Idempotent
     accept: isReplicatePrediction,
     timeoutMs: 10_000,
     ...options,
-  }).then((answer) => answer.data);
+  }).then((answer) => noted(config, answer.data));
 }
 
-/** A prediction as Replicate's spec describes it (lib/shared/replicate-objects.ts); anything else is a garbled answer. */
+/** A readable `id` and `status` (lib/shared/replicate-objects.ts); without them an answer is garbled (retried on GET and cancel). */
 export function isReplicatePrediction(data: unknown): data is Prediction {
-  return ReplicatePrediction.safeParse(data).success;
+  return readPrediction(data) !== null;
+}
+
+const statusesLogged = new WeakMap<Config, Set<string>>();
+
+/** A status the route does not know is waited on like a running one, and logged once (per status). */
+function noted(config: Config, prediction: Prediction): Prediction {
+  if (!isUnknownStatus(prediction.status)) return prediction;
+  const status = typeof prediction.status === "string" ? prediction.status.slice(0, 40) : `(${typeof prediction.status})`;
+  let logged = statusesLogged.get(config);
+  if (!logged) statusesLogged.set(config, (logged = new Set()));
+  if (!logged.has(status) && logged.size < 100) {
+    logged.add(status);
+    logWarning("unknown_status", `Replicate answered a prediction with status ${JSON.stringify(status)}, which this route does not know: it waits on it like a running one, within REPLICATE_TIMEOUT_SECONDS.`);
+  }
+  return prediction;
 }
 
 /** An id goes into a URL only once it is known to be an id: nothing can steer a call elsewhere. */

@@ -15,7 +15,14 @@ export async function* replicateEvents(
   config: Config,
   url: string,
   signal: AbortSignal,
-  options: { stats?: CallStats; /** The stream may be silent this long (an image model's file stream is, until its files). */ idleMs?: number } = {},
+  options: {
+    stats?: CallStats;
+    /**
+     * The stream may be silent this long (default: the cap, REPLICATE_TIMEOUT_SECONDS): a model that
+     * boots cold sends nothing for minutes, and an image model's file stream nothing until its files.
+     */
+    idleMs?: number;
+  } = {},
 ): AsyncGenerator<SseEvent> {
   const { data } = await callReplicate<NodeJS.ReadableStream>(config, {
     method: "GET",
@@ -25,7 +32,7 @@ export async function* replicateEvents(
     idempotent: true,
     deadline: Date.now() + 5_000,
     signal,
-    timeoutMs: options.idleMs ?? 30_000,
+    timeoutMs: options.idleMs ?? config.timeoutSeconds * 1000,
     stats: options.stats,
   });
   const queue: SseEvent[] = [];

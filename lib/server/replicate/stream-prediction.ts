@@ -6,6 +6,7 @@ import { replicateEvents } from "@/lib/server/replicate/replicate-stream";
 import { keepOutputsBy } from "@/lib/server/replicate/answer";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
 import { predictionEventTracker } from "@/lib/shared/prediction-events";
+import { isFileStreamUrl, streamUrlOf } from "@/lib/shared/replicate-objects";
 import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
 import type { CallStats } from "@/lib/server/replicate/transport";
 
@@ -40,9 +41,10 @@ export function streamPrediction(config: Config, run: Runner, requestSignal: Abo
     const track = predictionEventTracker({ outputStreamed: () => streamed !== null });
     const onUpdate = (prediction: Prediction) => {
       // Once the prediction has a stream, its outputs come from there, as the model makes them.
-      if (prediction.urls?.stream && streamed === null && !isTerminal(prediction)) {
-        const output = (streamed = new StreamedOutput());
-        void streamOutputs(config, prediction.urls.stream, outputs.signal, stats, (data) => send("output", { output: output.add(data) }));
+      const url = streamed === null && !isTerminal(prediction) ? streamUrlOf(prediction) : undefined;
+      if (url) {
+        const output = (streamed = new StreamedOutput(isFileStreamUrl(url)));
+        void streamOutputs(config, url, outputs.signal, stats, (data) => send("output", { output: output.add(data) }));
       }
       for (const { event, data } of track(prediction)) send(event, data);
     };
@@ -63,18 +65,21 @@ export function streamPrediction(config: Config, run: Runner, requestSignal: Abo
 }
 
 /**
- * What `urls.stream` has sent so far. A language model streams text chunks, joined into one text;
- * an image (or audio, video) model streams files, one URL or data URL an event, collected into the
- * array of files as they come (replicate-javascript tells file streams from text streams the same
- * way). Either is what the page shows until the prediction's own output replaces it.
+ * What `urls.stream` has sent so far, in the shape of the prediction's output. A text stream sends
+ * text chunks, joined into one text; a file stream (its URL's path is under `/v1/files/`, as the
+ * official client tells them) sends files, one URL or data URL an event, collected into the array
+ * of files so far, as Replicate's output of a file-making model is. The last word is the
+ * prediction's own output (`final`).
  */
 class StreamedOutput {
   private text = "";
   private readonly files: string[] = [];
 
+  constructor(private readonly ofFiles: boolean) {}
+
   add(data: string): string | string[] {
-    if (this.files.length > 0 || (this.text === "" && isFileReference(data))) {
-      this.files.push(data);
+    if (this.ofFiles) {
+      this.files.push(data.trim());
       return [...this.files];
     }
     this.text += data;
@@ -84,14 +89,10 @@ class StreamedOutput {
   /** The prediction's own output, in the streamed form, when it says more than was streamed; else undefined. */
   final(output: unknown): unknown {
     if (output == null) return undefined;
-    if (this.files.length > 0) return JSON.stringify(output) === JSON.stringify(this.files) ? undefined : output;
+    if (this.ofFiles) return JSON.stringify(output) === JSON.stringify(this.files) ? undefined : output;
     const text = textOf(output);
     return text === null || text === this.text ? undefined : text;
   }
-}
-
-function isFileReference(data: string): boolean {
-  return /^(https?:\/\/|data:)\S+$/.test(data.trim());
 }
 
 /** A language model's output as one text (Replicate sends it as an array of tokens). */
@@ -101,10 +102,13 @@ function textOf(output: unknown): string | null {
   return null;
 }
 
-/** Outputs from `urls.stream` as they are made; polling still reports everything else. */
+/**
+ * Outputs from `urls.stream` as they are made; polling still reports everything else. A stream may
+ * be silent for minutes while the model boots: it is read until the run ends (the cap bounds it).
+ */
 async function streamOutputs(config: Config, url: string, signal: AbortSignal, stats: CallStats | undefined, onData: (data: string) => void): Promise<void> {
   try {
-    for await (const event of replicateEvents(config, url, signal, { stats })) {
+    for await (const event of replicateEvents(config, url, signal, { stats, idleMs: config.timeoutSeconds * 1000 })) {
       if (event.event === "output") onData(event.data);
       if (event.event === "done" || event.event === "error") return;
     }

@@ -4,6 +4,7 @@ import https from "node:https";
 import axios, { AxiosError, type AxiosResponse } from "axios";
 import axiosRetry from "axios-retry";
 import type { Config } from "@/lib/server/config";
+import { redact } from "@/lib/server/log";
 import { describeFailure, parseJson, redactToken, toReplicateProblem } from "@/lib/server/replicate/replicate-errors";
 import { planRetry, type FailedAttempt, type RetryContext } from "@/lib/server/replicate/retry-policy";
 
@@ -85,6 +86,10 @@ declare module "axios" {
     beforeAttempt?: () => Record<string, string>;
     afterAttempt?: () => void;
   }
+  interface AxiosResponse {
+    /** The answer's JSON text as it came (kept to tell cheaply whether it can carry the token). */
+    text?: string;
+  }
 }
 
 const keepAlive = { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 256 };
@@ -128,6 +133,7 @@ function checkedAnswer(response: AxiosResponse): AxiosResponse {
   if (data === undefined || !accept(data)) {
     throw new AxiosError("Malformed answer", "ERR_BAD_RESPONSE", response.config, response.request, response);
   }
+  response.text = typeof response.data === "string" ? response.data : undefined;
   response.data = data;
   return response;
 }
@@ -186,10 +192,21 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
       afterAttempt: call.afterAttempt,
     });
     // Answers are passed on to clients: an upstream echoing the token must not hand it over.
-    return { status: response.status, data: call.stream ? response.data : redactToken(response.data, config.token) };
+    const data = call.stream || !mayCarry(response.text, config.token) ? response.data : redactToken(response.data, config.token);
+    return { status: response.status, data };
   } catch (error) {
     throw toReplicateProblem(error, config.token);
   }
+}
+
+/**
+ * Whether a JSON text can hold the token once parsed, in any form `redact` knows (as written, any
+ * case, percent-encoded, JSON-escaped, base64), or a `\/` that could hide a base64 one: checked on
+ * the text once. Most answers hold none, and are passed on without a walk through every field (a
+ * copy of the whole answer, per answer of a crowd of waits).
+ */
+function mayCarry(text: string | undefined, token: string): boolean {
+  return text === undefined || text.includes("\\/") || redact(text, [token]) !== text;
 }
 
 function countRetry(stats: CallStats): void {

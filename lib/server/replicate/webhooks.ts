@@ -4,6 +4,7 @@ import { Problem } from "@/lib/server/problem";
 import { callReplicate } from "@/lib/server/replicate/transport";
 import { redactToken } from "@/lib/server/replicate/replicate-errors";
 import { isPrediction, isTerminal, type Prediction } from "@/lib/shared/prediction";
+import { readWebhookSecret } from "@/lib/shared/replicate-objects";
 import { getSharedState } from "@/lib/server/shared-state/shared-state";
 import { readBodyText } from "@/lib/server/http/read-json-body";
 import { checkWebhookHeaders, verifyWebhookSignature, type WebhookHeaders } from "@/lib/server/replicate/webhook-signature";
@@ -33,7 +34,7 @@ export function webhookSecret(config: Config): Promise<string> {
       path: "/webhooks/default/secret",
       idempotent: true,
       deadline: Date.now() + 10_000,
-      accept: (data) => typeof (data as { key?: unknown } | null)?.key === "string",
+      accept: (data) => readWebhookSecret(data) !== null,
     }).then((answer) => answer.data.key);
     // A failed fetch is not cached: the next delivery tries again.
     secret.catch(() => secrets.delete(key));

@@ -195,3 +195,8 @@ export function extensionOf(source: string): string {
   const path = URL.canParse(source) ? new URL(source).pathname : "";
   return /\.([a-z0-9]{1,8})$/i.exec(path)?.[1].toLowerCase() ?? "";
 }
+
+/** The usual file extension of a media type (parameters ignored); empty when it has none here. */
+export function extensionOfType(contentType: string): string {
+  return EXTENSIONS[contentType.split(";")[0].trim().toLowerCase()] ?? "";
+}

@@ -26,7 +26,7 @@ export type OutputStorageConfig =
   | ({ kind: "fs"; dir: string; signingKey: Buffer } & CopySettings)
   | ({ kind: "s3"; s3: S3StoreSettings } & CopySettings);
 
-interface CopySettings {
+export interface CopySettings {
   limits: CopyLimits;
   /** Hosts output files are fetched from (`*.` for any subdomain); other URLs in `output` are text. */
   sourceHosts: string[];
@@ -148,10 +148,7 @@ export const storageEnvSchema = z.object({
 export function parseStorageConfig(env: Env): OutputStorageConfig {
   const vars = parseEnv(storageEnvSchema, env);
   if (vars.OUTPUT_STORAGE === "off") return { kind: "off" };
-  const copy: CopySettings = {
-    limits: { maxBytes: vars.OUTPUT_MAX_BYTES, timeoutMs: vars.OUTPUT_COPY_TIMEOUT_SECONDS * 1000, concurrency: vars.OUTPUT_COPY_CONCURRENCY },
-    sourceHosts: vars.OUTPUT_SOURCE_HOSTS ?? defaultSourceHosts(vars.REPLICATE_API_BASE_URL),
-  };
+  const copy = copySettingsOf(vars);
   if (vars.OUTPUT_STORAGE === "fs") {
     const secret = vars.OUTPUT_URL_SECRET ?? vars.REPLICATE_API_TOKEN?.trim();
     if (!secret) throw storageProblem("OUTPUT_STORAGE=fs signs its file URLs with OUTPUT_URL_SECRET, else REPLICATE_API_TOKEN: set one");
@@ -180,6 +177,21 @@ export function parseStorageConfig(env: Env): OutputStorageConfig {
     },
     ...copy,
   };
+}
+
+function copySettingsOf(vars: z.infer<typeof storageEnvSchema>): CopySettings {
+  return {
+    limits: { maxBytes: vars.OUTPUT_MAX_BYTES, timeoutMs: vars.OUTPUT_COPY_TIMEOUT_SECONDS * 1000, concurrency: vars.OUTPUT_COPY_CONCURRENCY },
+    sourceHosts: vars.OUTPUT_SOURCE_HOSTS ?? defaultSourceHosts(vars.REPLICATE_API_BASE_URL),
+  };
+}
+
+/**
+ * The file hosts and limits of a copy, whether or not outputs are kept: a download through the app
+ * (lib/server/storage/download-output.ts) reads Replicate's file with the same bounds.
+ */
+export function getCopySettings(env: Env = process.env): CopySettings {
+  return copySettingsOf(parseEnv(storageEnvSchema, env));
 }
 
 /** Replicate's file hosts, plus the API's own host when it is not Replicate's (the simulator serves files there). */

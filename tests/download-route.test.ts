@@ -1,0 +1,116 @@
+/**
+ * GET /api/ai/replicate/download/{handle}/{index}: an output file through the app, for the caller
+ * the prediction was made for, within the output copies' bounds, against the simulated Replicate.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { GET } from "@/app/api/ai/replicate/download/[id]/[index]/route";
+import { POST } from "@/app/api/ai/replicate/route";
+import { downloadFileName, outputFileUrls } from "@/lib/server/storage/download-output";
+import type { KeptPrediction } from "@/lib/server/storage/keep-outputs";
+import { handleOf, jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
+
+const { sim } = useSimulatedReplicate();
+const APP = "http://app.test";
+const STORAGE_VARS = ["OUTPUT_STORAGE", "OUTPUT_STORAGE_DIR", "OUTPUT_SOURCE_HOSTS", "OUTPUT_MAX_BYTES"];
+afterAll(() => STORAGE_VARS.forEach((name) => delete process.env[name]));
+
+/** Runs a prediction to its end through the route (sync mode) and answers it. */
+async function ran(prompt = "a lighthouse"): Promise<KeptPrediction> {
+  return (await (await POST(jsonPost(`${APP}/api/ai/replicate`, { prompt }))).json()) as KeptPrediction;
+}
+
+const download = (handle: string, index: string) =>
+  GET(new Request(`${APP}/api/ai/replicate/download/${handle}/${index}`), { params: Promise.resolve({ id: handle, index }) });
+
+describe("downloading an output file through the app", () => {
+  it("answers the very bytes of Replicate's file as an attachment named <id>-<index>.<ext>", async () => {
+    setEnv({ OUTPUT_STORAGE: "", OUTPUT_SOURCE_HOSTS: "", OUTPUT_MAX_BYTES: "" });
+    const prediction = await ran();
+    const [url] = prediction.output as string[];
+    const response = await download(handleOf(prediction.id), "0");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-disposition")).toBe(`attachment; filename="${prediction.id}-0.svg"`);
+    expect(response.headers.get("content-type")).toContain("image/svg+xml");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    const original = Buffer.from(await (await fetch(url)).arrayBuffer());
+    expect(Buffer.from(await response.arrayBuffer())).toEqual(original);
+    // Replicate's file host gets no token from a download either.
+    for (const request of sim.requests.filter((seen) => seen.kind === "file")) expect(request.headers.authorization).toBeUndefined();
+  });
+
+  it("reads the kept copy when outputs are kept, with the same name", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "download-kept-"));
+    try {
+      setEnv({ OUTPUT_STORAGE: "fs", OUTPUT_STORAGE_DIR: dir, OUTPUT_SOURCE_HOSTS: "", OUTPUT_MAX_BYTES: "" });
+      const prediction = await ran();
+      expect(prediction.outputs_kept).toBe(true);
+      const [original] = prediction.replicate_output as string[];
+      const filesBefore = sim.requests.filter((seen) => seen.kind === "file").length;
+      const response = await download(handleOf(prediction.id), "0");
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-disposition")).toBe(`attachment; filename="${prediction.id}-0.svg"`);
+      const bytes = Buffer.from(await response.arrayBuffer());
+      expect(sim.requests.filter((seen) => seen.kind === "file")).toHaveLength(filesBefore);
+      expect(bytes).toEqual(Buffer.from(await (await fetch(original)).arrayBuffer()));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("answers 404 to a handle of another secret or an altered one, and to an index past the last file", async () => {
+    setEnv({ OUTPUT_STORAGE: "" });
+    const prediction = await ran();
+    const handle = handleOf(prediction.id);
+    const altered = `${handle.slice(0, -2)}${handle.endsWith("AA") ? "BB" : "AA"}`;
+    expect((await download(altered, "0")).status).toBe(404);
+    expect((await download(prediction.id, "0")).status).toBe(404);
+    const past = await download(handle, "1");
+    expect(past.status).toBe(404);
+    expect(await past.json()).toMatchObject({ title: "No such output file", status: 404 });
+    expect((await download(handle, "first")).status).toBe(400);
+  });
+
+  it("answers 409 for a prediction that did not succeed", async () => {
+    setEnv({ OUTPUT_STORAGE: "" });
+    const failed = await ran("a cat [fail]");
+    expect(failed.status).toBe("failed");
+    const response = await download(handleOf(failed.id), "0");
+    expect(response.status).toBe(409);
+    expect(await response.json()).toMatchObject({ title: "No output to download", status: 409 });
+  });
+
+  it("reads only from the output file hosts, and at most OUTPUT_MAX_BYTES", async () => {
+    setEnv({ OUTPUT_STORAGE: "", OUTPUT_SOURCE_HOSTS: "replicate.delivery", OUTPUT_MAX_BYTES: "" });
+    const prediction = await ran();
+    const filesBefore = sim.requests.filter((seen) => seen.kind === "file").length;
+    const refused = await download(handleOf(prediction.id), "0");
+    expect(refused.status).toBe(403);
+    expect(sim.requests.filter((seen) => seen.kind === "file")).toHaveLength(filesBefore);
+
+    setEnv({ OUTPUT_SOURCE_HOSTS: "", OUTPUT_MAX_BYTES: "10" });
+    // The simulator's file host names no Content-Length: the answer breaks off past the limit.
+    const tooLarge = await download(handleOf(prediction.id), "0");
+    await expect(tooLarge.arrayBuffer()).rejects.toThrow(/OUTPUT_MAX_BYTES \(10 bytes\)/);
+  });
+});
+
+describe("the output's files, as the page lists them", () => {
+  it("are its URL strings, depth first, whatever their host; text is not a file", () => {
+    expect(outputFileUrls(["https://a.test/0.png", "data:image/png;base64,AA", "/api/ai/replicate/outputs/v1.x.y"])).toHaveLength(3);
+    expect(outputFileUrls({ image: "https://a.test/0.png", caption: "a cat", nested: [["https://b.test/1.wav"]] })).toEqual([
+      "https://a.test/0.png",
+      "https://b.test/1.wav",
+    ]);
+    expect(outputFileUrls("just some text with https://a.test/ inside")).toEqual([]);
+  });
+
+  it("are named by the URL's extension, else by the file's type", () => {
+    expect(downloadFileName("abc123", 2, "https://replicate.delivery/x/out-2.webp", "image/webp")).toBe("abc123-2.webp");
+    expect(downloadFileName("abc123", 0, "data:audio/wav;base64,AA", "audio/wav")).toBe("abc123-0.wav");
+    expect(downloadFileName("abc123", 0, "https://replicate.delivery/x/file", "image/png")).toBe("abc123-0.png");
+    expect(downloadFileName("abc123", 0, "https://replicate.delivery/x/file", "application/x-unknown")).toBe("abc123-0");
+  });
+});
