@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { runAddTo } from "@/dev/add-to/add-to";
+import { routeFiles, runAddTo } from "@/dev/add-to/add-to";
 import { appendMissingVariables } from "@/dev/add-to/env-example";
 import { walkImports } from "@/dev/add-to/import-walk";
 import { mergeDependencies } from "@/dev/add-to/package-merge";
@@ -290,7 +290,8 @@ describe("running it twice", () => {
 
 describe("on this project", () => {
   it("copies the routes' engine without the tests, the dev tools or the page", () => {
-    const walk = walkImports(path.resolve(__dirname, ".."), ["app/api/ai/replicate/route.ts"]);
+    const root = path.resolve(__dirname, "..");
+    const walk = walkImports(root, routeFiles(root));
     expect(walk.files).toContain("lib/server/route-handler.ts");
     expect(walk.files.filter((file) => /^(tests|dev|bench)\/|^app\/_components\//.test(file))).toEqual([]);
   });

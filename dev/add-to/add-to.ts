@@ -180,7 +180,10 @@ function report(plan: AddToPlan, shown: string, io: AddToIo): void {
   for (const file of overwritten) io.stdout(`  overwrote ${file.destination} (--force)`);
   const imports = target.alias ? `imports through its alias ${target.alias}` : "imports written relative (no tsconfig alias names its code folder)";
   if (files.length > 0) io.stdout(`  ${imports}`);
-  for (const file of files) for (const note of file.adapted) if (file.status !== "same") io.stdout(`  ${file.destination}: ${note}`);
+  // One line per adaptation, naming the files it was made in.
+  const notes = new Map<string, string[]>();
+  for (const file of files) for (const note of file.adapted) if (file.status !== "same") notes.set(note, [...(notes.get(note) ?? []), file.destination]);
+  for (const [note, where] of notes) io.stdout(`  ${where.join(", ")}: ${note}`);
   for (const change of dependencies.added) io.stdout(`  package.json: added ${change.name} ${change.to} to ${change.section}`);
   for (const change of dependencies.changed) {
     io.stdout(`  package.json: changed ${change.name} from ${change.from} to ${change.to} (the route needs ${change.to})`);
@@ -197,7 +200,7 @@ function report(plan: AddToPlan, shown: string, io: AddToIo): void {
   io.stdout("     REPLICATE_DEPLOYMENT) in .env.local; .env.example says what every other variable does.");
   if (schema) {
     io.stdout("  3. Fit the route to your model: from this project's folder, with the same token in its .env.local,");
-    io.stdout(`     npm run model -- owner/name --out ${path.join(shown, schema)}`);
+    io.stdout(`     npm run model -- owner/name --out ${path.join(plan.target.dir, schema)}`);
     if (target.alias !== "@/") {
       const to = target.alias ?? "a relative path";
       io.stdout(`     then in that file replace the "@/lib/" of its imports by ${target.alias ? `"${to}lib/"` : to} (this app's way to name lib/).`);
