@@ -289,10 +289,13 @@ describe("running it twice", () => {
 });
 
 describe("on this project", () => {
-  it("copies the routes' engine without the tests, the dev tools or the page", () => {
+  it("copies the routes and what they import, without the tests, the dev tools or the page; every package it needs is ours", () => {
     const root = path.resolve(__dirname, "..");
     const walk = walkImports(root, routeFiles(root));
-    expect(walk.files).toContain("lib/server/route-handler.ts");
+    expect(routeFiles(root)).toContain("app/api/ai/replicate/route.ts");
+    expect(walk.files.filter((file) => file.startsWith("lib/server/")).length).toBeGreaterThan(0);
     expect(walk.files.filter((file) => /^(tests|dev|bench)\/|^app\/_components\//.test(file))).toEqual([]);
+    const ours = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+    expect(walk.packages.filter((name) => !ours.dependencies[name])).toEqual([]);
   });
 });

@@ -115,7 +115,7 @@ describe.skipIf(fitted !== "")("npm run add-to on fresh create-next-app apps", (
 
     it("wrote the route through the app's alias, without the segment config Cache Components refuses, and a second run did nothing", () => {
       const route = readFileSync(path.join(ROOT, app.name, app.appDir, "api/ai/replicate/route.ts"), "utf8");
-      expect(route).toContain(`from "${app.alias}lib/server/`);
+      expect(route).toContain(`from "${app.alias}lib/`);
       expect(route).not.toMatch(/export const (runtime|dynamic) /);
       expect(server().addOutput).toContain("This app has Cache Components on");
       expect(server().secondRun).toMatch(/^Nothing to do: /m);
