@@ -59,6 +59,14 @@ export function resultsTable(report: BenchReport): string {
   return [line(COLUMNS), line(COLUMNS.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
+/** The spend guard's cost: the route with it on against the route without it, same scenario, same run. */
+export function spendGuardRatio(report: BenchReport): string {
+  const trip = (way: string) => report.results.find((r) => r.way === way && r.scenario === "instant")?.roundTripMs.median ?? null;
+  const [plain, guarded] = [trip("route"), trip("route-budget")];
+  if (plain === null || guarded === null) return "";
+  return `Spend guard (0 s predictions, round trip median): ${fmt(guarded, 2)} ms with it, ${fmt(plain, 2)} ms without: ${fmt(guarded / plain, 3)}x.`;
+}
+
 export function targetsList(targets: TargetVerdict[]): string {
   return targets.map((t) => `- ${t.met ? "MET   " : "MISSED"} ${t.target}: ${t.detail}`).join("\n");
 }

@@ -16,14 +16,14 @@ import { machineInfo } from "./machine";
 import type { WayResult } from "./measure";
 import { parseOptions, type BenchOptions } from "./options";
 import { stopAllServices } from "./processes";
-import { conditions, failuresList, resultsTable, targetsList, writeReport, type BenchReport } from "./report";
+import { conditions, failuresList, resultsTable, spendGuardRatio, targetsList, writeReport, type BenchReport } from "./report";
 import { runScaleOut, SCALE_OUT_ID, scaleOutTable, judgeScaleOut, type ScaleOutResult } from "./scale-out";
 import { benchScenarios, type Scenario } from "./scenarios";
 import { judgeTargets } from "./targets";
 import { startWay, type WayName } from "./ways";
 import { PROJECT_ROOT } from "./ways/way";
 
-const ALL_WAYS: WayName[] = ["direct", "floor", "route", "official", "seed"];
+const ALL_WAYS: WayName[] = ["direct", "floor", "route", "route-budget", "official", "seed"];
 const WORK_DIR = path.join(PROJECT_ROOT, "bench/.work");
 const startedAt = Date.now();
 const simulators: SimulatorServer[] = [];
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     targets: judgeTargets(results),
   };
   const failures = failuresList(report);
-  console.log(`\n${conditions(report)}\n\n${resultsTable(report)}\n\nTargets (this project's route):\n${targetsList(report.targets)}`);
+  console.log(`\n${conditions(report)}\n\n${resultsTable(report)}\n\n${spendGuardRatio(report)}\n\nTargets (this project's route):\n${targetsList(report.targets)}`);
   if (failures) console.log(`\nFailed calls:\n${failures}`);
 
   const files = outputFiles(options);

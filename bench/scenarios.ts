@@ -40,7 +40,8 @@ export function benchScenarios(options: BenchOptions): Scenario[] {
       ...inWindow,
       shape: "sequential",
       count: options.instantReps,
-      ways: ["direct", "floor", ...CALLING_WAYS],
+      // The route with the spend guard on beside it: what the guard adds to a round trip.
+      ways: ["direct", "floor", ...CALLING_WAYS, "route-budget"],
     },
     // A direct held call beside them: the lag the same answer has with nothing in between.
     { id: "short", title: seconds(options.shortRunMs), runMs: options.shortRunMs, spreadMs: options.spreadMs, ...inWindow, shape: "staggered", count: options.singleReps, ways: ["direct", ...CALLING_WAYS] },

@@ -68,7 +68,7 @@ describe.skipIf(!hasRedisServer)("two processes racing on one Redis", () => {
    * Runs `count` operations at once in this process and `count` in a second Node process, both
    * connected before either starts; resolves to all the answers, theirs first.
    */
-  async function race<T>(operation: "rate" | "idempotency", count: number, ours: (state: SharedState) => Promise<T>): Promise<T[]> {
+  async function race<T>(operation: "rate" | "idempotency" | "spend", count: number, ours: (state: SharedState) => Promise<T>): Promise<T[]> {
     const keyPrefix = prefix();
     const here = redisSharedState(new RedisConnection({ url: redis.url, keyPrefix }));
     open.push(here);
@@ -89,6 +89,13 @@ describe.skipIf(!hasRedisServer)("two processes racing on one Redis", () => {
   it("a client limited to 3/min gets 3 in total across both processes", async () => {
     const answers = await race("rate", 5, async (state) => state.rateLimits.take("id:racer", RULE, T0));
     expect(answers.filter((answer) => answer.allowed)).toHaveLength(3);
+  }, 30_000);
+
+  it("a budget of 3.5 model-seconds lets 3 reservations of 1 s through across both processes, never a 4th", async () => {
+    const budget = { key: "caller:racer", limitMs: 3500, windowMs: 86_400_000 };
+    const answers = await race("spend", 5, (state) => state.spend.reserve(`here-${Math.random()}`, [budget], 1000, T0));
+    expect(answers.filter((answer) => answer.ok)).toHaveLength(3);
+    expect(answers.filter((answer) => !answer.ok).every((answer) => answer.usage[0].usedMs === 3000)).toBe(true);
   }, 30_000);
 
   it("one idempotency key creates once across both processes", async () => {

@@ -1,5 +1,5 @@
 /**
- * Issue 14, outputs: the webhook path keeps a succeeded prediction's outputs before it acknowledges,
+ * Issue 14, outputs: the webhook path keeps a succeeded prediction's outputs after it acknowledges,
  * and a GET of a prediction whose data Replicate removed (the simulator's retention, made short
  * here) answers the kept copies. Input files are deleted when the webhook or the GET sees the end.
  */
@@ -12,6 +12,7 @@ import { GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST } from "@/app/api/ai/replicate/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
 import { seedPngDataUrl } from "@/dev/simulator/png-image";
+import { settleAfterAnswer } from "@/lib/server/after-answer";
 import { predictionStore } from "@/lib/server/replicate/prediction-store";
 import type { KeptPrediction } from "@/lib/server/storage/keep-outputs";
 import { handleOf, jsonPost, setEnv, until, useSimulatedReplicate } from "@/tests/support/route-env";
@@ -55,15 +56,16 @@ describe("kept outputs outlive Replicate's copy", () => {
     expect(answer.outputs_kept_error).toContain("removed");
   });
 
-  it("the webhook keeps them before acknowledging, and deletes the input files", async () => {
+  it("the webhook keeps them after acknowledging, and deletes the input files", async () => {
     setEnv({ OUTPUT_STORAGE: "fs", OUTPUT_STORAGE_DIR: dir, REPLICATE_WEBHOOK_URL: APP, REPLICATE_WEBHOOK_SECRET: "" });
     server.use(http.post(`${APP}/api/ai/replicate/webhook`, ({ request }) => webhook(request)));
     const { id } = await (await start({ prompt: "p", image: seedPngDataUrl(2, 300 * 1024) })).json();
     const [file] = sim.files.files.values();
     await until(() => sim.webhookDeliveries.some((d) => d.event === "completed" && d.status === 200));
-    // Acknowledged only once kept: the manifest is there when the delivery has its 200.
+    // Kept after the answer: the manifest is there once the work after it has ended.
+    await settleAfterAnswer();
     expect(existsSync(join(dir, id, "manifest.json"))).toBe(true);
-    await until(() => file.deleted);
+    expect(file.deleted).toBe(true);
     // Nobody asked Replicate for the prediction: the delivery carried all of it.
     expect(sim.count("get")).toBe(0);
     await until(() => sim.get(id)!.isDataRemoved());

@@ -176,7 +176,9 @@ describe("webhook slots against junk", () => {
     const slow = delivery(signedHeaders(body), body);
     const answer = webhook(slow.request);
     await expect.poll(() => webhooksInFlight.current).toBe(1);
-    // Its body is whole once the stream ends; the route then verifies and handles it.
+    // Its body is whole once the stream ends (the route is reading it: its second pull waits); the
+    // route then verifies and handles it.
+    await expect.poll(() => slow.state.pulls).toBe(2);
     slow.state.finish();
     expect((await answer).status).toBe(200);
     vi.advanceTimersByTime(5000);

@@ -8,6 +8,7 @@ import { replicatePageUrl, reportedSeed, shortVersion } from "@/lib/browser/run-
 import type { RunState } from "@/lib/browser/run-state";
 import type { Prediction } from "@/lib/shared/prediction";
 import { RunError } from "./run-error";
+import { BudgetLine } from "./budget-line";
 import { RunLogs } from "./run-logs";
 import { OutputPlaceholder, RunOutput } from "./run-output";
 import { RunProgress } from "./run-progress";
@@ -64,6 +65,7 @@ export function RunPanel(props: RunPanelProps) {
         {status.label}
       </p>
 
+      <BudgetLine />
       {(running || state.progress) && <RunProgress progress={state.progress} running={running} />}
       {report?.kind === "unauthorized" && accessKeyPrompt}
       {quietCancel && <CanceledNote detail={report.detail} />}

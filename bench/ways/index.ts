@@ -1,13 +1,14 @@
 import { directWay } from "./direct";
 import { startFloorWay } from "./floor";
 import { startOfficialWay, startSeedWay } from "./handler-ways";
-import { startRouteWay } from "./route";
+import { startRouteBudgetWay, startRouteWay } from "./route";
 import type { RunningWay, WayContext, WayName } from "./way";
 
 export { WAY_LABELS, type RunningWay, type WayName } from "./way";
 
 const STARTERS: Record<WayName, (context: WayContext) => Promise<RunningWay>> = {
-  route: startRouteWay,
+  route: (context) => startRouteWay(context),
+  "route-budget": startRouteBudgetWay,
   official: startOfficialWay,
   seed: startSeedWay,
   floor: startFloorWay,

@@ -3,10 +3,11 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Answer, JsonCaller } from "../http-client";
 
-export type WayName = "route" | "official" | "seed" | "floor" | "direct";
+export type WayName = "route" | "route-budget" | "official" | "seed" | "floor" | "direct";
 
 export const WAY_LABELS: Record<WayName, string> = {
   route: "this project's route",
+  "route-budget": "this project's route, spend guard on",
   official: "official replicate client",
   seed: "seed's loop (baseline)",
   floor: "floor (bare Next.js fetch)",

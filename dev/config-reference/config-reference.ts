@@ -9,6 +9,8 @@ import type { z } from "zod";
 import { envSchema, guardEnvSchema } from "@/lib/server/config";
 import { redisEnvSchema } from "@/lib/server/shared-state/redis-config";
 import { storageEnvSchema } from "@/lib/server/storage/storage-config";
+import { spendEnvSchema } from "@/lib/server/spend-guard/spend-config";
+import { telemetryEnvSchema } from "@/lib/server/telemetry-sdk";
 
 export const CONFIG_COMMAND = "npm run docs:config";
 
@@ -45,6 +47,15 @@ export const SECTIONS: readonly Section[] = [
     schema: guardEnvSchema,
   },
   {
+    title: "Spend guard",
+    intro:
+      "Budgets of model time per caller and for the whole app, reserved before each create and settled from what " +
+      "Replicate reports ([Spend guard](spend-guard.md)). Both budgets are off by default.",
+    schemaName: "spendEnvSchema",
+    source: "lib/server/spend-guard/spend-config.ts",
+    schema: spendEnvSchema,
+  },
+  {
     title: "Several instances (Redis)",
     intro: "State shared by every instance of the app ([Scaling out](scaling-out.md)).",
     schemaName: "redisEnvSchema",
@@ -59,6 +70,18 @@ export const SECTIONS: readonly Section[] = [
     schemaName: "storageEnvSchema",
     source: "lib/server/storage/storage-config.ts",
     schema: storageEnvSchema,
+  },
+  {
+    title: "OpenTelemetry",
+    intro:
+      "Traces and metrics over OTLP ([Deploy](deploy.md#observe-it-opentelemetry)), **off unless an endpoint (or an exporter) is set**. " +
+      "Read by the OpenTelemetry SDK itself (`@opentelemetry/sdk-node`, started by `instrumentation.ts`), as every OpenTelemetry SDK " +
+      "reads them, so its other standard variables work too (`OTEL_TRACES_SAMPLER`, `OTEL_RESOURCE_ATTRIBUTES`, " +
+      "`OTEL_BSP_SCHEDULE_DELAY`, `OTEL_EXPORTER_OTLP_TIMEOUT`, ...); the app checks these at start and leaves telemetry off, " +
+      "with one warning naming the variable, when one is malformed.",
+    schemaName: "telemetryEnvSchema",
+    source: "lib/server/telemetry-sdk.ts",
+    schema: telemetryEnvSchema,
   },
 ];
 

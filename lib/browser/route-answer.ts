@@ -1,5 +1,6 @@
 import { isRecord, type Progress, type RunEvent } from "./route-types";
 import { readSseEvents } from "@/lib/shared/sse";
+import { noteBudget } from "./budget";
 
 /** One answer of the route: the same body whether it came as JSON or as the SSE `done` event. */
 export type RouteAnswer = { httpStatus: number; body: unknown; streamed: boolean; headers?: Headers };
@@ -13,11 +14,13 @@ export class StreamEndedEarlyError extends Error {
 
 /** A JSON (or, from a proxy, any other) answer; the text is kept when it is not JSON so it can be shown. */
 export async function readJsonAnswer(response: Response): Promise<RouteAnswer> {
+  noteBudget(response.headers);
   return { httpStatus: response.status, body: parseJsonOrText(await response.text()), streamed: false, headers: response.headers };
 }
 
 /** Hands each event to `onEvent` and answers the `done` event's body; rejects if the stream ends without one. */
 export async function readStreamedAnswer(response: Response, onEvent?: (event: RunEvent) => void): Promise<RouteAnswer> {
+  noteBudget(response.headers);
   for await (const { event, data } of readSseEvents(response.body!)) {
     const value = parseJsonOrText(data);
     if (event === "done") return { httpStatus: response.status, body: value, streamed: true, headers: response.headers };

@@ -42,6 +42,8 @@ export interface Config {
   webhookSecret?: string;
   /** Signs prediction handles: PREDICTION_HANDLE_SECRET, else the token (rotating it retires old handles). */
   handleSecret: string;
+  /** REPLICATE_START_TIMEOUT_SECONDS: a followed prediction still `starting` this long is canceled; unset: never. */
+  startTimeoutSeconds?: number;
 }
 
 export const ENV_NAMES = [
@@ -62,6 +64,7 @@ export const ENV_NAMES = [
   "REPLICATE_WEBHOOK_URL",
   "REPLICATE_WEBHOOK_SECRET",
   "PREDICTION_HANDLE_SECRET",
+  "REPLICATE_START_TIMEOUT_SECONDS",
 ] as const;
 
 const TARGET_NAMES = ["REPLICATE_MODEL_VERSION", "REPLICATE_MODEL", "REPLICATE_DEPLOYMENT"] as const;
@@ -204,6 +207,11 @@ export const envSchema = z.object({
       "`DELETE` answer only the caller who started the prediction. Unset: a key derived from " +
       "`REPLICATE_API_TOKEN` (rotating the token then retires the handles made with it).",
   ),
+  REPLICATE_START_TIMEOUT_SECONDS: optional(number(1, MAX_TIMEOUT_SECONDS, false)).describe(
+    "Start watchdog (opt-in): a prediction this app follows that is still `starting` (waiting for a machine: a cold boot) after this " +
+      "many seconds is canceled and answered 504 \"Model did not start in time\". Replicate does not bill public models for a " +
+      "prediction that never started. Unset: wait for the boot, up to REPLICATE_TIMEOUT_SECONDS.",
+  ),
 });
 
 
@@ -225,6 +233,7 @@ export function parseConfig(env: Env): Config {
     webhookUrl: vars.REPLICATE_WEBHOOK_URL?.replace(/\/+$/, ""),
     webhookSecret: vars.REPLICATE_WEBHOOK_SECRET,
     handleSecret: vars.PREDICTION_HANDLE_SECRET ?? vars.REPLICATE_API_TOKEN,
+    startTimeoutSeconds: vars.REPLICATE_START_TIMEOUT_SECONDS,
   };
 }
 

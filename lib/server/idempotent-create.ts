@@ -16,6 +16,7 @@ import "server-only";
 // is created; when it fails after, the prediction is still answered (its record then stays
 // "creating" for CREATING_TTL_MS: a retry with the key gets 409 until then, then creates anew).
 
+import { keepAlive } from "@/lib/server/after-answer";
 import { getGuardConfig } from "@/lib/server/config";
 import { clientKey } from "@/lib/server/guard/rate-limit";
 import { prefersAsync, wantsEventStream } from "@/lib/server/http/event-stream";
@@ -129,7 +130,7 @@ export async function claimCreate(
   const markLeft = () => {
     if (leftAt !== undefined) return;
     leftAt = Date.now();
-    store.leave(record).catch(() => undefined);
+    keepAlive("mark the Idempotency-Key record left", store.leave(record).catch(() => undefined));
   };
   return {
     kind: "create",
@@ -137,7 +138,8 @@ export async function claimCreate(
       if (predictionId !== undefined) return;
       predictionId = id;
       // Never fails the answer: the prediction exists and is answered; the record then expires as "creating".
-      store.complete(record, id).catch((error: unknown) => unrecorded(id, error));
+      // Kept alive past an answer sent at once (async mode) on hosts that freeze after answering.
+      keepAlive("complete the Idempotency-Key record", store.complete(record, id).catch((error: unknown) => unrecorded(id, error)));
     },
     async beforeCreate(work) {
       try {
@@ -172,9 +174,9 @@ export async function claimCreate(
  * A refusal (4xx: Replicate's or our pacing's), a failure known to come before any create (an
  * upload, a create never sent) or a shared-state failure happened before any create was accepted.
  * A 5xx or a lost connection may hide a prediction created upstream: its key stays "creating"
- * rather than let a retry pay for a second one.
+ * (and its spend reservation stands) rather than let a retry pay for a second one.
  */
-function nothingCreated(error: unknown): boolean {
+export function nothingCreated(error: unknown): boolean {
   if (error instanceof SharedStateUnavailable) return true;
   return error instanceof Problem && (error.nothingCreated || error.status < 500);
 }

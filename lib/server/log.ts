@@ -6,6 +6,8 @@ import "server-only";
 import { secretValues } from "@/lib/server/config";
 
 export interface RequestLine {
+  /** The request's OpenTelemetry trace id (32 hex), as exported; absent when nothing traces. */
+  trace_id?: string;
   route: string;
   method: string;
   status: number;
@@ -17,6 +19,8 @@ export interface RequestLine {
   retries: number;
   /** HTTP requests sent to Replicate, retries included. */
   upstream_requests: number;
+  /** 429 answers among them. */
+  throttled?: number;
   /** Event-stream answers are logged when the stream ends; `duration_ms` covers the stream. */
   stream?: true;
   /** The cause of an unexpected error (its answer said only "Internal error"). */

@@ -3,7 +3,8 @@ import "server-only";
 // limit, in-flight cap; see lib/server/guard/admit.ts; the webhook and the output files get the
 // caps only), set the body's rules (time limit, process budget: lib/server/http/read-json-body.ts),
 // read the configuration, turn any error into problem JSON, write one log line when the answer
-// has ended. The handlers themselves only parse, call into lib/ and answer.
+// has ended, and trace the request (a span, lib/server/telemetry.ts) whose id the log line
+// carries. The handlers themselves only parse, call into lib/ and answer.
 
 import { unstable_rethrow } from "next/navigation";
 import { getConfig, getGuardConfig, type Config } from "@/lib/server/config";
@@ -14,6 +15,9 @@ import { isEventStream } from "@/lib/shared/event-stream";
 import { logRequest } from "@/lib/server/log";
 import { toProblem, Problem } from "@/lib/server/problem";
 import type { CallStats } from "@/lib/server/replicate/transport";
+import { budgetHeaders, type Reservation } from "@/lib/server/spend-guard/spend-guard";
+import { failed, inSpan, noteRequestCounts, startRequestSpan, traceIdOf } from "@/lib/server/telemetry";
+import type { Span } from "@opentelemetry/api";
 
 export interface RouteContext {
   config: Config;
@@ -25,6 +29,8 @@ export interface RouteContext {
   predictionId?: string;
   /** Who is calling, as the access check decided (absent on signature-checked routes). */
   caller?: Caller;
+  /** The model time this request reserved (lib/server/spend-guard), if it creates a prediction. */
+  spend?: Reservation;
 }
 
 type Handler<P> = (request: Request, context: RouteContext, params: P) => Promise<Response>;
@@ -45,6 +51,17 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
       receivedAt: Date.now(),
       stats: { requests: 0, retries: 0, polls: 0 },
     };
+    // The request's span (a child of Next's, when Next traces): every phase below is its child.
+    const traced = startRequestSpan("replicate.request", { "replicate.route": name, "http.request.method": request.method });
+    return traced.run(() => answer(request, segment, context, traced.span));
+  };
+
+  async function answer(
+    request: Request,
+    segment: { params: Promise<P> } | undefined,
+    context: Partial<RouteContext> & Pick<RouteContext, "receivedAt" | "stats">,
+    span: Span,
+  ): Promise<Response> {
     let releaseSlot = () => {};
     let releaseBody = () => {};
     let response: Response;
@@ -53,13 +70,15 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
       const guard = getGuardConfig();
       const body = guardBody(request, { timeoutMs: guard.bodyTimeoutMs, budgetBytes: guard.bodyBudgetBytes });
       releaseBody = body.release;
-      if (access === "caller") {
-        const admission = await admitRequest(request, guard);
-        context.caller = admission.caller;
-        releaseSlot = admission.release;
-      } else {
-        releaseSlot = access === "signature" ? admitSigned(guard, body) : admitCapability(guard);
-      }
+      await inSpan("replicate.guard", {}, async () => {
+        if (access === "caller") {
+          const admission = await admitRequest(request, guard);
+          context.caller = admission.caller;
+          releaseSlot = admission.release;
+        } else {
+          releaseSlot = access === "signature" ? admitSigned(guard, body) : admitCapability(guard);
+        }
+      });
       context.config = getConfig();
       const params = segment ? await segment.params : ({} as P);
       response = await handler(request, context as RouteContext, params);
@@ -76,11 +95,22 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
       failure = error;
       response = toProblem(error).toResponse();
     }
+    // An answer that starts or reads a prediction says what is left of the caller's budgets.
+    if (context.predictionId !== undefined && context.caller !== undefined) {
+      await context.spend?.idle();
+      for (const [name, value] of Object.entries(await budgetHeaders(request, context.caller))) response.headers.set(name, value);
+    }
     const streamed = isEventStream(response);
     const finish = () => {
       releaseBody();
       releaseSlot();
+      noteRequestCounts(span, context.stats);
+      span.setAttribute("http.response.status_code", response.status);
+      if (context.predictionId) span.setAttribute("replicate.prediction.id", context.predictionId);
+      if (response.status >= 500) failed(span, failure ?? new Error(`status ${response.status}`));
+      span.end();
       logRequest({
+        trace_id: traceIdOf(span),
         route: name,
         method: request.method,
         status: response.status,
@@ -89,6 +119,7 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
         polls: context.stats.polls ?? 0,
         retries: context.stats.retries,
         upstream_requests: context.stats.requests,
+        ...(context.stats.throttled ? { throttled: context.stats.throttled } : {}),
         ...(streamed ? { stream: true as const } : {}),
         ...(failure !== undefined && !(failure instanceof Problem) ? { error: describeError(failure) } : {}),
       });
@@ -96,7 +127,7 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
     if (streamed) return onBodyEnd(response, finish);
     finish();
     return response;
-  };
+  }
 }
 
 /**

@@ -449,6 +449,31 @@ describe.skipIf(skipped || browserFound.path === null || fitted !== "")("the dem
     });
   });
 
+  describe("with a budget of model time (REPLICATE_BUDGET_PER_CALLER)", () => {
+    let budgeted: NextServer;
+
+    beforeAll(async () => {
+      // 2 s a day; the first run is reserved at 1 s and costs the simulator's 1.5 s, so a second does not fit.
+      budgeted = await startApp(await freePort(), { REPLICATE_BUDGET_PER_CALLER: "2s/day", REPLICATE_BUDGET_DEFAULT_ESTIMATE_SECONDS: "1" });
+    }, 60_000);
+
+    afterAll(async () => {
+      await budgeted?.stop();
+    });
+
+    it("shows the model-seconds used, then says when the spent budget renews, with nothing created", async () => {
+      await page.goto(budgeted.origin);
+      await run("A budgeted cat");
+      await outputImageLoaded();
+      await expect.poll(() => page.getByTestId("budget").textContent()).toMatch(/^Used 1 of 2 model-seconds today$/);
+      const creates = simulator.sim.count("create");
+      await run("One cat too many");
+      await expect.poll(() => errorMessage().textContent()).toBe("Budget spent · HTTP 402");
+      await expect.poll(() => page.getByTestId("budget").textContent()).toMatch(/^Used 2 of 2 model-seconds today · spent: it renews at \d\d:\d\d/);
+      expect(simulator.sim.count("create")).toBe(creates);
+    });
+  });
+
   describe("with an access key (ROUTE_API_KEY)", () => {
     let keyed: NextServer;
 

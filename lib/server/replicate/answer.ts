@@ -2,6 +2,7 @@ import "server-only";
 import type { RunOutcome } from "@/lib/server/replicate/run-prediction";
 import { keepOutputs, type KeptPrediction } from "@/lib/server/storage/keep-outputs";
 import { CopyFailure } from "@/lib/server/storage/output-source";
+import { notePrediction } from "@/lib/server/telemetry";
 import { predictionStatusCode, type Prediction } from "@/lib/shared/prediction";
 
 /** The HTTP status of a run's outcome: 200 succeeded, 500 for anything else that ended it. */
@@ -27,6 +28,7 @@ export async function predictionResponse(
   options: AnswerOptions = {},
 ): Promise<Response> {
   const retry: Record<string, string> = status === 202 ? { "Retry-After": "1" } : {};
+  notePrediction(prediction);
   return Response.json(await keepOutputsBy(prediction, options.deadline), { status, headers: { ...retry, ...headers } });
 }
 

@@ -9,12 +9,14 @@ import { pollerFor } from "@/lib/server/replicate/poller";
 import type { CallStats } from "@/lib/server/replicate/transport";
 import { SharedStateUnavailable } from "@/lib/server/shared-state/redis-connection";
 import { getSharedState } from "@/lib/server/shared-state/shared-state";
+import { settleSpend } from "@/lib/server/spend-guard/spend-guard";
 import type { Prediction } from "@/lib/shared/prediction";
 
 export async function currentPrediction(config: Config, id: string, options: { stats?: CallStats } = {}): Promise<Prediction> {
-  const delivered = await deliveredCopy(id);
-  if (delivered) return delivered;
-  return pollerFor(config).current(id, options);
+  const prediction = (await deliveredCopy(id)) ?? (await pollerFor(config).current(id, options));
+  // An end nobody had seen yet settles its spend reservation (lib/server/spend-guard).
+  await settleSpend(prediction, config);
+  return prediction;
 }
 
 async function deliveredCopy(id: string): Promise<Prediction | undefined> {

@@ -9,8 +9,10 @@ import "server-only";
 // account: by the request that ran it (the JSON or stream answer; at once when the create fails),
 // and by whoever later sees it ended (a GET, a webhook), which finds the files in the prediction's
 // `input` (Replicate echoes it): no process has to remember them. An async prediction nobody
-// follows keeps its files until Replicate expires them, 24 h after upload.
+// follows keeps its files until Replicate expires them, 24 h after upload. The deletes run after
+// the answer has been sent, through Next's `after()` (lib/server/after-answer.ts).
 
+import { afterAnswer } from "@/lib/server/after-answer";
 import type { Config } from "@/lib/server/config";
 import { estimateDecodedBytes } from "@/lib/server/image";
 import { logWarning } from "@/lib/server/log";
@@ -152,7 +154,7 @@ function uploadTimedOut(config: Config, path: Path): Problem {
 /**
  * Runs `work` (a run or a create using `fileIds`) and deletes the files once it has ended: when it
  * fails, or its prediction ended (a run that stopped waiting without canceling leaves that to
- * whoever sees the end: `releaseInputFiles`). The deletes run in the background.
+ * whoever sees the end: `releaseInputFiles`). The deletes run after the answer.
  */
 export async function deletingInputFilesAfter<T extends RunOutcome | Prediction>(config: Config, fileIds: readonly string[], work: Promise<T>): Promise<T> {
   if (fileIds.length === 0) return work;
@@ -167,7 +169,7 @@ export async function deletingInputFilesAfter<T extends RunOutcome | Prediction>
   }
 }
 
-/** Deletes, in the background, the Files API files an ended prediction's `input` names. */
+/** Deletes, after the answer, the Files API files an ended prediction's `input` names. */
 export function releaseInputFiles(config: Config, prediction: Prediction): void {
   if (!isTerminal(prediction) || typeof prediction.input !== "object" || prediction.input === null) return;
   const ids: string[] = [];
@@ -186,18 +188,33 @@ export function releaseInputFiles(config: Config, prediction: Prediction): void 
 // A cache, not state: a repeat delete is harmless (404 counts as deleted), this only spares the call.
 const deleted = new Set<string>();
 const DELETED_REMEMBERED = 10_000;
+/** How long the deletes of one prediction's files may take after the answer. */
+const DELETE_BUDGET_MS = 30_000;
 
-/** Deletes files in the background; a failure is logged (the file expires after 24 h anyway). */
+/**
+ * Deletes files after the answer (lib/server/after-answer.ts: the host keeps the function alive for
+ * it), within DELETE_BUDGET_MS; a failure is logged (the file expires after 24 h anyway).
+ */
 export function deleteInputFiles(config: Config, fileIds: readonly string[]): void {
-  for (const id of fileIds) {
-    if (deleted.has(id)) continue;
+  const ids = fileIds.filter((id) => !deleted.has(id));
+  if (ids.length === 0) return;
+  for (const id of ids) {
     deleted.add(id);
     if (deleted.size > DELETED_REMEMBERED) deleted.delete(deleted.values().next().value!);
-    deleteFile(config, id, { deadline: Date.now() + 30_000 }).catch((error: unknown) => {
-      deleted.delete(id);
-      logWarning("input_file_not_deleted", `File ${id}: ${error instanceof Problem ? error.detail : String(error)}`);
-    });
   }
+  afterAnswer(
+    "delete input files",
+    (signal) =>
+      Promise.all(
+        ids.map((id) =>
+          deleteFile(config, id, { deadline: Date.now() + DELETE_BUDGET_MS, signal }).catch((error: unknown) => {
+            deleted.delete(id);
+            logWarning("input_file_not_deleted", `File ${id}: ${error instanceof Problem ? error.detail : String(error)}`);
+          }),
+        ),
+      ),
+    { timeoutMs: DELETE_BUDGET_MS },
+  );
 }
 
 function* decodedPieces(dataUrl: string, from: number): Generator<Uint8Array> {

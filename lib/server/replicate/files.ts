@@ -29,7 +29,7 @@ export interface UploadSource {
 export interface FileCallOptions {
   deadline: number;
   stats?: CallStats;
-  /** Aborts the call (an upload: the caller left, or the cap was reached). */
+  /** Aborts the call (an upload: the caller left, or the cap was reached; a delete: its after-answer bound passed). */
   signal?: AbortSignal;
 }
 

@@ -12,6 +12,9 @@ import { pollerFor } from "@/lib/server/replicate/poller";
 import { CANCEL_BUDGET_MS } from "@/lib/server/replicate/create-policy";
 import { cancelPrediction, createPrediction } from "@/lib/server/replicate/predictions";
 import { SYNC_WEBHOOK_EVENTS, webhookFields } from "@/lib/server/replicate/webhooks";
+import { Problem } from "@/lib/server/problem";
+import { settleSpend } from "@/lib/server/spend-guard/spend-guard";
+import { inCancel, inCreate, inWait, noteStarted, noteWaitEnd, waitVia } from "@/lib/server/telemetry";
 
 export type RunOutcome =
   /** succeeded, failed, canceled or aborted upstream */
@@ -55,16 +58,19 @@ export async function runPrediction(config: Config, input: Record<string, unknow
  * no create (a 499 problem).
  */
 export async function createForRun(config: Config, input: Record<string, unknown>, options: Pick<RunOptions, "signal" | "receivedAt" | "stats" | "holdCreate">): Promise<Prediction> {
-  return createPrediction(config, input, {
-    deadline: deadlineOf(config, options.receivedAt),
-    // The hold ends early enough to cancel before the cap; Cancel-After ends it at most 5 s past the cap.
-    waitSeconds: options.holdCreate === false ? 0 : config.syncWaitSeconds,
-    cancelAfter: "cap",
-    signal: options.signal,
-    // With a public origin the end arrives by webhook (on any instance), not at the next poll.
-    extra: webhookFields(config, SYNC_WEBHOOK_EVENTS),
-    stats: options.stats,
-  });
+  const waitSeconds = options.holdCreate === false ? 0 : config.syncWaitSeconds;
+  return inCreate(waitSeconds, () =>
+    createPrediction(config, input, {
+      deadline: deadlineOf(config, options.receivedAt),
+      // The hold ends early enough to cancel before the cap; Cancel-After ends it at most 5 s past the cap.
+      waitSeconds,
+      cancelAfter: "cap",
+      signal: options.signal,
+      // With a public origin the end arrives by webhook (on any instance), not at the next poll.
+      extra: webhookFields(config, SYNC_WEBHOOK_EVENTS),
+      stats: options.stats,
+    }),
+  );
 }
 
 /** Epoch ms of the cap of a request received at `receivedAt`. */
@@ -83,36 +89,67 @@ export async function startPrediction(
   input: Record<string, unknown>,
   options: { signal?: AbortSignal; receivedAt: number; stats?: CallStats; extra?: Record<string, unknown> },
 ): Promise<Prediction> {
-  const created = await createPrediction(config, input, {
-    deadline: deadlineOf(config, options.receivedAt),
-    cancelAfter: config.asyncTimeoutSeconds,
-    signal: options.signal,
-    extra: options.extra,
-    stats: options.stats,
-  });
+  const created = await inCreate(0, () =>
+    createPrediction(config, input, {
+      deadline: deadlineOf(config, options.receivedAt),
+      cancelAfter: config.asyncTimeoutSeconds,
+      signal: options.signal,
+      extra: options.extra,
+      stats: options.stats,
+    }),
+  );
+  noteStarted(created);
   if (!options.signal?.aborted) return created;
   return (await cancelQuietly(config, created.id, options.stats)) ?? created;
 }
 
-/** Poll a created prediction until it ends, the cap passes or the caller leaves. */
-export async function followPrediction(
-  config: Config,
-  created: Prediction,
-  options: Omit<RunOptions, "receivedAt"> & { deadline: number },
-): Promise<RunOutcome> {
+/**
+ * Poll a created prediction until it ends, the cap passes or the caller leaves. An end seen here
+ * settles its spend reservation (lib/server/spend-guard).
+ */
+export async function followPrediction(config: Config, created: Prediction, options: FollowOptions): Promise<RunOutcome> {
+  const outcome = await follow(config, created, options);
+  noteWaitEnd(outcome.kind, outcome.prediction);
+  await settleSpend(outcome.prediction, config);
+  return outcome;
+}
+
+type FollowOptions = Omit<RunOptions, "receivedAt"> & { deadline: number };
+
+async function follow(config: Config, created: Prediction, options: FollowOptions): Promise<RunOutcome> {
   const { deadline, stats } = options;
   const clientSignal = options.signal ?? new AbortController().signal;
   const poller = pollerFor(config);
   const stop = stopSignal(clientSignal, deadline);
+  const startBy = startDeadline(config, created);
   let current = created;
+  let notStarted = false;
   options.onUpdate?.(current);
   try {
     while (!isTerminal(current) && !stop.signal.aborted) {
+      // The start watchdog (REPLICATE_START_TIMEOUT_SECONDS): a wait while it is `starting` ends at startBy.
+      const watched = startBy !== undefined && current.status === "starting";
+      if (watched && Date.now() >= startBy) {
+        notStarted = true;
+        break;
+      }
       // A JSON wait (it needs no logs each round: no live view) never shows partial output, its
       // answer is the ended prediction's: not kept while it waits, so a stale held answer's data
       // URLs (hundreds of KB each) are freed at once.
       if (!options.needsLogs) current = withoutOutput(current);
-      current = await poller.next(current, { signal: stop.signal, deadline, stats, needsLogs: options.needsLogs });
+      const waited = current;
+      const wait = watched ? stopSignal(stop.signal, startBy) : { signal: stop.signal, dispose: () => {} };
+      try {
+        current = await inWait(waitVia(config, waited, options.needsLogs), stats?.polls ?? 0, () =>
+          poller.next(waited, { signal: wait.signal, deadline, stats, needsLogs: options.needsLogs }),
+        );
+      } catch (error) {
+        if (!(watched && error instanceof CallAborted && !stop.signal.aborted)) throw error;
+        notStarted = true;
+        break;
+      } finally {
+        wait.dispose();
+      }
       if (stats) stats.polls = (stats.polls ?? 0) + 1;
       options.onUpdate?.(current);
     }
@@ -125,6 +162,7 @@ export async function followPrediction(
   } finally {
     stop.dispose();
   }
+  if (notStarted) return cancelNotStarted(config, current, options);
   if (isTerminal(current)) return { kind: "terminal", prediction: current };
   if (options.cancelWhenStopped === false) return { kind: "detached", prediction: current };
   if (clientSignal.aborted && options.handOver && (await options.handOver(deadline))) return { kind: "detached", prediction: current };
@@ -136,6 +174,38 @@ export async function followPrediction(
     ? `Prediction timed out after ${config.timeoutSeconds} s and was canceled.`
     : `Prediction timed out after ${config.timeoutSeconds} s; canceling it failed, so Replicate ends it at its Cancel-After.`;
   return { kind: "timed-out", prediction: { ...(canceled ?? current), error } };
+}
+
+/**
+ * Epoch ms by which a prediction must have left `starting` (REPLICATE_START_TIMEOUT_SECONDS),
+ * counted from its `created_at` (never later than now), or undefined when the watchdog is off.
+ */
+export function startDeadline(config: Config, created: Prediction): number | undefined {
+  if (config.startTimeoutSeconds === undefined) return undefined;
+  const createdAt = Date.parse(created.created_at ?? "");
+  const since = Number.isFinite(createdAt) ? Math.min(createdAt, Date.now()) : Date.now();
+  return since + config.startTimeoutSeconds * 1000;
+}
+
+/**
+ * The start watchdog fired: the prediction is canceled (Replicate does not bill a public model's
+ * prediction that never started) and the answer is a 504 problem saying the model did not start
+ * in time. One that started (or ended) in the meantime is followed no further: its cancel's answer
+ * is settled, and a prediction that ended on its own is the answer.
+ */
+export async function cancelNotStarted(config: Config, current: Prediction, options: Pick<RunOptions, "onUpdate" | "stats">): Promise<RunOutcome> {
+  const canceled = await cancelQuietly(config, current.id, options.stats);
+  if (canceled) options.onUpdate?.(canceled);
+  if (canceled && isTerminal(canceled) && canceled.status !== "canceled") return { kind: "terminal", prediction: canceled };
+  if (canceled) await settleSpend(canceled, config);
+  const seconds = config.startTimeoutSeconds;
+  const what = canceled ? "It was canceled before it started: Replicate does not bill a public model for that." : "Canceling it failed: Replicate ends it at its Cancel-After.";
+  throw new Problem(
+    504,
+    "Model did not start in time",
+    `The model did not start within ${seconds} s (REPLICATE_START_TIMEOUT_SECONDS): it is probably booting a machine (a cold start). ${what} Try again in a minute.`,
+    { extra: { prediction_id: current.id } },
+  );
 }
 
 /**
@@ -163,7 +233,7 @@ function withoutOutput(prediction: Prediction): Prediction {
 
 async function cancelQuietly(config: Config, id: string, stats?: CallStats): Promise<Prediction | undefined> {
   try {
-    return await cancelPrediction(config, id, { deadline: Date.now() + CANCEL_BUDGET_MS, timeoutMs: CANCEL_BUDGET_MS, stats });
+    return await inCancel(id, () => cancelPrediction(config, id, { deadline: Date.now() + CANCEL_BUDGET_MS, timeoutMs: CANCEL_BUDGET_MS, stats }));
   } catch {
     return undefined;
   }

@@ -7,6 +7,7 @@ import type { Config } from "@/lib/server/config";
 import { redact } from "@/lib/server/log";
 import { describeFailure, parseJson, redactToken, toReplicateProblem } from "@/lib/server/replicate/replicate-errors";
 import { planRetry, type FailedAttempt, type RetryContext } from "@/lib/server/replicate/retry-policy";
+import { noteUpstreamAnswer } from "@/lib/server/telemetry";
 
 /**
  * The one module that speaks HTTP to Replicate: one axios instance, keep-alive sockets (each new
@@ -30,6 +31,8 @@ export interface CallStats {
   retries: number;
   /** Poll rounds this request waited through. */
   polls?: number;
+  /** 429 answers among `requests`. */
+  throttled?: number;
 }
 
 /** Milliseconds to wait before retrying a failed attempt, or null for no retry. */
@@ -85,6 +88,8 @@ declare module "axios" {
     openBody?: () => NodeJS.ReadableStream;
     beforeAttempt?: () => Record<string, string>;
     afterAttempt?: () => void;
+    /** Every attempt's answer status (undefined: no answer), for the request's counts and the metrics. */
+    noteAnswer?: (status: number | undefined) => void;
   }
   interface AxiosResponse {
     /** The answer's JSON text as it came (kept to tell cheaply whether it can carry the token). */
@@ -112,14 +117,19 @@ instance.interceptors.request.use((config) => {
   return config;
 });
 
-// Registered before axios-retry so that a malformed 2xx answer reaches the retry planner as an error.
+// Registered before axios-retry so that a malformed 2xx answer reaches the retry planner as an error,
+// and so that every attempt (retries too) is counted.
 instance.interceptors.response.use(
   (response) => {
     response.config.afterAttempt?.();
+    response.config.noteAnswer?.(response.status);
     return checkedAnswer(response);
   },
   (error: unknown) => {
-    if (axios.isAxiosError(error)) error.config?.afterAttempt?.();
+    if (axios.isAxiosError(error)) {
+      error.config?.afterAttempt?.();
+      error.config?.noteAnswer?.(error.response?.status);
+    }
     throw error;
   },
 );
@@ -190,6 +200,7 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
       countRetry: call.stats ? () => countRetry(call.stats!) : undefined,
       beforeAttempt: call.beforeAttempt,
       afterAttempt: call.afterAttempt,
+      noteAnswer: (status) => noteAnswer(config, call, url, status),
     });
     // Answers are passed on to clients: an upstream echoing the token must not hand it over.
     const data = call.stream || !mayCarry(response.text, config.token) ? response.data : redactToken(response.data, config.token);
@@ -212,4 +223,9 @@ function mayCarry(text: string | undefined, token: string): boolean {
 function countRetry(stats: CallStats): void {
   stats.retries += 1;
   stats.requests += 1;
+}
+
+function noteAnswer(config: Config, call: ReplicateCall, url: string, status: number | undefined): void {
+  if (status === 429 && call.stats) call.stats.throttled = (call.stats.throttled ?? 0) + 1;
+  noteUpstreamAnswer(call.method, url, config.baseUrl, status);
 }

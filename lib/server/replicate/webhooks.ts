@@ -43,7 +43,7 @@ export function webhookSecret(config: Config): Promise<string> {
   return secret;
 }
 
-export type Delivery = { kind: "new"; prediction: Prediction } | { kind: "repeat" };
+export type Delivery = { kind: "new" | "repeat"; prediction: Prediction };
 
 /**
  * A webhook delivery: its signature headers checked before the body is read (present,
@@ -78,7 +78,7 @@ export async function acceptDelivery(config: Config, request: Request): Promise<
   // Kept and served to status requests: an upstream echo of the token must not go with it.
   const prediction = redactToken(parsed, config.token);
   // Shared by every instance: a retry landing on another instance is a repeat there too.
-  if (!(await getSharedState().deliveryIds.firstTime(id!))) return { kind: "repeat" };
+  if (!(await getSharedState().deliveryIds.firstTime(id!))) return { kind: "repeat", prediction };
   try {
     await shareDelivery(prediction);
   } catch (error) {

@@ -11,6 +11,8 @@ import { MemoryPollShare, RedisPollShare, type PollShare } from "@/lib/server/sh
 import { RedisRateLimitStore } from "@/lib/server/shared-state/rate-limit-store";
 import { parseRedisConfig, REDIS_ENV_NAMES } from "@/lib/server/shared-state/redis-config";
 import { RedisConnection } from "@/lib/server/shared-state/redis-connection";
+import { RedisSpendLedger } from "@/lib/server/spend-guard/redis-spend-ledger";
+import { MemorySpendLedger, type SpendLedger } from "@/lib/server/spend-guard/spend-ledger";
 import {
   MemoryPredictionEvents,
   RedisDeliveredPredictions,
@@ -41,6 +43,8 @@ export interface SharedState {
   lease(name: string): Lease;
   /** What every instance's poller waits for, and the lease holder's rounds. */
   readonly pollShare: PollShare;
+  /** Model time reserved and settled against the spend guard's budgets. */
+  readonly spend: SpendLedger;
   /** This process's name as a lease holder. */
   readonly instanceId: string;
   /** Closes the Redis connections, if any (tests, shutdown). */
@@ -59,6 +63,7 @@ export function memorySharedState(): SharedState {
     idempotency: new MemoryIdempotencyStore(),
     lease: () => new MemoryLease(),
     pollShare: new MemoryPollShare(),
+    spend: new MemorySpendLedger(),
     close: async () => undefined,
   });
 }
@@ -73,6 +78,7 @@ export function redisSharedState(connection: RedisConnection): SharedState {
     idempotency: new RedisIdempotencyStore(connection),
     lease: (name) => new RedisLease(connection, name),
     pollShare: new RedisPollShare(connection),
+    spend: new RedisSpendLedger(connection),
     close: () => connection.close(),
   });
 }

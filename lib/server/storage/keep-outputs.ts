@@ -12,15 +12,18 @@ import "server-only";
 // `outputs_kept: false` with the reason and Replicate's URLs, and the next call tries again.
 //
 // Wiring: `prediction = await keepOutputs(prediction)` before a prediction is answered; with
-// OUTPUT_STORAGE unset it returns the prediction as it is.
+// OUTPUT_STORAGE unset it returns the prediction as it is. A webhook delivery keeps them after its
+// answer instead (`keepOutputsAfterAnswer`), so that Replicate gets its 2xx at once.
 
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { z } from "zod";
+import { afterAnswer } from "@/lib/server/after-answer";
 import { logWarning } from "@/lib/server/log";
 import { Problem } from "@/lib/server/problem";
 import { CopyFailure, extensionOf, isDataUrl, isFileUrl, openOutputSource } from "@/lib/server/storage/output-source";
 import { getOutputStorage, type OutputStorage } from "@/lib/server/storage/storage-config";
+import { inSpan, noteBytesKept } from "@/lib/server/telemetry";
 import { PREDICTION_ID, type Prediction } from "@/lib/shared/prediction";
 
 export interface KeptOutputFields {
@@ -68,6 +71,14 @@ const defaultTimer = (ms: number, onTimeout: () => void) => {
 
 export async function keepOutputs(prediction: Prediction, options: KeepOptions = {}): Promise<KeptPrediction> {
   if (prediction.status !== "succeeded") return prediction;
+  return inSpan("replicate.outputs.keep", { "replicate.prediction.id": prediction.id }, async (span) => {
+    const kept = await keepSucceeded(prediction, options);
+    if (kept.outputs_kept !== undefined) span.setAttribute("replicate.outputs.kept", kept.outputs_kept);
+    return kept;
+  });
+}
+
+async function keepSucceeded(prediction: Prediction, options: KeepOptions): Promise<KeptPrediction> {
   const { outputs_kept: _kept, outputs_kept_error: _error, replicate_output: _original, ...fresh } = prediction as KeptPrediction;
   const notKept = (reason: string): KeptPrediction => {
     logWarning("outputs_not_kept", `Prediction ${prediction.id}: ${reason}`);
@@ -125,6 +136,23 @@ export async function keepOutputs(prediction: Prediction, options: KeepOptions =
     logWarning("outputs_store_failed", describe(error));
   }
   return answerKept(written);
+}
+
+/**
+ * A webhook's prediction: its outputs kept after the answer has been sent (lib/server/after-answer.ts),
+ * all of it within OUTPUT_COPY_TIMEOUT_SECONDS. What is not kept by then (a slow or failing file
+ * host) is kept by the next delivery or read of the prediction, while Replicate still has the files.
+ */
+export function keepOutputsAfterAnswer(prediction: Prediction, options: KeepOptions = {}): void {
+  if (prediction.status !== "succeeded") return;
+  let storage: OutputStorage | null;
+  try {
+    storage = options.storage !== undefined ? options.storage : getOutputStorage();
+  } catch {
+    return; // misconfigured: every read's answer says so (outputs_kept_error)
+  }
+  if (!storage) return;
+  afterAnswer("keep outputs", (signal) => keepOutputs(prediction, { ...options, storage, signal }), { timeoutMs: storage.limits.timeoutMs });
 }
 
 // ---- Finding the files, naming their copies ----------------------------------------------------
@@ -220,7 +248,17 @@ async function copyFile(file: OutputFile, storage: OutputStorage, options: KeepO
     if (await store.head(file.key)) return;
     const source = await openOutputSource(file.source, { hosts: storage.sourceHosts, maxBytes: limits.maxBytes, signal: controller.signal });
     try {
-      await store.put(file.key, source.body, { contentType: source.contentType, size: source.size, signal: controller.signal });
+      let bytes = 0;
+      const counted = Readable.from(
+        (async function* () {
+          for await (const chunk of source.body) {
+            bytes += (chunk as Buffer).length;
+            yield chunk as Buffer;
+          }
+        })(),
+      );
+      await store.put(file.key, counted, { contentType: source.contentType, size: source.size, signal: controller.signal });
+      noteBytesKept(bytes);
     } finally {
       source.body.destroy();
     }

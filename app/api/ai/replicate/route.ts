@@ -9,6 +9,8 @@ import { createForRun, deadlineOf, followPrediction, runPrediction, startPredict
 import { streamPrediction, type Runner } from "@/lib/server/replicate/stream-prediction";
 import { webhookFields } from "@/lib/server/replicate/webhooks";
 import { replicateRoute } from "@/lib/server/route-handler";
+import { reserveSpend } from "@/lib/server/spend-guard/spend-guard";
+import { inSpan } from "@/lib/server/telemetry";
 import { parseOrProblem } from "@/lib/server/validation";
 import { requestBodySchema, toModelInput } from "./schema";
 
@@ -20,7 +22,7 @@ export const maxDuration = 65;
 /** Validate, map to the model's input, create, wait, answer: the seed's story, made correct. */
 export const POST = replicateRoute("POST /api/ai/replicate", async (request, context) => {
   const { config, receivedAt, stats } = context;
-  const body = parseOrProblem(requestBodySchema, await readRequestBody(request, config.maxBodyBytes, requestBodySchema));
+  const body = parseOrProblem(requestBodySchema, await inSpan("replicate.body", {}, () => readRequestBody(request, config.maxBodyBytes, requestBodySchema)));
   // An Idempotency-Key seen with this body already answers that prediction instead of a new one.
   const claim = await claimCreate(request, context, body);
   if (claim.kind === "replay") return replayPrediction(request, context, claim);
@@ -28,9 +30,13 @@ export const POST = replicateRoute("POST /api/ai/replicate", async (request, con
   // are deleted once the prediction has ended. A Files API URL the caller sent is refused.
   const deadline = deadlineOf(config, receivedAt);
   const modelInput = refuseForeignFiles(config, toModelInput(body));
-  const { input, fileIds } = await claim.beforeCreate(uploadLargeInputs(config, modelInput, { deadline, stats, signal: request.signal }));
-  const seen = (prediction: Prediction) => void ((context.predictionId = prediction.id), claim.created(prediction.id));
-  const create = <T extends RunOutcome | Prediction>(work: Promise<T>) => claim.track(ending(config, fileIds, work));
+  // The caller's budgets of model time (REPLICATE_BUDGET_*): an estimate is reserved before anything
+  // is uploaded or created (402 when it does not fit), and settled when the prediction ends.
+  const spend = (context.spend = await claim.beforeCreate(reserveSpend(request, context)));
+  const uploading = () => uploadLargeInputs(config, modelInput, { deadline, stats, signal: request.signal });
+  const { input, fileIds } = await claim.beforeCreate(spend.beforeCreate(inSpan("replicate.upload", {}, uploading)));
+  const seen = (prediction: Prediction) => void ((context.predictionId = prediction.id), claim.created(prediction.id), spend.seen(prediction));
+  const create = <T extends RunOutcome | Prediction>(work: Promise<T>) => claim.track(spend.track(ending(config, fileIds, work)));
   const location = (prediction: Prediction) => predictionLocation(config, prediction.id, context.caller);
   const follow = { deadline, stats, handOver: claim.handOver, onUpdate: seen };
 

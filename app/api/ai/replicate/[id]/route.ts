@@ -5,9 +5,10 @@ import { predictionStatusCode } from "@/lib/shared/prediction";
 import { handleKeyOf, parseHandle } from "@/lib/server/replicate/prediction-handle";
 import { currentPrediction } from "@/lib/server/replicate/current-prediction";
 import { pollerFor } from "@/lib/server/replicate/poller";
-import { followPrediction } from "@/lib/server/replicate/run-prediction";
+import { cancelNotStarted, followPrediction, startDeadline } from "@/lib/server/replicate/run-prediction";
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
 import { replicateRoute } from "@/lib/server/route-handler";
+import { settleSpend } from "@/lib/server/spend-guard/spend-guard";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
@@ -43,7 +44,11 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
       { deadline: receivedAt + config.timeoutSeconds * 1000 },
     );
   }
-  const prediction = await currentPrediction(config, id, { stats });
+  let prediction = await currentPrediction(config, id, { stats });
+  // The start watchdog (REPLICATE_START_TIMEOUT_SECONDS) holds for async predictions too, at their next read.
+  if (prediction.status === "starting" && Date.now() >= (startDeadline(config, prediction) ?? Infinity)) {
+    prediction = (await cancelNotStarted(config, prediction, { stats })).prediction;
+  }
   releaseInputFiles(config, prediction);
   // Output copies stop at the cap: the answer fits the route's maxDuration (lib/server/route-duration.ts).
   return predictionResponse(prediction, predictionStatusCode(prediction), {}, { deadline: receivedAt + config.timeoutSeconds * 1000 });
@@ -56,5 +61,7 @@ export const GET = replicateRoute<Params>("GET /api/ai/replicate/[id]", async (r
 export const DELETE = replicateRoute<Params>("DELETE /api/ai/replicate/[id]", async (_request, context, params) => {
   const id = (context.predictionId = parseHandle(handleKeyOf(context.config), params.id, context.caller));
   const { config, stats } = context;
-  return predictionResponse(await pollerFor(config).cancel(id, { stats }), 200);
+  const prediction = await pollerFor(config).cancel(id, { stats });
+  await settleSpend(prediction, config);
+  return predictionResponse(prediction, 200);
 });

@@ -1,0 +1,118 @@
+import "server-only";
+import { luaScript, type RedisConnection } from "@/lib/server/shared-state/redis-connection";
+import { counterKey, RECENT_COSTS, type BudgetScope, type ReserveDecision, type ScopeUsage, type SpendLedger } from "@/lib/server/spend-guard/spend-ledger";
+
+/**
+ * The spend ledger every instance shares: each step one Lua script, so two instances reserving
+ * at once cannot both spend a budget's last seconds, and a prediction seen ending by two of them
+ * is settled once. Counters and reservations expire with their window (plus a minute), so an
+ * ended window costs nothing to keep. A reservation is a hash (`amount`, `counters`, the names of
+ * the counters it was added to): this is for one Redis, not a cluster, as the rest of the shared state.
+ */
+
+/** KEYS: counters..., reservation. ARGV: amount, now, then limit and reset time per counter. */
+const RESERVE = luaScript(`
+local amount = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local n = #KEYS - 1
+local used = {}
+local refused = 0
+for i = 1, n do
+  used[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if refused == 0 and used[i] + amount > tonumber(ARGV[1 + 2 * i]) then refused = i end
+end
+if refused > 0 then
+  table.insert(used, 1, refused)
+  return used
+end
+local untilMs = now
+local names = {}
+for i = 1, n do
+  local resetAt = tonumber(ARGV[2 + 2 * i])
+  if resetAt > untilMs then untilMs = resetAt end
+  used[i] = redis.call('INCRBY', KEYS[i], amount)
+  redis.call('PEXPIREAT', KEYS[i], resetAt + 60000)
+  names[i] = KEYS[i]
+end
+redis.call('HSET', KEYS[n + 1], 'amount', amount, 'counters', table.concat(names, ' '))
+redis.call('PEXPIREAT', KEYS[n + 1], untilMs + 60000)
+table.insert(used, 1, 0)
+return used
+`);
+
+/** KEYS: reservation (by its id), reservation (by the prediction's id). */
+const BIND = luaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RENAME', KEYS[1], KEYS[2]) end
+return 1
+`);
+
+/** KEYS: reservation. ARGV: cost. The reserved amount, or -1 when none was open. */
+const SETTLE = luaScript(`
+local amount = redis.call('HGET', KEYS[1], 'amount')
+if not amount then return -1 end
+local counters = redis.call('HGET', KEYS[1], 'counters') or ''
+redis.call('DEL', KEYS[1])
+local delta = tonumber(ARGV[1]) - tonumber(amount)
+for name in string.gmatch(counters, '%S+') do
+  if redis.call('EXISTS', name) == 1 then
+    if redis.call('INCRBY', name, delta) < 0 then redis.call('SET', name, 0, 'KEEPTTL') end
+  end
+end
+return tonumber(amount)
+`);
+
+export class RedisSpendLedger implements SpendLedger {
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly namespace = "",
+  ) {}
+
+  async reserve(id: string, scopes: BudgetScope[], amountMs: number, now: number): Promise<ReserveDecision> {
+    const keys = scopes.map((scope) => counterKey(scope, now));
+    const args = [amountMs, now, ...scopes.flatMap((scope, i) => [scope.limitMs, keys[i].resetAt])];
+    const answer = (await this.connection.run((redis) =>
+      RESERVE(redis, [...keys.map((key) => this.key(key.name)), this.key(`spend:res:${id}`)], args),
+    )) as number[];
+    const [refused, ...used] = answer.map(Number);
+    const usage = scopes.map((scope, i) => ({ usedMs: used[i], limitMs: scope.limitMs, resetAt: keys[i].resetAt }));
+    return refused === 0 ? { ok: true, usage } : { ok: false, refused: refused - 1, usage };
+  }
+
+  async bind(id: string, predictionId: string, _now?: number): Promise<void> {
+    await this.connection.run((redis) => BIND(redis, [this.key(`spend:res:${id}`), this.key(`spend:pred:${predictionId}`)], []));
+  }
+
+  async release(id: string, _now?: number): Promise<void> {
+    await this.correct(`spend:res:${id}`, 0);
+  }
+
+  settle(predictionId: string, costMs: number, _now?: number): Promise<number | null> {
+    return this.correct(`spend:pred:${predictionId}`, costMs);
+  }
+
+  async usage(scopes: BudgetScope[], now: number): Promise<ScopeUsage[]> {
+    if (scopes.length === 0) return [];
+    const keys = scopes.map((scope) => counterKey(scope, now));
+    const values = await this.connection.run((redis) => redis.mget(...keys.map((key) => this.key(key.name))));
+    return scopes.map((scope, i) => ({ usedMs: Number(values[i] ?? 0), limitMs: scope.limitMs, resetAt: keys[i].resetAt }));
+  }
+
+  async recordCost(model: string, costMs: number): Promise<void> {
+    const key = this.key(`spend:recent:${model}`);
+    await this.connection.run((redis) => redis.multi().lpush(key, costMs).ltrim(key, 0, RECENT_COSTS - 1).exec());
+  }
+
+  async recentCosts(model: string): Promise<number[]> {
+    const values = await this.connection.run((redis) => redis.lrange(this.key(`spend:recent:${model}`), 0, RECENT_COSTS - 1));
+    return values.map(Number);
+  }
+
+  private async correct(name: string, costMs: number): Promise<number | null> {
+    const amount = Number(await this.connection.run((redis) => SETTLE(redis, [this.key(name)], [costMs])));
+    return amount < 0 ? null : amount;
+  }
+
+  private key(name: string): string {
+    return this.connection.key(this.namespace + name);
+  }
+}
