@@ -29,7 +29,7 @@ function tempDir(): string {
 
 const PROJECT_FILES = {
   "package.json": JSON.stringify({
-    dependencies: { axios: "^1.21.1", ioredis: "^6.0.0", zod: "^4.6.7", react: "^19.3.1", "react-dom": "^19.3.1", busboy: "^1.6.0", next: "^16.4.6" },
+    dependencies: { axios: "^1.21.1", ioredis: "^6.0.0", zod: "^4.6.7", react: "^19.3.1", "react-dom": "^19.3.1", busboy: "^1.6.0", next: "^16.4.6", "@opentelemetry/sdk-node": "^0.223.0" },
     devDependencies: { "@types/busboy": "^1.5.5", typescript: "^5.9.3" },
   }),
   ".env.example": "# Header of the file.\n\n# ---- Replicate ----\n\n# The token.\nREPLICATE_API_TOKEN=\n\n# The model.\nREPLICATE_MODEL=\n",
@@ -60,6 +60,8 @@ const PROJECT_FILES = {
   "app/page.tsx": 'import { Panel } from "./_components/panel";\nexport default function Page() {\n  return <Panel />;\n}\n',
   "app/_components/panel.tsx": '"use client";\nimport { useState } from "react";\nimport { view } from "@/lib/browser/view";\nexport function Panel() {\n  return <p>{view(String(useState))}</p>;\n}\n',
   "app/globals.css": "body { margin: 0; }\n",
+  "instrumentation.ts": 'export async function register() {\n  await (await import("./lib/server/otel")).start();\n}\n',
+  "lib/server/otel.ts": 'export const start = async () => import("@opentelemetry/sdk-node");\n',
 };
 
 function makeProject(): string {
@@ -212,7 +214,16 @@ describe("package.json", () => {
     const pkg = read(app, "package.json");
     expect(pkg).toMatch(/^\{\n {2}"name": "their-app",/);
     // The fixture's routes import neither next nor react: theirs stay as they are, even pinned below our range.
-    expect(JSON.parse(pkg).dependencies).toEqual({ next: "16.4.3", react: "19.3.0", "react-dom": "19.3.0", zod: "^4.1.0", axios: "^1.21.1", busboy: "^1.6.0", ioredis: "^6.0.0" });
+    expect(JSON.parse(pkg).dependencies).toEqual({
+      next: "16.4.3",
+      react: "19.3.0",
+      "react-dom": "19.3.0",
+      zod: "^4.1.0",
+      axios: "^1.21.1",
+      busboy: "^1.6.0",
+      ioredis: "^6.0.0",
+      "@opentelemetry/sdk-node": "^0.223.0",
+    });
   });
 });
 
@@ -231,6 +242,25 @@ describe(".env.example", () => {
   it("changes nothing when every variable is there", () => {
     const once = appendMissingVariables("", ours).text;
     expect(appendMissingVariables(once, ours)).toEqual({ text: once, added: [] });
+  });
+});
+
+describe("instrumentation.ts", () => {
+  it("is copied beside the app folder, with what it imports, when the app has none", () => {
+    const app = makeApp({ src: true, alias: "~/" });
+    run(makeProject(), [app]);
+    expect(read(app, "src/instrumentation.ts")).toContain('import("./lib/server/otel")');
+    expect(existsSync(path.join(app, "src/lib/server/otel.ts"))).toBe(true);
+  });
+
+  it("is not copied over the app's own, nor what only it imports; the output says so", () => {
+    const app = makeApp({ src: false, alias: "@/", extra: { "instrumentation.ts": "export function register() {}\n" } });
+    const { code, out } = run(makeProject(), [app]);
+    expect(code).toBe(0);
+    expect(read(app, "instrumentation.ts")).toBe("export function register() {}\n");
+    expect(existsSync(path.join(app, "lib/server/otel.ts"))).toBe(false);
+    expect(JSON.parse(read(app, "package.json")).dependencies["@opentelemetry/sdk-node"]).toBeUndefined();
+    expect(out).toContain("kept your instrumentation.ts");
   });
 });
 

@@ -27,6 +27,12 @@ const PAGE = "app/page.tsx";
 /** The page's styles live in the root layout's stylesheet here; the copied page imports them itself. */
 const PAGE_STYLES = "app/globals.css";
 const PAGE_STYLES_COPY = "replicate-demo.css";
+/**
+ * Next's instrumentation file (OpenTelemetry for the route): copied, with what it imports, when the
+ * app has none; an app's own is kept, and the output says how to add the route's.
+ */
+const INSTRUMENTATION = "instrumentation.ts";
+const INSTRUMENTATION_NAMES = ["instrumentation.ts", "instrumentation.js", "instrumentation.mjs"];
 /** The files a user edits to fit the route to their model and app (those of them that exist). */
 const USER_FILES = [/^app\/api\/ai\/replicate\/schema\.ts$/, /\/on-prediction\.ts$/, /^lib\/replicate\.ts$/];
 
@@ -51,6 +57,8 @@ export interface AddToPlan {
   packageJson: PlannedWrite;
   envExample: PlannedWrite & { added: string[] };
   userFiles: string[];
+  /** The app's own instrumentation file, kept in place of this project's; null when ours is copied or there is none. */
+  theirInstrumentation: string | null;
 }
 
 /** The route files of this project, relative to its root. */
@@ -80,7 +88,9 @@ export function pagePathOf(raw: string): string {
 export function planAddTo(root: string, dir: string, options: { page?: string } = {}): AddToPlan {
   const target = inspectTarget(dir);
   const pagePath = options.page === undefined ? undefined : pagePathOf(options.page);
-  const entries = [...routeFiles(root), ...(pagePath ? [PAGE] : [])];
+  const theirInstrumentation = instrumentationOf(root, dir, target, pagePath);
+  const withInstrumentation = existsSync(path.join(root, INSTRUMENTATION)) && theirInstrumentation === null;
+  const entries = [...routeFiles(root), ...(pagePath ? [PAGE] : []), ...(withInstrumentation ? [INSTRUMENTATION] : [])];
   const walk = walkImports(root, entries);
   const placed = placeFiles(root, walk.files, { target, pagePath });
   if (pagePath && existsSync(path.join(root, PAGE_STYLES))) {
@@ -115,7 +125,15 @@ export function planAddTo(root: string, dir: string, options: { page?: string } 
   };
 
   const userFiles = files.filter((file) => USER_FILES.some((pattern) => pattern.test(file.source))).map((file) => file.destination);
-  return { target, files, dependencies, packageJson, envExample, userFiles };
+  return { target, files, dependencies, packageJson, envExample, userFiles, theirInstrumentation };
+}
+
+/** The app's own instrumentation file (where Next looks: beside app/), unless it is this project's as add-to writes it. */
+function instrumentationOf(root: string, dir: string, target: TargetApp, pagePath: string | undefined): string | null {
+  const theirs = INSTRUMENTATION_NAMES.map((name) => path.posix.join(target.codeRoot, name)).find((file) => existsSync(path.join(dir, file)));
+  if (!theirs || !existsSync(path.join(root, INSTRUMENTATION))) return theirs ?? null;
+  const [ours] = placeFiles(root, [INSTRUMENTATION], { target, pagePath });
+  return theirs === ours.destination && readFileSync(path.join(dir, theirs), "utf8") === ours.text ? null : theirs;
 }
 
 /** Runs the command; resolves to its exit code. */
@@ -189,6 +207,9 @@ function report(plan: AddToPlan, shown: string, io: AddToIo): void {
     io.stdout(`  package.json: changed ${change.name} from ${change.from} to ${change.to} (the route needs ${change.to})`);
   }
   for (const { name, range } of dependencies.unchecked) io.stdout(`  package.json: kept ${name} ${range} (not a version range: check it meets this project's)`);
+  if (plan.theirInstrumentation) {
+    io.stdout(`  kept your ${plan.theirInstrumentation}: for the route's OpenTelemetry spans, see this project's ${INSTRUMENTATION}`);
+  }
   if (envExample.added.length > 0) {
     io.stdout(`  .env.example: ${envExample.status === "new" ? "created with" : "appended"} ${envExample.added.length} variables (${envExample.added[0]}…)`);
   }
