@@ -90,6 +90,7 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
       } catch (signal) {
         releaseBody();
         releaseSlot();
+        span.end();
         throw signal;
       }
       failure = error;
