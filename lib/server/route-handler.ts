@@ -6,6 +6,7 @@ import "server-only";
 // has ended, and trace the request (a span, lib/server/telemetry.ts) whose id the log line
 // carries. The handlers themselves (lib/server/handlers/) only parse, call into lib/ and answer.
 
+import { unstable_rethrow } from "next/navigation";
 import type { Config, GuardConfig } from "./config";
 import type { Engine } from "./engine";
 import type { Caller } from "./guard/access";
@@ -97,6 +98,16 @@ export function replicateRoute<P = Record<string, never>>(host: RouteHost, name:
       const params = segment ? await segment.params : ({} as P);
       response = await handler(request, context as RequestContext, params);
     } catch (error) {
+      // Next's own signals go back to Next, not into a problem answer: in an app with Cache
+      // Components, `next build` prerenders a GET route and stops it at its first read of the request.
+      try {
+        unstable_rethrow(error);
+      } catch (signal) {
+        releaseBody();
+        releaseSlot();
+        span.end();
+        throw signal;
+      }
       failure = error;
       response = toProblem(error).toResponse();
     }

@@ -14,6 +14,7 @@ import type { Engine } from "@/lib/server/engine";
 import { replicateOptionsFromEnv } from "@/lib/server/env-options";
 import { createReplicateRoutes, type ReplicateRoutes, type ReplicateRoutesOptions } from "@/lib/server/replicate-routes";
 import type { MemoryDeliveredPredictions } from "@/lib/server/shared-state/memory-deliveries";
+import type { RouteHost } from "@/lib/server/route-handler";
 import { sharedStateFor, type SharedState } from "@/lib/server/shared-state/shared-state";
 
 const variables: Record<string, string | undefined> = {};
@@ -89,4 +90,10 @@ function storesFor(env: Record<string, string | undefined>): SharedState {
 /** The current engine's in-process store of delivered predictions (the memory stores' MemoryDeliveredPredictions). */
 export function deliveredStore(): MemoryDeliveredPredictions {
   return testEngine().shared().deliveredPredictions as MemoryDeliveredPredictions;
+}
+
+/** The current engine as its routes see it, for a test that wraps a handler of its own with `replicateRoute`. */
+export function testHost(): RouteHost {
+  const routes = testRoutes();
+  return { guard: routes.guard, config: routes.config, engine: routes.engine };
 }
