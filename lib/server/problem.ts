@@ -1,9 +1,9 @@
 import "server-only";
+// The one error shape every route answers: Replicate's own RFC 7807 body `{title, detail, status}`.
+// Handlers throw a Problem; `toResponse()` is the only place that turns one into JSON.
+
 import type { ProblemBody } from "../shared/problem-body";
-/**
- * The one error shape every route answers: Replicate's own RFC 7807 body `{title, detail, status}`.
- * Handlers throw a Problem; `toResponse()` is the only place that turns one into JSON.
- */
+
 export class Problem extends Error {
   readonly status: number;
   readonly title: string;

@@ -1,27 +1,25 @@
 import "server-only";
+// The create policy, all of it: when a create may be retried, how it waits for a slot, and how long.
+//
+// - When: only after a 429. A throttled create was not accepted; after a 5xx or a network error
+//   the prediction may exist, and a second create would run (and bill) the model twice.
+// - The slot: creates are sent at once until Replicate throttles one. From then on, for a minute
+//   after the last 429, this process sends its creates one slot at a time, at the account's create
+//   rate (REPLICATE_CREATES_PER_MINUTE): a throttled create waits out its `Retry-After` (or the
+//   `~Ns` hint, else backoff) in its own slot, instead of every waiting create retrying at the same
+//   instant and being throttled again.
+// - How long: as long as the request's deadline allows (at most MAX_CREATE_RETRIES retries). A
+//   create whose slot lies past the deadline is not sent: it is answered 429 with `Retry-After`.
+//
+// The pacer is a cache of timing, not state: a new process starts unpaced and learns from the
+// first 429. The clock (`now`, `sleep`) can be injected; it defaults to Date.now and setTimeout.
+
 import type { Config } from "../config";
 import { Problem } from "../problem";
 import { retryWaitMs, type FailedAttempt, type RetryContext } from "./retry-policy";
 import type { ReplicateCall } from "./transport";
 import { MemoryCreatePacing, type CreatePacing } from "../shared-state/create-pacing";
 import { SharedStateUnavailable } from "../shared-state/redis-connection";
-
-/**
- * The create policy, all of it: when a create may be retried, how it waits for a slot, and how long.
- *
- * - When: only after a 429. A throttled create was not accepted; after a 5xx or a network error
- *   the prediction may exist, and a second create would run (and bill) the model twice.
- * - The slot: creates are sent at once until Replicate throttles one. From then on, for a minute
- *   after the last 429, this process sends its creates one slot at a time, at the account's create
- *   rate (REPLICATE_CREATES_PER_MINUTE): a throttled create waits out its `Retry-After` (or the
- *   `~Ns` hint, else backoff) in its own slot, instead of every waiting create retrying at the same
- *   instant and being throttled again.
- * - How long: as long as the request's deadline allows (at most MAX_CREATE_RETRIES retries). A
- *   create whose slot lies past the deadline is not sent: it is answered 429 with `Retry-After`.
- *
- * The pacer is a cache of timing, not state: a new process starts unpaced and learns from the
- * first 429. The clock (`now`, `sleep`) can be injected; it defaults to Date.now and setTimeout.
- */
 
 export const MAX_CREATE_RETRIES = 1000;
 
@@ -31,7 +29,6 @@ export function clientGone(): Problem {
     nothingCreated: true,
   });
 }
-
 
 /**
  * Milliseconds before retrying a failed create (in its own slot), or null when it must not be

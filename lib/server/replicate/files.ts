@@ -1,18 +1,16 @@
 import "server-only";
+// Replicate's Files API: upload (`POST /files`, multipart), delete (`DELETE /files/{id}`). One
+// function an endpoint. An upload is not idempotent (a retry after a 5xx or a lost answer could
+// leave a second file on the account), so, like a create, it is retried only after a 429. Files
+// are at most 100 MiB and expire after 24 h by themselves; a file's `urls.get` is an input only
+// for predictions of the same account.
+
 import { Readable } from "node:stream";
 import type { Config } from "../config";
 import { Problem } from "../problem";
 import { retryWaitMs, type FailedAttempt, type RetryContext } from "./retry-policy";
 import { callReplicate, type CallStats } from "./transport";
 import { readFile, type ReplicateFile } from "../../shared/replicate-objects";
-
-/**
- * Replicate's Files API: upload (`POST /files`, multipart), delete (`DELETE /files/{id}`). One
- * function an endpoint. An upload is not idempotent (a retry after a 5xx or a lost answer could
- * leave a second file on the account), so, like a create, it is retried only after a 429. Files
- * are at most 100 MiB and expire after 24 h by themselves; a file's `urls.get` is an input only
- * for predictions of the same account.
- */
 
 export const FILES_MAX_BYTES = 100 * 1024 * 1024;
 const MAX_UPLOAD_RETRIES = 5;

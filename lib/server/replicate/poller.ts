@@ -1,4 +1,52 @@
 import "server-only";
+// One poller per engine (one account): every prediction the engine waits for is refreshed in
+// shared rounds, one round per poll interval, within a per-minute call budget (Replicate allows
+// 3,000 non-create calls a minute per account). With few predictions in flight a round GETs each
+// one; with many it reads Replicate's list endpoint, where one call reports on up to 100
+// predictions. So a thousand predictions in flight cost about ten calls a second, not a thousand,
+// and never draw a 429.
+//
+// A prediction whose logs show a tqdm bar that will be full before the next round is polled alone
+// at that moment instead (when the budget has a token to spare): the answer follows the end of
+// the run by a fraction of a step, not by half a poll interval, for no more calls. At most once
+// per step of a bar: logs that stopped moving get the round rate, never a storm of polls.
+//
+// The list endpoint holds every prediction of the account (the website's, other apps', other
+// instances'), and its entries carry no logs. So a round reads only the pages the waiters' window
+// needs (bounded, never more calls than GETting each waiter), GETs the waiters it did not find,
+// and GETs a prediction the list shows ended, so that its answer carries its logs.
+//
+// `current()` is the status read of `GET /api/ai/replicate/{handle}`: concurrent reads of one
+// prediction share one call per poll interval, counted against the same budget. `cancel()` is
+// `DELETE`'s: one cancel per prediction per poll interval however many ask, on every instance
+// together when shared (a turn in the shared store), counted against the same budget too.
+//
+// A prediction with a stream (`urls.stream`: text and file streams alike) is waited for on it, not
+// polled: the stream's `done` says the run ended, to the millisecond, and the prediction is then
+// read once (end-watch.ts). Not with webhooks: their delivery says the same, with the prediction,
+// for nothing.
+//
+// A webhook that reports a prediction ended (on this instance, or on another one through the shared
+// state's events) answers its waiters at once. With webhooks on, a prediction the list shows ended
+// is left to its webhook until WEBHOOK_GRACE_ROUNDS rounds after it ended (its `completed_at`) before it
+// is read: the delivery carries the whole prediction, a read would only pay for it twice.
+//
+// A wait that learns its end another way (its stream, or webhooks) is polled only once in
+// COVERED_EVERY_ROUNDS rounds (WEBHOOK_COVERED_EVERY_ROUNDS with webhooks), and gets no ETA poll:
+// the fallback, so that a silent stream never strands it, and a lost webhook costs about two
+// rounds: the next due poll finds it ended and reads it whole once its grace is over.
+//
+// With shared state on Redis (REDIS_URL), the account is polled once, not once per instance: each
+// instance publishes what it waits for, the instance holding the poller's lease refreshes all of it
+// in one round (one list call for up to 100, whichever instance waits for them) and publishes the
+// changes, and every instance answers its own waiters from them. The budget is then the account's
+// (CallBudget). Another instance takes the lease within about two rounds when the holder dies or
+// freezes; an instance that hears no round for FALLBACK_AFTER_ROUNDS polls its own, at a slower pace,
+// until one comes, and polls its own as one process would while the shared state is unreachable.
+//
+// This is a cache of who is waiting, not state: a process that dies loses nothing Replicate
+// does not still have.
+
 import type { Config } from "../config";
 import { callReplicate, isReplicateOrigin, type CallStats } from "./transport";
 import { CallAborted } from "./replicate-errors";
@@ -16,56 +64,6 @@ import { SharedStateUnavailable } from "../shared-state/redis-connection";
 import type { SharedState } from "../shared-state/shared-state";
 import type { Clock } from "../clock";
 import type { PredictionEvents } from "../shared-state/webhook-state";
-
-/**
- * One poller per process and account: every prediction this process waits for is refreshed in
- * shared rounds, one round per poll interval, within a per-minute call budget (Replicate allows
- * 3,000 non-create calls a minute per account). With few predictions in flight a round GETs each
- * one; with many it reads Replicate's list endpoint, where one call reports on up to 100
- * predictions. So a thousand predictions in flight cost about ten calls a second, not a thousand,
- * and never draw a 429.
- *
- * A prediction whose logs show a tqdm bar that will be full before the next round is polled alone
- * at that moment instead (when the budget has a token to spare): the answer follows the end of
- * the run by a fraction of a step, not by half a poll interval, for no more calls. At most once
- * per step of a bar: logs that stopped moving get the round rate, never a storm of polls.
- *
- * The list endpoint holds every prediction of the account (the website's, other apps', other
- * instances'), and its entries carry no logs. So a round reads only the pages the waiters' window
- * needs (bounded, never more calls than GETting each waiter), GETs the waiters it did not find,
- * and GETs a prediction the list shows ended, so that its answer carries its logs.
- *
- * `current()` is the status read of `GET /api/ai/replicate/{handle}`: concurrent reads of one
- * prediction share one call per poll interval, counted against the same budget. `cancel()` is
- * `DELETE`'s: one cancel per prediction per poll interval however many ask, on every instance
- * together when shared (a turn in the shared store), counted against the same budget too.
- *
- * A prediction with a stream (`urls.stream`: text and file streams alike) is waited for on it, not
- * polled: the stream's `done` says the run ended, to the millisecond, and the prediction is then
- * read once (end-watch.ts). Not with webhooks: their delivery says the same, with the prediction,
- * for nothing.
- *
- * A webhook that reports a prediction ended (on this instance, or on another one through the shared
- * state's events) answers its waiters at once. With webhooks on, a prediction the list shows ended
- * is left to its webhook until WEBHOOK_GRACE_ROUNDS rounds after it ended (its `completed_at`) before it
- * is read: the delivery carries the whole prediction, a read would only pay for it twice.
- *
- * A wait that learns its end another way (its stream, or webhooks) is polled only once in
- * COVERED_EVERY_ROUNDS rounds (WEBHOOK_COVERED_EVERY_ROUNDS with webhooks), and gets no ETA poll:
- * the fallback, so that a silent stream never strands it, and a lost webhook costs about two
- * rounds: the next due poll finds it ended and reads it whole once its grace is over.
- *
- * With shared state on Redis (REDIS_URL), the account is polled once, not once per instance: each
- * instance publishes what it waits for, the instance holding the poller's lease refreshes all of it
- * in one round (one list call for up to 100, whichever instance waits for them) and publishes the
- * changes, and every instance answers its own waiters from them. The budget is then the account's
- * (CallBudget). Another instance takes the lease within about two rounds when the holder dies or
- * freezes; an instance that hears no round for FALLBACK_AFTER_ROUNDS polls its own, at a slower pace,
- * until one comes, and polls its own as one process would while the shared state is unreachable.
- *
- * This is a cache of who is waiting, not state: a process that dies loses nothing Replicate
- * does not still have.
- */
 
 export interface PollOptions {
   signal: AbortSignal;
@@ -604,7 +602,6 @@ function allAborted(signals: AbortSignal[]): { signal: AbortSignal; dispose: () 
   check();
   return { signal: controller.signal, dispose: () => signals.forEach((signal) => signal.removeEventListener("abort", check)) };
 }
-
 
 /**
  * The engine's poller (one account, one base URL): created on first use, with the engine's

@@ -1,22 +1,20 @@
 import "server-only";
+// A prediction's handle: the one path segment (`/api/ai/replicate/{handle}`) by which its caller
+// follows or cancels it. It carries Replicate's id and a proof that this app started it for that
+// caller: `{id}.{mac}`, the mac an HMAC-SHA256 of the id and the caller's identity, keyed with a
+// key derived from a secret the app already has (the Replicate token, or PREDICTION_HANDLE_SECRET
+// when set). No store is needed, so a handle holds on any instance and after any restart; the
+// cost is that rotating the secret retires the handles made with it.
+//
+// A handle that does not verify, a bare Replicate id, or another caller's handle are all the
+// same `404`: a stranger learns nothing, not even that the prediction exists.
+
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Config } from "../config";
 import { derivedKey } from "../derived-key";
 import type { Caller } from "../guard/access";
 import { invalidFieldsProblem } from "../validation";
 import { Problem } from "../problem";
-
-/**
- * A prediction's handle: the one path segment (`/api/ai/replicate/{handle}`) by which its caller
- * follows or cancels it. It carries Replicate's id and a proof that this app started it for that
- * caller: `{id}.{mac}`, the mac an HMAC-SHA256 of the id and the caller's identity, keyed with a
- * key derived from a secret the app already has (the Replicate token, or PREDICTION_HANDLE_SECRET
- * when set). No store is needed, so a handle holds on any instance and after any restart; the
- * cost is that rotating the secret retires the handles made with it.
- *
- * A handle that does not verify, a bare Replicate id, or another caller's handle are all the
- * same `404`: a stranger learns nothing, not even that the prediction exists.
- */
 
 const ID = "[a-z0-9]{8,64}";
 const MAC_BYTES = 16;

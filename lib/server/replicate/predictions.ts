@@ -1,4 +1,7 @@
 import "server-only";
+// Replicate's predictions resource: create, get, cancel. One function an endpoint, no policy:
+// a create's pacing and retries are create-policy.ts's, a GET's or cancel's retry-policy.ts's.
+
 import type { Config } from "../config";
 import { Problem } from "../problem";
 import { callReplicate, type CallStats } from "./transport";
@@ -7,11 +10,6 @@ import { CallAborted } from "./replicate-errors";
 import { logWarning } from "../log";
 import { PREDICTION_ID, type Prediction } from "../../shared/prediction";
 import { isUnknownStatus, readCreatedPrediction, readPrediction } from "../../shared/replicate-objects";
-
-/**
- * Replicate's predictions resource: create, get, cancel. One function an endpoint, no policy:
- * a create's pacing and retries are create-policy.ts's, a GET's or cancel's retry-policy.ts's.
- */
 
 export interface CreateOptions {
   deadline: number;

@@ -1,4 +1,16 @@
 import "server-only";
+// The one module that speaks HTTP to Replicate: one axios instance, keep-alive sockets (each new
+// connection to Replicate costs a TLS handshake), one retry hook that asks each call's retry
+// planner whether and when to retry. Nothing else in the project imports axios. What a call may
+// retry is policy, not transport: retry-policy.ts for GET and cancel, create-policy.ts for a
+// create. Errors leave this module as Problems that carry no request config (replicate-errors.ts),
+// so the token can never be serialized into an answer or a log line.
+//
+// The token goes only to the configured base URL's origin. A call naming any other absolute URL
+// (a list page's `next` link, a stream URL on another host) is sent WITHOUT the token rather than
+// refused: Replicate's stream URLs on other hosts are signed and need none, and a link to a host
+// we do not trust then learns nothing from us.
+
 import http from "node:http";
 import https from "node:https";
 import axios, { AxiosError, type AxiosResponse } from "axios";
@@ -8,20 +20,6 @@ import { redact } from "../log";
 import { describeFailure, parseJson, redactToken, toReplicateProblem } from "./replicate-errors";
 import { planRetry, type FailedAttempt, type RetryContext } from "./retry-policy";
 import { noteUpstreamAnswer } from "../telemetry";
-
-/**
- * The one module that speaks HTTP to Replicate: one axios instance, keep-alive sockets (each new
- * connection to Replicate costs a TLS handshake), one retry hook that asks each call's retry
- * planner whether and when to retry. Nothing else in the project imports axios. What a call may
- * retry is policy, not transport: retry-policy.ts for GET and cancel, create-policy.ts for a
- * create. Errors leave this module as Problems that carry no request config (replicate-errors.ts),
- * so the token can never be serialized into an answer or a log line.
- *
- * The token goes only to the configured base URL's origin. A call naming any other absolute URL
- * (a list page's `next` link, a stream URL on another host) is sent WITHOUT the token rather than
- * refused: Replicate's stream URLs on other hosts are signed and need none, and a link to a host
- * we do not trust then learns nothing from us.
- */
 
 export const USER_AGENT = "replicate-next-route/0.1 (+https://github.com/replicate-next-route)";
 

@@ -1,12 +1,11 @@
 import "server-only";
+// Account-wide create pacing after a 429: "creates are paced until T, the next free slot is S",
+// the state `MemoryCreatePacing` keeps in one process, kept in Redis so every instance takes its slot
+// from the same sequence. One script reads and reserves, so two instances never get one slot.
+// The in-process implementation is `MemoryCreatePacing` below.
+
 import { luaScript, type RedisConnection } from "./redis-connection";
 
-/**
- * Account-wide create pacing after a 429: "creates are paced until T, the next free slot is S",
- * the state `MemoryCreatePacing` keeps in one process, kept in Redis so every instance takes its slot
- * from the same sequence. One script reads and reserves, so two instances never get one slot.
- * The in-process implementation is `MemoryCreatePacing` below.
- */
 export interface CreatePacing {
   /** Milliseconds to wait before sending a create, not earlier than `notBefore`; reserves that slot. */
   reserve(now: number, notBefore?: number): number | Promise<number>;

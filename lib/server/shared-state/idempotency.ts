@@ -1,20 +1,19 @@
 import "server-only";
+// Idempotency records: a caller's `Idempotency-Key` → the create it started. `begin` decides
+// atomically (one Lua script on Redis, one synchronous step in memory), so of two requests with
+// the same key, racing on two instances, exactly one creates:
+// - `new`: the caller owns the key and creates; then `complete` (a prediction exists) or
+//   `abandon` (the create failed before any prediction existed, so a retry may create);
+// - `in-progress`: another request is creating (answer 409 with Retry-After);
+// - `created`: the same body was created already (answer that prediction);
+// - `different-body`: the key was used with another body (answer 422).
+//
+// A finished record lives 24 h; one still "creating" only `CREATING_TTL_MS`, so a key whose
+// creator died is free again instead of answering 409 for a day. Times are the caller's `now`.
+
 import { createHash } from "node:crypto";
 import { luaScript, type RedisConnection } from "./redis-connection";
 
-/**
- * Idempotency records: a caller's `Idempotency-Key` → the create it started. `begin` decides
- * atomically (one Lua script on Redis, one synchronous step in memory), so of two requests with
- * the same key, racing on two instances, exactly one creates:
- * - `new`: the caller owns the key and creates; then `complete` (a prediction exists) or
- *   `abandon` (the create failed before any prediction existed, so a retry may create);
- * - `in-progress`: another request is creating (answer 409 with Retry-After);
- * - `created`: the same body was created already (answer that prediction);
- * - `different-body`: the key was used with another body (answer 422).
- *
- * A finished record lives 24 h; one still "creating" only `CREATING_TTL_MS`, so a key whose
- * creator died is free again instead of answering 409 for a day. Times are the caller's `now`.
- */
 export type IdempotencyBegin =
   | { kind: "new" }
   /** `left`: the creating request's client has gone; a retry waits for its prediction instead of a 409. */

@@ -1,14 +1,13 @@
 import "server-only";
+// Polling once per account: every instance publishes the predictions it waits for (with the status
+// it last saw), the instance holding the poller's lease reads them all, refreshes them together
+// (one list call reports on up to 100, whichever instance waits for them) and publishes each round's
+// changes; each instance answers its own waiters from them. An instance's entries expire unless
+// renewed every round, so a dead instance's waits stop being polled within `ttlMs`.
+
 import { luaScript, type RedisConnection } from "./redis-connection";
 import { isPrediction, type Prediction } from "../../shared/prediction";
 
-/**
- * Polling once per account: every instance publishes the predictions it waits for (with the status
- * it last saw), the instance holding the poller's lease reads them all, refreshes them together
- * (one list call reports on up to 100, whichever instance waits for them) and publishes each round's
- * changes; each instance answers its own waiters from them. An instance's entries expire unless
- * renewed every round, so a dead instance's waits stop being polled within `ttlMs`.
- */
 export interface PolledEntry {
   id: string;
   /** The prediction's `created_at` (ISO), for the list endpoint's `created_after`. */

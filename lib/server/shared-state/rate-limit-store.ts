@@ -1,20 +1,19 @@
 import "server-only";
+// REPLICATE_RATE_LIMIT shared by every instance: the same GCRA as `MemoryRateLimitStore` (one
+// "full again at" timestamp a client), read and written by one Lua script, so two instances
+// counting the same client at once cannot both spend its last request.
+//
+// Time is the caller's `now`, like the in-memory store (instances' clocks are NTP-synced; a skew
+// only shifts a client's allowance by that skew). The key's expiry only collects idle clients.
+//
+// Hand-written rather than rate-limiter-flexible: its Redis limiters count fixed windows, which
+// let a client spend twice its limit across a window's edge and answer a different retry time
+// than the in-memory GCRA; GCRA is a dozen lines of Lua.
+
 import type { RateDecision, RateLimitStore } from "../guard/rate-limit";
 import type { RateRule } from "../guard/rate-rule";
 import { luaScript, type RedisConnection } from "./redis-connection";
 
-/**
- * REPLICATE_RATE_LIMIT shared by every instance: the same GCRA as `MemoryRateLimitStore` (one
- * "full again at" timestamp a client), read and written by one Lua script, so two instances
- * counting the same client at once cannot both spend its last request.
- *
- * Time is the caller's `now`, like the in-memory store (instances' clocks are NTP-synced; a skew
- * only shifts a client's allowance by that skew). The key's expiry only collects idle clients.
- *
- * Hand-written rather than rate-limiter-flexible: its Redis limiters count fixed windows, which
- * let a client spend twice its limit across a window's edge and answer a different retry time
- * than the in-memory GCRA; GCRA is a dozen lines of Lua.
- */
 const GCRA = luaScript(`
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])

@@ -1,16 +1,15 @@
 import "server-only";
+// What webhooks leave behind, shared by every instance: the webhook ids already processed (a
+// retried delivery is processed once in total, whichever instance it lands on), the terminal
+// predictions they delivered (so a status request on any instance is answered without a call to
+// Replicate), and a "prediction ended" channel (so a webhook received by one instance ends a wait
+// on another). The in-process implementations are `MemoryDeliveryIds`, `MemoryDeliveredPredictions` and
+// `MemoryPredictionEvents`; all three are caches: Replicate stays the source of truth.
+
 import { STORE_FRESH_MS } from "../shared-state/memory-deliveries";
 import type { RedisConnection } from "./redis-connection";
 import { isPrediction, isTerminal, type Prediction } from "../../shared/prediction";
 
-/**
- * What webhooks leave behind, shared by every instance: the webhook ids already processed (a
- * retried delivery is processed once in total, whichever instance it lands on), the terminal
- * predictions they delivered (so a status request on any instance is answered without a call to
- * Replicate), and a "prediction ended" channel (so a webhook received by one instance ends a wait
- * on another). The in-process implementations are `MemoryDeliveryIds`, `MemoryDeliveredPredictions` and
- * `MemoryPredictionEvents`; all three are caches: Replicate stays the source of truth.
- */
 export interface DeliveryIds {
   /** True the first time an id is offered (by any instance), false on every repeat. */
   firstTime(id: string): boolean | Promise<boolean>;
