@@ -110,10 +110,10 @@ export async function claimCreate(
   const hash = bodyHash(JSON.stringify(body));
   // A retry whose first request's caller left waits (up to its own cap) for that prediction.
   const waitUntil = context.config && context.receivedAt !== undefined ? deadlineOf(context.config, context.receivedAt) : 0;
-  let decision = await store.begin(record, hash);
+  let decision = await store.begin(record, hash, clock.now());
   while (decision.kind === "in-progress" && decision.left && clock.now() + REATTACH_POLL_MS < waitUntil && !request.signal.aborted) {
     await clock.sleep(REATTACH_POLL_MS);
-    decision = await store.begin(record, hash);
+    decision = await store.begin(record, hash, clock.now());
   }
   if (decision.kind === "created") return { kind: "replay", predictionId: decision.predictionId, attach: () => store.attach(record) };
   if (decision.kind === "different-body") {
@@ -140,7 +140,7 @@ export async function claimCreate(
       predictionId = id;
       // Never fails the answer: the prediction exists and is answered; the record then expires as "creating".
       // Kept alive past an answer sent at once (async mode) on hosts that freeze after answering.
-      keepAlive("complete the Idempotency-Key record", store.complete(record, id).catch((error: unknown) => unrecorded(id, error)));
+      keepAlive("complete the Idempotency-Key record", store.complete(record, id, clock.now()).catch((error: unknown) => unrecorded(id, error)));
     },
     async beforeCreate(work) {
       try {

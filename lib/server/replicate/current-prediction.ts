@@ -20,7 +20,7 @@ export async function currentPrediction(config: Config, id: string, options: { s
 
 async function deliveredCopy(config: Config, id: string): Promise<Prediction | undefined> {
   try {
-    return await config.engine.shared().deliveredPredictions.freshTerminal(id);
+    return await config.engine.shared().deliveredPredictions.freshTerminal(id, config.engine.clock.now());
   } catch (error) {
     if (error instanceof SharedStateUnavailable) return undefined;
     throw error;

@@ -439,7 +439,7 @@ export class Poller {
   /** The holder's part: refresh what every instance waits for, answer its own, publish the changes. */
   private async pollForAll(own: Waiter[], sharing: PollSharing): Promise<void> {
     const readAt = this.clock.now();
-    const remote = await sharing.share.allWaiting().catch(() => []);
+    const remote = await sharing.share.allWaiting(this.clock.now()).catch(() => []);
     const entries = uniqueEntries([...own.map(entryOf), ...remote.filter((entry) => entry.due !== false)]);
     // With nothing to poll the round still goes out (a heartbeat): the others hear a holder.
     const seen =
@@ -512,7 +512,7 @@ export class Poller {
     const shared = this.parts.sharing?.budget;
     if (shared) {
       try {
-        return await shared.take(signal);
+        return await shared.take(this.clock, signal);
       } catch (error) {
         if (!(error instanceof SharedStateUnavailable)) throw error;
       }
@@ -525,7 +525,7 @@ export class Poller {
     const shared = this.parts.sharing?.budget;
     if (!shared) return this.localBudget.tryTake();
     try {
-      return (await shared.tryTake()).allowed;
+      return (await shared.tryTake(this.clock.now())).allowed;
     } catch {
       return false;
     }

@@ -2,6 +2,7 @@ import "server-only";
 import type { RateDecision, RateLimitStore } from "../guard/rate-limit";
 import type { RateRule } from "../guard/rate-rule";
 import { CallAborted } from "../replicate/replicate-errors";
+import type { Clock } from "../clock";
 
 /**
  * The account's budget of calls a minute (REPLICATE_POLL_BUDGET_PER_MINUTE), shared by every
@@ -23,17 +24,17 @@ export class CallBudget {
   }
 
   /** One call now if the budget has one (for optional calls); else when the next one is due. */
-  tryTake(now = Date.now()): Promise<RateDecision> {
+  tryTake(now: number): Promise<RateDecision> {
     return Promise.resolve(this.store.take(this.key, this.rule, now));
   }
 
   /** Waits for a call's worth of budget, or throws `CallAborted` once `signal` aborts. */
-  async take(signal?: AbortSignal, clock: () => number = Date.now): Promise<void> {
+  async take(clock: Clock, signal?: AbortSignal): Promise<void> {
     for (;;) {
       if (signal?.aborted) throw new CallAborted();
-      const decision = await this.tryTake(clock());
+      const decision = await this.tryTake(clock.now());
       if (decision.allowed) return;
-      await new Promise((resolve) => setTimeout(resolve, Math.ceil(decision.retryAfterMs)));
+      await clock.sleep(Math.ceil(decision.retryAfterMs), signal);
     }
   }
 }
