@@ -46,7 +46,7 @@ describe("the simulated model's outputs are kept", () => {
     for (const request of fileRequests) expect(request.headers.authorization).toBeUndefined();
 
     // Asking again answers the same kept copies, without copying again.
-    const again = await keepOutputs({ ...kept, output: kept.replicate_output });
+    const again = await keepOutputs({ ...kept, output: kept.replicate_output }, { storage: testEngine().outputStorage });
     expect(again.output).toEqual(kept.output);
     expect(sim.requests.filter((request) => request.kind === "file")).toHaveLength(fileRequests.length);
   });
