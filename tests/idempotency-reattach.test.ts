@@ -58,6 +58,19 @@ describe("a retry with the same key after a dropped sync connection", () => {
     expect(sim.count("cancel")).toBe(0);
   });
 
+  it("re-attaches when the held create answers after the grace from the leave has passed", async () => {
+    setEnv({ REPLICATE_TIMEOUT_SECONDS: "60", REPLICATE_SYNC_WAIT_SECONDS: "20" });
+    const key = `"${randomUUID()}"`;
+    const { first, started } = await firstLeavingAt(key, 1_000, { prompt: "[run:30000] a lighthouse" });
+    await advanceUntil(() => Date.now() - started >= 2_000);
+    const retry = await settle(keyed(key, undefined, { prompt: "[run:30000] a lighthouse" }), 90_000);
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toMatchObject({ status: "succeeded" });
+    await settle(first, 30_000);
+    expect(creates()).toHaveLength(1);
+    expect(sim.count("cancel")).toBe(0);
+  });
+
   it("without a retry, the prediction is canceled once the grace after the leave has passed", async () => {
     setEnv({ REPLICATE_TIMEOUT_SECONDS: "60", REPLICATE_SYNC_WAIT_SECONDS: "1" });
     const { first, started } = await firstLeavingAt(`"${randomUUID()}"`, 3_000, { prompt: "[never] p" });

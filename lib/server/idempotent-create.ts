@@ -78,7 +78,7 @@ export type CreateClaim =
       /** Records in the key's record when the caller's connection drops, so a retry re-attaches instead of a 409. */
       watchLeave(signal: AbortSignal): void;
       /**
-       * The caller left: waits its grace (LEAVE_GRACE_MS from the leave, never past `deadline`) for
+       * The caller left: waits its grace (LEAVE_GRACE_MS from the leave or the create, whichever is later, never past `deadline`) for
        * a retry with the key; true when one follows the prediction (it must not be canceled).
        */
       handOver?: (deadline: number) => Promise<boolean>;
@@ -126,6 +126,7 @@ export async function claimCreate(
   }
   let predictionId: string | undefined;
   let leftAt: number | undefined;
+  let createdAt: number | undefined;
   const abandon = () => store.abandon(record).catch(() => undefined);
   const markLeft = () => {
     if (leftAt !== undefined) return;
@@ -137,6 +138,7 @@ export async function claimCreate(
     created(id) {
       if (predictionId !== undefined) return;
       predictionId = id;
+      createdAt = Date.now();
       // Never fails the answer: the prediction exists and is answered; the record then expires as "creating".
       // Kept alive past an answer sent at once (async mode) on hosts that freeze after answering.
       keepAlive("complete the Idempotency-Key record", store.complete(record, id).catch((error: unknown) => unrecorded(id, error)));
@@ -163,7 +165,8 @@ export async function claimCreate(
     },
     async handOver(deadline) {
       markLeft();
-      const until = Math.min(leftAt! + LEAVE_GRACE_MS, deadline);
+      // A retry can follow only once the prediction exists: the grace runs from the later of the leave and the create.
+      const until = Math.min(Math.max(leftAt!, createdAt ?? leftAt!) + LEAVE_GRACE_MS, deadline);
       if (until > Date.now()) await new Promise((resolve) => setTimeout(resolve, until - Date.now()));
       return store.attached(record).catch(() => false);
     },
