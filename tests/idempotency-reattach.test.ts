@@ -81,6 +81,43 @@ describe("a retry with the same key after a dropped sync connection", () => {
     expect([...sim.predictions.values()][0].status()).toBe("canceled");
   });
 
+  it("a repeat made while the first request is connected does not keep the prediction alive once both have left", async () => {
+    setEnv({ REPLICATE_TIMEOUT_SECONDS: "60", REPLICATE_SYNC_WAIT_SECONDS: "1" });
+    const key = `"${randomUUID()}"`;
+    const body = { prompt: "[never] p" };
+    const first = new AbortController();
+    const second = new AbortController();
+    const started = Date.now();
+    const answers = [keyed(key, first.signal, body)];
+    await advanceUntil(() => Date.now() - started >= 2_000);
+    answers.push(keyed(key, second.signal, body));
+    await advanceUntil(() => Date.now() - started >= 3_000);
+    first.abort();
+    second.abort();
+    await settle(Promise.all(answers), 30_000);
+    await advanceUntil(() => sim.count("cancel") > 0, 30_000).catch(() => undefined);
+    expect(creates()).toHaveLength(1);
+    expect(sim.count("cancel")).toBeGreaterThanOrEqual(1);
+    expect(sim.requests.find((request) => request.kind === "cancel")!.at - started).toBeGreaterThanOrEqual(3_000 + LEAVE_GRACE_MS);
+  });
+
+  it("a retry that took over after the first request left cancels when it leaves too, after the grace", async () => {
+    setEnv({ REPLICATE_TIMEOUT_SECONDS: "60", REPLICATE_SYNC_WAIT_SECONDS: "1" });
+    const key = `"${randomUUID()}"`;
+    const body = { prompt: "[never] p" };
+    const { first, started } = await firstLeavingAt(key, 2_000, body);
+    await advanceUntil(() => Date.now() - started >= 3_000);
+    const client = new AbortController();
+    const retry = keyed(key, client.signal, body);
+    await advanceUntil(() => Date.now() - started >= 10_000, 30_000);
+    expect(sim.count("cancel")).toBe(0);
+    client.abort();
+    await settle(Promise.all([first, retry]), 30_000);
+    const cancel = sim.requests.find((request) => request.kind === "cancel")!;
+    expect(cancel.at - started).toBeGreaterThanOrEqual(10_000 + LEAVE_GRACE_MS);
+    expect([...sim.predictions.values()][0].status()).toBe("canceled");
+  });
+
   it("without a key, leaving still cancels at once", async () => {
     setEnv({ REPLICATE_TIMEOUT_SECONDS: "60", REPLICATE_SYNC_WAIT_SECONDS: "1" });
     const client = new AbortController();

@@ -25,7 +25,7 @@ import { Problem } from "@/lib/server/problem";
 import { outcomeStatus, predictionResponse } from "@/lib/server/replicate/answer";
 import { currentPrediction } from "@/lib/server/replicate/current-prediction";
 import { predictionLocation } from "@/lib/server/replicate/prediction-handle";
-import { deadlineOf, followPrediction, type RunOptions } from "@/lib/server/replicate/run-prediction";
+import { cancelQuietly, deadlineOf, followPrediction, type RunOptions, type RunOutcome } from "@/lib/server/replicate/run-prediction";
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
 import type { RouteContext } from "@/lib/server/route-handler";
 import { bodyHash, idempotencyKey, type IdempotencyStore } from "@/lib/server/shared-state/idempotency";
@@ -83,7 +83,16 @@ export type CreateClaim =
        */
       handOver?: (deadline: number) => Promise<boolean>;
     }
-  | { kind: "replay"; predictionId: string; /** This repeat follows the prediction (see `handOver`). */ attach(): Promise<void> };
+  | {
+      kind: "replay";
+      predictionId: string;
+      /** This repeat follows the prediction (see `handOver`). */
+      attach(): Promise<void>;
+      /** It stopped following: true when it was the last follower after the creating request's client left. */
+      detach(): Promise<boolean>;
+      /** Whether another repeat follows the prediction now. */
+      attached(): Promise<boolean>;
+    };
 
 /**
  * How long a sync request with a key, whose caller left, waits for a retry with the same key
@@ -114,7 +123,18 @@ export async function claimCreate(
     await new Promise((resolve) => setTimeout(resolve, REATTACH_POLL_MS));
     decision = await store.begin(record, hash);
   }
-  if (decision.kind === "created") return { kind: "replay", predictionId: decision.predictionId, attach: () => store.attach(record) };
+  if (decision.kind === "created") {
+    return {
+      kind: "replay",
+      predictionId: decision.predictionId,
+      attach: () => store.attach(record),
+      detach: async () => {
+        const { followers, left } = await store.detach(record);
+        return left && followers === 0;
+      },
+      attached: () => store.attached(record),
+    };
+  }
   if (decision.kind === "different-body") {
     throw new Problem(422, "Idempotency-Key reused", `This ${IDEMPOTENCY_HEADER} was used with another body; send a new key for a new prediction.`);
   }
@@ -191,9 +211,10 @@ function unrecorded(predictionId: string, error: unknown): void {
 
 /**
  * The answer to a repeat of a request that created the claim's prediction, in the mode this
- * request asks for. It never cancels: the prediction is the first request's, which may still be
- * waiting for it. A repeat that follows it (JSON or stream) attaches to it, so a first request
- * whose caller left does not cancel it (a retry after a dropped connection re-attaches).
+ * request asks for. A repeat that follows it (JSON or stream) attaches to it while it follows, so
+ * a first request whose caller left does not cancel it (a retry after a dropped connection
+ * re-attaches). It cancels only as the last follower to leave after the first request's caller
+ * left, after the same grace (LEAVE_GRACE_MS) for yet another retry.
  */
 export async function replayPrediction(request: Request, context: RouteContext, claim: Extract<CreateClaim, { kind: "replay" }>): Promise<Response> {
   const { config, receivedAt, stats } = context;
@@ -201,13 +222,30 @@ export async function replayPrediction(request: Request, context: RouteContext, 
   context.predictionId = predictionId;
   const deadline = deadlineOf(config, receivedAt);
   const location = predictionLocation(config, predictionId, context.caller);
-  const follow = async (signal: AbortSignal, options: Pick<RunOptions, "onUpdate" | "needsLogs"> = {}) =>
-    followPrediction(config, await currentPrediction(config, predictionId, { stats }), { ...options, signal, deadline, stats, cancelWhenStopped: false });
   if (prefersAsync(request)) {
     const prediction = await currentPrediction(config, predictionId, { stats });
     return predictionResponse(prediction, 202, { Location: location, "Preference-Applied": "respond-async" });
   }
   await claim.attach().catch(() => undefined);
+  const follow = async (signal: AbortSignal, options: Pick<RunOptions, "onUpdate" | "needsLogs"> = {}) => {
+    let outcome: RunOutcome | undefined;
+    try {
+      outcome = await followPrediction(config, await currentPrediction(config, predictionId, { stats }), { ...options, signal, deadline, stats, cancelWhenStopped: false });
+      return outcome;
+    } finally {
+      // A follower that saw it end stays counted: nobody need cancel an ended prediction.
+      if (outcome?.kind !== "terminal") await leaveFollow(signal, outcome);
+    }
+  };
+  // The last follower to leave, after the creating request's client left, took the prediction over:
+  // it waits the same grace for yet another retry, then cancels (nobody is left to read it).
+  const leaveFollow = async (signal: AbortSignal, outcome: RunOutcome | undefined) => {
+    const last = await claim.detach().catch(() => false);
+    if (!last || !signal.aborted || outcome?.kind !== "detached") return;
+    const until = Math.min(Date.now() + LEAVE_GRACE_MS, deadline);
+    if (until > Date.now()) await new Promise((resolve) => setTimeout(resolve, until - Date.now()));
+    if (!(await claim.attached().catch(() => false))) await cancelQuietly(config, predictionId, stats);
+  };
   if (wantsEventStream(request)) {
     return streamPrediction(config, ({ signal, onUpdate }) => follow(signal, { onUpdate, needsLogs: true }), request.signal, stats, { location, deadline });
   }

@@ -231,7 +231,7 @@ function withoutOutput(prediction: Prediction): Prediction {
   return prediction.output == null ? prediction : { ...prediction, output: null };
 }
 
-async function cancelQuietly(config: Config, id: string, stats?: CallStats): Promise<Prediction | undefined> {
+export async function cancelQuietly(config: Config, id: string, stats?: CallStats): Promise<Prediction | undefined> {
   try {
     return await inCancel(id, () => cancelPrediction(config, id, { deadline: Date.now() + CANCEL_BUDGET_MS, timeoutMs: CANCEL_BUDGET_MS, stats }));
   } catch {
