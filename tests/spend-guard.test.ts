@@ -75,6 +75,26 @@ describe("REPLICATE_BUDGET_PER_CALLER and REPLICATE_BUDGET_TOTAL", () => {
     }
   });
 
+  it("malformed, answer every route a 500 naming the variable, and leak no in-flight slot", async () => {
+    const prediction = await (await post()).json();
+    setGuardEnv({ REPLICATE_MAX_IN_FLIGHT: "2" });
+    setSpendEnv({ REPLICATE_BUDGET_PER_CALLER: "300/day" });
+    const handle = handleOf(prediction.id);
+    const segment = { params: Promise.resolve({ id: handle }) };
+    for (let i = 0; i < 4; i += 1) {
+      for (const answer of [
+        await settle(GET(new Request(`${ROUTE}/${handle}`), segment)),
+        await settle(DELETE(new Request(`${ROUTE}/${handle}`, { method: "DELETE" }), segment)),
+        await post(),
+      ]) {
+        expect(answer.status).toBe(500);
+        expect((await answer.json()).detail).toContain("REPLICATE_BUDGET_PER_CALLER");
+      }
+    }
+    setSpendEnv();
+    expect((await settle(GET(new Request(`${ROUTE}/${handle}`), segment))).status).toBe(200);
+  });
+
   it("are off by default: no reservation, no RateLimit header, the estimate defaults to 10 s", async () => {
     expect(parseSpendConfig({})).toEqual({ perCaller: undefined, total: undefined, defaultEstimateMs: 10_000, pricePerSecond: undefined });
     const response = await post();

@@ -6,6 +6,7 @@ import "server-only";
 import { z } from "zod";
 import { configProblem, envNumber, optional, parseEnv, parsedOncePerEnv, type Env } from "@/lib/server/env";
 import { logWarning } from "@/lib/server/log";
+import { getSpendConfig } from "@/lib/server/spend-guard/spend-config";
 import { Problem } from "@/lib/server/problem";
 import { parseRateRule, type RateRule } from "@/lib/server/guard/rate-rule";
 import { redisSecretValues } from "@/lib/server/shared-state/redis-config";
@@ -272,6 +273,8 @@ const configCache = parsedOncePerEnv(ENV_NAMES, (env) => {
  * the variables' raw values, so a test that changes `process.env` gets a fresh parse).
  */
 export function getConfig(env: Env = process.env): Config {
+  // The spend guard's variables are parsed with the rest: a malformed one is this 500, on every route.
+  getSpendConfig(env);
   return configCache(env);
 }
 

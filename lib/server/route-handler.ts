@@ -11,7 +11,7 @@ import type { Caller } from "@/lib/server/guard/access";
 import { admitCapability, admitRequest, admitSigned } from "@/lib/server/guard/admit";
 import { guardBody } from "@/lib/server/http/read-json-body";
 import { isEventStream } from "@/lib/shared/event-stream";
-import { logRequest } from "@/lib/server/log";
+import { logRequest, logWarning } from "@/lib/server/log";
 import { toProblem, Problem } from "@/lib/server/problem";
 import type { CallStats } from "@/lib/server/replicate/transport";
 import { budgetHeaders, type Reservation } from "@/lib/server/spend-guard/spend-guard";
@@ -85,10 +85,15 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
       failure = error;
       response = toProblem(error).toResponse();
     }
-    // An answer that starts or reads a prediction says what is left of the caller's budgets.
+    // An answer that starts or reads a prediction says what is left of the caller's budgets. The
+    // answer stands without them if they cannot be read (the slot and body budget are released below).
     if (context.predictionId !== undefined && context.caller !== undefined) {
-      await context.spend?.idle();
-      for (const [name, value] of Object.entries(await budgetHeaders(request, context.caller))) response.headers.set(name, value);
+      try {
+        await context.spend?.idle();
+        for (const [name, value] of Object.entries(await budgetHeaders(request, context.caller))) response.headers.set(name, value);
+      } catch (error) {
+        logWarning("budget_headers_failed", String(error));
+      }
     }
     const streamed = isEventStream(response);
     const finish = () => {
