@@ -230,6 +230,22 @@ describe("reserve, then settle", () => {
   });
 });
 
+describe("a prediction that settles after its reservation's window ended", () => {
+  it("is charged in full to the window it settles in; one settling in its window is corrected there", async () => {
+    const DAY = 86_400_000;
+    const budget = [{ key: "caller:x", limitMs: 10_000, windowMs: DAY }];
+    const dayEnd = Math.ceil(Date.now() / DAY) * DAY;
+    await ledger.reserve("r1", budget, 2000, dayEnd - 1000);
+    await ledger.bind("r1", "late", dayEnd - 1000);
+    await ledger.reserve("r2", budget, 2000, dayEnd - 1000);
+    await ledger.bind("r2", "on-time", dayEnd - 1000);
+    expect(await ledger.settle("on-time", 500, dayEnd - 500)).toBe(2000);
+    expect((await ledger.usage(budget, dayEnd - 500))[0].usedMs).toBe(2500);
+    expect(await ledger.settle("late", 3000, dayEnd + 5000)).toBe(2000);
+    expect((await ledger.usage(budget, dayEnd + 5000))[0].usedMs).toBe(3000);
+  });
+});
+
 describe("what a prediction cost", () => {
   const ended = { id: "p1", status: "succeeded" as const, started_at: "2026-01-01T00:00:00Z", completed_at: "2026-01-01T00:00:03Z" };
   it("is Replicate's predict_time, in dollars too with a price; 0 for one that never started", () => {

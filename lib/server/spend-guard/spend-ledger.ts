@@ -8,8 +8,10 @@ import "server-only";
 // and settled in it. A reservation adds its estimate to every counter it must fit in, or to none;
 // it is kept under its own id, then under its prediction's id once the create answered, so
 // whoever sees the prediction end (this request, a GET, a webhook, on any instance) settles it:
-// its counters get the difference between what Replicate reports and the estimate, once. A
-// reservation never settled stands until its window ends, with its counters.
+// its counters get the difference between what Replicate reports and the estimate, once; a
+// counter whose window has ended since gets nothing back, and the full cost goes to the counter of
+// the window the settlement falls in. A reservation never settled stands until its window ends,
+// with its counters; it can still be settled for SETTLE_AFTER_WINDOW_MS after that.
 
 import { windowOf } from "@/lib/server/spend-guard/budget-rule";
 
@@ -53,15 +55,18 @@ export interface SpendLedger {
   recentCosts(model: string): Promise<number[]>;
 }
 
-export function counterKey(scope: BudgetScope, now: number): { name: string; resetAt: number } {
+/** How long after its last window a reservation can still be settled (charged to the window it settles in). */
+export const SETTLE_AFTER_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export function counterKey(scope: Pick<BudgetScope, "key" | "windowMs">, now: number): { name: string; resetAt: number } {
   const window = windowOf(scope, now);
   return { name: `spend:${scope.key}:${window.start}`, resetAt: window.end };
 }
 
 interface Reservation {
   amountMs: number;
-  counters: string[];
-  /** It stands until then (its last window's end): later there is nothing to correct. */
+  counters: { name: string; resetAt: number; scope: Pick<BudgetScope, "key" | "windowMs"> }[];
+  /** It can be settled until then (its last window's end and SETTLE_AFTER_WINDOW_MS). */
   until: number;
 }
 
@@ -78,7 +83,8 @@ export class MemorySpendLedger implements SpendLedger {
     const refused = usage.findIndex((each) => each.usedMs + amountMs > each.limitMs);
     if (refused >= 0) return { ok: false, refused, usage };
     keys.forEach(({ name, resetAt }) => this.counters.set(name, { usedMs: (this.counters.get(name)?.usedMs ?? 0) + amountMs, resetAt }));
-    this.open.set(`res:${id}`, { amountMs, counters: keys.map((key) => key.name), until: Math.max(now, ...keys.map((key) => key.resetAt)) });
+    const counters = keys.map((key, i) => ({ ...key, scope: { key: scopes[i].key, windowMs: scopes[i].windowMs } }));
+    this.open.set(`res:${id}`, { amountMs, counters, until: Math.max(now, ...keys.map((key) => key.resetAt)) + SETTLE_AFTER_WINDOW_MS });
     return { ok: true, usage: usage.map((each) => ({ ...each, usedMs: each.usedMs + amountMs })) };
   }
 
@@ -115,9 +121,15 @@ export class MemorySpendLedger implements SpendLedger {
     const reservation = this.open.get(key);
     if (!reservation) return null;
     this.open.delete(key);
-    for (const name of reservation.counters) {
-      const counter = this.counters.get(name);
-      if (counter) counter.usedMs = Math.max(0, counter.usedMs + costMs - reservation.amountMs);
+    for (const { name, resetAt, scope } of reservation.counters) {
+      if (resetAt > now) {
+        const counter = this.counters.get(name);
+        if (counter) counter.usedMs = Math.max(0, counter.usedMs + costMs - reservation.amountMs);
+      } else if (costMs > 0) {
+        // Its window has ended: the whole cost counts in the window it settles in.
+        const current = counterKey(scope, now);
+        this.counters.set(current.name, { usedMs: (this.counters.get(current.name)?.usedMs ?? 0) + costMs, resetAt: current.resetAt });
+      }
     }
     return reservation.amountMs;
   }
