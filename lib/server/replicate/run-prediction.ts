@@ -57,7 +57,11 @@ export async function runPrediction(config: Config, input: Record<string, unknow
  * it in its headers) follows it with `followPrediction`. A caller gone before it is sent costs
  * no create (a 499 problem).
  */
-export async function createForRun(config: Config, input: Record<string, unknown>, options: Pick<RunOptions, "signal" | "receivedAt" | "stats" | "holdCreate">): Promise<Prediction> {
+export async function createForRun(
+  config: Config,
+  input: Record<string, unknown>,
+  options: Pick<RunOptions, "signal" | "receivedAt" | "stats" | "holdCreate" | "onUpdate">,
+): Promise<Prediction> {
   const waitSeconds = options.holdCreate === false ? 0 : config.syncWaitSeconds;
   return inCreate(waitSeconds, () =>
     createPrediction(config, input, {
@@ -69,6 +73,7 @@ export async function createForRun(config: Config, input: Record<string, unknown
       // With a public origin the end arrives by webhook (on any instance), not at the next poll.
       extra: webhookFields(config, SYNC_WEBHOOK_EVENTS),
       stats: options.stats,
+      onLateAnswer: options.onUpdate,
     }),
   );
 }
