@@ -6,6 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
+import { seedPngDataUrl } from "@/dev/simulator/png-image";
+import { settleAfterAnswer } from "@/lib/server/after-answer";
 import { LEAVE_GRACE_MS } from "@/lib/server/idempotent-create";
 import { advanceUntil, settle, useFakeClock } from "@/tests/support/fake-clock";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
@@ -69,6 +71,21 @@ describe("a retry with the same key after a dropped sync connection", () => {
     await settle(first, 30_000);
     expect(creates()).toHaveLength(1);
     expect(sim.count("cancel")).toBe(0);
+  });
+
+  it("deletes the uploaded input file once the retry that re-attached sees the prediction end", async () => {
+    setEnv({ REPLICATE_TIMEOUT_SECONDS: "60", REPLICATE_SYNC_WAIT_SECONDS: "1" });
+    const key = `"${randomUUID()}"`;
+    const body = { ...BODY, image: seedPngDataUrl(7, 300 * 1024) };
+    const { first, started } = await firstLeavingAt(key, 3_000, body);
+    await advanceUntil(() => Date.now() - started >= 4_000);
+    const retry = await settle(keyed(key, undefined, body), 30_000);
+    expect(await retry.json()).toMatchObject({ status: "succeeded" });
+    await settle(first, 30_000);
+    await settle(settleAfterAnswer(), 10_000);
+    const files = [...sim.files.files.values()];
+    expect(files).toHaveLength(1);
+    expect(files[0].deleted).toBe(true);
   });
 
   it("without a retry, the prediction is canceled once the grace after the leave has passed", async () => {

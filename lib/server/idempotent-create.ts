@@ -24,6 +24,7 @@ import { logWarning } from "@/lib/server/log";
 import { Problem } from "@/lib/server/problem";
 import { outcomeStatus, predictionResponse } from "@/lib/server/replicate/answer";
 import { currentPrediction } from "@/lib/server/replicate/current-prediction";
+import { releaseInputFiles } from "@/lib/server/replicate/file-inputs";
 import { predictionLocation } from "@/lib/server/replicate/prediction-handle";
 import { cancelQuietly, deadlineOf, followPrediction, type RunOptions, type RunOutcome } from "@/lib/server/replicate/run-prediction";
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
@@ -231,6 +232,8 @@ export async function replayPrediction(request: Request, context: RouteContext, 
     let outcome: RunOutcome | undefined;
     try {
       outcome = await followPrediction(config, await currentPrediction(config, predictionId, { stats }), { ...options, signal, deadline, stats, cancelWhenStopped: false });
+      // Whoever sees the end deletes its uploaded inputs (as a GET does): the first request may be long gone.
+      releaseInputFiles(config, outcome.prediction);
       return outcome;
     } finally {
       // A follower that saw it end stays counted: nobody need cancel an ended prediction.
