@@ -218,6 +218,21 @@ describe("reserve, then settle", () => {
     expect(usage.usedMs).toBeCloseTo(1200, -1);
   });
 
+  it("settles with the cancel's answer when the wait fails and the prediction is canceled", async () => {
+    setSpendEnv({ REPLICATE_BUDGET_TOTAL: "100s/day" });
+    sim.failNext("get", "drop", { times: 200 });
+    sim.failNext("list", "drop", { times: 200 });
+    const response = await post({ prompt: "[never] p" });
+    expect(response.status).toBe(502);
+    expect(sim.count("cancel")).toBe(1);
+    // Reserved at 1 s; settled with what the canceled prediction ran (Replicate's predict_time).
+    const [canceled] = [...sim.predictions.values()];
+    const ran = Math.round(canceled.toJSON().metrics!.predict_time * 1000);
+    expect(ran).toBeGreaterThan(1000);
+    const app = [{ key: "app", limitMs: 100_000, windowMs: 86_400_000 }];
+    expect((await ledger.usage(app, Date.now()))[0].usedMs).toBe(ran);
+  });
+
   it("settles a canceled prediction that never started at 0", async () => {
     setSpendEnv({ REPLICATE_BUDGET_PER_CALLER: "10s/day", REPLICATE_BUDGET_DEFAULT_ESTIMATE_SECONDS: "4" });
     sim.config.bootMs = 60_000;

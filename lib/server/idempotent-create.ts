@@ -26,7 +26,7 @@ import { outcomeStatus, predictionResponse } from "@/lib/server/replicate/answer
 import { currentPrediction } from "@/lib/server/replicate/current-prediction";
 import { releaseInputFiles } from "@/lib/server/replicate/file-inputs";
 import { predictionLocation } from "@/lib/server/replicate/prediction-handle";
-import { cancelQuietly, deadlineOf, followPrediction, type RunOptions, type RunOutcome } from "@/lib/server/replicate/run-prediction";
+import { cancelAndSettle, deadlineOf, followPrediction, type RunOptions, type RunOutcome } from "@/lib/server/replicate/run-prediction";
 import { streamPrediction } from "@/lib/server/replicate/stream-prediction";
 import type { RouteContext } from "@/lib/server/route-handler";
 import { bodyHash, idempotencyKey, type IdempotencyStore } from "@/lib/server/shared-state/idempotency";
@@ -247,7 +247,8 @@ export async function replayPrediction(request: Request, context: RouteContext, 
     if (!last || !signal.aborted || outcome?.kind !== "detached") return;
     const until = Math.min(Date.now() + LEAVE_GRACE_MS, deadline);
     if (until > Date.now()) await new Promise((resolve) => setTimeout(resolve, until - Date.now()));
-    if (!(await claim.attached().catch(() => false))) await cancelQuietly(config, predictionId, stats);
+    if (await claim.attached().catch(() => false)) return;
+    await cancelAndSettle(config, predictionId, stats);
   };
   if (wantsEventStream(request)) {
     return streamPrediction(config, ({ signal, onUpdate }) => follow(signal, { onUpdate, needsLogs: true }), request.signal, stats, { location, deadline });

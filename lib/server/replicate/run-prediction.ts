@@ -161,7 +161,7 @@ async function follow(config: Config, created: Prediction, options: FollowOption
   } catch (error) {
     if (!(error instanceof CallAborted)) {
       // We stop waiting for it: it must not run on, billed, with nobody to read its output.
-      if (options.cancelWhenStopped !== false) await cancelQuietly(config, current.id, stats);
+      if (options.cancelWhenStopped !== false) await cancelAndSettle(config, current.id, stats);
       throw error;
     }
   } finally {
@@ -236,7 +236,13 @@ function withoutOutput(prediction: Prediction): Prediction {
   return prediction.output == null ? prediction : { ...prediction, output: null };
 }
 
-export async function cancelQuietly(config: Config, id: string, stats?: CallStats): Promise<Prediction | undefined> {
+/** Cancels a prediction nobody follows any more; its answer (the end) settles the spend reservation. */
+export async function cancelAndSettle(config: Config, id: string, stats?: CallStats): Promise<void> {
+  const canceled = await cancelQuietly(config, id, stats);
+  if (canceled && isTerminal(canceled)) await settleSpend(canceled, config);
+}
+
+async function cancelQuietly(config: Config, id: string, stats?: CallStats): Promise<Prediction | undefined> {
   try {
     return await inCancel(id, () => cancelPrediction(config, id, { deadline: Date.now() + CANCEL_BUDGET_MS, timeoutMs: CANCEL_BUDGET_MS, stats }));
   } catch {
