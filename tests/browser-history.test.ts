@@ -14,6 +14,7 @@ import {
   writeHistory,
   type HistoryEntry,
 } from "@/lib/browser/run-history";
+import { seedBody } from "@/tests/support/seed-form";
 
 /** A Storage with a quota in characters, like a browser's (~5 MB). */
 function memoryStorage(quota = Infinity) {
@@ -120,13 +121,13 @@ describe("the form's draft", () => {
 describe("the run on screen, as its history entry", () => {
   const IMAGES = { type: "array", items: { type: "string", format: "uri" } };
   const started = (): RunState => {
-    let state = runReducer(IDLE_RUN, { type: "start", body: { prompt: "a cat" }, values: { prompt: "a cat", seed: "7" }, now: 1_000 });
+    let state = runReducer(IDLE_RUN, { type: "start", body: seedBody({ prompt: "a cat" }), values: { prompt: "a cat", seed: "7" }, now: 1_000 });
     state = runReducer(state, { type: "handle", handle: "abc123.mac" });
     return runReducer(state, { type: "event", event: { type: "status", id: "abc123", status: "starting", createdAt: "2026-01-01T00:00:00.000Z" } });
   };
 
   it("is nothing before the route names the handle", () => {
-    expect(historyPatchOf(runReducer(IDLE_RUN, { type: "start", body: { prompt: "x" }, values: {}, now: 1 }), null)).toBeNull();
+    expect(historyPatchOf(runReducer(IDLE_RUN, { type: "start", body: seedBody({ prompt: "x" }), values: {}, now: 1 }), null)).toBeNull();
   });
 
   it("holds what it was started with, its start, then its output and model once it ends", () => {

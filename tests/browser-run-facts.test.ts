@@ -4,6 +4,7 @@ import { expectedOutputKind } from "@/lib/browser/output-view";
 import { replicatePageUrl, reportedSeed, shortVersion } from "@/lib/browser/run-facts";
 import { toRunEvent } from "@/lib/browser/route-answer";
 import { runReducer, IDLE_RUN } from "@/lib/browser/run-state";
+import { seedBody } from "@/tests/support/seed-form";
 
 describe("the seed the model used", () => {
   it("is read from the logs as models print it", () => {
@@ -93,7 +94,7 @@ describe("the run's timer and handle", () => {
   });
 
   it("keeps the handle, the values it was started with and the prediction's created_at", () => {
-    let state = runReducer(IDLE_RUN, { type: "start", body: { prompt: "a cat" }, values: { prompt: "a cat" }, now: 1 });
+    let state = runReducer(IDLE_RUN, { type: "start", body: seedBody({ prompt: "a cat" }), values: { prompt: "a cat" }, now: 1 });
     state = runReducer(state, { type: "handle", handle: "abc.mac" });
     state = runReducer(state, { type: "event", event: { type: "status", id: "abc", status: "starting", createdAt: "2026-01-01T00:00:00.000Z" } });
     expect(state).toMatchObject({ handle: "abc.mac", values: { prompt: "a cat" }, createdAt: Date.parse("2026-01-01T00:00:00.000Z") });

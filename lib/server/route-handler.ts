@@ -6,6 +6,7 @@ import "server-only";
 // has ended, and trace the request (a span, lib/server/telemetry.ts) whose id the log line
 // carries. The handlers themselves only parse, call into lib/ and answer.
 
+import { unstable_rethrow } from "next/navigation";
 import { getConfig, getGuardConfig, type Config } from "@/lib/server/config";
 import type { Caller } from "@/lib/server/guard/access";
 import { admitCapability, admitRequest, admitSigned } from "@/lib/server/guard/admit";
@@ -82,6 +83,16 @@ export function replicateRoute<P = Record<string, never>>(name: string, handler:
       const params = segment ? await segment.params : ({} as P);
       response = await handler(request, context as RouteContext, params);
     } catch (error) {
+      // Next's own signals go back to Next, not into a problem answer: in an app with Cache
+      // Components, `next build` prerenders a GET route and stops it at its first read of the request.
+      try {
+        unstable_rethrow(error);
+      } catch (signal) {
+        releaseBody();
+        releaseSlot();
+        span.end();
+        throw signal;
+      }
       failure = error;
       response = toProblem(error).toResponse();
     }

@@ -58,7 +58,8 @@ export function jsonPost(url: string, body: unknown, init: { signal?: AbortSigna
   });
 }
 
-export async function until(condition: () => boolean, timeoutMs = 2000) {
+// A hang guard, not a timing assertion: generous, so a busy machine never fails a test that only waits.
+export async function until(condition: () => boolean, timeoutMs = 15_000) {
   const end = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > end) throw new Error("condition not met in time");
