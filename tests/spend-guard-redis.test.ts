@@ -106,6 +106,17 @@ describe.skipIf(!hasRedisServer)("two instances on one Redis", () => {
     expect(usage.map((each) => each.usedMs)).toEqual([3000, 3000]);
   });
 
+  it("settle at the bind a prediction whose end another instance saw first", async () => {
+    const [a, b] = ledgers(2);
+    const budget = [{ key: "caller:x", limitMs: 10_000, windowMs: DAY }];
+    expect((await a.reserve("r1", budget, 2000, T0)).ok).toBe(true);
+    expect(await b.settle("early1", 3000, T0 + 10)).toBeNull();
+    await a.bind("r1", "early1", T0 + 20);
+    expect((await b.usage(budget, T0 + 30))[0].usedMs).toBe(3000);
+    expect(await b.settle("early1", 3000, T0 + 40)).toBeNull();
+    expect((await a.usage(budget, T0 + 50))[0].usedMs).toBe(3000);
+  });
+
   it("keep the model's recent predict times for the estimate, newest first, the last five", async () => {
     const [a, b] = ledgers(2);
     for (const ms of [100, 200, 300, 400, 500, 600]) await [a, b][ms % 2].recordCost("model:o/m", ms);

@@ -261,6 +261,20 @@ describe("a prediction that settles after its reservation's window ended", () =>
   });
 });
 
+describe("a prediction whose end is seen before its create's answer bound the reservation", () => {
+  it("is settled by the bind, with the cost seen first", async () => {
+    const budget = [{ key: "caller:x", limitMs: 10_000, windowMs: 86_400_000 }];
+    const now = Date.now();
+    await ledger.reserve("r1", budget, 2000, now);
+    expect(await ledger.settle("early1", 3000, now + 10)).toBeNull();
+    await ledger.bind("r1", "early1", now + 20);
+    expect((await ledger.usage(budget, now + 30))[0].usedMs).toBe(3000);
+    // Settled once: a later settlement finds nothing.
+    expect(await ledger.settle("early1", 3000, now + 40)).toBeNull();
+    expect((await ledger.usage(budget, now + 50))[0].usedMs).toBe(3000);
+  });
+});
+
 describe("what a prediction cost", () => {
   const ended = { id: "p1", status: "succeeded" as const, started_at: "2026-01-01T00:00:00Z", completed_at: "2026-01-01T00:00:03Z" };
   it("is Replicate's predict_time, in dollars too with a price; 0 for one that never started", () => {

@@ -1,6 +1,6 @@
 import "server-only";
 import { luaScript, type RedisConnection } from "@/lib/server/shared-state/redis-connection";
-import { counterKey, RECENT_COSTS, SETTLE_AFTER_WINDOW_MS, type BudgetScope, type ReserveDecision, type ScopeUsage, type SpendLedger } from "@/lib/server/spend-guard/spend-ledger";
+import { counterKey, EARLY_SETTLE_MS, RECENT_COSTS, SETTLE_AFTER_WINDOW_MS, type BudgetScope, type ReserveDecision, type ScopeUsage, type SpendLedger } from "@/lib/server/spend-guard/spend-ledger";
 
 /**
  * The spend ledger every instance shares: each step one Lua script, so two instances reserving
@@ -46,19 +46,31 @@ table.insert(used, 1, 0)
 return used
 `);
 
-/** KEYS: reservation (by its id), reservation (by the prediction's id). */
+/**
+ * KEYS: reservation (by its id), reservation (by the prediction's id), the prediction's early cost.
+ * The early cost (a settlement seen before this bind), taken once, or -1.
+ */
 const BIND = luaScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RENAME', KEYS[1], KEYS[2]) end
-return 1
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+redis.call('RENAME', KEYS[1], KEYS[2])
+local early = redis.call('GET', KEYS[3])
+if not early then return -1 end
+redis.call('DEL', KEYS[3])
+return tonumber(early)
 `);
 
 /**
- * KEYS: reservation. ARGV: cost, now. The reserved amount, or -1 when none was open. A counter whose
+ * KEYS: reservation, the prediction's early cost (or none). ARGV: cost, now, the early cost's life
+ * (ms). The reserved amount, or -1 when none was open (then the cost is kept for a bind still to
+ * come). A counter whose
  * window has ended gets nothing back: the full cost goes to the counter of the window \`now\` is in.
  */
 const SETTLE = luaScript(`
 local amount = redis.call('HGET', KEYS[1], 'amount')
-if not amount then return -1 end
+if not amount then
+  if KEYS[2] then redis.call('SET', KEYS[2], ARGV[1], 'PX', tonumber(ARGV[3])) end
+  return -1
+end
 local counters = redis.call('HGET', KEYS[1], 'counters') or ''
 local encoded = redis.call('HGET', KEYS[1], 'windows')
 local windows = encoded and cjson.decode(encoded) or {}
@@ -102,8 +114,11 @@ export class RedisSpendLedger implements SpendLedger {
     return refused === 0 ? { ok: true, usage } : { ok: false, refused: refused - 1, usage };
   }
 
-  async bind(id: string, predictionId: string, _now?: number): Promise<void> {
-    await this.connection.run((redis) => BIND(redis, [this.key(`spend:res:${id}`), this.key(`spend:pred:${predictionId}`)], []));
+  async bind(id: string, predictionId: string, now: number): Promise<void> {
+    const keys = [this.key(`spend:res:${id}`), this.key(`spend:pred:${predictionId}`), this.key(`spend:early:${predictionId}`)];
+    const early = Number(await this.connection.run((redis) => BIND(redis, keys, [])));
+    // Its end was seen first: settled now (the early cost was taken once, so by one binder only).
+    if (early >= 0) await this.correct(`spend:pred:${predictionId}`, early, now);
   }
 
   async release(id: string, now: number): Promise<void> {
@@ -111,7 +126,7 @@ export class RedisSpendLedger implements SpendLedger {
   }
 
   settle(predictionId: string, costMs: number, now: number): Promise<number | null> {
-    return this.correct(`spend:pred:${predictionId}`, costMs, now);
+    return this.correct(`spend:pred:${predictionId}`, costMs, now, predictionId);
   }
 
   async usage(scopes: BudgetScope[], now: number): Promise<ScopeUsage[]> {
@@ -131,8 +146,10 @@ export class RedisSpendLedger implements SpendLedger {
     return values.map(Number);
   }
 
-  private async correct(name: string, costMs: number, now: number): Promise<number | null> {
-    const amount = Number(await this.connection.run((redis) => SETTLE(redis, [this.key(name)], [costMs, now])));
+  /** `earlyOf`: a settlement that finds no reservation keeps its cost under this prediction id, for its bind. */
+  private async correct(name: string, costMs: number, now: number, earlyOf?: string): Promise<number | null> {
+    const keys = earlyOf ? [this.key(name), this.key(`spend:early:${earlyOf}`)] : [this.key(name)];
+    const amount = Number(await this.connection.run((redis) => SETTLE(redis, keys, [costMs, now, EARLY_SETTLE_MS])));
     return amount < 0 ? null : amount;
   }
 

@@ -42,7 +42,7 @@ export const RECENT_COSTS = 5;
 export interface SpendLedger {
   /** Counts `amountMs` in every scope, if it fits in all of them; kept as reservation `id`. */
   reserve(id: string, scopes: BudgetScope[], amountMs: number, now: number): Promise<ReserveDecision>;
-  /** The create answered: reservation `id` is now found by its prediction's id. */
+  /** The create answered: reservation `id` is now found by its prediction's id (and settled at once if its end was seen first). */
   bind(id: string, predictionId: string, now: number): Promise<void>;
   /** Nothing was created: the whole reservation is given back. */
   release(id: string, now: number): Promise<void>;
@@ -54,6 +54,12 @@ export interface SpendLedger {
   /** The model's last RECENT_COSTS predict times, newest first. */
   recentCosts(model: string): Promise<number[]>;
 }
+
+/**
+ * How long a settlement that found no reservation is kept for a bind still to come (a webhook of
+ * an async prediction can arrive before its create's answer bound the reservation).
+ */
+export const EARLY_SETTLE_MS = 10 * 60 * 1000;
 
 /** How long after its last window a reservation can still be settled (charged to the window it settles in). */
 export const SETTLE_AFTER_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -74,6 +80,8 @@ export class MemorySpendLedger implements SpendLedger {
   private readonly counters = new Map<string, { usedMs: number; resetAt: number }>();
   private readonly open = new Map<string, Reservation>();
   private readonly recent = new Map<string, number[]>();
+  /** Costs settled before their reservation was bound, by prediction id. */
+  private readonly early = new Map<string, { costMs: number; until: number }>();
   private sweptAt = -Infinity;
 
   async reserve(id: string, scopes: BudgetScope[], amountMs: number, now: number): Promise<ReserveDecision> {
@@ -88,11 +96,16 @@ export class MemorySpendLedger implements SpendLedger {
     return { ok: true, usage: usage.map((each) => ({ ...each, usedMs: each.usedMs + amountMs })) };
   }
 
-  async bind(id: string, predictionId: string, _now?: number): Promise<void> {
+  async bind(id: string, predictionId: string, now: number): Promise<void> {
     const reservation = this.open.get(`res:${id}`);
     if (!reservation) return;
     this.open.delete(`res:${id}`);
     this.open.set(`pred:${predictionId}`, reservation);
+    const early = this.early.get(predictionId);
+    if (early && early.until > now) {
+      this.early.delete(predictionId);
+      this.correct(`pred:${predictionId}`, early.costMs, now);
+    }
   }
 
   async release(id: string, now: number): Promise<void> {
@@ -100,7 +113,9 @@ export class MemorySpendLedger implements SpendLedger {
   }
 
   async settle(predictionId: string, costMs: number, now: number): Promise<number | null> {
-    return this.correct(`pred:${predictionId}`, costMs, now);
+    const reserved = this.correct(`pred:${predictionId}`, costMs, now);
+    if (reserved === null) this.early.set(predictionId, { costMs, until: now + EARLY_SETTLE_MS });
+    return reserved;
   }
 
   async usage(scopes: BudgetScope[], now: number): Promise<ScopeUsage[]> {
@@ -147,5 +162,6 @@ export class MemorySpendLedger implements SpendLedger {
     this.sweptAt = now;
     for (const [name, counter] of this.counters) if (counter.resetAt <= now) this.counters.delete(name);
     for (const [key, reservation] of this.open) if (reservation.until <= now) this.open.delete(key);
+    for (const [key, early] of this.early) if (early.until <= now) this.early.delete(key);
   }
 }
