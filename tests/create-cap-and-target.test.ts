@@ -1,6 +1,10 @@
 import { describe, expect, it, onTestFinished } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
-import { settle, useFakeClock } from "@/tests/support/fake-clock";
+import { settleAfterAnswer } from "@/lib/server/after-answer";
+import { memorySharedState } from "@/lib/server/shared-state/shared-state";
+import { setEngineOptions, setVariables } from "@/tests/support/test-engine";
+import { MemorySpendLedger } from "@/lib/server/spend-guard/spend-ledger";
+import { advanceUntil, settle, useFakeClock } from "@/tests/support/fake-clock";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
 
 const { sim } = useSimulatedReplicate();
@@ -21,6 +25,31 @@ describe("the cap is the cap, the create's included", () => {
     expect(Date.now() - started).toBeLessThanOrEqual(3_000 + 1_000);
     expect(response.status).toBe(504);
     expect(await response.json()).toMatchObject({ title: "Prediction timed out", detail: expect.stringMatching(/3 s \(REPLICATE_TIMEOUT_SECONDS\).*Cancel-After/), status: 504 });
+  });
+});
+
+describe("a create given up at the cap that answers after all", () => {
+  it("is canceled, kept alive past the 504, and its spend reservation settled with the cancel's answer", async () => {
+    setEnv({ REPLICATE_TIMEOUT_SECONDS: "3" });
+    const ledger = new MemorySpendLedger();
+    setEngineOptions({ stores: { ...memorySharedState(), spend: ledger } });
+    setVariables({ REPLICATE_BUDGET_TOTAL: "100s/day" });
+    onTestFinished(() => {
+      setEngineOptions({});
+      setVariables({ REPLICATE_BUDGET_TOTAL: undefined });
+    });
+    sim.config.slowMs = 10_000;
+    onTestFinished(() => void (sim.config.slowMs = 0));
+    sim.failNext("create", "slow");
+    const response = await settle(post(), 10_000);
+    expect(response.status).toBe(504);
+    const app = [{ key: "app", limitMs: 100_000, windowMs: 86_400_000 }];
+    expect((await ledger.usage(app, Date.now()))[0].usedMs).toBe(10_000);
+    await advanceUntil(() => sim.count("cancel") > 0, 30_000);
+    await settle(settleAfterAnswer(), 10_000);
+    expect([...sim.predictions.values()].at(-1)!.status()).toBe("canceled");
+    // Reserved at the default estimate (10 s) before the create; it never started: it costs 0.
+    expect((await ledger.usage(app, Date.now()))[0].usedMs).toBe(0);
   });
 });
 

@@ -105,6 +105,12 @@ describe("each failure says what to do", () => {
     expect(text).toContain("REPLICATE_POLL_INTERVAL_MS must be a number");
     expect(text).toContain("Fix it in .env.local");
     expect((await doctor({ REPLICATE_MODEL: "simulated/image-model" })).text).toContain("Set exactly one of");
+    const budget = await doctor({ REPLICATE_BUDGET_PER_CALLER: "300/day" });
+    expect(budget.verdict("config")).toBe("fail");
+    expect(budget.text).toContain("REPLICATE_BUDGET_PER_CALLER must look like 300s/day");
+    const otel = await doctor({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" });
+    expect(otel.verdict("config")).toBe("fail");
+    expect(otel.text).toContain("OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL");
   });
 
   it("a bad token, never printed", async () => {

@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GET } from "@/app/api/ai/replicate/download/[id]/[index]/route";
 import { POST } from "@/app/api/ai/replicate/route";
-import { downloadFileName, outputFileUrls } from "@/lib/server/storage/download-output";
+import { downloadFileName, downloadOutput, outputFileUrls } from "@/lib/server/storage/download-output";
+import type { CopySettings, OutputStorage } from "@/lib/server/storage/storage-config";
+import type { Prediction } from "@/lib/shared/prediction";
 import type { KeptPrediction } from "@/lib/server/storage/keep-outputs";
 import { handleOf, jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
 import { setVariables } from "@/tests/support/test-engine";
@@ -113,5 +115,56 @@ describe("the output's files, as the page lists them", () => {
     expect(downloadFileName("abc123", 0, "data:audio/wav;base64,AA", "audio/wav")).toBe("abc123-0.wav");
     expect(downloadFileName("abc123", 0, "https://replicate.delivery/x/file", "image/png")).toBe("abc123-0.png");
     expect(downloadFileName("abc123", 0, "https://replicate.delivery/x/file", "application/x-unknown")).toBe("abc123-0");
+  });
+});
+
+describe("a kept output in a bucket", () => {
+  it("is read from the bucket's URL, but a text field holding a URL on that host is not fetched", async () => {
+    // One loopback server plays both the bucket and an internal service on the same host.
+    const { createServer } = await import("node:http");
+    const objects = new Map<string, Buffer>();
+    const server = createServer((request, response) => {
+      const object = objects.get(request.url!.replace(/^\/bucket\//, ""));
+      if (object) return response.writeHead(200, { "content-type": "image/png" }).end(object);
+      response.writeHead(200, { "content-type": "text/plain" }).end("internal-secret");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const bucket = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const { Readable } = await import("node:stream");
+      const store = {
+        async put(key: string, body: NodeJS.ReadableStream) {
+          const chunks: Buffer[] = [];
+          for await (const chunk of body) chunks.push(Buffer.from(chunk as Buffer));
+          objects.set(key, Buffer.concat(chunks));
+        },
+        async head(key: string) {
+          const object = objects.get(key);
+          return object ? { size: object.length, contentType: "image/png" } : null;
+        },
+        async read(key: string) {
+          const object = objects.get(key);
+          return object ? Readable.from([object]) : null;
+        },
+        async url(key: string) {
+          return `${bucket}/bucket/${key}`;
+        },
+      };
+      const copy = { limits: { maxBytes: 1_000_000, timeoutMs: 5000, concurrency: 2 }, sourceHosts: ["replicate.delivery"] };
+      const storage = { kind: "s3", store, ...copy } as unknown as OutputStorage;
+      const prediction = {
+        id: "abc123kept",
+        status: "succeeded",
+        output: { image: "data:image/png;base64,iVBORw0K", caption: `${bucket}/latest/meta-data` },
+      } as unknown as Prediction;
+
+      const image = await downloadOutput(prediction, 0, { storage, copy: copy as CopySettings });
+      expect(image.status).toBe(200);
+      expect(Buffer.from(await image.arrayBuffer())).toEqual(Buffer.from("iVBORw0K", "base64"));
+      const refused = await downloadOutput(prediction, 1, { storage, copy: copy as CopySettings }).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ status: 403, title: "Not an output file host" });
+    } finally {
+      server.close();
+    }
   });
 });

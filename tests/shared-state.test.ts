@@ -211,6 +211,13 @@ describe.each(implementations)("shared state %s", (_name, instances) => {
       expect(await a.idempotency.attached(k)).toBe(false);
       await b.idempotency.attach(k);
       expect(await a.idempotency.attached(k)).toBe(true);
+      // Followers count: the creator need not cancel while one follows; the last to leave knows it is last.
+      await a.idempotency.attach(k);
+      expect(await b.idempotency.detach(k)).toEqual({ followers: 1, left: true });
+      expect(await a.idempotency.attached(k)).toBe(true);
+      expect(await a.idempotency.detach(k)).toEqual({ followers: 0, left: true });
+      expect(await a.idempotency.attached(k)).toBe(false);
+      expect(await b.idempotency.detach(k)).toEqual({ followers: 0, left: true });
       // Marks never bring back a record that is gone.
       const gone = key();
       await b.idempotency.leave(gone);

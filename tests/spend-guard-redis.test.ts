@@ -94,6 +94,29 @@ describe.skipIf(!hasRedisServer)("two instances on one Redis", () => {
     expect((await a.usage(budget, T0 + DAY))[0].usedMs).toBe(0);
   });
 
+  it("charge a prediction settled after its window ended in full to the window it settles in", async () => {
+    const [a, b] = ledgers(2);
+    const windowStart = Math.floor(T0 / DAY) * DAY;
+    const budget = [{ key: "caller:x", limitMs: 10_000, windowMs: DAY }, { key: "app", limitMs: 20_000, windowMs: 60 * DAY }];
+    expect((await a.reserve("r1", budget, 2000, windowStart + DAY - 1000)).ok).toBe(true);
+    await a.bind("r1", "pred1", windowStart + DAY - 1000);
+    expect(await b.settle("pred1", 3000, windowStart + DAY + 5000)).toBe(2000);
+    const usage = await a.usage(budget, windowStart + DAY + 6000);
+    // The day's counter is a new one: the full 3 s; the 60-day window still runs: 2 s corrected to 3 s.
+    expect(usage.map((each) => each.usedMs)).toEqual([3000, 3000]);
+  });
+
+  it("settle at the bind a prediction whose end another instance saw first", async () => {
+    const [a, b] = ledgers(2);
+    const budget = [{ key: "caller:x", limitMs: 10_000, windowMs: DAY }];
+    expect((await a.reserve("r1", budget, 2000, T0)).ok).toBe(true);
+    expect(await b.settle("early1", 3000, T0 + 10)).toBeNull();
+    await a.bind("r1", "early1", T0 + 20);
+    expect((await b.usage(budget, T0 + 30))[0].usedMs).toBe(3000);
+    expect(await b.settle("early1", 3000, T0 + 40)).toBeNull();
+    expect((await a.usage(budget, T0 + 50))[0].usedMs).toBe(3000);
+  });
+
   it("keep the model's recent predict times for the estimate, newest first, the last five", async () => {
     const [a, b] = ledgers(2);
     for (const ms of [100, 200, 300, 400, 500, 600]) await [a, b][ms % 2].recordCost("model:o/m", ms);

@@ -77,6 +77,26 @@ describe("REPLICATE_BUDGET_PER_CALLER and REPLICATE_BUDGET_TOTAL", () => {
     }
   });
 
+  it("malformed, answer every route a 500 naming the variable, and leak no in-flight slot", async () => {
+    const prediction = await (await post()).json();
+    setGuardEnv({ REPLICATE_MAX_IN_FLIGHT: "2" });
+    setSpendEnv({ REPLICATE_BUDGET_PER_CALLER: "300/day" });
+    const handle = handleOf(prediction.id);
+    const segment = { params: Promise.resolve({ id: handle }) };
+    for (let i = 0; i < 4; i += 1) {
+      for (const answer of [
+        await settle(GET(new Request(`${ROUTE}/${handle}`), segment)),
+        await settle(DELETE(new Request(`${ROUTE}/${handle}`, { method: "DELETE" }), segment)),
+        await post(),
+      ]) {
+        expect(answer.status).toBe(500);
+        expect((await answer.json()).detail).toContain("REPLICATE_BUDGET_PER_CALLER");
+      }
+    }
+    setSpendEnv();
+    expect((await settle(GET(new Request(`${ROUTE}/${handle}`), segment))).status).toBe(200);
+  });
+
   it("are off by default: no reservation, no RateLimit header, the estimate defaults to 10 s", async () => {
     expect(parseSpendConfig({})).toEqual({ perCaller: undefined, total: undefined, defaultEstimateMs: 10_000, pricePerSecond: undefined });
     const response = await post();
@@ -200,6 +220,21 @@ describe("reserve, then settle", () => {
     expect(usage.usedMs).toBeCloseTo(1200, -1);
   });
 
+  it("settles with the cancel's answer when the wait fails and the prediction is canceled", async () => {
+    setSpendEnv({ REPLICATE_BUDGET_TOTAL: "100s/day" });
+    sim.failNext("get", "drop", { times: 200 });
+    sim.failNext("list", "drop", { times: 200 });
+    const response = await post({ prompt: "[never] p" });
+    expect(response.status).toBe(502);
+    expect(sim.count("cancel")).toBe(1);
+    // Reserved at 1 s; settled with what the canceled prediction ran (Replicate's predict_time).
+    const [canceled] = [...sim.predictions.values()];
+    const ran = Math.round(canceled.toJSON().metrics!.predict_time * 1000);
+    expect(ran).toBeGreaterThan(1000);
+    const app = [{ key: "app", limitMs: 100_000, windowMs: 86_400_000 }];
+    expect((await ledger.usage(app, Date.now()))[0].usedMs).toBe(ran);
+  });
+
   it("settles a canceled prediction that never started at 0", async () => {
     setSpendEnv({ REPLICATE_BUDGET_PER_CALLER: "10s/day", REPLICATE_BUDGET_DEFAULT_ESTIMATE_SECONDS: "4" });
     sim.config.bootMs = 60_000;
@@ -209,6 +244,36 @@ describe("reserve, then settle", () => {
     const canceled = await settle(DELETE(new Request(`${ROUTE}/${handle}`, { method: "DELETE" }), { params: Promise.resolve({ id: handle }) }));
     expect(((await canceled.json()) as { status: string }).status).toBe("canceled");
     expect(remaining(canceled)).toMatchObject({ r: 10 });
+  });
+});
+
+describe("a prediction that settles after its reservation's window ended", () => {
+  it("is charged in full to the window it settles in; one settling in its window is corrected there", async () => {
+    const DAY = 86_400_000;
+    const budget = [{ key: "caller:x", limitMs: 10_000, windowMs: DAY }];
+    const dayEnd = Math.ceil(Date.now() / DAY) * DAY;
+    await ledger.reserve("r1", budget, 2000, dayEnd - 1000);
+    await ledger.bind("r1", "late", dayEnd - 1000);
+    await ledger.reserve("r2", budget, 2000, dayEnd - 1000);
+    await ledger.bind("r2", "on-time", dayEnd - 1000);
+    expect(await ledger.settle("on-time", 500, dayEnd - 500)).toBe(2000);
+    expect((await ledger.usage(budget, dayEnd - 500))[0].usedMs).toBe(2500);
+    expect(await ledger.settle("late", 3000, dayEnd + 5000)).toBe(2000);
+    expect((await ledger.usage(budget, dayEnd + 5000))[0].usedMs).toBe(3000);
+  });
+});
+
+describe("a prediction whose end is seen before its create's answer bound the reservation", () => {
+  it("is settled by the bind, with the cost seen first", async () => {
+    const budget = [{ key: "caller:x", limitMs: 10_000, windowMs: 86_400_000 }];
+    const now = Date.now();
+    await ledger.reserve("r1", budget, 2000, now);
+    expect(await ledger.settle("early1", 3000, now + 10)).toBeNull();
+    await ledger.bind("r1", "early1", now + 20);
+    expect((await ledger.usage(budget, now + 30))[0].usedMs).toBe(3000);
+    // Settled once: a later settlement finds nothing.
+    expect(await ledger.settle("early1", 3000, now + 40)).toBeNull();
+    expect((await ledger.usage(budget, now + 50))[0].usedMs).toBe(3000);
   });
 });
 

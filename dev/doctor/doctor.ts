@@ -22,9 +22,12 @@ import { Problem } from "@/lib/server/problem";
 import { runPrediction } from "@/lib/server/replicate/run-prediction";
 import { callReplicate } from "@/lib/server/replicate/transport";
 import { webhookSecret } from "@/lib/server/replicate/webhooks";
+import { parseEnv } from "@/lib/server/env";
 import { parseRedisConfig } from "@/lib/server/shared-state/redis-config";
+import { parseSpendConfig } from "@/lib/server/spend-guard/spend-config";
 import { RedisConnection } from "@/lib/server/shared-state/redis-connection";
 import { createOutputStorage, parseStorageConfig } from "@/lib/server/storage/storage-config";
+import { telemetryEnvSchema } from "@/lib/server/telemetry-sdk";
 import { compareInputs, exampleInput, type SchemaModule } from "./schema-drift";
 
 export type Verdict = "ok" | "warn" | "fail";
@@ -78,6 +81,8 @@ function checkConfiguration(env: DoctorOptions["env"], report: Report): Config |
     ["guard", () => parseGuardConfig(env)],
     ["Redis", () => parseRedisConfig(env)],
     ["output storage", () => parseStorageConfig(env)],
+    ["spend guard", () => parseSpendConfig(env)],
+    ["OpenTelemetry", () => parseEnv(telemetryEnvSchema, env)],
   ];
   const problems: string[] = [];
   for (const [name, parse] of parts) {

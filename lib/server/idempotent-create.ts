@@ -24,8 +24,9 @@ import { logWarning } from "./log";
 import { Problem } from "./problem";
 import { outcomeStatus, predictionResponse } from "./replicate/answer";
 import { currentPrediction } from "./replicate/current-prediction";
+import { releaseInputFiles } from "./replicate/file-inputs";
 import { predictionLocation } from "./replicate/prediction-handle";
-import { deadlineOf, followPrediction, type RunOptions } from "./replicate/run-prediction";
+import { cancelAndSettle, deadlineOf, followPrediction, type RunOptions, type RunOutcome } from "./replicate/run-prediction";
 import { streamPrediction } from "./replicate/stream-prediction";
 import type { RequestContext } from "./route-handler";
 import { bodyHash, idempotencyKey, type IdempotencyStore } from "./shared-state/idempotency";
@@ -77,12 +78,21 @@ export type CreateClaim =
       /** Records in the key's record when the caller's connection drops, so a retry re-attaches instead of a 409. */
       watchLeave(signal: AbortSignal): void;
       /**
-       * The caller left: waits its grace (LEAVE_GRACE_MS from the leave, never past `deadline`) for
+       * The caller left: waits its grace (LEAVE_GRACE_MS from the leave or the create, whichever is later, never past `deadline`) for
        * a retry with the key; true when one follows the prediction (it must not be canceled).
        */
       handOver?: (deadline: number) => Promise<boolean>;
     }
-  | { kind: "replay"; predictionId: string; /** This repeat follows the prediction (see `handOver`). */ attach(): Promise<void> };
+  | {
+      kind: "replay";
+      predictionId: string;
+      /** This repeat follows the prediction (see `handOver`). */
+      attach(): Promise<void>;
+      /** It stopped following: true when it was the last follower after the creating request's client left. */
+      detach(): Promise<boolean>;
+      /** Whether another repeat follows the prediction now. */
+      attached(): Promise<boolean>;
+    };
 
 /**
  * How long a sync request with a key, whose caller left, waits for a retry with the same key
@@ -115,7 +125,18 @@ export async function claimCreate(
     await clock.sleep(REATTACH_POLL_MS);
     decision = await store.begin(record, hash, clock.now());
   }
-  if (decision.kind === "created") return { kind: "replay", predictionId: decision.predictionId, attach: () => store.attach(record) };
+  if (decision.kind === "created") {
+    return {
+      kind: "replay",
+      predictionId: decision.predictionId,
+      attach: () => store.attach(record),
+      detach: async () => {
+        const { followers, left } = await store.detach(record);
+        return left && followers === 0;
+      },
+      attached: () => store.attached(record),
+    };
+  }
   if (decision.kind === "different-body") {
     throw new Problem(422, "Idempotency-Key reused", `This ${IDEMPOTENCY_HEADER} was used with another body; send a new key for a new prediction.`);
   }
@@ -127,6 +148,7 @@ export async function claimCreate(
   }
   let predictionId: string | undefined;
   let leftAt: number | undefined;
+  let createdAt: number | undefined;
   const abandon = () => store.abandon(record).catch(() => undefined);
   const markLeft = () => {
     if (leftAt !== undefined) return;
@@ -138,6 +160,7 @@ export async function claimCreate(
     created(id) {
       if (predictionId !== undefined) return;
       predictionId = id;
+      createdAt = clock.now();
       // Never fails the answer: the prediction exists and is answered; the record then expires as "creating".
       // Kept alive past an answer sent at once (async mode) on hosts that freeze after answering.
       keepAlive("complete the Idempotency-Key record", store.complete(record, id, clock.now()).catch((error: unknown) => unrecorded(id, error)));
@@ -164,7 +187,8 @@ export async function claimCreate(
     },
     async handOver(deadline) {
       markLeft();
-      const until = Math.min(leftAt! + LEAVE_GRACE_MS, deadline);
+      // A retry can follow only once the prediction exists: the grace runs from the later of the leave and the create.
+      const until = Math.min(Math.max(leftAt!, createdAt ?? leftAt!) + LEAVE_GRACE_MS, deadline);
       if (until > clock.now()) await clock.sleep(until - clock.now());
       return store.attached(record).catch(() => false);
     },
@@ -189,9 +213,10 @@ function unrecorded(predictionId: string, error: unknown): void {
 
 /**
  * The answer to a repeat of a request that created the claim's prediction, in the mode this
- * request asks for. It never cancels: the prediction is the first request's, which may still be
- * waiting for it. A repeat that follows it (JSON or stream) attaches to it, so a first request
- * whose caller left does not cancel it (a retry after a dropped connection re-attaches).
+ * request asks for. A repeat that follows it (JSON or stream) attaches to it while it follows, so
+ * a first request whose caller left does not cancel it (a retry after a dropped connection
+ * re-attaches). It cancels only as the last follower to leave after the first request's caller
+ * left, after the same grace (LEAVE_GRACE_MS) for yet another retry.
  */
 export async function replayPrediction(request: Request, context: RequestContext, claim: Extract<CreateClaim, { kind: "replay" }>): Promise<Response> {
   const { config, receivedAt, stats } = context;
@@ -199,13 +224,34 @@ export async function replayPrediction(request: Request, context: RequestContext
   context.predictionId = predictionId;
   const deadline = deadlineOf(config, receivedAt);
   const location = predictionLocation(config, predictionId, context.caller);
-  const follow = async (signal: AbortSignal, options: Pick<RunOptions, "onUpdate" | "needsLogs"> = {}) =>
-    followPrediction(config, await currentPrediction(config, predictionId, { stats }), { ...options, signal, deadline, stats, cancelWhenStopped: false });
   if (prefersAsync(request)) {
     const prediction = await currentPrediction(config, predictionId, { stats });
     return predictionResponse(config, prediction, 202, { Location: location, "Preference-Applied": "respond-async" });
   }
   await claim.attach().catch(() => undefined);
+  const follow = async (signal: AbortSignal, options: Pick<RunOptions, "onUpdate" | "needsLogs"> = {}) => {
+    let outcome: RunOutcome | undefined;
+    try {
+      outcome = await followPrediction(config, await currentPrediction(config, predictionId, { stats }), { ...options, signal, deadline, stats, cancelWhenStopped: false });
+      // Whoever sees the end deletes its uploaded inputs (as a GET does): the first request may be long gone.
+      releaseInputFiles(config, outcome.prediction);
+      return outcome;
+    } finally {
+      // A follower that saw it end stays counted: nobody need cancel an ended prediction.
+      if (outcome?.kind !== "terminal") await leaveFollow(signal, outcome);
+    }
+  };
+  // The last follower to leave, after the creating request's client left, took the prediction over:
+  // it waits the same grace for yet another retry, then cancels (nobody is left to read it).
+  const leaveFollow = async (signal: AbortSignal, outcome: RunOutcome | undefined) => {
+    const last = await claim.detach().catch(() => false);
+    if (!last || !signal.aborted || outcome?.kind !== "detached") return;
+    const { clock } = config.engine;
+    const until = Math.min(clock.now() + LEAVE_GRACE_MS, deadline);
+    if (until > clock.now()) await clock.sleep(until - clock.now());
+    if (await claim.attached().catch(() => false)) return;
+    await cancelAndSettle(config, predictionId, stats);
+  };
   if (wantsEventStream(request)) {
     return streamPrediction(config, ({ signal, onUpdate }) => follow(signal, { onUpdate, needsLogs: true }), request.signal, stats, { location, deadline });
   }

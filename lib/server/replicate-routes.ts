@@ -92,6 +92,8 @@ export function createReplicateRoutes(options: ReplicateRoutesOptions): Replicat
     warnIfCapMisfits(settings.timeoutSeconds);
     warnOfRunLimit(settings.timeoutSeconds);
     addSecrets([settings.token, settings.webhookSecret, settings.handleSecret]);
+    // The spend guard's settings are resolved with the rest: a malformed budget is this 500, on every route.
+    spend();
     return { ...settings, engine };
   });
   const guard = once(() => {

@@ -13,7 +13,7 @@ import type { Caller } from "./guard/access";
 import { admitCapability, admitRequest, admitSigned } from "./guard/admit";
 import { guardBody } from "./http/read-json-body";
 import { isEventStream } from "../shared/event-stream";
-import { logRequest } from "./log";
+import { logRequest, logWarning } from "./log";
 import { toProblem, Problem } from "./problem";
 import type { CallStats } from "./replicate/transport";
 import { budgetHeaders, type Reservation } from "./spend-guard/spend-guard";
@@ -111,10 +111,15 @@ export function replicateRoute<P = Record<string, never>>(host: RouteHost, name:
       failure = error;
       response = toProblem(error).toResponse();
     }
-    // An answer that starts or reads a prediction says what is left of the caller's budgets.
+    // An answer that starts or reads a prediction says what is left of the caller's budgets. The
+    // answer stands without them if they cannot be read (the slot and body budget are released below).
     if (context.predictionId !== undefined && context.caller !== undefined) {
-      await context.spend?.idle();
-      for (const [name, value] of Object.entries(await budgetHeaders(request, context as RequestContext))) response.headers.set(name, value);
+      try {
+        await context.spend?.idle();
+        for (const [name, value] of Object.entries(await budgetHeaders(request, context as RequestContext))) response.headers.set(name, value);
+      } catch (error) {
+        logWarning("budget_headers_failed", String(error));
+      }
     }
     const streamed = isEventStream(response);
     const finish = () => {

@@ -2,6 +2,7 @@ import "server-only";
 // Replicate's predictions resource: create, get, cancel. One function an endpoint, no policy:
 // a create's pacing and retries are create-policy.ts's, a GET's or cancel's retry-policy.ts's.
 
+import { keepAlive } from "../after-answer";
 import type { Config } from "../config";
 import { Problem } from "../problem";
 import { callReplicate, type CallStats } from "./transport";
@@ -10,6 +11,7 @@ import { CallAborted } from "./replicate-errors";
 import { logWarning } from "../log";
 import { PREDICTION_ID, type Prediction } from "../../shared/prediction";
 import { isUnknownStatus, readCreatedPrediction, readPrediction } from "../../shared/replicate-objects";
+
 
 export interface CreateOptions {
   deadline: number;
@@ -25,6 +27,11 @@ export interface CreateOptions {
   /** Extra fields of the create body (`webhook`, `webhook_events_filter`). */
   extra?: Record<string, unknown>;
   stats?: CallStats;
+  /**
+   * A create given up at the cap answered after all: the prediction it made, then the cancel's
+   * answer (so its spend reservation is bound and settled).
+   */
+  onLateAnswer?: (prediction: Prediction) => void;
 }
 
 /**
@@ -86,7 +93,13 @@ export async function createPrediction(config: Config, input: Record<string, unk
     if (error instanceof CallAborted) throw signal?.aborted ? clientGone() : createTimedOut(config, { sent: false });
     if (error instanceof Problem && error.status === 504 && !error.nothingCreated) {
       // Given up at the cap while on the wire: whatever it made is canceled once its id is known.
-      call.then((created) => cancelPrediction(config, created.id, { deadline: clock.now() + 10_000, timeoutMs: 10_000 })).catch(() => undefined);
+      const late = call.then(async (created) => {
+        options.onLateAnswer?.(created);
+        const canceled = await cancelPrediction(config, created.id, { deadline: clock.now() + 10_000, timeoutMs: 10_000 });
+        options.onLateAnswer?.(canceled);
+      });
+      // Kept alive past the 504 on hosts that freeze after answering; it bounds itself (the call's timeout, the cancel's 10 s).
+      keepAlive("cancel a create given up at the cap", late.catch(() => undefined));
     }
     throw explainTarget(config, error);
   } finally {

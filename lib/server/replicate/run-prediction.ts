@@ -58,7 +58,11 @@ export async function runPrediction(config: Config, input: Record<string, unknow
  * it in its headers) follows it with `followPrediction`. A caller gone before it is sent costs
  * no create (a 499 problem).
  */
-export async function createForRun(config: Config, input: Record<string, unknown>, options: Pick<RunOptions, "signal" | "receivedAt" | "stats" | "holdCreate">): Promise<Prediction> {
+export async function createForRun(
+  config: Config,
+  input: Record<string, unknown>,
+  options: Pick<RunOptions, "signal" | "receivedAt" | "stats" | "holdCreate" | "onUpdate">,
+): Promise<Prediction> {
   const waitSeconds = options.holdCreate === false ? 0 : config.syncWaitSeconds;
   return inCreate(waitSeconds, () =>
     createPrediction(config, input, {
@@ -70,6 +74,7 @@ export async function createForRun(config: Config, input: Record<string, unknown
       // With a public origin the end arrives by webhook (on any instance), not at the next poll.
       extra: webhookFields(config, SYNC_WEBHOOK_EVENTS),
       stats: options.stats,
+      onLateAnswer: options.onUpdate,
     }),
   );
 }
@@ -157,7 +162,7 @@ async function follow(config: Config, created: Prediction, options: FollowOption
   } catch (error) {
     if (!(error instanceof CallAborted)) {
       // We stop waiting for it: it must not run on, billed, with nobody to read its output.
-      if (options.cancelWhenStopped !== false) await cancelQuietly(config, current.id, stats);
+      if (options.cancelWhenStopped !== false) await cancelAndSettle(config, current.id, stats);
       throw error;
     }
   } finally {
@@ -231,6 +236,12 @@ function stopSignal(clock: Clock, clientSignal: AbortSignal, deadline: number): 
 
 function withoutOutput(prediction: Prediction): Prediction {
   return prediction.output == null ? prediction : { ...prediction, output: null };
+}
+
+/** Cancels a prediction nobody follows any more; its answer (the end) settles the spend reservation. */
+export async function cancelAndSettle(config: Config, id: string, stats?: CallStats): Promise<void> {
+  const canceled = await cancelQuietly(config, id, stats);
+  if (canceled && isTerminal(canceled)) await settleSpend(canceled, config);
 }
 
 async function cancelQuietly(config: Config, id: string, stats?: CallStats): Promise<Prediction | undefined> {

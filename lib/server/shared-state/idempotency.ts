@@ -29,9 +29,11 @@ export interface IdempotencyStore {
   abandon(key: string): Promise<void>;
   /** The creating request's client went away (its connection dropped). */
   leave(key: string): Promise<void>;
-  /** A repeat with the key follows the prediction: the creating request, if it left, need not cancel it. */
+  /** A repeat with the key follows the prediction: while one does, the creating request, if it left, need not cancel it. */
   attach(key: string): Promise<void>;
-  /** Whether a repeat has followed the prediction. */
+  /** A follower stopped following: how many still follow, and whether the creating request's client left. */
+  detach(key: string): Promise<{ followers: number; left: boolean }>;
+  /** Whether a repeat follows the prediction now (attached and not yet detached). */
   attached(key: string): Promise<boolean>;
 }
 
@@ -59,7 +61,7 @@ interface MemoryRecord {
   createdAt: number;
   expiresAt: number;
   left?: boolean;
-  attached?: boolean;
+  followers?: number;
 }
 
 export class MemoryIdempotencyStore implements IdempotencyStore {
@@ -94,11 +96,18 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   async attach(key: string): Promise<void> {
     const record = this.records.get(key);
-    if (record) record.attached = true;
+    if (record) record.followers = (record.followers ?? 0) + 1;
+  }
+
+  async detach(key: string): Promise<{ followers: number; left: boolean }> {
+    const record = this.records.get(key);
+    if (!record) return { followers: 0, left: true };
+    record.followers = Math.max(0, (record.followers ?? 0) - 1);
+    return { followers: record.followers, left: record.left === true };
   }
 
   async attached(key: string): Promise<boolean> {
-    return this.records.get(key)?.attached === true;
+    return (this.records.get(key)?.followers ?? 0) > 0;
   }
 }
 
@@ -138,6 +147,14 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], 
 return 0
 `);
 
+// The followers of a live record: +1 on attach, -1 on detach (never below 0); answers {followers, left}.
+const FOLLOW = luaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 1} end
+local n = redis.call('HINCRBY', KEYS[1], 'followers', tonumber(ARGV[1]))
+if n < 0 then redis.call('HSET', KEYS[1], 'followers', 0); n = 0 end
+return {n, redis.call('HGET', KEYS[1], 'left') == '1' and 1 or 0}
+`);
+
 export class RedisIdempotencyStore implements IdempotencyStore {
   constructor(private readonly connection: RedisConnection) {}
 
@@ -152,11 +169,16 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   async attach(key: string): Promise<void> {
-    await this.connection.run((redis) => MARK(redis, [this.key(key)], ["attached"]));
+    await this.connection.run((redis) => FOLLOW(redis, [this.key(key)], [1]));
+  }
+
+  async detach(key: string): Promise<{ followers: number; left: boolean }> {
+    const [followers, left] = (await this.connection.run((redis) => FOLLOW(redis, [this.key(key)], [-1]))) as number[];
+    return { followers, left: left === 1 };
   }
 
   async attached(key: string): Promise<boolean> {
-    return (await this.connection.run((redis) => redis.hget(this.key(key), "attached"))) === "1";
+    return Number((await this.connection.run((redis) => redis.hget(this.key(key), "followers"))) ?? 0) > 0;
   }
 
   async complete(key: string, predictionId: string, now = Date.now()): Promise<void> {

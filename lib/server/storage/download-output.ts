@@ -94,7 +94,9 @@ export async function downloadOutput(prediction: Prediction, index: number, opti
 
   let opened: OpenedSource;
   try {
-    opened = await openSource(source, storage, copy, kept.outputs_kept === true, controller.signal);
+    // A kept copy replaced Replicate's string at the same index; a string left as it was is the model's, whatever its host.
+    const keptCopy = kept.outputs_kept === true && source !== outputFileUrls(kept.replicate_output)[index];
+    opened = await openSource(source, storage, copy, keptCopy, controller.signal);
   } catch (error) {
     done();
     const cause = controller.signal.aborted ? controller.signal.reason : error;
@@ -129,6 +131,7 @@ async function openSource(source: string, storage: OutputStorage | null, copy: C
     return { body, contentType: object.contentType, size: object.size };
   }
   // A kept copy in a bucket is served by the bucket's own URL: its host is this app's store, not the model's.
+  // Only for a kept copy's own URL: a URL in the model's text on any host stays refused.
   const hosts = kept && storage?.kind === "s3" && URL.canParse(source) ? [...copy.sourceHosts, new URL(source).host] : copy.sourceHosts;
   if (!isDataUrl(source) && !isFileUrl(source, hosts)) {
     throw new Problem(403, "Not an output file host", "This output is a URL on a host the app does not read files from (OUTPUT_SOURCE_HOSTS).");
