@@ -3,6 +3,8 @@
  * each engine owns its state. Two engines in one process share nothing unless given the same
  * stores.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { systemClock } from "@/lib/server/clock";
@@ -77,5 +79,29 @@ describe("two engines in one process", () => {
     const good = createReplicateRoutes(options({ access: {} }));
     expect((await post(broken)).status).toBe(500);
     expect((await post(good)).status).toBe(200);
+  });
+});
+
+describe("the engine as a library", () => {
+  const engineFiles = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? engineFiles(join(dir, entry.name)) : entry.name.endsWith(".ts") ? [join(dir, entry.name)] : [],
+    );
+  const files = [...engineFiles("lib/server"), ...engineFiles("lib/shared")];
+  const code = (file: string) => readFileSync(file, "utf8").replace(/^\s*\/\/.*$/gm, "");
+
+  it("reads process.env in one place only, the environment adapter", () => {
+    expect(files.filter((file) => /process\.env/.test(code(file)))).toEqual(["lib/server/env-options.ts"]);
+  });
+
+  it("imports its own modules relatively, and nothing from app/", () => {
+    const aliased = files.filter((file) => /from\s+["']@\/|import\(\s*["']@\//.test(code(file)));
+    const fromApp = files.filter((file) => /from\s+["'](\.\.\/)+app\//.test(code(file)));
+    expect({ aliased, fromApp }).toEqual({ aliased: [], fromApp: [] });
+  });
+
+  it("loads ioredis and the AWS SDK only when they are used", () => {
+    const staticImports = files.filter((file) => /^import\s+(?!type\b)[^;]*from\s+["'](ioredis|@aws-sdk\/[^"']+)["']/m.test(code(file)));
+    expect(staticImports).toEqual([]);
   });
 });
