@@ -480,9 +480,12 @@ export class Poller {
       const fresh = seen.get(waiter.prediction.id);
       if (fresh && this.waiting.has(waiter)) waiter.resolve(withLogsOf(waiter, fresh));
     }
-    const changed = entries.map((entry) => seen.get(entry.id)).filter((fresh, i) => fresh && (isTerminal(fresh) || fresh.status !== entries[i].status));
+    const changed = entries.flatMap((entry) => {
+      const fresh = seen.get(entry.id);
+      return fresh && (isTerminal(fresh) || fresh.status !== entry.status) ? [fresh] : [];
+    });
     const ended = endedElsewhere.map((entry) => entry.id);
-    await sharing.share.publishRound({ holder: sharing.instanceId, at: this.clock.now(), readAt, changed: changed as Prediction[], ended, endedAt }).catch(() => undefined);
+    await sharing.share.publishRound({ holder: sharing.instanceId, at: this.clock.now(), readAt, changed, ended, endedAt }).catch(() => undefined);
   }
 
   /**
