@@ -35,6 +35,10 @@ export interface Engine {
   readonly webhookSecrets: Map<string, Promise<string>>;
   /** Input files already deleted: a cache that spares a repeat call. */
   readonly deletedInputFiles: Set<string>;
+  /** Statuses Replicate answered that the route does not know, each logged once. */
+  readonly unknownStatusesLogged: Set<string>;
+  /** The prediction handles' key, derived from the handle secret at first use. */
+  handleKey?: Buffer;
   /** The "route is open" warning was logged (once per engine). */
   warnedOpenRoute?: boolean;
   /** Set at first use by pollerFor and pacingFor, for this engine's stores. */
@@ -62,6 +66,7 @@ export function createEngine(parts: EngineParts): Engine {
     bodyBudget: new BodyBudget(),
     webhookSecrets: new Map(),
     deletedInputFiles: new Set(),
+    unknownStatusesLogged: new Set(),
   };
 }
 

@@ -26,13 +26,9 @@ export function handleKey(secret: string): Buffer {
   return derivedKey(secret, PURPOSE);
 }
 
-const keys = new WeakMap<Config, Buffer>();
-
-/** The configuration's handle key, derived once. */
+/** The engine's handle key, derived once. */
 export function handleKeyOf(config: Config): Buffer {
-  let key = keys.get(config);
-  if (!key) keys.set(config, (key = handleKey(config.handleSecret)));
-  return key;
+  return (config.engine.handleKey ??= handleKey(config.handleSecret));
 }
 
 /** Where a caller follows its prediction: the `Location` of the `202`. */

@@ -192,14 +192,11 @@ export function isReplicatePrediction(data: unknown): data is Prediction {
   return readPrediction(data) !== null;
 }
 
-const statusesLogged = new WeakMap<Config, Set<string>>();
-
 /** A status the route does not know is waited on like a running one, and logged once (per status). */
 function noted(config: Config, prediction: Prediction): Prediction {
   if (!isUnknownStatus(prediction.status)) return prediction;
   const status = typeof prediction.status === "string" ? prediction.status.slice(0, 40) : `(${typeof prediction.status})`;
-  let logged = statusesLogged.get(config);
-  if (!logged) statusesLogged.set(config, (logged = new Set()));
+  const logged = config.engine.unknownStatusesLogged;
   if (!logged.has(status) && logged.size < 100) {
     logged.add(status);
     logWarning("unknown_status", `Replicate answered a prediction with status ${JSON.stringify(status)}, which this route does not know: it waits on it like a running one, within REPLICATE_TIMEOUT_SECONDS.`);
