@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
 import { TokenBucket } from "@/lib/server/replicate/token-bucket";
 import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
-import { settle, useFakeClock } from "@/tests/support/fake-clock";
+import { advance, settle, useFakeClock } from "@/tests/support/fake-clock";
 import { systemClock } from "@/lib/server/clock";
 
 const { sim } = useSimulatedReplicate();
@@ -31,6 +31,21 @@ describe("shared polling", () => {
     expect(sim.count("get")).toBeLessThanOrEqual(30 + 5);
     // Each prediction polled alone every 10 ms for ~200 ms would be ~600 GETs.
     expect(sim.count("get") + sim.count("list")).toBeLessThan(600 / 4);
+  });
+
+  it("lists only its waiters' window: the account's newer predictions cost no pages", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "100", REPLICATE_TIMEOUT_SECONDS: "10" });
+    const waiters = Promise.all(Array.from({ length: 8 }, (_, i) => run(`[run:4000] waiter ${i}`)));
+    await advance(1500);
+    // Newer traffic: 60 quick predictions, each with nine foreign ones (600 newer list entries, 6 pages).
+    await settle(Promise.all(Array.from({ length: 60 }, (_, i) => run(`[run:0] newer ${i}`))));
+    await advance(250);
+    const before = { get: sim.count("get"), list: sim.count("list") };
+    const responses = await settle(waiters);
+    expect(responses.map((r) => r.status)).toEqual(Array(8).fill(200));
+    // ~23 rounds of 100 ms: one page each finds all eight running; each is read whole once at its end.
+    expect(sim.count("list") - before.list).toBeLessThanOrEqual(30);
+    expect(sim.count("get") - before.get).toBeLessThanOrEqual(8 + 2);
   });
 
   it("keeps polling within its budget, so Replicate's rate limit never answers 429", async () => {

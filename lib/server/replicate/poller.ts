@@ -115,6 +115,8 @@ const FALLBACK_EVERY_ROUNDS = 3;
 /** A round uses the list endpoint once it would save calls: from this many waiters on. */
 const LIST_FROM_WAITERS = 4;
 const PAGE_SIZE = 100;
+/** A list's window starts this long before its oldest waiter's `created_at`. */
+const LIST_MARGIN_MS = 1000;
 /**
  * Pages a round may read: enough for the app's own predictions to be a tenth of the account's
  * traffic in their window, and always fewer calls than a GET for each waiter.
@@ -537,11 +539,15 @@ export class Poller {
   /** Pages of the list endpoint, newest first, until every entry is seen or pages run out. */
   private async list(entries: PolledEntry[], deadline: number): Promise<Map<string, Prediction>> {
     const wanted = new Set(entries.map((entry) => entry.id));
-    const oldest = Math.min(...entries.map((entry) => Date.parse(entry.createdAt) || this.clock.now()));
-    const since = new Date(oldest - 1000).toISOString();
+    // Only the waiters' window: the account's newer traffic is not paged through to reach them.
+    // Pages come newest first, so the window ends just past the newest waiter (`created_before`
+    // is exclusive, and a `created_at` read to the millisecond may have lost its microseconds).
+    const created = entries.map((entry) => Date.parse(entry.createdAt) || this.clock.now());
+    const since = new Date(Math.min(...created) - LIST_MARGIN_MS).toISOString();
+    const until = new Date(Math.max(...created) + 1).toISOString();
     const maxPages = pagesFor(entries.length);
     const seen = new Map<string, Prediction>();
-    let path: string | null | undefined = `/predictions?created_after=${encodeURIComponent(since)}`;
+    let path: string | null | undefined = `/predictions?created_after=${encodeURIComponent(since)}&created_before=${encodeURIComponent(until)}`;
     for (let page = 0; path && page < maxPages && wanted.size > 0; page += 1) {
       await this.take();
       // A page is garbled only without a `results` array: an unreadable entry is left out alone.
