@@ -13,7 +13,7 @@ import "server-only";
 //
 // The list endpoint holds every prediction of the account (the website's, other apps', other
 // instances'), and its entries carry no logs. So a round reads only the pages the waiters' window
-// needs (bounded, never more calls than GETting each waiter), GETs the waiters it did not find,
+// needs (while reading on is cheaper than GETting the waiters not yet seen), GETs the waiters it did not find,
 // and GETs a prediction the list shows ended, so that its answer carries its logs.
 //
 // `current()` is the status read of `GET /api/ai/replicate/{handle}`: concurrent reads of one
@@ -118,10 +118,23 @@ const PAGE_SIZE = 100;
 /** A list's window starts this long before its oldest waiter's `created_at`. */
 const LIST_MARGIN_MS = 1000;
 /**
- * Pages a round may read: enough for the app's own predictions to be a tenth of the account's
- * traffic in their window, and always fewer calls than a GET for each waiter.
+ * Pages a round may read before it has seen how dense the account's traffic is: enough for the
+ * app's own predictions to be a tenth of it, and always fewer calls than a GET for each waiter.
  */
 const pagesFor = (waiters: number) => Math.min(waiters - 1, Math.ceil((waiters * 10) / PAGE_SIZE) + 1);
+
+/**
+ * Whether one more page is worth reading: the pages still needed to reach the oldest waiter not
+ * yet seen, at the rate pages have gone back in time so far, are fewer than the GETs the waiters
+ * not yet seen would cost. Never more pages than waiters, less one.
+ */
+function worthAnotherPage(read: number, waiters: number, unseen: number, span: { newest: number; reached: number; oldestUnseen: number }): boolean {
+  if (read >= waiters - 1) return false;
+  if (read < pagesFor(waiters)) return true;
+  const perPage = (span.newest - span.reached) / read;
+  if (!(perPage > 0)) return false;
+  return Math.ceil((span.reached - span.oldestUnseen) / perPage) < unseen;
+}
 /** Remembered per prediction: the bar step its last targeted poll was for. Bounded. */
 const MAX_TARGETED = 10_000;
 /** A targeted poll lands this long after the estimated end (tqdm's estimate is per step). */
@@ -536,7 +549,7 @@ export class Poller {
     }
   }
 
-  /** Pages of the list endpoint, newest first, until every entry is seen or pages run out. */
+  /** Pages of the list endpoint, newest first, until every entry is seen, or GETting the rest is cheaper. */
   private async list(entries: PolledEntry[], deadline: number): Promise<Map<string, Prediction>> {
     const wanted = new Set(entries.map((entry) => entry.id));
     // Only the waiters' window: the account's newer traffic is not paged through to reach them.
@@ -545,10 +558,14 @@ export class Poller {
     const created = entries.map((entry) => Date.parse(entry.createdAt) || this.clock.now());
     const since = new Date(Math.min(...created) - LIST_MARGIN_MS).toISOString();
     const until = new Date(Math.max(...created) + 1).toISOString();
-    const maxPages = pagesFor(entries.length);
+    const createdOf = new Map(entries.map((entry, i) => [entry.id, created[i]]));
+    const newest = Math.max(...created);
+    let reached = newest;
     const seen = new Map<string, Prediction>();
     let path: string | null | undefined = `/predictions?created_after=${encodeURIComponent(since)}&created_before=${encodeURIComponent(until)}`;
-    for (let page = 0; path && page < maxPages && wanted.size > 0; page += 1) {
+    for (let page = 0; path && wanted.size > 0; page += 1) {
+      const oldestUnseen = Math.min(...[...wanted].map((id) => createdOf.get(id)!));
+      if (page > 0 && !worthAnotherPage(page, entries.length, wanted.size, { newest, reached, oldestUnseen })) break;
       await this.take();
       // A page is garbled only without a `results` array: an unreadable entry is left out alone.
       const answer = await callReplicate<unknown>(this.config, {
@@ -563,6 +580,8 @@ export class Poller {
       for (const result of read.results) {
         if (wanted.delete(result.id)) seen.set(result.id, result);
       }
+      const last = Date.parse(read.results.at(-1)?.created_at ?? "");
+      if (Number.isFinite(last)) reached = Math.min(reached, last);
       // Only Replicate's own pages: a `next` link to another origin is not followed (and would get no token).
       const next = read.next;
       path = next && /^https?:\/\//i.test(next) && isReplicateOrigin(this.config, next) ? next : null;
