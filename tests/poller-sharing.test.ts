@@ -209,6 +209,25 @@ describe("a webhook's end", () => {
     expect(sim.count("get") + sim.count("list")).toBe(0);
   });
 
+  it("spares the holder a poll of another instance's published wait that the webhook already ended", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "10", REPLICATE_WEBHOOK_URL: "http://app.test" });
+    const config = testConfig();
+    const shared = account();
+    const [forA, forB] = await created(config, 2, "[never] p");
+    const a = instance(config, "A", shared);
+    useFakeTime();
+    const stop = new AbortController();
+    const aWait = follow(a, forA, stop.signal).catch(() => undefined);
+    await advance(15);
+    // B's wait, published due, then ended by its webhook (B has not published again yet: its entry is stale).
+    await shared.share.publishWaiting("B", [{ id: forB.id, createdAt: forB.created_at!, status: forB.status, due: true }], 60_000, Date.now());
+    await shared.events.publishEnded({ ...forB, status: "succeeded" } as Prediction);
+    await advance(100);
+    stop.abort();
+    await settle(aWait);
+    expect(sim.requests.filter((request) => request.path.includes(forB.id))).toEqual([]);
+  });
+
   it("reaches the waiters of a single process too (no Redis: the in-process events)", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "60000" });
     const config = testConfig();

@@ -125,15 +125,14 @@ const pagesFor = (waiters: number) => Math.min(waiters - 1, Math.ceil((waiters *
 
 /**
  * Whether one more page is worth reading: the pages still needed to reach the oldest waiter not
- * yet seen, at the rate pages have gone back in time so far, are fewer than the GETs the waiters
- * not yet seen would cost. Never more pages than waiters, less one.
+ * yet seen (`msToGo` back in time, at `msPerPage`, as the pages read so far went) are fewer than
+ * the GETs the waiters not yet seen would cost. Never more pages than waiters, less one.
  */
-function worthAnotherPage(read: number, waiters: number, unseen: number, span: { newest: number; reached: number; oldestUnseen: number }): boolean {
+function worthAnotherPage(read: number, waiters: number, unseen: number, msPerPage: number, msToGo: number): boolean {
   if (read >= waiters - 1) return false;
   if (read < pagesFor(waiters)) return true;
-  const perPage = (span.newest - span.reached) / read;
-  if (!(perPage > 0)) return false;
-  return Math.ceil((span.reached - span.oldestUnseen) / perPage) < unseen;
+  if (!(msPerPage > 0)) return false;
+  return Math.ceil(msToGo / msPerPage) < unseen;
 }
 /** Remembered per prediction: the bar step its last targeted poll was for. Bounded. */
 const MAX_TARGETED = 10_000;
@@ -165,6 +164,8 @@ export class Poller {
   private readonly reads = new Map<string, { at: number; answer: Promise<Prediction> }>();
   private readonly cancels = new Map<string, { at: number; answer: Promise<Prediction> }>();
   private readonly streams: EndWatches;
+  /** Predictions a webhook reported ended, and when: another instance's published wait for one is stale. */
+  private readonly reportedEnded = new Map<string, number>();
 
   constructor(
     private readonly config: Config,
@@ -244,9 +245,24 @@ export class Poller {
     const { events, sharing } = this.parts;
     if (this.listening || (!events && !sharing)) return;
     this.listening = Promise.all([
-      events?.onEnded((prediction) => this.deliver(prediction)),
+      events?.onEnded((prediction) => {
+        this.endedReported(prediction.id);
+        this.deliver(prediction);
+      }),
       sharing?.share.onRound((round) => this.heard(round)),
     ]).catch(() => (this.listening = undefined));
+  }
+
+  private endedReported(id: string): void {
+    const now = this.clock.now();
+    this.reportedEnded.delete(id);
+    this.reportedEnded.set(id, now);
+    // Kept as long as a published wait lives (WAITING_ROUNDS after its last renewal), bounded.
+    const keepMs = this.config.pollIntervalMs * WAITING_ROUNDS + 1000;
+    for (const [key, at] of this.reportedEnded) {
+      if (now - at < keepMs && this.reportedEnded.size <= MAX_TARGETED) break;
+      this.reportedEnded.delete(key);
+    }
   }
 
   private heard(round: PollRound): void {
@@ -455,7 +471,8 @@ export class Poller {
   private async pollForAll(own: Waiter[], sharing: PollSharing): Promise<void> {
     const readAt = this.clock.now();
     const remote = await sharing.share.allWaiting(this.clock.now()).catch(() => []);
-    const entries = uniqueEntries([...own.map(entryOf), ...remote.filter((entry) => entry.due !== false)]);
+    // A published wait whose prediction a webhook already reported ended was answered by it: not polled.
+    const entries = uniqueEntries([...own.map(entryOf), ...remote.filter((entry) => entry.due !== false && !this.reportedEnded.has(entry.id))]);
     // With nothing to poll the round still goes out (a heartbeat): the others hear a holder.
     const seen =
       entries.length >= LIST_FROM_WAITERS
@@ -559,13 +576,16 @@ export class Poller {
     const since = new Date(Math.min(...created) - LIST_MARGIN_MS).toISOString();
     const until = new Date(Math.max(...created) + 1).toISOString();
     const createdOf = new Map(entries.map((entry, i) => [entry.id, created[i]]));
-    const newest = Math.max(...created);
-    let reached = newest;
+    const windowBefore = (at: number) => `/predictions?created_after=${encodeURIComponent(since)}&created_before=${encodeURIComponent(new Date(at).toISOString())}`;
+    // How far back in time the pages read went, in all: the account's traffic density.
+    let spanRead = 0;
+    let top = Math.max(...created) + 1;
+    let reached = top;
     const seen = new Map<string, Prediction>();
-    let path: string | null | undefined = `/predictions?created_after=${encodeURIComponent(since)}&created_before=${encodeURIComponent(until)}`;
+    let path: string | null | undefined = windowBefore(top);
     for (let page = 0; path && wanted.size > 0; page += 1) {
       const oldestUnseen = Math.min(...[...wanted].map((id) => createdOf.get(id)!));
-      if (page > 0 && !worthAnotherPage(page, entries.length, wanted.size, { newest, reached, oldestUnseen })) break;
+      if (page > 0 && !worthAnotherPage(page, entries.length, wanted.size, spanRead / page, reached - oldestUnseen)) break;
       await this.take();
       // A page is garbled only without a `results` array: an unreadable entry is left out alone.
       const answer = await callReplicate<unknown>(this.config, {
@@ -581,10 +601,20 @@ export class Poller {
         if (wanted.delete(result.id)) seen.set(result.id, result);
       }
       const last = Date.parse(read.results.at(-1)?.created_at ?? "");
-      if (Number.isFinite(last)) reached = Math.min(reached, last);
+      if (Number.isFinite(last) && last < reached) {
+        spanRead += top - last;
+        top = reached = last;
+      }
       // Only Replicate's own pages: a `next` link to another origin is not followed (and would get no token).
       const next = read.next;
       path = next && /^https?:\/\//i.test(next) && isReplicateOrigin(this.config, next) ? next : null;
+      // The next waiter not yet seen is more than a page's worth of traffic older: the window
+      // starts again just past it, skipping the pages between.
+      const newestUnseen = Math.max(...[...wanted].map((id) => createdOf.get(id)!));
+      if (path && wanted.size > 0 && spanRead > 0 && reached - newestUnseen > spanRead / (page + 1)) {
+        top = reached = newestUnseen + 1;
+        path = windowBefore(top);
+      }
     }
     return seen;
   }
