@@ -56,9 +56,9 @@ export function renderChart(scenarios: Scenario[], results: WayResult[], subtitl
     parts.push(axes(panel));
     shown.forEach((scenario, g) => {
       const label = scenario.title.split(", ");
-      label.forEach((text, i) =>
-        parts.push(text_(LEFT + g * groupWidth + groupWidth / 2, panel.top + PANEL_HEIGHT + 16 + i * 13, text, "middle")),
-      );
+      label.forEach((text, i) => {
+        parts.push(text_(LEFT + g * groupWidth + groupWidth / 2, panel.top + PANEL_HEIGHT + 16 + i * 13, text, "middle"));
+      });
       WAYS.forEach((way, w) => {
         const result = scenario.ways.includes(way) ? find(way, scenario) : undefined;
         if (!result) return;
@@ -81,7 +81,7 @@ export function renderChart(scenarios: Scenario[], results: WayResult[], subtitl
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
-    `<text x="${LEFT}" y="20" font-family="system-ui, sans-serif" font-size="15" font-weight="600">${escape(subtitle)}</text>`,
+    `<text x="${LEFT}" y="20" font-family="system-ui, sans-serif" font-size="15" font-weight="600">${escapeXml(subtitle)}</text>`,
     legend,
     `<text x="${LEFT}" y="66" ${SCALE_FONT} fill="#b91c1c">Red %: share of calls that succeeded, where not all did (a failed call has no lag; its upstream calls still count).</text>`,
     ...parts,
@@ -96,7 +96,7 @@ function axes(panel: Panel): string {
     return `<line x1="${LEFT}" x2="${WIDTH - RIGHT}" y1="${y}" y2="${y}" stroke="#e5e7eb"/>${text_(LEFT - 6, y + 4, panel.tickLabel(tick), "end")}`;
   });
   return [
-    `<text x="${LEFT}" y="${panel.top - 12}" font-family="system-ui, sans-serif" font-size="13" font-weight="600">${escape(panel.title)}</text>`,
+    `<text x="${LEFT}" y="${panel.top - 12}" font-family="system-ui, sans-serif" font-size="13" font-weight="600">${escapeXml(panel.title)}</text>`,
     ...lines,
     `<line x1="${LEFT}" x2="${WIDTH - RIGHT}" y1="${bottom}" y2="${bottom}" stroke="#111827"/>`,
   ].join("");
@@ -130,7 +130,7 @@ function bar(panel: Panel, x: number, width: number, value: number, color: strin
 }
 
 function text_(x: number, y: number, content: string, anchor: "start" | "middle" | "end" = "start", fill = "#111827"): string {
-  return `<text x="${round(x)}" y="${round(y)}" text-anchor="${anchor}" ${SCALE_FONT} fill="${fill}">${escape(content)}</text>`;
+  return `<text x="${round(x)}" y="${round(y)}" text-anchor="${anchor}" ${SCALE_FONT} fill="${fill}">${escapeXml(content)}</text>`;
 }
 
 function compact(ms: number): string {
@@ -147,6 +147,6 @@ function round(value: number): number {
   return Math.round(value * 10) / 10;
 }
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }

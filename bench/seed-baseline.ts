@@ -49,7 +49,7 @@ export async function runSeedBaseline(settings: SeedSettings, requestBody: { pro
       if (result.data.status === "failed") return { status: 500, body: result.data };
       let waitCount = 0;
       const predId = result.data.id;
-      while (result.data.status == "starting" || result.data.status == "processing") {
+      while (result.data.status === "starting" || result.data.status === "processing") {
         if (waitCount > MAX_POLLS) return { status: 500, body: result.data }; // max wait, timeout
         await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
         result = await axios.get(`${settings.baseUrl}/predictions/${predId}`, {

@@ -160,7 +160,7 @@ describe("a model with Cog's x-cog-accept and a secret input", () => {
       expect(refused.status).toBe(400);
       expect(await refused.text()).not.toContain("sk-live");
     } finally {
-      spies.forEach((spy) => spy.mockRestore());
+      for (const spy of spies) spy.mockRestore();
     }
     expect(logged.length).toBeGreaterThan(0);
     expect(logged.join("\n")).not.toContain("sk-live");

@@ -139,9 +139,9 @@ describe("no path leaves the storage folder", () => {
   const ESCAPES = ["../secret.txt", "..%2fsecret.txt", "%2e%2e/secret.txt", "%2e%2e%2fsecret.txt", "/etc/passwd", `${"x"}/../../secret.txt`, "abc\u0000.png", "..\\secret.txt", ".", ".."];
 
   it("as the route's token, raw or encoded", async () => {
-    for (const escape of ESCAPES) {
-      await expectNotFound(await get(escape));
-      await expectNotFound(await get(decodeURIComponent(escape)));
+    for (const escaped of ESCAPES) {
+      await expectNotFound(await get(escaped));
+      await expectNotFound(await get(decodeURIComponent(escaped)));
     }
   });
 
@@ -149,7 +149,7 @@ describe("no path leaves the storage folder", () => {
     const signer = new OutputUrlSigner(deriveSigningKey(TOKEN));
     const mac = (key: string) => signer.sign(key);
     // The signer refuses nothing; the verifier and the store refuse every key that is not a plain relative path.
-    for (const escape of ESCAPES) await expectNotFound(await get(mac(decodeURIComponent(escape))));
+    for (const escaped of ESCAPES) await expectNotFound(await get(mac(decodeURIComponent(escaped))));
   });
 
   it("the store refuses such keys outright, on write and on read", async () => {

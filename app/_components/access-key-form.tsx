@@ -11,6 +11,7 @@ export function AccessKeyForm({ refused, onSubmit }: AccessKeyFormProps) {
   const titleId = useId();
   const hintId = useId();
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: focus the input again each time the route refuses a key.
   useEffect(() => inputRef.current?.focus(), [refused]);
 
   function submit(event: FormEvent) {

@@ -30,6 +30,7 @@ const STATUS_TONE: Record<string, string> = { starting: "active", processing: "a
 export function RunHistory({ entries, openHandle, onOpen, onRunAgain, onCopyInputs, onRemove, busy }: RunHistoryProps) {
   // The time is drawn after hydration: the server does not know the reader's clock or locale.
   const [now, setNow] = useState<number | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the relative times are redrawn whenever the list changes.
   useEffect(() => setNow(Date.now()), [entries]);
 
   return (

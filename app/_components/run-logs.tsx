@@ -7,6 +7,7 @@ export function RunLogs({ logs }: { logs: string }) {
   const preRef = useRef<HTMLPreElement>(null);
   const followRef = useRef(true);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: scroll to the newest line each time the logs grow.
   useEffect(() => {
     const pre = preRef.current;
     if (pre && followRef.current) pre.scrollTop = pre.scrollHeight;
@@ -18,8 +19,11 @@ export function RunLogs({ logs }: { logs: string }) {
       <summary>
         Logs <span className="muted">({lines} {lines === 1 ? "line" : "lines"})</span>
       </summary>
+      {/* biome-ignore lint/a11y/useSemanticElements: a <section> would not keep the log's line breaks and spacing as <pre> does. */}
       <pre
         ref={preRef}
+        role="region"
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must take focus so the keyboard can scroll it.
         tabIndex={0}
         aria-label="Prediction logs"
         onScroll={(event) => {

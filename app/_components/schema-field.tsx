@@ -167,6 +167,7 @@ export function SchemaField({ field, values, onChange, file, onFileChange, error
               id={id}
               name={name}
               type="checkbox"
+              // biome-ignore lint/a11y/useAriaPropsForRole: a checkbox input exposes its checked state natively; ARIA in HTML says not to add aria-checked.
               role="switch"
               checked={typeof values[name] === "boolean" ? (values[name] as boolean) : (field.default ?? false)}
               onChange={(event) => set(event.target.checked)}

@@ -10,6 +10,7 @@ export function useModelSchemas(getHeaders: () => Record<string, string>) {
   const [state, setState] = useState<SchemasState>({ kind: "loading" });
   const [attempt, setAttempt] = useState(0);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `attempt` is how `reload` asks for a new fetch.
   useEffect(() => {
     let current = true;
     fetchModelSchemas(getHeaders()).then(

@@ -135,7 +135,7 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
       continue;
     }
     if (fieldHelpers.size > 0) fileFields.push(name);
-    fieldHelpers.forEach((helper) => helpers.add(helper));
+    for (const helper of fieldHelpers) helpers.add(helper);
     if (field.nullable) built.calls.push({ method: "nullable", args: [] });
     if (!isRequired || hasDefault) built.calls.push({ method: "optional", args: [] });
     withMeta(built, metaEntries(name, raw, field, hasDefault));

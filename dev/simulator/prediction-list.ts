@@ -50,7 +50,9 @@ export function listPredictionsPage(
   let next: string | null = null;
   if (hasMore) {
     const nextUrl = new URL(`${origin}/v1/predictions`);
-    query.forEach((value, key) => key !== "cursor" && nextUrl.searchParams.set(key, value));
+    query.forEach((value, key) => {
+      if (key !== "cursor") nextUrl.searchParams.set(key, value);
+    });
     nextUrl.searchParams.set("cursor", encodeCursor(results[results.length - 1].plan.seq));
     next = nextUrl.toString();
   }

@@ -36,7 +36,9 @@ function quotedBody(body: unknown, secretFields: readonly string[]): string {
   if (secrets.length === 0) return shellQuote(JSON.stringify(body));
   const marks = new Map(secrets.map((field, index) => [`\u0000secret${index}\u0000`, secretVariable(field)]));
   const masked = { ...(body as Record<string, unknown>) };
-  [...marks.keys()].forEach((mark, index) => (masked[secrets[index]] = mark));
+  [...marks.keys()].forEach((mark, index) => {
+    masked[secrets[index]] = mark;
+  });
   let quoted = shellQuote(JSON.stringify(masked));
   for (const [mark, name] of marks) quoted = quoted.split(JSON.stringify(mark).slice(1, -1)).join(`'"$${name}"'`);
   return quoted;

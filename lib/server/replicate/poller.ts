@@ -658,7 +658,12 @@ function allAborted(signals: AbortSignal[]): { signal: AbortSignal; dispose: () 
   };
   for (const signal of signals) signal.addEventListener("abort", check, { once: true });
   check();
-  return { signal: controller.signal, dispose: () => signals.forEach((signal) => signal.removeEventListener("abort", check)) };
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const signal of signals) signal.removeEventListener("abort", check);
+    },
+  };
 }
 
 /**

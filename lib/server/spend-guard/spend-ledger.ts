@@ -90,7 +90,7 @@ export class MemorySpendLedger implements SpendLedger {
     const usage = this.usageOf(scopes, keys);
     const refused = usage.findIndex((each) => each.usedMs + amountMs > each.limitMs);
     if (refused >= 0) return { ok: false, refused, usage };
-    keys.forEach(({ name, resetAt }) => this.counters.set(name, { usedMs: (this.counters.get(name)?.usedMs ?? 0) + amountMs, resetAt }));
+    for (const { name, resetAt } of keys) this.counters.set(name, { usedMs: (this.counters.get(name)?.usedMs ?? 0) + amountMs, resetAt });
     const counters = keys.map((key, i) => ({ ...key, scope: { key: scopes[i].key, windowMs: scopes[i].windowMs } }));
     this.open.set(`res:${id}`, { amountMs, counters, until: Math.max(now, ...keys.map((key) => key.resetAt)) + SETTLE_AFTER_WINDOW_MS });
     return { ok: true, usage: usage.map((each) => ({ ...each, usedMs: each.usedMs + amountMs })) };

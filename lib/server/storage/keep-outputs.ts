@@ -164,7 +164,9 @@ function outputFiles(id: string, output: unknown, hosts: readonly string[]): Out
     if (typeof value === "string") {
       if (isDataUrl(value) || isFileUrl(value, hosts)) files.push({ path, source: value, key: keyOf(id, path, value) });
     } else if (Array.isArray(value) && path.length < MAX_DEPTH) {
-      value.forEach((item, index) => visit(item, [...path, index]));
+      value.forEach((item, index) => {
+        visit(item, [...path, index]);
+      });
     } else if (typeof value === "object" && value !== null && path.length < MAX_DEPTH) {
       for (const [name, item] of Object.entries(value)) visit(item, [...path, name]);
     }
