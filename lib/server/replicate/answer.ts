@@ -40,16 +40,29 @@ export async function predictionResponse(
  */
 export async function keepOutputsBy(config: Config, prediction: Prediction, deadline?: number): Promise<KeptPrediction> {
   const storage = config.engine.outputStorage;
-  if (deadline === undefined) return keepOutputs(prediction, { storage });
+  // Nothing will be copied (not succeeded, or no storage): no timer, no signal, on every answer.
+  if (deadline === undefined || prediction.status !== "succeeded" || storageIsOff(config)) return keepOutputs(prediction, { storage });
   const stop = new AbortController();
-  const reason = new CopyFailure(
-    "the cap (REPLICATE_TIMEOUT_SECONDS) was reached before the outputs were copied; reading the prediction again (its Content-Location) copies what is missing",
-  );
   const { clock } = config.engine;
-  const cancelTimer = clock.startTimer(deadline - clock.now(), () => stop.abort(reason));
+  const cancelTimer = clock.startTimer(deadline - clock.now(), () =>
+    stop.abort(
+      new CopyFailure(
+        "the cap (REPLICATE_TIMEOUT_SECONDS) was reached before the outputs were copied; reading the prediction again (its Content-Location) copies what is missing",
+      ),
+    ),
+  );
   try {
     return await keepOutputs(prediction, { storage, signal: stop.signal });
   } finally {
     cancelTimer();
+  }
+}
+
+/** Output storage is off (a configuration problem is not "off": keepOutputs answers it). */
+function storageIsOff(config: Config): boolean {
+  try {
+    return config.engine.outputStorage() === null;
+  } catch {
+    return false;
   }
 }
