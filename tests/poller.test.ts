@@ -48,6 +48,24 @@ describe("shared polling", () => {
     expect(sim.count("get") - before.get).toBeLessThanOrEqual(8 + 2);
   });
 
+  it("reads on past its first pages while that costs less than GETting the waiters not yet seen", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "100", REPLICATE_TIMEOUT_SECONDS: "20" });
+    // 30 waiters, each followed by 3 quick predictions of the account (and their 27 foreign ones):
+    // their window holds about 930 entries, 10 pages, more than the first 4 a round reads.
+    const waiters: Promise<Response>[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      waiters.push(run(`[run:6000] waiter ${i}`));
+      await settle(Promise.all(Array.from({ length: 3 }, (_, j) => run(`[run:0] between ${i}.${j}`))));
+    }
+    await advance(300);
+    const before = sim.count("get");
+    const responses = await settle(Promise.all(waiters));
+    expect(responses.map((r) => r.status)).toEqual(Array(30).fill(200));
+    // Each read whole once at its end (30), and a few at the window's old end where a GET costs
+    // less than the pages to reach them; stopping after the first pages GETs ~120.
+    expect(sim.count("get") - before).toBeLessThanOrEqual(60);
+  });
+
   it("keeps polling within its budget, so Replicate's rate limit never answers 429", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "2", REPLICATE_POLL_BUDGET_PER_MINUTE: "960" }); // 80%, as the default is of 3000
     sim.setRateLimits({ createPerMinute: 600, otherPerMinute: 1200, burst: 20 });
