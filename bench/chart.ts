@@ -64,7 +64,8 @@ export function renderChart(scenarios: Scenario[], results: WayResult[], subtitl
         if (!result) return;
         const x = barX(g, w);
         if (panel === lagPanel) parts.push(lagBar(panel, x, barWidth, result));
-        else parts.push(bar(panel, x, barWidth, result.upstream.perPrediction, COLORS[way], String(result.upstream.perPrediction)));
+        else
+          parts.push(bar(panel, x, barWidth, result.upstream.perPrediction, COLORS[way], String(result.upstream.perPrediction)));
         if (result.successRate < 1) {
           const note = `${Math.round(result.successRate * 100)}%`;
           parts.push(text_(x + barWidth / 2, panel.top + PANEL_HEIGHT + 60, note, "middle", "#b91c1c"));
@@ -113,8 +114,12 @@ function lagBar(panel: Panel, x: number, width: number, result: WayResult): stri
   if (p99 !== null) {
     const y = round(bottom - panel.scale(p99) * PANEL_HEIGHT);
     const barTop = round(bottom - panel.scale(median) * PANEL_HEIGHT);
-    parts.push(`<line x1="${round(x + 2)}" x2="${round(x + width - 4)}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"/>`);
-    parts.push(`<line x1="${round(x + width / 2 - 1)}" x2="${round(x + width / 2 - 1)}" y1="${y}" y2="${barTop}" stroke="${color}"/>`);
+    parts.push(
+      `<line x1="${round(x + 2)}" x2="${round(x + width - 4)}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"/>`,
+    );
+    parts.push(
+      `<line x1="${round(x + width / 2 - 1)}" x2="${round(x + width / 2 - 1)}" y1="${y}" y2="${barTop}" stroke="${color}"/>`,
+    );
   }
   parts.push(text_(x + width / 2 - 1, bottom - panel.scale(labelAt) * PANEL_HEIGHT - 5, compact(median), "middle"));
   return parts.join("");

@@ -40,7 +40,10 @@ export async function runScenario(scenario: Scenario, lanes: Map<WayName, Lane>,
   for (const lane of chosen) prepare(lane.simulator, scenario);
   const caller = createJsonCaller(settings.callTimeoutMs);
   try {
-    const answers = scenario.shape === "sequential" ? await callInTurns(scenario, chosen, caller) : await callStaggered(scenario, chosen, caller);
+    const answers =
+      scenario.shape === "sequential"
+        ? await callInTurns(scenario, chosen, caller)
+        : await callStaggered(scenario, chosen, caller);
     await sleep(SETTLE_MS);
     return chosen.map((lane, i) => evaluate(lane.way.name, scenario, answers[i], lane.simulator.sim));
   } finally {

@@ -43,7 +43,8 @@ async function main() {
   };
   const png = Buffer.from(seedPngDataUrl(3, 2 * 1024 * 1024).split(",")[1], "base64");
   const dataUrl = `data:image/png;base64,${png.toString("base64")}`;
-  const json = (body: unknown) => new Request(ROUTE, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const json = (body: unknown) =>
+    new Request(ROUTE, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const multipart = () => {
     const form = new FormData();
     form.append("prompt", "bench");
@@ -55,7 +56,11 @@ async function main() {
     { name: "baseline", run: () => route(json({ prompt: "bench" })) },
     { name: "2 MB JSON (Files API)", run: () => route(json({ prompt: "bench", image: dataUrl })) },
     { name: "2 MB multipart (Files API)", run: () => route(multipart()) },
-    { name: "2 MB inline data URL", env: { REPLICATE_INLINE_MAX_BYTES: String(8 * 1024 * 1024) }, run: () => route(json({ prompt: "bench", image: dataUrl })) },
+    {
+      name: "2 MB inline data URL",
+      env: { REPLICATE_INLINE_MAX_BYTES: String(8 * 1024 * 1024) },
+      run: () => route(json({ prompt: "bench", image: dataUrl })),
+    },
     { name: "kept 1 output (fs)", env: { OUTPUT_STORAGE: "fs" }, run: () => route(json({ prompt: "bench" })) },
     {
       name: "keep 4 x 1 MB outputs (fs), alone",
@@ -77,7 +82,9 @@ async function main() {
     }
     const median = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
     if (entry.name === "baseline") baseline = median;
-    rows.push(`| ${entry.name} | ${median.toFixed(1)} ms | ${entry.name.includes("alone") ? "" : `${(median / baseline).toFixed(2)}x`} |`);
+    rows.push(
+      `| ${entry.name} | ${median.toFixed(1)} ms | ${entry.name.includes("alone") ? "" : `${(median / baseline).toFixed(2)}x`} |`,
+    );
   }
   console.log(`runs per case: ${RUNS}; simulated model run 50 ms; loopback\n`);
   console.log("| case | median | vs baseline |\n| --- | --- | --- |");
@@ -89,7 +96,8 @@ async function main() {
 async function route(request: Request): Promise<void> {
   const response = await POST(request);
   const body = (await response.json()) as { status?: string };
-  if (response.status !== 200 || body.status !== "succeeded") throw new Error(`unexpected answer ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
+  if (response.status !== 200 || body.status !== "succeeded")
+    throw new Error(`unexpected answer ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
 }
 
 let counter = 0;

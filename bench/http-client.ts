@@ -27,7 +27,13 @@ export function createJsonCaller(timeoutMs: number): JsonCaller {
   };
 }
 
-function post(agent: http.Agent, timeoutMs: number, url: string, body: unknown, headers: Record<string, string>): Promise<Answer> {
+function post(
+  agent: http.Agent,
+  timeoutMs: number,
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<Answer> {
   const payload = Buffer.from(JSON.stringify(body));
   const sentAt = preciseNow();
   return new Promise((resolve) => {

@@ -93,7 +93,8 @@ function judge(answer: Answer, sim: SimulatedReplicate): { lagMs: number } | { f
   if (body.status === "starting" || body.status === "processing") {
     return { failure: `answered while still ${body.status} (HTTP ${answer.status})` };
   }
-  if (typeof body.status === "string" && body.status !== "succeeded") return { failure: `${body.status} (HTTP ${answer.status})` };
+  if (typeof body.status === "string" && body.status !== "succeeded")
+    return { failure: `${body.status} (HTTP ${answer.status})` };
   if (answer.status < 200 || answer.status > 299) return { failure: `HTTP ${answer.status}` };
   const finishedAt = typeof body.id === "string" ? sim.get(body.id)?.finishedAt : null;
   if (finishedAt === null || finishedAt === undefined) return { failure: "unknown prediction" };

@@ -125,12 +125,16 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (options.scaleOutRunMs - options.scaleOutSpreadMs / 2 <= 5_000) {
     throw new Error("--scale-ms minus half of --scale-spread-ms must be longer than the route's 5 s sync wait");
   }
-  if (options.longRunMs + options.spreadMs / 2 >= REPLICATE_SYNC_WINDOW_MS) throw new Error("--long-ms must end inside Replicate's 60 s window");
+  if (options.longRunMs + options.spreadMs / 2 >= REPLICATE_SYNC_WINDOW_MS)
+    throw new Error("--long-ms must end inside Replicate's 60 s window");
   return options;
 }
 
 function listOption(raw: string | undefined): string[] {
-  return (raw ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+  return (raw ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 function numberOption(raw: string | undefined, name: string, fallback: number, min: number): number {

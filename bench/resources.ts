@@ -26,7 +26,10 @@ export function watchResources(rootPid: number, eventLoopDir: string): ResourceW
   const startedAt = Date.now();
   let peak = 0;
   const sample = () => {
-    peak = Math.max(peak, tree.reduce((sum, pid) => sum + residentBytes(pid), 0));
+    peak = Math.max(
+      peak,
+      tree.reduce((sum, pid) => sum + residentBytes(pid), 0),
+    );
   };
   sample();
   const timer = setInterval(sample, SAMPLE_EVERY_MS);

@@ -96,7 +96,9 @@ async function main(): Promise<void> {
     targets: judgeTargets(results),
   };
   const failures = failuresList(report);
-  console.log(`\n${conditions(report)}\n\n${resultsTable(report)}\n\n${spendGuardRatio(report)}\n\nTargets (this project's route):\n${targetsList(report.targets)}`);
+  console.log(
+    `\n${conditions(report)}\n\n${resultsTable(report)}\n\n${spendGuardRatio(report)}\n\nTargets (this project's route):\n${targetsList(report.targets)}`,
+  );
   if (failures) console.log(`\nFailed calls:\n${failures}`);
 
   const files = outputFiles(options);
@@ -104,7 +106,11 @@ async function main(): Promise<void> {
   mkdirSync(path.dirname(files.chart), { recursive: true });
   const subtitle = `${options.quick ? "QUICK RUN: " : ""}${report.machine.cores} cores, ${report.machine.cpuModel}, Node ${report.machine.node}`;
   writeFileSync(files.chart, renderChart(scenarios, results, subtitle));
-  log(`Wrote ${Object.values(files).map((file) => path.relative(PROJECT_ROOT, file)).join(", ")}.`);
+  log(
+    `Wrote ${Object.values(files)
+      .map((file) => path.relative(PROJECT_ROOT, file))
+      .join(", ")}.`,
+  );
   if (withScaleOut) await scaleOut(options);
 }
 
@@ -119,8 +125,14 @@ async function scaleOut(options: BenchOptions): Promise<ScaleOutResult[]> {
   const file = partial ? path.join(WORK_DIR, "scale-out.md") : path.join(PROJECT_ROOT, "bench/scale-out.md");
   mkdirSync(path.dirname(file), { recursive: true });
   const machine = machineInfo();
-  writeFileSync(file, `${options.quick ? "QUICK RUN: " : ""}${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}\n\n${table}\n\n${targetsList(targets)}\n`);
-  writeFileSync(file.replace(/\.md$/, ".json"), `${JSON.stringify({ generatedAt: new Date().toISOString(), machine, options, results, targets }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${options.quick ? "QUICK RUN: " : ""}${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}\n\n${table}\n\n${targetsList(targets)}\n`,
+  );
+  writeFileSync(
+    file.replace(/\.md$/, ".json"),
+    `${JSON.stringify({ generatedAt: new Date().toISOString(), machine, options, results, targets }, null, 2)}\n`,
+  );
   log(`Wrote ${path.relative(PROJECT_ROOT, file)}.`);
   return results;
 }
@@ -154,7 +166,10 @@ function chosenScenarios(options: BenchOptions): Scenario[] {
     if (!(ALL_WAYS as string[]).includes(name)) throw new Error(`--ways: no way "${name}"`);
   }
   return known
-    .filter((scenario) => options.onlyScenarios.filter((only) => only !== SCALE_OUT_ID).length === 0 || options.onlyScenarios.includes(scenario.id))
+    .filter(
+      (scenario) =>
+        options.onlyScenarios.filter((only) => only !== SCALE_OUT_ID).length === 0 || options.onlyScenarios.includes(scenario.id),
+    )
     .map((scenario) => ({
       ...scenario,
       ways: scenario.ways.filter((name) => options.onlyWays.length === 0 || options.onlyWays.includes(name)),

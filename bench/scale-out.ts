@@ -117,7 +117,9 @@ async function runVariant(
         // Arriving at a steady rate over arriveMs (all of them in flight together once the last is in).
         await new Promise((resolve) => setTimeout(resolve, (i * options.scaleOutArriveMs) / scenario.count));
         // Spread round-robin by the caller (as a balancer would), so the proxy carries only the webhooks.
-        return caller.post(`${cluster.instances[i % INSTANCES].origin}/api/ai/replicate`, { prompt: `bench scale-out #${i} [run:${runTimeOf(scenario, i)}]` });
+        return caller.post(`${cluster.instances[i % INSTANCES].origin}/api/ai/replicate`, {
+          prompt: `bench scale-out #${i} [run:${runTimeOf(scenario, i)}]`,
+        });
       }),
     );
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
@@ -183,7 +185,16 @@ function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 export function scaleOutTable(results: ScaleOutResult[]): string {
-  const columns = ["variant", "succeeded", "upstream calls/prediction", "polls busiest minute", "polls peak second x 60", "budget/min", "lag median ms", "lag p99 ms"];
+  const columns = [
+    "variant",
+    "succeeded",
+    "upstream calls/prediction",
+    "polls busiest minute",
+    "polls peak second x 60",
+    "budget/min",
+    "lag median ms",
+    "lag p99 ms",
+  ];
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   const rows = results.map(({ variant, result, pollCallsBusiestMinute, pollCallsPeakPerMinute, budgetPerMinute }) => [
     variant,

@@ -44,8 +44,26 @@ export function benchScenarios(options: BenchOptions): Scenario[] {
       ways: ["direct", "floor", ...CALLING_WAYS, "route-budget"],
     },
     // A direct held call beside them: the lag the same answer has with nothing in between.
-    { id: "short", title: seconds(options.shortRunMs), runMs: options.shortRunMs, spreadMs: options.spreadMs, ...inWindow, shape: "staggered", count: options.singleReps, ways: ["direct", ...CALLING_WAYS] },
-    { id: "long", title: seconds(options.longRunMs), runMs: options.longRunMs, spreadMs: options.spreadMs, ...inWindow, shape: "staggered", count: options.singleReps, ways: CALLING_WAYS },
+    {
+      id: "short",
+      title: seconds(options.shortRunMs),
+      runMs: options.shortRunMs,
+      spreadMs: options.spreadMs,
+      ...inWindow,
+      shape: "staggered",
+      count: options.singleReps,
+      ways: ["direct", ...CALLING_WAYS],
+    },
+    {
+      id: "long",
+      title: seconds(options.longRunMs),
+      runMs: options.longRunMs,
+      spreadMs: options.spreadMs,
+      ...inWindow,
+      shape: "staggered",
+      count: options.singleReps,
+      ways: CALLING_WAYS,
+    },
     {
       id: "past-window",
       title: `${seconds(options.pastWindowRunMs)}, past window`,

@@ -27,7 +27,10 @@ export interface SeedAnswer {
 const POLL_INTERVAL_MS = 1_000;
 const MAX_POLLS = 20;
 
-export async function runSeedBaseline(settings: SeedSettings, requestBody: { prompt?: string; seed?: number; style?: string; image?: string }): Promise<SeedAnswer> {
+export async function runSeedBaseline(
+  settings: SeedSettings,
+  requestBody: { prompt?: string; seed?: number; style?: string; image?: string },
+): Promise<SeedAnswer> {
   const data = JSON.stringify({
     version: settings.version,
     input: { image: requestBody.image, prompt: requestBody.prompt, seed: requestBody.seed, style: requestBody.style },

@@ -48,7 +48,8 @@ function insideHold(find: Lookup): TargetVerdict | null {
     return `${r.scenario}: ${r.upstream.perPrediction} req/prediction, lag median ${fmt(r.lagMs.median)} ms (direct ${fmt(direct)} ms: +${fmt(added)} ms)`;
   });
   return {
-    target: "Inside the route's 5 s hold: 1 upstream request per prediction, lag median < 10 ms over a direct held call to Replicate",
+    target:
+      "Inside the route's 5 s hold: 1 upstream request per prediction, lag median < 10 ms over a direct held call to Replicate",
     met,
     detail: parts.join("; "),
   };
@@ -67,7 +68,9 @@ function pastHold(find: Lookup): TargetVerdict | null {
       const traded = rival.way === "official" && INSIDE_REPLICATES_WINDOW.includes(id);
       if (!traded && !(routeCost < (rival.upstream.perSuccess ?? Infinity))) met = false;
       const note = traded ? " (not judged: it holds 60 s, and cannot cancel a caller who leaves)" : "";
-      parts.push(`${id}: route ${fmt(route.upstream.perSuccess)} vs ${rival.way} ${fmt(rival.upstream.perSuccess)} req/success${note}`);
+      parts.push(
+        `${id}: route ${fmt(route.upstream.perSuccess)} vs ${rival.way} ${fmt(rival.upstream.perSuccess)} req/success${note}`,
+      );
     }
     const seed = find("seed", id)!;
     if (seed.lagMs.median !== null && (route.lagMs.median === null || route.lagMs.median > seed.lagMs.median)) met = false;

@@ -39,7 +39,8 @@ export function simulatedReplicateEnv(baseUrl: string, extra: Record<string, str
 export function ensureProductionBuild(log: (line: string) => void = () => {}): void {
   const wanted = process.env.E2E_BUILD;
   if (wanted === "0" && existsSync(BUILD_ID)) return;
-  const reason = wanted === "1" ? "E2E_BUILD=1" : !existsSync(BUILD_ID) ? "no build yet" : newerSource(statSync(BUILD_ID).mtimeMs);
+  const reason =
+    wanted === "1" ? "E2E_BUILD=1" : !existsSync(BUILD_ID) ? "no build yet" : newerSource(statSync(BUILD_ID).mtimeMs);
   if (!reason) return;
   log(`next build (${reason})…`);
   runNextBuild();
@@ -108,7 +109,13 @@ export async function startNextServer(options: {
   nodeArgs?: string[];
 }): Promise<NextServer> {
   const hostname = options.hostname === undefined ? "127.0.0.1" : options.hostname;
-  const args = ["start", ...(options.dir ? [options.dir] : []), "-p", String(options.port), ...(hostname ? ["-H", hostname] : [])];
+  const args = [
+    "start",
+    ...(options.dir ? [options.dir] : []),
+    "-p",
+    String(options.port),
+    ...(hostname ? ["-H", hostname] : []),
+  ];
   const spawnOptions = { cwd: PROJECT_ROOT, env: options.env, inheritOutput: options.inheritOutput };
   const child = options.nodeArgs?.length
     ? spawnGroup(process.execPath, [...options.nodeArgs, NEXT_SCRIPT, ...args], spawnOptions)

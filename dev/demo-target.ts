@@ -20,7 +20,8 @@ export function demoTarget(from: GeneratedFrom | null): DemoTarget {
     REPLICATE_DEPLOYMENT: "",
     [name]: value,
   });
-  if (!from) return { env: only("REPLICATE_MODEL", SIMULATED_MODEL), label: `${SIMULATED_MODEL} (${DEFAULT_OUT} names no model)` };
+  if (!from)
+    return { env: only("REPLICATE_MODEL", SIMULATED_MODEL), label: `${SIMULATED_MODEL} (${DEFAULT_OUT} names no model)` };
   const pinned = `${from.model}:${from.version}`;
   if (from.deployment && findSimulatedDeployment(...(from.deployment.split("/") as [string, string]))) {
     return { env: only("REPLICATE_DEPLOYMENT", from.deployment), label: `the deployment ${from.deployment} (${pinned})` };

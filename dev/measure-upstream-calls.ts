@@ -16,7 +16,11 @@ import { startSimulatorServer } from "./simulator/server";
 const [deletes = 400, followers = 80, seconds = 10] = process.argv.slice(2).map(Number);
 const APP = "http://127.0.0.1:3999";
 
-const replicate = await startSimulatorServer({ bootMs: 100, runMs: 3000, rateLimits: { createPerMinute: 600, otherPerMinute: 3000, burst: 50 } });
+const replicate = await startSimulatorServer({
+  bootMs: 100,
+  runMs: 3000,
+  rateLimits: { createPerMinute: 600, otherPerMinute: 3000, burst: 50 },
+});
 const { sim } = replicate;
 // The documented defaults: polls every second, 2,400 calls a minute for the whole account.
 Object.assign(process.env, simulatedReplicateEnv(replicate.baseUrl), { REPLICATE_MAX_IN_FLIGHT: "100000" });
@@ -24,7 +28,13 @@ const { POST } = await import("@/app/api/ai/replicate/route");
 const { GET, DELETE } = await import("@/app/api/ai/replicate/[id]/route");
 
 const post = (prompt: string, headers: Record<string, string>) =>
-  POST(new Request(`${APP}/api/ai/replicate`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ prompt }) }));
+  POST(
+    new Request(`${APP}/api/ai/replicate`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify({ prompt }),
+    }),
+  );
 const byHandle = (handler: typeof GET, handle: string, init: RequestInit = {}) =>
   handler(new Request(`${APP}/api/ai/replicate/${handle}`, init), { params: Promise.resolve({ id: handle }) });
 
@@ -49,7 +59,9 @@ async function doneAt(response: Response): Promise<number | null> {
 const target = await startAsync("[never] delete me");
 const cancelsBefore = sim.count("cancel");
 const deleteStart = Date.now();
-const deleteStatuses = await Promise.all(Array.from({ length: deletes }, () => byHandle(DELETE, target, { method: "DELETE" }).then((r) => r.status)));
+const deleteStatuses = await Promise.all(
+  Array.from({ length: deletes }, () => byHandle(DELETE, target, { method: "DELETE" }).then((r) => r.status)),
+);
 const deleteMs = Date.now() - deleteStart;
 const cancels = sim.count("cancel") - cancelsBefore;
 const rateLimited = sim.requests.filter((request) => request.kind === "cancel" && request.status === 429).length;

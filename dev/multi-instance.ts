@@ -41,7 +41,9 @@ export async function startRoundRobinProxy(origins: () => string[]): Promise<Rou
     if (origin === undefined) {
       // A pick past the instances is a balancer with nobody behind it (a test's black hole).
       res.writeHead(503, { "content-type": "application/json" });
-      return void res.end(JSON.stringify({ title: "No instance", detail: "The proxy has no instance to send this to.", status: 503 }));
+      return void res.end(
+        JSON.stringify({ title: "No instance", detail: "The proxy has no instance to send this to.", status: 503 }),
+      );
     }
     const target = new URL(req.url ?? "/", origin);
     const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
@@ -88,7 +90,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const env = simulatedReplicateEnv(simulator.baseUrl, {
     REPLICATE_WEBHOOK_SECRET: DEFAULT_WEBHOOK_SECRET,
     ...(options.webhooks === false ? {} : { REPLICATE_WEBHOOK_URL: proxy.origin }),
-    ...(options.redisUrl ? { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: `cluster-${process.pid}-${Date.now()}:` } : { REDIS_URL: "" }),
+    ...(options.redisUrl
+      ? { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: `cluster-${process.pid}-${Date.now()}:` }
+      : { REDIS_URL: "" }),
     ...options.env,
   });
   const stop = async () => {
@@ -98,7 +102,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
   try {
     const ports = await distinctFreePorts(options.instances);
-    instances.push(...(await Promise.all(ports.map((port) => startNextServer({ port, env, timeoutMs: 60_000, nodeArgs: options.nodeArgs })))));
+    instances.push(
+      ...(await Promise.all(ports.map((port) => startNextServer({ port, env, timeoutMs: 60_000, nodeArgs: options.nodeArgs })))),
+    );
   } catch (error) {
     await stop();
     throw error;

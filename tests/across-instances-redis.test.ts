@@ -12,7 +12,11 @@ import { setEnv, useSimulatedReplicate } from "@/tests/support/route-env";
 import { testConfig } from "@/tests/support/test-engine";
 
 const redis = useRedisServer();
-const { sim } = useSimulatedReplicate({ bootMs: 5, runMs: 60_000, webhookFetch: async () => new Response("gone", { status: 503 }) });
+const { sim } = useSimulatedReplicate({
+  bootMs: 5,
+  runMs: 60_000,
+  webhookFetch: async () => new Response("gone", { status: 503 }),
+});
 const open: SharedState[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((state) => state.close()));
@@ -28,7 +32,13 @@ function instances(count: number): { state: SharedState; poller: Poller }[] {
     open.push(state);
     const parts: PollerParts = {
       events: state.predictionEvents,
-      sharing: { instanceId: state.instanceId, lease: state.lease("poller"), share: state.pollShare, budget: state.callBudget(2400), turns: state.rateLimits },
+      sharing: {
+        instanceId: state.instanceId,
+        lease: state.lease("poller"),
+        share: state.pollShare,
+        budget: state.callBudget(2400),
+        turns: state.rateLimits,
+      },
     };
     return { state, poller: new Poller(config, parts) };
   });
@@ -39,7 +49,9 @@ describe.skipIf(!hasRedisServer)("on one Redis", () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "60000" });
     const [a, b, c] = instances(3);
     const created = await startPrediction(testConfig(), { prompt: "[never] p" }, { receivedAt: Date.now() });
-    const answers = await Promise.all([a, b, c].flatMap(({ poller }) => Array.from({ length: 4 }, () => poller.cancel(created.id))));
+    const answers = await Promise.all(
+      [a, b, c].flatMap(({ poller }) => Array.from({ length: 4 }, () => poller.cancel(created.id))),
+    );
     expect(answers).toHaveLength(12);
     expect(sim.count("cancel")).toBe(1);
   });

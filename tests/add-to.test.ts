@@ -29,10 +29,20 @@ function tempDir(): string {
 
 const PROJECT_FILES = {
   "package.json": JSON.stringify({
-    dependencies: { axios: "^1.21.1", ioredis: "^6.0.0", zod: "^4.6.7", react: "^19.3.1", "react-dom": "^19.3.1", busboy: "^1.6.0", next: "^16.4.6", "@opentelemetry/sdk-node": "^0.223.0" },
+    dependencies: {
+      axios: "^1.21.1",
+      ioredis: "^6.0.0",
+      zod: "^4.6.7",
+      react: "^19.3.1",
+      "react-dom": "^19.3.1",
+      busboy: "^1.6.0",
+      next: "^16.4.6",
+      "@opentelemetry/sdk-node": "^0.223.0",
+    },
     devDependencies: { "@types/busboy": "^1.5.5", typescript: "^5.9.3" },
   }),
-  ".env.example": "# Header of the file.\n\n# ---- Replicate ----\n\n# The token.\nREPLICATE_API_TOKEN=\n\n# The model.\nREPLICATE_MODEL=\n",
+  ".env.example":
+    "# Header of the file.\n\n# ---- Replicate ----\n\n# The token.\nREPLICATE_API_TOKEN=\n\n# The model.\nREPLICATE_MODEL=\n",
   "app/api/ai/replicate/route.ts": [
     'import { run } from "@/lib/server/run";',
     'import { requestBodySchema } from "./schema";',
@@ -58,7 +68,8 @@ const PROJECT_FILES = {
   "lib/shared/unused.ts": 'import "left-pad";\n',
   "lib/browser/view.ts": 'import { statusOf } from "@/lib/shared/status";\nexport const view = statusOf;\n',
   "app/page.tsx": 'import { Panel } from "./_components/panel";\nexport default function Page() {\n  return <Panel />;\n}\n',
-  "app/_components/panel.tsx": '"use client";\nimport { useState } from "react";\nimport { view } from "@/lib/browser/view";\nexport function Panel() {\n  return <p>{view(String(useState))}</p>;\n}\n',
+  "app/_components/panel.tsx":
+    '"use client";\nimport { useState } from "react";\nimport { view } from "@/lib/browser/view";\nexport function Panel() {\n  return <p>{view(String(useState))}</p>;\n}\n',
   "app/globals.css": "body { margin: 0; }\n",
   "instrumentation.ts": 'export async function register() {\n  await (await import("./lib/server/otel")).start();\n}\n',
   "lib/server/otel.ts": 'export const start = async () => import("@opentelemetry/sdk-node");\n',
@@ -71,12 +82,21 @@ function makeProject(): string {
 }
 
 /** An app as create-next-app makes it: `src` with an alias, or the root; `alias` null for none. */
-function makeApp(options: { src: boolean; alias: string | null; cacheComponents?: boolean; extra?: Record<string, string> }): string {
+function makeApp(options: {
+  src: boolean;
+  alias: string | null;
+  cacheComponents?: boolean;
+  extra?: Record<string, string>;
+}): string {
   const dir = tempDir();
   const root = options.src ? "src/" : "";
   writeTree(dir, {
     "package.json": JSON.stringify(
-      { name: "their-app", dependencies: { next: "16.4.3", react: "19.3.0", "react-dom": "19.3.0", zod: "^4.1.0" }, devDependencies: { typescript: "^5" } },
+      {
+        name: "their-app",
+        dependencies: { next: "16.4.3", react: "19.3.0", "react-dom": "19.3.0", zod: "^4.1.0" },
+        devDependencies: { typescript: "^5" },
+      },
       null,
       2,
     ),
@@ -85,7 +105,8 @@ function makeApp(options: { src: boolean; alias: string | null; cacheComponents?
     }\n  }\n}\n`,
     "next.config.ts": `export default { ${options.cacheComponents ? "cacheComponents: true" : ""} };\n`,
     [`${root}app/page.tsx`]: "export default function Home() {\n  return <main />;\n}\n",
-    [`${root}app/layout.tsx`]: "export default function Layout({ children }: { children: React.ReactNode }) {\n  return children;\n}\n",
+    [`${root}app/layout.tsx`]:
+      "export default function Layout({ children }: { children: React.ReactNode }) {\n  return children;\n}\n",
     ...options.extra,
   });
   return dir;
@@ -114,8 +135,17 @@ describe("the import walk", () => {
 
   it("names each package once, without its subpath, and leaves Node's own modules out", () => {
     const root = makeProject();
-    writeFileSync(path.join(root, "lib/shared/status.ts"), 'import { s3 } from "@aws-sdk/client-s3/dist";\nimport "path";\nexport const statusOf = s3;\n');
-    expect(walkImports(root, ["app/api/ai/replicate/route.ts"]).packages).toEqual(["@aws-sdk/client-s3", "axios", "busboy", "ioredis", "zod"]);
+    writeFileSync(
+      path.join(root, "lib/shared/status.ts"),
+      'import { s3 } from "@aws-sdk/client-s3/dist";\nimport "path";\nexport const statusOf = s3;\n',
+    );
+    expect(walkImports(root, ["app/api/ai/replicate/route.ts"]).packages).toEqual([
+      "@aws-sdk/client-s3",
+      "axios",
+      "busboy",
+      "ioredis",
+      "zod",
+    ]);
   });
 
   it("names the file and the import when an import names no file", () => {
@@ -193,7 +223,10 @@ describe("package.json", () => {
   });
 
   it("replaces a range that cannot meet ours and says so; react and react-dom move together", () => {
-    const merge = mergeDependencies({ dependencies: { axios: "0.27.2", react: "19.3.0", "react-dom": "19.3.0" } }, ours, ["axios", "react"]);
+    const merge = mergeDependencies({ dependencies: { axios: "0.27.2", react: "19.3.0", "react-dom": "19.3.0" } }, ours, [
+      "axios",
+      "react",
+    ]);
     expect(merge.pkg.dependencies).toEqual({ axios: "^1.21.1", react: "^19.3.1", "react-dom": "^19.3.1" });
     expect(merge.changed).toEqual([
       { name: "axios", from: "0.27.2", to: "^1.21.1", section: "dependencies" },
@@ -267,7 +300,11 @@ describe("instrumentation.ts", () => {
 describe("refusals", () => {
   it("refuses a Pages-Router-only app, saying how to add the App Router", () => {
     const app = tempDir();
-    writeTree(app, { "package.json": '{"dependencies":{"next":"16.4.3"}}', "tsconfig.json": "{}", "pages/index.tsx": "export default () => null;\n" });
+    writeTree(app, {
+      "package.json": '{"dependencies":{"next":"16.4.3"}}',
+      "tsconfig.json": "{}",
+      "pages/index.tsx": "export default () => null;\n",
+    });
     const { code, err } = run(makeProject(), [app]);
     expect(code).toBe(1);
     expect(err).toContain("uses the Pages Router only (pages/");
@@ -310,11 +347,17 @@ describe("running it twice", () => {
     const first = run(project, [app, "--page", "replicate"]);
     expect(first.code).toBe(0);
     expect(first.out).toContain(".env.example: appended 2 variables");
-    const snapshot = ["package.json", ".env.example", "src/app/api/ai/replicate/route.ts", "src/app/replicate/page.tsx"].map((file) => read(app, file));
+    const snapshot = ["package.json", ".env.example", "src/app/api/ai/replicate/route.ts", "src/app/replicate/page.tsx"].map(
+      (file) => read(app, file),
+    );
     const second = run(project, [app, "--page", "replicate"]);
     expect(second).toMatchObject({ code: 0, err: "" });
     expect(second.out).toMatch(/^Nothing to do: .* already has the route/);
-    expect(["package.json", ".env.example", "src/app/api/ai/replicate/route.ts", "src/app/replicate/page.tsx"].map((file) => read(app, file))).toEqual(snapshot);
+    expect(
+      ["package.json", ".env.example", "src/app/api/ai/replicate/route.ts", "src/app/replicate/page.tsx"].map((file) =>
+        read(app, file),
+      ),
+    ).toEqual(snapshot);
   });
 });
 

@@ -19,7 +19,9 @@ describe("outside a request scope", () => {
   it("runs the work and settleAfterAnswer waits for it to end", async () => {
     let finished = false;
     let finish = () => {};
-    afterAnswer("test work", () => new Promise<void>((resolve) => (finish = resolve)).then(() => void (finished = true)), { timeoutMs: 60_000 });
+    afterAnswer("test work", () => new Promise<void>((resolve) => (finish = resolve)).then(() => void (finished = true)), {
+      timeoutMs: 60_000,
+    });
     const settled = settleAfterAnswer();
     finish();
     await settled;
@@ -29,7 +31,10 @@ describe("outside a request scope", () => {
   it("keepAlive tracks a running promise the same way", async () => {
     let finish = () => {};
     let done = false;
-    keepAlive("a write", new Promise<void>((resolve) => (finish = resolve)).then(() => void (done = true)));
+    keepAlive(
+      "a write",
+      new Promise<void>((resolve) => (finish = resolve)).then(() => void (done = true)),
+    );
     const settled = settleAfterAnswer();
     finish();
     await settled;
@@ -51,9 +56,13 @@ describe("bounded", () => {
   });
 
   it("a failure never rejects: it is logged", async () => {
-    afterAnswer("failing work", async () => {
-      throw new Error("store down");
-    }, { timeoutMs: 1_000 });
+    afterAnswer(
+      "failing work",
+      async () => {
+        throw new Error("store down");
+      },
+      { timeoutMs: 1_000 },
+    );
     await settleAfterAnswer();
     expect(warnings.join("\n")).toMatch(/"after_answer_failed".*failing work: Error: store down/);
   });

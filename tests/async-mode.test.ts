@@ -13,13 +13,14 @@ const APP = "http://app.test";
 // Fake time: "while running" and "leaving does not cancel" hold however busy the machine is.
 useFakeClock();
 
-const start = (prompt: string) =>
-  POST(jsonPost(`${APP}/api/ai/replicate`, { prompt }, { headers: { prefer: "respond-async" } }));
+const start = (prompt: string) => POST(jsonPost(`${APP}/api/ai/replicate`, { prompt }, { headers: { prefer: "respond-async" } }));
 
 /** GET or DELETE of a prediction by the handle its create answered (what `Location` names). */
 const byId = (handler: typeof GET, id: string, init: RequestInit = {}) => byHandle(handler, handleOf(id), init);
 const byHandle = (handler: typeof GET, handle: string, init: RequestInit = {}) =>
-  handler(new Request(`${APP}/api/ai/replicate/${encodeURIComponent(handle)}`, init), { params: Promise.resolve({ id: handle }) });
+  handler(new Request(`${APP}/api/ai/replicate/${encodeURIComponent(handle)}`, init), {
+    params: Promise.resolve({ id: handle }),
+  });
 
 async function events(response: Response): Promise<SseEvent[]> {
   const all: SseEvent[] = [];
@@ -39,7 +40,9 @@ describe("Prefer: respond-async", () => {
   });
 
   it("validates as usual", async () => {
-    const response = await settle(POST(jsonPost(`${APP}/api/ai/replicate`, { prompt: "" }, { headers: { prefer: "respond-async" } })));
+    const response = await settle(
+      POST(jsonPost(`${APP}/api/ai/replicate`, { prompt: "" }, { headers: { prefer: "respond-async" } })),
+    );
     expect(response.status).toBe(400);
     expect(sim.requests).toHaveLength(0);
   });

@@ -92,7 +92,9 @@ describe("memory held per in-flight request with a large image", () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const whileWaiting = (reachableBytes() - before) / N;
 
-    process.stderr.write(`${JSON.stringify({ body_bytes: size, held_while_creating: Math.round(whileCreating), held_while_waiting: Math.round(whileWaiting), ratio_creating: +(whileCreating / size).toFixed(2), ratio_waiting: +(whileWaiting / size).toFixed(2) })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ body_bytes: size, held_while_creating: Math.round(whileCreating), held_while_waiting: Math.round(whileWaiting), ratio_creating: +(whileCreating / size).toFixed(2), ratio_waiting: +(whileWaiting / size).toFixed(2) })}\n`,
+    );
     expect(whileCreating).toBeLessThanOrEqual(3 * size);
     expect(whileWaiting).toBeLessThanOrEqual(3 * size);
 

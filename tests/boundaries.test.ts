@@ -31,7 +31,13 @@ function importsOf(file: string): Import[] {
   const cached = importCache.get(file);
   if (cached) return cached;
   const text = readFileSync(path.join(PROJECT_ROOT, file), "utf8");
-  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, file.endsWith(".tsx") ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  const source = ts.createSourceFile(
+    file,
+    text,
+    ts.ScriptTarget.Latest,
+    false,
+    file.endsWith(".tsx") ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+  );
   const found: Import[] = [];
   const visit = (node: ts.Node) => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
@@ -64,7 +70,10 @@ function resolveSpecifier(from: string, specifier: string): string | null {
 
 const isSource = (file: string) => /\.tsx?$/.test(file);
 const packageName = (specifier: string) =>
-  specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
+  specifier
+    .split("/")
+    .slice(0, specifier.startsWith("@") ? 2 : 1)
+    .join("/");
 
 const FORBIDDEN_PACKAGES = new Set(["server-only", "axios", "axios-retry"]);
 
@@ -134,7 +143,7 @@ describe("the house's boundaries", () => {
     expect(chains, `browser code reaches server code:\n${chains.join("\n")}`).toEqual([]);
   });
 
-  it("every file in lib/server starts with import \"server-only\"", () => {
+  it('every file in lib/server starts with import "server-only"', () => {
     const missing = sourceFiles("lib/server").filter((file) => importsOf(file)[0]?.specifier !== "server-only");
     expect(missing, `first import is not "server-only" in:\n${missing.join("\n")}`).toEqual([]);
   });

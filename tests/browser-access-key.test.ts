@@ -67,14 +67,27 @@ describe("the access key in session storage", () => {
 describe("a 401 that asks for the access key", () => {
   it("is the route's own (WWW-Authenticate: Bearer), not Replicate refusing the server's token", () => {
     expect(isAccessKeyChallenge(challenge(false))).toBe(true);
-    const replicates = { httpStatus: 401, body: { title: "Unauthenticated", detail: "Invalid token", status: 401 }, streamed: false, headers: new Headers() };
+    const replicates = {
+      httpStatus: 401,
+      body: { title: "Unauthenticated", detail: "Invalid token", status: 401 },
+      streamed: false,
+      headers: new Headers(),
+    };
     expect(isAccessKeyChallenge(replicates)).toBe(false);
     expect(describeAnswer(replicates)).toMatchObject({ kind: "problem", status: 401 });
   });
 
   it("asks for the key, or says the key sent was refused", () => {
-    expect(describeAnswer(challenge(false))).toMatchObject({ kind: "unauthorized", keyRefused: false, message: "This app's route needs an access key" });
-    expect(describeAnswer(challenge(true), { keySent: true })).toMatchObject({ kind: "unauthorized", keyRefused: true, message: "The access key was refused" });
+    expect(describeAnswer(challenge(false))).toMatchObject({
+      kind: "unauthorized",
+      keyRefused: false,
+      message: "This app's route needs an access key",
+    });
+    expect(describeAnswer(challenge(true), { keySent: true })).toMatchObject({
+      kind: "unauthorized",
+      keyRefused: true,
+      message: "The access key was refused",
+    });
   });
 });
 

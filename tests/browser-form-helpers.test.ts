@@ -38,7 +38,9 @@ describe("toRequestBody", () => {
 /** Runs the command in a real shell where a function named curl prints the arguments the real curl would get. */
 function curlArguments(command: string, prelude = ""): string[] {
   const printArgs = `curl() { for a in "$@"; do printf '%s\\0' "$a"; done; }`;
-  return execFileSync("sh", ["-c", `${prelude}\n${printArgs}\n${command}`], { encoding: "utf8" }).split("\0").slice(0, -1);
+  return execFileSync("sh", ["-c", `${prelude}\n${printArgs}\n${command}`], { encoding: "utf8" })
+    .split("\0")
+    .slice(0, -1);
 }
 
 describe("buildCurlCommand", () => {
@@ -50,11 +52,23 @@ describe("buildCurlCommand", () => {
   it("posts the body as JSON to the given URL", () => {
     const command = buildCurlCommand("http://localhost:3000/api/ai/replicate", { prompt: "Bob's cat", seed: 1 });
     const args = curlArguments(command);
-    expect(args).toEqual(["-X", "POST", "http://localhost:3000/api/ai/replicate", "-H", "Content-Type: application/json", "-d", `{"prompt":"Bob's cat","seed":1}`]);
+    expect(args).toEqual([
+      "-X",
+      "POST",
+      "http://localhost:3000/api/ai/replicate",
+      "-H",
+      "Content-Type: application/json",
+      "-d",
+      `{"prompt":"Bob's cat","seed":1}`,
+    ]);
   });
 
   it("sends the access key from a shell variable, never the key itself", () => {
-    const command = buildCurlCommand("http://localhost:3000/api/ai/replicate", { prompt: "a" }, { authorizationVariable: "ROUTE_API_KEY" });
+    const command = buildCurlCommand(
+      "http://localhost:3000/api/ai/replicate",
+      { prompt: "a" },
+      { authorizationVariable: "ROUTE_API_KEY" },
+    );
     expect(curlArguments(command, "ROUTE_API_KEY=k-42")).toContain("Authorization: Bearer k-42");
     expect(buildCurlCommand("http://x/", {}, { authorizationVariable: "$(reboot)" })).not.toContain("reboot");
   });
@@ -73,14 +87,20 @@ describe("toOutputView", () => {
   const image = (url: string) => ({ kind: "image", url });
 
   it("shows URLs as images and joins text tokens", () => {
-    expect(toOutputView(["https://a/1.png", "https://a/2.png"])).toEqual({ files: [image("https://a/1.png"), image("https://a/2.png")], text: null, json: null });
+    expect(toOutputView(["https://a/1.png", "https://a/2.png"])).toEqual({
+      files: [image("https://a/1.png"), image("https://a/2.png")],
+      text: null,
+      json: null,
+    });
     expect(toOutputView("https://a/1.png")).toEqual({ files: [image("https://a/1.png")], text: null, json: null });
     expect(toOutputView(["Hello", " ", "world"])).toEqual({ files: [], text: "Hello world", json: null });
     expect(toOutputView("Hello wor")).toEqual({ files: [], text: "Hello wor", json: null });
   });
 
   it("tells audio, video and other files apart by extension or data: URL type", () => {
-    expect(toOutputView("https://replicate.delivery/x/speech.wav?sig=1").files).toEqual([{ kind: "audio", url: "https://replicate.delivery/x/speech.wav?sig=1" }]);
+    expect(toOutputView("https://replicate.delivery/x/speech.wav?sig=1").files).toEqual([
+      { kind: "audio", url: "https://replicate.delivery/x/speech.wav?sig=1" },
+    ]);
     expect(toOutputView(["https://a/clip.MP4", "https://a/notes.txt"]).files.map((file) => file.kind)).toEqual(["video", "file"]);
     expect(toOutputView("data:audio/mpeg;base64,AAAA").files[0].kind).toBe("audio");
     expect(toOutputView("data:video/webm;base64,AAAA").files[0].kind).toBe("video");
@@ -94,13 +114,24 @@ describe("toOutputView", () => {
   });
 
   it("reads tokens as text when the output schema says so, even where they look like URLs", () => {
-    const tokens = { type: "array", items: { type: "string" }, "x-cog-array-type": "iterator", "x-cog-array-display": "concatenate" };
+    const tokens = {
+      type: "array",
+      items: { type: "string" },
+      "x-cog-array-type": "iterator",
+      "x-cog-array-display": "concatenate",
+    };
     const links = ["https://example.com/a.png", "\nhttps://example.com/b.png"];
-    expect(toOutputView(["https://example.com/a.png"], tokens)).toEqual({ files: [], text: "https://example.com/a.png", json: null });
+    expect(toOutputView(["https://example.com/a.png"], tokens)).toEqual({
+      files: [],
+      text: "https://example.com/a.png",
+      json: null,
+    });
     expect(toOutputView(["https://example.com/a.png"]).text).toBeNull();
     expect(toOutputView(links, tokens).text).toBe(links.join(""));
     expect(toOutputView("https://a/1.png", { type: "string" }).text).toBe("https://a/1.png");
-    expect(toOutputView(["https://a/1.png"], { type: "array", items: { type: "string", format: "uri" } }).files).toEqual([image("https://a/1.png")]);
+    expect(toOutputView(["https://a/1.png"], { type: "array", items: { type: "string", format: "uri" } }).files).toEqual([
+      image("https://a/1.png"),
+    ]);
   });
 
   it("shows nothing before output and other values as formatted JSON", () => {

@@ -36,8 +36,19 @@ describe("the run history", () => {
     let entries = withEntry([], { handle: handle(1), createdAt: 1000, values: { prompt: "a cat" } });
     entries = withEntry(entries, { handle: handle(2), createdAt: 2000 });
     expect(entries.map((entry) => entry.id)).toEqual(["pred0002", "pred0001"]);
-    entries = withEntry(entries, { handle: handle(1), status: "succeeded", values: undefined, files: ["https://replicate.delivery/a/out-0.png"] });
-    expect(entries[1]).toMatchObject({ id: "pred0001", status: "succeeded", values: { prompt: "a cat" }, createdAt: 1000, files: ["https://replicate.delivery/a/out-0.png"] });
+    entries = withEntry(entries, {
+      handle: handle(1),
+      status: "succeeded",
+      values: undefined,
+      files: ["https://replicate.delivery/a/out-0.png"],
+    });
+    expect(entries[1]).toMatchObject({
+      id: "pred0001",
+      status: "succeeded",
+      values: { prompt: "a cat" },
+      createdAt: 1000,
+      files: ["https://replicate.delivery/a/out-0.png"],
+    });
     expect(entries.map((entry) => entry.id)).toEqual(["pred0002", "pred0001"]);
   });
 
@@ -103,7 +114,12 @@ describe("the run history", () => {
 describe("the form's draft", () => {
   it("comes back after a reload, without picked files", () => {
     const storage = memoryStorage();
-    saveDraft(storage, { prompt: "a lighthouse", seed: "42", go_fast: true, image: `data:image/png;base64,${"A".repeat(KEPT_VALUE_MAX_CHARS)}` });
+    saveDraft(storage, {
+      prompt: "a lighthouse",
+      seed: "42",
+      go_fast: true,
+      image: `data:image/png;base64,${"A".repeat(KEPT_VALUE_MAX_CHARS)}`,
+    });
     expect(readDraft(storage)).toEqual({ prompt: "a lighthouse", seed: "42", go_fast: true });
   });
 
@@ -113,7 +129,12 @@ describe("the form's draft", () => {
     expect(readDraft(storage)).toEqual({});
     storage.items.set(DRAFT_STORAGE_KEY, '{"prompt":{"nested":true},"seed":"3"}');
     expect(readDraft(storage)).toEqual({ seed: "3" });
-    const refusing = { getItem: () => null, setItem: () => { throw new Error("denied"); } };
+    const refusing = {
+      getItem: () => null,
+      setItem: () => {
+        throw new Error("denied");
+      },
+    };
     expect(() => saveDraft(refusing, { prompt: "x" })).not.toThrow();
   });
 });
@@ -121,27 +142,59 @@ describe("the form's draft", () => {
 describe("the run on screen, as its history entry", () => {
   const IMAGES = { type: "array", items: { type: "string", format: "uri" } };
   const started = (): RunState => {
-    let state = runReducer(IDLE_RUN, { type: "start", body: seedBody({ prompt: "a cat" }), values: { prompt: "a cat", seed: "7" }, now: 1_000 });
+    let state = runReducer(IDLE_RUN, {
+      type: "start",
+      body: seedBody({ prompt: "a cat" }),
+      values: { prompt: "a cat", seed: "7" },
+      now: 1_000,
+    });
     state = runReducer(state, { type: "handle", handle: "abc123.mac" });
-    return runReducer(state, { type: "event", event: { type: "status", id: "abc123", status: "starting", createdAt: "2026-01-01T00:00:00.000Z" } });
+    return runReducer(state, {
+      type: "event",
+      event: { type: "status", id: "abc123", status: "starting", createdAt: "2026-01-01T00:00:00.000Z" },
+    });
   };
 
   it("is nothing before the route names the handle", () => {
-    expect(historyPatchOf(runReducer(IDLE_RUN, { type: "start", body: seedBody({ prompt: "x" }), values: {}, now: 1 }), null)).toBeNull();
+    expect(
+      historyPatchOf(runReducer(IDLE_RUN, { type: "start", body: seedBody({ prompt: "x" }), values: {}, now: 1 }), null),
+    ).toBeNull();
   });
 
   it("holds what it was started with, its start, then its output and model once it ends", () => {
     const running = historyPatchOf(started(), IMAGES);
-    expect(running).toMatchObject({ handle: "abc123.mac", id: "abc123", status: "starting", values: { prompt: "a cat", seed: "7" }, createdAt: Date.parse("2026-01-01T00:00:00.000Z") });
+    expect(running).toMatchObject({
+      handle: "abc123.mac",
+      id: "abc123",
+      status: "starting",
+      values: { prompt: "a cat", seed: "7" },
+      createdAt: Date.parse("2026-01-01T00:00:00.000Z"),
+    });
     expect(running?.error).toBeUndefined();
-    const prediction = { id: "abc123", status: "succeeded" as const, model: "owner/model", version: "v1", output: ["https://replicate.delivery/x/out-0.png"] };
+    const prediction = {
+      id: "abc123",
+      status: "succeeded" as const,
+      model: "owner/model",
+      version: "v1",
+      output: ["https://replicate.delivery/x/out-0.png"],
+    };
     const ended = runReducer(started(), { type: "finish", report: { kind: "succeeded", prediction }, now: 5_000 });
-    expect(historyPatchOf(ended, IMAGES)).toMatchObject({ status: "succeeded", model: "owner/model", files: ["https://replicate.delivery/x/out-0.png"], excerpt: null, error: null });
+    expect(historyPatchOf(ended, IMAGES)).toMatchObject({
+      status: "succeeded",
+      model: "owner/model",
+      files: ["https://replicate.delivery/x/out-0.png"],
+      excerpt: null,
+      error: null,
+    });
   });
 
   it("says a failed run's error, not a cancel's; a re-attached run leaves the values it was started with", () => {
     const prediction = { id: "abc123", status: "failed" as const, error: "out of memory" };
-    const failed = runReducer(started(), { type: "finish", report: { kind: "failed", message: "The model failed: out of memory", prediction }, now: 2 });
+    const failed = runReducer(started(), {
+      type: "finish",
+      report: { kind: "failed", message: "The model failed: out of memory", prediction },
+      now: 2,
+    });
     expect(historyPatchOf(failed, null)?.error).toBe("The model failed: out of memory");
     const canceled = runReducer(started(), { type: "finish", report: { kind: "canceled", message: "Canceled" }, now: 2 });
     expect(historyPatchOf(canceled, null)).toMatchObject({ status: "canceled", error: null });

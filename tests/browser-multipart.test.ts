@@ -22,7 +22,10 @@ describe("the page's body with a picked file", () => {
   });
 
   it("goes as JSON without a file and as multipart with one", () => {
-    expect(toWireBody(seedBody({ prompt: "p", seed: 4 }))).toEqual({ body: '{"prompt":"p","seed":4}', contentType: "application/json" });
+    expect(toWireBody(seedBody({ prompt: "p", seed: 4 }))).toEqual({
+      body: '{"prompt":"p","seed":4}',
+      contentType: "application/json",
+    });
     const wire = toWireBody(seedBody({ prompt: "p", seed: 4, image: picked }));
     expect(wire.contentType).toBeUndefined();
     const form = wire.body as FormData;
@@ -31,7 +34,9 @@ describe("the page's body with a picked file", () => {
   });
 
   it("is accepted by the route: postRun's multipart request creates the prediction with the image", async () => {
-    const fetch = vi.fn<typeof globalThis.fetch>(async (url, init) => POST(new Request(new URL(String(url), "http://localhost"), init)));
+    const fetch = vi.fn<typeof globalThis.fetch>(async (url, init) =>
+      POST(new Request(new URL(String(url), "http://localhost"), init)),
+    );
     const answer = await postRun(seedBody({ prompt: "a cat", seed: 4, image: picked }), { fetch });
     expect(answer.httpStatus).toBe(202);
     const [prediction] = sim.predictions.values();

@@ -30,12 +30,21 @@ describe("postRun", () => {
   });
 
   it("answers a validation error as it came, and keeps a non-JSON answer as text", async () => {
-    const problem = { title: "Invalid request", detail: "x", status: 400, invalid_fields: [{ field: "seed", description: "too small" }] };
-    expect(await postRun(seedBody({ prompt: "x", seed: -3 }), { fetch: fakeFetch(Response.json(problem, { status: 400 })) })).toMatchObject({
+    const problem = {
+      title: "Invalid request",
+      detail: "x",
+      status: 400,
+      invalid_fields: [{ field: "seed", description: "too small" }],
+    };
+    expect(
+      await postRun(seedBody({ prompt: "x", seed: -3 }), { fetch: fakeFetch(Response.json(problem, { status: 400 })) }),
+    ).toMatchObject({
       httpStatus: 400,
       body: problem,
     });
-    expect(await postRun(seedBody({ prompt: "x" }), { fetch: fakeFetch(new Response("<html>Bad gateway</html>", { status: 502 })) })).toMatchObject({
+    expect(
+      await postRun(seedBody({ prompt: "x" }), { fetch: fakeFetch(new Response("<html>Bad gateway</html>", { status: 502 })) }),
+    ).toMatchObject({
       httpStatus: 502,
       body: "<html>Bad gateway</html>",
     });
@@ -60,7 +69,10 @@ describe("postRun with an idempotency key", () => {
     vi.useFakeTimers();
     try {
       const answers = [
-        Response.json({ title: "Request in progress", detail: "x", status: 409 }, { status: 409, headers: { "Retry-After": "1" } }),
+        Response.json(
+          { title: "Request in progress", detail: "x", status: 409 },
+          { status: 409, headers: { "Retry-After": "1" } },
+        ),
         Response.json(RUNNING, { status: 202, headers: { Location: "/api/ai/replicate/p1" } }),
       ];
       const fetch = vi.fn<typeof globalThis.fetch>(async () => answers.shift()!);
@@ -76,7 +88,9 @@ describe("postRun with an idempotency key", () => {
   });
 
   it("shows a 409 as it came without a key (nothing to wait for)", async () => {
-    const fetch = fakeFetch(Response.json({ title: "Conflict", detail: "x", status: 409 }, { status: 409, headers: { "Retry-After": "1" } }));
+    const fetch = fakeFetch(
+      Response.json({ title: "Conflict", detail: "x", status: 409 }, { status: 409, headers: { "Retry-After": "1" } }),
+    );
     expect(await postRun(seedBody({ prompt: "a cat" }), { fetch })).toMatchObject({ httpStatus: 409 });
     expect(fetch).toHaveBeenCalledTimes(1);
   });
@@ -93,7 +107,9 @@ describe("idempotencyKeyOf", () => {
     const first = idempotencyKeyOf({ kind: "start", body }, 100_000);
     expect(idempotencyKeyOf({ kind: "start", body: { ...body } }, 100_000 + DOUBLE_START_MS - 1)).toBe(first);
     expect(idempotencyKeyOf({ kind: "start", body }, 100_000 + 3 * DOUBLE_START_MS)).not.toBe(first);
-    expect(idempotencyKeyOf({ kind: "start", body: seedBody({ prompt: "other" }) }, 100_000 + 3 * DOUBLE_START_MS + 1)).not.toBe(first);
+    expect(idempotencyKeyOf({ kind: "start", body: seedBody({ prompt: "other" }) }, 100_000 + 3 * DOUBLE_START_MS + 1)).not.toBe(
+      first,
+    );
   });
 });
 
@@ -129,14 +145,22 @@ describe("getRun", () => {
     await getRun("p1", {
       stream: true,
       onEvent,
-      fetch: fakeFetch(sseResponse('event: progress\ndata: {"percentage":"40"}\n\nevent: logs\ndata: 42\n\nevent: output\ndata: "no wrapper"\n\nevent: done\ndata: {}\n\n')),
+      fetch: fakeFetch(
+        sseResponse(
+          'event: progress\ndata: {"percentage":"40"}\n\nevent: logs\ndata: 42\n\nevent: output\ndata: "no wrapper"\n\nevent: done\ndata: {}\n\n',
+        ),
+      ),
     });
     expect(onEvent.mock.calls).toEqual([[{ type: "attached", handle: "p1" }]]);
   });
 
   it("answers JSON (no attached event) when the route does not stream", async () => {
     const onEvent = vi.fn();
-    const answer = await getRun("p1", { stream: true, onEvent, fetch: fakeFetch(Response.json(RUNNING, { status: 202, headers: { "Retry-After": "1" } })) });
+    const answer = await getRun("p1", {
+      stream: true,
+      onEvent,
+      fetch: fakeFetch(Response.json(RUNNING, { status: 202, headers: { "Retry-After": "1" } })),
+    });
     expect(answer).toMatchObject({ httpStatus: 202, body: RUNNING, streamed: false });
     expect(answer.headers?.get("retry-after")).toBe("1");
     expect(onEvent).not.toHaveBeenCalled();
@@ -155,7 +179,10 @@ describe("getRun", () => {
   });
 
   it("rejects when the stream closes without a done event", async () => {
-    const answer = getRun("p1", { stream: true, fetch: fakeFetch(sseResponse('event: status\ndata: {"id":"p1","status":"starting"}\n\n')) });
+    const answer = getRun("p1", {
+      stream: true,
+      fetch: fakeFetch(sseResponse('event: status\ndata: {"id":"p1","status":"starting"}\n\n')),
+    });
     await expect(answer).rejects.toBeInstanceOf(StreamEndedEarlyError);
   });
 });

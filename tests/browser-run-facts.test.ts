@@ -45,7 +45,14 @@ describe("the prediction's page on Replicate", () => {
 
 describe("the empty output area fits the model's kind of output", () => {
   it("by the output schema", () => {
-    expect(expectedOutputKind({ type: "array", items: { type: "string" }, "x-cog-array-type": "iterator", "x-cog-array-display": "concatenate" })).toBe("text");
+    expect(
+      expectedOutputKind({
+        type: "array",
+        items: { type: "string" },
+        "x-cog-array-type": "iterator",
+        "x-cog-array-display": "concatenate",
+      }),
+    ).toBe("text");
     expect(expectedOutputKind({ type: "string" })).toBe("text");
     expect(expectedOutputKind({ type: "string", format: "uri" })).toBe("files");
     expect(expectedOutputKind({ type: "array", items: { type: "string", format: "uri" } })).toBe("files");
@@ -74,7 +81,11 @@ describe("downloads through the app", () => {
     expect(new Uint8Array(await file.blob.arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
     expect(seen[0].headers).toEqual({ Authorization: "Bearer k" });
 
-    const gone = (async () => Response.json({ title: "Output removed", detail: "Replicate deletes it.", status: 410 }, { status: 410 })) as unknown as typeof fetch;
+    const gone = (async () =>
+      Response.json(
+        { title: "Output removed", detail: "Replicate deletes it.", status: 410 },
+        { status: 410 },
+      )) as unknown as typeof fetch;
     await expect(fetchOutputFile("p1.mac", 0, { fetch: gone })).rejects.toThrow("Output removed: Replicate deletes it.");
   });
 });
@@ -87,17 +98,37 @@ describe("the run's timer and handle", () => {
   });
 
   it("shows a run opened after it ended with the time it took, not the time since it began", () => {
-    const opened = runReducer(IDLE_RUN, { type: "attach", now: Date.parse("2026-01-01T02:00:00Z"), startedAt: Date.parse("2026-01-01T00:00:00Z") });
-    const prediction = { id: "abc", status: "succeeded" as const, created_at: "2026-01-01T00:00:00.000Z", completed_at: "2026-01-01T00:00:09.800Z" };
-    const ended = runReducer(opened, { type: "finish", report: { kind: "succeeded", prediction }, now: Date.parse("2026-01-01T02:00:01Z") });
+    const opened = runReducer(IDLE_RUN, {
+      type: "attach",
+      now: Date.parse("2026-01-01T02:00:00Z"),
+      startedAt: Date.parse("2026-01-01T00:00:00Z"),
+    });
+    const prediction = {
+      id: "abc",
+      status: "succeeded" as const,
+      created_at: "2026-01-01T00:00:00.000Z",
+      completed_at: "2026-01-01T00:00:09.800Z",
+    };
+    const ended = runReducer(opened, {
+      type: "finish",
+      report: { kind: "succeeded", prediction },
+      now: Date.parse("2026-01-01T02:00:01Z"),
+    });
     expect(ended.finishedAt! - ended.startedAt!).toBe(9_800);
   });
 
   it("keeps the handle, the values it was started with and the prediction's created_at", () => {
     let state = runReducer(IDLE_RUN, { type: "start", body: seedBody({ prompt: "a cat" }), values: { prompt: "a cat" }, now: 1 });
     state = runReducer(state, { type: "handle", handle: "abc.mac" });
-    state = runReducer(state, { type: "event", event: { type: "status", id: "abc", status: "starting", createdAt: "2026-01-01T00:00:00.000Z" } });
-    expect(state).toMatchObject({ handle: "abc.mac", values: { prompt: "a cat" }, createdAt: Date.parse("2026-01-01T00:00:00.000Z") });
+    state = runReducer(state, {
+      type: "event",
+      event: { type: "status", id: "abc", status: "starting", createdAt: "2026-01-01T00:00:00.000Z" },
+    });
+    expect(state).toMatchObject({
+      handle: "abc.mac",
+      values: { prompt: "a cat" },
+      createdAt: Date.parse("2026-01-01T00:00:00.000Z"),
+    });
   });
 });
 

@@ -21,14 +21,28 @@ describe("run state", () => {
       { type: "event", event: { type: "logs", text: "b\n" } },
       { type: "event", event: { type: "output", output: "Hel" } },
     );
-    expect(state).toMatchObject({ phase: "running", predictionId: "p1", status: "processing", logs: "a\nb\n", output: "Hel", startedAt: 1000 });
+    expect(state).toMatchObject({
+      phase: "running",
+      predictionId: "p1",
+      status: "processing",
+      logs: "a\nb\n",
+      output: "Hel",
+      startedAt: 1000,
+    });
     expect(state.progress?.percentage).toBe(40);
   });
 
   it("takes output, logs and id from the final prediction (also when it came as plain JSON)", () => {
     const prediction = { id: "p9", status: "succeeded" as const, output: ["https://o/1.png"], logs: "whole log\n" };
     const state = run(start, progress(40, 12), finish({ kind: "succeeded", prediction }));
-    expect(state).toMatchObject({ phase: "finished", finishedAt: 5000, predictionId: "p9", status: "succeeded", output: prediction.output, logs: "whole log\n" });
+    expect(state).toMatchObject({
+      phase: "finished",
+      finishedAt: 5000,
+      predictionId: "p9",
+      status: "succeeded",
+      output: prediction.output,
+      logs: "whole log\n",
+    });
     expect(state.progress).toMatchObject({ percentage: 100, current: 30 });
   });
 
@@ -40,7 +54,10 @@ describe("run state", () => {
 
   it("ignores events and answers that arrive after Cancel finished the run", () => {
     const canceled = run(start, finish({ kind: "canceled", message: "Canceled" }));
-    const late = [progress(80, 24), finish({ kind: "succeeded", prediction: { id: "p1", status: "succeeded" } })].reduce(runReducer, canceled);
+    const late = [progress(80, 24), finish({ kind: "succeeded", prediction: { id: "p1", status: "succeeded" } })].reduce(
+      runReducer,
+      canceled,
+    );
     expect(late).toBe(canceled);
     expect(late.status).toBe("canceled");
   });
@@ -48,7 +65,9 @@ describe("run state", () => {
   it("re-attaches to a prediction by handle, with no body sent by this page; its id comes with the first status", () => {
     const state = run({ type: "attach", now: 2000 });
     expect(state).toMatchObject({ phase: "running", body: null, predictionId: null, startedAt: 2000, logs: "" });
-    expect(runReducer(state, { type: "event", event: { type: "status", id: "p7", status: "processing" } }).predictionId).toBe("p7");
+    expect(runReducer(state, { type: "event", event: { type: "status", id: "p7", status: "processing" } }).predictionId).toBe(
+      "p7",
+    );
   });
 
   it("replaces the logs with the first logs event after following begins again", () => {

@@ -20,7 +20,7 @@ function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
 }
 
 const ROUTE_STREAM =
-  ': keep-alive\n\n' +
+  ": keep-alive\n\n" +
   'event: status\ndata: {"id":"p1","status":"starting"}\n\n' +
   'event: progress\r\ndata: {"percentage":40,"current":12,"total":30,"pass":1}\r\n\r\n' +
   'event: logs\rdata: "Using seed: 7\\n"\r\r' +
@@ -67,7 +67,9 @@ describe("SSE parser", () => {
   it("reads a data line of hundreds of KB (a file stream's data URL) across many chunks as one event", () => {
     const dataUrl = `data:image/png;base64,${"iVBORw0KGgo".repeat(40_000)}`;
     const stream = `event: output\r\ndata: ${dataUrl}\r\n\r\nevent: done\ndata: {}\n\n`;
-    const chunks = Array.from({ length: Math.ceil(stream.length / 65_536) }, (_, i) => stream.slice(i * 65_536, (i + 1) * 65_536));
+    const chunks = Array.from({ length: Math.ceil(stream.length / 65_536) }, (_, i) =>
+      stream.slice(i * 65_536, (i + 1) * 65_536),
+    );
     expect(chunks.length).toBeGreaterThan(5);
     expect(parseAll(chunks)).toEqual([
       { event: "output", data: dataUrl },

@@ -18,29 +18,43 @@ function fakeRoute(script: Partial<Record<"GET" | "POST" | "DELETE", Answer[]>>)
   return { fetch, calls, methods: () => calls.map((call) => call.method) };
 }
 
-const sse = (...events: [string, unknown][]): Answer => () =>
-  new Response(events.map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join(""), {
-    headers: { "Content-Type": "text/event-stream" },
-  });
+const sse =
+  (...events: [string, unknown][]): Answer =>
+  () =>
+    new Response(events.map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join(""), {
+      headers: { "Content-Type": "text/event-stream" },
+    });
 
 /** A stream that sends its events, then stays open until the request is aborted. */
-const openStream = (...events: [string, unknown][]): Answer => (init) =>
-  new Response(
-    new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (const [event, data] of events) controller.enqueue(new TextEncoder().encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
-        init.signal?.addEventListener("abort", () => controller.error(new DOMException("aborted", "AbortError")));
-      },
-    }),
-    { headers: { "Content-Type": "text/event-stream" } },
-  );
+const openStream =
+  (...events: [string, unknown][]): Answer =>
+  (init) =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const [event, data] of events)
+            controller.enqueue(new TextEncoder().encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+          init.signal?.addEventListener("abort", () => controller.error(new DOMException("aborted", "AbortError")));
+        },
+      }),
+      { headers: { "Content-Type": "text/event-stream" } },
+    );
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Answer => () => Response.json(body, { status, headers });
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}): Answer =>
+  () =>
+    Response.json(body, { status, headers });
 const networkError: Answer = () => {
   throw new TypeError("Failed to fetch");
 };
 
-const prediction = (status: string, fields: Record<string, unknown> = {}) => ({ id: "p1", status, output: null, logs: "", ...fields });
+const prediction = (status: string, fields: Record<string, unknown> = {}) => ({
+  id: "p1",
+  status,
+  output: null,
+  logs: "",
+  ...fields,
+});
 const SUCCEEDED = prediction("succeeded", { output: ["https://sim/out.png"] });
 const noWait = async (_ms: number) => {};
 
@@ -70,7 +84,12 @@ describe("watchPrediction", () => {
     });
     const sleep = vi.fn(noWait);
     const events: RunEvent[] = [];
-    const answer = await watchPrediction("p1.mac", { fetch: route.fetch, sleep, pollIntervalMs: 700, onEvent: (event) => events.push(event) });
+    const answer = await watchPrediction("p1.mac", {
+      fetch: route.fetch,
+      sleep,
+      pollIntervalMs: 700,
+      onEvent: (event) => events.push(event),
+    });
     expect(answer).toMatchObject({ httpStatus: 200, body: SUCCEEDED, streamed: false });
     expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([1000, 700]);
     expect(route.calls.map((call) => (call.init.headers as Record<string, string>).Accept)).toEqual([
@@ -90,12 +109,22 @@ describe("watchPrediction", () => {
   it("retries a lost connection, and gives up after maxRetries failures in a row", async () => {
     // 4 failures, never 3 in a row: an event in between proves the connection worked again.
     const recovered = fakeRoute({
-      GET: [networkError, sse(["status", { id: "p1", status: "processing" }]), networkError, networkError, sse(["done", SUCCEEDED])],
+      GET: [
+        networkError,
+        sse(["status", { id: "p1", status: "processing" }]),
+        networkError,
+        networkError,
+        sse(["done", SUCCEEDED]),
+      ],
     });
-    expect(await watchPrediction("p1.mac", { fetch: recovered.fetch, sleep: noWait, maxRetries: 3 })).toMatchObject({ body: SUCCEEDED });
+    expect(await watchPrediction("p1.mac", { fetch: recovered.fetch, sleep: noWait, maxRetries: 3 })).toMatchObject({
+      body: SUCCEEDED,
+    });
 
     const lost = fakeRoute({ GET: [networkError, sse(), networkError] });
-    await expect(watchPrediction("p1.mac", { fetch: lost.fetch, sleep: noWait, maxRetries: 2 })).rejects.toThrow("Failed to fetch");
+    await expect(watchPrediction("p1.mac", { fetch: lost.fetch, sleep: noWait, maxRetries: 2 })).rejects.toThrow(
+      "Failed to fetch",
+    );
     expect(lost.calls).toHaveLength(3);
   });
 
@@ -123,7 +152,10 @@ describe("startPredictionSession", () => {
   const KEY = { Authorization: "Bearer k-123" };
 
   it("creates in async mode, names the handle its Location gives, then follows it by handle with the same headers", async () => {
-    const route = fakeRoute({ POST: [json(202, prediction("starting"), { Location: "/api/ai/replicate/p1.mac" })], GET: [sse(["done", SUCCEEDED])] });
+    const route = fakeRoute({
+      POST: [json(202, prediction("starting"), { Location: "/api/ai/replicate/p1.mac" })],
+      GET: [sse(["done", SUCCEEDED])],
+    });
     const onHandle = vi.fn();
     const events: RunEvent[] = [];
     const session = startPredictionSession(
@@ -132,8 +164,14 @@ describe("startPredictionSession", () => {
     );
     expect(await session.ended).toMatchObject({ handle: "p1.mac", canceled: false, answer: { body: SUCCEEDED } });
     expect(onHandle).toHaveBeenCalledWith("p1.mac");
-    expect(events.slice(0, 2)).toEqual([{ type: "status", id: "p1", status: "starting" }, { type: "attached", handle: "p1.mac" }]);
-    expect(route.calls.map((call) => `${call.method} ${call.url}`)).toEqual(["POST /api/ai/replicate", "GET /api/ai/replicate/p1.mac"]);
+    expect(events.slice(0, 2)).toEqual([
+      { type: "status", id: "p1", status: "starting" },
+      { type: "attached", handle: "p1.mac" },
+    ]);
+    expect(route.calls.map((call) => `${call.method} ${call.url}`)).toEqual([
+      "POST /api/ai/replicate",
+      "GET /api/ai/replicate/p1.mac",
+    ]);
     for (const call of route.calls) expect(call.init.headers).toMatchObject(KEY);
   });
 

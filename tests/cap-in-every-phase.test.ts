@@ -73,7 +73,10 @@ describe("leaving costs nothing before the create", () => {
     const first = POST(jsonPost(ROUTE, { prompt: "first" }));
     await advanceUntil(() => creates().length === 1);
     const started = Date.now();
-    const response = await leaveWhen({ prompt: "second", image: LARGE }, () => sim.files.files.size === 1 && Date.now() - started >= 2_000);
+    const response = await leaveWhen(
+      { prompt: "second", image: LARGE },
+      () => sim.files.files.size === 1 && Date.now() - started >= 2_000,
+    );
     expect(response.status).toBe(499);
     expect(await settle(first, 60_000)).toMatchObject({ status: 200 });
     // The first's throttled create and its retry: the second sent none.
@@ -99,17 +102,23 @@ describe("the hold ends early enough to cancel before the cap", () => {
   it.each([
     ["a 60 s hold at a 10 s cap", "10", "60", "wait=9"],
     ["the default hold (5 s) at a 3 s cap", "3", "", "wait=2"],
-  ])("%s: the hold ends a second before the cap, and the prediction is canceled at the cap (500, not 504)", async (_name, cap, hold, prefer) => {
-    setEnv({ REPLICATE_TIMEOUT_SECONDS: cap, REPLICATE_SYNC_WAIT_SECONDS: hold });
-    const started = Date.now();
-    const response = await settle(POST(jsonPost(ROUTE, { prompt: "[run:30000] p" })), 40_000);
-    expect(Date.now() - started).toBeLessThanOrEqual(Number(cap) * 1000 + 1_000);
-    expect(response.status).toBe(500);
-    expect(await response.json()).toMatchObject({ status: "canceled", error: expect.stringMatching(/timed out after .* and was canceled/) });
-    expect(creates()[0].headers.prefer).toBe(prefer);
-    expect(sim.count("cancel")).toBe(1);
-    expect(onlyPrediction().status()).toBe("canceled");
-  });
+  ])(
+    "%s: the hold ends a second before the cap, and the prediction is canceled at the cap (500, not 504)",
+    async (_name, cap, hold, prefer) => {
+      setEnv({ REPLICATE_TIMEOUT_SECONDS: cap, REPLICATE_SYNC_WAIT_SECONDS: hold });
+      const started = Date.now();
+      const response = await settle(POST(jsonPost(ROUTE, { prompt: "[run:30000] p" })), 40_000);
+      expect(Date.now() - started).toBeLessThanOrEqual(Number(cap) * 1000 + 1_000);
+      expect(response.status).toBe(500);
+      expect(await response.json()).toMatchObject({
+        status: "canceled",
+        error: expect.stringMatching(/timed out after .* and was canceled/),
+      });
+      expect(creates()[0].headers.prefer).toBe(prefer);
+      expect(sim.count("cancel")).toBe(1);
+      expect(onlyPrediction().status()).toBe("canceled");
+    },
+  );
 
   it("recomputes the hold after a 429's wait: the retried create holds only what is left", async () => {
     setEnv({ REPLICATE_TIMEOUT_SECONDS: "6", REPLICATE_SYNC_WAIT_SECONDS: "5", REPLICATE_CREATES_PER_MINUTE: ownPacing() });
@@ -123,7 +132,9 @@ describe("the hold ends early enough to cancel before the cap", () => {
 
 describe("no create at or past the deadline, and none outlives the cap by more than 5 s", () => {
   it("sends no create once the deadline has passed, and says nothing was created", async () => {
-    const failure = await createPrediction(testConfig(), { prompt: "p" }, { deadline: Date.now() - 1 }).catch((error: unknown) => error);
+    const failure = await createPrediction(testConfig(), { prompt: "p" }, { deadline: Date.now() - 1 }).catch(
+      (error: unknown) => error,
+    );
     expect(failure).toMatchObject({ status: 504, nothingCreated: true, detail: expect.stringContaining("nothing was created") });
     expect(creates()).toHaveLength(0);
   });
@@ -182,7 +193,15 @@ describe("uploads and output copies are bounded by the cap", () => {
 
     it("never hold the answer past the cap: it says outputs_kept: false and why", async () => {
       setEnv({ OUTPUT_STORAGE: "fs", OUTPUT_STORAGE_DIR: dir, OUTPUT_SOURCE_HOSTS: "127.0.0.1" });
-      const prediction = { id: "capcopies0001", status: "succeeded", input: {}, output: [host.url("/hangs.png")], error: null, logs: "", urls: {} } as unknown as Prediction;
+      const prediction = {
+        id: "capcopies0001",
+        status: "succeeded",
+        input: {},
+        output: [host.url("/hangs.png")],
+        error: null,
+        logs: "",
+        urls: {},
+      } as unknown as Prediction;
       const deadline = Date.now() + 2_000;
       const response = await settle(predictionResponse(testConfig(), prediction, 200, {}, { deadline }), 30_000);
       expect(Date.now()).toBeLessThanOrEqual(deadline + 50);

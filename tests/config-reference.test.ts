@@ -32,7 +32,10 @@ describe("the configuration reference is generated from the schemas", () => {
   it("reads defaults and bounds from the schemas themselves", () => {
     const byName = new Map(configVariables().map((variable) => [variable.name, variable]));
     expect(byName.get("REPLICATE_API_TOKEN")).toMatchObject({ required: true, defaultValue: undefined });
-    expect(byName.get("REPLICATE_POLL_INTERVAL_MS")).toMatchObject({ defaultValue: "1000", accepts: "whole number, 1 to 600000" });
+    expect(byName.get("REPLICATE_POLL_INTERVAL_MS")).toMatchObject({
+      defaultValue: "1000",
+      accepts: "whole number, 1 to 600000",
+    });
     expect(byName.get("REPLICATE_TIMEOUT_SECONDS")).toMatchObject({ defaultValue: "60", accepts: "number, 0.001 to 86395" });
     expect(byName.get("REPLICATE_API_BASE_URL")).toMatchObject({ defaultValue: "https://api.replicate.com/v1" });
     expect(byName.get("OUTPUT_STORAGE")).toMatchObject({ defaultValue: "off", accepts: "`off`, `fs` or `s3`" });
@@ -44,7 +47,11 @@ describe("the configuration reference is generated from the schemas", () => {
   it("documents every schema the environment is parsed with", () => {
     const parsed = ["app", "lib"]
       .flatMap((folder) => sourceFiles(join(root, folder)))
-      .flatMap((file) => [...readFileSync(file, "utf8").matchAll(/parseEnv\((\w+)/g)].map((match) => `${file.slice(root.length + 1)}: ${match[1]}`));
+      .flatMap((file) =>
+        [...readFileSync(file, "utf8").matchAll(/parseEnv\((\w+)/g)].map(
+          (match) => `${file.slice(root.length + 1)}: ${match[1]}`,
+        ),
+      );
     expect(parsed.length).toBeGreaterThanOrEqual(SECTIONS.length);
     const documented = new Set(SECTIONS.map((section) => section.schemaName));
     const missing = parsed.filter((call) => !documented.has(call.split(": ")[1]));

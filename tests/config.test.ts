@@ -49,7 +49,9 @@ describe("configuration from the environment", () => {
   });
 
   it("requires exactly one model target, naming them", () => {
-    expect(problemOf({ REPLICATE_API_TOKEN: "t" }).detail).toMatch(/REPLICATE_MODEL_VERSION.*REPLICATE_MODEL.*REPLICATE_DEPLOYMENT.*none/);
+    expect(problemOf({ REPLICATE_API_TOKEN: "t" }).detail).toMatch(
+      /REPLICATE_MODEL_VERSION.*REPLICATE_MODEL.*REPLICATE_DEPLOYMENT.*none/,
+    );
     const several = problemOf({ ...base, REPLICATE_DEPLOYMENT: "a/b" }).detail;
     expect(several).toContain("REPLICATE_MODEL and REPLICATE_DEPLOYMENT");
   });
@@ -59,10 +61,18 @@ describe("configuration from the environment", () => {
   });
 
   it("accepts a version id or owner/name:version, sent verbatim", () => {
-    expect(parseConfig({ REPLICATE_API_TOKEN: "t", REPLICATE_MODEL_VERSION: VERSION }).target).toEqual({ kind: "version", version: VERSION });
+    expect(parseConfig({ REPLICATE_API_TOKEN: "t", REPLICATE_MODEL_VERSION: VERSION }).target).toEqual({
+      kind: "version",
+      version: VERSION,
+    });
     const pinned = `stability-ai/sdxl:${VERSION}`;
-    expect(parseConfig({ REPLICATE_API_TOKEN: "t", REPLICATE_MODEL_VERSION: pinned }).target).toEqual({ kind: "version", version: pinned });
-    expect(problemOf({ REPLICATE_API_TOKEN: "t", REPLICATE_MODEL_VERSION: "latest" }).detail).toContain("REPLICATE_MODEL_VERSION");
+    expect(parseConfig({ REPLICATE_API_TOKEN: "t", REPLICATE_MODEL_VERSION: pinned }).target).toEqual({
+      kind: "version",
+      version: pinned,
+    });
+    expect(problemOf({ REPLICATE_API_TOKEN: "t", REPLICATE_MODEL_VERSION: "latest" }).detail).toContain(
+      "REPLICATE_MODEL_VERSION",
+    );
   });
 
   it("parses a deployment into owner and name", () => {
@@ -93,7 +103,9 @@ describe("configuration from the environment", () => {
   });
 
   it("strips a trailing slash from the base URL", () => {
-    expect(parseConfig({ ...base, REPLICATE_API_BASE_URL: "http://127.0.0.1:4010/v1/" }).baseUrl).toBe("http://127.0.0.1:4010/v1");
+    expect(parseConfig({ ...base, REPLICATE_API_BASE_URL: "http://127.0.0.1:4010/v1/" }).baseUrl).toBe(
+      "http://127.0.0.1:4010/v1",
+    );
   });
 
   it("is parsed once per engine, at its first request, and a problem is answered again at each", async () => {
@@ -107,7 +119,10 @@ describe("configuration from the environment", () => {
     expect(parses).toBe(0);
     expect(routes.config()).toBe(routes.config());
     expect(parses).toBe(1);
-    const broken = createReplicateRoutes({ ...replicateOptionsFromEnv({}), schema: { requestBodySchema: z.object({}), toModelInput: () => ({}) } });
+    const broken = createReplicateRoutes({
+      ...replicateOptionsFromEnv({}),
+      schema: { requestBodySchema: z.object({}), toModelInput: () => ({}) },
+    });
     expect(() => broken.config()).toThrow(/REPLICATE_API_TOKEN is required/);
     expect(() => broken.config()).toThrow(/REPLICATE_API_TOKEN is required/);
   });
@@ -115,16 +130,22 @@ describe("configuration from the environment", () => {
   it("refuses a timeout whose Cancel-After (cap + 5 s) Replicate would refuse, naming the variable and the range", () => {
     expect(parseConfig({ ...base, REPLICATE_TIMEOUT_SECONDS: "86395" }).timeoutSeconds).toBe(86_395);
     for (const value of ["86400", "86396", "100000"]) {
-      expect(problemOf({ ...base, REPLICATE_TIMEOUT_SECONDS: value }).detail).toBe("REPLICATE_TIMEOUT_SECONDS must be at most 86395.");
+      expect(problemOf({ ...base, REPLICATE_TIMEOUT_SECONDS: value }).detail).toBe(
+        "REPLICATE_TIMEOUT_SECONDS must be at most 86395.",
+      );
     }
   });
 
   it("accepts a cap past Replicate's 30-minute run limit with a warning, logged once, that Replicate ends runs there", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     try {
-      const runLimit = () => warn.mock.calls.map(([line]) => String(line)).filter((line) => line.includes("timeout_past_run_limit"));
+      const runLimit = () =>
+        warn.mock.calls.map(([line]) => String(line)).filter((line) => line.includes("timeout_past_run_limit"));
       const engineFor = (env: Record<string, string>) =>
-        createReplicateRoutes({ ...replicateOptionsFromEnv(env), schema: { requestBodySchema: z.object({}), toModelInput: () => ({}) } });
+        createReplicateRoutes({
+          ...replicateOptionsFromEnv(env),
+          schema: { requestBodySchema: z.object({}), toModelInput: () => ({}) },
+        });
       expect(engineFor({ ...base, REPLICATE_TIMEOUT_SECONDS: "1800" }).config().timeoutSeconds).toBe(1800);
       expect(runLimit()).toEqual([]);
       const routes = engineFor({ ...base, REPLICATE_TIMEOUT_SECONDS: "3600" });
@@ -146,7 +167,9 @@ describe("configuration from the environment", () => {
 
   it("takes the sync wait in whole seconds only, and turns it off under a cap shorter than one second", () => {
     for (const value of ["0.001", "0.5", "1.5"]) {
-      expect(problemOf({ ...base, REPLICATE_SYNC_WAIT_SECONDS: value }).detail).toMatch(/^REPLICATE_SYNC_WAIT_SECONDS must be 0 \(off\) or a whole number/);
+      expect(problemOf({ ...base, REPLICATE_SYNC_WAIT_SECONDS: value }).detail).toMatch(
+        /^REPLICATE_SYNC_WAIT_SECONDS must be 0 \(off\) or a whole number/,
+      );
     }
     expect(parseConfig({ ...base, REPLICATE_SYNC_WAIT_SECONDS: "1" }).syncWaitSeconds).toBe(1);
     expect(parseConfig({ ...base, REPLICATE_SYNC_WAIT_SECONDS: "30", REPLICATE_TIMEOUT_SECONDS: "0.5" }).syncWaitSeconds).toBe(0);
@@ -176,7 +199,11 @@ describe("configuration from the environment", () => {
 
 describe("the body guards' configuration", () => {
   it("defaults to a 30 s body time limit, a 512 MiB body budget and 32 webhooks at once", () => {
-    expect(parseGuardConfig({})).toMatchObject({ bodyTimeoutMs: 30_000, bodyBudgetBytes: 512 * 1024 * 1024, webhookMaxInFlight: 32 });
+    expect(parseGuardConfig({})).toMatchObject({
+      bodyTimeoutMs: 30_000,
+      bodyBudgetBytes: 512 * 1024 * 1024,
+      webhookMaxInFlight: 32,
+    });
   });
 
   it.each([

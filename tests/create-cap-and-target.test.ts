@@ -10,7 +10,8 @@ import { jsonPost, setEnv, useSimulatedReplicate } from "@/tests/support/route-e
 const { sim } = useSimulatedReplicate();
 useFakeClock();
 
-const post = (headers: Record<string, string> = {}) => POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "a lighthouse" }, { headers }));
+const post = (headers: Record<string, string> = {}) =>
+  POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "a lighthouse" }, { headers }));
 
 describe("the cap is the cap, the create's included", () => {
   it.each([
@@ -24,7 +25,11 @@ describe("the cap is the cap, the create's included", () => {
     const response = await settle(post(headers), 10_000);
     expect(Date.now() - started).toBeLessThanOrEqual(3_000 + 1_000);
     expect(response.status).toBe(504);
-    expect(await response.json()).toMatchObject({ title: "Prediction timed out", detail: expect.stringMatching(/3 s \(REPLICATE_TIMEOUT_SECONDS\).*Cancel-After/), status: 504 });
+    expect(await response.json()).toMatchObject({
+      title: "Prediction timed out",
+      detail: expect.stringMatching(/3 s \(REPLICATE_TIMEOUT_SECONDS\).*Cancel-After/),
+      status: 504,
+    });
   });
 });
 

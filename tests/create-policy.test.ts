@@ -26,12 +26,19 @@ describe("which creates are retried", () => {
   });
 
   it("never waits past the deadline", async () => {
-    expect(await planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 29_000), new MemoryCreatePacing(600))).toBeNull();
-    expect(await planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 31_000), new MemoryCreatePacing(600))).toBe(30_000);
+    expect(
+      await planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 29_000), new MemoryCreatePacing(600)),
+    ).toBeNull();
+    expect(
+      await planCreateRetry({ status: 429, retryAfterHeader: "30" }, context(1, now + 31_000), new MemoryCreatePacing(600)),
+    ).toBe(30_000);
   });
 
   it("is not retried when the account's shared pacing cannot be reached: the 429 is answered as it came", async () => {
-    const unreachable = { reserve: () => Promise.reject(new SharedStateUnavailable()), throttled: () => Promise.reject(new SharedStateUnavailable()) };
+    const unreachable = {
+      reserve: () => Promise.reject(new SharedStateUnavailable()),
+      throttled: () => Promise.reject(new SharedStateUnavailable()),
+    };
     expect(await planCreateRetry({ status: 429, retryAfterHeader: "1" }, context(), unreachable)).toBeNull();
   });
 });
@@ -63,7 +70,10 @@ describe("the create pacer", () => {
 describe("waiting for a create's slot", () => {
   it("sends at once while unpaced, waits for its slot once throttled, and answers 429 when the slot is past the deadline", async () => {
     const clock = { now: () => now, sleep: vi.fn(async () => {}), startTimer: systemClock.startTimer };
-    const config = configWithEngine(replicateSettings({ token: TOKEN, target: { kind: "model", owner: "o", name: "m" }, createsPerMinute: 600 }), { clock });
+    const config = configWithEngine(
+      replicateSettings({ token: TOKEN, target: { kind: "model", owner: "o", name: "m" }, createsPerMinute: 600 }),
+      { clock },
+    );
     await waitForCreateSlot(config, now + 1000);
     expect(clock.sleep).not.toHaveBeenCalled();
     // Replicate throttles a create and asks for 30 s: that retry takes the slot at +30 s.
@@ -98,13 +108,18 @@ describe("a crowd of creates past the account's create limit", () => {
     sim.config.runMs = 5;
     sim.failNext("create", "429", { times: 10, retryAfterSeconds: 0.05 });
     const responses = await settle(
-      Promise.all(Array.from({ length: 12 }, (_, i) => POST(jsonPost("http://localhost/api/ai/replicate", { prompt: `crowd ${i}` })))),
+      Promise.all(
+        Array.from({ length: 12 }, (_, i) => POST(jsonPost("http://localhost/api/ai/replicate", { prompt: `crowd ${i}` }))),
+      ),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(12).fill(200));
     expect(sim.predictions.size).toBe(12);
     const creates = sim.requests.filter((r) => r.kind === "create");
     const throttledAt = Math.min(...creates.filter((r) => r.status === 429).map((r) => r.at));
-    const retries = creates.filter((r) => r.status === 201 && r.at >= throttledAt + 45).map((r) => r.at).sort((a, b) => a - b);
+    const retries = creates
+      .filter((r) => r.status === 201 && r.at >= throttledAt + 45)
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
     // Each retry waited out the Retry-After, then took its own 10 ms slot (6,000 a minute).
     expect(retries.length).toBeGreaterThanOrEqual(8);
     for (let i = 1; i < retries.length; i += 1) expect(retries[i] - retries[i - 1]).toBeGreaterThanOrEqual(7);

@@ -35,10 +35,15 @@ describe("data-URL outputs", () => {
     sim.override({ imageStreams: true, fileStreamData: "data-url" });
     const outputs = await settle(
       (async () => {
-        const request = jsonPost("http://localhost/api/ai/replicate", { prompt: "a lighthouse [run:400]" }, { headers: { accept: "text/event-stream" } });
+        const request = jsonPost(
+          "http://localhost/api/ai/replicate",
+          { prompt: "a lighthouse [run:400]" },
+          { headers: { accept: "text/event-stream" } },
+        );
         const response = await POST(request);
         const seen: unknown[] = [];
-        for await (const event of readSseEvents(response.body!)) if (event.event === "output") seen.push(JSON.parse(event.data).output);
+        for await (const event of readSseEvents(response.body!))
+          if (event.event === "output") seen.push(JSON.parse(event.data).output);
         return seen;
       })(),
     );

@@ -10,14 +10,24 @@ describe("the demo's model", () => {
   it("is the version schema.ts was fitted to, the other two settings empty (so .env.local adds none)", () => {
     const target = demoTarget({ model: "simulated/language-model", version: version(LANGUAGE_MODEL) });
     expect(target).toEqual({
-      env: { REPLICATE_MODEL: "", REPLICATE_MODEL_VERSION: `simulated/language-model:${version(LANGUAGE_MODEL)}`, REPLICATE_DEPLOYMENT: "" },
+      env: {
+        REPLICATE_MODEL: "",
+        REPLICATE_MODEL_VERSION: `simulated/language-model:${version(LANGUAGE_MODEL)}`,
+        REPLICATE_DEPLOYMENT: "",
+      },
       label: `simulated/language-model:${version(LANGUAGE_MODEL)}`,
     });
   });
 
   it("is the deployment schema.ts was fitted through, when the simulator serves it", () => {
-    const target = demoTarget({ model: "simulated/image-model", version: version(IMAGE_MODEL), deployment: "simulated/image-deployment" });
-    expect(target).toMatchObject({ env: { REPLICATE_MODEL: "", REPLICATE_MODEL_VERSION: "", REPLICATE_DEPLOYMENT: "simulated/image-deployment" } });
+    const target = demoTarget({
+      model: "simulated/image-model",
+      version: version(IMAGE_MODEL),
+      deployment: "simulated/image-deployment",
+    });
+    expect(target).toMatchObject({
+      env: { REPLICATE_MODEL: "", REPLICATE_MODEL_VERSION: "", REPLICATE_DEPLOYMENT: "simulated/image-deployment" },
+    });
   });
 
   it("is the seed's model when schema.ts records none (written by hand)", () => {

@@ -36,12 +36,23 @@ function hasCommand(name: string): boolean {
 }
 
 const missing = ["bash", "curl", "jq"].filter((name) => !hasCommand(name));
-if (missing.length > 0) console.log(`Skipping the documentation's curl examples: install ${missing.join(" and ")} (sudo apt-get install -y ${missing.join(" ")}).`);
+if (missing.length > 0)
+  console.log(
+    `Skipping the documentation's curl examples: install ${missing.join(" and ")} (sudo apt-get install -y ${missing.join(" ")}).`,
+  );
 
-function run(code: string, cwd: string, env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  code: string,
+  cwd: string,
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // stdin not a socket: Debian's bash would read bashrc for a "remote shell".
-    const child = spawn("bash", ["--norc", "--noprofile", "-euo", "pipefail", "-c", code], { cwd, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("bash", ["--norc", "--noprofile", "-euo", "pipefail", "-c", code], {
+      cwd,
+      env: env as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
@@ -61,7 +72,10 @@ describe.skipIf(missing.length > 0)("the documentation's curl examples", () => {
     app = await startRouteServer();
     cwd = mkdtempSync(join(tmpdir(), "docs-curl-"));
     // The multipart example uploads ./cat.png.
-    writeFileSync(join(cwd, "cat.png"), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 7)]));
+    writeFileSync(
+      join(cwd, "cat.png"),
+      Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 7)]),
+    );
   });
 
   beforeEach(() => {

@@ -42,8 +42,18 @@ describe("the documentation's links resolve", () => {
   });
 
   it("reads GitHub's anchors as GitHub writes them", () => {
-    const text = "# The HTTP API\n## `POST /api/ai/replicate`\n## Use your app's own sessions (NextAuth / Auth.js)\n## Answers\n## Answers\n```sh\n# not a heading\n```";
-    expect([...anchors(text)]).toEqual(["the-http-api", "post-apiaireplicate", "use-your-apps-own-sessions-nextauth--authjs", "answers", "answers-1"]);
-    expect(links("see [a](b.md#c) and `[x](y)`\n```\n[z](w)\n```\n![i](d.png)").map((link) => link.target)).toEqual(["b.md#c", "d.png"]);
+    const text =
+      "# The HTTP API\n## `POST /api/ai/replicate`\n## Use your app's own sessions (NextAuth / Auth.js)\n## Answers\n## Answers\n```sh\n# not a heading\n```";
+    expect([...anchors(text)]).toEqual([
+      "the-http-api",
+      "post-apiaireplicate",
+      "use-your-apps-own-sessions-nextauth--authjs",
+      "answers",
+      "answers-1",
+    ]);
+    expect(links("see [a](b.md#c) and `[x](y)`\n```\n[z](w)\n```\n![i](d.png)").map((link) => link.target)).toEqual([
+      "b.md#c",
+      "d.png",
+    ]);
   });
 });

@@ -41,7 +41,8 @@ describe("downloading an output file through the app", () => {
     const original = Buffer.from(await (await fetch(url)).arrayBuffer());
     expect(Buffer.from(await response.arrayBuffer())).toEqual(original);
     // Replicate's file host gets no token from a download either.
-    for (const request of sim.requests.filter((seen) => seen.kind === "file")) expect(request.headers.authorization).toBeUndefined();
+    for (const request of sim.requests.filter((seen) => seen.kind === "file"))
+      expect(request.headers.authorization).toBeUndefined();
   });
 
   it("reads the kept copy when outputs are kept, with the same name", async () => {
@@ -102,7 +103,9 @@ describe("downloading an output file through the app", () => {
 
 describe("the output's files, as the page lists them", () => {
   it("are its URL strings, depth first, whatever their host; text is not a file", () => {
-    expect(outputFileUrls(["https://a.test/0.png", "data:image/png;base64,AA", "/api/ai/replicate/outputs/v1.x.y"])).toHaveLength(3);
+    expect(outputFileUrls(["https://a.test/0.png", "data:image/png;base64,AA", "/api/ai/replicate/outputs/v1.x.y"])).toHaveLength(
+      3,
+    );
     expect(outputFileUrls({ image: "https://a.test/0.png", caption: "a cat", nested: [["https://b.test/1.wav"]] })).toEqual([
       "https://a.test/0.png",
       "https://b.test/1.wav",
@@ -161,7 +164,9 @@ describe("a kept output in a bucket", () => {
       const image = await downloadOutput(prediction, 0, { storage, copy: copy as CopySettings });
       expect(image.status).toBe(200);
       expect(Buffer.from(await image.arrayBuffer())).toEqual(Buffer.from("iVBORw0K", "base64"));
-      const refused = await downloadOutput(prediction, 1, { storage, copy: copy as CopySettings }).catch((error: unknown) => error);
+      const refused = await downloadOutput(prediction, 1, { storage, copy: copy as CopySettings }).catch(
+        (error: unknown) => error,
+      );
       expect(refused).toMatchObject({ status: 403, title: "Not an output file host" });
     } finally {
       server.close();

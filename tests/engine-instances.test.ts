@@ -20,9 +20,19 @@ const APP = "http://app.test/api/ai/replicate";
 
 function options(overrides: Partial<ReplicateRoutesOptions> = {}): ReplicateRoutesOptions {
   return {
-    replicate: { token: TOKEN, target: { kind: "model", owner: "owner", name: "model" }, baseUrl: BASE, pollIntervalMs: 5, timeoutSeconds: 5, syncWaitSeconds: 0 },
+    replicate: {
+      token: TOKEN,
+      target: { kind: "model", owner: "owner", name: "model" },
+      baseUrl: BASE,
+      pollIntervalMs: 5,
+      timeoutSeconds: 5,
+      syncWaitSeconds: 0,
+    },
     access: { rateLimit: parseRateRule("1/min")! },
-    schema: { requestBodySchema: z.object({ prompt: z.string() }), toModelInput: (body: { prompt: string }) => ({ prompt: body.prompt }) },
+    schema: {
+      requestBodySchema: z.object({ prompt: z.string() }),
+      toModelInput: (body: { prompt: string }) => ({ prompt: body.prompt }),
+    },
     ...overrides,
   };
 }
@@ -35,7 +45,9 @@ describe("an engine built from options", () => {
     const response = await post(routes);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: "succeeded" });
-    expect(sim.requests.filter((request) => request.kind === "create").map((request) => request.path)).toEqual(["/v1/models/owner/model/predictions"]);
+    expect(sim.requests.filter((request) => request.kind === "create").map((request) => request.path)).toEqual([
+      "/v1/models/owner/model/predictions",
+    ]);
   });
 
   it("reads its time from the clock it is given", async () => {
@@ -75,7 +87,9 @@ describe("two engines in one process", () => {
   });
 
   it("answer their own configuration problem, each", async () => {
-    const broken = createReplicateRoutes(options({ access: {}, replicate: () => ({ token: "", target: { kind: "model", owner: "o", name: "m" } }) }));
+    const broken = createReplicateRoutes(
+      options({ access: {}, replicate: () => ({ token: "", target: { kind: "model", owner: "o", name: "m" } }) }),
+    );
     const good = createReplicateRoutes(options({ access: {} }));
     expect((await post(broken)).status).toBe(500);
     expect((await post(good)).status).toBe(200);
@@ -101,7 +115,9 @@ describe("the engine as a library", () => {
   });
 
   it("loads ioredis and the AWS SDK only when they are used", () => {
-    const staticImports = files.filter((file) => /^import\s+(?!type\b)[^;]*from\s+["'](ioredis|@aws-sdk\/[^"']+)["']/m.test(code(file)));
+    const staticImports = files.filter((file) =>
+      /^import\s+(?!type\b)[^;]*from\s+["'](ioredis|@aws-sdk\/[^"']+)["']/m.test(code(file)),
+    );
     expect(staticImports).toEqual([]);
   });
 });

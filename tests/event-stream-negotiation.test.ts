@@ -32,7 +32,13 @@ describe("Accept: text/event-stream, weighed", () => {
   });
 
   it("answers JSON, not a stream, to text/event-stream;q=0", async () => {
-    const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }, { headers: { accept: "text/event-stream;q=0, application/json" } }));
+    const response = await POST(
+      jsonPost(
+        "http://localhost/api/ai/replicate",
+        { prompt: "p" },
+        { headers: { accept: "text/event-stream;q=0, application/json" } },
+      ),
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
   });

@@ -63,13 +63,15 @@ function fail(tag: number, what: string) {
   violations.push(`#${tag}: ${what}`);
 }
 
-const isProblem = (body: any) => typeof body?.title === "string" && typeof body?.detail === "string" && typeof body?.status === "number";
+const isProblem = (body: any) =>
+  typeof body?.title === "string" && typeof body?.detail === "string" && typeof body?.status === "number";
 const isPredictionJson = (body: any) => typeof body?.id === "string" && typeof body?.status === "string";
 
 /** A JSON answer: a documented status; a prediction for 200/202, a prediction or a problem for 500, else a problem. */
 function checkJson(tag: number, response: Response, text: string): string | undefined {
   if (!DOCUMENTED.has(response.status)) fail(tag, `undocumented status ${response.status}`);
-  if (!/^application\/json/.test(response.headers.get("content-type") ?? "")) fail(tag, `not JSON: ${response.headers.get("content-type")}`);
+  if (!/^application\/json/.test(response.headers.get("content-type") ?? ""))
+    fail(tag, `not JSON: ${response.headers.get("content-type")}`);
   let body: any;
   try {
     body = JSON.parse(text);
@@ -99,7 +101,8 @@ function checkStream(tag: number, text: string, left: boolean) {
     const lines = block.split("\n").filter((line) => !line.startsWith(":"));
     if (lines.length === 0) continue;
     const [eventLine, dataLine, ...rest] = lines;
-    if (!eventLine?.startsWith("event: ") || !dataLine?.startsWith("data: ") || rest.length > 0) return fail(tag, `malformed event block ${JSON.stringify(block.slice(0, 80))}`);
+    if (!eventLine?.startsWith("event: ") || !dataLine?.startsWith("data: ") || rest.length > 0)
+      return fail(tag, `malformed event block ${JSON.stringify(block.slice(0, 80))}`);
     const event = eventLine.slice(7);
     if (!EVENTS.has(event)) fail(tag, `unknown event ${event}`);
     try {
@@ -113,7 +116,8 @@ function checkStream(tag: number, text: string, left: boolean) {
   if (left) return;
   if (dones.length !== 1 || events.at(-1)?.event !== "done") return fail(tag, "stream without a final done");
   const done = dones[0].data;
-  if (!isPredictionJson(done) && !(isProblem(done) && DOCUMENTED.has(done.status))) fail(tag, `done is neither a prediction nor a problem: ${JSON.stringify(done).slice(0, 120)}`);
+  if (!isPredictionJson(done) && !(isProblem(done) && DOCUMENTED.has(done.status)))
+    fail(tag, `done is neither a prediction nor a problem: ${JSON.stringify(done).slice(0, 120)}`);
 }
 
 interface Leaving {
@@ -136,7 +140,10 @@ async function record(tag: number, mode: Answer["mode"], response: Response, opt
     text = "";
     const leaveAt = options.leaveAfterMs === undefined ? undefined : Date.now() + options.leaveAfterMs;
     for (;;) {
-      const chunk = leaveAt === undefined ? await reader.read() : await Promise.race([reader.read(), sleep(Math.max(0, leaveAt - Date.now())).then(() => null)]);
+      const chunk =
+        leaveAt === undefined
+          ? await reader.read()
+          : await Promise.race([reader.read(), sleep(Math.max(0, leaveAt - Date.now())).then(() => null)]);
       if (chunk === null) {
         left = true;
         options.leave?.();
@@ -161,7 +168,10 @@ async function record(tag: number, mode: Answer["mode"], response: Response, opt
 
 function promptFor(tag: number, mode: Mode): string {
   // Async predictions are followed, not waited for: they must end on their own (no [never]).
-  const kinds = mode === "async" ? ["[run:40]", "[run:150]", "[fail] [run:30]", "[text] [run:80]"] : ["[run:30]", "[run:200]", "[run:700]", "[fail] [run:40]", "[never]", "[text] [run:120]", "[never] [text]"];
+  const kinds =
+    mode === "async"
+      ? ["[run:40]", "[run:150]", "[fail] [run:30]", "[text] [run:80]"]
+      : ["[run:30]", "[run:200]", "[run:700]", "[fail] [run:40]", "[never]", "[text] [run:120]", "[never] [text]"];
   return `#${tag} ${pick(kinds)}`;
 }
 
@@ -247,11 +257,15 @@ async function runTraffic(first: number, count: number): Promise<void> {
  * hang guard, far past any run.
  */
 async function settle(sim: SimulatorServer["sim"], hangGuardMs = 120_000): Promise<void> {
-  const idle = () => testEngine().inFlight.current === 0 && pollerFor(testConfig()).inFlight === 0 && sim.pendingWaits === 0 && upstreamOpen === 0;
+  const idle = () =>
+    testEngine().inFlight.current === 0 && pollerFor(testConfig()).inFlight === 0 && sim.pendingWaits === 0 && upstreamOpen === 0;
   const end = Date.now() + hangGuardMs;
   let idleChecks = 0;
   while (idleChecks < 5) {
-    if (Date.now() > end) throw new Error(`the route never went idle: ${testEngine().inFlight.current} requests in flight, ${upstreamOpen} upstream requests open`);
+    if (Date.now() > end)
+      throw new Error(
+        `the route never went idle: ${testEngine().inFlight.current} requests in flight, ${upstreamOpen} upstream requests open`,
+      );
     idleChecks = idle() ? idleChecks + 1 : 0;
     await sleep(20);
   }
@@ -283,7 +297,8 @@ function onRequestStart(message: unknown): void {
   const { request } = message as { request: ClientRequest };
   upstreamOpen += 1;
   request.once("close", () => (upstreamOpen -= 1));
-  if (request.method === "POST" && /^\/v1\/predictions\/[^/]+\/cancel$/.test(request.path)) cancelsStarted.add(request.path.split("/")[3]);
+  if (request.method === "POST" && /^\/v1\/predictions\/[^/]+\/cancel$/.test(request.path))
+    cancelsStarted.add(request.path.split("/")[3]);
 }
 
 /** What a phase tallied about the predictions it left behind, once every invariant held. */
@@ -301,7 +316,11 @@ interface Tally {
  * (no GET or cancel named it, no poll round in its log line): so the create itself
  * answered it terminal. A route that stopped waiting without a cancel would have polled first.
  */
-function endedBeforeItsCreateAnswered(sim: SimulatorServer["sim"], prediction: SimPrediction, lines: Record<string, any>[]): boolean {
+function endedBeforeItsCreateAnswered(
+  sim: SimulatorServer["sim"],
+  prediction: SimPrediction,
+  lines: Record<string, any>[],
+): boolean {
   if (prediction.ending().via !== "deadline" || !prediction.isTerminal()) return false;
   if (sim.requests.some((r) => r.path.includes(prediction.id))) return false;
   const line = lines.find((l) => l.prediction_id === prediction.id);
@@ -331,12 +350,27 @@ function assertInvariants(sim: SimulatorServer["sim"], requests: number): Tally 
   //    so Replicate ends it by itself: that deadline is asserted instead.
   //  - every cancel the route sent for it failed (it sent one): the same deadline ends it.
   // Async predictions are not waited for (the page follows them) and carry no Cancel-After.
-  const known = new Set(logs.requests().map((line) => line.prediction_id).filter(Boolean));
+  const known = new Set(
+    logs
+      .requests()
+      .map((line) => line.prediction_id)
+      .filter(Boolean),
+  );
   // Sent means sent by the route, as its HTTP client saw it: on a busy machine a cancel can time
   // out before the simulator (same process, same starved event loop) ever reads it.
-  const cancelsSent = new Set([...sim.requests.filter((r) => r.kind === "cancel").map((r) => r.path.split("/")[3]), ...cancelsStarted]);
+  const cancelsSent = new Set([
+    ...sim.requests.filter((r) => r.kind === "cancel").map((r) => r.path.split("/")[3]),
+    ...cancelsStarted,
+  ]);
   const deadlineCapMs = (TIMEOUT_SECONDS + 5 + 1) * 1000;
-  const tally: Tally = { endedOnTheirOwn: 0, canceledByRoute: 0, lostCreateDeadline: 0, failedCancelDeadline: 0, asyncEndOnTheirOwn: 0, endedBeforeCreateAnswered: 0 };
+  const tally: Tally = {
+    endedOnTheirOwn: 0,
+    canceledByRoute: 0,
+    lostCreateDeadline: 0,
+    failedCancelDeadline: 0,
+    asyncEndOnTheirOwn: 0,
+    endedBeforeCreateAnswered: 0,
+  };
   for (const [tag, [prediction]] of byTag) {
     const mode = answers.find((a) => a.tag === tag && PRIMARY.has(a.mode))!.mode;
     const ending = prediction.ending();
@@ -474,7 +508,9 @@ describe("the route under random faults from Replicate", () => {
     const outlived = handled.filter((ref) => ref.deref() !== undefined).length;
     expect(handled.length).toBeGreaterThan(REQUESTS * 2);
     // elapsedMs is reported, never asserted: it measures the machine as much as the route.
-    process.stdout.write(`${JSON.stringify({ faults_run: { requests: REQUESTS, handled: handled.length, outlived, elapsedMs, grownMb: Number(grownMb.toFixed(2)), ...tally } })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ faults_run: { requests: REQUESTS, handled: handled.length, outlived, elapsedMs, grownMb: Number(grownMb.toFixed(2)), ...tally } })}\n`,
+    );
 
     // 4. No unhandled rejection, no crash.
     expect(unhandled).toEqual([]);
@@ -485,7 +521,8 @@ describe("the route under random faults from Replicate", () => {
     expect(grownMb).toBeLessThan(MEMORY_TOLERANCE_MB);
 
     // The run did meet the faults it is about.
-    for (const status of [429, 500, 502, 503, "drop"] as const) expect(seen.replicateStatuses.has(status), `no ${status} from Replicate`).toBe(true);
+    for (const status of [429, 500, 502, 503, "drop"] as const)
+      expect(seen.replicateStatuses.has(status), `no ${status} from Replicate`).toBe(true);
     expect(seen.createFaults, "no fault on a create").toBeGreaterThan(10);
     expect(tally.canceledByRoute).toBeGreaterThan(20);
     expect(tally.lostCreateDeadline).toBeGreaterThan(0);

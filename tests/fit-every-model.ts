@@ -62,7 +62,9 @@ async function main(): Promise<number> {
       const tests = run("npx", ["vitest", "run", "--project", "unit", ...REPRESENTATIVE]);
       if (tests.status !== 0) failures.push(`${name}: the unit tests failed:\n${tests.output}`);
       const verdict = typeCheck.status === 0 && tests.status === 0 ? "ok" : "FAILED";
-      console.log(`${verdict}  ${name}: type-check and ${REPRESENTATIVE.length} unit test files (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+      console.log(
+        `${verdict}  ${name}: type-check and ${REPRESENTATIVE.length} unit test files (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+      );
     }
   } finally {
     restore();

@@ -51,10 +51,7 @@ const server = setupServer(
   http.get(`${BASE}/models/:owner/:name`, ({ request, params }) => {
     if (request.headers.get("authorization") !== `Bearer ${TOKEN}`) return unauthenticated();
     if (params.owner === "someone")
-      return HttpResponse.json(
-        { detail: "You do not have permission to access this model.", status: 403 },
-        { status: 403 },
-      );
+      return HttpResponse.json({ detail: "You do not have permission to access this model.", status: 403 }, { status: 403 });
     const model = findModel(String(params.owner), String(params.name));
     return model ? HttpResponse.json(model) : HttpResponse.json(NOT_FOUND, { status: 404 });
   }),
@@ -191,12 +188,7 @@ describe("npm run model fails with a message a person can act on, and writes not
     ],
     ["a schema it cannot express", ["acme/graph-model"], {}, "graph: required, but a nested object"],
     ["no token", ["simulated/image-model"], { REPLICATE_API_TOKEN: "" }, "REPLICATE_API_TOKEN is not set"],
-    [
-      "a bare version id",
-      [],
-      { REPLICATE_MODEL_VERSION: "d".repeat(64) },
-      "REPLICATE_MODEL_VERSION is a bare version id",
-    ],
+    ["a bare version id", [], { REPLICATE_MODEL_VERSION: "d".repeat(64) }, "REPLICATE_MODEL_VERSION is a bare version id"],
   ])("for %s", async (_name, argv, env, message) => {
     await writeFile(outFile(), "// the user's own schema.ts\n");
     const result = await run([...argv, "--out", OUT, "--write-env"], env);
@@ -269,7 +261,9 @@ describe("--write-env sets REPLICATE_MODEL_VERSION in .env.local", () => {
         "# REPLICATE_MODEL=simulated/image-model (replaced by REPLICATE_MODEL_VERSION, npm run model)\n" +
         `REPLICATE_MODEL_VERSION=${target}\nREPLICATE_DEPLOYMENT=\n`,
     );
-    expect(result.stdout).toContain(`Wrote REPLICATE_MODEL_VERSION=${target} to .env.local (commented out REPLICATE_MODEL there).`);
+    expect(result.stdout).toContain(
+      `Wrote REPLICATE_MODEL_VERSION=${target} to .env.local (commented out REPLICATE_MODEL there).`,
+    );
     // Done, not a thing left to do.
     expect(result.stdout).not.toMatch(/\bset REPLICATE_MODEL_VERSION/i);
   });

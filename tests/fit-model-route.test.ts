@@ -156,7 +156,9 @@ describe("a model with Cog's x-cog-accept and a secret input", () => {
       const sent = sim.get(((await response.json()) as { id: string }).id)!.plan;
       expect(sent.input).toMatchObject({ api_key: "sk-live-3f9a2c" });
       // A refused body names the field, not its value.
-      const refused = await POST(jsonPost("http://localhost/api/ai/replicate", { image: PNG, api_key: 42, prompt: "p", extra: "sk-live-3f9a2c" }));
+      const refused = await POST(
+        jsonPost("http://localhost/api/ai/replicate", { image: PNG, api_key: 42, prompt: "p", extra: "sk-live-3f9a2c" }),
+      );
       expect(refused.status).toBe(400);
       expect(await refused.text()).not.toContain("sk-live");
     } finally {

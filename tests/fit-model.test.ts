@@ -96,9 +96,7 @@ function typeErrors(files: Record<string, string>): Record<string, string[]> {
     },
   );
   if (!config) throw new Error("tsconfig.json could not be read");
-  const virtual = new Map(
-    Object.entries(files).map(([name, text]) => [path.join(ROOT, "app/api/ai/replicate", name), text]),
-  );
+  const virtual = new Map(Object.entries(files).map(([name, text]) => [path.join(ROOT, "app/api/ai/replicate", name), text]));
   const host = ts.createCompilerHost(config.options);
   const readFile = host.readFile.bind(host);
   const fileExists = host.fileExists.bind(host);
@@ -123,15 +121,12 @@ describe("the generated schema.ts type-checks", () => {
     for (const model of SIMULATED_MODELS) {
       files[`generated-${model.name}.ts`] = generate(model).source;
       // Type-level use, as the page and route make of it: required fields required, names typed.
-      const required = (
-        model.latest_version.openapi_schema.components as { schemas: { Input: { required: string[] } } }
-      ).schemas.Input.required;
+      const required = (model.latest_version.openapi_schema.components as { schemas: { Input: { required: string[] } } }).schemas
+        .Input.required;
       files[`use-${model.name}.ts`] = [
         `import { toModelInput, type RequestBody } from "./generated-${model.name}";`,
         `export const input = toModelInput({} as RequestBody);`,
-        ...required.map(
-          (name) => `// @ts-expect-error ${name} is required\nexport const without_${name}: RequestBody = {};`,
-        ),
+        ...required.map((name) => `// @ts-expect-error ${name} is required\nexport const without_${name}: RequestBody = {};`),
         `// @ts-expect-error unknown keys are not part of the type`,
         `export const typo: RequestBody["promt"] = "x";`,
       ].join("\n");
@@ -141,13 +136,10 @@ describe("the generated schema.ts type-checks", () => {
     errors = typeErrors(files);
   }, 60_000);
 
-  it.each(SIMULATED_MODELS.map((model) => [model.name]))(
-    "for %s, and its types say which fields are required",
-    (name) => {
-      expect(errors[`generated-${name}.ts`]).toEqual([]);
-      expect(errors[`use-${name}.ts`]).toEqual([]);
-    },
-  );
+  it.each(SIMULATED_MODELS.map((model) => [model.name]))("for %s, and its types say which fields are required", (name) => {
+    expect(errors[`generated-${name}.ts`]).toEqual([]);
+    expect(errors[`use-${name}.ts`]).toEqual([]);
+  });
 
   it("reports a type error when there is one", () => {
     expect(errors["generated-broken.ts"].join("\n")).toContain("nope");
@@ -159,11 +151,7 @@ describe("the generated schema checks bodies as the model's schema says", () => 
     [
       "the seed's image model",
       IMAGE_MODEL,
-      [
-        { prompt: "a cat" },
-        { prompt: "a cat", seed: 0, style: "anime" },
-        { prompt: "p", image: "https://example.com/cat.png" },
-      ],
+      [{ prompt: "a cat" }, { prompt: "a cat", seed: 0, style: "anime" }, { prompt: "p", image: "https://example.com/cat.png" }],
       [
         [{}, ["prompt"]],
         [{ prompt: "  " }, ["prompt"]],
@@ -176,10 +164,7 @@ describe("the generated schema checks bodies as the model's schema says", () => 
     [
       "a fast text-to-image model",
       FAST_IMAGE_MODEL,
-      [
-        { prompt: "p" },
-        { prompt: "p", aspect_ratio: "16:9", num_outputs: 4, output_format: "png", go_fast: false, seed: 7 },
-      ],
+      [{ prompt: "p" }, { prompt: "p", aspect_ratio: "16:9", num_outputs: 4, output_format: "png", go_fast: false, seed: 7 }],
       [
         [{ aspect_ratio: "1:1" }, ["prompt"]],
         [{ prompt: "p", num_outputs: 0 }, ["num_outputs"]],
@@ -221,10 +206,7 @@ describe("the generated schema checks bodies as the model's schema says", () => 
     [
       "a speech-to-text model",
       SPEECH_TO_TEXT_MODEL,
-      [
-        { audio: WAV_DATA_URL },
-        { audio: "https://example.com/talk.mp3", language: "de", translate: true, temperature: 0.2 },
-      ],
+      [{ audio: WAV_DATA_URL }, { audio: "https://example.com/talk.mp3", language: "de", translate: true, temperature: 0.2 }],
       [
         [{ language: "en" }, ["audio"]],
         [{ audio: "UklGRiQAAABXQVZF" }, ["audio"]],
@@ -236,8 +218,7 @@ describe("the generated schema checks bodies as the model's schema says", () => 
   ])("%s: valid bodies pass through, invalid ones name their fields", (_name, model, valid, invalid) => {
     const module = load(generate(model).source);
     for (const body of valid) expect(check(module, body), JSON.stringify(body)).toHaveProperty("input");
-    for (const [body, fields] of invalid)
-      expect(check(module, body), JSON.stringify(body)).toEqual({ rejected: fields });
+    for (const [body, fields] of invalid) expect(check(module, body), JSON.stringify(body)).toEqual({ rejected: fields });
   });
 
   it("sends only what the body set: defaults are left to Replicate", () => {
@@ -283,7 +264,11 @@ describe("the generated schema gives the page its form and output panel", () => 
       default: 1,
       "x-order": 2,
     });
-    expect(properties?.aspect_ratio).toMatchObject({ default: "1:1", "x-order": 1, description: "Aspect ratio for the generated image" });
+    expect(properties?.aspect_ratio).toMatchObject({
+      default: "1:1",
+      "x-order": 1,
+      description: "Aspect ratio for the generated image",
+    });
     // The enum's own schema is titled with its name: that is no title of the field.
     expect(properties?.aspect_ratio).not.toHaveProperty("title");
     // Defaults are shown, never filled in by zod: the body stays as the user left it.
@@ -453,7 +438,10 @@ describe("the generated schema gives the page its form and output panel", () => 
   it("resolves the Output's references, and leaves outputSchema out when one does not resolve", () => {
     const output = {
       type: "object",
-      properties: { label: { allOf: [{ $ref: "#/components/schemas/label" }] }, files: { type: "array", items: { type: "string", format: "uri" } } },
+      properties: {
+        label: { allOf: [{ $ref: "#/components/schemas/label" }] },
+        files: { type: "array", items: { type: "string", format: "uri" } },
+      },
     };
     const resolved = load(generateFrom({ prompt: { type: "string" } }, [], { label: ["cat", "dog"] }, output).source);
     expect(resolved.outputSchema).toEqual({
@@ -465,7 +453,9 @@ describe("the generated schema gives the page its form and output panel", () => 
     });
     const broken = generateFrom({ prompt: { type: "string" } }, [], {}, { $ref: "#/components/schemas/Missing" });
     expect(load(broken.source).outputSchema).toBeUndefined();
-    expect(broken.source).toContain("// The model's Output schema is left out (The schema refers to #/components/schemas/Missing");
+    expect(broken.source).toContain(
+      "// The model's Output schema is left out (The schema refers to #/components/schemas/Missing",
+    );
   });
 });
 
@@ -493,8 +483,7 @@ const HAND_EDITS: Array<[string, string]> = [
 
 describe("the seed's default model regenerates the seed schema (tests/support/seed-schema.ts)", () => {
   const generated = load(generate(IMAGE_MODEL).source);
-  const shape = (module: { requestBodySchema: unknown }) =>
-    Object.keys((module.requestBodySchema as zod.ZodObject).shape);
+  const shape = (module: { requestBodySchema: unknown }) => Object.keys((module.requestBodySchema as zod.ZodObject).shape);
 
   it("with the same fields in the same order", () => {
     expect(shape(generated)).toEqual(shape(seedSchema));
@@ -588,9 +577,7 @@ describe("schemas beyond the catalogue", () => {
       ["images"],
     );
     const module = load(source);
-    expect(
-      check(module, { images: [PNG_BASE64], steps: 4, negative: null, scale: 0.1, code: "ABC", tags: ["a"] }),
-    ).toEqual({
+    expect(check(module, { images: [PNG_BASE64], steps: 4, negative: null, scale: 0.1, code: "ABC", tags: ["a"] })).toEqual({
       input: {
         images: [`data:image/png;base64,${PNG_BASE64}`],
         steps: 4,

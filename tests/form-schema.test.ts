@@ -46,19 +46,52 @@ const byName = (schema: JsonSchema) => Object.fromEntries(toFieldDescriptors(sch
 describe("schema to form fields", () => {
   it("keeps the seed's page: prompt textarea with its placeholder, seed, style presets, image picker", () => {
     const [prompt, seed, style, image] = SEED_FIELDS;
-    expect(prompt).toMatchObject({ name: "prompt", kind: "textarea", required: true, label: "Prompt", placeholder: "A lighthouse on a cliff at dusk, volumetric light" });
+    expect(prompt).toMatchObject({
+      name: "prompt",
+      kind: "textarea",
+      required: true,
+      label: "Prompt",
+      placeholder: "A lighthouse on a cliff at dusk, volumetric light",
+    });
     expect(seed).toMatchObject({ name: "seed", kind: "number", integer: true, min: 0, slider: false, required: false });
-    expect(style).toMatchObject({ name: "style", kind: "select", presetsOnly: true, options: ["photographic", "anime", "watercolor", "pixel-art"] });
+    expect(style).toMatchObject({
+      name: "style",
+      kind: "select",
+      presetsOnly: true,
+      options: ["photographic", "anime", "watercolor", "pixel-art"],
+    });
     expect(image).toMatchObject({ name: "image", kind: "file", accept: "image/*", label: "Image" });
   });
 
   it("reads a text-to-image model in its x-order: enums as selects, a small integer range as a slider, a toggle", () => {
     const fields = toFieldDescriptors(TEXT_TO_IMAGE);
-    expect(fields.map((field) => field.name)).toEqual(["prompt", "aspect_ratio", "num_outputs", "go_fast", "output_format", "seed"]);
+    expect(fields.map((field) => field.name)).toEqual([
+      "prompt",
+      "aspect_ratio",
+      "num_outputs",
+      "go_fast",
+      "output_format",
+      "seed",
+    ]);
     const { aspect_ratio, num_outputs, go_fast, output_format, seed, prompt } = byName(TEXT_TO_IMAGE);
     expect(prompt).toMatchObject({ kind: "textarea", label: "Prompt", description: "Prompt for generated image" });
-    expect(aspect_ratio).toMatchObject({ kind: "select", options: ["1:1", "16:9", "9:16"], default: "1:1", presetsOnly: false, label: "Aspect ratio" });
-    expect(num_outputs).toMatchObject({ kind: "number", integer: true, min: 1, max: 4, slider: true, step: 1, default: 1, label: "Num Outputs" });
+    expect(aspect_ratio).toMatchObject({
+      kind: "select",
+      options: ["1:1", "16:9", "9:16"],
+      default: "1:1",
+      presetsOnly: false,
+      label: "Aspect ratio",
+    });
+    expect(num_outputs).toMatchObject({
+      kind: "number",
+      integer: true,
+      min: 1,
+      max: 4,
+      slider: true,
+      step: 1,
+      default: 1,
+      label: "Num Outputs",
+    });
     expect(go_fast).toMatchObject({ kind: "boolean", default: true });
     expect(output_format).toMatchObject({ kind: "select", default: "webp" });
     expect(seed).toMatchObject({ kind: "number", slider: false });
@@ -80,7 +113,10 @@ describe("schema to form fields", () => {
     expect(word_timestamps.kind).toBe("json");
     expect(translate).toMatchObject({ kind: "boolean", default: false });
     // format: "uri" alone is a picker for any file.
-    expect(byName({ properties: { input_file: { type: "string", format: "uri" } } }).input_file).toMatchObject({ kind: "file", accept: "*/*" });
+    expect(byName({ properties: { input_file: { type: "string", format: "uri" } } }).input_file).toMatchObject({
+      kind: "file",
+      accept: "*/*",
+    });
   });
 
   it("labels names in words", () => {
@@ -103,7 +139,12 @@ describe("form values to the body, for any model", () => {
   it("sends a required field left as it was as it shows: text empty, slider at its value, toggle off", () => {
     const required = toFieldDescriptors({
       required: ["text", "steps", "flag", "mode"],
-      properties: { text: { type: "string" }, steps: { type: "integer", minimum: 1, maximum: 50 }, flag: { type: "boolean" }, mode: { type: "string", enum: ["a", "b"] } },
+      properties: {
+        text: { type: "string" },
+        steps: { type: "integer", minimum: 1, maximum: 50 },
+        flag: { type: "boolean" },
+        mode: { type: "string", enum: ["a", "b"] },
+      },
     });
     // The select shows "Choose…": nothing is sent, for the route to say the field is missing.
     expect(toRequestBody(required, {})).toEqual({ text: "", steps: 1, flag: false });
@@ -140,7 +181,10 @@ describe("fetchModelSchemas", () => {
 
   it("reads the schemas, sending the access key headers", async () => {
     const fetchImpl = answer(200, { input: TEXT_TO_IMAGE, output: null });
-    expect(await fetchModelSchemas({ Authorization: "Bearer k" }, fetchImpl)).toEqual({ kind: "ready", schemas: { input: TEXT_TO_IMAGE, output: null, simulator: null } });
+    expect(await fetchModelSchemas({ Authorization: "Bearer k" }, fetchImpl)).toEqual({
+      kind: "ready",
+      schemas: { input: TEXT_TO_IMAGE, output: null, simulator: null },
+    });
     expect(vi.mocked(fetchImpl).mock.calls[0][1]?.headers).toMatchObject({ Authorization: "Bearer k" });
     const directives = [{ directive: "[fail]", effect: "the run fails" }];
     const simulated = answer(200, { input: TEXT_TO_IMAGE, output: null, simulator: { directives } });
@@ -149,8 +193,13 @@ describe("fetchModelSchemas", () => {
 
   it("tells a missing key from a refused one, and names other failures", async () => {
     expect(await fetchModelSchemas({}, answer(401, { status: 401 }))).toEqual({ kind: "unauthorized", keyRefused: false });
-    expect(await fetchModelSchemas({ Authorization: "Bearer k" }, answer(401, { status: 401 }))).toEqual({ kind: "unauthorized", keyRefused: true });
-    expect(await fetchModelSchemas({}, answer(500, { title: "Server error", detail: "REPLICATE_API_TOKEN is not set", status: 500 }))).toEqual({
+    expect(await fetchModelSchemas({ Authorization: "Bearer k" }, answer(401, { status: 401 }))).toEqual({
+      kind: "unauthorized",
+      keyRefused: true,
+    });
+    expect(
+      await fetchModelSchemas({}, answer(500, { title: "Server error", detail: "REPLICATE_API_TOKEN is not set", status: 500 })),
+    ).toEqual({
       kind: "failed",
       message: "REPLICATE_API_TOKEN is not set",
     });

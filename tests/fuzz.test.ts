@@ -35,11 +35,29 @@ const text = (value: string, wrong: string[]): HostileBody => {
 
 const printable = (maxLength: number) => fc.string({ unit: "grapheme", maxLength });
 const anyUnicode = (maxLength: number) => fc.string({ unit: "binary", maxLength });
-const nonString = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.jsonValue(), { maxLength: 3 }), fc.dictionary(printable(8), fc.jsonValue(), { maxKeys: 3 }));
+const nonString = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.jsonValue(), { maxLength: 3 }),
+  fc.dictionary(printable(8), fc.jsonValue(), { maxKeys: 3 }),
+);
 const deepNesting = fc.integer({ min: 1, max: 20_000 }).map((depth) => "[".repeat(depth) + "]".repeat(depth));
 const hugeString = fc.integer({ min: 1_000, max: 48_000 }).map((length) => JSON.stringify("x".repeat(length)));
-const prototypeKeys = fc.constantFrom("__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "valueOf", "__defineGetter__");
-const unknownKey = fc.oneof(prototypeKeys, printable(20).filter((key) => !["prompt", "seed", "style", "image"].includes(key)));
+const prototypeKeys = fc.constantFrom(
+  "__proto__",
+  "constructor",
+  "prototype",
+  "toString",
+  "hasOwnProperty",
+  "valueOf",
+  "__defineGetter__",
+);
+const unknownKey = fc.oneof(
+  prototypeKeys,
+  printable(20).filter((key) => !["prompt", "seed", "style", "image"].includes(key)),
+);
 
 const brokenBase64 = fc.oneof(
   fc.constant(""),
@@ -49,42 +67,107 @@ const brokenBase64 = fc.oneof(
   fc.constant("iVBORw0KG"),
   printable(40).map((s) => `${s}!`),
   fc.uint8Array({ minLength: 1, maxLength: 60 }).map((bytes) => Buffer.from([0x00, ...bytes]).toString("base64")), // base64, not an image
-  fc.constantFrom("data:text/plain;base64,aGk=", "data:image/png,rawbytes", "data:image/png;base64,@@@@", "data:;base64,", "data:image/svg+xml;base64"),
+  fc.constantFrom(
+    "data:text/plain;base64,aGk=",
+    "data:image/png,rawbytes",
+    "data:image/png;base64,@@@@",
+    "data:;base64,",
+    "data:image/svg+xml;base64",
+  ),
 );
 
 /** One wrong field of a body, as JSON text, and the field an answer should name. */
 const corruption: fc.Arbitrary<{ key: string; json: string; names: string }> = fc.oneof(
-  fc.oneof(nonString.map((v) => JSON.stringify(v)), fc.constantFrom('""', '"   "', '"\\n\\t"'), deepNesting).map((json) => ({ key: "prompt", json, names: "prompt" })),
+  fc
+    .oneof(
+      nonString.map((v) => JSON.stringify(v)),
+      fc.constantFrom('""', '"   "', '"\\n\\t"'),
+      deepNesting,
+    )
+    .map((json) => ({ key: "prompt", json, names: "prompt" })),
   fc
     .oneof(
       fc.integer({ max: -1 }).map(String),
-      fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Number.isInteger(n)).map(String),
+      fc
+        .double({ noNaN: true, noDefaultInfinity: true })
+        .filter((n) => !Number.isInteger(n))
+        .map(String),
       fc.constantFrom("1e400", "-1e400", "9007199254740993", '"7"', "true", "null", "[1]", "{}"),
       deepNesting,
     )
     .map((json) => ({ key: "seed", json, names: "seed" })),
-  fc.oneof(nonString.filter((v) => v !== null).map((v) => JSON.stringify(v)), deepNesting).map((json) => ({ key: "style", json, names: "style" })),
-  fc.oneof(brokenBase64.map((v) => JSON.stringify(v)), nonString.map((v) => JSON.stringify(v))).map((json) => ({ key: "image", json, names: "image" })),
-  fc.tuple(unknownKey, fc.oneof(fc.jsonValue().map((v) => JSON.stringify(v) ?? "null"), deepNesting, hugeString)).map(([key, json]) => ({ key, json, names: key })),
+  fc
+    .oneof(
+      nonString.filter((v) => v !== null).map((v) => JSON.stringify(v)),
+      deepNesting,
+    )
+    .map((json) => ({ key: "style", json, names: "style" })),
+  fc
+    .oneof(
+      brokenBase64.map((v) => JSON.stringify(v)),
+      nonString.map((v) => JSON.stringify(v)),
+    )
+    .map((json) => ({ key: "image", json, names: "image" })),
+  fc
+    .tuple(
+      unknownKey,
+      fc.oneof(
+        fc.jsonValue().map((v) => JSON.stringify(v) ?? "null"),
+        deepNesting,
+        hugeString,
+      ),
+    )
+    .map(([key, json]) => ({ key, json, names: key })),
 );
 
 /** A valid body with one or more fields made wrong; written by hand so `__proto__` stays a key. */
 const corruptedObject = fc
-  .tuple(fc.record({ prompt: printable(60).filter((p) => p.trim() !== ""), seed: fc.option(fc.nat(), { nil: undefined }), style: fc.option(printable(20), { nil: undefined }) }), fc.array(corruption, { minLength: 1, maxLength: 3 }))
+  .tuple(
+    fc.record({
+      prompt: printable(60).filter((p) => p.trim() !== ""),
+      seed: fc.option(fc.nat(), { nil: undefined }),
+      style: fc.option(printable(20), { nil: undefined }),
+    }),
+    fc.array(corruption, { minLength: 1, maxLength: 3 }),
+  )
   .map(([valid, corruptions]) => {
-    const fields = new Map<string, string>(Object.entries(valid).filter(([, v]) => v !== undefined).map(([k, v]) => [k, JSON.stringify(v)]));
+    const fields = new Map<string, string>(
+      Object.entries(valid)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, JSON.stringify(v)]),
+    );
     for (const { key, json } of corruptions) fields.set(key, json);
     const json = `{${[...fields].map(([key, value]) => `${JSON.stringify(key)}:${value}`).join(",")}}`;
-    return text(json, corruptions.map((c) => c.names));
+    return text(
+      json,
+      corruptions.map((c) => c.names),
+    );
   });
 
 const notAnObject = fc
-  .oneof(fc.oneof(fc.integer(), fc.string(), fc.boolean(), fc.constant(null), fc.array(fc.jsonValue(), { maxLength: 4 })).map((v) => JSON.stringify(v)), deepNesting)
+  .oneof(
+    fc
+      .oneof(fc.integer(), fc.string(), fc.boolean(), fc.constant(null), fc.array(fc.jsonValue(), { maxLength: 4 }))
+      .map((v) => JSON.stringify(v)),
+    deepNesting,
+  )
   .map((json) => text(json, ["body"]));
 
 const notJson = fc
   .oneof(
-    fc.constantFrom("", "   ", "\n", "{", "{prompt:", '{"prompt": "unterminated', "prompt=a+cat", "<html>", "null null", "{'prompt': 'x'}", "\u0000"),
+    fc.constantFrom(
+      "",
+      "   ",
+      "\n",
+      "{",
+      "{prompt:",
+      '{"prompt": "unterminated',
+      "prompt=a+cat",
+      "<html>",
+      "null null",
+      "{'prompt': 'x'}",
+      "\u0000",
+    ),
     anyUnicode(200),
     fc.jsonValue().map((v) => (JSON.stringify(v) ?? "1").slice(0, -1) + "\u0001"),
   )
@@ -101,7 +184,16 @@ const notJson = fc
 /** Bytes that are not UTF-8, inside an otherwise valid body. */
 const brokenUtf8 = fc
   .tuple(
-    fc.constantFrom([0xff], [0xc3, 0x28], [0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xfe, 0xfe, 0xff, 0xff]),
+    fc.constantFrom(
+      [0xff],
+      [0xc3, 0x28],
+      [0x80],
+      [0xc0, 0xaf],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xe2, 0x82],
+      [0xfe, 0xfe, 0xff, 0xff],
+    ),
     printable(20),
   )
   .map(([bad, prompt]) => ({
@@ -124,14 +216,31 @@ const textPart = (name: string, value: string, names = name): Part => ({ name, v
 const wrongPart: fc.Arbitrary<Part> = fc.oneof(
   fc.constantFrom("", "   ").map((v) => textPart("prompt", v)),
   fc
-    .oneof(fc.integer({ max: -1 }).map(String), fc.constantFrom("1.5", "1e400", "seven", "0x10", "", " 7", "true", "[1]"), printable(10).filter((v) => !/^\d+$/.test(v)))
+    .oneof(
+      fc.integer({ max: -1 }).map(String),
+      fc.constantFrom("1.5", "1e400", "seven", "0x10", "", " 7", "true", "[1]"),
+      printable(10).filter((v) => !/^\d+$/.test(v)),
+    )
     .map((v) => textPart("seed", v)),
-  fc.oneof(brokenBase64.filter((v) => v !== ""), fc.constant("")).map((v) => textPart("image", v)),
+  fc
+    .oneof(
+      brokenBase64.filter((v) => v !== ""),
+      fc.constant(""),
+    )
+    .map((v) => textPart("image", v)),
   // A file part declared image/* is taken at its word, as a JSON data URL is; these are sniffed or refused by type.
   fc
-    .tuple(fc.uint8Array({ minLength: 0, maxLength: 200 }), fc.constantFrom("application/octet-stream", "text/plain", "audio/wav"))
+    .tuple(
+      fc.uint8Array({ minLength: 0, maxLength: 200 }),
+      fc.constantFrom("application/octet-stream", "text/plain", "audio/wav"),
+    )
     .map(([bytes, type]): Part => ({ name: "image", value: Uint8Array.from([0, ...bytes]), type, names: "image" })),
-  fc.tuple(unknownKey.filter((key) => key !== "" && !/["\r\n]/.test(key)), printable(20)).map(([key, value]) => textPart(key, value)),
+  fc
+    .tuple(
+      unknownKey.filter((key) => key !== "" && !/["\r\n]/.test(key)),
+      printable(20),
+    )
+    .map(([key, value]) => textPart(key, value)),
   fc.constant(textPart("prompt", "twice", "body")),
 );
 
@@ -147,7 +256,11 @@ function multipartBytes(parts: Part[]): Uint8Array<ArrayBuffer> {
 }
 
 const hostileMultipart: fc.Arbitrary<HostileBody> = fc
-  .tuple(printable(40).filter((p) => p.trim() !== ""), fc.array(wrongPart, { minLength: 1, maxLength: 3 }), fc.option(fc.nat(), { nil: undefined }))
+  .tuple(
+    printable(40).filter((p) => p.trim() !== ""),
+    fc.array(wrongPart, { minLength: 1, maxLength: 3 }),
+    fc.option(fc.nat(), { nil: undefined }),
+  )
   .map(([prompt, wrong, cut]) => {
     // A repeated name is itself wrong: the body then names "body".
     const parts = [textPart("prompt", prompt), ...wrong];
@@ -155,20 +268,44 @@ const hostileMultipart: fc.Arbitrary<HostileBody> = fc
     const repeated = names.some((name, index) => names.indexOf(name) !== index);
     const bytes = multipartBytes(parts);
     const truncated = cut === undefined ? bytes : bytes.subarray(0, cut % bytes.length);
-    return { bytes: new Uint8Array(truncated), wrong: [...wrong.map((part) => part.names), ...(repeated || cut !== undefined ? ["body"] : [])] };
+    return {
+      bytes: new Uint8Array(truncated),
+      wrong: [...wrong.map((part) => part.names), ...(repeated || cut !== undefined ? ["body"] : [])],
+    };
   });
 
 // ---- headers -----------------------------------------------------------------------------------
 
-const headerValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c)), maxLength: 120 });
+const headerValue = fc.string({
+  unit: fc
+    .integer({ min: 0x20, max: 0xff })
+    .filter((c) => c !== 0x7f)
+    .map((c) => String.fromCharCode(c)),
+  maxLength: 120,
+});
 const maybe = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined });
-const rarely = <T>(arbitrary: fc.Arbitrary<T>) => fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary });
+const rarely = <T>(arbitrary: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary });
 
 type HeaderSet = Partial<Record<string, string>>;
 
 const contentHeaders: fc.Arbitrary<HeaderSet> = fc.record({
-  "content-type": maybe(fc.oneof(fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=latin1", "image/png"), headerValue)),
-  accept: maybe(fc.oneof(fc.constantFrom("*/*", "text/event-stream", "application/json, text/event-stream", "text/html"), headerValue)),
+  "content-type": maybe(
+    fc.oneof(
+      fc.constantFrom(
+        "application/json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin1",
+        "image/png",
+      ),
+      headerValue,
+    ),
+  ),
+  accept: maybe(
+    fc.oneof(fc.constantFrom("*/*", "text/event-stream", "application/json, text/event-stream", "text/html"), headerValue),
+  ),
   prefer: maybe(fc.oneof(fc.constantFrom("respond-async", "wait=5", "respond-async, wait=1000", "wait=-1"), headerValue)),
   "x-forwarded-for": maybe(fc.oneof(fc.constantFrom("1.2.3.4", "::1, 10.0.0.1", "1.2.3.4,".repeat(2000)), headerValue)),
   "x-forwarded-host": maybe(headerValue),
@@ -181,7 +318,10 @@ const accessHeaders: fc.Arbitrary<{ ownPage: boolean; headers: HeaderSet }> = fc
   {
     weight: 3,
     arbitrary: fc
-      .record({ "sec-fetch-site": maybe(fc.constantFrom("same-origin", "none")), origin: maybe(fc.constant(`http://${APP_HOST}`)) })
+      .record({
+        "sec-fetch-site": maybe(fc.constantFrom("same-origin", "none")),
+        origin: maybe(fc.constant(`http://${APP_HOST}`)),
+      })
       .map((headers) => ({ ownPage: true, headers })),
   },
   {
@@ -189,15 +329,28 @@ const accessHeaders: fc.Arbitrary<{ ownPage: boolean; headers: HeaderSet }> = fc
     arbitrary: fc
       .record({
         "sec-fetch-site": maybe(fc.oneof(fc.constantFrom("same-origin", "none", "same-site", "cross-site"), headerValue)),
-        origin: maybe(fc.oneof(fc.constantFrom(`http://${APP_HOST}`, "https://evil.example", "null", `http://${APP_HOST}.evil.example`), headerValue)),
-        authorization: maybe(fc.oneof(fc.constant(`Bearer ${ROUTE_KEY.slice(1)}`), headerValue.map((v) => `Bearer ${v}`), headerValue)),
+        origin: maybe(
+          fc.oneof(
+            fc.constantFrom(`http://${APP_HOST}`, "https://evil.example", "null", `http://${APP_HOST}.evil.example`),
+            headerValue,
+          ),
+        ),
+        authorization: maybe(
+          fc.oneof(
+            fc.constant(`Bearer ${ROUTE_KEY.slice(1)}`),
+            headerValue.map((v) => `Bearer ${v}`),
+            headerValue,
+          ),
+        ),
       })
       .map((headers) => ({ ownPage: false, headers })),
   },
 );
 
 function post(body: HostileBody, headers: HeaderSet): Promise<Response> {
-  const set = Object.fromEntries(Object.entries({ host: APP_HOST, ...headers }).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const set = Object.fromEntries(
+    Object.entries({ host: APP_HOST, ...headers }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
   return POST(new Request(`http://${APP_HOST}/api/ai/replicate`, { method: "POST", headers: set, body: body.bytes }));
 }
 
@@ -231,7 +384,9 @@ describe("hostile input", () => {
   });
 
   // 3,000 CPU-bound cases: seconds on an idle machine, more on a busy one (no clock is asserted).
-  it("answers any wrong body under any headers with a 4xx problem naming what is wrong, never calling Replicate", { timeout: 120_000 }, async () => {
+  it("answers any wrong body under any headers with a 4xx problem naming what is wrong, never calling Replicate", {
+    timeout: 120_000,
+  }, async () => {
     setEnv({ REPLICATE_MAX_BODY_BYTES: String(MAX_BODY_BYTES) });
     const statuses = new Map<number, number>();
     await fc.assert(
@@ -254,7 +409,9 @@ describe("hostile input", () => {
     for (const line of logs.lines) expect(line).not.toContain(TOKEN);
   });
 
-  it("answers any wrong multipart body with a 400 problem naming what is wrong, never calling Replicate", { timeout: 120_000 }, async () => {
+  it("answers any wrong multipart body with a 400 problem naming what is wrong, never calling Replicate", {
+    timeout: 120_000,
+  }, async () => {
     setEnv({ REPLICATE_MAX_BODY_BYTES: String(MAX_BODY_BYTES) });
     setGuardEnv({ ROUTE_API_KEY: "" });
     await fc.assert(
@@ -262,7 +419,11 @@ describe("hostile input", () => {
         const response = await POST(
           new Request(`http://${APP_HOST}/api/ai/replicate`, {
             method: "POST",
-            headers: { host: APP_HOST, "sec-fetch-site": "same-origin", "content-type": `multipart/form-data; boundary=${BOUNDARY}` },
+            headers: {
+              host: APP_HOST,
+              "sec-fetch-site": "same-origin",
+              "content-type": `multipart/form-data; boundary=${BOUNDARY}`,
+            },
             body: body.bytes,
           }),
         );
@@ -276,7 +437,19 @@ describe("hostile input", () => {
 
   it("refuses any hostile prediction id on GET and DELETE as a 400 naming the id", { timeout: 120_000 }, async () => {
     const hostileId = fc
-      .oneof(anyUnicode(80), fc.constantFrom("..", "../../v1/account", "%2e%2e%2f", "ABCDEFGHIJ", "abc", "a".repeat(65), "abcdefgh?x=1", "abcdefgh/cancel"))
+      .oneof(
+        anyUnicode(80),
+        fc.constantFrom(
+          "..",
+          "../../v1/account",
+          "%2e%2e%2f",
+          "ABCDEFGHIJ",
+          "abc",
+          "a".repeat(65),
+          "abcdefgh?x=1",
+          "abcdefgh/cancel",
+        ),
+      )
       .filter((id) => !PREDICTION_ID.test(id));
     await fc.assert(
       fc.asyncProperty(hostileId, fc.constantFrom(GET, DELETE), async (id, handler) => {

@@ -42,7 +42,12 @@ describe("cross-site browser requests", () => {
   });
 
   it("takes the host a proxy forwarded, and the origins listed in APP_ORIGIN", async () => {
-    const proxied = { host: "10.0.0.7:3000", "x-forwarded-host": "app.example.com", "x-forwarded-proto": "https", "sec-fetch-site": "same-site" };
+    const proxied = {
+      host: "10.0.0.7:3000",
+      "x-forwarded-host": "app.example.com",
+      "x-forwarded-proto": "https",
+      "sec-fetch-site": "same-site",
+    };
     expect((await post({ ...proxied, origin: "https://app.example.com" })).status).toBe(200);
     setGuardEnv({ APP_ORIGIN: "https://www.example.com, https://example.com" });
     expect((await post({ origin: "https://www.example.com", "sec-fetch-site": "same-site" })).status).toBe(200);
@@ -66,7 +71,10 @@ describe("cross-site browser requests", () => {
 
   it("refuses cross-site even with the right key", async () => {
     setGuardEnv({ ROUTE_API_KEY: ROUTE_KEY });
-    await problem(await post({ authorization: `Bearer ${ROUTE_KEY}`, origin: "https://evil.example", "sec-fetch-site": "cross-site" }), 403);
+    await problem(
+      await post({ authorization: `Bearer ${ROUTE_KEY}`, origin: "https://evil.example", "sec-fetch-site": "cross-site" }),
+      403,
+    );
     expect(sim.requests).toHaveLength(0);
   });
 });

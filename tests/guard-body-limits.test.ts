@@ -22,7 +22,12 @@ function chunked(text: string, headers: Record<string, string>) {
       controller.close();
     },
   });
-  return new Request(URL, { method: "POST", headers: { "content-type": "application/json", ...headers }, body, duplex: "half" } as RequestInit);
+  return new Request(URL, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body,
+    duplex: "half",
+  } as RequestInit);
 }
 
 async function expectProblem(response: Response, status: number, field?: string) {
@@ -44,7 +49,11 @@ describe.each(Object.entries(PATHS))("body and image limits on the %s path", (_p
 
   it("refuses an image that is not valid base64 or not an image, as JSON", async () => {
     await expectProblem(await POST(jsonPost(URL, { prompt: "p", image: "bm90IGFuIGltYWdl!" }, { headers })), 400, "image");
-    await expectProblem(await POST(jsonPost(URL, { prompt: "p", image: "data:text/plain;base64,aGk=" }, { headers })), 400, "image");
+    await expectProblem(
+      await POST(jsonPost(URL, { prompt: "p", image: "data:text/plain;base64,aGk=" }, { headers })),
+      400,
+      "image",
+    );
     expect(sim.requests).toHaveLength(0);
   });
 });

@@ -33,7 +33,11 @@ describe("REPLICATE_MAX_IN_FLIGHT", () => {
     const refused = await post("one too many");
     expect(refused.status).toBe(503);
     expect(refused.headers.get("retry-after")).toBe("2");
-    expect(await refused.json()).toMatchObject({ title: "Server busy", status: 503, detail: expect.stringContaining("REPLICATE_MAX_IN_FLIGHT") });
+    expect(await refused.json()).toMatchObject({
+      title: "Server busy",
+      status: 503,
+      detail: expect.stringContaining("REPLICATE_MAX_IN_FLIGHT"),
+    });
     expect(sim.count("create")).toBe(2);
 
     for (const caller of callers) caller.abort();
@@ -80,7 +84,9 @@ describe("REPLICATE_MAX_IN_FLIGHT", () => {
     const running = post("[never] busy", { signal: caller.signal });
     await until(() => sim.predictions.size === 1);
     const id = handleOf([...sim.predictions.keys()][0]);
-    const canceled = await DELETE(new Request(`${APP}/api/ai/replicate/${id}`, { method: "DELETE" }), { params: Promise.resolve({ id }) });
+    const canceled = await DELETE(new Request(`${APP}/api/ai/replicate/${id}`, { method: "DELETE" }), {
+      params: Promise.resolve({ id }),
+    });
     expect(canceled.status).toBe(200);
     expect((await canceled.json()).status).toBe("canceled");
     caller.abort();

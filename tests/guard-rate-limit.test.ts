@@ -31,15 +31,18 @@ describe("REPLICATE_RATE_LIMIT", () => {
     expect(parseRateRule(text)).toMatchObject({ limit, windowMs });
   });
 
-  it.each(["10", "10/ms", "0/min", "ten/min", "10/fortnight", "10/0s", "-1/s", "10/m/s"])("refuses %s, naming the variable", (text) => {
-    expect(parseRateRule(text)).toBeNull();
-    expect(() => parseGuardConfig({ REPLICATE_RATE_LIMIT: text })).toThrow(Problem);
-    try {
-      parseGuardConfig({ REPLICATE_RATE_LIMIT: text });
-    } catch (error) {
-      expect((error as Problem).detail).toContain("REPLICATE_RATE_LIMIT");
-    }
-  });
+  it.each(["10", "10/ms", "0/min", "ten/min", "10/fortnight", "10/0s", "-1/s", "10/m/s"])(
+    "refuses %s, naming the variable",
+    (text) => {
+      expect(parseRateRule(text)).toBeNull();
+      expect(() => parseGuardConfig({ REPLICATE_RATE_LIMIT: text })).toThrow(Problem);
+      try {
+        parseGuardConfig({ REPLICATE_RATE_LIMIT: text });
+      } catch (error) {
+        expect((error as Problem).detail).toContain("REPLICATE_RATE_LIMIT");
+      }
+    },
+  );
 
   it("is off when unset, and the in-flight cap defaults to 1000 with no proxy trusted", () => {
     expect(parseGuardConfig({})).toMatchObject({ appOrigins: [], maxInFlight: 1000, trustProxyHops: 0 });

@@ -76,18 +76,22 @@ describe("one structured log line per request", () => {
   it("records an unexpected error's cause in the log with the token redacted, and answers without it", async () => {
     setGuardEnv({ ROUTE_API_KEY: ROUTE_KEY });
     // A create answered with an id that is not one: the poll refuses to put it in a URL and throws.
-    server.use(http.post(`${BASE}/models/owner/model/predictions`, () => HttpResponse.json(
-        {
-          id: `x-${TOKEN}`,
-          model: "owner/model",
-          version: "hidden",
-          status: "starting",
-          input: { prompt: "p" },
-          created_at: "2026-01-01T00:00:00.000Z",
-          urls: { get: `${BASE}/predictions/x`, cancel: `${BASE}/predictions/x/cancel` },
-        },
-        { status: 201 },
-      )));
+    server.use(
+      http.post(`${BASE}/models/owner/model/predictions`, () =>
+        HttpResponse.json(
+          {
+            id: `x-${TOKEN}`,
+            model: "owner/model",
+            version: "hidden",
+            status: "starting",
+            input: { prompt: "p" },
+            created_at: "2026-01-01T00:00:00.000Z",
+            urls: { get: `${BASE}/predictions/x`, cancel: `${BASE}/predictions/x/cancel` },
+          },
+          { status: 201 },
+        ),
+      ),
+    );
     const response = await post({ prompt: "p" }, { authorization: `Bearer ${ROUTE_KEY}` });
     expect(response.status).toBe(500);
     const text = await response.text();

@@ -115,7 +115,9 @@ describe("a retry with the same key after a dropped sync connection", () => {
     await advanceUntil(() => sim.count("cancel") > 0, 30_000).catch(() => undefined);
     expect(creates()).toHaveLength(1);
     expect(sim.count("cancel")).toBeGreaterThanOrEqual(1);
-    expect(sim.requests.find((request) => request.kind === "cancel")!.at - started).toBeGreaterThanOrEqual(3_000 + LEAVE_GRACE_MS);
+    expect(sim.requests.find((request) => request.kind === "cancel")!.at - started).toBeGreaterThanOrEqual(
+      3_000 + LEAVE_GRACE_MS,
+    );
   });
 
   it("a retry that took over after the first request left cancels when it leaves too, after the grace", async () => {

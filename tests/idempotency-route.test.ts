@@ -158,7 +158,9 @@ describe("Idempotency-Key syntax", () => {
   });
 
   it("unescapes a structured-field string", () => {
-    expect(readIdempotencyKey(new Headers({ "idempotency-key": '"0123456789abcdef-a\\"b\\\\c"' }))).toBe('0123456789abcdef-a"b\\c');
+    expect(readIdempotencyKey(new Headers({ "idempotency-key": '"0123456789abcdef-a\\"b\\\\c"' }))).toBe(
+      '0123456789abcdef-a"b\\c',
+    );
     expect(readIdempotencyKey(new Headers())).toBeUndefined();
   });
 });
@@ -179,12 +181,21 @@ describe("when the shared store fails", () => {
 
   it("still answers a prediction whose record could not be completed; a retry then gets 409 until the record expires", async () => {
     const store = new MemoryIdempotencyStore();
-    const failingStore = Object.assign(Object.create(store) as MemoryIdempotencyStore, { complete: () => Promise.reject(new Error("down")) });
+    const failingStore = Object.assign(Object.create(store) as MemoryIdempotencyStore, {
+      complete: () => Promise.reject(new Error("down")),
+    });
     const request = jsonPost(URL_, {}, { headers: { "idempotency-key": '"k-0123456789abcdef"' } });
-    const claim = await claimCreate(request, { caller: { identity: "u" }, guard: guardSettings() }, { prompt: "p" }, failingStore);
+    const claim = await claimCreate(
+      request,
+      { caller: { identity: "u" }, guard: guardSettings() },
+      { prompt: "p" },
+      failingStore,
+    );
     expect(claim.kind).toBe("create");
     if (claim.kind !== "create") return;
-    await expect(claim.track(Promise.resolve("answered").then((value) => (claim.created("p1"), value)))).resolves.toBe("answered");
+    await expect(claim.track(Promise.resolve("answered").then((value) => (claim.created("p1"), value)))).resolves.toBe(
+      "answered",
+    );
     // The repeat's record: scope "id:u" (the caller's client key), its key, the same body.
     const record = idempotencyKey("id:u", "k-0123456789abcdef");
     const hash = bodyHash(JSON.stringify({ prompt: "p" }));

@@ -163,7 +163,11 @@ describe("data URLs", () => {
 
   it.each([
     ["an empty payload", "data:image/png;base64,", /empty/],
-    ["a line break", `data:image/png;base64,${png.slice(0, 10)}\r\n${png.slice(10)}`, /whitespace or a line break at position 10/],
+    [
+      "a line break",
+      `data:image/png;base64,${png.slice(0, 10)}\r\n${png.slice(10)}`,
+      /whitespace or a line break at position 10/,
+    ],
     ["a 4n+1 length", `data:image/png;base64,${"A".repeat(9)}`, /length/],
     ["an invalid character", `data:image/png;base64,${png.slice(0, 5)}*${png.slice(6)}`, /not base64 at position 5/],
   ])("rejects a data URL whose payload has %s", (_name, dataUrl, reason) => {

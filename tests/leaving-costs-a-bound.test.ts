@@ -34,7 +34,11 @@ describe("async mode", () => {
     const controller = new AbortController();
     leaveWhenCreateIsSent(controller);
     await POST(
-      jsonPost(`${APP}/api/ai/replicate`, { prompt: "[never] orphan" }, { signal: controller.signal, headers: { prefer: "respond-async" } }),
+      jsonPost(
+        `${APP}/api/ai/replicate`,
+        { prompt: "[never] orphan" },
+        { signal: controller.signal, headers: { prefer: "respond-async" } },
+      ),
     );
     expect(sim.count("create")).toBe(1);
     expect(sim.count("cancel")).toBe(1);

@@ -19,10 +19,19 @@ function rewriteAnswers(change: (prediction: Record<string, any>) => Record<stri
   const rewrite = async ({ request }: { request: Request }) => {
     const answer = (await sim.handle(request)) as Response;
     const body = await answer.json();
-    const changed = Array.isArray(body.results) ? { ...body, results: body.results.map(change) } : "id" in body ? change(body) : body;
+    const changed = Array.isArray(body.results)
+      ? { ...body, results: body.results.map(change) }
+      : "id" in body
+        ? change(body)
+        : body;
     return HttpResponse.json(changed, { status: answer.status, headers: answer.headers });
   };
-  server.use(http.post(`${BASE}/models/*`, rewrite), http.get(`${BASE}/predictions/*`, rewrite), http.post(`${BASE}/predictions/*`, rewrite), http.get(`${BASE}/predictions`, rewrite));
+  server.use(
+    http.post(`${BASE}/models/*`, rewrite),
+    http.get(`${BASE}/predictions/*`, rewrite),
+    http.post(`${BASE}/predictions/*`, rewrite),
+    http.get(`${BASE}/predictions`, rewrite),
+  );
 }
 
 describe("fields the route does not use", () => {
@@ -60,7 +69,9 @@ describe("fields the route does not use", () => {
   it("a status the route does not know is waited on like a running one, within the cap, and logged once", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     let queued = 0;
-    rewriteAnswers((prediction) => (prediction.status === "starting" && queued++ < 6 ? { ...prediction, status: "queued" } : prediction));
+    rewriteAnswers((prediction) =>
+      prediction.status === "starting" && queued++ < 6 ? { ...prediction, status: "queued" } : prediction,
+    );
     const [first, second] = await settle(Promise.all([run("[run:60] one"), run("[run:60] two")]));
     expect([first.status, second.status]).toEqual([200, 200]);
     const logged = warn.mock.calls.map(([line]) => String(line)).filter((line) => line.includes("unknown_status"));
@@ -87,7 +98,10 @@ describe("a list page", () => {
     server.use(
       http.get(`${BASE}/predictions`, async ({ request }) => {
         const page = await ((await sim.handle(request)) as Response).json();
-        return HttpResponse.json({ ...page, results: [{ id: 7 }, { garbage: true }, ...page.results.map(({ model, ...entry }: any) => entry)] });
+        return HttpResponse.json({
+          ...page,
+          results: [{ id: 7 }, { garbage: true }, ...page.results.map(({ model, ...entry }: any) => entry)],
+        });
       }),
     );
     const started = Date.now();

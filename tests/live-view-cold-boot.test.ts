@@ -33,7 +33,15 @@ async function events(response: Response): Promise<SseEvent[]> {
 describe("the live view through a cold boot", () => {
   it("reads a stream silent for 90 s of boot, once, and passes on its tokens", async () => {
     setEnv({ REPLICATE_TIMEOUT_SECONDS: "300", REPLICATE_POLL_INTERVAL_MS: "1000" });
-    const response = await settle(POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "[text] a cold model" }, { headers: { accept: "text/event-stream" } })));
+    const response = await settle(
+      POST(
+        jsonPost(
+          "http://localhost/api/ai/replicate",
+          { prompt: "[text] a cold model" },
+          { headers: { accept: "text/event-stream" } },
+        ),
+      ),
+    );
     const all = await settle(events(response), 200_000);
     const done = JSON.parse(all.at(-1)!.data);
     expect(done.status).toBe("succeeded");

@@ -23,7 +23,9 @@ function replaceStream(events: { event: string; data: string }[]) {
 
 /** The output events of a POST stream; the prediction never ends by itself: it is finished once `outputs` were seen. */
 async function outputEvents(prompt: string, outputs: number, all: unknown[] = []): Promise<unknown[]> {
-  const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: `[never] ${prompt}` }, { headers: { accept: "text/event-stream" } }));
+  const response = await POST(
+    jsonPost("http://localhost/api/ai/replicate", { prompt: `[never] ${prompt}` }, { headers: { accept: "text/event-stream" } }),
+  );
   const seen: unknown[] = [];
   for await (const event of readSseEvents(response.body!)) {
     if (event.event === "done") all.push(JSON.parse(event.data));

@@ -34,7 +34,10 @@ function account() {
 }
 
 function instance(config: Config, instanceId: string, shared: ReturnType<typeof account>): Poller {
-  const parts: PollerParts = { events: shared.events, sharing: { instanceId, lease: shared.lease, share: shared.share, budget: shared.budget, turns: shared.turns } };
+  const parts: PollerParts = {
+    events: shared.events,
+    sharing: { instanceId, lease: shared.lease, share: shared.share, budget: shared.budget, turns: shared.turns },
+  };
   return new Poller(config, parts);
 }
 
@@ -46,7 +49,9 @@ async function follow(poller: Poller, created: Prediction, signal = new AbortCon
 }
 
 async function created(config: Config, count: number, prompt = "[run:80] p"): Promise<Prediction[]> {
-  return Promise.all(Array.from({ length: count }, (_, i) => startPrediction(config, { prompt: `${prompt} ${i}` }, { receivedAt: Date.now() })));
+  return Promise.all(
+    Array.from({ length: count }, (_, i) => startPrediction(config, { prompt: `${prompt} ${i}` }, { receivedAt: Date.now() })),
+  );
 }
 
 function useFakeTime() {
@@ -170,29 +175,36 @@ describe("with webhooks on", () => {
     expect(sim.count("get")).toBe(4);
   });
 
-  it.each([0.2, 2.5])("answers another instance's wait whose webhook is lost, from the holder's rounds (B starts %s rounds after A)", async (offset) => {
-    const ROUND = 1000;
-    setEnv({ REPLICATE_POLL_INTERVAL_MS: String(ROUND), REPLICATE_WEBHOOK_URL: "http://app.test", REPLICATE_TIMEOUT_SECONDS: "120" });
-    const config = testConfig();
-    const shared = account();
-    const [forA] = await created(config, 1, "[never] a");
-    const [forB] = await created(config, 1, "[run:3000] b");
-    const a = instance(config, "A", shared);
-    const b = instance(config, "B", shared);
-    useFakeTime();
-    const stop = new AbortController();
-    const aWait = follow(a, forA, stop.signal).catch(() => undefined);
-    await advance(offset * ROUND);
-    let answeredAt = 0;
-    const bWait = follow(b, forB, stop.signal).then((prediction) => ((answeredAt = Date.now()), prediction));
-    await advance(15 * ROUND);
-    stop.abort();
-    const [ended] = await settle(Promise.all([bWait, aWait]));
-    expect(ended.status).toBe("succeeded");
-    // Due two rounds after it began (or its last poll), then a grace of a round and a half after
-    // its end for the webhook that never comes: about two rounds after the end.
-    expect(answeredAt - sim.get(forB.id)!.finishedAt!).toBeLessThanOrEqual(3 * ROUND);
-  });
+  it.each([0.2, 2.5])(
+    "answers another instance's wait whose webhook is lost, from the holder's rounds (B starts %s rounds after A)",
+    async (offset) => {
+      const ROUND = 1000;
+      setEnv({
+        REPLICATE_POLL_INTERVAL_MS: String(ROUND),
+        REPLICATE_WEBHOOK_URL: "http://app.test",
+        REPLICATE_TIMEOUT_SECONDS: "120",
+      });
+      const config = testConfig();
+      const shared = account();
+      const [forA] = await created(config, 1, "[never] a");
+      const [forB] = await created(config, 1, "[run:3000] b");
+      const a = instance(config, "A", shared);
+      const b = instance(config, "B", shared);
+      useFakeTime();
+      const stop = new AbortController();
+      const aWait = follow(a, forA, stop.signal).catch(() => undefined);
+      await advance(offset * ROUND);
+      let answeredAt = 0;
+      const bWait = follow(b, forB, stop.signal).then((prediction) => ((answeredAt = Date.now()), prediction));
+      await advance(15 * ROUND);
+      stop.abort();
+      const [ended] = await settle(Promise.all([bWait, aWait]));
+      expect(ended.status).toBe("succeeded");
+      // Due two rounds after it began (or its last poll), then a grace of a round and a half after
+      // its end for the webhook that never comes: about two rounds after the end.
+      expect(answeredAt - sim.get(forB.id)!.finishedAt!).toBeLessThanOrEqual(3 * ROUND);
+    },
+  );
 });
 
 describe("a webhook's end", () => {
@@ -220,7 +232,12 @@ describe("a webhook's end", () => {
     const aWait = follow(a, forA, stop.signal).catch(() => undefined);
     await advance(15);
     // B's wait, published due, then ended by its webhook (B has not published again yet: its entry is stale).
-    await shared.share.publishWaiting("B", [{ id: forB.id, createdAt: forB.created_at!, status: forB.status, due: true }], 60_000, Date.now());
+    await shared.share.publishWaiting(
+      "B",
+      [{ id: forB.id, createdAt: forB.created_at!, status: forB.status, due: true }],
+      60_000,
+      Date.now(),
+    );
     await shared.events.publishEnded({ ...forB, status: "succeeded" } as Prediction);
     await advance(100);
     stop.abort();

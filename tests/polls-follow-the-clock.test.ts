@@ -51,10 +51,15 @@ describe("a progress bar that stalls", () => {
 describe("status reads (GET /api/ai/replicate/{handle})", () => {
   it("share one upstream call per poll interval however many ask at once", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "1000" });
-    const started = await settle(POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "[never] watched" }, { headers: { prefer: "respond-async" } })));
+    const started = await settle(
+      POST(
+        jsonPost("http://localhost/api/ai/replicate", { prompt: "[never] watched" }, { headers: { prefer: "respond-async" } }),
+      ),
+    );
     const id = ((await started.json()) as { id: string }).id;
     const handle = handleOf(id);
-    const read = () => GET(new Request(`http://localhost/api/ai/replicate/${handle}`), { params: Promise.resolve({ id: handle }) });
+    const read = () =>
+      GET(new Request(`http://localhost/api/ai/replicate/${handle}`), { params: Promise.resolve({ id: handle }) });
     const first = await settle(Promise.all(Array.from({ length: 50 }, read)));
     expect(first.map((response) => response.status)).toEqual(Array(50).fill(202));
     expect(sim.count("get")).toBe(1);

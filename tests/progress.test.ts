@@ -145,10 +145,7 @@ describe("counts passes (base, then refiner)", () => {
   });
 
   it("does not count a labelled bar, such as diffusers loading its pipeline, as a pass", () => {
-    const log = [
-      "Loading pipeline components...: 100%|██████████| 7/7 [00:01<00:00,  4.20it/s]",
-      ...tqdmRun(30, 6),
-    ].join("\n");
+    const log = ["Loading pipeline components...: 100%|██████████| 7/7 [00:01<00:00,  4.20it/s]", ...tqdmRun(30, 6)].join("\n");
     expect(parseProgress(log)).toMatchObject({ current: 6, total: 30, pass: 1 });
   });
 });

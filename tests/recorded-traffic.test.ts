@@ -7,10 +7,22 @@ import { fetchModelVersion, ModelLookupError } from "@/dev/fit-model/fetch-schem
 import { Problem } from "@/lib/server/problem";
 import { createPrediction } from "@/lib/server/replicate/predictions";
 import { isTerminal, type Prediction } from "@/lib/shared/prediction";
-import { readCreatedPrediction, readFile, readPrediction, readPredictionPage, readWebhookSecret } from "@/lib/shared/replicate-objects";
+import {
+  readCreatedPrediction,
+  readFile,
+  readPrediction,
+  readPredictionPage,
+  readWebhookSecret,
+} from "@/lib/shared/replicate-objects";
 import { readSseEvents, type SseEvent } from "@/lib/shared/sse";
 import { settle, useFakeClock } from "@/tests/support/fake-clock";
-import { answerKind, recordedFixtures, requestPath, type RecordedFixture, type RecordedInteraction } from "@/tests/support/recorded-traffic";
+import {
+  answerKind,
+  recordedFixtures,
+  requestPath,
+  type RecordedFixture,
+  type RecordedInteraction,
+} from "@/tests/support/recorded-traffic";
 import { handleOf, jsonPost, setEnv, TOKEN } from "@/tests/support/route-env";
 import { testConfig } from "@/tests/support/test-engine";
 
@@ -39,18 +51,23 @@ useFakeClock();
 
 const bodyOf = (interaction: RecordedInteraction) => interaction.response.body as Record<string, any>;
 const interactionsOf = (kinds: string[]) =>
-  fixtures.flatMap((fixture) => fixture.interactions.filter((i) => kinds.includes(answerKind(i))).map((i) => [fixture.file, i] as const));
+  fixtures.flatMap((fixture) =>
+    fixture.interactions.filter((i) => kinds.includes(answerKind(i))).map((i) => [fixture.file, i] as const),
+  );
 
 describe("the recorded traffic", () => {
   it("covers predictions, list pages, files, models and versions, the webhook secret, errors and streams", () => {
     const kinds = new Set(fixtures.flatMap((fixture) => fixture.interactions.map(answerKind)));
-    for (const kind of ["create", "prediction", "page", "file", "files", "secret", "model", "version", "stream", "error"]) expect(kinds).toContain(kind);
+    for (const kind of ["create", "prediction", "page", "file", "files", "secret", "model", "version", "stream", "error"])
+      expect(kinds).toContain(kind);
     for (const fixture of fixtures) expect(fixture.source.commit).toMatch(/^[0-9a-f]{40}$/);
   });
 
   it("every prediction replicate-python recorded is read, whatever fields it lacks", () => {
     const recorded = fixtures.filter((f) => f.source.repository === "replicate/replicate-python");
-    const predictions = recorded.flatMap((f) => f.interactions.filter((i) => ["create", "prediction"].includes(answerKind(i))).map(bodyOf));
+    const predictions = recorded.flatMap((f) =>
+      f.interactions.filter((i) => ["create", "prediction"].includes(answerKind(i))).map(bodyOf),
+    );
     expect(predictions.length).toBeGreaterThan(300);
     for (const prediction of predictions) expect(readPrediction(prediction)).toBe(prediction);
   });
@@ -214,7 +231,9 @@ function replay(sequence: Sequence, streamText?: string) {
     }),
     // Stream hosts: the recorded stream when there is one, else a stream that closes (the route polls).
     http.get(/^https:\/\/(stream\.replicate\.com|streaming-api\.[^/]+)\//, () =>
-      streamText === undefined ? new HttpResponse(null, { status: 404 }) : new HttpResponse(streamText, { headers: { "content-type": "text/event-stream" } }),
+      streamText === undefined
+        ? new HttpResponse(null, { status: 404 })
+        : new HttpResponse(streamText, { headers: { "content-type": "text/event-stream" } }),
     ),
   );
   return counts;
@@ -240,7 +259,10 @@ describe("every recorded sequence replays through the route end to end", () => {
       // A recording that stops before the end: followed to the cap, then canceled, never a 502.
       expect(status).toBe(500);
       expect(counts.cancel).toBe(1);
-      expect(body).toEqual({ ...(sequence.cancel ?? { ...final, status: "canceled" }), error: expect.stringMatching(/timed out/) });
+      expect(body).toEqual({
+        ...(sequence.cancel ?? { ...final, status: "canceled" }),
+        error: expect.stringMatching(/timed out/),
+      });
     }
   });
 
@@ -280,42 +302,56 @@ async function events(response: Response): Promise<SseEvent[]> {
 
 describe("recorded streams through the live view", () => {
   const streamed = created.find((s) => s.create!.urls?.stream?.includes("/v1/predictions/"))!;
-  const textStreams = fixtures.flatMap((f) => f.interactions.filter((i) => answerKind(i) === "stream").map((i) => i.response.text!));
+  const textStreams = fixtures.flatMap((f) =>
+    f.interactions.filter((i) => answerKind(i) === "stream").map((i) => i.response.text!),
+  );
 
-  it.each(textStreams.map((text, index) => [index, text] as const))("a recorded text stream (%i) is passed on as its text so far", async (_index, text) => {
-    replay(streamed, text);
-    env({ REPLICATE_TIMEOUT_SECONDS: "1" });
-    const response = await settle(POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }, { headers: { accept: "text/event-stream" } })));
-    const all = await settle(events(response));
-    const recorded: string[] = [];
-    for await (const event of readSseEvents(new Response(text).body!)) if (event.event === "output") recorded.push(event.data);
-    const outputs = all.filter((e) => e.event === "output").map((e) => JSON.parse(e.data).output);
-    let sofar = "";
-    expect(outputs).toEqual(recorded.map((chunk) => (sofar += chunk)));
-    expect(all.at(-1)!.event).toBe("done");
-  });
+  it.each(textStreams.map((text, index) => [index, text] as const))(
+    "a recorded text stream (%i) is passed on as its text so far",
+    async (_index, text) => {
+      replay(streamed, text);
+      env({ REPLICATE_TIMEOUT_SECONDS: "1" });
+      const response = await settle(
+        POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }, { headers: { accept: "text/event-stream" } })),
+      );
+      const all = await settle(events(response));
+      const recorded: string[] = [];
+      for await (const event of readSseEvents(new Response(text).body!)) if (event.event === "output") recorded.push(event.data);
+      const outputs = all.filter((e) => e.event === "output").map((e) => JSON.parse(e.data).output);
+      let sofar = "";
+      expect(outputs).toEqual(recorded.map((chunk) => (sofar += chunk)));
+      expect(all.at(-1)!.event).toBe("done");
+    },
+  );
 
   // The held SDXL creates: `processing` with their files complete and a file stream under /v1/files/.
   // Its events were not recorded: here it sends the recorded output's files, one an event.
   const fileStreamed = created.filter((s) => s.create!.urls?.stream?.includes("/v1/files/") && Array.isArray(s.create!.output));
 
-  it.each(fileStreamed.map((s) => [name(s), s] as const))("a file stream of %s is passed on as the files so far, the last its output", async (_name, sequence) => {
-    const files = sequence.create!.output as string[];
-    const text = `${files.map((file, i) => `event: output\nid: ${i}\ndata: ${file}\n\n`).join("")}event: done\ndata: {}\n\n`;
-    replay({ ...sequence, gets: [{ ...sequence.create!, status: "succeeded" }] }, text);
-    const response = await settle(POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }, { headers: { accept: "text/event-stream" } })));
-    const all = await settle(events(response));
-    const outputs = all.filter((e) => e.event === "output").map((e) => JSON.parse(e.data).output);
-    expect(outputs).toEqual(files.map((_, i) => files.slice(0, i + 1)));
-    const done = JSON.parse(all.at(-1)!.data);
-    expect(done.status).toBe("succeeded");
-    expect(outputs.at(-1)).toEqual(done.output);
-  });
+  it.each(fileStreamed.map((s) => [name(s), s] as const))(
+    "a file stream of %s is passed on as the files so far, the last its output",
+    async (_name, sequence) => {
+      const files = sequence.create!.output as string[];
+      const text = `${files.map((file, i) => `event: output\nid: ${i}\ndata: ${file}\n\n`).join("")}event: done\ndata: {}\n\n`;
+      replay({ ...sequence, gets: [{ ...sequence.create!, status: "succeeded" }] }, text);
+      const response = await settle(
+        POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }, { headers: { accept: "text/event-stream" } })),
+      );
+      const all = await settle(events(response));
+      const outputs = all.filter((e) => e.event === "output").map((e) => JSON.parse(e.data).output);
+      expect(outputs).toEqual(files.map((_, i) => files.slice(0, i + 1)));
+      const done = JSON.parse(all.at(-1)!.data);
+      expect(done.status).toBe("succeeded");
+      expect(outputs.at(-1)).toEqual(done.output);
+    },
+  );
 
   it("a file stream that ends before its files still ends on the output in Replicate's shape, never the files joined", async () => {
     const sequence = fileStreamed[0];
     replay({ ...sequence, gets: [{ ...sequence.create!, status: "succeeded" }] }, "event: done\ndata: {}\n\n");
-    const response = await settle(POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }, { headers: { accept: "text/event-stream" } })));
+    const response = await settle(
+      POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }, { headers: { accept: "text/event-stream" } })),
+    );
     const all = await settle(events(response));
     const outputs = all.filter((e) => e.event === "output").map((e) => JSON.parse(e.data).output);
     expect(outputs.at(-1)).toEqual(sequence.create!.output);

@@ -37,7 +37,14 @@ describe("the simulator's contract: Replicate's prediction", () => {
   });
 
   it("accepts a cancel answer with logs: null and a list entry without logs, keeping unknown fields", () => {
-    const canceled = { ...created, status: "canceled", logs: null, output: null, webhook_completed: null, metrics: { predict_time: 0.128 } };
+    const canceled = {
+      ...created,
+      status: "canceled",
+      logs: null,
+      output: null,
+      webhook_completed: null,
+      metrics: { predict_time: 0.128 },
+    };
     expect(ReplicatePrediction.parse(canceled)).toMatchObject({ logs: null, webhook_completed: null });
     const { logs, ...entry } = created;
     expect(ReplicatePrediction.parse({ ...entry, source: "web" }).logs).toBeUndefined();
@@ -69,7 +76,9 @@ describe("the simulator's contract: Replicate's list page", () => {
 describe("the simulator's contract: Replicate's problem", () => {
   it("accepts the real 404 and 429 without a title, and a 422 with invalid_fields", () => {
     expect(ReplicateProblem.parse({ detail: "Not found.", status: 404 }).title).toBeUndefined();
-    expect(ReplicateProblem.parse({ detail: "Request was throttled. Expected available in 1 second.", status: 429 }).status).toBe(429);
+    expect(ReplicateProblem.parse({ detail: "Request was throttled. Expected available in 1 second.", status: 429 }).status).toBe(
+      429,
+    );
     const invalid = {
       title: "Input validation failed",
       detail: "- input: prompt is required\n",
@@ -132,8 +141,11 @@ describe("the route reads a prediction by its id and status alone", () => {
   });
 
   it("turns the stream off, not the answer, when urls.stream is unusable", () => {
-    expect(streamUrlOf({ ...created, urls: { ...urls, stream: "https://stream.replicate.com/v1/streams/abc" } } as never)).toMatch(/^https:/);
-    for (const odd of [null, "", "not a url", 7]) expect(streamUrlOf({ ...created, urls: { ...urls, stream: odd } } as never)).toBeUndefined();
+    expect(
+      streamUrlOf({ ...created, urls: { ...urls, stream: "https://stream.replicate.com/v1/streams/abc" } } as never),
+    ).toMatch(/^https:/);
+    for (const odd of [null, "", "not a url", 7])
+      expect(streamUrlOf({ ...created, urls: { ...urls, stream: odd } } as never)).toBeUndefined();
     expect(streamUrlOf({ ...created, urls: "https://x" } as never)).toBeUndefined();
     expect(streamUrlOf({ id: ID, status: "starting" })).toBeUndefined();
   });
@@ -141,7 +153,11 @@ describe("the route reads a prediction by its id and status alone", () => {
 
 describe("the route reads a list page entry by entry", () => {
   it("drops only the entries without a readable id or status", () => {
-    const page = readPredictionPage({ next: null, previous: null, results: [created, { id: "x" }, { ...created, id: "b", model: null, created_at: 5 }] });
+    const page = readPredictionPage({
+      next: null,
+      previous: null,
+      results: [created, { id: "x" }, { ...created, id: "b", model: null, created_at: 5 }],
+    });
     expect(page?.results.map((entry) => entry.id)).toEqual([ID, "b"]);
     expect(page?.dropped).toBe(1);
   });

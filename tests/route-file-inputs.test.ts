@@ -27,7 +27,11 @@ describe("your files only", () => {
     const a = POST(jsonPost(ROUTE, { prompt: "[run:200] a", image: LARGE }));
     await until(() => uploaded().length === 1);
     const [file] = uploaded();
-    for (const url of [`${BASE}/files/${file.id}`, `${BASE.replace("api.", "API.")}/files/${file.id}?x=1`, `${new URL(BASE).origin}/v1/files/${file.id}/download`]) {
+    for (const url of [
+      `${BASE}/files/${file.id}`,
+      `${BASE.replace("api.", "API.")}/files/${file.id}?x=1`,
+      `${new URL(BASE).origin}/v1/files/${file.id}/download`,
+    ]) {
       const b = await POST(jsonPost(ROUTE, { prompt: "b", image: url }));
       expect(b.status).toBe(400);
       expect(await b.json()).toMatchObject({ title: "Invalid input", invalid_fields: [{ field: "image" }] });
@@ -100,7 +104,7 @@ describe("file inputs and the inline limit", () => {
     await until(() => file.deleted);
   });
 
-    it("deletes the file when the create fails", async () => {
+  it("deletes the file when the create fails", async () => {
     sim.failNext("create", "503");
     const response = await POST(jsonPost(ROUTE, { prompt: "large", image: LARGE }));
     expect(response.status).toBeGreaterThanOrEqual(500);
@@ -109,7 +113,9 @@ describe("file inputs and the inline limit", () => {
   });
 
   it("async mode: the file stays while the prediction runs and is deleted by the GET that sees it end", async () => {
-    const response = await POST(jsonPost(ROUTE, { prompt: "[never] large", image: LARGE }, { headers: { prefer: "respond-async" } }));
+    const response = await POST(
+      jsonPost(ROUTE, { prompt: "[never] large", image: LARGE }, { headers: { prefer: "respond-async" } }),
+    );
     expect(response.status).toBe(202);
     const { id } = await response.json();
     const [file] = uploaded();

@@ -6,7 +6,13 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CANCEL_BUDGET_MS } from "@/lib/server/replicate/create-policy";
-import { capMisfit, PAST_CAP_SECONDS, requiredMaxDuration, ROUTE_MAX_DURATION_SECONDS, WAITING_ROUTE_FILES } from "@/lib/server/route-duration";
+import {
+  capMisfit,
+  PAST_CAP_SECONDS,
+  requiredMaxDuration,
+  ROUTE_MAX_DURATION_SECONDS,
+  WAITING_ROUTE_FILES,
+} from "@/lib/server/route-duration";
 import { useGuardEnv } from "@/tests/support/guard-env";
 import { setEnv } from "@/tests/support/route-env";
 import { testConfig } from "@/tests/support/test-engine";
@@ -14,12 +20,15 @@ import { testConfig } from "@/tests/support/test-engine";
 const logs = useGuardEnv();
 
 describe("maxDuration is derived from the cap", () => {
-  it.each(WAITING_ROUTE_FILES)("%s exports the literal the rule owns, which holds the default cap, its cancel and the answer", (file) => {
-    const literal = /export const maxDuration = (\d+);/.exec(readFileSync(file, "utf8"));
-    expect(Number(literal?.[1])).toBe(ROUTE_MAX_DURATION_SECONDS);
-    expect(requiredMaxDuration(60)).toBe(ROUTE_MAX_DURATION_SECONDS);
-    expect(PAST_CAP_SECONDS).toBeGreaterThan(CANCEL_BUDGET_MS / 1000);
-  });
+  it.each(WAITING_ROUTE_FILES)(
+    "%s exports the literal the rule owns, which holds the default cap, its cancel and the answer",
+    (file) => {
+      const literal = /export const maxDuration = (\d+);/.exec(readFileSync(file, "utf8"));
+      expect(Number(literal?.[1])).toBe(ROUTE_MAX_DURATION_SECONDS);
+      expect(requiredMaxDuration(60)).toBe(ROUTE_MAX_DURATION_SECONDS);
+      expect(PAST_CAP_SECONDS).toBeGreaterThan(CANCEL_BUDGET_MS / 1000);
+    },
+  );
 
   it("a cap that fits says nothing; one that does not names the variable, the files and the numbers", () => {
     expect(capMisfit(60)).toBeNull();

@@ -47,9 +47,16 @@ function chunkedBody(chunks: Uint8Array[]) {
 
 describe("multipart/form-data bodies", () => {
   it("are accepted: text parts typed by the schema (seed becomes a number), the file part becomes the image", async () => {
-    const response = await post(form({ prompt: "a cat", seed: "42", style: "anime", image: new File([PNG], "cat.png", { type: "image/png" }) }));
+    const response = await post(
+      form({ prompt: "a cat", seed: "42", style: "anime", image: new File([PNG], "cat.png", { type: "image/png" }) }),
+    );
     expect(response.status).toBe(200);
-    expect(onlyInput()).toEqual({ prompt: "a cat", seed: 42, style: "anime", image: `data:image/png;base64,${PNG.toString("base64")}` });
+    expect(onlyInput()).toEqual({
+      prompt: "a cat",
+      seed: 42,
+      style: "anime",
+      image: `data:image/png;base64,${PNG.toString("base64")}`,
+    });
   });
 
   it("sniff a file part sent as application/octet-stream, like raw base64 in JSON", async () => {
@@ -89,7 +96,9 @@ describe("multipart/form-data bodies", () => {
   it("are cut at the body limit as the bytes arrive, without Content-Length", async () => {
     setEnv({ REPLICATE_MAX_BODY_BYTES: "100000" });
     const boundary = "XyZ";
-    const head = new TextEncoder().encode(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`);
+    const head = new TextEncoder().encode(
+      `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`,
+    );
     const chunks = [head, ...Array.from({ length: 50 }, () => new Uint8Array(10_000))];
     const body = chunkedBody(chunks);
     const response = await post(body.stream, { "content-type": `multipart/form-data; boundary=${boundary}` });
@@ -103,7 +112,10 @@ describe("multipart/form-data bodies", () => {
     const data = form({ prompt: "x", image: new File([new Uint8Array(5000)], "a.png", { type: "image/png" }) });
     const encoded = new Response(data);
     const bytes = new Uint8Array(await encoded.arrayBuffer());
-    const response = await post(bytes, { "content-type": encoded.headers.get("content-type")!, "content-length": String(bytes.length) });
+    const response = await post(bytes, {
+      "content-type": encoded.headers.get("content-type")!,
+      "content-length": String(bytes.length),
+    });
     await problem(response, 413);
   });
 
@@ -112,9 +124,19 @@ describe("multipart/form-data bodies", () => {
     it.each([
       ["no boundary", "--B\r\n", "multipart/form-data", "Boundary not found"],
       ["a truncated body", '--B\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nhal', type, "Unexpected end of form"],
-      ["a field sent twice", '--B\r\nContent-Disposition: form-data; name="prompt"\r\n\r\na\r\n--B\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nb\r\n--B--\r\n', type, "`prompt` was sent more than once"],
+      [
+        "a field sent twice",
+        '--B\r\nContent-Disposition: form-data; name="prompt"\r\n\r\na\r\n--B\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nb\r\n--B--\r\n',
+        type,
+        "`prompt` was sent more than once",
+      ],
       ["no fields at all", "--B--\r\n", type, "no fields"],
-      ["a part named only by name*=", "--B\r\nContent-Disposition: form-data; name*=utf-8''prompt\r\n\r\nhi\r\n--B--\r\n", type, "`name*=`"],
+      [
+        "a part named only by name*=",
+        "--B\r\nContent-Disposition: form-data; name*=utf-8''prompt\r\n\r\nhi\r\n--B--\r\n",
+        type,
+        "`name*=`",
+      ],
     ])("%s", async (_, text, contentType, words) => {
       expect(words).not.toContain("undefined");
       const body = await problem(await post(text, { "content-type": contentType }));
@@ -129,7 +151,9 @@ describe("multipart/form-data bodies", () => {
     const body = Buffer.concat([head, invalid, Buffer.from("\r\n--B--\r\n")]);
     const multipart = await problem(await post(body, { "content-type": "multipart/form-data; boundary=B" }));
     expect(multipart.detail).toContain("`prompt` is not valid UTF-8");
-    const json = await problem(await post(Buffer.concat([Buffer.from('{"prompt":"'), invalid, Buffer.from('"}')]), { "content-type": "application/json" }));
+    const json = await problem(
+      await post(Buffer.concat([Buffer.from('{"prompt":"'), invalid, Buffer.from('"}')]), { "content-type": "application/json" }),
+    );
     expect(json.detail).toContain("not valid UTF-8");
     expect(sim.count("create")).toBe(0);
   });

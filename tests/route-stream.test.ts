@@ -45,7 +45,10 @@ describe("POST with Accept: text/event-stream", () => {
     expect(progress.some((p) => p.pass === 2)).toBe(true);
     for (let i = 1; i < progress.length; i += 1) expect(progress[i]).not.toEqual(progress[i - 1]);
 
-    const logs = all.filter((e) => e.event === "logs").map(data).join("");
+    const logs = all
+      .filter((e) => e.event === "logs")
+      .map(data)
+      .join("");
     expect(logs).toBe(done.logs);
     expect(names.indexOf("output")).toBeLessThan(names.indexOf("done"));
   });
@@ -107,11 +110,14 @@ describe("POST with Accept: text/event-stream", () => {
 
 describe("the event stream itself", () => {
   it("sends a comment line on every keep-alive interval", async () => {
-    const response = eventStreamResponse((send) => new Promise((resolve) => setTimeout(() => (send("done", {}), resolve()), 60)), {
-      keepAliveMs: 10,
-    });
+    const response = eventStreamResponse(
+      (send) => new Promise((resolve) => setTimeout(() => (send("done", {}), resolve()), 60)),
+      {
+        keepAliveMs: 10,
+      },
+    );
     const text = await settle(response.text());
     expect(text.match(/^: keep-alive$/gm)?.length).toBeGreaterThanOrEqual(3);
-    expect(text.endsWith('event: done\ndata: {}\n\n')).toBe(true);
+    expect(text.endsWith("event: done\ndata: {}\n\n")).toBe(true);
   });
 });

@@ -143,13 +143,16 @@ describe("retries", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(45);
   });
 
-  it.each(["500", "503"] as const)("sends exactly one create when it answers %s, passing Replicate's status on", async (fault) => {
-    sim.failNext("create", fault);
-    const { status, body } = await answer(post({ prompt: "p" }));
-    expect(status).toBe(Number(fault));
-    expect(body).toMatchObject({ title: expect.any(String), detail: expect.any(String), status: Number(fault) });
-    expect(creates()).toHaveLength(1);
-  });
+  it.each(["500", "503"] as const)(
+    "sends exactly one create when it answers %s, passing Replicate's status on",
+    async (fault) => {
+      sim.failNext("create", fault);
+      const { status, body } = await answer(post({ prompt: "p" }));
+      expect(status).toBe(Number(fault));
+      expect(body).toMatchObject({ title: expect.any(String), detail: expect.any(String), status: Number(fault) });
+      expect(creates()).toHaveLength(1);
+    },
+  );
 
   it("sends exactly one create when the socket resets, and answers 502", async () => {
     sim.failNext("create", "drop");

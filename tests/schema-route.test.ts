@@ -24,7 +24,10 @@ describe("GET /api/ai/replicate/schema", () => {
     expect(input.properties?.seed).toMatchObject({ type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
     // The transform's input side: a string, marked as a file picker for images.
     expect(input.properties?.image).toMatchObject({ type: "string", format: "uri", "x-file": "image/*" });
-    expect(input.properties?.style).toMatchObject({ type: "string", "x-presets": ["photographic", "anime", "watercolor", "pixel-art"] });
+    expect(input.properties?.style).toMatchObject({
+      type: "string",
+      "x-presets": ["photographic", "anime", "watercolor", "pixel-art"],
+    });
     expect(output).toEqual({ type: "array", items: { type: "string", format: "uri" } });
   });
 

@@ -68,14 +68,28 @@ describe.skipIf(!hasRedisServer)("two processes racing on one Redis", () => {
    * Runs `count` operations at once in this process and `count` in a second Node process, both
    * connected before either starts; resolves to all the answers, theirs first.
    */
-  async function race<T>(operation: "rate" | "idempotency" | "spend", count: number, ours: (state: SharedState) => Promise<T>): Promise<T[]> {
+  async function race<T>(
+    operation: "rate" | "idempotency" | "spend",
+    count: number,
+    ours: (state: SharedState) => Promise<T>,
+  ): Promise<T[]> {
     const keyPrefix = prefix();
     const here = redisSharedState(new RedisConnection({ url: redis.url, keyPrefix }));
     open.push(here);
     await here.deliveryIds.firstTime("warm-up");
     const child = spawn(
       process.execPath,
-      ["--conditions=react-server", "--import", "tsx", "tests/support/shared-state-racer.ts", redis.url, keyPrefix, operation, String(count), String(T0)],
+      [
+        "--conditions=react-server",
+        "--import",
+        "tsx",
+        "tests/support/shared-state-racer.ts",
+        redis.url,
+        keyPrefix,
+        operation,
+        String(count),
+        String(T0),
+      ],
       { stdio: ["pipe", "pipe", "inherit"] },
     );
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
@@ -99,7 +113,9 @@ describe.skipIf(!hasRedisServer)("two processes racing on one Redis", () => {
   }, 30_000);
 
   it("one idempotency key creates once across both processes", async () => {
-    const kinds = (await race("idempotency", 3, (state) => state.idempotency.begin("racer-key", "body-hash", T0))).map((answer) => answer.kind);
+    const kinds = (await race("idempotency", 3, (state) => state.idempotency.begin("racer-key", "body-hash", T0))).map(
+      (answer) => answer.kind,
+    );
     expect(kinds.filter((kind) => kind === "new")).toHaveLength(1);
     expect(kinds.filter((kind) => kind === "in-progress")).toHaveLength(5);
   }, 30_000);
@@ -142,16 +158,17 @@ describe.skipIf(!hasRedisServer)("when Redis fails", () => {
     } finally {
       redis.thaw();
     }
-    await vi.waitFor(async () => expect((await state.idempotency.begin("k2", "h", T0)).kind).toBe("new"), { timeout: 15_000, interval: 100 });
+    await vi.waitFor(async () => expect((await state.idempotency.begin("k2", "h", T0)).kind).toBe("new"), {
+      timeout: 15_000,
+      interval: 100,
+    });
     expect(outages()).toBe(2);
   }, 60_000);
 
   it("hears prediction-ended messages again after Redis restarts", async () => {
     const keyPrefix = prefix();
     const warn = vi.fn();
-    const [publisher, listener] = [0, 1].map(() =>
-      redisSharedState(new RedisConnection({ url: redis.url, keyPrefix, warn })),
-    );
+    const [publisher, listener] = [0, 1].map(() => redisSharedState(new RedisConnection({ url: redis.url, keyPrefix, warn })));
     open.push(publisher, listener);
     const heard: string[] = [];
     await listener.predictionEvents.onEnded((p) => heard.push(p.id));
@@ -171,18 +188,23 @@ describe.skipIf(!hasRedisServer)("when Redis fails", () => {
 describe("Idempotency-Keys outlive a Redis restart only with persistence", () => {
   it("reads INFO persistence: an append-only file is required, snapshots alone are not enough", () => {
     expect(persistenceWarning("# Persistence\r\nloading:0\r\naof_enabled:1\r\n")).toBeNull();
-    expect(persistenceWarning("# Persistence\r\naof_enabled:0\r\nrdb_last_save_time:1\r\n")).toMatch(/aof_enabled:0.*forgets every Idempotency-Key.*appendonly yes/s);
+    expect(persistenceWarning("# Persistence\r\naof_enabled:0\r\nrdb_last_save_time:1\r\n")).toMatch(
+      /aof_enabled:0.*forgets every Idempotency-Key.*appendonly yes/s,
+    );
     expect(persistenceWarning("# Persistence\r\n")).toMatch(/does not say whether it persists/);
   });
 
-  it.skipIf(!hasRedisServer)("warns once, at the first command, when the Redis at REDIS_URL has no append-only file", async () => {
-    const warn = vi.fn();
-    const state = redisSharedState(new RedisConnection({ url: redis.url, keyPrefix: prefix(), warn }));
-    open.push(state);
-    await state.idempotency.begin("persist-1", "h", T0);
-    await vi.waitFor(() => expect(warn).toHaveBeenCalledWith("redis_not_persistent", expect.stringContaining("aof_enabled:0")));
-    await state.idempotency.begin("persist-2", "h", T0);
-    await state.idempotency.begin("persist-3", "h", T0);
-    expect(warn.mock.calls.filter(([event]) => event === "redis_not_persistent")).toHaveLength(1);
-  });
+  it.skipIf(!hasRedisServer)(
+    "warns once, at the first command, when the Redis at REDIS_URL has no append-only file",
+    async () => {
+      const warn = vi.fn();
+      const state = redisSharedState(new RedisConnection({ url: redis.url, keyPrefix: prefix(), warn }));
+      open.push(state);
+      await state.idempotency.begin("persist-1", "h", T0);
+      await vi.waitFor(() => expect(warn).toHaveBeenCalledWith("redis_not_persistent", expect.stringContaining("aof_enabled:0")));
+      await state.idempotency.begin("persist-2", "h", T0);
+      await state.idempotency.begin("persist-3", "h", T0);
+      expect(warn.mock.calls.filter(([event]) => event === "redis_not_persistent")).toHaveLength(1);
+    },
+  );
 });

@@ -38,7 +38,8 @@ function twoInstances(extra: Record<string, string> = {}): SharedState {
   return other;
 }
 
-const post = (body: unknown, headers: Record<string, string> = {}) => POST(jsonPost("http://localhost/api/ai/replicate", body, { headers }));
+const post = (body: unknown, headers: Record<string, string> = {}) =>
+  POST(jsonPost("http://localhost/api/ai/replicate", body, { headers }));
 
 describe.skipIf(!hasRedisServer)("the routes on a shared Redis", () => {
   it("spend the client's rate limit where another instance counts it", async () => {
@@ -67,7 +68,15 @@ describe.skipIf(!hasRedisServer)("the routes on a shared Redis", () => {
 
   it("record a webhook delivery and its prediction where another instance finds them", async () => {
     const other = twoInstances();
-    const prediction = { id: `wired${Date.now().toString(36)}`, status: "succeeded", input: {}, output: ["https://x/o.png"], error: null, logs: "", urls: {} };
+    const prediction = {
+      id: `wired${Date.now().toString(36)}`,
+      status: "succeeded",
+      input: {},
+      output: ["https://x/o.png"],
+      error: null,
+      logs: "",
+      urls: {},
+    };
     const body = JSON.stringify(prediction);
     const id = `msg_${randomBytes(6).toString("hex")}`;
     const timestamp = Math.floor(Date.now() / 1000);
@@ -75,7 +84,12 @@ describe.skipIf(!hasRedisServer)("the routes on a shared Redis", () => {
     const delivered = await webhook(
       new Request("http://localhost/api/ai/replicate/webhook", {
         method: "POST",
-        headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature },
+        headers: {
+          "content-type": "application/json",
+          "webhook-id": id,
+          "webhook-timestamp": String(timestamp),
+          "webhook-signature": signature,
+        },
         body,
       }),
     );
@@ -90,9 +104,16 @@ describe.skipIf(!hasRedisServer)("the routes on a shared Redis", () => {
     const response = await post({ prompt: "keyed" }, { "idempotency-key": '"k-wired-0123456789"', prefer: "respond-async" });
     expect(response.status).toBe(202);
     const { id } = await response.json();
-    await expect.poll(() => other.idempotency.begin(idempotencyKey("ip:unknown", "k-wired-0123456789"), bodyHash(JSON.stringify({ prompt: "keyed" })))).toEqual({
-      kind: "created",
-      predictionId: id,
-    });
+    await expect
+      .poll(() =>
+        other.idempotency.begin(
+          idempotencyKey("ip:unknown", "k-wired-0123456789"),
+          bodyHash(JSON.stringify({ prompt: "keyed" })),
+        ),
+      )
+      .toEqual({
+        kind: "created",
+        predictionId: id,
+      });
   });
 });

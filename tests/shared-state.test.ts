@@ -43,7 +43,16 @@ const T0 = 1_800_000_000_000;
 const rule = (text: string) => parseRateRule(text) as RateRule;
 let ids = 0;
 const prediction = (status: Prediction["status"]): Prediction =>
-  ({ id: `pred${process.pid}x${(ids += 1)}`, status, input: {}, output: null, error: null, logs: "", created_at: "", urls: {} }) as unknown as Prediction;
+  ({
+    id: `pred${process.pid}x${(ids += 1)}`,
+    status,
+    input: {},
+    output: null,
+    error: null,
+    logs: "",
+    created_at: "",
+    urls: {},
+  }) as unknown as Prediction;
 
 describe.each(implementations)("shared state %s", (_name, instances) => {
   describe("per-client rate limit", () => {
@@ -52,7 +61,12 @@ describe.each(implementations)("shared state %s", (_name, instances) => {
       const perMinute = rule("3/min");
       const answers = [];
       for (const state of [a, b, c, a]) answers.push(await state.rateLimits.take("id:x", perMinute, T0));
-      expect(answers).toEqual([{ allowed: true }, { allowed: true }, { allowed: true }, { allowed: false, retryAfterMs: 20_000 }]);
+      expect(answers).toEqual([
+        { allowed: true },
+        { allowed: true },
+        { allowed: true },
+        { allowed: false, retryAfterMs: 20_000 },
+      ]);
       expect((await b.rateLimits.take("id:x", perMinute, T0 + 19_999)).allowed).toBe(false);
       expect(await c.rateLimits.take("id:x", perMinute, T0 + 20_000)).toEqual({ allowed: true });
       expect((await a.rateLimits.take("id:x", perMinute, T0 + 20_000)).allowed).toBe(false);
@@ -61,7 +75,9 @@ describe.each(implementations)("shared state %s", (_name, instances) => {
 
     it("allows exactly the limit when instances take at the same moment", async () => {
       const states = instances();
-      const takes = states.flatMap((state) => Array.from({ length: 4 }, () => state.rateLimits.take("id:race", rule("3/min"), T0)));
+      const takes = states.flatMap((state) =>
+        Array.from({ length: 4 }, () => state.rateLimits.take("id:race", rule("3/min"), T0)),
+      );
       const answers = await Promise.all(takes);
       expect(answers.filter((answer) => answer.allowed)).toHaveLength(3);
     });
@@ -258,7 +274,9 @@ describe.each(implementations)("shared state %s", (_name, instances) => {
 
     it("lets exactly one of many simultaneous candidates hold it", async () => {
       const states = instances();
-      const holds = await Promise.all(states.flatMap((state, i) => [0, 1].map((j) => state.lease("race").hold(`h${i}${j}`, 5000, T0))));
+      const holds = await Promise.all(
+        states.flatMap((state, i) => [0, 1].map((j) => state.lease("race").hold(`h${i}${j}`, 5000, T0))),
+      );
       expect(holds.filter(Boolean)).toHaveLength(1);
     });
   });
@@ -293,7 +311,11 @@ describe.each(implementations)("shared state %s", (_name, instances) => {
     it("brings a holder's round to every instance", async () => {
       const [a, b, c] = instances();
       const heard: string[] = [];
-      const stops = await Promise.all([b, c].map((state, i) => state.pollShare.onRound((round) => heard.push(`${i}:${round.holder}:${round.changed.map((p) => p.id)}`))));
+      const stops = await Promise.all(
+        [b, c].map((state, i) =>
+          state.pollShare.onRound((round) => heard.push(`${i}:${round.holder}:${round.changed.map((p) => p.id)}`)),
+        ),
+      );
       const ended = prediction("succeeded");
       await a.pollShare.publishRound({ holder: "A", at: T0, changed: [ended] });
       await until(() => heard.length === 2);

@@ -44,7 +44,9 @@ const ReplicateVersion = z.looseObject({
   id: z.string().regex(/^[0-9a-f]{64}$/),
   created_at: z.iso.datetime({ offset: true }),
   cog_version: z.string().nullable(),
-  openapi_schema: z.looseObject({ components: z.looseObject({ schemas: z.looseObject({ Input: z.looseObject({}) }) }) }).nullable(),
+  openapi_schema: z
+    .looseObject({ components: z.looseObject({ schemas: z.looseObject({ Input: z.looseObject({}) }) }) })
+    .nullable(),
 });
 const ReplicateModel = z.looseObject({
   url: z.url(),
@@ -169,7 +171,10 @@ function track<T>(promise: Promise<T>) {
 }
 
 function lastProgress(logs: string | null | undefined) {
-  const line = (logs ?? "").split(/\r?\n|\r/).filter((l) => TQDM_LINE.test(l)).at(-1);
+  const line = (logs ?? "")
+    .split(/\r?\n|\r/)
+    .filter((l) => TQDM_LINE.test(l))
+    .at(-1);
   return line ? TQDM_LINE.exec(line)!.slice(1).map(Number) : null;
 }
 
@@ -190,9 +195,7 @@ function parseEvents(text: string): { event: string; data: string }[] {
 
 function verifySignature(secret: string, headers: Record<string, string>, body: string): boolean {
   const key = Buffer.from(secret.slice("whsec_".length), "base64");
-  const expected = createHmac("sha256", key)
-    .update(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`)
-    .digest();
+  const expected = createHmac("sha256", key).update(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`).digest();
   return headers["webhook-signature"].split(" ").some((entry) => {
     const [scheme, signature] = entry.split(",");
     const given = Buffer.from(signature, "base64");
@@ -678,7 +681,7 @@ describe("the simulator core (fake clock)", () => {
 
     it("serves a PNG when the input asks for png", async () => {
       const answer = await call(sim, "POST", "/predictions", {
-        body: { version: VERSION, input: { prompt: "x", output_format: "png" }, },
+        body: { version: VERSION, input: { prompt: "x", output_format: "png" } },
       });
       vi.advanceTimersByTime(2300);
       const [url] = (await getPrediction(sim, answer.json.id)).output as string[];
@@ -692,8 +695,13 @@ describe("the simulator core (fake clock)", () => {
 
   describe("the model catalogue: several models, each with its own schema and output", () => {
     const WAV = "data:audio/wav;base64,UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA=";
-    const PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
-    const byVersion = (model: { owner: string; name: string; latest_version: { id: string } }, input: object, options: CallOptions = {}) =>
+    const PNG =
+      "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+    const byVersion = (
+      model: { owner: string; name: string; latest_version: { id: string } },
+      input: object,
+      options: CallOptions = {},
+    ) =>
       call(sim, "POST", "/predictions", {
         body: { version: `${model.owner}/${model.name}:${model.latest_version.id}`, input },
         ...options,
@@ -702,7 +710,11 @@ describe("the simulator core (fake clock)", () => {
       call(sim, "POST", `/models/${model.owner}/${model.name}/predictions`, { body: { input }, ...options });
     const file = async (url: string) => {
       const response = (await sim.handle(new Request(url))) as Response;
-      return { status: response.status, type: response.headers.get("content-type"), bytes: new Uint8Array(await response.arrayBuffer()) };
+      return {
+        status: response.status,
+        type: response.headers.get("content-type"),
+        bytes: new Uint8Array(await response.arrayBuffer()),
+      };
     };
     const done = async (id: string) => {
       await vi.advanceTimersByTimeAsync(2300);
@@ -796,13 +808,23 @@ describe("the simulator core (fake clock)", () => {
       expect(Buffer.from(served.bytes.slice(8, 12)).toString("latin1")).toBe("WEBP");
 
       // A held create answers the files as HTTPS URLs (production today); data URLs of their format with syncDataUrls.
-      const held = track(byModel(FAST_IMAGE_MODEL, { prompt: "x", num_outputs: 2, output_format: "png" }, { headers: { prefer: "wait=5" } }));
+      const held = track(
+        byModel(FAST_IMAGE_MODEL, { prompt: "x", num_outputs: 2, output_format: "png" }, { headers: { prefer: "wait=5" } }),
+      );
       await vi.advanceTimersByTimeAsync(2300);
-      expect(held.value!.json.output).toEqual([expect.stringMatching(/^https:.*\/out-0\.png$/), expect.stringMatching(/^https:.*\/out-1\.png$/)]);
+      expect(held.value!.json.output).toEqual([
+        expect.stringMatching(/^https:.*\/out-0\.png$/),
+        expect.stringMatching(/^https:.*\/out-1\.png$/),
+      ]);
       simulator({ syncDataUrls: true });
-      const inline = track(byModel(FAST_IMAGE_MODEL, { prompt: "x", num_outputs: 2, output_format: "png" }, { headers: { prefer: "wait=5" } }));
+      const inline = track(
+        byModel(FAST_IMAGE_MODEL, { prompt: "x", num_outputs: 2, output_format: "png" }, { headers: { prefer: "wait=5" } }),
+      );
       await vi.advanceTimersByTimeAsync(2300);
-      expect(inline.value!.json.output).toEqual([expect.stringMatching(/^data:image\/png;base64,/), expect.stringMatching(/^data:image\/png;base64,/)]);
+      expect(inline.value!.json.output).toEqual([
+        expect.stringMatching(/^data:image\/png;base64,/),
+        expect.stringMatching(/^data:image\/png;base64,/),
+      ]);
     });
 
     it("the image-to-image model makes one image (not an array) from its input image", async () => {
@@ -820,14 +842,17 @@ describe("the simulator core (fake clock)", () => {
       expect(created.urls.stream).toBe(`https://api.replicate.com/stream/${created.id}`);
       const final = await done(created.id);
       expect(final.output).toEqual(["Simulated", " reply", " to:", " tell"]);
-      const stream = (await sim.handle(new Request(created.urls.stream!, { headers: { accept: "text/event-stream" } }))) as Response;
+      const stream = (await sim.handle(
+        new Request(created.urls.stream!, { headers: { accept: "text/event-stream" } }),
+      )) as Response;
       const events = parseEvents(await stream.text());
       expect(events.filter((event) => event.event === "output").map((event) => event.data)).toEqual(final.output);
       expect(events.at(-1)).toEqual({ event: "done", data: "{}" });
     });
 
     it("the speech-to-text model answers a transcript of its audio at the end, without a stream", async () => {
-      const created = (await byVersion(SPEECH_TO_TEXT_MODEL, { audio: WAV, language: "de", translate: true })).json as PredictionJson;
+      const created = (await byVersion(SPEECH_TO_TEXT_MODEL, { audio: WAV, language: "de", translate: true }))
+        .json as PredictionJson;
       expect(created.urls.stream).toBeUndefined();
       await vi.advanceTimersByTimeAsync(1000);
       expect((await getPrediction(sim, created.id)).output).toBeNull();
@@ -863,7 +888,9 @@ describe("the simulator core (fake clock)", () => {
       for (let i = 0; i < 3; i++) own.push((await created(sim, `mine ${i}`)).id);
       const { results } = await list();
       expect(results).toHaveLength(30);
-      expect(results.map((p: PredictionJson, i: number) => (own.includes(p.id) ? i : -1)).filter((i: number) => i >= 0)).toEqual([0, 10, 20]);
+      expect(results.map((p: PredictionJson, i: number) => (own.includes(p.id) ? i : -1)).filter((i: number) => i >= 0)).toEqual([
+        0, 10, 20,
+      ]);
       const foreign = results.filter((p: PredictionJson) => !own.includes(p.id));
       expect(new Set(foreign.map((p: PredictionJson) => p.source))).toEqual(new Set(["web", "api"]));
       expect(foreign.every((p: PredictionJson) => p.model !== "simulated/model")).toBe(true);
@@ -1031,7 +1058,10 @@ describe("the simulator core (fake clock)", () => {
       const byName = await call(sim, "POST", "/predictions", { body: { version: "acme/painter", input: { prompt: "x" } } });
       expect(byName.status).toBe(422);
       expect(byName.json.detail).toBe("The specified version does not exist (or perhaps you don't have permission to use it?)");
-      expect((await call(sim, "POST", "/predictions", { body: { version: `acme/painter:${VERSION}`, input: { prompt: "x" } } })).status).toBe(201);
+      expect(
+        (await call(sim, "POST", "/predictions", { body: { version: `acme/painter:${VERSION}`, input: { prompt: "x" } } }))
+          .status,
+      ).toBe(201);
       expect(sim.predictions.size).toBe(1);
 
       simulator({ unofficialModelStatus: 422 });
@@ -1039,7 +1069,9 @@ describe("the simulator core (fake clock)", () => {
         "Invalid version or not permitted",
       );
       simulator({ officialModels: ["acme/painter"] });
-      expect((await call(sim, "POST", "/models/acme/painter/predictions", { body: { input: { prompt: "x" } } })).status).toBe(201);
+      expect((await call(sim, "POST", "/models/acme/painter/predictions", { body: { input: { prompt: "x" } } })).status).toBe(
+        201,
+      );
       expect((await call(sim, "POST", `/models/${OFFICIAL}/predictions`, { body: { input: { prompt: "x" } } })).status).toBe(404);
     });
 
@@ -1071,7 +1103,12 @@ describe("the simulator core (fake clock)", () => {
       };
       simulator({ webhookFetch });
       await call(sim, "POST", "/predictions", {
-        body: { version: VERSION, input: { prompt: "x" }, webhook: "https://h.example/", webhook_events_filter: ["start", "completed"] },
+        body: {
+          version: VERSION,
+          input: { prompt: "x" },
+          webhook: "https://h.example/",
+          webhook_events_filter: ["start", "completed"],
+        },
       });
       await vi.advanceTimersByTimeAsync(2300 + 1000);
       const completedAt = Date.parse("2026-01-01T00:00:02.300Z");
@@ -1107,7 +1144,9 @@ describe("the Files API (fake clock)", () => {
     const form = new FormData();
     for (const [name, value] of Object.entries(fields)) form.append(name, value);
     form.append("content", new Blob([content as Uint8Array<ArrayBuffer>], { type: "image/png" }), "in.png");
-    const answer = await sim.handle(new Request(`${BASE}/files`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: form }));
+    const answer = await sim.handle(
+      new Request(`${BASE}/files`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: form }),
+    );
     if (answer === DROP) throw new Error("dropped");
     return { status: answer.status, json: (await answer.json().catch(() => null)) as any };
   }
@@ -1120,13 +1159,18 @@ describe("the Files API (fake clock)", () => {
     expect(answer.json.urls.get).toBe(`${BASE}/files/${answer.json.id}`);
     expect(answer.json.expires_at).toBe("2026-01-01T00:01:00.000Z");
     expect((await call(sim, "GET", `/files/${answer.json.id}`)).json).toEqual(answer.json);
-    const download = await sim.handle(new Request(`${answer.json.urls.get}/download`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } }));
+    const download = await sim.handle(
+      new Request(`${answer.json.urls.get}/download`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } }),
+    );
     expect(new Uint8Array(await (download as Response).arrayBuffer())).toEqual(bytes);
   });
 
   it("needs the token, refuses a body without `content` (400) and one over the size limit (413)", async () => {
     expect((await upload(new Uint8Array([1]), {}, "r8_wrong")).status).toBe(401);
-    const empty = await call(sim, "POST", "/files", { body: "--b--\r\n", headers: { "content-type": "multipart/form-data; boundary=b" } });
+    const empty = await call(sim, "POST", "/files", {
+      body: "--b--\r\n",
+      headers: { "content-type": "multipart/form-data; boundary=b" },
+    });
     expect(empty.status).toBe(400);
     sim.files.maxBytes = 4;
     expect((await upload(new Uint8Array(5))).status).toBe(413);
@@ -1138,7 +1182,8 @@ describe("the Files API (fake clock)", () => {
     expect((await call(sim, "DELETE", `/files/${gone.id}`)).status).toBe(204);
     expect((await call(sim, "DELETE", `/files/${gone.id}`)).status).toBe(404);
     expect((await call(sim, "GET", `/files/${gone.id}`)).status).toBe(404);
-    const withFile = (url: string) => call(sim, "POST", "/predictions", { body: { version: VERSION, input: { prompt: "x", image: url } } });
+    const withFile = (url: string) =>
+      call(sim, "POST", "/predictions", { body: { version: VERSION, input: { prompt: "x", image: url } } });
     expect((await withFile(gone.urls.get)).status).toBe(422);
     expect((await withFile(kept.urls.get)).status).toBe(201);
     vi.setSystemTime(Date.now() + 60_001);
@@ -1150,7 +1195,9 @@ describe("the Files API (fake clock)", () => {
     const foreign = sim.files.add({ account: "someone-else", content: new Uint8Array([1]) });
     expect((await call(sim, "GET", `/files/${foreign.id}`)).status).toBe(404);
     expect((await call(sim, "DELETE", `/files/${foreign.id}`)).status).toBe(404);
-    const refused = await call(sim, "POST", "/predictions", { body: { version: VERSION, input: { prompt: "x", image: `${BASE}/files/${foreign.id}` } } });
+    const refused = await call(sim, "POST", "/predictions", {
+      body: { version: VERSION, input: { prompt: "x", image: `${BASE}/files/${foreign.id}` } },
+    });
     expect(refused.status).toBe(422);
   });
 });
@@ -1219,7 +1266,9 @@ describe("the msw adapter", () => {
     const held = (await response.json()) as PredictionJson;
     expect(held.status).toBe("succeeded");
     expect((held.output as string[])[0]).toMatch(/^https:\/\/api\.replicate\.com\/files\//);
-    const prediction = (await (await fetch(held.urls.get, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } })).json()) as PredictionJson;
+    const prediction = (await (
+      await fetch(held.urls.get, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } })
+    ).json()) as PredictionJson;
     const file = await fetch((prediction.output as string[])[0]);
     expect(file.headers.get("content-type")).toBe("image/svg+xml");
     expect(await file.text()).toContain("fox");
@@ -1290,8 +1339,9 @@ describe("the loopback server adapter", () => {
 
   it("destroys the socket for a dropped answer", async () => {
     server.sim.failNext("list", "drop");
-    await expect(axios.get(`${server.baseUrl}/predictions`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } }))
-      .rejects.toMatchObject({ code: "ECONNRESET" });
+    await expect(
+      axios.get(`${server.baseUrl}/predictions`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } }),
+    ).rejects.toMatchObject({ code: "ECONNRESET" });
   });
 
   it("streams server-sent events as they are produced", async () => {

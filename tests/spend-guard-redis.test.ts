@@ -50,7 +50,10 @@ describe.skipIf(!hasRedisServer)("two instances on one Redis", () => {
         ),
         async (limitMs, requests) => {
           const [a, b] = ledgers(2);
-          const budget = [{ key: "caller:x", limitMs, windowMs: DAY }, { key: "app", limitMs: limitMs + 1000, windowMs: DAY }];
+          const budget = [
+            { key: "caller:x", limitMs, windowMs: DAY },
+            { key: "app", limitMs: limitMs + 1000, windowMs: DAY },
+          ];
           const decisions = await Promise.all(
             requests.map(async ({ instance, amountMs, delayed, costShare }, i) => {
               if (delayed) await new Promise((resolve) => setImmediate(resolve));
@@ -70,7 +73,10 @@ describe.skipIf(!hasRedisServer)("two instances on one Redis", () => {
           expect(app.usedMs).toBe(reserved);
           // A refusal counted nothing and saw a budget it did not fit in.
           for (const [i, { decision }] of decisions.entries()) {
-            if (!decision.ok) expect(decision.usage[decision.refused].usedMs + requests[i].amountMs).toBeGreaterThan(budget[decision.refused].limitMs);
+            if (!decision.ok)
+              expect(decision.usage[decision.refused].usedMs + requests[i].amountMs).toBeGreaterThan(
+                budget[decision.refused].limitMs,
+              );
           }
           await Promise.all(connections.splice(0).map((connection) => connection.close()));
         },
@@ -97,7 +103,10 @@ describe.skipIf(!hasRedisServer)("two instances on one Redis", () => {
   it("charge a prediction settled after its window ended in full to the window it settles in", async () => {
     const [a, b] = ledgers(2);
     const windowStart = Math.floor(T0 / DAY) * DAY;
-    const budget = [{ key: "caller:x", limitMs: 10_000, windowMs: DAY }, { key: "app", limitMs: 20_000, windowMs: 60 * DAY }];
+    const budget = [
+      { key: "caller:x", limitMs: 10_000, windowMs: DAY },
+      { key: "app", limitMs: 20_000, windowMs: 60 * DAY },
+    ];
     expect((await a.reserve("r1", budget, 2000, windowStart + DAY - 1000)).ok).toBe(true);
     await a.bind("r1", "pred1", windowStart + DAY - 1000);
     expect(await b.settle("pred1", 3000, windowStart + DAY + 5000)).toBe(2000);
@@ -131,7 +140,12 @@ describe.skipIf(!hasRedisServer)("the route with REDIS_URL", () => {
   });
   afterEach(async () => {
     await testEngine().shared().close();
-    setVariables({ REDIS_URL: "", REDIS_KEY_PREFIX: "", REPLICATE_BUDGET_PER_CALLER: "", REPLICATE_BUDGET_DEFAULT_ESTIMATE_SECONDS: "" });
+    setVariables({
+      REDIS_URL: "",
+      REDIS_KEY_PREFIX: "",
+      REPLICATE_BUDGET_PER_CALLER: "",
+      REPLICATE_BUDGET_DEFAULT_ESTIMATE_SECONDS: "",
+    });
   });
 
   it("creates no more predictions than the budget holds when requests arrive at once", async () => {
@@ -142,7 +156,9 @@ describe.skipIf(!hasRedisServer)("the route with REDIS_URL", () => {
       REPLICATE_BUDGET_PER_CALLER: "3s/day",
       REPLICATE_BUDGET_DEFAULT_ESTIMATE_SECONDS: "1",
     });
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => POST(jsonPost("http://localhost/api/ai/replicate", { prompt: `p${i}` }))));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => POST(jsonPost("http://localhost/api/ai/replicate", { prompt: `p${i}` }))),
+    );
     expect(answers.map((answer) => answer.status).sort()).toEqual([200, 200, 200, 402, 402, 402, 402, 402]);
     expect(sim.count("create")).toBe(3);
   }, 30_000);

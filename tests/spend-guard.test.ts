@@ -47,7 +47,8 @@ afterEach(() => {
   setSpendEnv();
 });
 
-const post = (body: Record<string, unknown> = { prompt: "p" }, headers: Record<string, string> = {}) => settle(POST(jsonPost(ROUTE, body, { headers })), 60_000);
+const post = (body: Record<string, unknown> = { prompt: "p" }, headers: Record<string, string> = {}) =>
+  settle(POST(jsonPost(ROUTE, body, { headers })), 60_000);
 const creates = () => sim.count("create");
 const remaining = (response: Response, policy = "caller") => {
   const match = new RegExp(`"${policy}";r=(\\d+);t=(\\d+)`).exec(response.headers.get("RateLimit") ?? "");
@@ -64,18 +65,21 @@ describe("REPLICATE_BUDGET_PER_CALLER and REPLICATE_BUDGET_TOTAL", () => {
     expect(parseBudgetRule(text)).toMatchObject({ limitMs, windowMs });
   });
 
-  it.each(["300", "300/day", "300s/week", "0s/day", "-1s/day", "300m/day"])("refuse %s with a 500 naming the variable", (text) => {
-    expect(parseBudgetRule(text)).toBeNull();
-    for (const name of ["REPLICATE_BUDGET_PER_CALLER", "REPLICATE_BUDGET_TOTAL"]) {
-      try {
-        parseSpendConfig({ [name]: text });
-        expect.unreachable();
-      } catch (error) {
-        expect(error).toBeInstanceOf(Problem);
-        expect((error as Problem).detail).toContain(name);
+  it.each(["300", "300/day", "300s/week", "0s/day", "-1s/day", "300m/day"])(
+    "refuse %s with a 500 naming the variable",
+    (text) => {
+      expect(parseBudgetRule(text)).toBeNull();
+      for (const name of ["REPLICATE_BUDGET_PER_CALLER", "REPLICATE_BUDGET_TOTAL"]) {
+        try {
+          parseSpendConfig({ [name]: text });
+          expect.unreachable();
+        } catch (error) {
+          expect(error).toBeInstanceOf(Problem);
+          expect((error as Problem).detail).toContain(name);
+        }
       }
-    }
-  });
+    },
+  );
 
   it("malformed, answer every route a 500 naming the variable, and leak no in-flight slot", async () => {
     const prediction = await (await post()).json();
@@ -98,11 +102,18 @@ describe("REPLICATE_BUDGET_PER_CALLER and REPLICATE_BUDGET_TOTAL", () => {
   });
 
   it("are off by default: no reservation, no RateLimit header, the estimate defaults to 10 s", async () => {
-    expect(parseSpendConfig({})).toEqual({ perCaller: undefined, total: undefined, defaultEstimateMs: 10_000, pricePerSecond: undefined });
+    expect(parseSpendConfig({})).toEqual({
+      perCaller: undefined,
+      total: undefined,
+      defaultEstimateMs: 10_000,
+      pricePerSecond: undefined,
+    });
     const response = await post();
     expect(response.status).toBe(200);
     expect(response.headers.get("RateLimit")).toBeNull();
-    expect(await ledger.usage([{ key: "app", limitMs: 1, windowMs: 86_400_000 }], Date.now())).toEqual([expect.objectContaining({ usedMs: 0 })]);
+    expect(await ledger.usage([{ key: "app", limitMs: 1, windowMs: 86_400_000 }], Date.now())).toEqual([
+      expect.objectContaining({ usedMs: 0 }),
+    ]);
   });
 });
 
@@ -125,8 +136,14 @@ describe("reserve, then settle", () => {
     expect(Number(refused.headers.get("Retry-After"))).toBeCloseTo(14 * 3600, -1);
     expect(remaining(refused)).toMatchObject({ r: 0 });
     const body = (await refused.json()) as { title: string; detail: string; status: number; budget: Record<string, unknown> };
-    expect(body).toMatchObject({ title: "Budget spent", status: 402, budget: { scope: "caller", limit_seconds: 3, remaining_seconds: expect.closeTo(0.6, 1) } });
-    expect(body.detail).toMatch(/used 2\.4 of 3 model-seconds today .*0\.6 s are left .*estimated at 1\.2 s.*renews at 2026-01-02T00:00:00\.000Z/);
+    expect(body).toMatchObject({
+      title: "Budget spent",
+      status: 402,
+      budget: { scope: "caller", limit_seconds: 3, remaining_seconds: expect.closeTo(0.6, 1) },
+    });
+    expect(body.detail).toMatch(
+      /used 2\.4 of 3 model-seconds today .*0\.6 s are left .*estimated at 1\.2 s.*renews at 2026-01-02T00:00:00\.000Z/,
+    );
     expect(creates()).toBe(2);
   });
 
@@ -147,7 +164,9 @@ describe("reserve, then settle", () => {
     expect((await post({ prompt: "a" }, from("198.51.100.1"))).status).toBe(200);
     const second = await post({ prompt: "b" }, from("198.51.100.2"));
     expect(second.status).toBe(402);
-    expect(((await second.json()) as { detail: string }).detail).toMatch(/^This app has used 1\.2 of 2 model-seconds this hour \(REPLICATE_BUDGET_TOTAL=2s\/hour\)/);
+    expect(((await second.json()) as { detail: string }).detail).toMatch(
+      /^This app has used 1\.2 of 2 model-seconds this hour \(REPLICATE_BUDGET_TOTAL=2s\/hour\)/,
+    );
     expect(second.headers.get("RateLimit")).toMatch(/^"caller";r=100;t=50\d\d\d, "app";r=0;t=3\d\d\d$/);
   });
 
@@ -241,7 +260,9 @@ describe("reserve, then settle", () => {
     const started = await post({ prompt: "never starts" }, { prefer: "respond-async" });
     const { id } = (await started.json()) as { id: string };
     const handle = handleOf(id);
-    const canceled = await settle(DELETE(new Request(`${ROUTE}/${handle}`, { method: "DELETE" }), { params: Promise.resolve({ id: handle }) }));
+    const canceled = await settle(
+      DELETE(new Request(`${ROUTE}/${handle}`, { method: "DELETE" }), { params: Promise.resolve({ id: handle }) }),
+    );
     expect(((await canceled.json()) as { status: string }).status).toBe("canceled");
     expect(remaining(canceled)).toMatchObject({ r: 10 });
   });
@@ -278,9 +299,17 @@ describe("a prediction whose end is seen before its create's answer bound the re
 });
 
 describe("what a prediction cost", () => {
-  const ended = { id: "p1", status: "succeeded" as const, started_at: "2026-01-01T00:00:00Z", completed_at: "2026-01-01T00:00:03Z" };
+  const ended = {
+    id: "p1",
+    status: "succeeded" as const,
+    started_at: "2026-01-01T00:00:00Z",
+    completed_at: "2026-01-01T00:00:03Z",
+  };
   it("is Replicate's predict_time, in dollars too with a price; 0 for one that never started", () => {
-    expect(costOf({ ...ended, metrics: { predict_time: 2.5 } }, { defaultEstimateMs: 1, pricePerSecond: 0.001 })).toEqual({ seconds: 2.5, dollars: 0.0025 });
+    expect(costOf({ ...ended, metrics: { predict_time: 2.5 } }, { defaultEstimateMs: 1, pricePerSecond: 0.001 })).toEqual({
+      seconds: 2.5,
+      dollars: 0.0025,
+    });
     expect(costOf({ id: "p2", status: "aborted" }, { defaultEstimateMs: 1 })).toEqual({ seconds: 0 });
     expect(costOf({ id: "p3", status: "canceled", started_at: null }, { defaultEstimateMs: 1 })).toEqual({ seconds: 0 });
     expect(costOf({ ...ended, metrics: null }, { defaultEstimateMs: 1 })).toEqual({ seconds: 3 });
@@ -295,12 +324,23 @@ describe("what a prediction cost", () => {
     await ledger.bind("r1", "whsettled1", Date.now());
     const onPrediction = await import("@/app/api/ai/replicate/webhook/on-prediction");
     const spy = vi.spyOn(onPrediction, "onPrediction");
-    const body = JSON.stringify({ id: "whsettled1", status: "succeeded", input: {}, output: null, metrics: { predict_time: 2 }, urls: {} });
+    const body = JSON.stringify({
+      id: "whsettled1",
+      status: "succeeded",
+      input: {},
+      output: null,
+      metrics: { predict_time: 2 },
+      urls: {},
+    });
     const id = "msg_spend";
     const timestamp = Math.floor(Date.now() / 1000);
     const signature = `v1,${createHmac("sha256", secretBytes).update(`${id}.${timestamp}.${body}`).digest("base64")}`;
     const delivered = await webhook(
-      new Request(`${ROUTE}/webhook`, { method: "POST", headers: { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature }, body }),
+      new Request(`${ROUTE}/webhook`, {
+        method: "POST",
+        headers: { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature },
+        body,
+      }),
     );
     expect(delivered.status).toBe(200);
     const [usage] = await ledger.usage([{ key: "caller:ip:unknown", limitMs: 10_000, windowMs: 86_400_000 }], Date.now());

@@ -42,7 +42,11 @@ describe("fs", () => {
 
   it("signs with a key derived from the token, or from OUTPUT_URL_SECRET when set", () => {
     const fromToken = parseStorageConfig({ OUTPUT_STORAGE: "fs", REPLICATE_API_TOKEN: "r8_token" });
-    const fromSecret = parseStorageConfig({ OUTPUT_STORAGE: "fs", REPLICATE_API_TOKEN: "r8_token", OUTPUT_URL_SECRET: "s".repeat(32) });
+    const fromSecret = parseStorageConfig({
+      OUTPUT_STORAGE: "fs",
+      REPLICATE_API_TOKEN: "r8_token",
+      OUTPUT_URL_SECRET: "s".repeat(32),
+    });
     if (fromToken.kind !== "fs" || fromSecret.kind !== "fs") throw new Error("expected fs");
     expect(fromToken.signingKey).toHaveLength(32);
     expect(fromToken.signingKey.equals(fromSecret.signingKey)).toBe(false);
@@ -58,9 +62,17 @@ describe("fs", () => {
   });
 
   it("the simulator's host is a file host when REPLICATE_API_BASE_URL points at it", () => {
-    const config = parseStorageConfig({ OUTPUT_STORAGE: "fs", REPLICATE_API_TOKEN: "t", REPLICATE_API_BASE_URL: "http://127.0.0.1:4010/v1" });
+    const config = parseStorageConfig({
+      OUTPUT_STORAGE: "fs",
+      REPLICATE_API_TOKEN: "t",
+      REPLICATE_API_BASE_URL: "http://127.0.0.1:4010/v1",
+    });
     expect(config.kind !== "off" && config.sourceHosts).toEqual([...REPLICATE_FILE_HOSTS, "127.0.0.1:4010"]);
-    const real = parseStorageConfig({ OUTPUT_STORAGE: "fs", REPLICATE_API_TOKEN: "t", REPLICATE_API_BASE_URL: "https://api.replicate.com/v1" });
+    const real = parseStorageConfig({
+      OUTPUT_STORAGE: "fs",
+      REPLICATE_API_TOKEN: "t",
+      REPLICATE_API_BASE_URL: "https://api.replicate.com/v1",
+    });
     expect(real.kind !== "off" && real.sourceHosts).toEqual(REPLICATE_FILE_HOSTS);
   });
 
@@ -77,7 +89,13 @@ describe("fs", () => {
       limits: { maxBytes: 5000, timeoutMs: 9000, concurrency: 2 },
       sourceHosts: ["files.example.com", "*.cdn.example.com", "127.0.0.1:8080"],
     });
-    const problem = problemOf({ OUTPUT_STORAGE: "fs", REPLICATE_API_TOKEN: "t", OUTPUT_MAX_BYTES: "lots", OUTPUT_COPY_CONCURRENCY: "0", OUTPUT_SOURCE_HOSTS: "a b" });
+    const problem = problemOf({
+      OUTPUT_STORAGE: "fs",
+      REPLICATE_API_TOKEN: "t",
+      OUTPUT_MAX_BYTES: "lots",
+      OUTPUT_COPY_CONCURRENCY: "0",
+      OUTPUT_SOURCE_HOSTS: "a b",
+    });
     expect(problem.detail).toContain("OUTPUT_MAX_BYTES must be a number");
     expect(problem.detail).toContain("OUTPUT_COPY_CONCURRENCY must be at least 1");
     expect(problem.detail).toContain("OUTPUT_SOURCE_HOSTS must be host names");
@@ -89,20 +107,33 @@ describe("s3", () => {
 
   it("a missing bucket is a configuration error naming OUTPUT_S3_BUCKET", () => {
     expect(problemOf({ OUTPUT_STORAGE: "s3" }).detail).toBe("OUTPUT_S3_BUCKET is required when OUTPUT_STORAGE=s3.");
-    expect(problemOf({ OUTPUT_STORAGE: "s3", OUTPUT_S3_BUCKET: " " }).detail).toBe("OUTPUT_S3_BUCKET is required when OUTPUT_STORAGE=s3.");
+    expect(problemOf({ OUTPUT_STORAGE: "s3", OUTPUT_S3_BUCKET: " " }).detail).toBe(
+      "OUTPUT_S3_BUCKET is required when OUTPUT_STORAGE=s3.",
+    );
   });
 
   it("AWS defaults: us-east-1, virtual-host style, pre-signed URLs for a day, the SDK's own credentials", () => {
     expect(parseStorageConfig(base)).toMatchObject({
       kind: "s3",
-      s3: { bucket: "my-outputs", region: "us-east-1", forcePathStyle: false, prefix: "", urlExpiresSeconds: 86_400, credentials: undefined },
+      s3: {
+        bucket: "my-outputs",
+        region: "us-east-1",
+        forcePathStyle: false,
+        prefix: "",
+        urlExpiresSeconds: 86_400,
+        credentials: undefined,
+      },
     });
   });
 
   it("a custom endpoint (MinIO, R2) goes path-style unless told otherwise", () => {
     const endpoint = { ...base, OUTPUT_S3_ENDPOINT: "http://127.0.0.1:9000/", AWS_REGION: "auto" };
-    expect(parseStorageConfig(endpoint)).toMatchObject({ s3: { endpoint: "http://127.0.0.1:9000", region: "auto", forcePathStyle: true } });
-    expect(parseStorageConfig({ ...endpoint, OUTPUT_S3_FORCE_PATH_STYLE: "false" })).toMatchObject({ s3: { forcePathStyle: false } });
+    expect(parseStorageConfig(endpoint)).toMatchObject({
+      s3: { endpoint: "http://127.0.0.1:9000", region: "auto", forcePathStyle: true },
+    });
+    expect(parseStorageConfig({ ...endpoint, OUTPUT_S3_FORCE_PATH_STYLE: "false" })).toMatchObject({
+      s3: { forcePathStyle: false },
+    });
   });
 
   it("public URL, prefix, expiry and explicit credentials", () => {
@@ -137,6 +168,8 @@ describe("s3", () => {
     expect(problem.detail).toContain("OUTPUT_S3_PREFIX must be folder names");
     expect(problem.detail).toContain("OUTPUT_S3_ENDPOINT must be an http(s) URL");
     expect(problem.detail).not.toContain(secret);
-    expect(problemOf({ ...base, AWS_ACCESS_KEY_ID: "AKIDEXAMPLE" }).detail).toContain("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together");
+    expect(problemOf({ ...base, AWS_ACCESS_KEY_ID: "AKIDEXAMPLE" }).detail).toContain(
+      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together",
+    );
   });
 });

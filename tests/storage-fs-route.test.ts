@@ -136,7 +136,18 @@ describe("URLs are capabilities: one this app never issued is a 404 problem", ()
 describe("no path leaves the storage folder", () => {
   beforeEach(() => writeFileSync(join(parent, "secret.txt"), "outside"));
 
-  const ESCAPES = ["../secret.txt", "..%2fsecret.txt", "%2e%2e/secret.txt", "%2e%2e%2fsecret.txt", "/etc/passwd", `${"x"}/../../secret.txt`, "abc\u0000.png", "..\\secret.txt", ".", ".."];
+  const ESCAPES = [
+    "../secret.txt",
+    "..%2fsecret.txt",
+    "%2e%2e/secret.txt",
+    "%2e%2e%2fsecret.txt",
+    "/etc/passwd",
+    `${"x"}/../../secret.txt`,
+    "abc\u0000.png",
+    "..\\secret.txt",
+    ".",
+    "..",
+  ];
 
   it("as the route's token, raw or encoded", async () => {
     for (const escaped of ESCAPES) {
@@ -153,7 +164,18 @@ describe("no path leaves the storage folder", () => {
   });
 
   it("the store refuses such keys outright, on write and on read", async () => {
-    for (const key of ["../secret.txt", "/etc/passwd", "a/../../secret.txt", "a\u0000b", ".hidden", "a//b", "a/", "", "a\\..\\b", "a~meta.json"]) {
+    for (const key of [
+      "../secret.txt",
+      "/etc/passwd",
+      "a/../../secret.txt",
+      "a\u0000b",
+      ".hidden",
+      "a//b",
+      "a/",
+      "",
+      "a\\..\\b",
+      "a~meta.json",
+    ]) {
       await expect(fsStore().put(key, Readable.from([PNG]), { contentType: "image/png" })).rejects.toThrow("Not a storage key");
       await expect(fsStore().head(key)).rejects.toThrow("Not a storage key");
       await expect(fsStore().read(key)).rejects.toThrow("Not a storage key");
@@ -168,15 +190,17 @@ describe("the fs store writes whole objects or none", () => {
       yield Buffer.alloc(1000, 1);
       throw new Error("connection reset");
     }
-    await expect(fsStore().put("abc123/broken.png", Readable.from(failing()), { contentType: "image/png" })).rejects.toThrow("connection reset");
+    await expect(fsStore().put("abc123/broken.png", Readable.from(failing()), { contentType: "image/png" })).rejects.toThrow(
+      "connection reset",
+    );
     expect(readdirSync(join(dir, "abc123"))).toEqual([]);
     expect(await fsStore().head("abc123/broken.png")).toBeNull();
   });
 
   it("a size that does not match the bytes received is refused", async () => {
-    await expect(fsStore().put("abc123/short.png", Readable.from([PNG]), { contentType: "image/png", size: PNG.length + 1 })).rejects.toThrow(
-      `Expected ${PNG.length + 1} bytes`,
-    );
+    await expect(
+      fsStore().put("abc123/short.png", Readable.from([PNG]), { contentType: "image/png", size: PNG.length + 1 }),
+    ).rejects.toThrow(`Expected ${PNG.length + 1} bytes`);
     expect(readdirSync(join(dir, "abc123"))).toEqual([]);
   });
 

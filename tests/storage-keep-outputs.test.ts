@@ -33,14 +33,29 @@ function fsStorage(overrides: Record<string, string> = {}): OutputStorage {
 
 let counter = 0;
 function succeeded(output: unknown, id = `keep${(counter += 1).toString().padStart(4, "0")}abcd`): Prediction {
-  return { id, status: "succeeded", model: "owner/model", version: "v", input: { prompt: "p" }, output, error: null, logs: "", data_removed: false, urls: {} };
+  return {
+    id,
+    status: "succeeded",
+    model: "owner/model",
+    version: "v",
+    input: { prompt: "p" },
+    output,
+    error: null,
+    logs: "",
+    data_removed: false,
+    urls: {},
+  };
 }
 
 /** The bytes a kept URL of the fs store serves, through the app's own route logic. */
 async function fetchKept(url: unknown): Promise<{ status: number; type: string | null; bytes: Buffer }> {
   const token = String(url).split("/").at(-1)!;
   const response = await serveKeptOutput(new Request(`http://app.test${url}`), token, storage);
-  return { status: response.status, type: response.headers.get("content-type"), bytes: Buffer.from(await response.arrayBuffer()) };
+  return {
+    status: response.status,
+    type: response.headers.get("content-type"),
+    bytes: Buffer.from(await response.arrayBuffer()),
+  };
 }
 
 /** The test's storage with some of its store's methods replaced (the others call the fs store). */
@@ -131,7 +146,10 @@ describe("the kept output has Replicate's shape", () => {
 describe("data URLs (sync mode)", () => {
   it("are decoded into files with their media type", async () => {
     const big = Buffer.alloc(400 * 1024, 9); // cassettes show PNG data URLs of about 400 KB
-    const output = [`data:image/png;base64,${PNG.toString("base64")}`, `data:application/octet-stream;base64,${big.toString("base64")}`];
+    const output = [
+      `data:image/png;base64,${PNG.toString("base64")}`,
+      `data:application/octet-stream;base64,${big.toString("base64")}`,
+    ];
     const kept = await keepOutputs(succeeded(output), { storage });
     const [first, second] = kept.output as string[];
     expect(await fetchKept(first)).toEqual({ status: 200, type: "image/png", bytes: PNG });
@@ -364,7 +382,9 @@ describe("a copy that fails never fails the answer", () => {
     const first = await keepOutputs(prediction, { storage });
     expect(first).toMatchObject({ status: "succeeded", output, outputs_kept: false });
     expect(first.outputs_kept_error).toBe(
-      "1 of 2 output files were not kept: 127.0.0.1:" + new URL(host.origin).port + " answered 404 (Replicate removes outputs an hour after a prediction ends)",
+      "1 of 2 output files were not kept: 127.0.0.1:" +
+        new URL(host.origin).port +
+        " answered 404 (Replicate removes outputs an hour after a prediction ends)",
     );
     expect(first.replicate_output).toBeUndefined();
 
@@ -413,7 +433,9 @@ describe("a copy that fails never fails the answer", () => {
     });
     const warn = vi.mocked(console.warn);
     const kept = await keepOutputs(succeeded([host.url("/j/out.png")]), { storage: broken });
-    expect(kept.outputs_kept_error).toBe("1 of 1 output files were not kept: the output store failed (the server log has the cause)");
+    expect(kept.outputs_kept_error).toBe(
+      "1 of 1 output files were not kept: the output store failed (the server log has the cause)",
+    );
     expect(warn.mock.calls.flat().join("\n")).toContain("disk full");
   });
 });

@@ -149,9 +149,9 @@ describe.skipIf(!s3)("the S3 store, against a real S3-protocol server on loopbac
       controller.abort(new Error("took too long"));
       yield Buffer.alloc(6 * 1024 * 1024, 2);
     }
-    await expect(store.put(key, Readable.from(slow()), { contentType: "application/octet-stream", signal: controller.signal })).rejects.toThrow(
-      "took too long",
-    );
+    await expect(
+      store.put(key, Readable.from(slow()), { contentType: "application/octet-stream", signal: controller.signal }),
+    ).rejects.toThrow("took too long");
     expect(await store.head(key)).toBeNull();
   });
 
@@ -181,7 +181,10 @@ describe.skipIf(!s3)("the S3 store, against a real S3-protocol server on loopbac
   it("a bucket that does not exist is a reason, not a failed answer", async () => {
     const storage = s3Storage({ OUTPUT_S3_BUCKET: "no-such-bucket" });
     vi.spyOn(console, "warn").mockImplementation(() => {});
-    const kept = await keepOutputs({ id: `s3miss${(id += 1)}abcdef`, status: "succeeded", output: [`data:image/png;base64,${PNG.toString("base64")}`] }, { storage });
+    const kept = await keepOutputs(
+      { id: `s3miss${(id += 1)}abcdef`, status: "succeeded", output: [`data:image/png;base64,${PNG.toString("base64")}`] },
+      { storage },
+    );
     expect(kept.status).toBe("succeeded");
     expect(kept.outputs_kept).toBe(false);
     expect(kept.outputs_kept_error).toContain("the output store");

@@ -36,7 +36,11 @@ describe("the simulated model's outputs are kept", () => {
     const [original] = kept.replicate_output as string[];
     expect(original).toMatch(/^https:\/\/api\.replicate\.test\/files\//);
     const [url] = kept.output as string[];
-    const served = await serveKeptOutput(new Request(`http://localhost${url}`), url.split("/").at(-1)!, testEngine().outputStorage());
+    const served = await serveKeptOutput(
+      new Request(`http://localhost${url}`),
+      url.split("/").at(-1)!,
+      testEngine().outputStorage(),
+    );
     expect(served.headers.get("content-type")).toContain("image/svg+xml");
     const fromReplicate = await fetch(original);
     expect(await served.text()).toBe(await fromReplicate.text());
@@ -52,15 +56,21 @@ describe("the simulated model's outputs are kept", () => {
   });
 
   it("by the GET of a prediction too, and by the stream's done event", async () => {
-    const started = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }, { headers: { prefer: "respond-async" } }));
+    const started = await POST(
+      jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }, { headers: { prefer: "respond-async" } }),
+    );
     const handle = started.headers.get("location")!.split("/").at(-1)!;
     const id = handle.split(".")[0];
     await until(() => sim.get(id)!.status() === "succeeded");
-    const answer = (await (await GET(new Request(`http://localhost/api/ai/replicate/${handle}`), { params: Promise.resolve({ id: handle }) })).json()) as KeptPrediction;
+    const answer = (await (
+      await GET(new Request(`http://localhost/api/ai/replicate/${handle}`), { params: Promise.resolve({ id: handle }) })
+    ).json()) as KeptPrediction;
     expect(answer).toMatchObject({ status: "succeeded", outputs_kept: true });
     expect((answer.output as string[])[0]).toMatch(/^\/api\/ai\/replicate\/outputs\//);
 
-    const stream = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }, { headers: { accept: "text/event-stream" } }));
+    const stream = await POST(
+      jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }, { headers: { accept: "text/event-stream" } }),
+    );
     let done: KeptPrediction | undefined;
     for await (const event of readSseEvents(stream.body!)) if (event.event === "done") done = JSON.parse(event.data);
     expect(done).toMatchObject({ status: "succeeded", outputs_kept: true });

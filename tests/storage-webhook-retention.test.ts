@@ -31,9 +31,12 @@ afterAll(() => {
   setVariables({ OUTPUT_STORAGE: undefined, OUTPUT_STORAGE_DIR: undefined });
 });
 
-const start = (body: Record<string, unknown>) => POST(jsonPost(`${APP}/api/ai/replicate`, body, { headers: { prefer: "respond-async" } }));
+const start = (body: Record<string, unknown>) =>
+  POST(jsonPost(`${APP}/api/ai/replicate`, body, { headers: { prefer: "respond-async" } }));
 const lookup = async (id: string) =>
-  (await (await GET(new Request(`${APP}/api/ai/replicate/${handleOf(id)}`), { params: Promise.resolve({ id: handleOf(id) }) })).json()) as KeptPrediction;
+  (await (
+    await GET(new Request(`${APP}/api/ai/replicate/${handleOf(id)}`), { params: Promise.resolve({ id: handleOf(id) }) })
+  ).json()) as KeptPrediction;
 
 describe("kept outputs outlive Replicate's copy", () => {
   it("a GET after Replicate removed the data answers the copies a first GET kept", async () => {

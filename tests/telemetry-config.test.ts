@@ -21,7 +21,9 @@ describe("when the SDK starts", () => {
   });
 
   it("a malformed variable is named, never its value", () => {
-    expect(() => telemetryWanted({ OTEL_EXPORTER_OTLP_PROTOCOL: "carrier-pigeon" })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL must be http\/protobuf, http\/json or grpc/);
+    expect(() => telemetryWanted({ OTEL_EXPORTER_OTLP_PROTOCOL: "carrier-pigeon" })).toThrow(
+      /OTEL_EXPORTER_OTLP_PROTOCOL must be http\/protobuf, http\/json or grpc/,
+    );
     let message = "";
     try {
       telemetryWanted({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector-secret-host:4318" });
@@ -35,7 +37,9 @@ describe("when the SDK starts", () => {
   it("a malformed variable at start leaves telemetry off with one warning, and the app serves", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     try {
-      expect(await startTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318", OTEL_METRIC_EXPORT_INTERVAL: "soon" })).toBeNull();
+      expect(
+        await startTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318", OTEL_METRIC_EXPORT_INTERVAL: "soon" }),
+      ).toBeNull();
       expect(warn).toHaveBeenCalledTimes(1);
       expect(String(warn.mock.calls[0][0])).toMatch(/"telemetry_off".*OTEL_METRIC_EXPORT_INTERVAL/);
     } finally {

@@ -59,12 +59,16 @@ function spans(): ReadableSpan[] {
   return exporter.getFinishedSpans();
 }
 function requestSpan(): ReadableSpan {
-  const found = spans().filter((span) => span.name === "replicate.request" && span.attributes["replicate.route"] === "POST /api/ai/replicate");
+  const found = spans().filter(
+    (span) => span.name === "replicate.request" && span.attributes["replicate.route"] === "POST /api/ai/replicate",
+  );
   expect(found).toHaveLength(1);
   return found[0];
 }
 function children(parent: ReadableSpan, name?: string): ReadableSpan[] {
-  return spans().filter((span) => span.parentSpanContext?.spanId === parent.spanContext().spanId && (name === undefined || span.name === name));
+  return spans().filter(
+    (span) => span.parentSpanContext?.spanId === parent.spanContext().spanId && (name === undefined || span.name === name),
+  );
 }
 function requestLine(): Record<string, unknown> {
   const lines = logLines.filter((line) => line.includes('"event":"request"')).map((line) => JSON.parse(line));
@@ -85,7 +89,9 @@ async function metric(name: string): Promise<{ attributes: Attributes; value: un
 }
 async function counted(name: string, attributes: Attributes): Promise<number> {
   const points = await metric(name);
-  return points.filter((point) => Object.entries(attributes).every(([k, v]) => point.attributes[k] === v)).reduce((sum, point) => sum + Number(point.value), 0);
+  return points
+    .filter((point) => Object.entries(attributes).every(([k, v]) => point.attributes[k] === v))
+    .reduce((sum, point) => sum + Number(point.value), 0);
 }
 
 describe("a JSON run", () => {
@@ -94,12 +100,16 @@ describe("a JSON run", () => {
     const body = await response.json();
     expect(response.status).toBe(200);
     const root = requestSpan();
-    for (const phase of ["replicate.guard", "replicate.body", "replicate.upload", "replicate.create"]) expect(children(root, phase)).toHaveLength(1);
+    for (const phase of ["replicate.guard", "replicate.body", "replicate.upload", "replicate.create"])
+      expect(children(root, phase)).toHaveLength(1);
     const waits = children(root, "replicate.wait");
     expect(waits.length).toBeGreaterThanOrEqual(1);
     // The simulated model's predictions have a stream: a JSON wait learns the end from it.
     expect(waits.map((wait) => wait.attributes["replicate.wait.via"])).toEqual(waits.map(() => "stream"));
-    expect(children(root, "replicate.create")[0].attributes).toMatchObject({ "replicate.prediction.id": body.id, "replicate.create.hold_s": 0 });
+    expect(children(root, "replicate.create")[0].attributes).toMatchObject({
+      "replicate.prediction.id": body.id,
+      "replicate.create.hold_s": 0,
+    });
     expect(root.attributes).toMatchObject({
       "replicate.prediction.id": body.id,
       "replicate.prediction.status": "succeeded",
@@ -130,7 +140,9 @@ describe("a JSON run", () => {
     await settle(post());
     expect(requestSpan().attributes).toMatchObject({ "replicate.upstream.throttled": 1, "replicate.upstream.retries": 1 });
     expect(requestLine()).toMatchObject({ throttled: 1 });
-    expect(await counted("replicate.upstream.throttled", { endpoint: "POST /models/{owner}/{name}/predictions" })).toBe(before + 1);
+    expect(await counted("replicate.upstream.throttled", { endpoint: "POST /models/{owner}/{name}/predictions" })).toBe(
+      before + 1,
+    );
     expect(await counted("replicate.predictions", { outcome: "succeeded" })).toBe(succeeded + 1);
     expect(await counted("replicate.upstream.calls", { endpoint: "GET /predictions/{id}", status: "200" })).toBeGreaterThan(0);
     expect(await counted("replicate.waits.in_flight", {})).toBe(0);
@@ -173,7 +185,11 @@ describe("the bounds", () => {
     const response = await settle(post({}, undefined, "[never] forever"));
     expect(response.status).toBe(500);
     const root = requestSpan();
-    expect(root.attributes).toMatchObject({ "replicate.bound": "cap", "replicate.outcome": "timed-out", "replicate.prediction.status": "canceled" });
+    expect(root.attributes).toMatchObject({
+      "replicate.bound": "cap",
+      "replicate.outcome": "timed-out",
+      "replicate.prediction.status": "canceled",
+    });
     expect(children(root, "replicate.cancel")).toHaveLength(1);
     expect(root.status.code).toBe(2);
     expect(await counted("replicate.predictions", { outcome: "timed-out" })).toBeGreaterThanOrEqual(1);
@@ -195,10 +211,16 @@ describe("output copies", () => {
   it("are a replicate.outputs.keep span, and their bytes are counted", async () => {
     const dir = mkdtempSync(join(tmpdir(), "telemetry-kept-"));
     try {
-      const storage = createOutputStorage(parseStorageConfig({ OUTPUT_STORAGE: "fs", OUTPUT_STORAGE_DIR: dir, REPLICATE_API_TOKEN: TOKEN }))!;
+      const storage = createOutputStorage(
+        parseStorageConfig({ OUTPUT_STORAGE: "fs", OUTPUT_STORAGE_DIR: dir, REPLICATE_API_TOKEN: TOKEN }),
+      )!;
       const bytes = Buffer.from("a kept output, 31 bytes long...");
       const before = await counted("replicate.outputs.kept.bytes", {});
-      const prediction = { id: "keptbytes0001abc", status: "succeeded" as const, output: [`data:text/plain;base64,${bytes.toString("base64")}`] };
+      const prediction = {
+        id: "keptbytes0001abc",
+        status: "succeeded" as const,
+        output: [`data:text/plain;base64,${bytes.toString("base64")}`],
+      };
       const kept = await keepOutputs(prediction, { storage });
       expect(kept.outputs_kept).toBe(true);
       expect(await counted("replicate.outputs.kept.bytes", {})).toBe(before + bytes.length);

@@ -45,7 +45,10 @@ describe("an upstream error body that echoes the request's headers", () => {
     const text = await response.text();
     expect(response.status).toBe(422);
     expect(text).not.toContain(TOKEN);
-    expect(JSON.parse(text)).toMatchObject({ detail: "You sent Authorization: [redacted]", echoed: { headers: { authorization: "[redacted]" } } });
+    expect(JSON.parse(text)).toMatchObject({
+      detail: "You sent Authorization: [redacted]",
+      echoed: { headers: { authorization: "[redacted]" } },
+    });
     for (const [, value] of response.headers) expect(value).not.toContain(TOKEN);
     expect(logged.length).toBeGreaterThan(0);
     for (const line of logged) expect(line).not.toContain(TOKEN);
@@ -63,8 +66,21 @@ describe("a 2xx answer that echoes the token", () => {
       `{"id":"x","upper":"${TOKEN.toUpperCase()}"}`,
       `{"id":"x","header":"${base64}"}`,
     ];
-    server.use(http.get(`${BASE}/echo/:n`, ({ params }) => new HttpResponse(answers[Number(params.n)], { headers: { "content-type": "application/json" } })));
-    const read = async (n: number) => (await callReplicate<Record<string, string>>(testConfig(), { method: "GET", path: `/echo/${n}`, idempotent: true, deadline: Date.now() + 1000 })).data;
+    server.use(
+      http.get(
+        `${BASE}/echo/:n`,
+        ({ params }) => new HttpResponse(answers[Number(params.n)], { headers: { "content-type": "application/json" } }),
+      ),
+    );
+    const read = async (n: number) =>
+      (
+        await callReplicate<Record<string, string>>(testConfig(), {
+          method: "GET",
+          path: `/echo/${n}`,
+          idempotent: true,
+          deadline: Date.now() + 1000,
+        })
+      ).data;
     expect((await read(0)).plain).toBe("[redacted]");
     expect((await read(1)).escaped).toBe("[redacted]");
     expect((await read(2)).logs).toBe("line\nline");
@@ -80,7 +96,8 @@ describe("an upstream echo of the token in another encoding", () => {
     "percent-encoded": (token: string) => percent(token),
     "upper-cased": (token: string) => token.toUpperCase(),
     "base64 of the header": (token: string) => base64(`Bearer ${token}`),
-    "base64url inside a longer text": (token: string) => base64(`{"authorization":"Bearer ${token}"}`).replaceAll("+", "-").replaceAll("/", "_"),
+    "base64url inside a longer text": (token: string) =>
+      base64(`{"authorization":"Bearer ${token}"}`).replaceAll("+", "-").replaceAll("/", "_"),
     "JSON \\u-escaped": (token: string) => token.replace(/[a-z]/g, (char) => `\\u00${char.charCodeAt(0).toString(16)}`),
   };
 
@@ -109,7 +126,12 @@ describe("where the token goes", () => {
   it("goes with a call to the configured base URL, never with one naming another origin", async () => {
     const seen = otherOrigin();
     const atBase: (string | null)[] = [];
-    server.use(http.get(`${BASE}/predictions`, ({ request }) => (atBase.push(request.headers.get("authorization")), HttpResponse.json({ results: [] }))));
+    server.use(
+      http.get(
+        `${BASE}/predictions`,
+        ({ request }) => (atBase.push(request.headers.get("authorization")), HttpResponse.json({ results: [] })),
+      ),
+    );
     const config = testConfig();
     // A deadline far off: this test is about where the token goes, not about time.
     const deadline = Date.now() + 60_000;

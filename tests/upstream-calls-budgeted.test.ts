@@ -38,7 +38,9 @@ describe("DELETE of one prediction", () => {
     const id = await startAsync();
     const answers = await settle(Promise.all(Array.from({ length: 50 }, () => cancel(id))));
     expect(answers.map((answer) => answer.status)).toEqual(Array(50).fill(200));
-    expect(new Set(await Promise.all(answers.map(async (answer) => (await answer.json()).status)))).toEqual(new Set(["canceled"]));
+    expect(new Set(await Promise.all(answers.map(async (answer) => (await answer.json()).status)))).toEqual(
+      new Set(["canceled"]),
+    );
     expect(sim.count("cancel")).toBe(1);
     // More within the interval: still that one cancel's answer (and a status read right after shares it too).
     for (let i = 0; i < 5; i += 1) expect((await settle(cancel(id))).status).toBe(200);
@@ -57,10 +59,13 @@ describe("DELETE of one prediction", () => {
     const turns = new MemoryRateLimitStore();
     const budget = new CallBudget(new MemoryRateLimitStore(), 2400);
     const share = new MemoryPollShare();
-    const instance = (instanceId: string) => new Poller(config, { sharing: { instanceId, lease: new MemoryLease(), share, budget, turns } });
+    const instance = (instanceId: string) =>
+      new Poller(config, { sharing: { instanceId, lease: new MemoryLease(), share, budget, turns } });
     const [a, b, c] = ["A", "B", "C"].map(instance);
     const created = await settle(startPrediction(config, { prompt: "[never] p" }, { receivedAt: Date.now() }));
-    const answers = await settle(Promise.all([a, b, c].flatMap((poller) => [poller.cancel(created.id), poller.cancel(created.id)])));
+    const answers = await settle(
+      Promise.all([a, b, c].flatMap((poller) => [poller.cancel(created.id), poller.cancel(created.id)])),
+    );
     expect(answers).toHaveLength(6);
     expect(sim.count("cancel")).toBe(1);
     // Each instance that did not cancel read the prediction once for all its DELETEs.
@@ -102,7 +107,9 @@ describe("followers of one prediction", () => {
     onTestFinished(sim.override({ imageStreams: false }));
     const id = await startAsync("[run:1000] p");
     const controllers = Array.from({ length: 20 }, () => new AbortController());
-    const streams = controllers.map((controller) => byId(GET, id, { headers: { accept: "text/event-stream" }, signal: controller.signal }));
+    const streams = controllers.map((controller) =>
+      byId(GET, id, { headers: { accept: "text/event-stream" }, signal: controller.signal }),
+    );
     const ends = streams.map(async (response) => {
       const events = [];
       for await (const event of readSseEvents((await response).body!)) events.push(event);

@@ -19,7 +19,8 @@ const URL = "http://localhost/api/ai/replicate";
 /** Where the simulator's file streams are (their own host, as stream.replicate.com in production). */
 const STREAM = "https://stream.replicate.test/v1/files/:id/stream";
 // A 1 s hold and 1 s rounds: polling alone would answer up to a round after the end, for a GET a round.
-const env = () => setEnv({ REPLICATE_SYNC_WAIT_SECONDS: "1", REPLICATE_POLL_INTERVAL_MS: "1000", REPLICATE_TIMEOUT_SECONDS: "60" });
+const env = () =>
+  setEnv({ REPLICATE_SYNC_WAIT_SECONDS: "1", REPLICATE_POLL_INTERVAL_MS: "1000", REPLICATE_TIMEOUT_SECONDS: "60" });
 
 /** Posts, and notes the fake time the answer came at. */
 function timedPost(prompt: string) {
@@ -75,7 +76,9 @@ describe("a sync request past its create's hold", () => {
   it("is still polled now and then while its stream stays silent, so it never waits forever", async () => {
     env();
     // A stream that opens and never says anything.
-    server.use(http.get(STREAM, () => new HttpResponse(new ReadableStream(), { headers: { "content-type": "text/event-stream" } })));
+    server.use(
+      http.get(STREAM, () => new HttpResponse(new ReadableStream(), { headers: { "content-type": "text/event-stream" } })),
+    );
     const response = POST(jsonPost(URL, { prompt: "[run:3000] silent" }));
     await advance(2_500);
     expect(sim.count("get")).toBe(0);

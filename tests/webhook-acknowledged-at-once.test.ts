@@ -45,12 +45,27 @@ afterEach(async () => {
   await settleAfterAnswer();
   vi.restoreAllMocks();
   rmSync(dir, { recursive: true, force: true });
-  setVariables({ OUTPUT_STORAGE: undefined, OUTPUT_STORAGE_DIR: undefined, OUTPUT_SOURCE_HOSTS: undefined, OUTPUT_COPY_TIMEOUT_SECONDS: undefined });
+  setVariables({
+    OUTPUT_STORAGE: undefined,
+    OUTPUT_STORAGE_DIR: undefined,
+    OUTPUT_SOURCE_HOSTS: undefined,
+    OUTPUT_COPY_TIMEOUT_SECONDS: undefined,
+  });
 });
 
 function succeeded(path: string) {
   const id = `ack${(counter += 1).toString().padStart(4, "0")}${randomBytes(4).toString("hex")}`;
-  return { id, status: "succeeded", model: "owner/model", version: "v", input: { prompt: "p" }, output: [host.url(path)], error: null, logs: "", urls: {} };
+  return {
+    id,
+    status: "succeeded",
+    model: "owner/model",
+    version: "v",
+    input: { prompt: "p" },
+    output: [host.url(path)],
+    error: null,
+    logs: "",
+    urls: {},
+  };
 }
 
 function deliver(prediction: object, messageId = `msg_${randomBytes(6).toString("hex")}`): Promise<Response> {
@@ -60,14 +75,21 @@ function deliver(prediction: object, messageId = `msg_${randomBytes(6).toString(
   return webhook(
     new Request("http://localhost/api/ai/replicate/webhook", {
       method: "POST",
-      headers: { "content-type": "application/json", "webhook-id": messageId, "webhook-timestamp": String(timestamp), "webhook-signature": signature },
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": messageId,
+        "webhook-timestamp": String(timestamp),
+        "webhook-signature": signature,
+      },
       body,
     }),
   );
 }
 
 const lookup = async (id: string) =>
-  (await (await GET(new Request(`http://localhost/api/ai/replicate/${handleOf(id)}`), { params: Promise.resolve({ id: handleOf(id) }) })).json()) as KeptPrediction;
+  (await (
+    await GET(new Request(`http://localhost/api/ai/replicate/${handleOf(id)}`), { params: Promise.resolve({ id: handleOf(id) }) })
+  ).json()) as KeptPrediction;
 
 /** Resolves when `condition` holds, checking on each turn of the event loop (no timers: they may be fake). */
 async function turnsUntil(condition: () => boolean): Promise<void> {

@@ -40,8 +40,15 @@ function delivery(headers: Record<string, string | undefined>, body = "{}") {
     },
     { highWaterMark: 0 },
   );
-  const present = Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
-  const request = new Request(URL, { method: "POST", headers: { "content-type": "application/json", ...present }, body: stream, duplex: "half" } as RequestInit);
+  const present = Object.fromEntries(
+    Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  const request = new Request(URL, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...present },
+    body: stream,
+    duplex: "half",
+  } as RequestInit);
   return { request, state };
 }
 
@@ -50,7 +57,18 @@ function signedHeaders(body: string, id = `msg_${randomBytes(6).toString("hex")}
 }
 
 function prediction(id: string, extra: Record<string, unknown> = {}) {
-  return { id, status: "succeeded", model: "owner/model", version: "v", input: {}, output: null, error: null, logs: "", urls: {}, ...extra };
+  return {
+    id,
+    status: "succeeded",
+    model: "owner/model",
+    version: "v",
+    input: {},
+    output: null,
+    error: null,
+    logs: "",
+    urls: {},
+    ...extra,
+  };
 }
 
 beforeEach(() => {
@@ -96,7 +114,9 @@ describe("the webhook body limit (REPLICATE_WEBHOOK_MAX_BODY_BYTES)", () => {
   it("answers 413 naming the variable past the limit, announced or not", async () => {
     setEnv({ REPLICATE_WEBHOOK_SECRET: SECRET, REPLICATE_WEBHOOK_MAX_BODY_BYTES: "2048" });
     const body = JSON.stringify(prediction("whbig2", { logs: "x".repeat(4000) }));
-    const announced = await webhook(new Request(URL, { method: "POST", headers: { ...signedHeaders(body), "content-length": String(body.length) }, body }));
+    const announced = await webhook(
+      new Request(URL, { method: "POST", headers: { ...signedHeaders(body), "content-length": String(body.length) }, body }),
+    );
     expect(announced.status).toBe(413);
     expect((await announced.json()).detail).toContain("REPLICATE_WEBHOOK_MAX_BODY_BYTES");
     const streamed = delivery(signedHeaders(body), body);
@@ -129,7 +149,9 @@ describe("webhooks read at once", () => {
     const slow = delivery(signedHeaders(body), body);
     const answer = webhook(slow.request);
     await expect.poll(() => testEngine().inFlight.current).toBe(1);
-    const busy = await run(jsonPost("http://app.test/api/ai/replicate", { prompt: "p" }, { headers: { authorization: `Bearer ${ROUTE_KEY}` } }));
+    const busy = await run(
+      jsonPost("http://app.test/api/ai/replicate", { prompt: "p" }, { headers: { authorization: `Bearer ${ROUTE_KEY}` } }),
+    );
     expect(busy.status).toBe(503);
     expect((await webhook(delivery(signedHeaders("{}")).request)).status).toBe(503);
     slow.state.finish();
@@ -140,7 +162,11 @@ describe("webhooks read at once", () => {
 
 describe("webhook slots against junk", () => {
   afterEach(() => vi.useRealTimers());
-  const junkHeaders = () => ({ "webhook-id": `msg_${randomBytes(6).toString("hex")}`, "webhook-timestamp": now(), "webhook-signature": `v1,${randomBytes(32).toString("base64")}` });
+  const junkHeaders = () => ({
+    "webhook-id": `msg_${randomBytes(6).toString("hex")}`,
+    "webhook-timestamp": now(),
+    "webhook-signature": `v1,${randomBytes(32).toString("base64")}`,
+  });
   const whole = (body: string) =>
     new Request(URL, { method: "POST", headers: { "content-type": "application/json", ...signedHeaders(body) }, body });
 
@@ -192,7 +218,9 @@ describe("the output-file route", () => {
     const answer = webhook(held.request);
     await expect.poll(() => testEngine().webhooksInFlight.current).toBe(1);
     const token = "not-a-token-this-app-issued";
-    const file = await outputFile(new Request(`http://app.test/api/ai/replicate/outputs/${token}`), { params: Promise.resolve({ token }) });
+    const file = await outputFile(new Request(`http://app.test/api/ai/replicate/outputs/${token}`), {
+      params: Promise.resolve({ token }),
+    });
     expect(file.status).toBe(404);
     expect(testEngine().webhooksInFlight.current).toBe(1);
     held.state.finish();

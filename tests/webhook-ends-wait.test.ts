@@ -35,7 +35,9 @@ describe("a sync request past its create's hold", () => {
   it("as a live stream, ends on the webhook too (its `done` is the terminal prediction)", async () => {
     useWebhooks();
     // A stream polls with GETs for logs every round: the webhook still ends it before the first.
-    const response = await POST(jsonPost(`${APP}/api/ai/replicate`, { prompt: "[run:80] p" }, { headers: { accept: "text/event-stream" } }));
+    const response = await POST(
+      jsonPost(`${APP}/api/ai/replicate`, { prompt: "[run:80] p" }, { headers: { accept: "text/event-stream" } }),
+    );
     const events = [];
     for await (const event of readSseEvents(response.body!)) events.push(event);
     expect(events.at(-1)!.event).toBe("done");

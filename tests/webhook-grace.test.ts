@@ -37,7 +37,11 @@ async function sixPastTheirHold() {
     REPLICATE_POLL_INTERVAL_MS: String(ROUNDS_MS),
     REPLICATE_SYNC_WAIT_SECONDS: "0",
   });
-  const responses = await settle(Promise.all(Array.from({ length: 6 }, (_, i) => POST(jsonPost(`${APP}/api/ai/replicate`, { prompt: `[run:${400 + i * 15}] p${i}` })))));
+  const responses = await settle(
+    Promise.all(
+      Array.from({ length: 6 }, (_, i) => POST(jsonPost(`${APP}/api/ai/replicate`, { prompt: `[run:${400 + i * 15}] p${i}` }))),
+    ),
+  );
   return Promise.all(responses.map((response) => response.json() as Promise<{ status: string; logs?: string }>));
 }
 
@@ -62,7 +66,12 @@ describe("with webhooks on, a prediction the list shows ended", () => {
 describe("a lost delivery", () => {
   it.each([1, 6])("costs about two rounds after the end, not more (%s at once)", async (count) => {
     webhookDelayMs = Infinity;
-    setEnv({ REPLICATE_WEBHOOK_URL: APP, REPLICATE_WEBHOOK_SECRET: DEFAULT_WEBHOOK_SECRET, REPLICATE_POLL_INTERVAL_MS: String(ROUNDS_MS), REPLICATE_SYNC_WAIT_SECONDS: "0" });
+    setEnv({
+      REPLICATE_WEBHOOK_URL: APP,
+      REPLICATE_WEBHOOK_SECRET: DEFAULT_WEBHOOK_SECRET,
+      REPLICATE_POLL_INTERVAL_MS: String(ROUNDS_MS),
+      REPLICATE_SYNC_WAIT_SECONDS: "0",
+    });
     const answeredAt: number[] = [];
     const posts = Array.from({ length: count }, (_, i) =>
       POST(jsonPost(`${APP}/api/ai/replicate`, { prompt: `[run:${1000 + i * 37}] lost ${i}` })).then(async (response) => {

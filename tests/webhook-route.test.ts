@@ -15,7 +15,17 @@ function sign(id: string, timestamp: number, body: string, key: Buffer = SECRET_
 
 let counter = 0;
 function prediction(status = "succeeded", id = `wh${Date.now().toString(36)}${(counter += 1)}`) {
-  return { id, status, model: "owner/model", version: "hidden", input: { prompt: "p" }, output: ["https://x/out.png"], error: null, logs: "", urls: {} };
+  return {
+    id,
+    status,
+    model: "owner/model",
+    version: "hidden",
+    input: { prompt: "p" },
+    output: ["https://x/out.png"],
+    error: null,
+    logs: "",
+    urls: {},
+  };
 }
 
 function deliver(body: string, headers: Partial<Record<"id" | "timestamp" | "signature", string>> & { raw?: boolean } = {}) {
@@ -25,13 +35,19 @@ function deliver(body: string, headers: Partial<Record<"id" | "timestamp" | "sig
   return webhook(
     new Request("http://localhost/api/ai/replicate/webhook", {
       method: "POST",
-      headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": signature },
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": signature,
+      },
       body,
     }),
   );
 }
 
-const lookup = (id: string) => GET(new Request(`http://localhost/api/ai/replicate/${handleOf(id)}`), { params: Promise.resolve({ id: handleOf(id) }) });
+const lookup = (id: string) =>
+  GET(new Request(`http://localhost/api/ai/replicate/${handleOf(id)}`), { params: Promise.resolve({ id: handleOf(id) }) });
 
 beforeEach(() => {
   setEnv({ REPLICATE_WEBHOOK_SECRET: SECRET });
@@ -127,7 +143,12 @@ describe("what a signed delivery may carry", () => {
   });
 
   it("the token, in any encoding, is redacted before the prediction is kept and served", async () => {
-    const echoes = [TOKEN, TOKEN.toUpperCase(), encodeURIComponent(`?t=${TOKEN}`).replaceAll("_", "%5F"), Buffer.from(`Bearer ${TOKEN}`).toString("base64")];
+    const echoes = [
+      TOKEN,
+      TOKEN.toUpperCase(),
+      encodeURIComponent(`?t=${TOKEN}`).replaceAll("_", "%5F"),
+      Buffer.from(`Bearer ${TOKEN}`).toString("base64"),
+    ];
     const delivered = { ...prediction(), logs: echoes.join("\n"), output: echoes };
     expect((await deliver(JSON.stringify(delivered))).status).toBe(200);
     const answer = await lookup(delivered.id);

@@ -7,7 +7,11 @@ const KEY = randomBytes(24);
 const SECRET = `whsec_${KEY.toString("base64")}`;
 const NOW = 1_767_225_600; // 2026-01-01T00:00:00Z
 const ID = "msg_2m9QmSRBvg1rcqTQzRsZnOIIJ0X";
-const BODY = JSON.stringify({ id: "ufawqhfynnddngldkgtslldrkq", status: "succeeded", output: ["https://replicate.delivery/out.png"] });
+const BODY = JSON.stringify({
+  id: "ufawqhfynnddngldkgtslldrkq",
+  status: "succeeded",
+  output: ["https://replicate.delivery/out.png"],
+});
 
 function sign({ id = ID, timestamp = String(NOW), body = BODY, key = KEY } = {}): string {
   return createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64");

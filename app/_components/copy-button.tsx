@@ -26,7 +26,17 @@ export function CopyButton({ label, getText, testId }: CopyButtonProps) {
 
   return (
     <button type="button" className="button button-ghost button-small" onClick={copy} data-testid={testId}>
-      <svg viewBox="0 0 24 24" width="15" height="15" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+      <svg
+        viewBox="0 0 24 24"
+        width="15"
+        height="15"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="2"
+        strokeLinecap="round"
+        strokeLinejoin="round"
+        aria-hidden="true"
+      >
         {copied === "yes" ? (
           <path d="m5 12 5 5 9-10" />
         ) : (

@@ -25,7 +25,17 @@ type FilePickerProps = {
  * as a data URL (the preview and the curl command); an image is previewed, audio and video get
  * their players.
  */
-export function FilePicker({ name, label, accept, required, description, file: picked, onChange, errors, disabled }: FilePickerProps) {
+export function FilePicker({
+  name,
+  label,
+  accept,
+  required,
+  description,
+  file: picked,
+  onChange,
+  errors,
+  disabled,
+}: FilePickerProps) {
   const inputRef = useRef<HTMLInputElement>(null);
   const [readError, setReadError] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
@@ -91,14 +101,30 @@ export function FilePicker({ name, label, accept, required, description, file: p
               </span>
               <span className="muted">{formatBytes(picked.size)}</span>
             </div>
-            <button type="button" className="button button-ghost" onClick={remove} disabled={disabled} data-testid={`${name}-remove`}>
+            <button
+              type="button"
+              className="button button-ghost"
+              onClick={remove}
+              disabled={disabled}
+              data-testid={`${name}-remove`}
+            >
               Remove
             </button>
           </>
         ) : (
           <label className="picker-drop" htmlFor={`field-${name}`}>
             <span className="picker-icon">
-              <svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round">
+              <svg
+                aria-hidden="true"
+                viewBox="0 0 24 24"
+                width="22"
+                height="22"
+                fill="none"
+                stroke="currentColor"
+                strokeWidth="1.8"
+                strokeLinecap="round"
+                strokeLinejoin="round"
+              >
                 {media === "audio" ? (
                   <>
                     <path d="M9 18V5l11-2v13" />

@@ -104,5 +104,7 @@ function toRows(fields: FieldDescriptor[]): FieldDescriptor[][] {
 }
 
 function isShort(field: FieldDescriptor): boolean {
-  return field.kind === "text" || field.kind === "select" || field.kind === "boolean" || (field.kind === "number" && !field.slider);
+  return (
+    field.kind === "text" || field.kind === "select" || field.kind === "boolean" || (field.kind === "number" && !field.slider)
+  );
 }

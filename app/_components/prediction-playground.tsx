@@ -104,7 +104,11 @@ export function PredictionPlayground() {
   function startRun(formValues: FormValues, pickedFiles: Record<string, PickedFile | null>) {
     setDownloadError(null);
     setInputsNote(null);
-    const body = toRequestBody(fields, formValues, Object.fromEntries(Object.entries(pickedFiles).map(([name, picked]) => [name, picked?.file])));
+    const body = toRequestBody(
+      fields,
+      formValues,
+      Object.fromEntries(Object.entries(pickedFiles).map(([name, picked]) => [name, picked?.file])),
+    );
     void start(body, formValues);
     requestAnimationFrame(() => revealProgress(resultRef.current));
   }

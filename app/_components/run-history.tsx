@@ -24,7 +24,14 @@ const STATUS_LABEL: Record<string, string> = {
   canceled: "Canceled",
   aborted: "Aborted",
 };
-const STATUS_TONE: Record<string, string> = { starting: "active", processing: "active", succeeded: "success", failed: "danger", canceled: "neutral", aborted: "notice" };
+const STATUS_TONE: Record<string, string> = {
+  starting: "active",
+  processing: "active",
+  succeeded: "success",
+  failed: "danger",
+  canceled: "neutral",
+  aborted: "notice",
+};
 
 /** This browser's runs, newest first: open one, run it again, copy its inputs into the form, remove it. */
 export function RunHistory({ entries, openHandle, onOpen, onRunAgain, onCopyInputs, onRemove, busy }: RunHistoryProps) {
@@ -46,7 +53,12 @@ export function RunHistory({ entries, openHandle, onOpen, onRunAgain, onCopyInpu
       ) : (
         <ol className="history-list">
           {entries.map((entry) => (
-            <li key={entry.handle} className={`history-item${entry.handle === openHandle ? " history-item-open" : ""}`} data-testid="history-item" data-id={entry.id}>
+            <li
+              key={entry.handle}
+              className={`history-item${entry.handle === openHandle ? " history-item-open" : ""}`}
+              data-testid="history-item"
+              data-id={entry.id}
+            >
               <button
                 type="button"
                 className="history-open"
@@ -63,7 +75,9 @@ export function RunHistory({ entries, openHandle, onOpen, onRunAgain, onCopyInpu
                     <span className={`badge badge-${STATUS_TONE[entry.status] ?? "neutral"}`} data-testid="history-status">
                       {STATUS_LABEL[entry.status] ?? entry.status}
                     </span>
-                    {now !== null && <time dateTime={new Date(entry.createdAt).toISOString()}>{formatRunTime(entry.createdAt, now)}</time>}
+                    {now !== null && (
+                      <time dateTime={new Date(entry.createdAt).toISOString()}>{formatRunTime(entry.createdAt, now)}</time>
+                    )}
                     {entry.model && <span className="history-model">{entry.model}</span>}
                   </span>
                 </span>
@@ -71,10 +85,21 @@ export function RunHistory({ entries, openHandle, onOpen, onRunAgain, onCopyInpu
               <div className="history-actions">
                 {entry.values && (
                   <>
-                    <button type="button" className="button button-ghost button-small" onClick={() => onRunAgain(entry)} aria-disabled={busy} data-testid="history-run-again">
+                    <button
+                      type="button"
+                      className="button button-ghost button-small"
+                      onClick={() => onRunAgain(entry)}
+                      aria-disabled={busy}
+                      data-testid="history-run-again"
+                    >
                       Run again
                     </button>
-                    <button type="button" className="button button-ghost button-small" onClick={() => onCopyInputs(entry)} data-testid="history-copy-inputs">
+                    <button
+                      type="button"
+                      className="button button-ghost button-small"
+                      onClick={() => onCopyInputs(entry)}
+                      data-testid="history-copy-inputs"
+                    >
                       Copy inputs
                     </button>
                   </>
@@ -87,7 +112,16 @@ export function RunHistory({ entries, openHandle, onOpen, onRunAgain, onCopyInpu
                   title="Remove from the history"
                   data-testid="history-remove"
                 >
-                  <svg viewBox="0 0 24 24" width="16" height="16" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" aria-hidden="true">
+                  <svg
+                    viewBox="0 0 24 24"
+                    width="16"
+                    height="16"
+                    fill="none"
+                    stroke="currentColor"
+                    strokeWidth="2"
+                    strokeLinecap="round"
+                    aria-hidden="true"
+                  >
                     <path d="M6 6l12 12M18 6 6 18" />
                   </svg>
                 </button>
@@ -102,7 +136,9 @@ export function RunHistory({ entries, openHandle, onOpen, onRunAgain, onCopyInpu
 
 function Thumbnail({ entry }: { entry: HistoryEntry }) {
   const [broken, setBroken] = useState(false);
-  const image = entry.files.find((url) => !/\.(mp3|wav|ogg|oga|flac|m4a|aac|opus|mp4|webm|mov|mkv|ogv|m4v)$/i.test(url.split("?")[0]));
+  const image = entry.files.find(
+    (url) => !/\.(mp3|wav|ogg|oga|flac|m4a|aac|opus|mp4|webm|mov|mkv|ogv|m4v)$/i.test(url.split("?")[0]),
+  );
   if (image && !broken) {
     // Replicate's URLs expire after an hour (kept copies do not): a broken one falls back to the icon.
     return <img className="history-thumb" src={image} alt="" loading="lazy" onError={() => setBroken(true)} />;
@@ -117,7 +153,11 @@ function Thumbnail({ entry }: { entry: HistoryEntry }) {
 /** The run in a line: its prompt (or first text input), else its text output, else its id. */
 function describe(entry: HistoryEntry): string {
   const values = entry.values ?? {};
-  const text = (typeof values.prompt === "string" && values.prompt) || Object.values(values).find((value): value is string => typeof value === "string" && value.trim() !== "" && !value.startsWith("data:"));
+  const text =
+    (typeof values.prompt === "string" && values.prompt) ||
+    Object.values(values).find(
+      (value): value is string => typeof value === "string" && value.trim() !== "" && !value.startsWith("data:"),
+    );
   if (text) return text;
   if (entry.excerpt) return entry.excerpt;
   return entry.id;

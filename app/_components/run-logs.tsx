@@ -17,7 +17,10 @@ export function RunLogs({ logs }: { logs: string }) {
   return (
     <details className="logs" data-testid="logs">
       <summary>
-        Logs <span className="muted">({lines} {lines === 1 ? "line" : "lines"})</span>
+        Logs{" "}
+        <span className="muted">
+          ({lines} {lines === 1 ? "line" : "lines"})
+        </span>
       </summary>
       {/* biome-ignore lint/a11y/useSemanticElements: a <section> would not keep the log's line breaks and spacing as <pre> does. */}
       <pre

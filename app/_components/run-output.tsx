@@ -20,14 +20,25 @@ export function RunOutput({ view, streaming, onDownload, onDownloadAll, download
   const others = indexed.filter((file) => file.kind !== "image");
   const download = (file: { index: number }, label: string) =>
     onDownload && (
-      <DownloadButton label={label} busy={downloading.has(file.index)} onClick={() => onDownload(file.index)} testId={`download-${file.index}`} />
+      <DownloadButton
+        label={label}
+        busy={downloading.has(file.index)}
+        onClick={() => onDownload(file.index)}
+        testId={`download-${file.index}`}
+      />
     );
   return (
     <>
       {onDownloadAll && view.files.length > 1 && (
         <div className="output-toolbar">
           <span className="muted">{view.files.length} files</span>
-          <button type="button" className="button button-ghost button-small" onClick={onDownloadAll} disabled={downloading.size > 0} data-testid="download-all">
+          <button
+            type="button"
+            className="button button-ghost button-small"
+            onClick={onDownloadAll}
+            disabled={downloading.size > 0}
+            data-testid="download-all"
+          >
             <DownloadIcon />
             Download all
           </button>
@@ -69,7 +80,15 @@ export function RunOutput({ view, streaming, onDownload, onDownloadAll, download
 
 function DownloadButton({ label, busy, onClick, testId }: { label: string; busy: boolean; onClick: () => void; testId: string }) {
   return (
-    <button type="button" className="button button-ghost button-small output-download" onClick={onClick} disabled={busy} aria-label={label} title={label} data-testid={testId}>
+    <button
+      type="button"
+      className="button button-ghost button-small output-download"
+      onClick={onClick}
+      disabled={busy}
+      aria-label={label}
+      title={label}
+      data-testid={testId}
+    >
       {busy ? <span className="spinner spinner-small" aria-hidden="true" /> : <DownloadIcon />}
       <span aria-hidden="true">Download</span>
     </button>
@@ -78,7 +97,17 @@ function DownloadButton({ label, busy, onClick, testId }: { label: string; busy:
 
 function DownloadIcon() {
   return (
-    <svg viewBox="0 0 24 24" width="16" height="16" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+    <svg
+      viewBox="0 0 24 24"
+      width="16"
+      height="16"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="2"
+      strokeLinecap="round"
+      strokeLinejoin="round"
+      aria-hidden="true"
+    >
       <path d="M12 4v11" />
       <path d="m7 10 5 5 5-5" />
       <path d="M5 20h14" />
@@ -112,15 +141,32 @@ function fileName(url: string): string {
 const PLACEHOLDER_TEXT: Record<OutputKind, { idle: string; running: string }> = {
   text: { idle: "Run a prompt to see the model's reply here.", running: "The reply appears here as the model writes it." },
   files: { idle: "Run a prompt to see the output here.", running: "The output appears here as soon as the model sends it." },
-  json: { idle: "Run a prompt to see the model's answer here.", running: "The answer appears here as soon as the model sends it." },
+  json: {
+    idle: "Run a prompt to see the model's answer here.",
+    running: "The answer appears here as soon as the model sends it.",
+  },
   unknown: { idle: "Run a prompt to see the output here.", running: "The output appears here as soon as the model sends it." },
 };
 
 /** What the output area shows before anything arrives, drawn for the model's kind of output. */
 export function OutputPlaceholder({ running, kind }: { running: boolean; kind: OutputKind }) {
   return (
-    <div className={`output-placeholder output-placeholder-${kind}${running ? " output-placeholder-running" : ""}`} data-testid="output-placeholder" data-kind={kind}>
-      <svg viewBox="0 0 24 24" width="28" height="28" fill="none" stroke="currentColor" strokeWidth="1.5" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+    <div
+      className={`output-placeholder output-placeholder-${kind}${running ? " output-placeholder-running" : ""}`}
+      data-testid="output-placeholder"
+      data-kind={kind}
+    >
+      <svg
+        viewBox="0 0 24 24"
+        width="28"
+        height="28"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="1.5"
+        strokeLinecap="round"
+        strokeLinejoin="round"
+        aria-hidden="true"
+      >
         {kind === "text" ? (
           <>
             <path d="M4 6h16" />

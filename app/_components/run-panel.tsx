@@ -69,7 +69,9 @@ export function RunPanel(props: RunPanelProps) {
       {(running || state.progress) && <RunProgress progress={state.progress} running={running} />}
       {report?.kind === "unauthorized" && accessKeyPrompt}
       {quietCancel && <CanceledNote detail={report.detail} />}
-      {report && report.kind !== "succeeded" && report.kind !== "unauthorized" && !quietCancel && <RunError report={report} unplacedFields={unplacedFields} />}
+      {report && report.kind !== "succeeded" && report.kind !== "unauthorized" && !quietCancel && (
+        <RunError report={report} unplacedFields={unplacedFields} />
+      )}
       {succeeded && report.notice && (
         <div className="callout callout-notice" role="status" data-testid="run-notice">
           <p className="callout-detail">{report.notice}</p>
@@ -119,7 +121,8 @@ function WhatRan({ state, prediction, simulated }: { state: RunState; prediction
   const version = shortVersion(prediction?.version);
   const page = prediction ? replicatePageUrl(prediction, simulated) : null;
   const facts: { label: string; value: ReactNode; testId?: string }[] = [];
-  if (state.predictionId) facts.push({ label: "Prediction", value: <code data-testid="prediction-id">{state.predictionId}</code> });
+  if (state.predictionId)
+    facts.push({ label: "Prediction", value: <code data-testid="prediction-id">{state.predictionId}</code> });
   if (prediction?.model) {
     facts.push({
       label: "Model",
@@ -179,7 +182,8 @@ function RunInputs({ input }: { input: Record<string, unknown> }) {
 
 function shortValue(value: unknown): string {
   const text = typeof value === "string" ? value : JSON.stringify(value);
-  if (typeof value === "string" && value.startsWith("data:")) return `${value.slice(0, value.indexOf(",") + 1)}… (${Math.round(value.length / 1.37 / 1024)} KB)`;
+  if (typeof value === "string" && value.startsWith("data:"))
+    return `${value.slice(0, value.indexOf(",") + 1)}… (${Math.round(value.length / 1.37 / 1024)} KB)`;
   return text.length > 300 ? `${text.slice(0, 299)}…` : text;
 }
 

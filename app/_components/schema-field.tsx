@@ -143,7 +143,12 @@ export function SchemaField({ field, values, onChange, file, onFileChange, error
               {...aria}
             />
             {isSeed(field) && (
-              <button type="button" className="button button-ghost" onClick={() => set(String(randomSeed()))} data-testid={`${name}-random`}>
+              <button
+                type="button"
+                className="button button-ghost"
+                onClick={() => set(String(randomSeed()))}
+                data-testid={`${name}-random`}
+              >
                 Random
               </button>
             )}
@@ -151,8 +156,17 @@ export function SchemaField({ field, values, onChange, file, onFileChange, error
         );
       case "select":
         return (
-          <select id={id} name={name} value={value} onChange={(event) => set(event.target.value)} data-testid={`${name}-select`} {...aria}>
-            {field.default === undefined && <option value="">{field.required ? "Choose…" : field.presetsOnly ? "None" : "—"}</option>}
+          <select
+            id={id}
+            name={name}
+            value={value}
+            onChange={(event) => set(event.target.value)}
+            data-testid={`${name}-select`}
+            {...aria}
+          >
+            {field.default === undefined && (
+              <option value="">{field.required ? "Choose…" : field.presetsOnly ? "None" : "—"}</option>
+            )}
             {field.options.map((option) => (
               <option key={String(option)} value={String(option)}>
                 {field.presetsOnly ? labelOf(String(option)) : String(option)}

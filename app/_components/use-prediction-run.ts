@@ -2,7 +2,12 @@
 
 import { useCallback, useEffect, useReducer, useRef } from "react";
 import { describeAnswer, describeCancelAnswer, describeRequestFailure, type RunReport } from "@/lib/browser/run-report";
-import { startPredictionSession, type PredictionSession, type SessionEnd, type SessionPlan } from "@/lib/browser/prediction-session";
+import {
+  startPredictionSession,
+  type PredictionSession,
+  type SessionEnd,
+  type SessionPlan,
+} from "@/lib/browser/prediction-session";
 import { withHandle } from "@/lib/browser/prediction-url";
 import type { FormValues } from "@/lib/browser/form-schema";
 import type { RunRequestBody } from "@/lib/browser/route-types";
@@ -27,7 +32,11 @@ export function usePredictionRun(getHeaders: () => Record<string, string>) {
     const headers = getHeadersRef.current();
     const keySent = "Authorization" in headers;
     const now = Date.now();
-    dispatch(plan.kind === "start" ? { type: "start", body: plan.body, values: known.values, now } : { type: "attach", now, startedAt: known.startedAt });
+    dispatch(
+      plan.kind === "start"
+        ? { type: "start", body: plan.body, values: known.values, now }
+        : { type: "attach", now, startedAt: known.startedAt },
+    );
     let handle = plan.kind === "attach" ? plan.handle : null;
     const session = startPredictionSession(plan, {
       headers,

@@ -6,8 +6,7 @@ export function directWay(context: WayContext): RunningWay {
   return {
     name: "direct",
     pid: null,
-    call: (caller, prompt) =>
-      caller.post(url, { input: { prompt } }, { authorization: `Bearer ${BENCH_TOKEN}`, prefer: "wait" }),
+    call: (caller, prompt) => caller.post(url, { input: { prompt } }, { authorization: `Bearer ${BENCH_TOKEN}`, prefer: "wait" }),
     stop: async () => {},
   };
 }

@@ -7,11 +7,18 @@ import { NEXT_BIN, nodeFlags, PROJECT_ROOT, servingEnv, type RunningWay, type Wa
  * and every answer carries the RateLimit headers. Set beside `route` to show what the guard adds.
  */
 export function startRouteBudgetWay(context: WayContext): Promise<RunningWay> {
-  return startRouteWay(context, "route-budget", { REPLICATE_BUDGET_PER_CALLER: "100000000s/day", REPLICATE_BUDGET_TOTAL: "100000000s/day" });
+  return startRouteWay(context, "route-budget", {
+    REPLICATE_BUDGET_PER_CALLER: "100000000s/day",
+    REPLICATE_BUDGET_TOTAL: "100000000s/day",
+  });
 }
 
 /** This project's route, `next start` of the production build, called over HTTP. */
-export async function startRouteWay(context: WayContext, name: "route" | "route-budget" = "route", extra: Record<string, string> = {}): Promise<RunningWay> {
+export async function startRouteWay(
+  context: WayContext,
+  name: "route" | "route-budget" = "route",
+  extra: Record<string, string> = {},
+): Promise<RunningWay> {
   const origin = `http://127.0.0.1:${context.port}`;
   const service = await startService({
     name: "next start (route)",
@@ -20,7 +27,11 @@ export async function startRouteWay(context: WayContext, name: "route" | "route-
     cwd: PROJECT_ROOT,
     // The cap must outlast the rate-limited crowd, where creates queue for a minute or more.
     // Headroom over the default in-flight cap (1000): the crowd is exactly 1000 at once.
-    env: servingEnv(context, { REPLICATE_TIMEOUT_SECONDS: String(context.capSeconds), REPLICATE_MAX_IN_FLIGHT: "2000", ...extra }),
+    env: servingEnv(context, {
+      REPLICATE_TIMEOUT_SECONDS: String(context.capSeconds),
+      REPLICATE_MAX_IN_FLIGHT: "2000",
+      ...extra,
+    }),
     origin,
   });
   return {

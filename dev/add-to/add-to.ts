@@ -95,7 +95,12 @@ export function planAddTo(root: string, dir: string, options: { page?: string } 
   const placed = placeFiles(root, walk.files, { target, pagePath });
   if (pagePath && existsSync(path.join(root, PAGE_STYLES))) {
     const styles = path.posix.join(target.appDir, pagePath, PAGE_STYLES_COPY);
-    placed.push({ source: PAGE_STYLES, destination: styles, text: readFileSync(path.join(root, PAGE_STYLES), "utf8"), adapted: [] });
+    placed.push({
+      source: PAGE_STYLES,
+      destination: styles,
+      text: readFileSync(path.join(root, PAGE_STYLES), "utf8"),
+      adapted: [],
+    });
     const page = placed.find((file) => file.source === PAGE)!;
     page.text = `import "./${PAGE_STYLES_COPY}";\n${page.text}`;
     page.adapted.push(`imports ${PAGE_STYLES_COPY} (this project's root layout styles)`);
@@ -124,13 +129,17 @@ export function planAddTo(root: string, dir: string, options: { page?: string } 
     status: (env.added.length === 0 ? "same" : existsSync(envFile) ? "differs" : "new") as FileStatus,
   };
 
-  const userFiles = files.filter((file) => USER_FILES.some((pattern) => pattern.test(file.source))).map((file) => file.destination);
+  const userFiles = files
+    .filter((file) => USER_FILES.some((pattern) => pattern.test(file.source)))
+    .map((file) => file.destination);
   return { target, files, dependencies, packageJson, envExample, userFiles, theirInstrumentation };
 }
 
 /** The app's own instrumentation file (where Next looks: beside app/), unless it is this project's as add-to writes it. */
 function instrumentationOf(root: string, dir: string, target: TargetApp, pagePath: string | undefined): string | null {
-  const theirs = INSTRUMENTATION_NAMES.map((name) => path.posix.join(target.codeRoot, name)).find((file) => existsSync(path.join(dir, file)));
+  const theirs = INSTRUMENTATION_NAMES.map((name) => path.posix.join(target.codeRoot, name)).find((file) =>
+    existsSync(path.join(dir, file)),
+  );
   if (!theirs || !existsSync(path.join(root, INSTRUMENTATION))) return theirs ?? null;
   const [ours] = placeFiles(root, [INSTRUMENTATION], { target, pagePath });
   return theirs === ours.destination && readFileSync(path.join(dir, theirs), "utf8") === ours.text ? null : theirs;
@@ -149,15 +158,15 @@ export function runAddTo(argv: string[], io: AddToIo, root: string): number {
     io.stderr(`${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  if (args.values.help) return io.stdout(USAGE), 0;
-  if (args.positionals.length !== 1) return io.stderr(USAGE), 2;
+  if (args.values.help) return (io.stdout(USAGE), 0);
+  if (args.positionals.length !== 1) return (io.stderr(USAGE), 2);
   const dir = path.resolve(io.cwd, args.positionals[0]);
 
   let plan: AddToPlan;
   try {
     plan = planAddTo(root, dir, { page: args.values.page });
   } catch (error) {
-    if (error instanceof AddToRefusal) return io.stderr(`add-to: ${error.message}`), 1;
+    if (error instanceof AddToRefusal) return (io.stderr(`add-to: ${error.message}`), 1);
     throw error;
   }
   const shown = path.relative(io.cwd, dir) || ".";
@@ -170,7 +179,9 @@ export function runAddTo(argv: string[], io: AddToIo, root: string): number {
   }
   const writes: PlannedWrite[] = [...plan.files, plan.packageJson, plan.envExample].filter((write) => write.status !== "same");
   if (writes.length === 0) {
-    io.stdout(`Nothing to do: ${shown} already has the route as this project has it (${plan.files.length} files, its packages and variables).`);
+    io.stdout(
+      `Nothing to do: ${shown} already has the route as this project has it (${plan.files.length} files, its packages and variables).`,
+    );
     return 0;
   }
   for (const write of writes) {
@@ -188,7 +199,10 @@ function report(plan: AddToPlan, shown: string, io: AddToIo): void {
   const overwritten = files.filter((file) => file.status === "differs");
   const byFolder = new Map<string, number>();
   for (const file of created) {
-    const folder = file.destination.split("/").slice(0, file.destination.startsWith(target.appDir) ? target.appDir.split("/").length + 1 : target.codeRoot ? 3 : 2).join("/");
+    const folder = file.destination
+      .split("/")
+      .slice(0, file.destination.startsWith(target.appDir) ? target.appDir.split("/").length + 1 : target.codeRoot ? 3 : 2)
+      .join("/");
     byFolder.set(folder, (byFolder.get(folder) ?? 0) + 1);
   }
   io.stdout(`Added the Replicate route to ${shown}:`);
@@ -196,22 +210,30 @@ function report(plan: AddToPlan, shown: string, io: AddToIo): void {
     io.stdout(`  ${created.length} new files: ${[...byFolder].map(([folder, count]) => `${folder}/ (${count})`).join(", ")}`);
   }
   for (const file of overwritten) io.stdout(`  overwrote ${file.destination} (--force)`);
-  const imports = target.alias ? `imports through its alias ${target.alias}` : "imports written relative (no tsconfig alias names its code folder)";
+  const imports = target.alias
+    ? `imports through its alias ${target.alias}`
+    : "imports written relative (no tsconfig alias names its code folder)";
   if (files.length > 0) io.stdout(`  ${imports}`);
   // One line per adaptation, naming the files it was made in.
   const notes = new Map<string, string[]>();
-  for (const file of files) for (const note of file.adapted) if (file.status !== "same") notes.set(note, [...(notes.get(note) ?? []), file.destination]);
+  for (const file of files)
+    for (const note of file.adapted) if (file.status !== "same") notes.set(note, [...(notes.get(note) ?? []), file.destination]);
   for (const [note, where] of notes) io.stdout(`  ${where.join(", ")}: ${note}`);
   for (const change of dependencies.added) io.stdout(`  package.json: added ${change.name} ${change.to} to ${change.section}`);
   for (const change of dependencies.changed) {
     io.stdout(`  package.json: changed ${change.name} from ${change.from} to ${change.to} (the route needs ${change.to})`);
   }
-  for (const { name, range } of dependencies.unchecked) io.stdout(`  package.json: kept ${name} ${range} (not a version range: check it meets this project's)`);
+  for (const { name, range } of dependencies.unchecked)
+    io.stdout(`  package.json: kept ${name} ${range} (not a version range: check it meets this project's)`);
   if (plan.theirInstrumentation) {
-    io.stdout(`  kept your ${plan.theirInstrumentation}: for the route's OpenTelemetry spans, see this project's ${INSTRUMENTATION}`);
+    io.stdout(
+      `  kept your ${plan.theirInstrumentation}: for the route's OpenTelemetry spans, see this project's ${INSTRUMENTATION}`,
+    );
   }
   if (envExample.added.length > 0) {
-    io.stdout(`  .env.example: ${envExample.status === "new" ? "created with" : "appended"} ${envExample.added.length} variables (${envExample.added[0]}…)`);
+    io.stdout(
+      `  .env.example: ${envExample.status === "new" ? "created with" : "appended"} ${envExample.added.length} variables (${envExample.added[0]}…)`,
+    );
   }
   const schema = files.find((file) => file.source === "app/api/ai/replicate/schema.ts")?.destination;
   io.stdout("");
@@ -224,12 +246,17 @@ function report(plan: AddToPlan, shown: string, io: AddToIo): void {
     io.stdout(`     npm run model -- owner/name --out ${path.join(plan.target.dir, schema)}`);
     if (target.alias !== "@/") {
       const to = target.alias ?? "a relative path";
-      io.stdout(`     then in that file replace the "@/lib/" of its imports by ${target.alias ? `"${to}lib/"` : to} (this app's way to name lib/).`);
+      io.stdout(
+        `     then in that file replace the "@/lib/" of its imports by ${target.alias ? `"${to}lib/"` : to} (this app's way to name lib/).`,
+      );
     }
   }
   io.stdout(`  4. Edit to taste: ${plan.userFiles.join(", ")}.`);
-  io.stdout(`  5. npm run dev, then POST /api/ai/replicate (docs/http-api.md in this project)${plan.files.some((f) => f.source === PAGE) ? `, or open the demo page at /${pageUrl(plan)}` : ""}.`);
-  if (target.cacheComponents) io.stdout("  This app has Cache Components on: the copied routes leave out the segment config it refuses.");
+  io.stdout(
+    `  5. npm run dev, then POST /api/ai/replicate (docs/http-api.md in this project)${plan.files.some((f) => f.source === PAGE) ? `, or open the demo page at /${pageUrl(plan)}` : ""}.`,
+  );
+  if (target.cacheComponents)
+    io.stdout("  This app has Cache Components on: the copied routes leave out the segment config it refuses.");
 }
 
 function pageUrl(plan: AddToPlan): string {

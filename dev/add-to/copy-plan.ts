@@ -78,7 +78,9 @@ export function placeFiles(root: string, files: string[], placement: Placement):
       const dropped = [...text.matchAll(REFUSED_WITH_CACHE_COMPONENTS)].map((match) => match[1]);
       if (dropped.length > 0) {
         text = text.replace(REFUSED_WITH_CACHE_COMPONENTS, "");
-        adapted.push(`dropped \`${dropped.join("`, `")}\` (this app's Cache Components refuses them; the routes stay on Node.js and dynamic)`);
+        adapted.push(
+          `dropped \`${dropped.join("`, `")}\` (this app's Cache Components refuses them; the routes stay on Node.js and dynamic)`,
+        );
       }
     }
     return { source, destination, text, adapted };

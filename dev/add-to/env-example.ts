@@ -16,7 +16,10 @@ const SECTION = /^# -{2,}/;
 /** `theirs` with the missing variables of `ours` appended, and their names; `theirs` itself when none is missing. */
 export function appendMissingVariables(theirs: string, ours: string): { text: string; added: string[] } {
   const present = variablesIn(theirs);
-  const blocks = ours.split(/\n[ \t]*\n/).map((block) => block.trim()).filter(Boolean);
+  const blocks = ours
+    .split(/\n[ \t]*\n/)
+    .map((block) => block.trim())
+    .filter(Boolean);
   const kept: string[] = [];
   const added: string[] = [];
   let section: string | null = null;

@@ -44,7 +44,13 @@ export function packageOf(specifier: string): string | null {
 
 /** Whether an import names a file of the project rather than a package. */
 export function isProjectSpecifier(specifier: string): boolean {
-  return specifier.startsWith("@/") || specifier.startsWith("./") || specifier.startsWith("../") || specifier === "." || specifier === "..";
+  return (
+    specifier.startsWith("@/") ||
+    specifier.startsWith("./") ||
+    specifier.startsWith("../") ||
+    specifier === "." ||
+    specifier === ".."
+  );
 }
 
 /** The project file (relative to `root`) that `specifier`, imported from `fromFile`, names; throws when none does. */

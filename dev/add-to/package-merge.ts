@@ -44,7 +44,8 @@ export function mergeDependencies(theirs: PackageJson, ours: PackageJson, packag
     return ourRange(ours, types) ? [name, types] : [name];
   });
   for (const group of LOCKSTEP) {
-    if (wanted.some((name) => group.includes(name))) wanted.push(...group.filter((name) => !wanted.includes(name) && ourRange(ours, name)));
+    if (wanted.some((name) => group.includes(name)))
+      wanted.push(...group.filter((name) => !wanted.includes(name) && ourRange(ours, name)));
   }
   for (const name of wanted) {
     const our = ourRange(ours, name);

@@ -32,8 +32,12 @@ export function inspectTarget(dir: string): TargetApp {
   if (!isDir(dir)) throw new AddToRefusal(`${dir} is not a folder.`);
   const pkgFile = path.join(dir, "package.json");
   if (!existsSync(pkgFile)) throw new AddToRefusal(`${dir} has no package.json: give the folder of a Next.js app.`);
-  const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
-  if (!pkg.dependencies?.next && !pkg.devDependencies?.next) throw new AddToRefusal(`${dir} does not depend on next: it is not a Next.js app.`);
+  const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as {
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
+  if (!pkg.dependencies?.next && !pkg.devDependencies?.next)
+    throw new AddToRefusal(`${dir} does not depend on next: it is not a Next.js app.`);
 
   const codeRoot = isDir(path.join(dir, "src/app")) ? "src" : isDir(path.join(dir, "app")) ? "" : null;
   if (codeRoot === null) {
@@ -46,7 +50,9 @@ export function inspectTarget(dir: string): TargetApp {
     );
   }
   if (!existsSync(path.join(dir, "tsconfig.json"))) {
-    throw new AddToRefusal(`${dir} has no tsconfig.json: the route is TypeScript (run \`npx tsc --init\` or add TypeScript to the app first).`);
+    throw new AddToRefusal(
+      `${dir} has no tsconfig.json: the route is TypeScript (run \`npx tsc --init\` or add TypeScript to the app first).`,
+    );
   }
   return {
     dir,
@@ -67,7 +73,8 @@ export function aliasOf(dir: string, codeRoot: string): string | null {
   const wanted = path.resolve(dir, codeRoot);
   for (const [pattern, targets] of Object.entries(options.paths ?? {})) {
     if (!pattern.endsWith("/*") || !Array.isArray(targets)) continue;
-    if (targets.some((target) => target.endsWith("/*") && path.resolve(base, target.slice(0, -2)) === wanted)) return pattern.slice(0, -1);
+    if (targets.some((target) => target.endsWith("/*") && path.resolve(base, target.slice(0, -2)) === wanted))
+      return pattern.slice(0, -1);
   }
   return null;
 }
@@ -78,4 +85,3 @@ function hasCacheComponents(dir: string): boolean {
   // A text test, not an import: the config may need the app's own packages to load.
   return /\bcacheComponents\s*:\s*true\b/.test(readFileSync(config, "utf8"));
 }
-

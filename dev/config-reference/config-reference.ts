@@ -127,7 +127,11 @@ function defaultText(name: string, value: unknown): string | undefined {
 }
 
 function byteSize(bytes: number): string {
-  for (const [unit, size] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
+  for (const [unit, size] of [
+    ["GiB", 1024 ** 3],
+    ["MiB", 1024 ** 2],
+    ["KiB", 1024],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return ` (${bytes / size} ${unit})`;
   }
   return "";
@@ -199,9 +203,7 @@ export function configurationMarkdown(): string {
       "",
       "| variable | meaning | default | accepts |",
       "| --- | --- | --- | --- |",
-      ...rows.map((v) =>
-        `| \`${v.name}\` | ${cell(v.description)} | ${defaultCell(v)} | ${v.accepts ?? ""} |`,
-      ),
+      ...rows.map((v) => `| \`${v.name}\` | ${cell(v.description)} | ${defaultCell(v)} | ${v.accepts ?? ""} |`),
     );
   }
   lines.push(
@@ -225,7 +227,8 @@ export function configurationMarkdown(): string {
 function defaultCell(variable: Variable): string {
   if (variable.required) return "**required**";
   if (variable.defaultValue === undefined) return "unset";
-  const size = /^\d+$/.test(variable.defaultValue) && variable.name.endsWith("_BYTES") ? byteSize(Number(variable.defaultValue)) : "";
+  const size =
+    /^\d+$/.test(variable.defaultValue) && variable.name.endsWith("_BYTES") ? byteSize(Number(variable.defaultValue)) : "";
   return `\`${cell(variable.defaultValue)}\`${size}`;
 }
 
@@ -268,7 +271,8 @@ export function envExample(): string {
     const header = `# ---- ${section.title} `;
     out.push("", header.padEnd(WIDTH, "-"));
     for (const v of variables.filter((variable) => variable.section === section.title)) {
-      const size = v.defaultValue && /^\d+$/.test(v.defaultValue) && v.name.endsWith("_BYTES") ? byteSize(Number(v.defaultValue)) : "";
+      const size =
+        v.defaultValue && /^\d+$/.test(v.defaultValue) && v.name.endsWith("_BYTES") ? byteSize(Number(v.defaultValue)) : "";
       const facts = [
         v.required ? "Required." : v.defaultValue === undefined ? "" : `Default: ${v.defaultValue}${size}.`,
         v.accepts ? `Accepts: ${v.accepts}.` : "",

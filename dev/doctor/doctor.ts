@@ -13,7 +13,13 @@ import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import { text as readText } from "node:stream/consumers";
 import { z } from "zod";
-import { fetchDeploymentVersion, fetchModelVersion, ModelLookupError, parseModelRef, type FetchedVersion } from "@/dev/fit-model/fetch-schema";
+import {
+  fetchDeploymentVersion,
+  fetchModelVersion,
+  ModelLookupError,
+  parseModelRef,
+  type FetchedVersion,
+} from "@/dev/fit-model/fetch-schema";
 import { parseGeneratedFrom, type GeneratedFrom } from "@/dev/fit-model/generated-from";
 import { parseConfig, parseGuardConfig, secretValues, type Config } from "@/lib/server/config";
 import { configWithEngine } from "@/lib/server/engine";
@@ -128,7 +134,12 @@ async function checkToken(config: Config, report: Report): Promise<string | null
         "token",
         `Replicate refused REPLICATE_API_TOKEN (${problem.status}: ${problem.detail}). Create a token at https://replicate.com/account/api-tokens and put it in .env.local.`,
       );
-    else report("fail", "token", `GET ${config.baseUrl}/account failed (${describe(error)}). Check your network and REPLICATE_API_BASE_URL.`);
+    else
+      report(
+        "fail",
+        "token",
+        `GET ${config.baseUrl}/account failed (${describe(error)}). Check your network and REPLICATE_API_BASE_URL.`,
+      );
     return null;
   }
 }
@@ -146,7 +157,11 @@ async function checkTarget(config: Config, options: DoctorOptions, report: Repor
   try {
     if (target.kind === "deployment") {
       const fetched = await fetchDeploymentVersion(target, lookup);
-      report("ok", "model", `the deployment ${fetched.deployment} runs ${fetched.owner}/${fetched.name}:${short(fetched.version)}.`);
+      report(
+        "ok",
+        "model",
+        `the deployment ${fetched.deployment} runs ${fetched.owner}/${fetched.name}:${short(fetched.version)}.`,
+      );
       return { setting, fetched };
     }
     if (target.kind === "model") {
@@ -228,11 +243,23 @@ async function checkWebhook(config: Config, report: Report): Promise<void> {
   }
   const url = new URL(config.webhookUrl);
   if (url.protocol !== "https:") {
-    report("fail", "webhook url", `REPLICATE_WEBHOOK_URL is ${url.protocol.slice(0, -1)}: Replicate should post to https. Use the app's public https origin.`);
+    report(
+      "fail",
+      "webhook url",
+      `REPLICATE_WEBHOOK_URL is ${url.protocol.slice(0, -1)}: Replicate should post to https. Use the app's public https origin.`,
+    );
   } else if (isPrivateHost(url.hostname)) {
-    report("fail", "webhook url", `REPLICATE_WEBHOOK_URL names ${url.hostname}, which Replicate cannot reach: use the app's public origin (or leave it unset to poll).`);
+    report(
+      "fail",
+      "webhook url",
+      `REPLICATE_WEBHOOK_URL names ${url.hostname}, which Replicate cannot reach: use the app's public origin (or leave it unset to poll).`,
+    );
   } else {
-    report("ok", "webhook url", `${url.origin} is https and looks public (whether Replicate reaches it is seen on the first delivery).`);
+    report(
+      "ok",
+      "webhook url",
+      `${url.origin} is https and looks public (whether Replicate reaches it is seen on the first delivery).`,
+    );
   }
 }
 
@@ -244,7 +271,9 @@ function isPrivateHost(host: string): boolean {
   const octets = name.split(".").map(Number);
   if (octets.length !== 4 || octets.some((octet) => !Number.isInteger(octet))) return false;
   const [a, b] = octets;
-  return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+  return (
+    a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)
+  );
 }
 
 // ---- Redis -------------------------------------------------------------------------------------
@@ -295,7 +324,11 @@ async function persistence(redis: RedisConnection): Promise<[Verdict, string, st
   if (aof === "1") return ["ok", "redis persistence", "append-only file on: records survive a restart."];
   if (save) return ["ok", "redis persistence", `snapshots on (save ${save}): records survive a restart, bar the last minutes.`];
   if (save === null)
-    return ["warn", "redis persistence", "could not tell whether Redis persists (CONFIG is refused, as on many managed servers): check your provider's settings."];
+    return [
+      "warn",
+      "redis persistence",
+      "could not tell whether Redis persists (CONFIG is refused, as on many managed servers): check your provider's settings.",
+    ];
   return [
     "warn",
     "redis persistence",
@@ -317,22 +350,37 @@ async function checkStorage(env: DoctorOptions["env"], report: Report): Promise<
   const key = `doctor-probe/${randomUUID()}.txt`;
   const content = `npm run doctor probe ${new Date().toISOString()}`;
   try {
-    await storage.store.put(key, Readable.from([Buffer.from(content)]), { contentType: "text/plain", size: Buffer.byteLength(content) });
+    await storage.store.put(key, Readable.from([Buffer.from(content)]), {
+      contentType: "text/plain",
+      size: Buffer.byteLength(content),
+    });
   } catch (error) {
-    report("fail", "storage", `cannot write to ${where} (${describe(error)}). Fix its permissions or credentials, or set OUTPUT_STORAGE=off.`);
+    report(
+      "fail",
+      "storage",
+      `cannot write to ${where} (${describe(error)}). Fix its permissions or credentials, or set OUTPUT_STORAGE=off.`,
+    );
     return;
   }
   try {
     const body = await storage.store.read(key);
     const back = body ? await readText(body) : null;
     if (back !== content) {
-      report("fail", "storage", `a probe written to ${where} reads back ${back === null ? "as missing" : "changed"}: check OUTPUT_STORAGE's settings.`);
+      report(
+        "fail",
+        "storage",
+        `a probe written to ${where} reads back ${back === null ? "as missing" : "changed"}: check OUTPUT_STORAGE's settings.`,
+      );
       return;
     }
     await storage.store.delete(key);
     report("ok", "storage", `${storage.kind}: wrote, read back and deleted a probe in ${where}.`);
   } catch (error) {
-    report("fail", "storage", `a probe in ${where} could not be read back or deleted (${describe(error)}): check the permissions.`);
+    report(
+      "fail",
+      "storage",
+      `a probe in ${where} could not be read back or deleted (${describe(error)}): check the permissions.`,
+    );
   }
 }
 
@@ -341,21 +389,30 @@ async function checkStorage(env: DoctorOptions["env"], report: Report): Promise<
 async function runOnePrediction(config: Config, options: DoctorOptions, report: Report): Promise<void> {
   const example = exampleInput(options.schema);
   if ("missing" in example) {
-    report("fail", "run", `schema.ts gives no example for ${example.missing.join(", ")}: add .meta({ examples: [...] }) to each.`);
+    report(
+      "fail",
+      "run",
+      `schema.ts gives no example for ${example.missing.join(", ")}: add .meta({ examples: [...] }) to each.`,
+    );
     return;
   }
   let input: Record<string, unknown>;
   try {
     input = options.schema.toModelInput(options.schema.requestBodySchema.parse(example.body) as never);
   } catch (error) {
-    report("fail", "run", `schema.ts refuses its own example ${JSON.stringify(example.body)} (${describe(error)}): fix its examples.`);
+    report(
+      "fail",
+      "run",
+      `schema.ts refuses its own example ${JSON.stringify(example.body)} (${describe(error)}): fix its examples.`,
+    );
     return;
   }
   options.print(`Running one prediction on ${describeTarget(config)} with ${JSON.stringify(example.body)}: Replicate bills it.`);
   try {
     const { prediction } = await runPrediction(config, input, { receivedAt: Date.now() });
     const predictTime = prediction.metrics?.predict_time;
-    const billed = typeof predictTime === "number" ? `${predictTime.toFixed(2)} s of predict time billed` : "no predict time reported";
+    const billed =
+      typeof predictTime === "number" ? `${predictTime.toFixed(2)} s of predict time billed` : "no predict time reported";
     const verdict: Verdict = prediction.status === "succeeded" ? "ok" : "fail";
     const why = prediction.status === "failed" && prediction.error ? `: ${String(prediction.error)}` : "";
     report(verdict, "run", `prediction ${prediction.id} ${prediction.status}${why} (${billed}).`);

@@ -75,14 +75,13 @@ async function fitModel(argv: string[], io: CliIo): Promise<void> {
   const ref = args.model ? parseFitTarget(args.model) : configuredTarget(io.env);
   const token = io.env.REPLICATE_API_TOKEN?.trim();
   if (!token) {
-    throw new ModelLookupError(
-      `REPLICATE_API_TOKEN is not set: put it in ${ENV_FILE} (see .env.example) or in the environment.`,
-    );
+    throw new ModelLookupError(`REPLICATE_API_TOKEN is not set: put it in ${ENV_FILE} (see .env.example) or in the environment.`);
   }
   const baseUrl = io.env.REPLICATE_API_BASE_URL?.trim() || DEFAULT_BASE_URL;
 
   const options = { baseUrl, token, fetch: io.fetch };
-  const fetched = "deployment" in ref ? await fetchDeploymentVersion(ref.deployment, options) : await fetchModelVersion(ref, options);
+  const fetched =
+    "deployment" in ref ? await fetchDeploymentVersion(ref.deployment, options) : await fetchModelVersion(ref, options);
   const model = `${fetched.owner}/${fetched.name}`;
   const generated = generateSchemaFile({
     model,
@@ -125,8 +124,7 @@ function parseCliArgs(argv: string[]): { model?: string; out?: string; writeEnv:
       allowPositionals: true,
       options: { out: { type: "string" }, "write-env": { type: "boolean" }, help: { type: "boolean", short: "h" } },
     });
-    if (positionals.length > 1)
-      throw new UsageError(`One model at a time, got ${positionals.length}: ${positionals.join(" ")}.`);
+    if (positionals.length > 1) throw new UsageError(`One model at a time, got ${positionals.length}: ${positionals.join(" ")}.`);
     return {
       model: positionals[0],
       out: values.out,

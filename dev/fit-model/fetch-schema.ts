@@ -91,8 +91,13 @@ export async function fetchDeploymentVersion(ref: DeploymentRef["deployment"], o
   const model = typeof release?.model === "string" ? release.model : "";
   const version = typeof release?.version === "string" ? release.version : "";
   if (!release || !model || !version)
-    throw new ModelLookupError(`The deployment ${label} has no current release naming a model and version: create a release on replicate.com first.`);
-  const fetched = await fetchModelVersion(parseModelRef(`${model}:${version}`, `The deployment's current release (${model}:${version})`), options);
+    throw new ModelLookupError(
+      `The deployment ${label} has no current release naming a model and version: create a release on replicate.com first.`,
+    );
+  const fetched = await fetchModelVersion(
+    parseModelRef(`${model}:${version}`, `The deployment's current release (${model}:${version})`),
+    options,
+  );
   return { ...fetched, deployment: label };
 }
 
@@ -112,9 +117,7 @@ export async function fetchModelVersion(ref: ModelRef, options: FetchOptions): P
   const id = typeof version.id === "string" ? version.id : ref.version;
   if (!id) throw new ModelLookupError(`Replicate's answer for ${model} names no version id.`);
   if (!isObject(version.openapi_schema)) {
-    throw new ModelLookupError(
-      `${model}:${id} publishes no openapi_schema: write schema.ts by hand from the model's page.`,
-    );
+    throw new ModelLookupError(`${model}:${id} publishes no openapi_schema: write schema.ts by hand from the model's page.`);
   }
   return {
     owner: ref.owner,

@@ -128,7 +128,13 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
       }
       unchecked.push({ field: name, reason: built.reason });
       // optional(): z.unknown() alone would be a required property in the form's JSON Schema.
-      const expr: Expr = { head: "z", calls: [{ method: "unknown", args: [] }, { method: "optional", args: [] }] };
+      const expr: Expr = {
+        head: "z",
+        calls: [
+          { method: "unknown", args: [] },
+          { method: "optional", args: [] },
+        ],
+      };
       withMeta(expr, metaEntries(name, raw, field, hasDefault));
       const comment = `Not checked here (${built.reason}): sent on as given, Replicate validates it.`;
       plans.push({ name, hasDefault, comments: [comment], expr });
@@ -178,8 +184,7 @@ export function generateSchemaFile(options: GenerateOptions): GeneratedSchema {
 }
 
 function orderedProperties(properties: Record<string, OpenApiSchema>): Array<[string, OpenApiSchema]> {
-  const order = (schema: OpenApiSchema) =>
-    typeof schema["x-order"] === "number" ? schema["x-order"] : Number.POSITIVE_INFINITY;
+  const order = (schema: OpenApiSchema) => (typeof schema["x-order"] === "number" ? schema["x-order"] : Number.POSITIVE_INFINITY);
   return Object.entries(properties).sort(
     ([nameA, a], [nameB, b]) => order(a) - order(b) || (nameA < nameB ? -1 : nameA > nameB ? 1 : 0),
   );
@@ -280,9 +285,7 @@ function stringExpr(field: OpenApiSchema, helpers: Set<Helper>, mustNotBeBlank: 
     try {
       new RegExp(field.pattern);
     } catch {
-      throw new UnexpressibleSchemaError(
-        `The pattern ${JSON.stringify(field.pattern)} is not a JavaScript regular expression.`,
-      );
+      throw new UnexpressibleSchemaError(`The pattern ${JSON.stringify(field.pattern)} is not a JavaScript regular expression.`);
     }
     calls.push({
       method: "regex",
@@ -348,10 +351,8 @@ function arrayExpr(field: OpenApiSchema, schemas: NamedSchemas, helpers: Set<Hel
 // minLength/maxLength and minItems/maxItems: zod's .min/.max on strings and arrays.
 function sizeBounds(min: number | undefined, max: number | undefined, verb: string, noun: string): Call[] {
   const calls: Call[] = [];
-  if (min !== undefined)
-    calls.push({ method: "min", args: [String(min), quote(`${verb} at least ${plural(min, noun)}`)] });
-  if (max !== undefined)
-    calls.push({ method: "max", args: [String(max), quote(`${verb} at most ${plural(max, noun)}`)] });
+  if (min !== undefined) calls.push({ method: "min", args: [String(min), quote(`${verb} at least ${plural(min, noun)}`)] });
+  if (max !== undefined) calls.push({ method: "max", args: [String(max), quote(`${verb} at most ${plural(max, noun)}`)] });
   return calls;
 }
 
@@ -389,7 +390,10 @@ function metaEntries(name: string, own: OpenApiSchema, field: OpenApiSchema, has
 function acceptedTypes(field: OpenApiSchema): string[] | null {
   const raw = field["x-cog-accept"];
   const list = Array.isArray(raw) ? raw : typeof raw === "string" ? raw.split(",") : [];
-  const types = list.filter((type): type is string => typeof type === "string").map((type) => type.trim()).filter(Boolean);
+  const types = list
+    .filter((type): type is string => typeof type === "string")
+    .map((type) => type.trim())
+    .filter(Boolean);
   return types.length > 0 ? types : null;
 }
 
@@ -420,7 +424,10 @@ function outputSection(schemas: NamedSchemas): string[] {
   } catch (error) {
     if (!(error instanceof UnexpressibleSchemaError)) throw error;
     return [
-      ...wrapComment(`The model's Output schema is left out (${error.message}): the page judges the output by what arrives.`, "// "),
+      ...wrapComment(
+        `The model's Output schema is left out (${error.message}): the page judges the output by what arrives.`,
+        "// ",
+      ),
       "",
     ];
   }
@@ -447,8 +454,7 @@ function renderField(plan: FieldPlan): string[] {
   const key = isIdentifier(plan.name) ? plan.name : quote(plan.name);
   const comments = plan.comments.flatMap((text) => wrapComment(text, "  // "));
   const inline = `  ${key}: ${renderInline(plan.expr)},`;
-  const simple =
-    plan.expr.calls.length <= 3 && !plan.expr.calls.some((call) => call.args.some((arg) => arg.includes("=>")));
+  const simple = plan.expr.calls.length <= 3 && !plan.expr.calls.some((call) => call.args.some((arg) => arg.includes("=>")));
   if (simple && inline.length <= WIDTH) return [...comments, inline];
   if (plan.expr.calls.length === 0) return [...comments, inline];
   const lines = [`  ${key}: ${plan.expr.head}`];
@@ -561,9 +567,9 @@ const HEADER_OPENING = [
   " * EDIT THIS FILE to fit your own model: the request body your page sends, and how it maps to",
   " * the model's `input`. Everything else (config, retries, waiting, canceling) stays as it is. The",
   " * page's form is drawn from this schema (GET /api/ai/replicate/schema answers it as JSON Schema):",
-  " * each field's `.meta({ title, description, default, examples, \"x-order\" })`, z.enum as a select,",
-  " * bounded numbers as sliders (small ranges), z.boolean as a toggle, `.meta({ format: \"uri\",",
-  " * \"x-file\": \"image/*\" })` (or audio/*, video/*) as a file picker, `.meta({ \"x-presets\": [...] })`",
+  ' * each field\'s `.meta({ title, description, default, examples, "x-order" })`, z.enum as a select,',
+  ' * bounded numbers as sliders (small ranges), z.boolean as a toggle, `.meta({ format: "uri",',
+  ' * "x-file": "image/*" })` (or audio/*, video/*) as a file picker, `.meta({ "x-presets": [...] })`',
   " * as suggested values; `outputSchema` tells the output panel files from streamed text. A default",
   " * goes in `.meta({ default })`, not zod's `.default()`: the route sends only what the user set.",
 ];
@@ -611,11 +617,8 @@ function describeType(schema: OpenApiSchema, schemas: NamedSchemas): string {
     if (schema["x-cog-array-type"] === "iterator" && item.type === "string" && item.format !== "uri") {
       return "text, as an array of strings to join (produced piece by piece, so it can be streamed)";
     }
-    const items =
-      item.type === "string" && item.format === "uri" ? "file URLs" : `items, each ${describeType(item, schemas)}`;
-    return schema["x-cog-array-type"] === "iterator"
-      ? `an array of ${items}, produced one by one`
-      : `an array of ${items}`;
+    const items = item.type === "string" && item.format === "uri" ? "file URLs" : `items, each ${describeType(item, schemas)}`;
+    return schema["x-cog-array-type"] === "iterator" ? `an array of ${items}, produced one by one` : `an array of ${items}`;
   }
   if (schema.type === "string") return schema.format === "uri" ? "a file URL" : "a string";
   if (schema.type === "integer") return "a whole number";

@@ -22,7 +22,11 @@ import path from "node:path";
 
 const [kind, repo, outDir] = process.argv.slice(2);
 const SOURCES = {
-  javascript: { repository: "replicate/replicate-javascript", file: "index.test.ts", read: (text) => [...answersOf(text), ...streamsOf(text)] },
+  javascript: {
+    repository: "replicate/replicate-javascript",
+    file: "index.test.ts",
+    read: (text) => [...answersOf(text), ...streamsOf(text)],
+  },
   go: { repository: "replicate/replicate-go", file: "stream_test.go", read: (text) => goStreamsOf(text) },
 };
 const { repository: REPOSITORY, file: FILE, read } = SOURCES[kind] ?? {};
@@ -75,7 +79,10 @@ function answersOf(text) {
     if (!parsed.ok || typeof parsed.value[0] !== "number") continue;
     const [status, body] = parsed.value;
     if (typeof body === "function" || !readByTheRoute(match[1].toUpperCase(), match[3], status)) continue;
-    answers.push({ request: { method: match[1].toUpperCase(), path: match[3] }, response: { status, body: stubDataUrls(body ?? null) } });
+    answers.push({
+      request: { method: match[1].toUpperCase(), path: match[3] },
+      response: { status, body: stubDataUrls(body ?? null) },
+    });
   }
   return answers;
 }
@@ -96,7 +103,10 @@ function streamsOf(text) {
     const end = text.indexOf("`", start);
     const body = text.slice(start, end).replace(/^\s+/gm, (indent) => indent.replace(/[ \t]+/g, ""));
     if (/\$\{/.test(body)) continue;
-    streams.push({ request: { method: "GET", path: "(urls.stream)" }, response: { status: 200, contentType: "text/event-stream", text: body } });
+    streams.push({
+      request: { method: "GET", path: "(urls.stream)" },
+      response: { status: 200, contentType: "text/event-stream", text: body },
+    });
   }
   return streams;
 }
@@ -105,7 +115,10 @@ function goStreamsOf(text) {
   const streams = [];
   const write = /fmt\.Fprint\(w, `([^`]*)`\)/g;
   for (let match; (match = write.exec(text)); ) {
-    streams.push({ request: { method: "GET", path: "(urls.stream)" }, response: { status: 200, contentType: "text/event-stream", text: match[1] } });
+    streams.push({
+      request: { method: "GET", path: "(urls.stream)" },
+      response: { status: 200, contentType: "text/event-stream", text: match[1] },
+    });
   }
   return streams;
 }
@@ -124,10 +137,23 @@ for (const line of git("log", "--all", "--reverse", "--format=%H %cs", "--", FIL
   });
   if (fresh.length === 0) continue;
   const fixture = {
-    source: { repository: REPOSITORY, path: FILE, commit, date, reduced: [kind === "go" ? "event-stream bodies of the test servers only" : "nock answers with JSON literal bodies and stream test bodies only; long data URLs cut to a stub"] },
+    source: {
+      repository: REPOSITORY,
+      path: FILE,
+      commit,
+      date,
+      reduced: [
+        kind === "go"
+          ? "event-stream bodies of the test servers only"
+          : "nock answers with JSON literal bodies and stream test bodies only; long data URLs cut to a stub",
+      ],
+    },
     interactions: fresh,
   };
-  writeFileSync(path.join(outDir, `${kind}-${FILE.replace(/\W+/g, "-")}-${commit.slice(0, 7)}.json`), `${JSON.stringify(fixture, null, 1)}\n`);
+  writeFileSync(
+    path.join(outDir, `${kind}-${FILE.replace(/\W+/g, "-")}-${commit.slice(0, 7)}.json`),
+    `${JSON.stringify(fixture, null, 1)}\n`,
+  );
   written += 1;
 }
 console.log(`${written} fixtures written to ${outDir}`);

@@ -188,10 +188,7 @@ function valueErrors(field: string, schema: JsonObject, value: unknown): Invalid
   return errors;
 }
 
-function modelIdentity(
-  target: CreateTarget,
-  version: unknown,
-): Pick<CreateSpec, "model" | "version" | "deployment"> | null {
+function modelIdentity(target: CreateTarget, version: unknown): Pick<CreateSpec, "model" | "version" | "deployment"> | null {
   if (target.via === "model") return { model: `${target.owner}/${target.name}`, version: "hidden" };
   if (target.via === "deployment") {
     return {

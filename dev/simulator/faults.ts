@@ -40,7 +40,10 @@ export class FaultPlan {
   private random: RandomFaults | null;
   private nextRandom: () => number;
 
-  constructor(random: RandomFaults | undefined, private readonly seed: number) {
+  constructor(
+    random: RandomFaults | undefined,
+    private readonly seed: number,
+  ) {
     this.random = random ?? null;
     this.nextRandom = mulberry32(seed);
   }

@@ -28,7 +28,9 @@ export interface SimFile {
   deleted: boolean;
 }
 
-export type FileAnswer = { status: number; body?: unknown; bytes?: Uint8Array<ArrayBuffer>; contentType?: string } | { problem: ProblemBody };
+export type FileAnswer =
+  | { status: number; body?: unknown; bytes?: Uint8Array<ArrayBuffer>; contentType?: string }
+  | { problem: ProblemBody };
 
 const FILE_PATH = /\/v1\/files\/([A-Za-z0-9_-]+)(?:\/download)?$/;
 
@@ -71,7 +73,9 @@ export class SimFiles {
     const declared = Number(request.headers.get("content-length") ?? "0");
     if (declared > this.maxBytes + 64 * 1024) return { problem: tooLarge(this.maxBytes) };
     if (!/^multipart\/form-data/i.test(request.headers.get("content-type") ?? "")) {
-      return { problem: { title: "Invalid request", detail: "The body must be multipart/form-data with a `content` part", status: 400 } };
+      return {
+        problem: { title: "Invalid request", detail: "The body must be multipart/form-data with a `content` part", status: 400 },
+      };
     }
     let form: FormData;
     try {
@@ -148,7 +152,8 @@ export class SimFiles {
         return `data:${file.contentType};base64,${Buffer.from(file.content).toString("base64")}`;
       }
       if (Array.isArray(value)) return value.map(visit);
-      if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visit(v)]));
+      if (typeof value === "object" && value !== null)
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visit(v)]));
       return value;
     };
     const resolved = visit(input) as Record<string, unknown>;

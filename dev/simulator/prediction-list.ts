@@ -26,11 +26,15 @@ export function listPredictionsPage(
   const createdBefore = parseQueryTime(query.get("created_before"), Infinity);
   const below = parseCursor(query.get("cursor"));
   if (Number.isNaN(createdAfter) || Number.isNaN(createdBefore) || Number.isNaN(below)) {
-    return problemResponse({
-      title: "Invalid query",
-      detail: "created_after and created_before must be ISO 8601 date-times; cursor must come from `next`",
-      status: 400,
-    }, {}, options.problemStyle);
+    return problemResponse(
+      {
+        title: "Invalid query",
+        detail: "created_after and created_before must be ISO 8601 date-times; cursor must come from `next`",
+        status: 400,
+      },
+      {},
+      options.problemStyle,
+    );
   }
   const source = query.get("source");
 

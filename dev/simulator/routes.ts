@@ -45,7 +45,8 @@ function matchApiRoute(method: string, parts: string[]): Route {
   if (first === "files" && n === 2 && (method === "GET" || method === "DELETE")) {
     return { kind: "files", action: method === "GET" ? "get" : "delete", id: second };
   }
-  if (first === "files" && n === 3 && third === "download" && method === "GET") return { kind: "files", action: "download", id: second };
+  if (first === "files" && n === 3 && third === "download" && method === "GET")
+    return { kind: "files", action: "download", id: second };
   if (first === "predictions") {
     if (n === 1 && method === "POST") return { kind: "create", target: { via: "version" } };
     if (n === 1 && method === "GET") return { kind: "list" };

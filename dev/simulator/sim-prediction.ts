@@ -87,7 +87,10 @@ export class SimPrediction {
     this.plan = plan;
     this.tokens = plan.kind === "text" ? replyTokens(plan.prompt).slice(0, plan.maxTokens ?? Infinity) : [];
     this.passes = plan.refiner ? [BASE_STEPS, REFINER_STEPS] : [BASE_STEPS];
-    this.scheduledEnding = earliest(earliest(naturalEnding(plan, this.startsAt), deadlineEnding(plan, this.startsAt)), runLimitEnding(plan, this.startsAt));
+    this.scheduledEnding = earliest(
+      earliest(naturalEnding(plan, this.startsAt), deadlineEnding(plan, this.startsAt)),
+      runLimitEnding(plan, this.startsAt),
+    );
     this.createdAtIso = iso(plan.createdAt);
   }
 

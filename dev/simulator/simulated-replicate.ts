@@ -43,11 +43,7 @@ import { sampleImageBytes, sampleImageDataUrl } from "./sample-images";
 import { renderPredictionSvg } from "./svg-image";
 import { TokenBucket } from "./token-bucket";
 import type { EndpointKind, Fault, TerminalStatus } from "./types";
-import {
-  DEFAULT_WEBHOOK_SECRET,
-  WebhookDispatcher,
-  type WebhookDelivery,
-} from "./webhooks";
+import { DEFAULT_WEBHOOK_SECRET, WebhookDispatcher, type WebhookDelivery } from "./webhooks";
 
 /**
  * The project's one simulated Replicate: a Fetch-API core (`handle(request)`) that answers what
@@ -323,12 +319,7 @@ export class SimulatedReplicate {
     }
   }
 
-  private async answer(
-    request: Request,
-    url: URL,
-    route: Route,
-    options: { truncateStream?: boolean } = {},
-  ): Promise<Response> {
+  private async answer(request: Request, url: URL, route: Route, options: { truncateStream?: boolean } = {}): Promise<Response> {
     // Output files and streams are public URLs on Replicate: no token, no API rate limit.
     if (route.kind === "file") return this.serveFile(route.id, route.fileName);
     if (route.kind === "stream") return this.serveStream(route.id, request, options.truncateStream ?? false);
@@ -358,7 +349,9 @@ export class SimulatedReplicate {
       case "secret":
         return jsonResponse(200, { key: this.webhookSecret });
       case "files":
-        return this.filesAnswer(route.action === "upload" ? await this.files.upload(request, origin) : this.files[route.action](route.id, origin));
+        return this.filesAnswer(
+          route.action === "upload" ? await this.files.upload(request, origin) : this.files[route.action](route.id, origin),
+        );
       case "model":
         return this.modelAnswer(route.owner, route.name, route.version);
       case "account":
@@ -423,7 +416,8 @@ export class SimulatedReplicate {
     const now = Date.now();
     const json = prediction.toJSON(now);
     if (prediction.plan.kind !== "image") return json;
-    const files = () => prediction.shapeFiles(this.untidy.syncDataUrls ? this.outputDataUrls(prediction) : prediction.outputFileUrls());
+    const files = () =>
+      prediction.shapeFiles(this.untidy.syncDataUrls ? this.outputDataUrls(prediction) : prediction.outputFileUrls());
     if (json.status === "succeeded") {
       json.output = files();
     } else if (json.status === "processing" && this.untidy.staleHeldCreates) {
@@ -577,7 +571,11 @@ export class SimulatedReplicate {
 
   private filesAnswer(answer: FileAnswer): Response {
     if ("problem" in answer) return this.problem(answer.problem);
-    if (answer.bytes) return new Response(answer.bytes, { status: answer.status, headers: { "content-type": answer.contentType ?? "application/octet-stream" } });
+    if (answer.bytes)
+      return new Response(answer.bytes, {
+        status: answer.status,
+        headers: { "content-type": answer.contentType ?? "application/octet-stream" },
+      });
     return answer.body === undefined ? new Response(null, { status: answer.status }) : jsonResponse(answer.status, answer.body);
   }
 
@@ -640,7 +638,12 @@ function redactedHeaders(headers: Headers): Record<string, string> {
 }
 
 /** Models and prompts of the account's other traffic. */
-const FOREIGN_MODELS = ["stability-ai/sdxl", "black-forest-labs/flux-schnell", "meta/meta-llama-3-8b-instruct", "someone/fine-tune"];
+const FOREIGN_MODELS = [
+  "stability-ai/sdxl",
+  "black-forest-labs/flux-schnell",
+  "meta/meta-llama-3-8b-instruct",
+  "someone/fine-tune",
+];
 const FOREIGN_PROMPTS = ["a studio photo of a rainbow colored corgi", "an astronaut riding a horse", "a haiku about llamas"];
 
 /**

@@ -19,7 +19,18 @@ export type Fault = "429" | "500" | "502" | "503" | "drop" | "slow" | "html200" 
 export const ALL_FAULTS: readonly Fault[] = ["429", "500", "502", "503", "drop", "slow", "html200", "truncated"];
 
 /** `files`: the Files API (uploads, file objects, downloads, deletes); `model`: GET /models/{owner}/{name} and GET /models/{owner}/{name}/versions/{id}. */
-export type EndpointKind = "create" | "get" | "cancel" | "list" | "secret" | "file" | "stream" | "model" | "files" | "account" | "deployment";
+export type EndpointKind =
+  | "create"
+  | "get"
+  | "cancel"
+  | "list"
+  | "secret"
+  | "file"
+  | "stream"
+  | "model"
+  | "files"
+  | "account"
+  | "deployment";
 export const ALL_ENDPOINT_KINDS: readonly EndpointKind[] = [
   "create",
   "get",

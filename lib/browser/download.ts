@@ -26,13 +26,19 @@ export async function fetchOutputFile(
   index: number,
   options: { headers?: Record<string, string>; fetch?: typeof fetch } = {},
 ): Promise<DownloadedFile> {
-  const response = await (options.fetch ?? fetch)(downloadPath(handle, index), { headers: { ...options.headers }, cache: "no-store" });
+  const response = await (options.fetch ?? fetch)(downloadPath(handle, index), {
+    headers: { ...options.headers },
+    cache: "no-store",
+  });
   if (!response.ok) {
     const report = describeAnswer(await readJsonAnswer(response));
     const message = "message" in report ? report.message : `The download failed (HTTP ${response.status})`;
     throw new Error("detail" in report && report.detail ? `${message}: ${report.detail}` : message);
   }
-  return { blob: await response.blob(), name: fileNameOf(response.headers.get("content-disposition")) ?? `${handle.split(".")[0]}-${index}` };
+  return {
+    blob: await response.blob(),
+    name: fileNameOf(response.headers.get("content-disposition")) ?? `${handle.split(".")[0]}-${index}`,
+  };
 }
 
 /** Hands a Blob to the browser's downloads, same-origin, so `download` names it. */

@@ -11,7 +11,9 @@ export function readDraft(storage: HistoryStorage | null): FormValues {
   try {
     const parsed: unknown = JSON.parse(storage?.getItem(DRAFT_STORAGE_KEY) ?? "{}");
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return {};
-    const entries = Object.entries(parsed).filter(([, value]) => value === null || typeof value === "string" || typeof value === "boolean");
+    const entries = Object.entries(parsed).filter(
+      ([, value]) => value === null || typeof value === "string" || typeof value === "boolean",
+    );
     return Object.fromEntries(entries) as FormValues;
   } catch {
     return {};

@@ -67,7 +67,9 @@ function describeField(name: string, property: JsonSchema, required: boolean): F
   const fallback = property.default;
 
   if (property.enum && property.enum.length > 0) {
-    const options = property.enum.filter((option): option is string | number => typeof option === "string" || typeof option === "number");
+    const options = property.enum.filter(
+      (option): option is string | number => typeof option === "string" || typeof option === "number",
+    );
     return { ...common, kind: "select", options, presetsOnly: false, ...withDefault(fallback, isOption(options)) };
   }
   if (typeof property["x-file"] === "string" || (type === "string" && property.format === "uri")) {
@@ -87,7 +89,8 @@ function describeField(name: string, property: JsonSchema, required: boolean): F
     // A secret (Cog's Secret: `format: "password"`, `writeOnly`) is typed unseen and never prefilled.
     if (property.format === "password" || property.writeOnly === true) return { ...common, kind: "text", secret: true };
     const presets = property["x-presets"];
-    if (presets && presets.length > 0) return { ...common, kind: "select", options: presets, presetsOnly: true, ...withDefault(fallback, isString) };
+    if (presets && presets.length > 0)
+      return { ...common, kind: "select", options: presets, presetsOnly: true, ...withDefault(fallback, isString) };
     const long = property.maxLength === undefined ? /prompt/i.test(name) : property.maxLength > ONE_LINE_MAX_LENGTH;
     const example = property.examples?.find(isString);
     return {
@@ -108,8 +111,10 @@ function withDefault<T>(value: unknown, accept: (value: unknown) => value is T):
 const isString = (value: unknown): value is string => typeof value === "string";
 const isNumber = (value: unknown): value is number => typeof value === "number";
 const isBoolean = (value: unknown): value is boolean => typeof value === "boolean";
-const isOption = (options: (string | number)[]) => (value: unknown): value is string | number =>
-  options.includes(value as string | number);
+const isOption =
+  (options: (string | number)[]) =>
+  (value: unknown): value is string | number =>
+    options.includes(value as string | number);
 
 /** 1, 2 or 5 times a power of ten, the nearest at or below `raw`. */
 function niceStep(raw: number): number {
@@ -151,7 +156,8 @@ export function parseModelSchemas(body: unknown): ModelSchemas {
   if (typeof answer?.input !== "object" || answer.input === null || typeof answer.input.properties !== "object") {
     throw new Error("The schema route answered no input schema");
   }
-  const simulator = answer.simulator && Array.isArray(answer.simulator.directives) ? { directives: answer.simulator.directives } : null;
+  const simulator =
+    answer.simulator && Array.isArray(answer.simulator.directives) ? { directives: answer.simulator.directives } : null;
   return { input: answer.input, output: typeof answer.output === "object" ? answer.output : null, simulator };
 }
 
@@ -162,13 +168,19 @@ export type SchemasAnswer =
   | { kind: "failed"; message: string };
 
 /** One GET of the schema route, with the page's access key headers; errors of the network reject. */
-export async function fetchModelSchemas(headers: Record<string, string>, fetchImpl: typeof fetch = fetch): Promise<SchemasAnswer> {
+export async function fetchModelSchemas(
+  headers: Record<string, string>,
+  fetchImpl: typeof fetch = fetch,
+): Promise<SchemasAnswer> {
   const response = await fetchImpl(SCHEMA_PATH, { headers: { Accept: "application/json", ...headers } });
   if (response.status === 401) return { kind: "unauthorized", keyRefused: "Authorization" in headers };
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) {
     const detail = (body as { detail?: unknown } | null)?.detail;
-    return { kind: "failed", message: typeof detail === "string" && detail ? detail : `The schema route answered ${response.status}` };
+    return {
+      kind: "failed",
+      message: typeof detail === "string" && detail ? detail : `The schema route answered ${response.status}`,
+    };
   }
   try {
     return { kind: "ready", schemas: parseModelSchemas(body) };

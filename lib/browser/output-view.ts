@@ -49,7 +49,14 @@ export function expectedOutputKind(schema: JsonSchema | null): OutputKind {
   if (!schema) return "unknown";
   if (isTextSchema(schema)) return "text";
   if (schema.format === "uri" || (schema.type === "array" && schema.items?.format === "uri")) return "files";
-  if (schema.type === "object" || schema.type === "array" || schema.type === "number" || schema.type === "integer" || schema.type === "boolean") return "json";
+  if (
+    schema.type === "object" ||
+    schema.type === "array" ||
+    schema.type === "number" ||
+    schema.type === "integer" ||
+    schema.type === "boolean"
+  )
+    return "json";
   return "unknown";
 }
 

@@ -49,7 +49,8 @@ export function startPredictionSession(plan: SessionPlan, options: SessionOption
       // Not aborted by Cancel: a create already sent makes a prediction whose handle we need to cancel it.
       const created = await postRun(plan.body, { ...calls, idempotencyKey: idempotencyKeyOf(plan), signal: stopped.signal });
       const located = handleFromLocation(created.headers?.get("location"));
-      if (created.httpStatus !== 202 || !isPrediction(created.body) || !located) return { answer: created, handle: null, canceled: false };
+      if (created.httpStatus !== 202 || !isPrediction(created.body) || !located)
+        return { answer: created, handle: null, canceled: false };
       handle = located;
       options.onHandle?.(handle);
       const createdAt = typeof created.body.created_at === "string" ? { createdAt: created.body.created_at } : {};

@@ -13,7 +13,11 @@ import type { RunRequestBody } from "./route-types";
  * validator, names the problem. A file field with its picked file in `files` carries the file
  * itself (sent as a file part, see `toWireBody`); without it, its data URL.
  */
-export function toRequestBody(fields: FieldDescriptor[], values: FormValues, files: Record<string, Blob | null | undefined> = {}): RunRequestBody {
+export function toRequestBody(
+  fields: FieldDescriptor[],
+  values: FormValues,
+  files: Record<string, Blob | null | undefined> = {},
+): RunRequestBody {
   const body: Record<string, unknown> = {};
   for (const field of fields) {
     const value = values[field.name];
@@ -84,7 +88,13 @@ export function toWireBody(body: RunRequestBody): { body: string | FormData; con
   const form = new FormData();
   for (const [name, value] of entries) {
     if (value instanceof Blob) form.append(name, value, value instanceof File ? value.name : name);
-    else form.append(name, typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? String(value) : JSON.stringify(value));
+    else
+      form.append(
+        name,
+        typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+          ? String(value)
+          : JSON.stringify(value),
+      );
   }
   // No Content-Type: fetch sets multipart/form-data with its boundary.
   return { body: form };

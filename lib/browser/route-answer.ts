@@ -15,7 +15,12 @@ export class StreamEndedEarlyError extends Error {
 /** A JSON (or, from a proxy, any other) answer; the text is kept when it is not JSON so it can be shown. */
 export async function readJsonAnswer(response: Response): Promise<RouteAnswer> {
   noteBudget(response.headers);
-  return { httpStatus: response.status, body: parseJsonOrText(await response.text()), streamed: false, headers: response.headers };
+  return {
+    httpStatus: response.status,
+    body: parseJsonOrText(await response.text()),
+    streamed: false,
+    headers: response.headers,
+  };
 }
 
 /** Hands each event to `onEvent` and answers the `done` event's body; rejects if the stream ends without one. */

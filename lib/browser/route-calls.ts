@@ -26,7 +26,10 @@ type CallOptions = {
  * first one created instead of paying for another; while that first request is still creating, the
  * route answers 409 with Retry-After, and the repeat asks again then (a few times).
  */
-export async function postRun(body: RunRequestBody, options: CallOptions & { idempotencyKey?: string } = {}): Promise<RouteAnswer> {
+export async function postRun(
+  body: RunRequestBody,
+  options: CallOptions & { idempotencyKey?: string } = {},
+): Promise<RouteAnswer> {
   const wire = toWireBody(body);
   const keyed: Record<string, string> = options.idempotencyKey ? { "Idempotency-Key": `"${options.idempotencyKey}"` } : {};
   const type: Record<string, string> = wire.contentType ? { "Content-Type": wire.contentType } : {};

@@ -24,7 +24,9 @@ export function replicatePageUrl(prediction: Pick<Prediction, "urls">, simulated
   const web = prediction.urls?.web;
   if (simulated || typeof web !== "string" || !URL.canParse(web)) return null;
   const url = new URL(web);
-  return url.protocol === "https:" && (url.hostname === "replicate.com" || url.hostname.endsWith(".replicate.com")) ? url.href : null;
+  return url.protocol === "https:" && (url.hostname === "replicate.com" || url.hostname.endsWith(".replicate.com"))
+    ? url.href
+    : null;
 }
 
 /** A version id shortened as Replicate's pages show it (`5c7d5dc6`); null for none or one it hides. */

@@ -69,7 +69,11 @@ export function writeHistory(storage: HistoryStorage | null, entries: HistoryEnt
 /** The list with `patch` merged into the entry of its handle; a new handle goes first. */
 export function withEntry(entries: HistoryEntry[], patch: Partial<HistoryEntry> & Pick<HistoryEntry, "handle">): HistoryEntry[] {
   const index = entries.findIndex((entry) => entry.handle === patch.handle);
-  if (index === -1) return [{ ...newEntry(patch.handle, patch.createdAt ?? Date.now()), ...defined(patch) }, ...entries].slice(0, HISTORY_MAX_ENTRIES);
+  if (index === -1)
+    return [{ ...newEntry(patch.handle, patch.createdAt ?? Date.now()), ...defined(patch) }, ...entries].slice(
+      0,
+      HISTORY_MAX_ENTRIES,
+    );
   const merged = { ...entries[index], ...defined(patch) };
   // Nothing new (a progress tick): the same list, so nothing is written or drawn again.
   if (JSON.stringify(merged) === JSON.stringify(entries[index])) return entries;
@@ -113,11 +117,18 @@ export function keptValues(values: FormValues): { values: FormValues; droppedFil
 }
 
 /** What a finished or running output shows in the list: its first files, or the start of its text. */
-export function outputSummary(view: { files: { url: string }[]; text: string | null; json: string | null }): Pick<HistoryEntry, "files" | "excerpt"> {
+export function outputSummary(view: {
+  files: { url: string }[];
+  text: string | null;
+  json: string | null;
+}): Pick<HistoryEntry, "files" | "excerpt"> {
   const text = view.text ?? view.json;
   return {
     // data: URLs can be large; the list does without their thumbnail.
-    files: view.files.map((file) => file.url).filter((url) => !url.startsWith("data:")).slice(0, FILES_KEPT),
+    files: view.files
+      .map((file) => file.url)
+      .filter((url) => !url.startsWith("data:"))
+      .slice(0, FILES_KEPT),
     excerpt: text === null ? null : excerpt(text),
   };
 }
@@ -131,7 +142,10 @@ function excerpt(text: string): string {
  * What the run on screen adds to its history entry, once the route has named its handle: what it
  * was started with (when this page started it), its status, model, output and error as they come.
  */
-export function historyPatchOf(state: RunState, outputSchema: JsonSchema | null): (Partial<HistoryEntry> & Pick<HistoryEntry, "handle">) | null {
+export function historyPatchOf(
+  state: RunState,
+  outputSchema: JsonSchema | null,
+): (Partial<HistoryEntry> & Pick<HistoryEntry, "handle">) | null {
   if (!state.handle) return null;
   const { report } = state;
   const prediction = report && "prediction" in report ? report.prediction : undefined;

@@ -49,7 +49,8 @@ export function describeAnswer(answer: RouteAnswer, context: { keySent?: boolean
     kind: "problem",
     status: httpStatus,
     message: `${titleFor(httpStatus)} (HTTP ${httpStatus})`,
-    detail: typeof body === "string" && body.trim() ? truncate(body.trim(), 300) : "The server sent an empty or unreadable answer.",
+    detail:
+      typeof body === "string" && body.trim() ? truncate(body.trim(), 300) : "The server sent an empty or unreadable answer.",
   };
 }
 
@@ -76,9 +77,15 @@ export function describePrediction(prediction: Prediction): RunReport {
   }
   switch (prediction.status) {
     case "succeeded":
-      return prediction.data_removed === true ? { kind: "succeeded", prediction, notice: DATA_REMOVED } : { kind: "succeeded", prediction };
+      return prediction.data_removed === true
+        ? { kind: "succeeded", prediction, notice: DATA_REMOVED }
+        : { kind: "succeeded", prediction };
     case "failed":
-      return { kind: "failed", message: error ? `The model failed: ${error}` : "The model failed without saying why.", prediction };
+      return {
+        kind: "failed",
+        message: error ? `The model failed: ${error}` : "The model failed without saying why.",
+        prediction,
+      };
     case "canceled":
       return { kind: "canceled", message: "Canceled", prediction };
     case "aborted":
@@ -96,7 +103,10 @@ export function describePrediction(prediction: Prediction): RunReport {
   }
 }
 
-export function describeProblem(status: number, problem: { title?: unknown; detail?: unknown; invalid_fields?: unknown }): RunReport {
+export function describeProblem(
+  status: number,
+  problem: { title?: unknown; detail?: unknown; invalid_fields?: unknown },
+): RunReport {
   const message = typeof problem.title === "string" && problem.title ? problem.title : titleFor(status);
   const detail = typeof problem.detail === "string" && problem.detail ? problem.detail : undefined;
   const invalidFields = Array.isArray(problem.invalid_fields) ? problem.invalid_fields.filter(isInvalidField) : [];

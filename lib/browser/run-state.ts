@@ -83,7 +83,12 @@ function applyEvent(state: RunState, event: RunEvent): RunState {
     case "attached":
       return { ...state, logsResent: true };
     case "status":
-      return { ...state, status: event.status, predictionId: event.id || state.predictionId, createdAt: timeOf(event.createdAt) ?? state.createdAt };
+      return {
+        ...state,
+        status: event.status,
+        predictionId: event.id || state.predictionId,
+        createdAt: timeOf(event.createdAt) ?? state.createdAt,
+      };
     case "progress":
       return { ...state, progress: event.progress };
     case "logs":
@@ -102,7 +107,10 @@ function finish(state: RunState, report: RunReport, now: number): RunState {
   // says, not the time since it was opened.
   const created = timeOf(prediction.created_at);
   const completed = timeOf(prediction.completed_at);
-  const span = state.body === null && created !== null && completed !== null && completed >= created ? { startedAt: created, finishedAt: completed } : {};
+  const span =
+    state.body === null && created !== null && completed !== null && completed >= created
+      ? { startedAt: created, finishedAt: completed }
+      : {};
   return {
     ...finished,
     ...span,
@@ -112,7 +120,8 @@ function finish(state: RunState, report: RunReport, now: number): RunState {
     // The final prediction holds the whole log: it also repairs a log sent twice when Replicate's shrank.
     logs: typeof prediction.logs === "string" && prediction.logs !== "" ? prediction.logs : state.logs,
     output: prediction.output ?? state.output,
-    progress: succeeded && state.progress ? { ...state.progress, percentage: 100, current: state.progress.total } : state.progress,
+    progress:
+      succeeded && state.progress ? { ...state.progress, percentage: 100, current: state.progress.total } : state.progress,
   };
 }
 

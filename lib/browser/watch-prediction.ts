@@ -75,7 +75,11 @@ export async function watchPrediction(handle: string, options: WatchOptions = {}
   }
 }
 
-function emitChanges(track: ReturnType<typeof predictionEventTracker>, prediction: Prediction, onEvent: (event: RunEvent) => void) {
+function emitChanges(
+  track: ReturnType<typeof predictionEventTracker>,
+  prediction: Prediction,
+  onEvent: (event: RunEvent) => void,
+) {
   for (const { event, data } of track(prediction as ReplicatePrediction)) {
     const runEvent = toRunEvent(event, data);
     if (runEvent) onEvent(runEvent);

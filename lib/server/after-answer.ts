@@ -43,7 +43,8 @@ export function afterAnswer(name: string, work: AfterWork, options: AfterOptions
 export function keepAlive(name: string, running: Promise<unknown>): void {
   const settled = running.then(
     () => undefined,
-    (error: unknown) => logWarning("after_answer_failed", `${name}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 1000)),
+    (error: unknown) =>
+      logWarning("after_answer_failed", `${name}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 1000)),
   );
   try {
     after(settled);
@@ -81,7 +82,10 @@ async function bounded(name: string, work: AfterWork, timeoutMs: number): Promis
       }
     });
   } catch (error) {
-    logWarning("after_answer_failed", `${name}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`.slice(0, 1000));
+    logWarning(
+      "after_answer_failed",
+      `${name}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`.slice(0, 1000),
+    );
   } finally {
     clearTimeout(timer);
   }

@@ -60,7 +60,8 @@ export interface Config extends ReplicateSettings {
 }
 
 /** The settings a caller must give; every other field has a default (the environment's, unset). */
-export type ReplicateSettingsInput = Pick<ReplicateSettings, "token" | "target"> & Partial<Omit<ReplicateSettings, "token" | "target">>;
+export type ReplicateSettingsInput = Pick<ReplicateSettings, "token" | "target"> &
+  Partial<Omit<ReplicateSettings, "token" | "target">>;
 
 export const ENV_NAMES = [
   "REPLICATE_API_TOKEN",
@@ -118,16 +119,22 @@ export const PLATFORM_RUN_LIMIT_SECONDS = 1800;
 const ownerName = z.string().regex(/^[a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*$/i, "must look like owner/name");
 
 export const envSchema = z.object({
-  REPLICATE_API_TOKEN: z.preprocess(
-    (value) => (typeof value === "string" ? value.trim() : value),
-    z.string({ error: "is required" }).min(1, "is required"),
-  ).describe(
-    "Your Replicate API token (https://replicate.com/account/api-tokens), sent as a Bearer header to " +
-      "`REPLICATE_API_BASE_URL`'s origin only; never logged, never answered.",
-  ),
+  REPLICATE_API_TOKEN: z
+    .preprocess(
+      (value) => (typeof value === "string" ? value.trim() : value),
+      z.string({ error: "is required" }).min(1, "is required"),
+    )
+    .describe(
+      "Your Replicate API token (https://replicate.com/account/api-tokens), sent as a Bearer header to " +
+        "`REPLICATE_API_BASE_URL`'s origin only; never logged, never answered.",
+    ),
   REPLICATE_MODEL_VERSION: optional(
-    z.string().regex(/^([a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*:)?[0-9a-f]{64}$/i,
-      "must be a 64-hex version id or owner/name:<version>"),
+    z
+      .string()
+      .regex(
+        /^([a-z0-9][a-z0-9_.-]*\/[a-z0-9][a-z0-9_.-]*:)?[0-9a-f]{64}$/i,
+        "must be a 64-hex version id or owner/name:<version>",
+      ),
   ).describe(
     "The model to run, as a version id (64 hex) or `owner/name:<version>`, sent verbatim: " +
       "`POST {base}/predictions {version, input}`. Set exactly one of `REPLICATE_MODEL_VERSION`, " +
@@ -159,7 +166,9 @@ export const envSchema = z.object({
         "minutes unless its support raised the account's limit: a cap above 1800 is accepted with a warning, logged once.",
     ),
   // 5 s: a client that leaves while the create is held is followed by a cancel within about 6 s.
-  REPLICATE_SYNC_WAIT_SECONDS: optional(number(0, 3600, true, "must be 0 (off) or a whole number of seconds (Replicate waits 1..60)"))
+  REPLICATE_SYNC_WAIT_SECONDS: optional(
+    number(0, 3600, true, "must be 0 (off) or a whole number of seconds (Replicate waits 1..60)"),
+  )
     .transform((v) => v ?? 5)
     .describe(
       "`Prefer: wait=N` on the create, so predictions shorter than N s end in one request; `0` turns it off. " +
@@ -225,11 +234,10 @@ export const envSchema = z.object({
   ),
   REPLICATE_START_TIMEOUT_SECONDS: optional(number(1, MAX_TIMEOUT_SECONDS, false)).describe(
     "Start watchdog (opt-in): a prediction this app follows that is still `starting` (waiting for a machine: a cold boot) after this " +
-      "many seconds is canceled and answered 504 \"Model did not start in time\". Replicate does not bill public models for a " +
+      'many seconds is canceled and answered 504 "Model did not start in time". Replicate does not bill public models for a ' +
       "prediction that never started. Unset: wait for the boot, up to REPLICATE_TIMEOUT_SECONDS.",
   ),
 });
-
 
 export function parseConfig(env: Env): ReplicateSettings {
   const vars = parseEnv(envSchema, env);
@@ -272,7 +280,6 @@ function modelTarget(vars: z.infer<typeof envSchema>): ModelTarget {
 function clampSyncWait(seconds: number, timeoutSeconds: number): number {
   return Math.min(seconds, 60, Math.floor(timeoutSeconds));
 }
-
 
 /**
  * Settings from a typed object: what is not given takes the default the environment would give
@@ -370,7 +377,9 @@ export const DEFAULT_WEBHOOK_MAX_IN_FLIGHT = 32;
 
 export const guardEnvSchema = z.object({
   ROUTE_API_KEY: optional(
-    z.string().regex(/^[\x21-\x7e]{16,512}$/, "must be 16 to 512 visible ASCII characters, no spaces (e.g. `openssl rand -hex 32`)"),
+    z
+      .string()
+      .regex(/^[\x21-\x7e]{16,512}$/, "must be 16 to 512 visible ASCII characters, no spaces (e.g. `openssl rand -hex 32`)"),
   ).describe(
     "A secret every caller sends as `Authorization: Bearer <key>` (compared in constant time); the demo page " +
       "asks for it once and keeps it in the tab's session storage. 16 to 512 visible ASCII characters, e.g. " +
@@ -379,7 +388,11 @@ export const guardEnvSchema = z.object({
   ),
   APP_ORIGIN: optional(z.string())
     .transform((value, context) => {
-      const origins = (value ?? "").split(",").map((part) => part.trim()).filter(Boolean).map(originOf);
+      const origins = (value ?? "")
+        .split(",")
+        .map((part) => part.trim())
+        .filter(Boolean)
+        .map(originOf);
       if (origins.includes(null)) context.addIssue({ code: "custom", message: "must be http(s) origins, comma-separated" });
       return origins.filter((origin): origin is string => origin !== null);
     })

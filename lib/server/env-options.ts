@@ -13,7 +13,10 @@ import { parseRedisConfig } from "./shared-state/redis-config";
 import { parseSpendConfig } from "./spend-guard/spend-config";
 import { parseCopySettings, parseStorageConfig } from "./storage/storage-config";
 
-export type EnvOptions = Pick<ReplicateRoutesOptions, "replicate" | "access" | "stores" | "outputStorage" | "outputCopy" | "spend">;
+export type EnvOptions = Pick<
+  ReplicateRoutesOptions,
+  "replicate" | "access" | "stores" | "outputStorage" | "outputCopy" | "spend"
+>;
 
 /** The options the variables set (docs/configuration.md lists them); `env` defaults to the process's. */
 export function replicateOptionsFromEnv(env: Env = process.env): EnvOptions {

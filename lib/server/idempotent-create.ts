@@ -57,7 +57,9 @@ export function readIdempotencyKey(headers: Headers): string | undefined {
   if (key === undefined || key.length < MIN_KEY_LENGTH || key.length > MAX_KEY_LENGTH) {
     const range = `${MIN_KEY_LENGTH} to ${MAX_KEY_LENGTH} characters`;
     const detail = `${IDEMPOTENCY_HEADER} must be a quoted string (e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324") or a token of ${range}: a random UUID, kept secret.`;
-    throw invalidFieldsProblem("Invalid Idempotency-Key", detail, [{ field: IDEMPOTENCY_HEADER, description: `is not a quoted string or token of ${range}` }]);
+    throw invalidFieldsProblem("Invalid Idempotency-Key", detail, [
+      { field: IDEMPOTENCY_HEADER, description: `is not a quoted string or token of ${range}` },
+    ]);
   }
   return key;
 }
@@ -103,7 +105,13 @@ export const LEAVE_GRACE_MS = 5_000;
 /** How often a retry whose first request's caller left asks whether the prediction exists yet. */
 const REATTACH_POLL_MS = 250;
 
-const UNCLAIMED: CreateClaim = { kind: "create", created: () => {}, beforeCreate: (work) => work, track: (work) => work, watchLeave: () => {} };
+const UNCLAIMED: CreateClaim = {
+  kind: "create",
+  created: () => {},
+  beforeCreate: (work) => work,
+  track: (work) => work,
+  watchLeave: () => {},
+};
 
 export async function claimCreate(
   request: Request,
@@ -121,7 +129,12 @@ export async function claimCreate(
   // A retry whose first request's caller left waits (up to its own cap) for that prediction.
   const waitUntil = context.config && context.receivedAt !== undefined ? deadlineOf(context.config, context.receivedAt) : 0;
   let decision = await store.begin(record, hash, clock.now());
-  while (decision.kind === "in-progress" && decision.left && clock.now() + REATTACH_POLL_MS < waitUntil && !request.signal.aborted) {
+  while (
+    decision.kind === "in-progress" &&
+    decision.left &&
+    clock.now() + REATTACH_POLL_MS < waitUntil &&
+    !request.signal.aborted
+  ) {
     await clock.sleep(REATTACH_POLL_MS);
     decision = await store.begin(record, hash, clock.now());
   }
@@ -138,13 +151,22 @@ export async function claimCreate(
     };
   }
   if (decision.kind === "different-body") {
-    throw new Problem(422, "Idempotency-Key reused", `This ${IDEMPOTENCY_HEADER} was used with another body; send a new key for a new prediction.`);
+    throw new Problem(
+      422,
+      "Idempotency-Key reused",
+      `This ${IDEMPOTENCY_HEADER} was used with another body; send a new key for a new prediction.`,
+    );
   }
   if (decision.kind === "in-progress") {
     const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-    throw new Problem(409, "Request in progress", `A request with this ${IDEMPOTENCY_HEADER} is still creating its prediction; try again in ${seconds} s.`, {
-      headers: { "Retry-After": String(seconds) },
-    });
+    throw new Problem(
+      409,
+      "Request in progress",
+      `A request with this ${IDEMPOTENCY_HEADER} is still creating its prediction; try again in ${seconds} s.`,
+      {
+        headers: { "Retry-After": String(seconds) },
+      },
+    );
   }
   let predictionId: string | undefined;
   let leftAt: number | undefined;
@@ -153,7 +175,10 @@ export async function claimCreate(
   const markLeft = () => {
     if (leftAt !== undefined) return;
     leftAt = clock.now();
-    keepAlive("mark the Idempotency-Key record left", store.leave(record).catch(() => undefined));
+    keepAlive(
+      "mark the Idempotency-Key record left",
+      store.leave(record).catch(() => undefined),
+    );
   };
   return {
     kind: "create",
@@ -163,7 +188,10 @@ export async function claimCreate(
       createdAt = clock.now();
       // Never fails the answer: the prediction exists and is answered; the record then expires as "creating".
       // Kept alive past an answer sent at once (async mode) on hosts that freeze after answering.
-      keepAlive("complete the Idempotency-Key record", store.complete(record, id, clock.now()).catch((error: unknown) => unrecorded(id, error)));
+      keepAlive(
+        "complete the Idempotency-Key record",
+        store.complete(record, id, clock.now()).catch((error: unknown) => unrecorded(id, error)),
+      );
     },
     async beforeCreate(work) {
       try {
@@ -208,7 +236,10 @@ export function nothingCreated(error: unknown): boolean {
 
 function unrecorded(predictionId: string, error: unknown): void {
   if (error instanceof SharedStateUnavailable) return; // the outage was logged once already
-  logWarning("idempotency_unrecorded", `Prediction ${predictionId} was created but its Idempotency-Key record was not completed: ${String(error)}`);
+  logWarning(
+    "idempotency_unrecorded",
+    `Prediction ${predictionId} was created but its Idempotency-Key record was not completed: ${String(error)}`,
+  );
 }
 
 /**
@@ -218,7 +249,11 @@ function unrecorded(predictionId: string, error: unknown): void {
  * re-attaches). It cancels only as the last follower to leave after the first request's caller
  * left, after the same grace (LEAVE_GRACE_MS) for yet another retry.
  */
-export async function replayPrediction(request: Request, context: RequestContext, claim: Extract<CreateClaim, { kind: "replay" }>): Promise<Response> {
+export async function replayPrediction(
+  request: Request,
+  context: RequestContext,
+  claim: Extract<CreateClaim, { kind: "replay" }>,
+): Promise<Response> {
   const { config, receivedAt, stats } = context;
   const { predictionId } = claim;
   context.predictionId = predictionId;
@@ -232,7 +267,13 @@ export async function replayPrediction(request: Request, context: RequestContext
   const follow = async (signal: AbortSignal, options: Pick<RunOptions, "onUpdate" | "needsLogs"> = {}) => {
     let outcome: RunOutcome | undefined;
     try {
-      outcome = await followPrediction(config, await currentPrediction(config, predictionId, { stats }), { ...options, signal, deadline, stats, cancelWhenStopped: false });
+      outcome = await followPrediction(config, await currentPrediction(config, predictionId, { stats }), {
+        ...options,
+        signal,
+        deadline,
+        stats,
+        cancelWhenStopped: false,
+      });
       // Whoever sees the end deletes its uploaded inputs (as a GET does): the first request may be long gone.
       releaseInputFiles(config, outcome.prediction);
       return outcome;
@@ -253,7 +294,13 @@ export async function replayPrediction(request: Request, context: RequestContext
     await cancelAndSettle(config, predictionId, stats);
   };
   if (wantsEventStream(request)) {
-    return streamPrediction(config, ({ signal, onUpdate }) => follow(signal, { onUpdate, needsLogs: true }), request.signal, stats, { location, deadline });
+    return streamPrediction(
+      config,
+      ({ signal, onUpdate }) => follow(signal, { onUpdate, needsLogs: true }),
+      request.signal,
+      stats,
+      { location, deadline },
+    );
   }
   const outcome = await follow(request.signal);
   return predictionResponse(config, outcome.prediction, outcomeStatus(outcome), { "Content-Location": location }, { deadline });

@@ -3,7 +3,6 @@ import "server-only";
 // through `redact`, so the token (or the route key, or the webhook secret) cannot reach the log
 // even from the message of an unexpected error.
 
-
 export interface RequestLine {
   /** The request's OpenTelemetry trace id (32 hex), as exported; absent when nothing traces. */
   trace_id?: string;

@@ -11,7 +11,14 @@ import "server-only";
 // throws is answered as a 500 naming what is wrong, again at each request.
 
 import { systemClock, type Clock } from "./clock";
-import { guardSettings, replicateSettings, warnOfRunLimit, type Config, type GuardConfig, type ReplicateSettingsInput } from "./config";
+import {
+  guardSettings,
+  replicateSettings,
+  warnOfRunLimit,
+  type Config,
+  type GuardConfig,
+  type ReplicateSettingsInput,
+} from "./config";
 import { createEngine, type Engine } from "./engine";
 import { createPredictionHandler, type ModelSchema } from "./handlers/create-prediction";
 import { downloadFile, type DownloadParams } from "./handlers/download-file";
@@ -25,7 +32,13 @@ import { replicateRoute, type RouteHandler, type RouteHost } from "./route-handl
 import { warnIfCapMisfits } from "./route-duration";
 import { parseSpendConfig, type SpendConfig } from "./spend-guard/spend-config";
 import { sharedStateFor, type SharedState, type StoresOption } from "./shared-state/shared-state";
-import { createOutputStorage, parseCopySettings, type CopySettings, type OutputStorage, type OutputStorageConfig } from "./storage/storage-config";
+import {
+  createOutputStorage,
+  parseCopySettings,
+  type CopySettings,
+  type OutputStorage,
+  type OutputStorageConfig,
+} from "./storage/storage-config";
 
 /** A value, or a function called once at first use that returns it. */
 export type Lazy<T> = T | (() => T);
@@ -102,12 +115,16 @@ export function createReplicateRoutes(options: ReplicateRoutesOptions): Replicat
     return settings;
   });
   const host: RouteHost = { guard, config, engine };
-  const outputs = replicateRoute<OutputParams>(host, "GET /api/ai/replicate/outputs/[token]", keptOutput, { access: "capability" });
+  const outputs = replicateRoute<OutputParams>(host, "GET /api/ai/replicate/outputs/[token]", keptOutput, {
+    access: "capability",
+  });
   return {
     POST: replicateRoute(host, "POST /api/ai/replicate", createPredictionHandler(options.schema)),
     GET: replicateRoute<HandleParams>(host, "GET /api/ai/replicate/[id]", answerPrediction),
     DELETE: replicateRoute<HandleParams>(host, "DELETE /api/ai/replicate/[id]", cancelByHandle),
-    webhook: replicateRoute(host, "POST /api/ai/replicate/webhook", webhookHandler(options.onPrediction), { access: "signature" }),
+    webhook: replicateRoute(host, "POST /api/ai/replicate/webhook", webhookHandler(options.onPrediction), {
+      access: "signature",
+    }),
     schema: replicateRoute(host, "GET /api/ai/replicate/schema", modelSchemasHandler(options.schema)),
     outputs,
     download: replicateRoute<DownloadParams>(host, "GET /api/ai/replicate/download/[id]/[index]", downloadFile),

@@ -58,7 +58,12 @@ export interface RouteOptions {
   access?: "caller" | "signature" | "capability";
 }
 
-export function replicateRoute<P = Record<string, never>>(host: RouteHost, name: string, handler: Handler<P>, options: RouteOptions = {}): RouteHandler<P> {
+export function replicateRoute<P = Record<string, never>>(
+  host: RouteHost,
+  name: string,
+  handler: Handler<P>,
+  options: RouteOptions = {},
+): RouteHandler<P> {
   const access = options.access ?? "caller";
   const { engine } = host;
   return async (request, segment) => {
@@ -83,7 +88,11 @@ export function replicateRoute<P = Record<string, never>>(host: RouteHost, name:
     let failure: unknown;
     try {
       const guard = (context.guard = host.guard());
-      const body = guardBody(request, { timeoutMs: guard.bodyTimeoutMs, budgetBytes: guard.bodyBudgetBytes, budget: engine.bodyBudget });
+      const body = guardBody(request, {
+        timeoutMs: guard.bodyTimeoutMs,
+        budgetBytes: guard.bodyBudgetBytes,
+        budget: engine.bodyBudget,
+      });
       releaseBody = body.release;
       await inSpan("replicate.guard", {}, async () => {
         if (access === "caller") {
@@ -116,7 +125,8 @@ export function replicateRoute<P = Record<string, never>>(host: RouteHost, name:
     if (context.predictionId !== undefined && context.caller !== undefined) {
       try {
         await context.spend?.idle();
-        for (const [name, value] of Object.entries(await budgetHeaders(request, context as RequestContext))) response.headers.set(name, value);
+        for (const [name, value] of Object.entries(await budgetHeaders(request, context as RequestContext)))
+          response.headers.set(name, value);
       } catch (error) {
         logWarning("budget_headers_failed", String(error));
       }

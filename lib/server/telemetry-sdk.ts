@@ -11,28 +11,45 @@ import { optional, parseEnv, type Env } from "./env";
 import { logWarning } from "./log";
 import { Problem } from "./problem";
 
-const url = z.string().trim().refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), "must be an http:// or https:// URL");
-const exporters = z.string().regex(/^\s*(otlp|console|none|prometheus)(\s*,\s*(otlp|console|none|prometheus))*\s*$/, "must list otlp, console or none");
+const url = z
+  .string()
+  .trim()
+  .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), "must be an http:// or https:// URL");
+const exporters = z
+  .string()
+  .regex(/^\s*(otlp|console|none|prometheus)(\s*,\s*(otlp|console|none|prometheus))*\s*$/, "must list otlp, console or none");
 
 export const telemetryEnvSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: optional(url).describe(
     "The OTLP collector's base URL, e.g. `http://localhost:4318`: traces go to `/v1/traces`, metrics to `/v1/metrics`. Unset: no telemetry at all.",
   ),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(url).describe("A full URL for traces only (instead of the base URL's `/v1/traces`)."),
-  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: optional(url).describe("A full URL for metrics only (instead of the base URL's `/v1/metrics`)."),
-  OTEL_EXPORTER_OTLP_PROTOCOL: optional(z.enum(["http/protobuf", "http/json", "grpc"], { error: "must be http/protobuf, http/json or grpc" })).describe(
-    "The OTLP encoding: `http/protobuf` (the SDK's default) or `http/json`; `grpc` also works.",
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(url).describe(
+    "A full URL for traces only (instead of the base URL's `/v1/traces`).",
   ),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: optional(url).describe(
+    "A full URL for metrics only (instead of the base URL's `/v1/metrics`).",
+  ),
+  OTEL_EXPORTER_OTLP_PROTOCOL: optional(
+    z.enum(["http/protobuf", "http/json", "grpc"], { error: "must be http/protobuf, http/json or grpc" }),
+  ).describe("The OTLP encoding: `http/protobuf` (the SDK's default) or `http/json`; `grpc` also works."),
   OTEL_EXPORTER_OTLP_HEADERS: optional(z.string()).describe(
     "Headers sent to the collector, `key=value,key2=value2`, e.g. `x-honeycomb-team=<key>`. Usually holds an API key: keep it secret.",
   ),
-  OTEL_SERVICE_NAME: optional(z.string().trim().min(1)).describe("The service name on every span and metric; unset: `replicate-next-route`."),
+  OTEL_SERVICE_NAME: optional(z.string().trim().min(1)).describe(
+    "The service name on every span and metric; unset: `replicate-next-route`.",
+  ),
   OTEL_METRIC_EXPORT_INTERVAL: optional(z.coerce.number().int().min(100, "must be at least 100 (ms)")).describe(
     "Milliseconds between two metric exports; unset: the SDK's 60000.",
   ),
-  OTEL_TRACES_EXPORTER: optional(exporters).describe("`otlp` (the default once an endpoint is set), `console` or `none` (no traces)."),
-  OTEL_METRICS_EXPORTER: optional(exporters).describe("`otlp` (the default once an endpoint is set), `console` or `none` (no metrics)."),
-  OTEL_SDK_DISABLED: optional(z.enum(["true", "false"], { error: "must be true or false" })).describe("`true` turns OpenTelemetry off whatever else is set."),
+  OTEL_TRACES_EXPORTER: optional(exporters).describe(
+    "`otlp` (the default once an endpoint is set), `console` or `none` (no traces).",
+  ),
+  OTEL_METRICS_EXPORTER: optional(exporters).describe(
+    "`otlp` (the default once an endpoint is set), `console` or `none` (no metrics).",
+  ),
+  OTEL_SDK_DISABLED: optional(z.enum(["true", "false"], { error: "must be true or false" })).describe(
+    "`true` turns OpenTelemetry off whatever else is set.",
+  ),
 });
 
 export const DEFAULT_SERVICE_NAME = "replicate-next-route";
@@ -41,8 +58,15 @@ export const DEFAULT_SERVICE_NAME = "replicate-next-route";
 export function telemetryWanted(env: Env): boolean {
   const vars = parseEnv(telemetryEnvSchema, env);
   if (vars.OTEL_SDK_DISABLED === "true") return false;
-  const exporterNamed = [vars.OTEL_TRACES_EXPORTER, vars.OTEL_METRICS_EXPORTER].some((list) => list !== undefined && !/^\s*none\s*$/.test(list));
-  return Boolean(vars.OTEL_EXPORTER_OTLP_ENDPOINT || vars.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || vars.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || exporterNamed);
+  const exporterNamed = [vars.OTEL_TRACES_EXPORTER, vars.OTEL_METRICS_EXPORTER].some(
+    (list) => list !== undefined && !/^\s*none\s*$/.test(list),
+  );
+  return Boolean(
+    vars.OTEL_EXPORTER_OTLP_ENDPOINT ||
+      vars.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ||
+      vars.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ||
+      exporterNamed,
+  );
 }
 
 /**

@@ -60,7 +60,10 @@ export function traceIdOf(span: Span | undefined): string | undefined {
 export function failed(span: Span, error: unknown): void {
   // The class and title only: a message may quote what the caller sent.
   const title = (error as { title?: unknown } | null)?.title;
-  span.setStatus({ code: SpanStatusCode.ERROR, message: typeof title === "string" ? title : error instanceof Error ? error.name : "error" });
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: typeof title === "string" ? title : error instanceof Error ? error.name : "error",
+  });
 }
 
 /** The prediction's identity and state, as span attributes (no input, no output). */
@@ -83,7 +86,10 @@ export function notePrediction(prediction: Prediction, also?: Span): void {
 }
 
 /** The request's counts, set on its span when it ends. */
-export function noteRequestCounts(span: Span, counts: { requests: number; retries: number; throttled?: number; polls?: number }): void {
+export function noteRequestCounts(
+  span: Span,
+  counts: { requests: number; retries: number; throttled?: number; polls?: number },
+): void {
   span.setAttributes({
     "replicate.upstream.calls": counts.requests,
     "replicate.upstream.retries": counts.retries,
@@ -101,7 +107,11 @@ export type WaitOutcome = "terminal" | "timed-out" | "client-gone" | "detached";
 export function noteWaitEnd(kind: WaitOutcome, prediction: Prediction, now = Date.now()): void {
   const bound = kind === "client-gone" ? "left" : kind === "timed-out" ? "cap" : undefined;
   const span = trace.getActiveSpan();
-  span?.setAttributes({ ...predictionAttributes(prediction), "replicate.outcome": kind, ...(bound ? { "replicate.bound": bound } : {}) });
+  span?.setAttributes({
+    ...predictionAttributes(prediction),
+    "replicate.outcome": kind,
+    ...(bound ? { "replicate.bound": bound } : {}),
+  });
   const outcome = kind === "terminal" ? prediction.status : kind;
   instruments().predictions.add(1, { outcome });
   const completedAt = typeof prediction.completed_at === "string" ? Date.parse(prediction.completed_at) : NaN;
@@ -133,14 +143,22 @@ export function inCancel(id: string, work: () => Promise<Prediction>): Promise<P
 }
 
 /** How a wait learns the next state: a webhook, the prediction's stream (end-watch) or a poll round. */
-export function waitVia(config: { webhookUrl?: string | null }, prediction: Prediction, needsLogs?: boolean): "poll" | "stream" | "webhook" {
+export function waitVia(
+  config: { webhookUrl?: string | null },
+  prediction: Prediction,
+  needsLogs?: boolean,
+): "poll" | "stream" | "webhook" {
   if (needsLogs) return "poll";
   if (config.webhookUrl) return "webhook";
   return prediction.urls?.stream ? "stream" : "poll";
 }
 
 /** One wait (`poller.next`): a span, and the in-flight waits gauge while it lasts. */
-export async function inWait<T extends Prediction>(via: "poll" | "stream" | "webhook", round: number, work: () => Promise<T>): Promise<T> {
+export async function inWait<T extends Prediction>(
+  via: "poll" | "stream" | "webhook",
+  round: number,
+  work: () => Promise<T>,
+): Promise<T> {
   const waits = instruments().waits;
   waits.add(1, { via });
   try {
@@ -175,7 +193,8 @@ export function endpointOf(method: string, url: string, baseUrl: string): string
   const parts = path.split("/").map((part, index, all) => {
     if (index === 0) return part;
     // /models/{owner}/{name}/predictions and /deployments/{owner}/{name}/predictions keep their shape.
-    if ((all[1] === "models" || all[1] === "deployments") && (index === 2 || index === 3)) return index === 2 ? "{owner}" : "{name}";
+    if ((all[1] === "models" || all[1] === "deployments") && (index === 2 || index === 3))
+      return index === 2 ? "{owner}" : "{name}";
     const known = ["predictions", "files", "cancel", "models", "deployments", "webhooks", "default", "secret", "versions"];
     return known.includes(part) ? part : "{id}";
   });
@@ -211,9 +230,14 @@ function instruments(): Instruments {
       predictions: meter.createCounter("replicate.predictions", { description: "Predictions by outcome" }),
       upstreamCalls: meter.createCounter("replicate.upstream.calls", { description: "HTTP answers from Replicate by endpoint" }),
       throttled: meter.createCounter("replicate.upstream.throttled", { description: "429 answers from Replicate by endpoint" }),
-      answerLag: meter.createHistogram("replicate.answer.lag", { description: "From a prediction's end to its wait learning it", unit: "ms" }),
+      answerLag: meter.createHistogram("replicate.answer.lag", {
+        description: "From a prediction's end to its wait learning it",
+        unit: "ms",
+      }),
       waits: meter.createUpDownCounter("replicate.waits.in_flight", { description: "Waits in progress" }),
-      pollBudget: meter.createCounter("replicate.poll.budget.used", { description: "Status reads counted against the poll budget" }),
+      pollBudget: meter.createCounter("replicate.poll.budget.used", {
+        description: "Status reads counted against the poll budget",
+      }),
       bytesKept: meter.createCounter("replicate.outputs.kept.bytes", { description: "Bytes of output files kept", unit: "By" }),
     };
     byProvider.set(provider, found);

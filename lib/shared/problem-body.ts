@@ -16,5 +16,10 @@ export interface ProblemBody {
 
 /** A JSON value that reads as a problem: a numeric status (a proxy's or an old route's may lack title or detail). */
 export function isProblemBody(value: unknown): value is Partial<ProblemBody> & { status: number } {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && typeof (value as { status?: unknown }).status === "number";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { status?: unknown }).status === "number"
+  );
 }

@@ -14,7 +14,14 @@ import { isPrediction, type Prediction } from "./prediction";
  * (dev/simulator/spec-objects.ts).
  */
 
-export const KNOWN_STATUSES: ReadonlySet<string> = new Set(["starting", "processing", "succeeded", "failed", "canceled", "aborted"]);
+export const KNOWN_STATUSES: ReadonlySet<string> = new Set([
+  "starting",
+  "processing",
+  "succeeded",
+  "failed",
+  "canceled",
+  "aborted",
+]);
 
 /** A prediction (create, GET, cancel or webhook answer, list entry): a readable `id` and `status`; else null. */
 export function readPrediction(data: unknown): Prediction | null {

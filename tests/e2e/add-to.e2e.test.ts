@@ -46,7 +46,8 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   const started = Date.now();
   const result = spawnSync(command, args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   const output = `${result.stdout}\n${result.stderr}`;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status}) in ${cwd}:\n${output.slice(-6000)}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status}) in ${cwd}:\n${output.slice(-6000)}`);
   log(`${command} ${args.slice(0, 2).join(" ")} (${path.basename(cwd)}): ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return output;
 }
@@ -76,8 +77,22 @@ describe.skipIf(fitted !== "")("npm run add-to on fresh create-next-app apps", (
       rmSync(dir, { recursive: true, force: true });
       run(
         "npx",
-        ["-y", "create-next-app@16", app.name, "--ts", "--app", "--skip-install", "--yes", "--no-tailwind", "--no-eslint",
-          "--no-react-compiler", "--no-agents-md", "--disable-git", "--use-npm", ...app.flags],
+        [
+          "-y",
+          "create-next-app@16",
+          app.name,
+          "--ts",
+          "--app",
+          "--skip-install",
+          "--yes",
+          "--no-tailwind",
+          "--no-eslint",
+          "--no-react-compiler",
+          "--no-agents-md",
+          "--disable-git",
+          "--use-npm",
+          ...app.flags,
+        ],
         ROOT,
         npmEnv,
       );

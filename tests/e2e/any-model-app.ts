@@ -25,7 +25,10 @@ const CONFIG_START = "const nextConfig: NextConfig = {";
 function copyConfig(): string {
   const config = readFileSync(path.join(PROJECT_ROOT, "next.config.ts"), "utf8");
   if (!config.includes(CONFIG_START)) throw new Error(`next.config.ts no longer has "${CONFIG_START}": update any-model-app.ts`);
-  return config.replace(CONFIG_START, `${CONFIG_START}\n  typescript: { ignoreBuildErrors: true }, // the copy for tests/e2e/any-model.e2e.test.ts`);
+  return config.replace(
+    CONFIG_START,
+    `${CONFIG_START}\n  typescript: { ignoreBuildErrors: true }, // the copy for tests/e2e/any-model.e2e.test.ts`,
+  );
 }
 
 /**
@@ -54,7 +57,8 @@ export async function buildAppFor(target: string, baseUrl: string, log: (line: s
 
   const stamp = sourceStamp(config, readFileSync(path.join(dir, SCHEMA), "utf8"));
   const stampFile = path.join(dir, ".source-stamp");
-  const built = existsSync(path.join(dir, ".next/BUILD_ID")) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp;
+  const built =
+    existsSync(path.join(dir, ".next/BUILD_ID")) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp;
   if (!built || process.env.E2E_BUILD === "1") {
     log(`next build for ${target}…`);
     rmSync(stampFile, { force: true });

@@ -79,7 +79,9 @@ describe.skipIf(skipped || browserFound.path === null)("the demo fitted to other
   }
 
   const testIds = () =>
-    page.$$eval("[data-testid$='-input'], [data-testid$='-select']", (elements) => elements.map((element) => element.getAttribute("data-testid")));
+    page.$$eval("[data-testid$='-input'], [data-testid$='-select']", (elements) =>
+      elements.map((element) => element.getAttribute("data-testid")),
+    );
 
   /** The prediction the page ran, as the simulator has it. */
   async function ranPrediction() {
@@ -220,7 +222,9 @@ describe.skipIf(skipped || browserFound.path === null)("the demo fitted to other
       expect(sources.map((src) => src.split("/").slice(-2).join("/"))).toEqual([0, 1, 2].map((n) => `${id}/out-${n}.png`));
 
       // Small images fill a grid's cells (scaled up, not pixelated), and Download all saves each, named by the prediction.
-      const widths = await page.$$eval('[data-testid="output-image"]', (images) => images.map((image) => image.getBoundingClientRect().width));
+      const widths = await page.$$eval('[data-testid="output-image"]', (images) =>
+        images.map((image) => image.getBoundingClientRect().width),
+      );
       const natural = await page.$eval('[data-testid="output-image"]', (image) => (image as HTMLImageElement).naturalWidth);
       expect(Math.min(...widths)).toBeGreaterThan(natural);
       expect(await page.$eval('[data-testid="output-image"]', (image) => getComputedStyle(image).imageRendering)).toBe("auto");
@@ -277,7 +281,10 @@ describe.skipIf(skipped || browserFound.path === null)("the demo fitted to other
       const { json } = await ranPrediction();
       expect(json.output).toEqual(expect.stringMatching(/\/out-0\.svg$/));
       expect(source).toMatch(/\/out-0\.svg$|^data:image\//);
-      expect(json.input).toEqual({ image: `data:image/png;base64,${png.toString("base64")}`, prompt: "The same harbour at night" });
+      expect(json.input).toEqual({
+        image: `data:image/png;base64,${png.toString("base64")}`,
+        prompt: "The same harbour at night",
+      });
     });
   });
 
@@ -295,12 +302,20 @@ describe.skipIf(skipped || browserFound.path === null)("the demo fitted to other
     it("takes the picked audio file and shows its transcript", async () => {
       await page.goto(app.origin);
       await page.getByTestId("audio-input").waitFor({ state: "attached" });
-      expect(await testIds()).toEqual(["audio-input", "language-select", "translate-input", "temperature-input", "initial_prompt-input"]);
+      expect(await testIds()).toEqual([
+        "audio-input",
+        "language-select",
+        "translate-input",
+        "temperature-input",
+        "initial_prompt-input",
+      ]);
       expect(await page.getByTestId("audio-input").getAttribute("accept")).toBe("audio/*");
       await page.getByTestId("audio-input").setInputFiles({ name: "talk.wav", mimeType: "audio/wav", buffer: WAV });
       await page.getByTestId("audio-preview").waitFor();
       // The picked file's name shows whole, its size clear of the Remove button.
-      expect(await page.locator(".picker-name").evaluate((name) => name.scrollWidth <= name.clientWidth && name.textContent)).toBe("talk.wav");
+      expect(
+        await page.locator(".picker-name").evaluate((name) => name.scrollWidth <= name.clientWidth && name.textContent),
+      ).toBe("talk.wav");
       const size = (await page.locator(".picker-meta .muted").boundingBox())!;
       const remove = (await page.getByTestId("audio-remove").boundingBox())!;
       expect(size.x + size.width <= remove.x || size.y + size.height <= remove.y).toBe(true);

@@ -215,7 +215,9 @@ describe.skipIf(skipped || browserFound.path === null || fitted !== "")("the dem
     const id = (await page.getByTestId("prediction-id").textContent()) ?? "";
     const handle = urlHandle();
     expect(handle?.startsWith(`${id}.`)).toBe(true);
-    const deleteSent = page.waitForRequest((request) => request.method() === "DELETE" && request.url().endsWith(`/api/ai/replicate/${handle}`));
+    const deleteSent = page.waitForRequest(
+      (request) => request.method() === "DELETE" && request.url().endsWith(`/api/ai/replicate/${handle}`),
+    );
     await page.getByTestId("cancel-button").click();
     await deleteSent;
 
@@ -257,7 +259,8 @@ describe.skipIf(skipped || browserFound.path === null || fitted !== "")("the dem
     return (await page.getByTestId("prediction-id").textContent()) ?? "";
   }
 
-  const historyIds = () => page.$$eval('[data-testid="history-item"]', (items) => items.map((item) => item.getAttribute("data-id")));
+  const historyIds = () =>
+    page.$$eval('[data-testid="history-item"]', (items) => items.map((item) => item.getAttribute("data-id")));
   const historyItem = (id: string) => page.locator(`[data-testid="history-item"][data-id="${id}"]`);
 
   it("keeps every run in a history across a reload: re-open, run again, copy inputs, remove", async () => {
@@ -369,7 +372,9 @@ describe.skipIf(skipped || browserFound.path === null || fitted !== "")("the dem
     expect((await fetch(`${app.origin}/api/ai/replicate/${id}`)).status).toBe(404);
 
     const completed = () =>
-      simulator.sim.webhookDeliveries.find((delivery) => delivery.predictionId === id && delivery.event === "completed" && delivery.status === 200);
+      simulator.sim.webhookDeliveries.find(
+        (delivery) => delivery.predictionId === id && delivery.event === "completed" && delivery.status === 200,
+      );
     await expect.poll(completed, { timeout: 10_000, interval: 50 }).toBeTruthy();
     expect(completed()?.url).toBe(`${app.origin}/api/ai/replicate/webhook`);
     expect(simulator.sim.count("secret")).toBeGreaterThan(0);
@@ -440,7 +445,11 @@ describe.skipIf(skipped || browserFound.path === null || fitted !== "")("the dem
       expect((await fetch(original)).status).toBe(404);
       const shown = await page.evaluate(async (url) => {
         const response = await fetch(url, { cache: "no-store" });
-        return { status: response.status, type: response.headers.get("content-type"), size: (await response.arrayBuffer()).byteLength };
+        return {
+          status: response.status,
+          type: response.headers.get("content-type"),
+          size: (await response.arrayBuffer()).byteLength,
+        };
       }, src);
       expect(shown.status).toBe(200);
       expect(shown.type).toContain("image/");
@@ -454,7 +463,10 @@ describe.skipIf(skipped || browserFound.path === null || fitted !== "")("the dem
 
     beforeAll(async () => {
       // 2 s a day; the first run is reserved at 1 s and costs the simulator's 1.5 s, so a second does not fit.
-      budgeted = await startApp(await freePort(), { REPLICATE_BUDGET_PER_CALLER: "2s/day", REPLICATE_BUDGET_DEFAULT_ESTIMATE_SECONDS: "1" });
+      budgeted = await startApp(await freePort(), {
+        REPLICATE_BUDGET_PER_CALLER: "2s/day",
+        REPLICATE_BUDGET_DEFAULT_ESTIMATE_SECONDS: "1",
+      });
     }, 60_000);
 
     afterAll(async () => {
@@ -469,7 +481,9 @@ describe.skipIf(skipped || browserFound.path === null || fitted !== "")("the dem
       const creates = simulator.sim.count("create");
       await run("One cat too many");
       await expect.poll(() => errorMessage().textContent()).toBe("Budget spent · HTTP 402");
-      await expect.poll(() => page.getByTestId("budget").textContent()).toMatch(/^Used 2 of 2 model-seconds today · spent: it renews at \d\d:\d\d/);
+      await expect
+        .poll(() => page.getByTestId("budget").textContent())
+        .toMatch(/^Used 2 of 2 model-seconds today · spent: it renews at \d\d:\d\d/);
       expect(simulator.sim.count("create")).toBe(creates);
     });
   });

@@ -40,7 +40,8 @@ describe.skipIf(!hasRedisServer || fitted !== "")("three instances on one Redis"
   let cluster: Cluster;
   let roundRobin: () => number;
   const origin = (index: number) => cluster.instances[index].origin;
-  const createdWith = (marker: string) => [...cluster.simulator.sim.predictions.values()].filter((p) => JSON.stringify(p.toJSON().input).includes(marker));
+  const createdWith = (marker: string) =>
+    [...cluster.simulator.sim.predictions.values()].filter((p) => JSON.stringify(p.toJSON().input).includes(marker));
 
   beforeAll(async () => {
     ensureProductionBuild((line) => console.log(`[multi-instance] ${line}`));
@@ -70,7 +71,9 @@ describe.skipIf(!hasRedisServer || fitted !== "")("three instances on one Redis"
     const ip = client();
     const answers = [];
     for (let i = 0; i < 5; i += 1) {
-      answers.push((await post(cluster.proxy.origin, { prompt: `rate ${i}` }, { "x-forwarded-for": ip, prefer: "respond-async" })).status);
+      answers.push(
+        (await post(cluster.proxy.origin, { prompt: `rate ${i}` }, { "x-forwarded-for": ip, prefer: "respond-async" })).status,
+      );
     }
     expect(answers).toEqual([202, 202, 202, 429, 429]);
   });
@@ -96,11 +99,16 @@ describe.skipIf(!hasRedisServer || fitted !== "")("three instances on one Redis"
     cluster.proxy.pick = roundRobin;
     const sim = cluster.simulator.sim;
     const started = Date.now();
-    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => post(origin(i % 3), { prompt: `[run:9000] crowd ${i}` })));
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => post(origin(i % 3), { prompt: `[run:9000] crowd ${i}` })),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(300).fill(200));
     // The list calls made while the crowd ran, grouped into rounds: calls less than half a poll
     // interval apart belong to one round.
-    const lists = sim.requests.filter((r) => r.kind === "list" && r.at >= started).map((r) => r.at).sort((a, b) => a - b);
+    const lists = sim.requests
+      .filter((r) => r.kind === "list" && r.at >= started)
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
     const rounds: number[][] = [];
     for (const at of lists) {
       const round = rounds.at(-1);
@@ -108,7 +116,9 @@ describe.skipIf(!hasRedisServer || fitted !== "")("three instances on one Redis"
       else rounds.push([at]);
     }
     const busiest = Math.max(0, ...rounds.map((round) => round.length));
-    console.log(`[multi-instance] 300 in flight on 3 instances: ${lists.length} list calls in ${rounds.length} rounds, at most ${busiest} in one round`);
+    console.log(
+      `[multi-instance] 300 in flight on 3 instances: ${lists.length} list calls in ${rounds.length} rounds, at most ${busiest} in one round`,
+    );
     // One instance reads 300 predictions in ceil(300 / 100) list pages, plus one for the edge;
     // three polling their own would each page through all 300 (9 to 12 in a round).
     expect(rounds.length).toBeGreaterThan(0);
@@ -137,7 +147,10 @@ describe.skipIf(!hasRedisServer || fitted !== "")("three instances on one Redis"
     const key = `"e2e-${Date.now()}"`;
     const ip = client();
     const headers = { "idempotency-key": key, "x-forwarded-for": ip, prefer: "respond-async" };
-    const answers = await Promise.all([post(origin(0), { prompt: "[run:500] once" }, headers), post(origin(1), { prompt: "[run:500] once" }, headers)]);
+    const answers = await Promise.all([
+      post(origin(0), { prompt: "[run:500] once" }, headers),
+      post(origin(1), { prompt: "[run:500] once" }, headers),
+    ]);
     expect(answers.map((a) => a.status).sort()).toEqual(expect.arrayContaining([202]));
     for (const answer of answers) expect([202, 409]).toContain(answer.status);
     expect(createdWith("once")).toHaveLength(1);
@@ -148,7 +161,11 @@ describe.skipIf(!hasRedisServer || fitted !== "")("three instances on one Redis"
 
   it("answers 503 while Redis is down, GETs from Replicate, recovers by itself, never creates twice", async () => {
     const ip = client();
-    const before = await post(origin(0), { prompt: "[run:100] before the outage" }, { "x-forwarded-for": ip, prefer: "respond-async" });
+    const before = await post(
+      origin(0),
+      { prompt: "[run:100] before the outage" },
+      { "x-forwarded-for": ip, prefer: "respond-async" },
+    );
     expect(before.status).toBe(202);
     await redis.stop();
     try {
@@ -169,7 +186,10 @@ describe.skipIf(!hasRedisServer || fitted !== "")("three instances on one Redis"
     expect(recovered?.status).toBe(202);
     expect(createdWith("after the outage")).toHaveLength(1);
     for (const index of [0, 1]) {
-      const warnings = cluster.instances[index].output().split("\n").filter((line) => line.includes("shared_state_unavailable"));
+      const warnings = cluster.instances[index]
+        .output()
+        .split("\n")
+        .filter((line) => line.includes("shared_state_unavailable"));
       expect(warnings.length).toBeLessThanOrEqual(1);
     }
   });

@@ -44,10 +44,12 @@ describe.skipIf(skipped)("next start exports OTLP/HTTP when OTEL_EXPORTER_OTLP_E
       request.on("end", () => {
         const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
         for (const resource of body.resourceSpans ?? []) {
-          for (const attribute of resource.resource?.attributes ?? []) if (attribute.key === "service.name") resourceNames.add(attribute.value.stringValue);
+          for (const attribute of resource.resource?.attributes ?? [])
+            if (attribute.key === "service.name") resourceNames.add(attribute.value.stringValue);
           for (const scope of resource.scopeSpans ?? []) spans.push(...scope.spans);
         }
-        for (const resource of body.resourceMetrics ?? []) for (const scope of resource.scopeMetrics ?? []) for (const metric of scope.metrics) metricNames.add(metric.name);
+        for (const resource of body.resourceMetrics ?? [])
+          for (const scope of resource.scopeMetrics ?? []) for (const metric of scope.metrics) metricNames.add(metric.name);
         response.writeHead(200, { "content-type": "application/json" }).end("{}");
       });
     });
@@ -92,16 +94,24 @@ describe.skipIf(skipped)("next start exports OTLP/HTTP when OTEL_EXPORTER_OTLP_E
     expect(response.status).toBe(200);
     const { id } = await response.json();
 
-    const line = await eventually(() =>
-      app
-        .output()
-        .split("\n")
-        .filter((text) => text.includes('"event":"request"') && text.includes('"route":"POST /api/ai/replicate"') && text.includes(id))
-        .map((text) => JSON.parse(text.slice(text.indexOf("{"))))[0],
+    const line = await eventually(
+      () =>
+        app
+          .output()
+          .split("\n")
+          .filter(
+            (text) =>
+              text.includes('"event":"request"') && text.includes('"route":"POST /api/ai/replicate"') && text.includes(id),
+          )
+          .map((text) => JSON.parse(text.slice(text.indexOf("{"))))[0],
     );
     expect(line.trace_id).toMatch(/^[0-9a-f]{32}$/);
-    const request = await eventually(() => spans.find((span) => span.name === "replicate.request" && span.traceId === line.trace_id));
-    await eventually(() => spans.some((span) => span.name === "replicate.create" && span.parentSpanId === request.spanId) || undefined);
+    const request = await eventually(() =>
+      spans.find((span) => span.name === "replicate.request" && span.traceId === line.trace_id),
+    );
+    await eventually(
+      () => spans.some((span) => span.name === "replicate.create" && span.parentSpanId === request.spanId) || undefined,
+    );
     const attribute = (span: OtlpSpan, key: string) => span.attributes?.find((a) => a.key === key)?.value;
     expect(attribute(request, "replicate.prediction.id")).toEqual({ stringValue: id });
     expect(attribute(request, "replicate.prediction.status")).toEqual({ stringValue: "succeeded" });
@@ -110,9 +120,13 @@ describe.skipIf(skipped)("next start exports OTLP/HTTP when OTEL_EXPORTER_OTLP_E
     expect(parent).toMatchObject({ name: "executing api route (app) /api/ai/replicate", traceId: line.trace_id });
     // The create was held (Prefer: wait) until the end: no wait after it.
     const phases = spans.filter((span) => span.parentSpanId === request.spanId).map((span) => span.name);
-    expect(phases).toEqual(expect.arrayContaining(["replicate.guard", "replicate.body", "replicate.create", "replicate.outputs.keep"]));
+    expect(phases).toEqual(
+      expect.arrayContaining(["replicate.guard", "replicate.body", "replicate.create", "replicate.outputs.keep"]),
+    );
     expect(resourceNames).toContain("replicate-e2e");
-    await eventually(() => (metricNames.has("replicate.predictions") && metricNames.has("replicate.upstream.calls")) || undefined);
+    await eventually(
+      () => (metricNames.has("replicate.predictions") && metricNames.has("replicate.upstream.calls")) || undefined,
+    );
   });
 
   it("a webhook is answered first; Next's after() then keeps its outputs, traced under the delivery's request", async () => {
@@ -125,12 +139,18 @@ describe.skipIf(skipped)("next start exports OTLP/HTTP when OTEL_EXPORTER_OTLP_E
     const { id } = await response.json();
     await eventually(() => existsSync(join(outputs, id, "manifest.json")) || undefined);
     // The completed delivery's request: its signature verified, then (after the answer) the copies.
-    const after = await eventually(() => spans.find((span) => span.name === "replicate.after" && attributeOf(spans, span.parentSpanId, "replicate.prediction.id") === id));
+    const after = await eventually(() =>
+      spans.find(
+        (span) => span.name === "replicate.after" && attributeOf(spans, span.parentSpanId, "replicate.prediction.id") === id,
+      ),
+    );
     expect(spans.some((span) => span.name === "replicate.webhook.verify" && span.parentSpanId === after.parentSpanId)).toBe(true);
     // Run by after(): it started once the request had been answered (its span had ended), not before.
     const request = spans.find((span) => span.spanId === after.parentSpanId)!;
     expect(BigInt(after.startTimeUnixNano)).toBeGreaterThanOrEqual(BigInt(request.endTimeUnixNano));
-    const keep = await eventually(() => spans.find((span) => span.name === "replicate.outputs.keep" && span.parentSpanId === after.spanId));
+    const keep = await eventually(() =>
+      spans.find((span) => span.name === "replicate.outputs.keep" && span.parentSpanId === after.spanId),
+    );
     expect(keep.attributes?.find((a) => a.key === "replicate.outputs.kept")?.value).toEqual({ boolValue: true });
   });
 });

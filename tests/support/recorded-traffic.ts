@@ -17,7 +17,18 @@ export interface RecordedFixture {
   interactions: RecordedInteraction[];
 }
 
-export type AnswerKind = "create" | "prediction" | "page" | "file" | "files" | "secret" | "model" | "version" | "stream" | "deleted" | "error";
+export type AnswerKind =
+  | "create"
+  | "prediction"
+  | "page"
+  | "file"
+  | "files"
+  | "secret"
+  | "model"
+  | "version"
+  | "stream"
+  | "deleted"
+  | "error";
 
 const DIR = path.join(import.meta.dirname, "..", "fixtures", "recorded");
 

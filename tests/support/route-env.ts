@@ -55,7 +55,11 @@ export function useSimulatedReplicate(options: SimulatedReplicateOptions = {}) {
   return { sim, server };
 }
 
-export function jsonPost(url: string, body: unknown, init: { signal?: AbortSignal; raw?: string; headers?: Record<string, string> } = {}) {
+export function jsonPost(
+  url: string,
+  body: unknown,
+  init: { signal?: AbortSignal; raw?: string; headers?: Record<string, string> } = {},
+) {
   return new Request(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...init.headers },

@@ -22,7 +22,12 @@ const ROUTES: { method: string; path: RegExp; handler: Handler; params?: string[
   { method: "POST", path: /^\/api\/ai\/replicate\/webhook$/, handler: receiveWebhook as Handler },
   { method: "GET", path: /^\/api\/ai\/replicate\/outputs\/([^/]+)$/, handler: getOutput as Handler, params: ["token"] },
   { method: "HEAD", path: /^\/api\/ai\/replicate\/outputs\/([^/]+)$/, handler: headOutput as Handler, params: ["token"] },
-  { method: "GET", path: /^\/api\/ai\/replicate\/download\/([^/]+)\/([^/]+)$/, handler: downloadOutput as Handler, params: ["id", "index"] },
+  {
+    method: "GET",
+    path: /^\/api\/ai\/replicate\/download\/([^/]+)\/([^/]+)$/,
+    handler: downloadOutput as Handler,
+    params: ["id", "index"],
+  },
   { method: "GET", path: /^\/api\/ai\/replicate\/([^/]+)$/, handler: getPrediction as Handler, params: ["id"] },
   { method: "DELETE", path: /^\/api\/ai\/replicate\/([^/]+)$/, handler: deletePrediction as Handler, params: ["id"] },
 ];
@@ -82,7 +87,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, answered: Answer
     ...(hasBody ? { duplex: "half" } : {}),
   } as RequestInit);
   const match = route.path.exec(url.pathname)!;
-  const params = Promise.resolve(Object.fromEntries((route.params ?? []).map((name, at) => [name, decodeURIComponent(match[at + 1])])));
+  const params = Promise.resolve(
+    Object.fromEntries((route.params ?? []).map((name, at) => [name, decodeURIComponent(match[at + 1])])),
+  );
   const response = await route.handler(request, { params });
   answered.push({ method: req.method!, path: url.pathname, status: response.status });
   res.writeHead(response.status, Object.fromEntries(response.headers));

@@ -17,8 +17,7 @@ export const LANGUAGE_MODEL_VERSION: ModelVersion = {
         title: "System Prompt",
         default: "You are a helpful assistant.",
         "x-order": 1,
-        description:
-          "System prompt to send to the model. This is prepended to the prompt and helps guide system behavior.",
+        description: "System prompt to send to the model. This is prepended to the prompt and helps guide system behavior.",
       },
       max_tokens: {
         type: "integer",

@@ -40,7 +40,8 @@ async function authenticate(request: Request, config: GuardConfig, onOpen: () =>
   }
   const presented = bearerToken(request.headers.get("authorization"));
   if (presented === null) throw unauthorized("This route needs `Authorization: Bearer <key>` (ROUTE_API_KEY).");
-  if (!keyMatches(presented, config.apiKey)) throw unauthorized("The key sent in `Authorization: Bearer` is not the route's key.");
+  if (!keyMatches(presented, config.apiKey))
+    throw unauthorized("The key sent in `Authorization: Bearer` is not the route's key.");
   // One shared key cannot tell its holders apart: they are one client to the rate limit.
   return { identity: "api-key" };
 }
@@ -107,7 +108,9 @@ function isOwnOrigin(origin: string, headers: Headers, appOrigins: readonly stri
   // The host the browser asked for: behind a proxy, the one it forwarded. A page on another site
   // cannot set X-Forwarded-Host on a cross-site call without a CORS preflight, which is refused.
   const forwarded = headers.get("x-forwarded-host")?.split(",")[0]?.trim();
-  return [forwarded, headers.get("host")?.trim()].some((host) => !!host && withoutDefaultPort(host.toLowerCase(), scheme) === originHost);
+  return [forwarded, headers.get("host")?.trim()].some(
+    (host) => !!host && withoutDefaultPort(host.toLowerCase(), scheme) === originHost,
+  );
 }
 
 /** An http(s) origin parsed (its `host` leaves the default port out, as browsers do); null for `null` or junk. */

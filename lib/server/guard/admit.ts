@@ -27,7 +27,12 @@ export async function admitRequest(request: Request, config: GuardConfig, engine
   });
   if (config.rateLimit && (request.method === "POST" || request.method === "DELETE")) {
     const client = clientKey(request.headers, caller, config);
-    await enforceRateLimit(request.method === "POST" ? client : `cancel:${client}`, config.rateLimit, engine.shared().rateLimits, engine.clock.now());
+    await enforceRateLimit(
+      request.method === "POST" ? client : `cancel:${client}`,
+      config.rateLimit,
+      engine.shared().rateLimits,
+      engine.clock.now(),
+    );
   }
   const release = request.method === "DELETE" ? () => {} : engine.inFlight.acquire(config.maxInFlight);
   return { caller, release };

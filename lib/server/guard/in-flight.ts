@@ -20,12 +20,9 @@ export class InFlightLimit {
   /** Takes a slot, or throws 503. The returned release is safe to call more than once. */
   acquire(max: number): Release {
     if (this.count >= max) {
-      throw new Problem(
-        503,
-        "Server busy",
-        `This server is already serving ${max} ${this.what}; try again shortly.`,
-        { headers: { "Retry-After": String(BUSY_RETRY_AFTER_SECONDS) } },
-      );
+      throw new Problem(503, "Server busy", `This server is already serving ${max} ${this.what}; try again shortly.`, {
+        headers: { "Retry-After": String(BUSY_RETRY_AFTER_SECONDS) },
+      });
     }
     this.count += 1;
     let released = false;
@@ -105,4 +102,3 @@ export class WebhookSlots {
     return false;
   }
 }
-

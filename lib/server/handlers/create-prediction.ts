@@ -12,7 +12,14 @@ import { claimCreate, replayPrediction, type CreateClaim } from "../idempotent-c
 import { outcomeStatus, predictionResponse } from "../replicate/answer";
 import { deletingInputFilesAfter, refuseForeignFiles, uploadLargeInputs } from "../replicate/file-inputs";
 import { predictionLocation } from "../replicate/prediction-handle";
-import { createForRun, deadlineOf, followPrediction, runPrediction, startPrediction, type RunOutcome } from "../replicate/run-prediction";
+import {
+  createForRun,
+  deadlineOf,
+  followPrediction,
+  runPrediction,
+  startPrediction,
+  type RunOutcome,
+} from "../replicate/run-prediction";
 import { streamPrediction, type Runner } from "../replicate/stream-prediction";
 import { webhookFields } from "../replicate/webhooks";
 import type { Handler, RequestContext } from "../route-handler";
@@ -87,7 +94,8 @@ class CreateRun {
    */
   async upload(modelInput: Record<string, unknown>): Promise<Record<string, unknown>> {
     const { stats } = this.context;
-    const uploading = () => uploadLargeInputs(this.config, modelInput, { deadline: this.deadline, stats, signal: this.request.signal });
+    const uploading = () =>
+      uploadLargeInputs(this.config, modelInput, { deadline: this.deadline, stats, signal: this.request.signal });
     const uploaded = await this.claim.beforeCreate(this.spend.beforeCreate(inSpan("replicate.upload", {}, uploading)));
     this.fileIds = uploaded.fileIds;
     return uploaded.input;
@@ -96,9 +104,14 @@ class CreateRun {
   /** Async mode: 202 at once; followed at Location (or by webhook), which survives reloads. */
   async answerAtOnce(input: Record<string, unknown>): Promise<Response> {
     const { receivedAt, stats } = this.context;
-    const prediction = await this.create(startPrediction(this.config, input, { signal: this.request.signal, receivedAt, stats, extra: webhookFields(this.config) }));
+    const prediction = await this.create(
+      startPrediction(this.config, input, { signal: this.request.signal, receivedAt, stats, extra: webhookFields(this.config) }),
+    );
     this.seen(prediction);
-    return predictionResponse(this.config, prediction, 202, { Location: this.location(prediction), "Preference-Applied": "respond-async" });
+    return predictionResponse(this.config, prediction, 202, {
+      Location: this.location(prediction),
+      "Preference-Applied": "respond-async",
+    });
   }
 
   /**
@@ -108,14 +121,19 @@ class CreateRun {
   async stream(input: Record<string, unknown>): Promise<Response> {
     const { receivedAt, stats } = this.context;
     this.claim.watchLeave(this.request.signal);
-    const created = await this.create(createForRun(this.config, input, { signal: this.request.signal, receivedAt, stats, holdCreate: false }));
+    const created = await this.create(
+      createForRun(this.config, input, { signal: this.request.signal, receivedAt, stats, holdCreate: false }),
+    );
     this.seen(created);
     const follow: Runner = ({ signal, onUpdate }) => {
       this.claim.watchLeave(signal);
       const options = { ...this.following(), signal, needsLogs: true, onUpdate: (p: Prediction) => (this.seen(p), onUpdate(p)) };
       return this.create(followPrediction(this.config, created, options));
     };
-    return streamPrediction(this.config, follow, this.request.signal, stats, { location: this.location(created), deadline: this.deadline });
+    return streamPrediction(this.config, follow, this.request.signal, stats, {
+      location: this.location(created),
+      deadline: this.deadline,
+    });
   }
 
   /** The default: create, wait until it ends or the cap, answer the prediction. */
@@ -133,7 +151,12 @@ class CreateRun {
   }
 
   private following() {
-    return { deadline: this.deadline, stats: this.context.stats, handOver: this.claim.handOver, onUpdate: (p: Prediction) => this.seen(p) };
+    return {
+      deadline: this.deadline,
+      stats: this.context.stats,
+      handOver: this.claim.handOver,
+      onUpdate: (p: Prediction) => this.seen(p),
+    };
   }
 
   /** The prediction is known: the log line names it, the key's record points at it, the reservation is bound (or settled) to it. */

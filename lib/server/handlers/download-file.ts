@@ -17,8 +17,14 @@ export const downloadFile: Handler<DownloadParams> = async (request, context, pa
   const { config } = context;
   const id = (context.predictionId = parseHandle(handleKeyOf(config), params.id, context.caller));
   if (!/^\d{1,4}$/.test(params.index)) {
-    throw invalidFieldsProblem("Invalid file index", "The index counts the output's files from 0.", [{ field: "index", description: "must be a whole number from 0" }]);
+    throw invalidFieldsProblem("Invalid file index", "The index counts the output's files from 0.", [
+      { field: "index", description: "must be a whole number from 0" },
+    ]);
   }
   const prediction = await currentPrediction(config, id, { stats: context.stats });
-  return downloadOutput(prediction, Number(params.index), { signal: request.signal, storage: config.engine.outputStorage, copy: config.engine.outputCopy() });
+  return downloadOutput(prediction, Number(params.index), {
+    signal: request.signal,
+    storage: config.engine.outputStorage,
+    copy: config.engine.outputCopy(),
+  });
 };

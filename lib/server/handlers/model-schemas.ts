@@ -20,6 +20,8 @@ export function modelSchemasHandler(schema: ModelSchema): Handler<Record<string,
       output: (schema.outputSchema as JsonSchema | undefined) ?? null,
     };
     // Private: it sits behind the access key. A minute: it changes only with a deploy.
-    return Response.json({ ...schemas, simulator: simulatorInfo(config) } satisfies ModelSchemas, { headers: { "Cache-Control": "private, max-age=60" } });
+    return Response.json({ ...schemas, simulator: simulatorInfo(config) } satisfies ModelSchemas, {
+      headers: { "Cache-Control": "private, max-age=60" },
+    });
   };
 }

@@ -77,7 +77,7 @@ export function guardBody(request: Request, rules: BodyRules): BodyHold {
 
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
   const text = await readBodyText(request, maxBytes);
-  if (text.trim() === "") throw invalidBody("The body is empty; send a JSON object such as {\"prompt\": \"...\"}.");
+  if (text.trim() === "") throw invalidBody('The body is empty; send a JSON object such as {"prompt": "..."}.');
   try {
     return JSON.parse(text);
   } catch {

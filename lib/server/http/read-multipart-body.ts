@@ -53,7 +53,8 @@ export async function readMultipartBody(
   let failure: Problem | null = null;
   const fail = (problem: Problem) => void (failure ??= problem);
   const put = (name: string | undefined, value: unknown) => {
-    if (name === undefined) return fail(invalidBody("A multipart part names its field only with `name*=`; send `name=\"...\"` (raw UTF-8 is fine)."));
+    if (name === undefined)
+      return fail(invalidBody('A multipart part names its field only with `name*=`; send `name="..."` (raw UTF-8 is fine).'));
     if (name === "") return fail(invalidBody("A multipart part has no field name."));
     if (Object.hasOwn(fields, name)) return fail(invalidBody(`The field \`${name.slice(0, 100)}\` was sent more than once.`));
     Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
@@ -61,7 +62,8 @@ export async function readMultipartBody(
 
   parser.on("field", (name: string | undefined, value) => {
     // busboy decodes text leniently: a byte sequence that is not UTF-8 comes out as U+FFFD.
-    if (value.includes("\uFFFD")) return fail(invalidBody(`The field \`${String(name).slice(0, 100)}\` is not valid UTF-8 text.`));
+    if (value.includes("\uFFFD"))
+      return fail(invalidBody(`The field \`${String(name).slice(0, 100)}\` is not valid UTF-8 text.`));
     put(name, coerce(value, name === undefined ? undefined : schema.properties?.[name]?.type));
   });
   parser.on("file", (name: string | undefined, stream, info) => {

@@ -25,16 +25,25 @@ export const MAX_CREATE_RETRIES = 1000;
 
 /** The caller went away before the create was sent: nothing was created, nothing is answered to anyone. */
 export function clientGone(): Problem {
-  return new Problem(499, "Client closed request", "The client went away before the prediction was created; nothing was created.", {
-    nothingCreated: true,
-  });
+  return new Problem(
+    499,
+    "Client closed request",
+    "The client went away before the prediction was created; nothing was created.",
+    {
+      nothingCreated: true,
+    },
+  );
 }
 
 /**
  * Milliseconds before retrying a failed create (in its own slot), or null when it must not be
  * retried. Shared pacing that cannot be reached means no retry: the 429 is answered as it came.
  */
-export async function planCreateRetry(failure: FailedAttempt, context: RetryContext, pacing: CreatePacing): Promise<number | null> {
+export async function planCreateRetry(
+  failure: FailedAttempt,
+  context: RetryContext,
+  pacing: CreatePacing,
+): Promise<number | null> {
   if (failure.status !== 429 || context.attempt > MAX_CREATE_RETRIES) return null;
   const asked = retryWaitMs(failure, context);
   if (context.now + asked > context.deadline) return null;
@@ -116,7 +125,8 @@ function pacingFor(config: Config): CreatePacing {
   const { engine } = config;
   const state = engine.shared();
   if (engine.createPacing?.state !== state) {
-    const pacing = state.kind === "redis" ? state.createPacing(config.createsPerMinute) : new MemoryCreatePacing(config.createsPerMinute);
+    const pacing =
+      state.kind === "redis" ? state.createPacing(config.createsPerMinute) : new MemoryCreatePacing(config.createsPerMinute);
     engine.createPacing = { state, pacing };
   }
   return engine.createPacing.pacing;

@@ -63,7 +63,10 @@ export class EndWatches {
   private async read(id: string, url: string, controller: AbortController, stats?: CallStats): Promise<void> {
     let ended = false;
     try {
-      for await (const event of replicateEvents(this.config, url, controller.signal, { stats, idleMs: this.config.timeoutSeconds * 1000 })) {
+      for await (const event of replicateEvents(this.config, url, controller.signal, {
+        stats,
+        idleMs: this.config.timeoutSeconds * 1000,
+      })) {
         if (event.event === "done" || event.event === "error") {
           ended = true;
           break;

@@ -157,7 +157,11 @@ function uploadTimedOut(config: Config, path: Path): Problem {
  * fails, or its prediction ended (a run that stopped waiting without canceling leaves that to
  * whoever sees the end: `releaseInputFiles`). The deletes run after the answer.
  */
-export async function deletingInputFilesAfter<T extends RunOutcome | Prediction>(config: Config, fileIds: readonly string[], work: Promise<T>): Promise<T> {
+export async function deletingInputFilesAfter<T extends RunOutcome | Prediction>(
+  config: Config,
+  fileIds: readonly string[],
+  work: Promise<T>,
+): Promise<T> {
   if (fileIds.length === 0) return work;
   try {
     const result = await work;
@@ -226,8 +230,16 @@ function* decodedPieces(dataUrl: string, from: number): Generator<Uint8Array> {
 }
 
 function fileNameOf(path: Path, contentType: string): string {
-  const name = path.map(String).join(".").replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 200) || "input";
-  const subtype = contentType.split("/")[1]?.replace(/[^a-z0-9]/gi, "").slice(0, 10);
+  const name =
+    path
+      .map(String)
+      .join(".")
+      .replace(/[^A-Za-z0-9_.-]/g, "_")
+      .slice(0, 200) || "input";
+  const subtype = contentType
+    .split("/")[1]
+    ?.replace(/[^a-z0-9]/gi, "")
+    .slice(0, 10);
   return subtype ? `${name}.${subtype}` : name;
 }
 
@@ -236,8 +248,13 @@ function uploadProblem(path: Path, error: unknown): Problem {
   const cause = error instanceof Problem ? error.detail : "the upload failed";
   const throttled = error instanceof Problem && error.status === 429;
   const status = error instanceof Problem && error.status === 413 ? 413 : throttled ? 429 : 502;
-  return new Problem(status, "Input file not uploaded", `The file in \`${field}\` could not be uploaded to Replicate's Files API, so no prediction was created: ${cause}`, {
-    headers: throttled ? (error.headers ?? {}) : {},
-    nothingCreated: true,
-  });
+  return new Problem(
+    status,
+    "Input file not uploaded",
+    `The file in \`${field}\` could not be uploaded to Replicate's Files API, so no prediction was created: ${cause}`,
+    {
+      headers: throttled ? (error.headers ?? {}) : {},
+      nothingCreated: true,
+    },
+  );
 }

@@ -33,7 +33,11 @@ export interface FileCallOptions {
 
 export async function uploadFile(config: Config, source: UploadSource, options: FileCallOptions): Promise<ReplicateFile> {
   if (source.size > FILES_MAX_BYTES) {
-    throw new Problem(413, "File too large", `A file input may be at most ${FILES_MAX_BYTES} bytes (Replicate's Files API limit).`);
+    throw new Problem(
+      413,
+      "File too large",
+      `A file input may be at most ${FILES_MAX_BYTES} bytes (Replicate's Files API limit).`,
+    );
   }
   const boundary = `----replicate-next-route-${crypto.randomUUID()}`;
   const head = Buffer.from(

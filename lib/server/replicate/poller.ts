@@ -184,12 +184,14 @@ export class Poller {
       const waiter: Waiter = { prediction, options, resolve, reject, since: this.clock.now() };
       const abort = () => waiter.reject(new CallAborted());
       let cancelTimer = () => {};
-      const settle = <T>(finish: (value: T) => void) => (value: T) => {
-        cancelTimer();
-        options.signal.removeEventListener("abort", abort);
-        this.waiting.delete(waiter);
-        finish(value);
-      };
+      const settle =
+        <T>(finish: (value: T) => void) =>
+        (value: T) => {
+          cancelTimer();
+          options.signal.removeEventListener("abort", abort);
+          this.waiting.delete(waiter);
+          finish(value);
+        };
       waiter.resolve = settle((fresh: Prediction) => {
         if (isTerminal(fresh)) this.forget(fresh.id);
         resolve(fresh);
@@ -208,7 +210,12 @@ export class Poller {
       }
       const eta = estimateRemainingMs(prediction.logs);
       const step = barStep(prediction.logs);
-      if (eta !== null && step !== null && eta + ETA_MARGIN_MS < this.config.pollIntervalMs && this.targeted.get(prediction.id) !== step) {
+      if (
+        eta !== null &&
+        step !== null &&
+        eta + ETA_MARGIN_MS < this.config.pollIntervalMs &&
+        this.targeted.get(prediction.id) !== step
+      ) {
         cancelTimer = this.clock.startTimer(eta + ETA_MARGIN_MS, () => {
           if (!this.waiting.has(waiter)) return;
           void this.tryTake().then((taken) => {
@@ -315,7 +322,8 @@ export class Poller {
     if (!turns) return true;
     const interval = this.config.pollIntervalMs;
     try {
-      return (await turns.take(`cancel-turn:${id}`, { limit: 1, windowMs: interval, text: `1/${interval}ms` }, this.clock.now())).allowed;
+      return (await turns.take(`cancel-turn:${id}`, { limit: 1, windowMs: interval, text: `1/${interval}ms` }, this.clock.now()))
+        .allowed;
     } catch (error) {
       if (error instanceof SharedStateUnavailable) return true;
       throw error;
@@ -443,7 +451,9 @@ export class Poller {
     const viaList = round.filter((waiter) => !waiter.options.needsLogs);
     const due = new Set(viaList);
     // Every wait here is published every round (so the holder never forgets one), due or not.
-    const entries = [...this.waiting].filter((waiter) => !waiter.options.needsLogs).map((waiter) => ({ ...entryOf(waiter), due: due.has(waiter) }));
+    const entries = [...this.waiting]
+      .filter((waiter) => !waiter.options.needsLogs)
+      .map((waiter) => ({ ...entryOf(waiter), due: due.has(waiter) }));
     const interval = this.config.pollIntervalMs;
     const now = this.clock.now();
     let holder: boolean;
@@ -472,17 +482,24 @@ export class Poller {
     const readAt = this.clock.now();
     const remote = await sharing.share.allWaiting(this.clock.now()).catch(() => []);
     // A published wait whose prediction a webhook already reported ended was answered by it: not polled.
-    const entries = uniqueEntries([...own.map(entryOf), ...remote.filter((entry) => entry.due !== false && !this.reportedEnded.has(entry.id))]);
+    const entries = uniqueEntries([
+      ...own.map(entryOf),
+      ...remote.filter((entry) => entry.due !== false && !this.reportedEnded.has(entry.id)),
+    ]);
     // With nothing to poll the round still goes out (a heartbeat): the others hear a holder.
     const seen =
       entries.length >= LIST_FROM_WAITERS
-        ? await this.list(entries, Math.max(deadlineOf(own), this.clock.now() + 10_000)).catch(() => new Map<string, Prediction>())
+        ? await this.list(entries, Math.max(deadlineOf(own), this.clock.now() + 10_000)).catch(
+            () => new Map<string, Prediction>(),
+          )
         : new Map<string, Prediction>();
     // As in one process: one the pages did not reach is read; one that ended is read whole (with
     // its logs) by whoever still waits for it: here for this instance's own, by the others for
     // theirs (a published entry may be a round old, its wait already ended by a webhook).
     const ownIds = new Set(own.map((waiter) => waiter.prediction.id));
-    const endedElsewhere = entries.filter((entry) => !ownIds.has(entry.id) && seen.has(entry.id) && isTerminal(seen.get(entry.id)!));
+    const endedElsewhere = entries.filter(
+      (entry) => !ownIds.has(entry.id) && seen.has(entry.id) && isTerminal(seen.get(entry.id)!),
+    );
     const told = new Set(endedElsewhere.map((entry) => entry.id));
     // When each ended, for the others' webhook grace.
     const endedAt: Record<string, number> = {};
@@ -498,7 +515,11 @@ export class Poller {
     for (const id of told) seen.delete(id);
     await Promise.all(
       entries
-        .filter((entry) => (!seen.has(entry.id) && !told.has(entry.id)) || (ownIds.has(entry.id) && seen.has(entry.id) && isTerminal(seen.get(entry.id)!)))
+        .filter(
+          (entry) =>
+            (!seen.has(entry.id) && !told.has(entry.id)) ||
+            (ownIds.has(entry.id) && seen.has(entry.id) && isTerminal(seen.get(entry.id)!)),
+        )
         .map(async (entry) => {
           try {
             await this.take();
@@ -517,7 +538,9 @@ export class Poller {
       return fresh && (isTerminal(fresh) || fresh.status !== entry.status) ? [fresh] : [];
     });
     const ended = endedElsewhere.map((entry) => entry.id);
-    await sharing.share.publishRound({ holder: sharing.instanceId, at: this.clock.now(), readAt, changed, ended, endedAt }).catch(() => undefined);
+    await sharing.share
+      .publishRound({ holder: sharing.instanceId, at: this.clock.now(), readAt, changed, ended, endedAt })
+      .catch(() => undefined);
   }
 
   /**
@@ -576,7 +599,8 @@ export class Poller {
     const since = new Date(Math.min(...created) - LIST_MARGIN_MS).toISOString();
     const until = new Date(Math.max(...created) + 1).toISOString();
     const createdOf = new Map(entries.map((entry, i) => [entry.id, created[i]]));
-    const windowBefore = (at: number) => `/predictions?created_after=${encodeURIComponent(since)}&created_before=${encodeURIComponent(new Date(at).toISOString())}`;
+    const windowBefore = (at: number) =>
+      `/predictions?created_after=${encodeURIComponent(since)}&created_before=${encodeURIComponent(new Date(at).toISOString())}`;
     // How far back in time the pages read went, in all: the account's traffic density.
     let spanRead = 0;
     let top = Math.max(...created) + 1;
@@ -672,7 +696,8 @@ function allAborted(signals: AbortSignal[]): { signal: AbortSignal; dispose: () 
  */
 export function pollerFor(config: Config): Poller {
   const state = config.engine.shared();
-  if (config.engine.poller?.state !== state) config.engine.poller = { state, poller: new Poller(config, pollerParts(config, state)) };
+  if (config.engine.poller?.state !== state)
+    config.engine.poller = { state, poller: new Poller(config, pollerParts(config, state)) };
   return config.engine.poller.poller;
 }
 

@@ -42,7 +42,10 @@ function scopeOf(caller: Caller | undefined): string {
 }
 
 function macOf(key: Buffer, id: string, caller: Caller | undefined): Buffer {
-  return createHmac("sha256", key).update(`${id}\n${scopeOf(caller)}`).digest().subarray(0, MAC_BYTES);
+  return createHmac("sha256", key)
+    .update(`${id}\n${scopeOf(caller)}`)
+    .digest()
+    .subarray(0, MAC_BYTES);
 }
 
 export function toHandle(key: Buffer, id: string, caller: Caller | undefined): string {
@@ -55,9 +58,11 @@ export function parseHandle(key: Buffer, handle: string, caller: Caller | undefi
   if (!match) {
     // Not even a handle's shape (or a bare id): nothing to look up.
     if (!new RegExp(`^${ID}$`).test(handle)) {
-      throw invalidFieldsProblem("Invalid prediction handle", "A prediction handle is the last segment of the Location this route answered.", [
-        { field: "id", description: "is not a prediction handle" },
-      ]);
+      throw invalidFieldsProblem(
+        "Invalid prediction handle",
+        "A prediction handle is the last segment of the Location this route answered.",
+        [{ field: "id", description: "is not a prediction handle" }],
+      );
     }
     throw notFound();
   }
@@ -69,5 +74,9 @@ export function parseHandle(key: Buffer, handle: string, caller: Caller | undefi
 }
 
 function notFound(): Problem {
-  return new Problem(404, "Prediction not found", "No prediction of yours has this handle: use the Location this route answered when it was created.");
+  return new Problem(
+    404,
+    "Prediction not found",
+    "No prediction of yours has this handle: use the Location this route answered when it was created.",
+  );
 }

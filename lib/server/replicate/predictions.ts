@@ -12,7 +12,6 @@ import { logWarning } from "../log";
 import { PREDICTION_ID, type Prediction } from "../../shared/prediction";
 import { isUnknownStatus, readCreatedPrediction, readPrediction } from "../../shared/replicate-objects";
 
-
 export interface CreateOptions {
   deadline: number;
   /** Longest `Prefer: wait` hold (s); each attempt holds only what the deadline leaves (`holdSeconds`). 0: none. */
@@ -40,7 +39,11 @@ export interface CreateOptions {
  * on the wire at the deadline is answered as a 504 at once and left to finish: when its answer
  * comes, the prediction it made is canceled (and its `Cancel-After` ends it anyway).
  */
-export async function createPrediction(config: Config, input: Record<string, unknown>, options: CreateOptions): Promise<Prediction> {
+export async function createPrediction(
+  config: Config,
+  input: Record<string, unknown>,
+  options: CreateOptions,
+): Promise<Prediction> {
   const { path, body } = createRequest(config, input);
   const { deadline, signal } = options;
   await waitForCreateSlot(config, deadline, signal);
@@ -99,7 +102,10 @@ export async function createPrediction(config: Config, input: Record<string, unk
         options.onLateAnswer?.(canceled);
       });
       // Kept alive past the 504 on hosts that freeze after answering; it bounds itself (the call's timeout, the cancel's 10 s).
-      keepAlive("cancel a create given up at the cap", late.catch(() => undefined));
+      keepAlive(
+        "cancel a create given up at the cap",
+        late.catch(() => undefined),
+      );
     }
     throw explainTarget(config, error);
   } finally {
@@ -121,9 +127,14 @@ function attemptHeaders(options: CreateOptions, now: number): Record<string, str
 function createTimedOut(config: Config, { sent }: { sent: boolean }): Problem {
   const cap = `${config.timeoutSeconds} s (REPLICATE_TIMEOUT_SECONDS)`;
   if (!sent) {
-    return new Problem(504, "Prediction timed out", `The cap of ${cap} was reached before the create was sent; nothing was created.`, {
-      nothingCreated: true,
-    });
+    return new Problem(
+      504,
+      "Prediction timed out",
+      `The cap of ${cap} was reached before the create was sent; nothing was created.`,
+      {
+        nothingCreated: true,
+      },
+    );
   }
   return new Problem(
     504,
@@ -199,7 +210,10 @@ function noted(config: Config, prediction: Prediction): Prediction {
   const logged = config.engine.unknownStatusesLogged;
   if (!logged.has(status) && logged.size < 100) {
     logged.add(status);
-    logWarning("unknown_status", `Replicate answered a prediction with status ${JSON.stringify(status)}, which this route does not know: it waits on it like a running one, within REPLICATE_TIMEOUT_SECONDS.`);
+    logWarning(
+      "unknown_status",
+      `Replicate answered a prediction with status ${JSON.stringify(status)}, which this route does not know: it waits on it like a running one, within REPLICATE_TIMEOUT_SECONDS.`,
+    );
   }
   return prediction;
 }

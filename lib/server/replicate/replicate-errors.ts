@@ -53,11 +53,16 @@ export function toReplicateProblem(error: unknown, token: string): Error {
   if (!(error instanceof AxiosError)) return error instanceof Error ? error : new Error(String(error));
   const response = error.response;
   if (!response) {
-    const reason = error.code === "ECONNABORTED" || error.code === "ETIMEDOUT" ? "timed out" : `failed (${error.code ?? "network error"})`;
+    const reason =
+      error.code === "ECONNABORTED" || error.code === "ETIMEDOUT" ? "timed out" : `failed (${error.code ?? "network error"})`;
     return new Problem(502, "Replicate unreachable", `The connection to Replicate ${reason}.`);
   }
   if (response.status >= 200 && response.status < 300) {
-    return new Problem(502, "Bad answer from Replicate", `Replicate answered ${response.status} with a body that is not the expected JSON.`);
+    return new Problem(
+      502,
+      "Bad answer from Replicate",
+      `Replicate answered ${response.status} with a body that is not the expected JSON.`,
+    );
   }
   return passOnReplicateError(response, token);
 }

@@ -171,7 +171,8 @@ async function follow(config: Config, created: Prediction, options: FollowOption
   if (notStarted) return cancelNotStarted(config, current, options);
   if (isTerminal(current)) return { kind: "terminal", prediction: current };
   if (options.cancelWhenStopped === false) return { kind: "detached", prediction: current };
-  if (clientSignal.aborted && options.handOver && (await options.handOver(deadline))) return { kind: "detached", prediction: current };
+  if (clientSignal.aborted && options.handOver && (await options.handOver(deadline)))
+    return { kind: "detached", prediction: current };
   const canceled = await cancelQuietly(config, current.id, stats);
   // It may have ended on its own in the meantime: then that is the answer.
   if (canceled && isTerminal(canceled) && canceled.status !== "canceled") return { kind: "terminal", prediction: canceled };
@@ -200,13 +201,19 @@ export function startDeadline(config: Config, created: Prediction): number | und
  * in time. One that started (or ended) in the meantime is followed no further: its cancel's answer
  * is settled, and a prediction that ended on its own is the answer.
  */
-export async function cancelNotStarted(config: Config, current: Prediction, options: Pick<RunOptions, "onUpdate" | "stats">): Promise<RunOutcome> {
+export async function cancelNotStarted(
+  config: Config,
+  current: Prediction,
+  options: Pick<RunOptions, "onUpdate" | "stats">,
+): Promise<RunOutcome> {
   const canceled = await cancelQuietly(config, current.id, options.stats);
   if (canceled) options.onUpdate?.(canceled);
   if (canceled && isTerminal(canceled) && canceled.status !== "canceled") return { kind: "terminal", prediction: canceled };
   if (canceled) await settleSpend(canceled, config);
   const seconds = config.startTimeoutSeconds;
-  const what = canceled ? "It was canceled before it started: Replicate does not bill a public model for that." : "Canceling it failed: Replicate ends it at its Cancel-After.";
+  const what = canceled
+    ? "It was canceled before it started: Replicate does not bill a public model for that."
+    : "Canceling it failed: Replicate ends it at its Cancel-After.";
   throw new Problem(
     504,
     "Model did not start in time",
@@ -246,7 +253,13 @@ export async function cancelAndSettle(config: Config, id: string, stats?: CallSt
 
 async function cancelQuietly(config: Config, id: string, stats?: CallStats): Promise<Prediction | undefined> {
   try {
-    return await inCancel(id, () => cancelPrediction(config, id, { deadline: config.engine.clock.now() + CANCEL_BUDGET_MS, timeoutMs: CANCEL_BUDGET_MS, stats }));
+    return await inCancel(id, () =>
+      cancelPrediction(config, id, {
+        deadline: config.engine.clock.now() + CANCEL_BUDGET_MS,
+        timeoutMs: CANCEL_BUDGET_MS,
+        stats,
+      }),
+    );
   } catch {
     return undefined;
   }

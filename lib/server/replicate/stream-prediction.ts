@@ -28,38 +28,48 @@ export interface StreamOptions {
   deadline?: number;
 }
 
-export function streamPrediction(config: Config, run: Runner, requestSignal: AbortSignal, stats?: CallStats, options: StreamOptions = {}): Response {
-  const response = eventStreamResponse(async (sendEvent, signal) => {
-    let unnamed = options.location !== undefined;
-    const send: SendEvent = (event, data) => {
-      if (unnamed && typeof data === "object" && data !== null && !Array.isArray(data)) data = { ...data, location: options.location };
-      unnamed = false;
-      sendEvent(event, data);
-    };
-    const outputs = new AbortController();
-    let streamed = null as StreamedOutput | null;
-    const track = predictionEventTracker({ outputStreamed: () => streamed !== null });
-    const onUpdate = (prediction: Prediction) => {
-      // Once the prediction has a stream, its outputs come from there, as the model makes them.
-      const url = streamed === null && !isTerminal(prediction) ? streamUrlOf(prediction) : undefined;
-      if (url) {
-        const output = (streamed = new StreamedOutput(isFileStreamUrl(url)));
-        void streamOutputs(config, url, outputs.signal, stats, (data) => send("output", { output: output.add(data) }));
+export function streamPrediction(
+  config: Config,
+  run: Runner,
+  requestSignal: AbortSignal,
+  stats?: CallStats,
+  options: StreamOptions = {},
+): Response {
+  const response = eventStreamResponse(
+    async (sendEvent, signal) => {
+      let unnamed = options.location !== undefined;
+      const send: SendEvent = (event, data) => {
+        if (unnamed && typeof data === "object" && data !== null && !Array.isArray(data))
+          data = { ...data, location: options.location };
+        unnamed = false;
+        sendEvent(event, data);
+      };
+      const outputs = new AbortController();
+      let streamed = null as StreamedOutput | null;
+      const track = predictionEventTracker({ outputStreamed: () => streamed !== null });
+      const onUpdate = (prediction: Prediction) => {
+        // Once the prediction has a stream, its outputs come from there, as the model makes them.
+        const url = streamed === null && !isTerminal(prediction) ? streamUrlOf(prediction) : undefined;
+        if (url) {
+          const output = (streamed = new StreamedOutput(isFileStreamUrl(url)));
+          void streamOutputs(config, url, outputs.signal, stats, (data) => send("output", { output: output.add(data) }));
+        }
+        for (const { event, data } of track(prediction)) send(event, data);
+      };
+      try {
+        const outcome = await run({ signal, onUpdate });
+        // The stream may have lost its last events to the poll that saw the end: the final word is the prediction's.
+        const final = streamed?.final(outcome.prediction.output);
+        if (final !== undefined) send("output", { output: final });
+        send("done", await keepOutputsBy(config, outcome.prediction, options.deadline));
+      } catch (error) {
+        send("done", toProblem(error).toJSON());
+      } finally {
+        outputs.abort();
       }
-      for (const { event, data } of track(prediction)) send(event, data);
-    };
-    try {
-      const outcome = await run({ signal, onUpdate });
-      // The stream may have lost its last events to the poll that saw the end: the final word is the prediction's.
-      const final = streamed?.final(outcome.prediction.output);
-      if (final !== undefined) send("output", { output: final });
-      send("done", await keepOutputsBy(config, outcome.prediction, options.deadline));
-    } catch (error) {
-      send("done", toProblem(error).toJSON());
-    } finally {
-      outputs.abort();
-    }
-  }, { signal: requestSignal });
+    },
+    { signal: requestSignal },
+  );
   if (options.location !== undefined) response.headers.set("Content-Location", options.location);
   return response;
 }
@@ -106,7 +116,13 @@ function textOf(output: unknown): string | null {
  * Outputs from `urls.stream` as they are made; polling still reports everything else. A stream may
  * be silent for minutes while the model boots: it is read until the run ends (the cap bounds it).
  */
-async function streamOutputs(config: Config, url: string, signal: AbortSignal, stats: CallStats | undefined, onData: (data: string) => void): Promise<void> {
+async function streamOutputs(
+  config: Config,
+  url: string,
+  signal: AbortSignal,
+  stats: CallStats | undefined,
+  onData: (data: string) => void,
+): Promise<void> {
   try {
     for await (const event of replicateEvents(config, url, signal, { stats, idleMs: config.timeoutSeconds * 1000 })) {
       if (event.event === "output") onData(event.data);

@@ -10,7 +10,10 @@ export class TokenBucket {
   private readonly perMs: number;
   private readonly capacity: number;
 
-  constructor(perMinute: number, private readonly clock: Clock) {
+  constructor(
+    perMinute: number,
+    private readonly clock: Clock,
+  ) {
     this.updated = clock.now();
     this.perMs = perMinute / 60_000;
     // A second's worth of burst: enough for a round, never a minute's worth at once.

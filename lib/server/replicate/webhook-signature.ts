@@ -63,9 +63,7 @@ export function verifyWebhookSignature(args: WebhookSignatureArgs): WebhookSigna
 
   const candidates = v1Signatures(args.signature!);
 
-  const expected = Buffer.from(
-    createHmac("sha256", key).update(`${id}.${timestamp}.${rawBody}`).digest("base64"),
-  );
+  const expected = Buffer.from(createHmac("sha256", key).update(`${id}.${timestamp}.${rawBody}`).digest("base64"));
   // The lengths are public (a SHA-256 digest is always 44 base64 characters); only the
   // content comparison must take constant time.
   const matches = candidates.some((candidate) => {

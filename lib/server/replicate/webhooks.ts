@@ -96,7 +96,10 @@ export async function acceptDelivery(config: Config, request: Request): Promise<
 async function shareDelivery(config: Config, prediction: Prediction): Promise<void> {
   if (!isTerminal(prediction)) return;
   const state = config.engine.shared();
-  await Promise.all([state.deliveredPredictions.put(prediction, config.engine.clock.now()), state.predictionEvents.publishEnded(prediction)]);
+  await Promise.all([
+    state.deliveredPredictions.put(prediction, config.engine.clock.now()),
+    state.predictionEvents.publishEnded(prediction),
+  ]);
 }
 
 /** A prediction is a few levels deep; a body nested deeper is not one. */

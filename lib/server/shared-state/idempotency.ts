@@ -71,7 +71,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   async begin(key: string, hash: string, now = Date.now()): Promise<IdempotencyBegin> {
     const record = this.records.get(key);
-    if (record && record.expiresAt > now) return decide(record.bodyHash, record.state, record.predictionId, hash, record.left === true);
+    if (record && record.expiresAt > now)
+      return decide(record.bodyHash, record.state, record.predictionId, hash, record.left === true);
     this.records.delete(key);
     this.records.set(key, { bodyHash: hash, state: "creating", createdAt: now, expiresAt: now + CREATING_TTL_MS });
     // A Map iterates in insertion order: the first key is the oldest record.
@@ -159,7 +160,9 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   constructor(private readonly connection: RedisConnection) {}
 
   async begin(key: string, hash: string, now = Date.now()): Promise<IdempotencyBegin> {
-    const answer = (await this.connection.run((redis) => BEGIN(redis, [this.key(key)], [now, hash, CREATING_TTL_MS]))) as string[];
+    const answer = (await this.connection.run((redis) =>
+      BEGIN(redis, [this.key(key)], [now, hash, CREATING_TTL_MS]),
+    )) as string[];
     if (answer[0] === "new") return { kind: "new" };
     return decide(answer[0], answer[1], answer[2] || undefined, hash, answer[3] === "1");
   }

@@ -33,9 +33,7 @@ export const redisEnvSchema = z.object({
       "`Retry-After` and recover by themselves. Nothing connects at build time; the password is redacted from " +
       "logs. Unset: each process keeps its own state in memory (one instance, `npm run demo`).",
   ),
-  REDIS_KEY_PREFIX: optional(
-    z.string().regex(/^[\x21-\x7e]{1,64}$/, "must be 1 to 64 visible ASCII characters, no spaces"),
-  )
+  REDIS_KEY_PREFIX: optional(z.string().regex(/^[\x21-\x7e]{1,64}$/, "must be 1 to 64 visible ASCII characters, no spaces"))
     .transform((prefix) => prefix ?? DEFAULT_KEY_PREFIX)
     .describe("Put before every key and channel, so several apps can share one Redis."),
 });

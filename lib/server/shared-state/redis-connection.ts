@@ -40,7 +40,10 @@ export class SharedStateUnavailable extends Problem {
 export function persistenceWarning(info: string): string | null {
   const aof = /^aof_enabled:(\d+)/m.exec(info)?.[1];
   if (aof === "1") return null;
-  const what = aof === undefined ? "does not say whether it persists (INFO persistence has no aof_enabled)" : "has no append-only file (aof_enabled:0)";
+  const what =
+    aof === undefined
+      ? "does not say whether it persists (INFO persistence has no aof_enabled)"
+      : "has no append-only file (aof_enabled:0)";
   return (
     `The Redis at REDIS_URL ${what}: a restart of it forgets every Idempotency-Key record, so a retry with a known key ` +
     "creates a second prediction, billed. Idempotency-Keys last 24 h only on a Redis with AOF persistence: set " +
@@ -191,7 +194,10 @@ export class RedisConnection {
         else resolve();
       };
       const onReady = () => settle();
-      const timer = setTimeout(() => settle(new Error(`Redis did not connect within ${this.commandTimeoutMs} ms`)), this.commandTimeoutMs);
+      const timer = setTimeout(
+        () => settle(new Error(`Redis did not connect within ${this.commandTimeoutMs} ms`)),
+        this.commandTimeoutMs,
+      );
       client.once("ready", onReady);
       // A refused connection fails the call at once rather than at the timeout.
       client.once("error", settle);
@@ -202,7 +208,10 @@ export class RedisConnection {
     if (this.down) return;
     this.down = true;
     const reason = error instanceof Error ? error.message : String(error);
-    this.warn("shared_state_unavailable", `Redis (REDIS_URL) is unavailable: ${reason}. Shared-state calls answer 503 until it is back.`);
+    this.warn(
+      "shared_state_unavailable",
+      `Redis (REDIS_URL) is unavailable: ${reason}. Shared-state calls answer 503 until it is back.`,
+    );
   }
 }
 

@@ -115,6 +115,8 @@ export function sharedStateFor(option: StoresOption | undefined): SharedState {
   if (option === undefined || option === "memory") return memorySharedState();
   if ("kind" in option) return option;
   const connection =
-    typeof option.redis === "string" ? new RedisConnection({ url: option.redis, keyPrefix: option.keyPrefix ?? DEFAULT_KEY_PREFIX }) : option.redis;
+    typeof option.redis === "string"
+      ? new RedisConnection({ url: option.redis, keyPrefix: option.keyPrefix ?? DEFAULT_KEY_PREFIX })
+      : option.redis;
   return redisSharedState(connection);
 }

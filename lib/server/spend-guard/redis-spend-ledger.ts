@@ -1,6 +1,15 @@
 import "server-only";
 import { luaScript, type RedisConnection } from "../shared-state/redis-connection";
-import { counterKey, EARLY_SETTLE_MS, RECENT_COSTS, SETTLE_AFTER_WINDOW_MS, type BudgetScope, type ReserveDecision, type ScopeUsage, type SpendLedger } from "./spend-ledger";
+import {
+  counterKey,
+  EARLY_SETTLE_MS,
+  RECENT_COSTS,
+  SETTLE_AFTER_WINDOW_MS,
+  type BudgetScope,
+  type ReserveDecision,
+  type ScopeUsage,
+  type SpendLedger,
+} from "./spend-ledger";
 
 /**
  * The spend ledger every instance shares: each step one Lua script, so two instances reserving
@@ -105,7 +114,12 @@ export class RedisSpendLedger implements SpendLedger {
   async reserve(id: string, scopes: BudgetScope[], amountMs: number, now: number): Promise<ReserveDecision> {
     const keys = scopes.map((scope) => counterKey(scope, now));
     const base = (scope: BudgetScope) => this.key(`spend:${scope.key}:`);
-    const args = [amountMs, now, SETTLE_AFTER_WINDOW_MS, ...scopes.flatMap((scope, i) => [scope.limitMs, keys[i].resetAt, scope.windowMs, base(scope)])];
+    const args = [
+      amountMs,
+      now,
+      SETTLE_AFTER_WINDOW_MS,
+      ...scopes.flatMap((scope, i) => [scope.limitMs, keys[i].resetAt, scope.windowMs, base(scope)]),
+    ];
     const answer = (await this.connection.run((redis) =>
       RESERVE(redis, [...keys.map((key) => this.key(key.name)), this.key(`spend:res:${id}`)], args),
     )) as number[];
@@ -138,7 +152,13 @@ export class RedisSpendLedger implements SpendLedger {
 
   async recordCost(model: string, costMs: number): Promise<void> {
     const key = this.key(`spend:recent:${model}`);
-    await this.connection.run((redis) => redis.multi().lpush(key, costMs).ltrim(key, 0, RECENT_COSTS - 1).exec());
+    await this.connection.run((redis) =>
+      redis
+        .multi()
+        .lpush(key, costMs)
+        .ltrim(key, 0, RECENT_COSTS - 1)
+        .exec(),
+    );
   }
 
   async recentCosts(model: string): Promise<number[]> {

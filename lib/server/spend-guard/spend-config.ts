@@ -53,8 +53,9 @@ export const spendEnvSchema = z.object({
       "What a prediction is reserved at while the model has no settled prediction yet (afterwards: the median predict time of its " +
         "last few). Never more than the budget it must fit in.",
     ),
-  REPLICATE_PRICE_PER_SECOND: optional(envNumber(0, 1000, false))
-    .describe("Dollars a second of model time (your model's price on replicate.com/pricing), to show budgets in money too. Display only."),
+  REPLICATE_PRICE_PER_SECOND: optional(envNumber(0, 1000, false)).describe(
+    "Dollars a second of model time (your model's price on replicate.com/pricing), to show budgets in money too. Display only.",
+  ),
 });
 
 export function parseSpendConfig(env: Env): SpendConfig {

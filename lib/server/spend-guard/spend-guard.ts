@@ -54,8 +54,16 @@ export function spendGuardOn(spend: SpendConfig): boolean {
 
 function scopesOf(spend: SpendConfig, callerKey: string): NamedScope[] {
   const scopes: NamedScope[] = [];
-  if (spend.perCaller) scopes.push({ name: "caller", rule: spend.perCaller, key: `caller:${callerKey}`, limitMs: spend.perCaller.limitMs, windowMs: spend.perCaller.windowMs });
-  if (spend.total) scopes.push({ name: "app", rule: spend.total, key: "app", limitMs: spend.total.limitMs, windowMs: spend.total.windowMs });
+  if (spend.perCaller)
+    scopes.push({
+      name: "caller",
+      rule: spend.perCaller,
+      key: `caller:${callerKey}`,
+      limitMs: spend.perCaller.limitMs,
+      windowMs: spend.perCaller.windowMs,
+    });
+  if (spend.total)
+    scopes.push({ name: "app", rule: spend.total, key: "app", limitMs: spend.total.limitMs, windowMs: spend.total.windowMs });
   return scopes;
 }
 
@@ -83,7 +91,12 @@ export interface Reservation {
   idle(): Promise<void>;
 }
 
-export const NO_RESERVATION: Reservation = { beforeCreate: (work) => work, track: (work) => work, seen: () => {}, idle: async () => {} };
+export const NO_RESERVATION: Reservation = {
+  beforeCreate: (work) => work,
+  track: (work) => work,
+  seen: () => {},
+  idle: async () => {},
+};
 
 /**
  * Reserves the estimate of one prediction in every budget, or throws a 402 problem (how much is
@@ -112,7 +125,9 @@ export async function reserveSpend(
  * that cannot answer the history is not a reason to refuse: the default is used.
  */
 async function estimateMs(config: Config, spend: SpendConfig, scopes: BudgetScope[]): Promise<number> {
-  const recent = await ledger(config).recentCosts(modelKey(config)).catch(() => [] as number[]);
+  const recent = await ledger(config)
+    .recentCosts(modelKey(config))
+    .catch(() => [] as number[]);
   const estimate = recent.length > 0 ? median(recent) : spend.defaultEstimateMs;
   return Math.max(1, Math.min(Math.round(estimate), ...scopes.map((scope) => scope.limitMs)));
 }
@@ -160,7 +175,14 @@ function openReservation(config: Config, id: string): Reservation {
   };
 }
 
-function budgetSpent(spend: SpendConfig, scopes: NamedScope[], usage: ScopeUsage[], refused: number, amountMs: number, now: number): Problem {
+function budgetSpent(
+  spend: SpendConfig,
+  scopes: NamedScope[],
+  usage: ScopeUsage[],
+  refused: number,
+  amountMs: number,
+  now: number,
+): Problem {
   const scope = scopes[refused];
   const { usedMs, limitMs, resetAt } = usage[refused];
   const leftMs = Math.max(0, limitMs - usedMs);
@@ -219,7 +241,9 @@ export function costOf(prediction: Prediction, spend: SpendConfig): PredictionCo
     secondsBilled = Number.isFinite(ran) ? Math.max(0, ran) : undefined;
   }
   if (secondsBilled === undefined) return undefined;
-  return spend.pricePerSecond === undefined ? { seconds: secondsBilled } : { seconds: secondsBilled, dollars: secondsBilled * spend.pricePerSecond };
+  return spend.pricePerSecond === undefined
+    ? { seconds: secondsBilled }
+    : { seconds: secondsBilled, dollars: secondsBilled * spend.pricePerSecond };
 }
 
 /**
@@ -245,7 +269,8 @@ export async function settleSpend(prediction: Prediction, config: Config): Promi
 function storeFailed(step: string): (error: unknown) => undefined {
   return (error) => {
     // The outage itself was logged once by the connection.
-    if (!(error instanceof SharedStateUnavailable)) logWarning("spend_guard", `The spend ledger's ${step} failed: ${String(error)}`);
+    if (!(error instanceof SharedStateUnavailable))
+      logWarning("spend_guard", `The spend ledger's ${step} failed: ${String(error)}`);
     return undefined;
   };
 }
@@ -259,7 +284,10 @@ function storeFailed(step: string): (error: unknown) => undefined {
  * in whole seconds (remaining rounded down, reset up). Empty with no budget set, or when the store
  * cannot answer (an answer is never failed for its headers).
  */
-export async function budgetHeaders(request: Request, context: { config: Config; guard: GuardConfig; caller?: Caller }): Promise<Record<string, string>> {
+export async function budgetHeaders(
+  request: Request,
+  context: { config: Config; guard: GuardConfig; caller?: Caller },
+): Promise<Record<string, string>> {
   const { config } = context;
   const spend = config.engine.spend();
   if (!spendGuardOn(spend)) return {};
@@ -270,7 +298,9 @@ export async function budgetHeaders(request: Request, context: { config: Config;
 }
 
 function rateLimitHeaders(scopes: NamedScope[], usage: ScopeUsage[], now: number): Record<string, string> {
-  const policy = scopes.map((scope) => `"${scope.name}";q=${Math.floor(scope.limitMs / 1000)};qu="model-seconds";w=${scope.windowMs / 1000}`);
+  const policy = scopes.map(
+    (scope) => `"${scope.name}";q=${Math.floor(scope.limitMs / 1000)};qu="model-seconds";w=${scope.windowMs / 1000}`,
+  );
   const state = scopes.map((scope, i) => {
     const remaining = Math.max(0, Math.floor((usage[i].limitMs - usage[i].usedMs) / 1000));
     return `"${scope.name}";r=${remaining};t=${Math.max(0, Math.ceil((usage[i].resetAt - now) / 1000))}`;

@@ -90,9 +90,14 @@ export class MemorySpendLedger implements SpendLedger {
     const usage = this.usageOf(scopes, keys);
     const refused = usage.findIndex((each) => each.usedMs + amountMs > each.limitMs);
     if (refused >= 0) return { ok: false, refused, usage };
-    for (const { name, resetAt } of keys) this.counters.set(name, { usedMs: (this.counters.get(name)?.usedMs ?? 0) + amountMs, resetAt });
+    for (const { name, resetAt } of keys)
+      this.counters.set(name, { usedMs: (this.counters.get(name)?.usedMs ?? 0) + amountMs, resetAt });
     const counters = keys.map((key, i) => ({ ...key, scope: { key: scopes[i].key, windowMs: scopes[i].windowMs } }));
-    this.open.set(`res:${id}`, { amountMs, counters, until: Math.max(now, ...keys.map((key) => key.resetAt)) + SETTLE_AFTER_WINDOW_MS });
+    this.open.set(`res:${id}`, {
+      amountMs,
+      counters,
+      until: Math.max(now, ...keys.map((key) => key.resetAt)) + SETTLE_AFTER_WINDOW_MS,
+    });
     return { ok: true, usage: usage.map((each) => ({ ...each, usedMs: each.usedMs + amountMs })) };
   }
 
@@ -120,7 +125,10 @@ export class MemorySpendLedger implements SpendLedger {
 
   async usage(scopes: BudgetScope[], now: number): Promise<ScopeUsage[]> {
     this.sweep(now);
-    return this.usageOf(scopes, scopes.map((scope) => counterKey(scope, now)));
+    return this.usageOf(
+      scopes,
+      scopes.map((scope) => counterKey(scope, now)),
+    );
   }
 
   async recordCost(model: string, costMs: number): Promise<void> {
@@ -143,14 +151,21 @@ export class MemorySpendLedger implements SpendLedger {
       } else if (costMs > 0) {
         // Its window has ended: the whole cost counts in the window it settles in.
         const current = counterKey(scope, now);
-        this.counters.set(current.name, { usedMs: (this.counters.get(current.name)?.usedMs ?? 0) + costMs, resetAt: current.resetAt });
+        this.counters.set(current.name, {
+          usedMs: (this.counters.get(current.name)?.usedMs ?? 0) + costMs,
+          resetAt: current.resetAt,
+        });
       }
     }
     return reservation.amountMs;
   }
 
   private usageOf(scopes: BudgetScope[], keys: { name: string; resetAt: number }[]): ScopeUsage[] {
-    return scopes.map((scope, i) => ({ usedMs: this.counters.get(keys[i].name)?.usedMs ?? 0, limitMs: scope.limitMs, resetAt: keys[i].resetAt }));
+    return scopes.map((scope, i) => ({
+      usedMs: this.counters.get(keys[i].name)?.usedMs ?? 0,
+      limitMs: scope.limitMs,
+      resetAt: keys[i].resetAt,
+    }));
   }
 
   /**

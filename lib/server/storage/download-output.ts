@@ -11,7 +11,15 @@ import { Readable } from "node:stream";
 import { Problem } from "../problem";
 import { keepOutputs } from "./keep-outputs";
 import { OUTPUTS_ROUTE_PATH } from "./fs-output-store";
-import { CopyFailure, extensionOf, extensionOfType, isDataUrl, isFileUrl, openOutputSource, type OpenedSource } from "./output-source";
+import {
+  CopyFailure,
+  extensionOf,
+  extensionOfType,
+  isDataUrl,
+  isFileUrl,
+  openOutputSource,
+  type OpenedSource,
+} from "./output-source";
 import type { CopySettings, OutputStorage } from "./storage-config";
 import type { Prediction } from "../../shared/prediction";
 
@@ -55,7 +63,11 @@ export function downloadFileName(id: string, index: number, source: string, cont
 
 export async function downloadOutput(prediction: Prediction, index: number, options: DownloadOptions): Promise<Response> {
   if (prediction.status !== "succeeded") {
-    throw new Problem(409, "No output to download", `The prediction is ${prediction.status}: only a succeeded prediction has output files.`);
+    throw new Problem(
+      409,
+      "No output to download",
+      `The prediction is ${prediction.status}: only a succeeded prediction has output files.`,
+    );
   }
   // Resolved here, not in keepOutputs: a broken storage configuration is this answer's 500.
   const storage = typeof options.storage === "function" ? options.storage() : (options.storage ?? null);
@@ -63,7 +75,10 @@ export async function downloadOutput(prediction: Prediction, index: number, opti
   // One timer bounds the whole download: keeping the outputs first (when configured), then the read.
   const controller = new AbortController();
   const seconds = copy.limits.timeoutMs / 1000;
-  const timer = setTimeout(() => controller.abort(new CopyFailure(`the download took longer than ${seconds} s (OUTPUT_COPY_TIMEOUT_SECONDS)`)), copy.limits.timeoutMs);
+  const timer = setTimeout(
+    () => controller.abort(new CopyFailure(`the download took longer than ${seconds} s (OUTPUT_COPY_TIMEOUT_SECONDS)`)),
+    copy.limits.timeoutMs,
+  );
   const leave = () => controller.abort(new CopyFailure("the client left"));
   options.signal?.addEventListener("abort", leave, { once: true });
   const done = () => {
@@ -117,7 +132,13 @@ export async function downloadOutput(prediction: Prediction, index: number, opti
   return new Response(Readable.toWeb(opened.body) as ReadableStream<Uint8Array>, { status: 200, headers });
 }
 
-async function openSource(source: string, storage: OutputStorage | null, copy: CopySettings, kept: boolean, signal: AbortSignal): Promise<OpenedSource> {
+async function openSource(
+  source: string,
+  storage: OutputStorage | null,
+  copy: CopySettings,
+  kept: boolean,
+  signal: AbortSignal,
+): Promise<OpenedSource> {
   if (source.startsWith(`${OUTPUTS_ROUTE_PATH}/`)) {
     // A kept copy on this app's disk: read it from the store, not over HTTP.
     const key = storage?.kind === "fs" ? storage.store.keyOfToken(source.slice(OUTPUTS_ROUTE_PATH.length + 1)) : null;
@@ -132,9 +153,14 @@ async function openSource(source: string, storage: OutputStorage | null, copy: C
   }
   // A kept copy in a bucket is served by the bucket's own URL: its host is this app's store, not the model's.
   // Only for a kept copy's own URL: a URL in the model's text on any host stays refused.
-  const hosts = kept && storage?.kind === "s3" && URL.canParse(source) ? [...copy.sourceHosts, new URL(source).host] : copy.sourceHosts;
+  const hosts =
+    kept && storage?.kind === "s3" && URL.canParse(source) ? [...copy.sourceHosts, new URL(source).host] : copy.sourceHosts;
   if (!isDataUrl(source) && !isFileUrl(source, hosts)) {
-    throw new Problem(403, "Not an output file host", "This output is a URL on a host the app does not read files from (OUTPUT_SOURCE_HOSTS).");
+    throw new Problem(
+      403,
+      "Not an output file host",
+      "This output is a URL on a host the app does not read files from (OUTPUT_SOURCE_HOSTS).",
+    );
   }
   return openOutputSource(source, { hosts, maxBytes: copy.limits.maxBytes, signal });
 }

@@ -115,7 +115,9 @@ async function keepSucceeded(prediction: Prediction, options: KeepOptions): Prom
 
   const files = outputFiles(prediction.id, prediction.output, storage.sourceHosts);
   if (files.length === 0) {
-    return prediction.data_removed === true ? notKept("Replicate removed this prediction's outputs before they were kept") : prediction;
+    return prediction.data_removed === true
+      ? notKept("Replicate removed this prediction's outputs before they were kept")
+      : prediction;
   }
   const failures = (await eachLimited(files, storage.limits.concurrency, (file) => copyFile(file, storage, options))).filter(
     (reason): reason is string => reason !== null,
@@ -152,7 +154,9 @@ export function keepOutputsAfterAnswer(prediction: Prediction, options: KeepOpti
     return; // misconfigured: every read's answer says so (outputs_kept_error)
   }
   if (!storage) return;
-  afterAnswer("keep outputs", (signal) => keepOutputs(prediction, { ...options, storage, signal }), { timeoutMs: storage.limits.timeoutMs });
+  afterAnswer("keep outputs", (signal) => keepOutputs(prediction, { ...options, storage, signal }), {
+    timeoutMs: storage.limits.timeoutMs,
+  });
 }
 
 // ---- Finding the files, naming their copies ----------------------------------------------------
@@ -179,7 +183,9 @@ function outputFiles(id: string, output: unknown, hosts: readonly string[]): Out
 const PLAIN_NAME = /^[A-Za-z0-9-]{1,64}$/;
 
 function keyOf(id: string, path: Path, source: string): string {
-  const places = path.map((part) => (typeof part === "number" || PLAIN_NAME.test(part) ? `.${part}` : `._${sha256(part).slice(0, 16)}`));
+  const places = path.map((part) =>
+    typeof part === "number" || PLAIN_NAME.test(part) ? `.${part}` : `._${sha256(part).slice(0, 16)}`,
+  );
   let name = `output${places.join("")}`;
   if (name.length > 110) name = `output._${sha256(JSON.stringify(path)).slice(0, 32)}`;
   const extension = extensionOf(source);
@@ -191,21 +197,28 @@ function sha256(text: string): string {
 }
 
 /** `output` with each file replaced; every other value (text, numbers, other URLs) as it was. */
-function replaceFiles(output: unknown, files: readonly { path: Path }[], replacement: (file: { path: Path; key: string }) => unknown): unknown {
+function replaceFiles(
+  output: unknown,
+  files: readonly { path: Path }[],
+  replacement: (file: { path: Path; key: string }) => unknown,
+): unknown {
   const byPath = new Map(files.map((file) => [JSON.stringify(file.path), file]));
   const rebuild = (value: unknown, path: Path): unknown => {
     const file = byPath.get(JSON.stringify(path));
     if (file) return replacement(file as { path: Path; key: string });
     if (Array.isArray(value)) return value.map((item, index) => rebuild(item, [...path, index]));
     // fromEntries defines own properties, so a `__proto__` key stays a key.
-    if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, rebuild(item, [...path, name])]));
+    if (typeof value === "object" && value !== null)
+      return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, rebuild(item, [...path, name])]));
     return value;
   };
   return rebuild(output, []);
 }
 
 async function withUrls(storage: OutputStorage, manifest: Manifest): Promise<unknown> {
-  const urls = new Map(await Promise.all(manifest.files.map(async (file) => [file.key, await storage.store.url(file.key)] as const)));
+  const urls = new Map(
+    await Promise.all(manifest.files.map(async (file) => [file.key, await storage.store.url(file.key)] as const)),
+  );
   return replaceFiles(manifest.output, manifest.files, (file) => urls.get(file.key));
 }
 
@@ -238,7 +251,11 @@ async function copyFile(file: OutputFile, storage: OutputStorage, options: KeepO
   );
   // A signal that says why (a CopyFailure: the cap) gives its reason; any other, this one.
   const leave = () =>
-    controller.abort(options.signal?.reason instanceof CopyFailure ? options.signal.reason : new CopyFailure("the copy was stopped before it ended"));
+    controller.abort(
+      options.signal?.reason instanceof CopyFailure
+        ? options.signal.reason
+        : new CopyFailure("the copy was stopped before it ended"),
+    );
   if (options.signal?.aborted) leave();
   options.signal?.addEventListener("abort", leave, { once: true });
   const stopped = new Promise<never>((_, reject) => {
@@ -248,7 +265,11 @@ async function copyFile(file: OutputFile, storage: OutputStorage, options: KeepO
   stopped.catch(() => {});
   const copy = async () => {
     if (await store.head(file.key)) return;
-    const source = await openOutputSource(file.source, { hosts: storage.sourceHosts, maxBytes: limits.maxBytes, signal: controller.signal });
+    const source = await openOutputSource(file.source, {
+      hosts: storage.sourceHosts,
+      maxBytes: limits.maxBytes,
+      signal: controller.signal,
+    });
     try {
       let bytes = 0;
       const counted = Readable.from(

@@ -44,7 +44,9 @@ function hostAllowed(url: URL, hosts: readonly string[]): boolean {
   if (url.protocol !== "http:" && url.protocol !== "https:") return false;
   const hostname = url.hostname.toLowerCase();
   const host = url.host.toLowerCase();
-  return hosts.some((entry) => (entry.startsWith("*.") ? hostname.endsWith(entry.slice(1)) : entry === hostname || entry === host));
+  return hosts.some((entry) =>
+    entry.startsWith("*.") ? hostname.endsWith(entry.slice(1)) : entry === hostname || entry === host,
+  );
 }
 
 export async function openOutputSource(source: string, options: SourceOptions): Promise<OpenedSource> {
@@ -80,7 +82,8 @@ function openDataUrl(source: string, maxBytes: number): OpenedSource {
   const size = Math.floor((unpadded * 3) / 4);
   checkSize(size, maxBytes);
   function* chunks() {
-    for (let start = 0; start < payload.length; start += DECODE_CHARS) yield Buffer.from(payload.slice(start, start + DECODE_CHARS), "base64");
+    for (let start = 0; start < payload.length; start += DECODE_CHARS)
+      yield Buffer.from(payload.slice(start, start + DECODE_CHARS), "base64");
   }
   return { body: Readable.from(chunks()), contentType, size };
 }
@@ -110,7 +113,8 @@ async function openFileUrl(source: string, options: SourceOptions): Promise<Open
     }
     if (!response.ok || !response.body) {
       await response.body?.cancel();
-      const gone = response.status === 404 || response.status === 410 ? " (Replicate removes outputs an hour after a prediction ends)" : "";
+      const gone =
+        response.status === 404 || response.status === 410 ? " (Replicate removes outputs an hour after a prediction ends)" : "";
       throw new CopyFailure(`${url.host} answered ${response.status}${gone}`);
     }
     // fetch decodes a compressed answer, so its Content-Length then counts other bytes.
@@ -121,7 +125,11 @@ async function openFileUrl(source: string, options: SourceOptions): Promise<Open
       checkSize(size, options.maxBytes);
     }
     const contentType = mediaType(response.headers.get("content-type") ?? "") ?? contentTypeOfPath(url.pathname);
-    const counted = pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), byteLimit(options.maxBytes), () => {});
+    const counted = pipeline(
+      Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+      byteLimit(options.maxBytes),
+      () => {},
+    );
     return { body: counted, contentType, size };
   }
 }
@@ -167,13 +175,16 @@ const MEDIA_TYPES: Record<string, string> = {
 };
 
 const EXTENSIONS: Record<string, string> = Object.fromEntries(
-  Object.entries(MEDIA_TYPES).filter(([extension]) => extension !== "jpeg").map(([extension, type]) => [type, extension]),
+  Object.entries(MEDIA_TYPES)
+    .filter(([extension]) => extension !== "jpeg")
+    .map(([extension, type]) => [type, extension]),
 );
 
 /** A well-formed media type (parameters kept), or null. */
 function mediaType(value: string): string | null {
   const trimmed = value.trim();
-  return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*(\s*;\s*[a-z0-9_.-]+=[a-z0-9_.+-]+)*$/i.test(trimmed) && trimmed.length <= 200
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*(\s*;\s*[a-z0-9_.-]+=[a-z0-9_.+-]+)*$/i.test(trimmed) &&
+    trimmed.length <= 200
     ? trimmed
     : null;
 }
@@ -189,7 +200,10 @@ function contentTypeOfPath(pathname: string): string {
  */
 export function extensionOf(source: string): string {
   if (isDataUrl(source)) {
-    const type = source.slice(5, Math.max(5, source.indexOf(","))).split(";")[0].toLowerCase();
+    const type = source
+      .slice(5, Math.max(5, source.indexOf(",")))
+      .split(";")[0]
+      .toLowerCase();
     return EXTENSIONS[type] ?? "";
   }
   const path = URL.canParse(source) ? new URL(source).pathname : "";

@@ -11,13 +11,7 @@ import "server-only";
 
 import type { Readable } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
-import {
-  checkStorageKey,
-  IMMUTABLE_CACHE_CONTROL,
-  type OutputStore,
-  type PutOptions,
-  type StoredObject,
-} from "./output-store";
+import { checkStorageKey, IMMUTABLE_CACHE_CONTROL, type OutputStore, type PutOptions, type StoredObject } from "./output-store";
 
 export interface S3StoreSettings {
   bucket: string;
@@ -56,7 +50,9 @@ export class S3OutputStore implements OutputStore {
         credentials: settings.credentials,
         followRegionRedirects: true,
         // Several S3-compatible servers refuse the newer default checksum headers; S3 does not need them.
-        ...(settings.endpoint ? { requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" } : {}),
+        ...(settings.endpoint
+          ? { requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" }
+          : {}),
       }),
     }));
     return this.opened;
@@ -143,6 +139,7 @@ export class S3OutputStore implements OutputStore {
 }
 
 function isNotFound(sdk: Sdk, error: unknown): boolean {
-  if (error instanceof sdk.S3ServiceException) return error.$metadata.httpStatusCode === 404 || error.name === "NotFound" || error.name === "NoSuchKey";
+  if (error instanceof sdk.S3ServiceException)
+    return error.$metadata.httpStatusCode === 404 || error.name === "NotFound" || error.name === "NoSuchKey";
   return false;
 }

@@ -64,7 +64,8 @@ export const REPLICATE_FILE_HOSTS = ["replicate.delivery", "*.replicate.delivery
 const unset = optional;
 const whole = (min: number, max: number) => envNumber(min, max, true);
 
-const httpUrl = (what: string) => z.url({ protocol: /^https?$/, error: `must be ${what}` }).transform((url) => url.replace(/\/+$/, ""));
+const httpUrl = (what: string) =>
+  z.url({ protocol: /^https?$/, error: `must be ${what}` }).transform((url) => url.replace(/\/+$/, ""));
 
 const HOST = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i;
 
@@ -79,14 +80,16 @@ export const storageEnvSchema = z.object({
     ),
   OUTPUT_STORAGE_DIR: unset(z.string())
     .transform((v) => v ?? ".data/outputs")
-    .describe("`OUTPUT_STORAGE=fs`: the folder the files go to (the default is git-ignored). Several instances need a shared one."),
+    .describe(
+      "`OUTPUT_STORAGE=fs`: the folder the files go to (the default is git-ignored). Several instances need a shared one.",
+    ),
   OUTPUT_URL_SECRET: unset(z.string().min(32, "must be at least 32 characters (e.g. `openssl rand -hex 32`)")).describe(
     "`OUTPUT_STORAGE=fs`: the secret file URLs are signed with, 32 characters or more (e.g. `openssl rand -hex 32`). " +
       "Unset: a key derived from `REPLICATE_API_TOKEN` (rotating the token then ends every URL issued).",
   ),
-  OUTPUT_S3_BUCKET: unset(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/, "must be a bucket name (lowercase letters, digits, dots, hyphens)")).describe(
-    "`OUTPUT_STORAGE=s3`: the bucket (required with `s3`).",
-  ),
+  OUTPUT_S3_BUCKET: unset(
+    z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/, "must be a bucket name (lowercase letters, digits, dots, hyphens)"),
+  ).describe("`OUTPUT_STORAGE=s3`: the bucket (required with `s3`)."),
   OUTPUT_S3_ENDPOINT: unset(httpUrl("an http(s) URL, e.g. https://<account>.r2.cloudflarestorage.com")).describe(
     "`OUTPUT_STORAGE=s3`: the S3 API endpoint of R2 (`https://<account>.r2.cloudflarestorage.com`), MinIO " +
       "(`http://127.0.0.1:9000`)... Unset: AWS S3.",
@@ -95,7 +98,9 @@ export const storageEnvSchema = z.object({
     "`OUTPUT_STORAGE=s3`: `true` for path-style requests (`endpoint/bucket/key`), as MinIO needs. Unset: `true` " +
       "with `OUTPUT_S3_ENDPOINT`, else `false`.",
   ),
-  OUTPUT_S3_PREFIX: unset(z.string().regex(/^([A-Za-z0-9][A-Za-z0-9._-]*\/)*$/, "must be folder names each ending in /, e.g. replicate/"))
+  OUTPUT_S3_PREFIX: unset(
+    z.string().regex(/^([A-Za-z0-9][A-Za-z0-9._-]*\/)*$/, "must be folder names each ending in /, e.g. replicate/"),
+  )
     .transform((v) => v ?? "")
     .describe("`OUTPUT_STORAGE=s3`: prepended to every object key, e.g. `replicate/` (folder names, each ending in `/`)."),
   OUTPUT_S3_PUBLIC_URL: unset(httpUrl("the http(s) URL the bucket is served under")).describe(
@@ -120,7 +125,10 @@ export const storageEnvSchema = z.object({
   OUTPUT_SOURCE_HOSTS: unset(z.string())
     .transform((value, context) => {
       if (value === undefined) return undefined;
-      const hosts = value.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean);
+      const hosts = value
+        .split(",")
+        .map((host) => host.trim().toLowerCase())
+        .filter(Boolean);
       if (hosts.length === 0 || !hosts.every((host) => HOST.test(host))) {
         context.addIssue({ code: "custom", message: "must be host names, comma-separated (*.example.com for subdomains)" });
       }
@@ -138,12 +146,13 @@ export const storageEnvSchema = z.object({
     "`OUTPUT_STORAGE=s3`: the access key; set it with `AWS_SECRET_ACCESS_KEY`, or neither to use the AWS SDK's " +
       "default chain (an instance or task role, `~/.aws`).",
   ),
-  AWS_SECRET_ACCESS_KEY: unset(z.string()).describe("`OUTPUT_STORAGE=s3`: the secret key that goes with `AWS_ACCESS_KEY_ID`. Never logged."),
+  AWS_SECRET_ACCESS_KEY: unset(z.string()).describe(
+    "`OUTPUT_STORAGE=s3`: the secret key that goes with `AWS_ACCESS_KEY_ID`. Never logged.",
+  ),
   AWS_SESSION_TOKEN: unset(z.string()).describe("`OUTPUT_STORAGE=s3`: a session token, for temporary credentials. Never logged."),
   REPLICATE_API_TOKEN: unset(z.string()),
   REPLICATE_API_BASE_URL: unset(z.string()),
 });
-
 
 export function parseStorageConfig(env: Env): OutputStorageConfig {
   const vars = parseEnv(storageEnvSchema, env);
@@ -151,12 +160,15 @@ export function parseStorageConfig(env: Env): OutputStorageConfig {
   const copy = copySettingsOf(vars);
   if (vars.OUTPUT_STORAGE === "fs") {
     const secret = vars.OUTPUT_URL_SECRET ?? vars.REPLICATE_API_TOKEN?.trim();
-    if (!secret) throw storageProblem("OUTPUT_STORAGE=fs signs its file URLs with OUTPUT_URL_SECRET, else REPLICATE_API_TOKEN: set one");
+    if (!secret)
+      throw storageProblem("OUTPUT_STORAGE=fs signs its file URLs with OUTPUT_URL_SECRET, else REPLICATE_API_TOKEN: set one");
     return { kind: "fs", dir: vars.OUTPUT_STORAGE_DIR, signingKey: deriveSigningKey(secret), ...copy };
   }
   if (!vars.OUTPUT_S3_BUCKET) throw storageProblem("OUTPUT_S3_BUCKET is required when OUTPUT_STORAGE=s3");
   if ((vars.AWS_ACCESS_KEY_ID === undefined) !== (vars.AWS_SECRET_ACCESS_KEY === undefined)) {
-    throw storageProblem("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both, or neither to use the SDK's default credentials");
+    throw storageProblem(
+      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both, or neither to use the SDK's default credentials",
+    );
   }
   const credentials =
     vars.AWS_ACCESS_KEY_ID && vars.AWS_SECRET_ACCESS_KEY
@@ -181,7 +193,11 @@ export function parseStorageConfig(env: Env): OutputStorageConfig {
 
 function copySettingsOf(vars: z.infer<typeof storageEnvSchema>): CopySettings {
   return {
-    limits: { maxBytes: vars.OUTPUT_MAX_BYTES, timeoutMs: vars.OUTPUT_COPY_TIMEOUT_SECONDS * 1000, concurrency: vars.OUTPUT_COPY_CONCURRENCY },
+    limits: {
+      maxBytes: vars.OUTPUT_MAX_BYTES,
+      timeoutMs: vars.OUTPUT_COPY_TIMEOUT_SECONDS * 1000,
+      concurrency: vars.OUTPUT_COPY_CONCURRENCY,
+    },
     sourceHosts: vars.OUTPUT_SOURCE_HOSTS ?? defaultSourceHosts(vars.REPLICATE_API_BASE_URL),
   };
 }
@@ -209,7 +225,8 @@ export type OutputStorage = CopySettings & ({ kind: "fs"; store: FsOutputStore }
 
 export function createOutputStorage(config: OutputStorageConfig): OutputStorage | null {
   const copy = config.kind === "off" ? null : { limits: config.limits, sourceHosts: config.sourceHosts };
-  if (config.kind === "fs") return { kind: "fs", store: new FsOutputStore(config.dir, new OutputUrlSigner(config.signingKey)), ...copy! };
+  if (config.kind === "fs")
+    return { kind: "fs", store: new FsOutputStore(config.dir, new OutputUrlSigner(config.signingKey)), ...copy! };
   if (config.kind === "s3") return { kind: "s3", store: new S3OutputStore(config.s3), ...copy! };
   return null;
 }
