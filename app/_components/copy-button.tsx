@@ -1,6 +1,7 @@
 "use client";
 
 import { useEffect, useState } from "react";
+import { StrokeIcon } from "./stroke-icon";
 
 type CopyButtonProps = { label: string; getText: () => string; testId?: string };
 
@@ -26,17 +27,7 @@ export function CopyButton({ label, getText, testId }: CopyButtonProps) {
 
   return (
     <button type="button" className="button button-ghost button-small" onClick={copy} data-testid={testId}>
-      <svg
-        viewBox="0 0 24 24"
-        width="15"
-        height="15"
-        fill="none"
-        stroke="currentColor"
-        strokeWidth="2"
-        strokeLinecap="round"
-        strokeLinejoin="round"
-        aria-hidden="true"
-      >
+      <StrokeIcon size={15}>
         {copied === "yes" ? (
           <path d="m5 12 5 5 9-10" />
         ) : (
@@ -45,7 +36,7 @@ export function CopyButton({ label, getText, testId }: CopyButtonProps) {
             <path d="M5 15V6a2 2 0 0 1 2-2h8" />
           </>
         )}
-      </svg>
+      </StrokeIcon>
       <span aria-live="polite">{copied === "yes" ? "Copied" : copied === "failed" ? "Copy failed" : label}</span>
     </button>
   );

@@ -2,6 +2,7 @@
 
 import { useId, useRef, useState, type DragEvent } from "react";
 import { formatBytes } from "@/lib/browser/format";
+import { StrokeIcon } from "./stroke-icon";
 
 /** The picked file itself (sent as a file part) and its data URL (the preview, the curl command). */
 export type PickedFile = { file: File; dataUrl: string; name: string; size: number };
@@ -114,17 +115,7 @@ export function FilePicker({
         ) : (
           <label className="picker-drop" htmlFor={`field-${name}`}>
             <span className="picker-icon">
-              <svg
-                aria-hidden="true"
-                viewBox="0 0 24 24"
-                width="22"
-                height="22"
-                fill="none"
-                stroke="currentColor"
-                strokeWidth="1.8"
-                strokeLinecap="round"
-                strokeLinejoin="round"
-              >
+              <StrokeIcon size={22} strokeWidth={1.8}>
                 {media === "audio" ? (
                   <>
                     <path d="M9 18V5l11-2v13" />
@@ -138,7 +129,7 @@ export function FilePicker({
                     <path d="m21 16-5-5-9 9" />
                   </>
                 )}
-              </svg>
+              </StrokeIcon>
             </span>
             <span>
               <span className="picker-cta">Choose {MEDIA_NOUN[media]}</span> or drop one here

@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from "react";
 import { formatRunTime, type HistoryEntry } from "@/lib/browser/run-history";
+import { StrokeIcon } from "./stroke-icon";
 
 type RunHistoryProps = {
   entries: HistoryEntry[];
@@ -112,18 +113,9 @@ export function RunHistory({ entries, openHandle, onOpen, onRunAgain, onCopyInpu
                   title="Remove from the history"
                   data-testid="history-remove"
                 >
-                  <svg
-                    viewBox="0 0 24 24"
-                    width="16"
-                    height="16"
-                    fill="none"
-                    stroke="currentColor"
-                    strokeWidth="2"
-                    strokeLinecap="round"
-                    aria-hidden="true"
-                  >
+                  <StrokeIcon>
                     <path d="M6 6l12 12M18 6 6 18" />
-                  </svg>
+                  </StrokeIcon>
                 </button>
               </div>
             </li>

@@ -1,4 +1,5 @@
 import type { OutputFile, OutputKind, OutputView } from "@/lib/browser/output-view";
+import { StrokeIcon } from "./stroke-icon";
 
 type RunOutputProps = {
   view: OutputView;
@@ -97,21 +98,11 @@ function DownloadButton({ label, busy, onClick, testId }: { label: string; busy:
 
 function DownloadIcon() {
   return (
-    <svg
-      viewBox="0 0 24 24"
-      width="16"
-      height="16"
-      fill="none"
-      stroke="currentColor"
-      strokeWidth="2"
-      strokeLinecap="round"
-      strokeLinejoin="round"
-      aria-hidden="true"
-    >
+    <StrokeIcon>
       <path d="M12 4v11" />
       <path d="m7 10 5 5 5-5" />
       <path d="M5 20h14" />
-    </svg>
+    </StrokeIcon>
   );
 }
 
@@ -156,17 +147,7 @@ export function OutputPlaceholder({ running, kind }: { running: boolean; kind: O
       data-testid="output-placeholder"
       data-kind={kind}
     >
-      <svg
-        viewBox="0 0 24 24"
-        width="28"
-        height="28"
-        fill="none"
-        stroke="currentColor"
-        strokeWidth="1.5"
-        strokeLinecap="round"
-        strokeLinejoin="round"
-        aria-hidden="true"
-      >
+      <StrokeIcon size={28} strokeWidth={1.5}>
         {kind === "text" ? (
           <>
             <path d="M4 6h16" />
@@ -186,7 +167,7 @@ export function OutputPlaceholder({ running, kind }: { running: boolean; kind: O
             <path d="m6.3 6.3 2.1 2.1M15.6 15.6l2.1 2.1M6.3 17.7l2.1-2.1M15.6 8.4l2.1-2.1" />
           </>
         )}
-      </svg>
+      </StrokeIcon>
       <span>{running ? PLACEHOLDER_TEXT[kind].running : PLACEHOLDER_TEXT[kind].idle}</span>
     </div>
   );
