@@ -17,6 +17,7 @@ import "server-only";
 // "creating" for CREATING_TTL_MS: a retry with the key gets 409 until then, then creates anew).
 
 import { keepAlive } from "./after-answer";
+import { freedOnFailure } from "./freed-on-failure";
 import { systemClock } from "./clock";
 import { clientKey } from "./guard/rate-limit";
 import { prefersAsync, wantsEventStream } from "./http/sse-response";
@@ -193,22 +194,7 @@ export async function claimCreate(
         store.complete(record, id, clock.now()).catch((error: unknown) => unrecorded(id, error)),
       );
     },
-    async beforeCreate(work) {
-      try {
-        return await work;
-      } catch (error) {
-        await abandon();
-        throw error;
-      }
-    },
-    async track(work) {
-      try {
-        return await work;
-      } catch (error) {
-        if (predictionId === undefined && nothingCreated(error)) await abandon();
-        throw error;
-      }
-    },
+    ...freedOnFailure(abandon, () => predictionId !== undefined),
     watchLeave(signal) {
       if (signal.aborted) markLeft();
       else signal.addEventListener("abort", markLeft, { once: true });
@@ -229,11 +215,6 @@ export async function claimCreate(
  * A 5xx or a lost connection may hide a prediction created upstream: its key stays "creating"
  * (and its spend reservation stands) rather than let a retry pay for a second one.
  */
-export function nothingCreated(error: unknown): boolean {
-  if (error instanceof SharedStateUnavailable) return true;
-  return error instanceof Problem && (error.nothingCreated || error.status < 500);
-}
-
 function unrecorded(predictionId: string, error: unknown): void {
   if (error instanceof SharedStateUnavailable) return; // the outage was logged once already
   logWarning(

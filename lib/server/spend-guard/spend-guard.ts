@@ -18,7 +18,7 @@ import { randomUUID } from "node:crypto";
 import type { Config, GuardConfig } from "../config";
 import type { Caller } from "../guard/access";
 import { clientKey } from "../guard/rate-limit";
-import { nothingCreated } from "../idempotent-create";
+import { freedOnFailure } from "../freed-on-failure";
 import { logWarning } from "../log";
 import { Problem } from "../problem";
 import { SharedStateUnavailable } from "../shared-state/redis-connection";
@@ -145,22 +145,7 @@ function openReservation(config: Config, id: string): Reservation {
   const { clock } = config.engine;
   const giveBack = () => ledger(config).release(id, clock.now()).catch(storeFailed("release"));
   return {
-    async beforeCreate(work) {
-      try {
-        return await work;
-      } catch (error) {
-        await giveBack();
-        throw error;
-      }
-    },
-    async track(work) {
-      try {
-        return await work;
-      } catch (error) {
-        if (predictionId === undefined && nothingCreated(error)) await giveBack();
-        throw error;
-      }
-    },
+    ...freedOnFailure(giveBack, () => predictionId !== undefined),
     seen(prediction) {
       if (predictionId === undefined) {
         predictionId = prediction.id;
