@@ -1,3 +1,4 @@
+import "server-only";
 // What the Idempotency-Key's claim and the spend guard's reservation share: both are held from before
 // the create, and both are freed when the work fails without a prediction having been made.
 import { Problem } from "./problem";
