@@ -13,6 +13,7 @@ import "server-only";
 
 import http from "node:http";
 import https from "node:https";
+import { Readable } from "node:stream";
 import axios, { AxiosError, type AxiosResponse } from "axios";
 import axiosRetry from "axios-retry";
 import type { Config } from "../config";
@@ -123,14 +124,44 @@ instance.interceptors.response.use(
     response.config.noteAnswer?.(response.status);
     return checkedAnswer(response);
   },
-  (error: unknown) => {
+  async (error: unknown) => {
     if (axios.isAxiosError(error)) {
       error.config?.afterAttempt?.();
       error.config?.noteAnswer?.(error.response?.status);
+      if (error.response && isReadable(error.response.data)) error.response.data = await errorText(error.response.data);
     }
     throw error;
   },
 );
+
+/**
+ * An error answer to a stream call, read as text: Replicate's detail (a 429's `~Ns` hint) reaches the
+ * retry planner and the problem, and the answer is read to its end, so its socket goes back to the
+ * pool (an unread answer holds its connection until the server times it out). At most 64 KB is kept.
+ */
+async function errorText(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  try {
+    for await (const chunk of body) {
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      if (kept < ERROR_TEXT_MAX_BYTES) chunks.push(bytes.subarray(0, ERROR_TEXT_MAX_BYTES - kept));
+      kept += bytes.length;
+      if (kept >= ERROR_TEXT_MAX_BYTES) break;
+    }
+  } catch {
+    // A cut connection: what came is all there is.
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+const ERROR_TEXT_MAX_BYTES = 64 * 1024;
+
+function isReadable(value: unknown): value is Readable {
+  return value instanceof Readable;
+}
 
 function checkedAnswer(response: AxiosResponse): AxiosResponse {
   if (response.config.responseType === "stream") return response;
