@@ -164,3 +164,23 @@ describe("where the token goes", () => {
     expect(seen.authorizations.filter((authorization) => authorization?.includes(TOKEN))).toEqual([]);
   });
 });
+
+describe("a redirect from Replicate", () => {
+  it("is not followed: the call fails as a bad answer (502), and the place it points to is never asked", async () => {
+    const seen = otherOrigin();
+    server.use(
+      http.get(
+        `${BASE}/predictions/moved`,
+        () => new HttpResponse(null, { status: 302, headers: { location: `${ELSEWHERE}/v1/x` } }),
+      ),
+    );
+    const error = await callReplicate(testConfig(), {
+      method: "GET",
+      path: "/predictions/moved",
+      idempotent: true,
+      deadline: Date.now() + 60_000,
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ status: 502, title: "Bad answer from Replicate" });
+    expect(seen.authorizations).toEqual([]);
+  });
+});

@@ -64,6 +64,14 @@ export function toReplicateProblem(error: unknown, token: string): Error {
       `Replicate answered ${response.status} with a body that is not the expected JSON.`,
     );
   }
+  // Never followed (transport.ts): passed on, it would tell the route's own caller to go elsewhere.
+  if (response.status >= 300 && response.status < 400) {
+    return new Problem(
+      502,
+      "Bad answer from Replicate",
+      `Replicate answered ${response.status}, a redirect its API does not send.`,
+    );
+  }
   return passOnReplicateError(response, token);
 }
 

@@ -107,6 +107,10 @@ const instance = axios.create({
   transformResponse: [(data: unknown) => data],
   maxBodyLength: Infinity,
   maxContentLength: 64 * 1024 * 1024,
+  // Replicate's API does not redirect, and with none to follow axios sends on Node's own http client
+  // instead of follow-redirects' wrapper, whose per-answer work showed in the crowd benchmark's CPU
+  // profile. A redirect that comes all the same is a bad answer (replicate-errors.ts), not followed.
+  maxRedirects: 0,
 });
 
 // Runs for every attempt, retries included (axios-retry sends the config again): a fresh stream each time.
@@ -218,8 +222,7 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
         ...(call.body === undefined ? {} : { "Content-Type": "application/json" }),
         ...(call.upload ? { "Content-Type": call.upload.contentType, "Content-Length": String(call.upload.length) } : {}),
       },
-      // No redirects for an upload: following them would keep a copy of every byte sent.
-      ...(call.upload ? { openBody: call.upload.open, maxRedirects: 0 } : {}),
+      ...(call.upload ? { openBody: call.upload.open } : {}),
       ...(call.stream ? { responseType: "stream" as const } : {}),
       signal: call.signal,
       timeout: call.timeoutMs ?? 30_000,
