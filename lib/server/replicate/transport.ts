@@ -96,7 +96,10 @@ declare module "axios" {
   }
 }
 
-const keepAlive = { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 256 };
+// A crowd's sockets are kept for the next one (Node keeps 256 by default and closes the rest as each
+// answer ends, in the middle of the burst of answers, and the next crowd pays a TLS handshake each):
+// as many as the default in-flight cap (REPLICATE_MAX_IN_FLIGHT), until Replicate closes them idle.
+const keepAlive = { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 1024 };
 
 const instance = axios.create({
   httpAgent: new http.Agent(keepAlive),

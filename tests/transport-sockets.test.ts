@@ -7,17 +7,30 @@ import { setEnv } from "@/tests/support/route-env";
 import { resetEngine, testConfig } from "@/tests/support/test-engine";
 
 /**
- * An error answer to a stream call (an event stream refused with a 429 or a 5xx), over real loopback
- * HTTP: the route reads it as it reads any error, and the connection goes back to the pool. Unread,
- * such an answer held its socket until the server timed it out, and its detail was lost.
+ * The connections to Replicate, over real loopback HTTP. An error answer to a stream call (an event
+ * stream refused with a 429 or a 5xx) is read as any error is, and its connection goes back to the
+ * pool (unread, it held its socket until the server timed it out, and its detail was lost). A
+ * crowd's connections are kept for the next crowd.
  */
 const DETAIL = "Request was throttled. Expected available in 1 second.";
 let server: http.Server;
 let origin = "";
 const connections: unknown[] = [];
 
+/** Requests held until this many are open at once (a crowd), then all answered. */
+let crowd = 0;
+let held: http.ServerResponse[] = [];
+
 beforeAll(async () => {
-  server = http.createServer((_request, response) => {
+  server = http.createServer((request, response) => {
+    if (request.url === "/v1/crowd") {
+      held.push(response);
+      if (held.length < crowd) return;
+      for (const waiting of held)
+        waiting.writeHead(200, { "content-type": "application/json" }).end('{"id":"p","status":"succeeded"}');
+      held = [];
+      return;
+    }
     response.writeHead(429, { "content-type": "application/problem+json", "retry-after": "1" });
     response.end(JSON.stringify({ title: "Too Many Requests", detail: DETAIL, status: 429 }));
   });
@@ -34,6 +47,7 @@ afterAll(async () => {
 beforeEach(() => {
   setEnv();
   resetEngine();
+  connections.length = 0;
 });
 
 const streamCall = () =>
@@ -53,5 +67,28 @@ describe("an error answer to a stream call", () => {
       expect(error).toMatchObject({ status: 429, detail: DETAIL });
     }
     expect(connections).toHaveLength(1);
+  });
+});
+
+describe("a crowd's connections", () => {
+  it("are kept for the next crowd: 400 calls at once, twice, open no connection the second time", async () => {
+    crowd = 400;
+    const wave = () =>
+      Promise.all(
+        Array.from({ length: crowd }, () =>
+          callReplicate(testConfig(), {
+            method: "GET",
+            path: `${origin}/v1/crowd`,
+            idempotent: true,
+            deadline: Date.now() + 60_000,
+          }),
+        ),
+      );
+    await wave();
+    // A socket another test left in the pool may serve one of them.
+    const opened = connections.length;
+    expect(opened).toBeGreaterThanOrEqual(crowd - 1);
+    await wave();
+    expect(connections).toHaveLength(opened);
   });
 });
