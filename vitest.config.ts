@@ -46,6 +46,7 @@ export default defineConfig({
         test: {
           name: "unit",
           environment: "node",
+          setupFiles: ["tests/support/log-to-console.ts"],
           include: ["tests/**/*.test.ts"],
           exclude: ["tests/e2e/**", "node_modules/**"],
           testTimeout: 20_000,
