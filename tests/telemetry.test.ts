@@ -122,6 +122,8 @@ describe("a JSON run", () => {
     });
     expect(root.attributes["replicate.predict_time_s"]).toEqual(expect.any(Number));
     expect(root.attributes["replicate.bound"]).toBeUndefined();
+    // No output storage configured: nothing to keep, no span for it.
+    expect(spans().filter((span) => span.name === "replicate.outputs.keep")).toEqual([]);
     expect(spans().every((span) => span.spanContext().traceId === root.spanContext().traceId)).toBe(true);
     expectNothingSecret();
   });

@@ -40,9 +40,10 @@ export async function predictionResponse(
  */
 export async function keepOutputsBy(config: Config, prediction: Prediction, deadline?: number): Promise<KeptPrediction> {
   const storage = config.engine.outputStorage;
-  // Nothing will be copied (not succeeded, or no storage): no timer, no signal, on every answer.
-  if (deadline === undefined || prediction.status !== "succeeded" || storageIsOff(config))
-    return keepOutputs(prediction, { storage });
+  // Nothing will be copied (not succeeded, or no storage): the answer as it came, with no span, timer
+  // or signal and no copy of it, on every answer.
+  if (prediction.status !== "succeeded" || storageIsOff(config)) return prediction;
+  if (deadline === undefined) return keepOutputs(prediction, { storage });
   const stop = new AbortController();
   const { clock } = config.engine;
   const cancelTimer = clock.startTimer(deadline - clock.now(), () =>
