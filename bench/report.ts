@@ -30,6 +30,7 @@ const COLUMNS = [
   "round trip / direct",
   "peak RSS MB",
   "event loop p99 ms",
+  "CPU ms/prediction",
 ];
 
 export function resultsTable(report: BenchReport): string {
@@ -53,6 +54,7 @@ export function resultsTable(report: BenchReport): string {
       ratio,
       r.resources ? fmt(r.resources.peakRssMb, 0) : "",
       r.resources ? fmt(r.resources.eventLoopP99Ms) : "",
+      r.resources ? fmt(r.resources.cpuMs / Math.max(1, r.predictions), 2) : "",
     ];
   });
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;

@@ -1,13 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { processTree, residentBytes } from "./processes";
+import { cpuMs, processTree, residentBytes } from "./processes";
 
-/** What a serving process spent during one scenario: peak memory and event-loop delay. */
+/** What a serving process spent during one scenario: peak memory, event-loop delay and CPU time. */
 export interface ResourceFigures {
   peakRssMb: number;
   /** Worst p99 event-loop delay over the serving process tree (ms). */
   eventLoopP99Ms: number | null;
   eventLoopMaxMs: number | null;
+  /** CPU time (user + system) the serving process tree used during the scenario, in ms (10 ms resolution). */
+  cpuMs: number;
 }
 
 export interface ResourceWatch {
@@ -24,8 +26,15 @@ export function watchResources(rootPid: number, eventLoopDir: string): ResourceW
   let tree = processTree(rootPid);
   for (const pid of monitoredPids(tree, eventLoopDir)) process.kill(pid, "SIGUSR2");
   const startedAt = Date.now();
+  // Per process, the CPU time it had used when first seen (0 for one started during the scenario).
+  const cpuAtStart = new Map(tree.map((pid) => [pid, cpuMs(pid)]));
+  const cpuNow = new Map<number, number>();
   let peak = 0;
   const sample = () => {
+    for (const pid of tree) {
+      const used = cpuMs(pid);
+      if (used > 0) cpuNow.set(pid, used);
+    }
     peak = Math.max(
       peak,
       tree.reduce((sum, pid) => sum + residentBytes(pid), 0),
@@ -49,6 +58,7 @@ export function watchResources(rootPid: number, eventLoopDir: string): ResourceW
       peakRssMb: Math.round(peak / 1024 / 1024),
       eventLoopP99Ms: windows.length ? Math.max(...windows.map((w) => w.p99Ms)) : null,
       eventLoopMaxMs: windows.length ? Math.max(...windows.map((w) => w.maxMs)) : null,
+      cpuMs: [...cpuNow].reduce((sum, [pid, used]) => sum + used - (cpuAtStart.get(pid) ?? 0), 0),
     };
   };
   // Stopping twice (normal end, then the cleanup of a failure path) measures once.
