@@ -123,6 +123,12 @@ export async function followPrediction(config: Config, created: Prediction, opti
 type FollowOptions = Omit<RunOptions, "receivedAt"> & { deadline: number };
 
 async function follow(config: Config, created: Prediction, options: FollowOptions): Promise<RunOutcome> {
+  // Ended already (a held create answered the end, the common case inside the hold): nothing to
+  // wait on, so no stop signal, timer or listener is made and undone, once per answer of a crowd.
+  if (isTerminal(created)) {
+    options.onUpdate?.(created);
+    return { kind: "terminal", prediction: created };
+  }
   const { deadline, stats } = options;
   const clientSignal = options.signal ?? new AbortController().signal;
   const poller = pollerFor(config);
