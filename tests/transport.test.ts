@@ -184,3 +184,32 @@ describe("a redirect from Replicate", () => {
     expect(seen.authorizations).toEqual([]);
   });
 });
+
+describe("a prediction passed on as Replicate sent it", () => {
+  it("is answered with Replicate's own bytes (spacing, escapes, number forms kept), never a redacted one's", async () => {
+    const sent =
+      '{ "id": "bytes0001abcdefg", "status": "succeeded", "output": ["https://replicate.delivery/x/out.png"],\n' +
+      '  "metrics": { "predict_time": 1.50 }, "logs": "caf\\u00e9 done", "urls": {} }';
+    server.use(
+      http.post(
+        `${BASE}/models/owner/model/predictions`,
+        () => new HttpResponse(sent, { status: 201, headers: { "content-type": "application/json" } }),
+      ),
+    );
+    const response = await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "p" }));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(await response.text()).toBe(sent);
+
+    const echoing = sent.replace("done", TOKEN);
+    server.use(
+      http.post(
+        `${BASE}/models/owner/model/predictions`,
+        () => new HttpResponse(echoing, { status: 201, headers: { "content-type": "application/json" } }),
+      ),
+    );
+    const redacted = await (await POST(jsonPost("http://localhost/api/ai/replicate", { prompt: "q" }))).text();
+    expect(redacted).not.toContain(TOKEN);
+    expect(JSON.parse(redacted).logs).toBe("café [redacted]");
+  });
+});

@@ -238,11 +238,34 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
       noteAnswer: (status) => noteAnswer(config, call, url, status),
     });
     // Answers are passed on to clients: an upstream echoing the token must not hand it over.
-    const data = call.stream || !mayCarry(response.text, config.token) ? response.data : redactToken(response.data, config.token);
+    const untouched = call.stream || !mayCarry(response.text, config.token);
+    const data = untouched ? response.data : redactToken(response.data, config.token);
+    if (untouched) keepSentText(data, response.text);
     return { status: response.status, data };
   } catch (error) {
     throw toReplicateProblem(error, config.token);
   }
+}
+
+/**
+ * The JSON text each answer was parsed from, while its object lives: an answer passed on untouched
+ * is then answered with Replicate's own bytes (`sentText`), not serialized again (about 40 µs of a
+ * crowd's answer). Only texts under 64 KB: a prediction is a few KB, and keeping a large one (a held
+ * answer with data URLs) beside its object would double it for as long as the object lives. Never a
+ * redacted answer's (that is another object). Answers are never changed once parsed: whatever
+ * differs (a copy without output, kept outputs, an error added) is a new object, without a text.
+ */
+const sentTexts = new WeakMap<object, string>();
+const SENT_TEXT_MAX_CHARS = 64 * 1024;
+
+function keepSentText(data: unknown, text: string | undefined): void {
+  if (text !== undefined && text.length <= SENT_TEXT_MAX_CHARS && typeof data === "object" && data !== null)
+    sentTexts.set(data, text);
+}
+
+/** The text Replicate sent for `value`, when `value` is an answer exactly as it was parsed from it. */
+export function sentText(value: unknown): string | undefined {
+  return typeof value === "object" && value !== null ? sentTexts.get(value) : undefined;
 }
 
 /**
