@@ -32,11 +32,7 @@ const SETTLE_MS = 300;
 
 export async function runScenario(scenario: Scenario, lanes: Map<WayName, Lane>, settings: DriveSettings): Promise<WayResult[]> {
   const chosen = scenario.ways.map((name) => lanes.get(name)!);
-  if (scenario.shape === "crowd") {
-    const results: WayResult[] = [];
-    for (const lane of chosen) results.push(await runCrowd(scenario, lane, settings));
-    return results;
-  }
+  if (scenario.shape === "crowd") return runCrowdRounds(scenario, chosen, settings);
   for (const lane of chosen) prepare(lane.simulator, scenario);
   const caller = createJsonCaller(settings.callTimeoutMs);
   try {
@@ -101,8 +97,30 @@ async function callStaggered(scenario: Scenario, lanes: Lane[], caller: JsonCall
   );
 }
 
-async function runCrowd(scenario: Scenario, lane: Lane, settings: DriveSettings): Promise<WayResult> {
-  settings.log(`  ${scenario.title}: ${lane.way.name} (fresh process)…`);
+/**
+ * Each way's crowd, `scenario.rounds` times, the ways taking turns in an order that rotates every
+ * round (so no way always runs first or last); each way's result is its median round by p99 lag.
+ */
+async function runCrowdRounds(scenario: Scenario, lanes: Lane[], settings: DriveSettings): Promise<WayResult[]> {
+  const rounds = scenario.rounds ?? 1;
+  const byWay = lanes.map((): WayResult[] => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let turn = 0; turn < lanes.length; turn++) {
+      const w = (turn + round) % lanes.length;
+      const label = rounds > 1 ? `, round ${round + 1} of ${rounds}` : "";
+      byWay[w].push(await runCrowd(scenario, lanes[w], settings, label));
+    }
+  }
+  return byWay.map((results) => {
+    if (results.length === 1) return results[0];
+    const p99 = (result: WayResult) => result.lagMs.p99 ?? Number.POSITIVE_INFINITY;
+    const median = [...results].sort((a, b) => p99(a) - p99(b))[Math.floor((results.length - 1) / 2)];
+    return { ...median, roundsP99Ms: results.map((result) => result.lagMs.p99) };
+  });
+}
+
+async function runCrowd(scenario: Scenario, lane: Lane, settings: DriveSettings, label = ""): Promise<WayResult> {
+  settings.log(`  ${scenario.title}: ${lane.way.name} (fresh process${label})…`);
   await lane.restart();
   prepare(lane.simulator, scenario);
   const caller = createJsonCaller(settings.callTimeoutMs);

@@ -34,6 +34,8 @@ export interface WayResult {
   resources?: ResourceFigures;
   /** p99 event-loop delay of the benchmark's own process (caller + simulators) during a crowd. */
   harnessEventLoopP99Ms?: number;
+  /** A crowd run in rounds: the p99 lag of each round, in the order they ran (this result is the median one). */
+  roundsP99Ms?: (number | null)[];
 }
 
 export function evaluate(way: WayName, scenario: Scenario, answers: Answer[], sim: SimulatedReplicate): WayResult {

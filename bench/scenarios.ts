@@ -21,6 +21,8 @@ export interface Scenario {
    */
   shape: "sequential" | "staggered" | "crowd";
   count: number;
+  /** Crowds only: rounds per way, the ways taking turns; each way is reported by its median round. */
+  rounds?: number;
   ways: WayName[];
 }
 
@@ -82,6 +84,7 @@ export function benchScenarios(options: BenchOptions): Scenario[] {
       ...inWindow,
       shape: "crowd",
       count: options.crowdSize,
+      rounds: options.crowdRounds,
       // The floor holds its creates too: what the framework alone costs with a crowd in flight.
       ways: ["floor", ...CALLING_WAYS],
     },

@@ -123,8 +123,15 @@ function crowd(find: Lookup): TargetVerdict | null {
   return {
     target: "Crowd in the window: all succeed, p99 lag < 100 ms and within 1.5x of the floor's, peak RSS < 400 MB",
     met: route.successRate === 1 && p99 < 100 && (ratio === null || ratio <= 1.5) && rss !== null && rss < 400,
-    detail: `${pct(route.successRate)} succeeded, p99 lag ${fmt(route.lagMs.p99)} ms (floor ${fmt(floorP99)} ms: ${fmt(ratio, 2)}x), peak RSS ${fmt(rss)} MB, event loop p99 ${fmt(route.resources?.eventLoopP99Ms ?? null)} ms`,
+    detail: `${pct(route.successRate)} succeeded, p99 lag ${fmt(route.lagMs.p99)} ms (floor ${fmt(floorP99)} ms: ${fmt(ratio, 2)}x)${rounds(route, find("floor", "crowd"))}, peak RSS ${fmt(rss)} MB, event loop p99 ${fmt(route.resources?.eventLoopP99Ms ?? null)} ms`,
   };
+}
+
+/** Every round's p99 of the route and the floor, when the crowd ran in rounds (the figures above are the median round's). */
+function rounds(route: WayResult, floor: WayResult | undefined): string {
+  if (!route.roundsP99Ms) return "";
+  const list = (result: WayResult | undefined) => (result?.roundsP99Ms ?? []).map((p99) => fmt(p99)).join(" / ");
+  return `; median of ${route.roundsP99Ms.length} rounds, p99 of each: route ${list(route)} ms${floor?.roundsP99Ms ? `, floor ${list(floor)} ms` : ""}`;
 }
 
 function keepAlive(find: Lookup): TargetVerdict | null {
