@@ -213,3 +213,29 @@ describe("a prediction passed on as Replicate sent it", () => {
     expect(JSON.parse(redacted).logs).toBe("café [redacted]");
   });
 });
+
+describe("a retry that waits longer than one attempt's timeout", () => {
+  it("is made, with the attempt's whole timeout: the wait between attempts is not taken out of it", async () => {
+    let attempts = 0;
+    server.use(
+      http.post(`${BASE}/paced`, () => {
+        attempts += 1;
+        return attempts === 1
+          ? HttpResponse.json({ detail: "Request was throttled.", status: 429 }, { status: 429 })
+          : HttpResponse.json({ id: "paced0001", status: "starting" }, { status: 201 });
+      }),
+    );
+    const answer = await callReplicate<{ id: string }>(testConfig(), {
+      method: "POST",
+      path: "/paced",
+      body: {},
+      idempotent: false,
+      // The planner's wait (a create's paced slot) is longer than the attempt's timeout.
+      retry: (failure) => (failure.status === 429 ? 150 : null),
+      timeoutMs: 100,
+      deadline: Date.now() + 60_000,
+    });
+    expect(answer.data.id).toBe("paced0001");
+    expect(attempts).toBe(2);
+  });
+});

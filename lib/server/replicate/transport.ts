@@ -187,6 +187,10 @@ function checkedAnswer(response: AxiosResponse): AxiosResponse {
 axiosRetry(instance, {
   // Each call's planner bounds its retries (count and deadline); axios-retry only counts them.
   retries: Infinity,
+  // `timeoutMs` is each attempt's own. By default axios-retry takes the attempts and the waits
+  // between them out of it: a create paced 40 s away (a crowd after a 429) was then given up with
+  // the 429 before its slot, or sent with a few seconds left to hold and timed out.
+  shouldResetTimeout: true,
   retryCondition: async (error) => {
     const config = error.config;
     if (!config?.planRetry || axios.isCancel(error) || config.signal?.aborted) return false;
