@@ -21,10 +21,10 @@ import { runScaleOut, SCALE_OUT_ID, scaleOutTable, judgeScaleOut, type ScaleOutR
 import { benchScenarios, type Scenario } from "./scenarios";
 import { judgeTargets } from "./targets";
 import { startWay, type WayName } from "./ways";
+import { outputFiles, WORK_DIR } from "./output-files";
 import { PROJECT_ROOT } from "./ways/way";
 
 const ALL_WAYS: WayName[] = ["direct", "floor", "route", "route-budget", "official", "seed"];
-const WORK_DIR = path.join(PROJECT_ROOT, "bench/.work");
 const startedAt = Date.now();
 const simulators: SimulatorServer[] = [];
 
@@ -106,11 +106,7 @@ async function main(): Promise<void> {
   mkdirSync(path.dirname(files.chart), { recursive: true });
   const subtitle = `${options.quick ? "QUICK RUN: " : ""}${report.machine.cores} cores, ${report.machine.cpuModel}, Node ${report.machine.node}`;
   writeFileSync(files.chart, renderChart(scenarios, results, subtitle));
-  log(
-    `Wrote ${Object.values(files)
-      .map((file) => path.relative(PROJECT_ROOT, file))
-      .join(", ")}.`,
-  );
+  log(`Wrote ${[files.json, files.markdown, files.chart].map((file) => path.relative(PROJECT_ROOT, file)).join(", ")}.`);
   if (withScaleOut) await scaleOut(options);
 }
 
@@ -121,13 +117,12 @@ async function scaleOut(options: BenchOptions): Promise<ScaleOutResult[]> {
   const targets = judgeScaleOut(results);
   const table = scaleOutTable(results);
   console.log(`\n${table}\n\nTargets (scale-out):\n${targetsList(targets)}`);
-  const partial = options.quick || options.onlyScenarios.length > 0;
-  const file = partial ? path.join(WORK_DIR, "scale-out.md") : path.join(PROJECT_ROOT, "bench/scale-out.md");
+  const file = outputFiles(options).scaleOut;
   mkdirSync(path.dirname(file), { recursive: true });
   const machine = machineInfo();
   writeFileSync(
     file,
-    `${options.quick ? "QUICK RUN: " : ""}${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}\n\n${table}\n\n${targetsList(targets)}\n`,
+    `${options.quick ? "QUICK RUN: " : ""}${options.dataUrls ? "Data-URL variant (--data-urls): " : ""}${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}\n\n${table}\n\n${targetsList(targets)}\n`,
   );
   writeFileSync(
     file.replace(/\.md$/, ".json"),
@@ -135,25 +130,6 @@ async function scaleOut(options: BenchOptions): Promise<ScaleOutResult[]> {
   );
   log(`Wrote ${path.relative(PROJECT_ROOT, file)}.`);
   return results;
-}
-
-/** A full run writes the README's figures; a quick or partial one writes beside them, in bench/.work. */
-/** Where a run's report goes: a partial run's to bench/.work; the data-URL variant's beside the default's, named so. */
-function outputFiles(options: BenchOptions): { json: string; markdown: string; chart: string } {
-  const partial = options.quick || options.onlyScenarios.length > 0 || options.onlyWays.length > 0;
-  const suffix = options.dataUrls ? "-data-urls" : "";
-  if (partial) {
-    return {
-      json: path.join(WORK_DIR, `results${suffix}.json`),
-      markdown: path.join(WORK_DIR, `results${suffix}.md`),
-      chart: path.join(WORK_DIR, `bench-chart${suffix}.svg`),
-    };
-  }
-  return {
-    json: path.join(PROJECT_ROOT, `bench/results${suffix}.json`),
-    markdown: path.join(PROJECT_ROOT, `bench/results${suffix}.md`),
-    chart: path.join(PROJECT_ROOT, `docs/bench-chart${suffix}.svg`),
-  };
 }
 
 /** The scenarios to run, each with only the ways asked for (--only, --ways). */
