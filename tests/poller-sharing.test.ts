@@ -245,6 +245,35 @@ describe("a webhook's end", () => {
     expect(sim.requests.filter((request) => request.path.includes(forB.id))).toEqual([]);
   });
 
+  it("spares the holder a read it was about to make when the webhook comes while the round waits for budget", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "10", REPLICATE_WEBHOOK_URL: "http://app.test" });
+    const config = testConfig();
+    // One call a second for the account.
+    const shared = { ...account(), budget: new CallBudget(new MemoryRateLimitStore(), 60) };
+    const [forA, forB] = await created(config, 2, "[never] p");
+    const a = instance(config, "A", shared);
+    useFakeTime();
+    await shared.share.publishWaiting(
+      "B",
+      [{ id: forB.id, createdAt: forB.created_at!, status: forB.status, due: true }],
+      60_000,
+      Date.now(),
+    );
+    // This second's call is spent: the round's reads wait about a second for their turn.
+    expect((await shared.budget.tryTake(Date.now())).allowed).toBe(true);
+    const stop = new AbortController();
+    const aWait = follow(a, forA, stop.signal).catch(() => undefined);
+    await advance(20);
+    // B's webhook comes while the round waits.
+    expect(sim.requests.filter((request) => request.path.includes(forB.id))).toEqual([]);
+    await shared.events.publishEnded({ ...forB, status: "succeeded" } as Prediction);
+    await advance(2500);
+    stop.abort();
+    await settle(aWait);
+    expect(sim.requests.filter((request) => request.path.includes(forB.id))).toEqual([]);
+    expect(sim.requests.filter((request) => request.path.includes(forA.id)).length).toBeGreaterThanOrEqual(1);
+  });
+
   it("reaches the waiters of a single process too (no Redis: the in-process events)", async () => {
     setEnv({ REPLICATE_POLL_INTERVAL_MS: "60000" });
     const config = testConfig();

@@ -523,6 +523,8 @@ export class Poller {
         .map(async (entry) => {
           try {
             await this.take();
+            // Its webhook came while the round paged or waited for budget: its waiters have their answer.
+            if (this.reportedEnded.has(entry.id)) return;
             seen.set(entry.id, await getPrediction(this.config, entry.id, { deadline: this.clock.now() + 10_000 }));
           } catch {
             // Not known this round; the next one tries again.
