@@ -5,7 +5,7 @@
  * with a base URL nothing answers, so any wait of B's that ends well was answered by A's rounds.
  */
 import { beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
-import { type Config } from "@/lib/server/config";
+import type { Config } from "@/lib/server/config";
 import { MemoryRateLimitStore } from "@/lib/server/guard/rate-limit";
 import { Poller, type PollerParts } from "@/lib/server/replicate/poller";
 import { startPrediction } from "@/lib/server/replicate/run-prediction";
@@ -272,6 +272,30 @@ describe("a webhook's end", () => {
     await settle(aWait);
     expect(sim.requests.filter((request) => request.path.includes(forB.id))).toEqual([]);
     expect(sim.requests.filter((request) => request.path.includes(forA.id)).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("still reads the holder's own wait that began after its webhook was reported (the delivery found no waiter)", async () => {
+    setEnv({ REPLICATE_POLL_INTERVAL_MS: "10", REPLICATE_WEBHOOK_URL: "http://app.test" });
+    const config = testConfig();
+    const shared = account();
+    const [prediction] = await created(config, 1, "[run:0] p");
+    const [other] = await created(config, 1, "[never] p");
+    await until(() => sim.get(prediction.id)?.status() === "succeeded");
+    const a = instance(config, "A", shared);
+    useFakeTime();
+    // A waits already (it hears webhooks); the webhook of another prediction comes before anyone
+    // here waits for that one (a held create answered just before the end).
+    const stop = new AbortController();
+    const otherWait = follow(a, other, stop.signal).catch(() => undefined);
+    await advance(15);
+    await shared.events.publishEnded({ ...prediction, status: "succeeded" } as Prediction);
+    let answer: Prediction | undefined;
+    const waiting = follow(a, prediction).then((fresh) => (answer = fresh));
+    await advance(200);
+    expect(answer?.status).toBe("succeeded");
+    await waiting;
+    stop.abort();
+    await settle(otherWait);
   });
 
   it("reaches the waiters of a single process too (no Redis: the in-process events)", async () => {

@@ -353,6 +353,12 @@ export class Poller {
     if (![...this.waiting].some((waiter) => waiter.prediction.id === id)) this.streams.stop(id);
   }
 
+  /** Whether a wait here is still on the prediction. */
+  private waitsFor(id: string): boolean {
+    for (const waiter of this.waiting) if (waiter.prediction.id === id) return true;
+    return false;
+  }
+
   /** Its stream said it ended: each waiter reads it now (whole, with its logs). */
   private streamEnded(id: string): void {
     for (const waiter of [...this.waiting]) if (waiter.prediction.id === id) void this.get(waiter);
@@ -523,8 +529,8 @@ export class Poller {
         .map(async (entry) => {
           try {
             await this.take();
-            // Its webhook came while the round paged or waited for budget: its waiters have their answer.
-            if (this.reportedEnded.has(entry.id)) return;
+            // Answered while the round paged or waited for budget (its webhook came): nothing to read it for.
+            if (ownIds.has(entry.id) ? !this.waitsFor(entry.id) : this.reportedEnded.has(entry.id)) return;
             seen.set(entry.id, await getPrediction(this.config, entry.id, { deadline: this.clock.now() + 10_000 }));
           } catch {
             // Not known this round; the next one tries again.
