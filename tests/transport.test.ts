@@ -215,27 +215,67 @@ describe("a prediction passed on as Replicate sent it", () => {
 });
 
 describe("a retry that waits longer than one attempt's timeout", () => {
-  it("is made, with the attempt's whole timeout: the wait between attempts is not taken out of it", async () => {
-    let attempts = 0;
+  /** Fake setTimeout (axios-retry's waits and axios's own timeout timer), the answers still real. */
+  function useFakeWaits() {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    onTestFinished(() => void vi.useRealTimers());
+  }
+  /** Turns of the event loop (not faked) until `condition`, for an answer served in this process. */
+  async function turnsUntil(condition: () => boolean) {
+    for (let turn = 0; turn < 1000 && !condition(); turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(condition()).toBe(true);
+  }
+  function throttledOnce(method: "get" | "post", path: string, answer: object) {
+    const seen = { attempts: 0 };
     server.use(
-      http.post(`${BASE}/paced`, () => {
-        attempts += 1;
-        return attempts === 1
+      http[method](`${BASE}${path}`, () => {
+        seen.attempts += 1;
+        return seen.attempts === 1
           ? HttpResponse.json({ detail: "Request was throttled.", status: 429 }, { status: 429 })
-          : HttpResponse.json({ id: "paced0001", status: "starting" }, { status: 201 });
+          : HttpResponse.json(answer, { status: method === "post" ? 201 : 200 });
       }),
     );
-    const answer = await callReplicate<{ id: string }>(testConfig(), {
+    return seen;
+  }
+  // The planner's wait (a create's paced slot: ten minutes) is far longer than an attempt's timeout.
+  const PACED_MS = 600_000;
+
+  it("is made for a create, with the attempt's whole timeout: the wait is not taken out of it", async () => {
+    useFakeWaits();
+    const seen = throttledOnce("post", "/paced", { id: "paced0001", status: "starting" });
+    let settled = false;
+    const call = callReplicate<{ id: string }>(testConfig(), {
       method: "POST",
       path: "/paced",
       body: {},
       idempotent: false,
-      // The planner's wait (a create's paced slot) is longer than the attempt's timeout.
-      retry: (failure) => (failure.status === 429 ? 150 : null),
-      timeoutMs: 100,
-      deadline: Date.now() + 60_000,
+      retry: (failure) => (failure.status === 429 ? PACED_MS : null),
+      timeoutMs: 10_000,
+      deadline: Date.now() + 2 * PACED_MS,
+    }).finally(() => (settled = true));
+    await turnsUntil(() => seen.attempts === 1);
+    await vi.advanceTimersByTimeAsync(PACED_MS);
+    await turnsUntil(() => settled);
+    expect((await call).data.id).toBe("paced0001");
+    expect(seen.attempts).toBe(2);
+  });
+
+  it("is not made for a GET: its timeout bounds the whole call, waits included", async () => {
+    useFakeWaits();
+    const seen = throttledOnce("get", "/predictions/paced0001", { id: "paced0001", status: "starting" });
+    const call = callReplicate(testConfig(), {
+      method: "GET",
+      path: "/predictions/paced0001",
+      idempotent: true,
+      retry: (failure) => (failure.status === 429 ? PACED_MS : null),
+      timeoutMs: 10_000,
+      deadline: Date.now() + 2 * PACED_MS,
     });
-    expect(answer.data.id).toBe("paced0001");
-    expect(attempts).toBe(2);
+    let failure: unknown;
+    call.catch((error: unknown) => (failure = error));
+    // Given up with its 429 at once: no retry waits ten minutes past a 10 s timeout.
+    await turnsUntil(() => failure !== undefined);
+    expect(failure).toMatchObject({ status: 429 });
+    expect(seen.attempts).toBe(1);
   });
 });

@@ -187,10 +187,8 @@ function checkedAnswer(response: AxiosResponse): AxiosResponse {
 axiosRetry(instance, {
   // Each call's planner bounds its retries (count and deadline); axios-retry only counts them.
   retries: Infinity,
-  // `timeoutMs` is each attempt's own. By default axios-retry takes the attempts and the waits
-  // between them out of it: a create paced 40 s away (a crowd after a 429) was then given up with
-  // the 429 before its slot, or sent with a few seconds left to hold and timed out.
-  shouldResetTimeout: true,
+  // A GET, list or cancel: `timeoutMs` bounds the whole call, its attempts and the waits between
+  // them (axios-retry's default). A create or an upload resets it per attempt (see callReplicate).
   retryCondition: async (error) => {
     const config = error.config;
     if (!config?.planRetry || axios.isCancel(error) || config.signal?.aborted) return false;
@@ -233,6 +231,11 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
       ...(call.stream ? { responseType: "stream" as const } : {}),
       signal: call.signal,
       timeout: call.timeoutMs ?? 30_000,
+      // Each attempt of a create or an upload has its whole `timeoutMs`: its retries wait out the
+      // account's pacing (a create paced 40 s away after a 429), bounded by its deadline, and taking
+      // the wait out of the timeout gave it up with the 429 before its slot, or sent it with a few
+      // seconds left to hold.
+      ...(call.idempotent ? {} : { "axios-retry": { shouldResetTimeout: true } }),
       deadline: call.deadline,
       accept: call.accept,
       planRetry: call.retry ?? (call.idempotent ? planRetry : undefined),
