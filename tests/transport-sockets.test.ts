@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { Problem } from "@/lib/server/problem";
 import { callReplicate } from "@/lib/server/replicate/transport";
 import { setEnv } from "@/tests/support/route-env";
@@ -20,6 +20,13 @@ const connections: unknown[] = [];
 /** Requests held until this many are open at once (a crowd), then all answered. */
 let crowd = 0;
 let held: http.ServerResponse[] = [];
+const stuck: http.ServerResponse[] = [];
+
+/** Turns of the event loop (never faked) until `condition`: loopback answers come within them. */
+async function turnsUntil(condition: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 100_000 && !condition(); turn += 1) await new Promise((resolve) => setImmediate(resolve));
+  expect(condition()).toBe(true);
+}
 
 beforeAll(async () => {
   server = http.createServer((request, response) => {
@@ -31,9 +38,18 @@ beforeAll(async () => {
       held = [];
       return;
     }
+    if (request.url === "/stream/stuck") {
+      // An error answer whose body never ends.
+      response.writeHead(503, { "content-type": "application/problem+json" });
+      response.write('{"title":"Service Unavailable","detail":"Try ag');
+      stuck.push(response);
+      return;
+    }
     response.writeHead(429, { "content-type": "application/problem+json", "retry-after": "1" });
     response.end(JSON.stringify({ title: "Too Many Requests", detail: DETAIL, status: 429 }));
   });
+  // Idle sockets stay open between the tests' waves however slow the machine (Node's default: 5 s).
+  server.keepAliveTimeout = 120_000;
   server.on("connection", (socket) => connections.push(socket));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -67,6 +83,49 @@ describe("an error answer to a stream call", () => {
       expect(error).toMatchObject({ status: 429, detail: DETAIL });
     }
     expect(connections).toHaveLength(1);
+  });
+});
+
+describe("an error answer to a stream call whose body never ends", () => {
+  const stuckCall = (signal?: AbortSignal) =>
+    callReplicate(testConfig(), {
+      method: "GET",
+      path: `${origin}/stream/stuck`,
+      stream: true,
+      idempotent: false,
+      signal,
+      timeoutMs: 60_000,
+      deadline: Date.now() + 5_000,
+    });
+
+  it("is given up when the call is aborted, with what came of it", async () => {
+    const stop = new AbortController();
+    let settled = false;
+    const call = stuckCall(stop.signal).catch((caught: unknown) => caught);
+    void call.then(() => (settled = true));
+    await turnsUntil(() => stuck.length === 1);
+    // Its headers and the start of its body came: the call waits for the rest.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    stop.abort();
+    const error = await call;
+    expect(error).toBeInstanceOf(Problem);
+    stuck.splice(0).forEach((response) => response.destroy());
+  });
+
+  it("is given up after at most ten seconds of reading it", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    onTestFinished(() => void vi.useRealTimers());
+    let settled = false;
+    const call = stuckCall().catch((caught: unknown) => caught);
+    void call.then(() => (settled = true));
+    await turnsUntil(() => stuck.length === 1);
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1_000);
+    const error = await call;
+    expect(error).toMatchObject({ status: 503 });
+    stuck.splice(0).forEach((response) => response.destroy());
   });
 });
 

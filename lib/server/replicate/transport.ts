@@ -14,7 +14,7 @@ import "server-only";
 import http from "node:http";
 import https from "node:https";
 import { Readable } from "node:stream";
-import axios, { AxiosError, type AxiosResponse } from "axios";
+import axios, { AxiosError, type AxiosResponse, type GenericAbortSignal } from "axios";
 import axiosRetry from "axios-retry";
 import type { Config } from "../config";
 import { redact } from "../log";
@@ -135,7 +135,8 @@ instance.interceptors.response.use(
     if (axios.isAxiosError(error)) {
       error.config?.afterAttempt?.();
       error.config?.noteAnswer?.(error.response?.status);
-      if (error.response && isReadable(error.response.data)) error.response.data = await errorText(error.response.data);
+      if (error.response && isReadable(error.response.data))
+        error.response.data = await errorText(error.response.data, error.request, error.config?.timeout, error.config?.signal);
     }
     throw error;
   },
@@ -146,9 +147,24 @@ instance.interceptors.response.use(
  * retry planner and the problem, and the answer is read to its end, so its socket goes back to the
  * pool (an unread answer holds its connection until the server times it out). At most 64 KB is kept.
  */
-async function errorText(body: Readable): Promise<string> {
+async function errorText(
+  body: Readable,
+  request: { destroy?: () => void } | undefined,
+  timeoutMs?: number,
+  signal?: GenericAbortSignal,
+): Promise<string> {
   const chunks: Buffer[] = [];
   let kept = 0;
+  // Its headers came, its body may never end (axios's own timeout and abort are done with the call):
+  // read for at most the attempt's timeout (ERROR_TEXT_MAX_MS at most), until the call is aborted.
+  // The request's socket too: axios's body is a wrapper that waits on it.
+  const stop = () => {
+    request?.destroy?.();
+    body.destroy();
+  };
+  const timer = setTimeout(stop, Math.min(timeoutMs || ERROR_TEXT_MAX_MS, ERROR_TEXT_MAX_MS));
+  signal?.addEventListener?.("abort", stop);
+  if (signal?.aborted) stop();
   try {
     for await (const chunk of body) {
       const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
@@ -159,12 +175,15 @@ async function errorText(body: Readable): Promise<string> {
   } catch {
     // A cut connection: what came is all there is.
   } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener?.("abort", stop);
     body.destroy();
   }
   return Buffer.concat(chunks).toString("utf8");
 }
 
 const ERROR_TEXT_MAX_BYTES = 64 * 1024;
+const ERROR_TEXT_MAX_MS = 10_000;
 
 function isReadable(value: unknown): value is Readable {
   return value instanceof Readable;
