@@ -1,5 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { POST } from "@/app/api/ai/replicate/route";
+import { afterAnswer, keepAlive, settleAfterAnswer } from "@/lib/server/after-answer";
 import { addSecrets, flushLog, logRequest, logWarning, setLogDestination } from "@/lib/server/log";
+import { jsonPost, useSimulatedReplicate } from "@/tests/support/route-env";
 
 /**
  * The app's log destination (the unit suite's other tests read lines through `console`,
@@ -18,6 +21,8 @@ const line = (status: number, prediction_id: string) =>
     upstream_requests: 1,
   });
 const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+useSimulatedReplicate();
 
 let stdout: string[];
 let stderr: string[];
@@ -40,8 +45,8 @@ describe("log lines", () => {
   it("of one turn go out in one write per stream, in order, at the end of the turn", async () => {
     line(200, "a");
     line(502, "b");
-    logWarning("redis_not_persistent", "warned");
     line(200, "c");
+    line(503, "x");
     expect(stdout).toEqual([]);
     expect(stderr).toEqual([]);
     await turn();
@@ -56,9 +61,9 @@ describe("log lines", () => {
       ["info", "a"],
       ["info", "c"],
     ]);
-    expect(read(stderr[0]).map((record) => [record.level, record.prediction_id ?? record.event])).toEqual([
+    expect(read(stderr[0]).map((record) => [record.level, record.prediction_id])).toEqual([
       ["error", "b"],
-      ["warn", "redis_not_persistent"],
+      ["error", "x"],
     ]);
     expect(stdout[0].endsWith("}\n")).toBe(true);
 
@@ -75,6 +80,66 @@ describe("log lines", () => {
     expect(JSON.parse(stdout[0]).prediction_id).toBe("e");
     await turn();
     expect(stdout).toHaveLength(1);
+  });
+
+  it("go out at once with a warning, those queued before it first (a warning may be the last word before a freeze)", () => {
+    line(200, "f");
+    line(502, "g");
+    logWarning("after_answer_expired", "given up");
+    expect(stdout).toHaveLength(1);
+    expect(JSON.parse(stdout[0]).prediction_id).toBe("f");
+    expect(stderr).toHaveLength(1);
+    expect(
+      stderr[0]
+        .trimEnd()
+        .split("\n")
+        .map((json) => JSON.parse(json).level),
+    ).toEqual(["error", "warn"]);
+  });
+
+  it("of work handed to the host after the answer are written by the time that work ends", async () => {
+    afterAnswer("log-writes", async () => line(200, "h"), { timeoutMs: 1000 });
+    keepAlive(
+      "log-writes",
+      Promise.resolve().then(() => line(200, "i")),
+    );
+    await settleAfterAnswer();
+    expect(stdout.join("")).toContain('"prediction_id":"h"');
+    expect(stdout.join("")).toContain('"prediction_id":"i"');
+  });
+
+  it("of a streamed answer are written as its body ends", async () => {
+    const answer = await POST(
+      jsonPost("http://localhost/api/ai/replicate", { prompt: "streamed [run:0]" }, { headers: { accept: "text/event-stream" } }),
+    );
+    expect(answer.headers.get("content-type")).toContain("text/event-stream");
+    await answer.text();
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(stdout.join("")).toContain('"stream":true');
+  });
+
+  it("never take the server down when the log pipe breaks (EPIPE), as console does", async () => {
+    vi.mocked(process.stdout.write).mockImplementation(((_text: string, done?: (error?: Error | null) => void) => {
+      const error = Object.assign(new Error("write EPIPE"), { code: "EPIPE" });
+      // As a Writable fails: the callback, then the stream's error event.
+      process.nextTick(() => {
+        done?.(error);
+        process.nextTick(() => process.stdout.emit("error", error));
+      });
+      return false;
+    }) as typeof process.stdout.write);
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.prependListener("uncaughtException", onUncaught);
+    try {
+      line(200, "j");
+      flushLog();
+      await turn();
+      await turn();
+    } finally {
+      process.removeListener("uncaughtException", onUncaught);
+    }
+    expect(uncaught).toEqual([]);
   });
 
   it("carry no secret, batched or not", async () => {

@@ -9,7 +9,7 @@ import "server-only";
 // work then starts at once and is tracked, and `settleAfterAnswer()` waits for all of it.
 
 import { after } from "next/server";
-import { logWarning } from "./log";
+import { flushLog, logWarning } from "./log";
 import { failed, inSpan } from "./telemetry";
 
 export type AfterWork = (signal: AbortSignal) => Promise<unknown>;
@@ -41,11 +41,13 @@ export function afterAnswer(name: string, work: AfterWork, options: AfterOptions
  * before it ends: `after(promise)` keeps the function alive for it. It must bound itself.
  */
 export function keepAlive(name: string, running: Promise<unknown>): void {
-  const settled = running.then(
-    () => undefined,
-    (error: unknown) =>
-      logWarning("after_answer_failed", `${name}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 1000)),
-  );
+  const settled = running
+    .then(
+      () => undefined,
+      (error: unknown) =>
+        logWarning("after_answer_failed", `${name}: ${error instanceof Error ? error.message : String(error)}`.slice(0, 1000)),
+    )
+    .finally(flushLog);
   try {
     after(settled);
     return;
@@ -88,5 +90,7 @@ async function bounded(name: string, work: AfterWork, timeoutMs: number): Promis
     );
   } finally {
     clearTimeout(timer);
+    // Its lines out before the host may freeze the function (log lines wait for the end of the turn).
+    flushLog();
   }
 }

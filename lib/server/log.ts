@@ -75,6 +75,9 @@ const batched: LogDestination = (level, line) => {
     flushesOnExit = true;
     process.once("exit", flushLog);
   }
+  // A warning is rare, and often the last word of work a serverless host may freeze right after:
+  // it goes out at once, with the lines before it.
+  if (level === "warn") return flushLog();
   if (flushQueued) return;
   flushQueued = true;
   setImmediate(flushLog);
@@ -83,17 +86,31 @@ const batched: LogDestination = (level, line) => {
 let destination: LogDestination = batched;
 
 /**
- * Writes the lines not yet written, now. Runs at the end of each turn that logged, and when the
- * process exits (a crash's own line included); a process killed outright loses at most that turn's.
+ * Writes the lines not yet written, now. Runs at the end of each turn that logged, when a piece of
+ * work handed to the host after the answer ends (after-answer.ts) and when the process exits (a
+ * crash's own line included); a process killed outright loses at most that turn's.
  */
 export function flushLog(): void {
   flushQueued = false;
-  for (const stream of ["stdout", "stderr"] as const) {
-    if (queued[stream].length === 0) continue;
-    const text = `${queued[stream].join("\n")}\n`;
-    queued[stream] = [];
-    process[stream].write(text);
+  for (const name of ["stdout", "stderr"] as const) {
+    if (queued[name].length === 0) continue;
+    const text = `${queued[name].join("\n")}\n`;
+    queued[name] = [];
+    const stream = process[name];
+    try {
+      stream.write(text, (error) => ignoreWriteError(stream, error));
+    } catch {
+      // A file or a terminal may fail at once (a full disk): the lines are lost, the server is not.
+    }
   }
+}
+
+/**
+ * A log pipe that broke (EPIPE: the collector went away) must not take the server down: as
+ * `console` does, the stream's error is then ignored unless someone else listens for it.
+ */
+function ignoreWriteError(stream: NodeJS.WriteStream, error: Error | null | undefined): void {
+  if (error && stream.listenerCount("error") === 0) stream.once("error", () => undefined);
 }
 
 /**
@@ -170,5 +187,5 @@ function hex(byte: number): string {
 }
 
 function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\\/-]/g, "\\$&");
+  return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
 }

@@ -13,7 +13,7 @@ import type { Caller } from "./guard/access";
 import { admitCapability, admitRequest, admitSigned } from "./guard/admit";
 import { guardBody } from "./http/read-json-body";
 import { isEventStream } from "../shared/event-stream";
-import { logRequest, logWarning } from "./log";
+import { flushLog, logRequest, logWarning } from "./log";
 import { toProblem, Problem } from "./problem";
 import type { CallStats } from "./replicate/transport";
 import { budgetHeaders, type Reservation } from "./spend-guard/spend-guard";
@@ -155,7 +155,12 @@ export function replicateRoute<P = Record<string, never>>(
         ...(failure !== undefined && !(failure instanceof Problem) ? { error: describeError(failure) } : {}),
       });
     };
-    if (streamed) return onBodyEnd(response, finish);
+    // A streamed answer's line is written as its body ends: the host may freeze the function then.
+    if (streamed)
+      return onBodyEnd(response, () => {
+        finish();
+        flushLog();
+      });
     finish();
     return response;
   }
