@@ -2,6 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { Problem } from "@/lib/server/problem";
+import { replicateEvents } from "@/lib/server/replicate/replicate-stream";
 import { callReplicate } from "@/lib/server/replicate/transport";
 import { setEnv } from "@/tests/support/route-env";
 import { resetEngine, testConfig } from "@/tests/support/test-engine";
@@ -36,6 +37,13 @@ beforeAll(async () => {
       for (const waiting of held)
         waiting.writeHead(200, { "content-type": "application/json" }).end('{"id":"p","status":"succeeded"}');
       held = [];
+      return;
+    }
+    if (request.url === "/events/silent") {
+      // An event stream that sends one event, then nothing.
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.write("event: output\ndata: first\n\n");
+      stuck.push(response);
       return;
     }
     if (request.url === "/stream/stuck") {
@@ -125,6 +133,28 @@ describe("an error answer to a stream call whose body never ends", () => {
     await vi.advanceTimersByTimeAsync(1_000);
     const error = await call;
     expect(error).toMatchObject({ status: 503 });
+    stuck.splice(0).forEach((response) => response.destroy());
+  });
+});
+
+describe("an event stream silent for its idle time", () => {
+  it("is ended then, not before: the reader's loop ends with an error", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    onTestFinished(() => void vi.useRealTimers());
+    const events = replicateEvents(testConfig(), `${origin}/events/silent`, new AbortController().signal, { idleMs: 5_000 });
+    const first = events.next();
+    await turnsUntil(() => stuck.length === 1);
+    expect((await first).value).toMatchObject({ event: "output", data: "first" });
+    let ended: unknown;
+    events.next().then(
+      (result) => (ended = result),
+      (error: unknown) => (ended = error),
+    );
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(ended).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    await turnsUntil(() => ended !== undefined);
+    expect(ended).toBeInstanceOf(Error);
     stuck.splice(0).forEach((response) => response.destroy());
   });
 });
