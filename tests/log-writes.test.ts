@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
 import { afterAnswer, keepAlive, settleAfterAnswer } from "@/lib/server/after-answer";
@@ -140,6 +142,23 @@ describe("log lines", () => {
       process.removeListener("uncaughtException", onUncaught);
     }
     expect(uncaught).toEqual([]);
+  });
+
+  it("of the last turn are written when the process exits in it (a crash's own line too)", () => {
+    // A process of its own: this one's exit is the test runner's.
+    const child = spawnSync(
+      path.join("node_modules", ".bin", "tsx"),
+      [
+        "--conditions=react-server",
+        "-e",
+        `import { logRequest } from "./lib/server/log.ts";
+         logRequest({ route: "create", method: "POST", status: 200, duration_ms: 1, prediction_id: "k", polls: 0, retries: 0, upstream_requests: 1 });
+         process.exit(3);`,
+      ],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    expect(child.status).toBe(3);
+    expect(JSON.parse(child.stdout).prediction_id).toBe("k");
   });
 
   it("carry no secret, batched or not", async () => {
