@@ -56,7 +56,7 @@ describe("an upstream error body that echoes the request's headers", () => {
 });
 
 describe("a 2xx answer that echoes the token", () => {
-  it("is redacted however it spells the token (as written, \\u-escaped, upper-cased, base64 with \\/), and passed on as sent otherwise", async () => {
+  it("is redacted however it spells the token (as written, \\u-escaped, upper-cased, base64 with \\/, percent-encoded with \\u-escaped %), and passed on as sent otherwise", async () => {
     const escaped = [...TOKEN].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
     const base64 = Buffer.from(`Bearer ${TOKEN}`).toString("base64").replaceAll("/", "\\/");
     const answers = [
@@ -65,6 +65,8 @@ describe("a 2xx answer that echoes the token", () => {
       `{"id":"x","logs":"line\\nline"}`,
       `{"id":"x","upper":"${TOKEN.toUpperCase()}"}`,
       `{"id":"x","header":"${base64}"}`,
+      // Percent-encoded, each % itself JSON-escaped: neither form alone shows in the text.
+      `{"id":"x","both":"${[...Buffer.from(TOKEN)].map((byte) => `\\u0025${byte.toString(16)}`).join("")}"}`,
     ];
     server.use(
       http.get(
@@ -86,6 +88,7 @@ describe("a 2xx answer that echoes the token", () => {
     expect((await read(2)).logs).toBe("line\nline");
     expect((await read(3)).upper).toBe("[redacted]");
     expect((await read(4)).header).toMatch(/\[redacted\]/);
+    expect((await read(5)).both).toBe("[redacted]");
   });
 });
 

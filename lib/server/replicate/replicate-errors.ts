@@ -25,10 +25,21 @@ export class CallAborted extends Error {
 export function redactToken<T>(value: T, token: string): T {
   if (!token) return value;
   const scrub = (text: string) => redact(text, [`Bearer ${token}`, token]);
+  // The same value back where nothing in it changed: an answer with no token in it is still the
+  // answer as parsed (and can be passed on as Replicate's own bytes, transport.ts).
   const walk = (item: unknown): unknown => {
     if (typeof item === "string") return scrub(item);
-    if (Array.isArray(item)) return item.map(walk);
-    if (isObject(item)) return Object.fromEntries(Object.entries(item).map(([key, field]) => [scrub(key), walk(field)]));
+    if (Array.isArray(item)) {
+      const walked = item.map(walk);
+      return walked.some((field, i) => field !== item[i]) ? walked : item;
+    }
+    if (isObject(item)) {
+      const entries = Object.entries(item);
+      const walked = entries.map(([key, field]) => [scrub(key), walk(field)] as const);
+      return walked.some(([key, field], i) => key !== entries[i][0] || field !== entries[i][1])
+        ? Object.fromEntries(walked)
+        : item;
+    }
     return item;
   };
   return walk(value) as T;

@@ -266,7 +266,8 @@ export async function callReplicate<T>(config: Config, call: ReplicateCall): Pro
     // Answers are passed on to clients: an upstream echoing the token must not hand it over.
     const untouched = call.stream || !mayCarry(response.text, config.token);
     const data = untouched ? response.data : redactToken(response.data, config.token);
-    if (untouched) keepSentText(data, response.text);
+    // Nothing redacted: the text says exactly what the object does.
+    if (data === response.data) keepSentText(data, response.text);
     return { status: response.status, data };
   } catch (error) {
     throw toReplicateProblem(error, config.token);
@@ -296,12 +297,13 @@ export function sentText(value: unknown): string | undefined {
 
 /**
  * Whether a JSON text can hold the token once parsed, in any form `redact` knows (as written, any
- * case, percent-encoded, JSON-escaped, base64), or a `\/` that could hide a base64 one: checked on
- * the text once. Most answers hold none, and are passed on without a walk through every field (a
- * copy of the whole answer, per answer of a crowd of waits).
+ * case, percent-encoded, JSON-escaped, base64), or an escape that could hide one from a look at
+ * the text (`\/` inside base64, a `\u` escape inside any other form: a percent-encoded token with
+ * each `%` written `\u0025`): checked on the text once. Most answers hold none, and are passed on
+ * without a walk through every field (a copy of the whole answer, per answer of a crowd of waits).
  */
 function mayCarry(text: string | undefined, token: string): boolean {
-  return text === undefined || text.includes("\\/") || redact(text, [token]) !== text;
+  return text === undefined || text.includes("\\/") || text.includes("\\u") || redact(text, [token]) !== text;
 }
 
 function countRetry(stats: CallStats): void {
