@@ -118,7 +118,7 @@ describe("an error answer to a stream call whose body never ends", () => {
     stop.abort();
     const error = await call;
     expect(error).toBeInstanceOf(Problem);
-    stuck.splice(0).forEach((response) => response.destroy());
+    for (const response of stuck.splice(0)) response.destroy();
   });
 
   it("is given up after at most ten seconds of reading it", async () => {
@@ -133,7 +133,7 @@ describe("an error answer to a stream call whose body never ends", () => {
     await vi.advanceTimersByTimeAsync(1_000);
     const error = await call;
     expect(error).toMatchObject({ status: 503 });
-    stuck.splice(0).forEach((response) => response.destroy());
+    for (const response of stuck.splice(0)) response.destroy();
   });
 });
 
@@ -155,7 +155,7 @@ describe("an event stream silent for its idle time", () => {
     await vi.advanceTimersByTimeAsync(1);
     await turnsUntil(() => ended !== undefined);
     expect(ended).toBeInstanceOf(Error);
-    stuck.splice(0).forEach((response) => response.destroy());
+    for (const response of stuck.splice(0)) response.destroy();
   });
 });
 
