@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished, 
 import { Problem } from "@/lib/server/problem";
 import { replicateEvents } from "@/lib/server/replicate/replicate-stream";
 import { callReplicate } from "@/lib/server/replicate/transport";
+import { turnsUntil } from "@/tests/support/fake-clock";
 import { setEnv } from "@/tests/support/route-env";
 import { resetEngine, testConfig } from "@/tests/support/test-engine";
 
@@ -22,12 +23,6 @@ const connections: unknown[] = [];
 let crowd = 0;
 let held: http.ServerResponse[] = [];
 const stuck: http.ServerResponse[] = [];
-
-/** Turns of the event loop (never faked) until `condition`: loopback answers come within them. */
-async function turnsUntil(condition: () => boolean): Promise<void> {
-  for (let turn = 0; turn < 100_000 && !condition(); turn += 1) await new Promise((resolve) => setImmediate(resolve));
-  expect(condition()).toBe(true);
-}
 
 beforeAll(async () => {
   server = http.createServer((request, response) => {

@@ -2,6 +2,7 @@ import { http, HttpResponse } from "msw";
 import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { POST } from "@/app/api/ai/replicate/route";
 import { callReplicate } from "@/lib/server/replicate/transport";
+import { turnsUntil } from "@/tests/support/fake-clock";
 import { BASE, jsonPost, setEnv, TOKEN, useSimulatedReplicate } from "@/tests/support/route-env";
 import { testConfig } from "@/tests/support/test-engine";
 
@@ -222,11 +223,6 @@ describe("a retry that waits longer than one attempt's timeout", () => {
   function useFakeWaits() {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     onTestFinished(() => void vi.useRealTimers());
-  }
-  /** Turns of the event loop (not faked) until `condition`, for an answer served in this process. */
-  async function turnsUntil(condition: () => boolean) {
-    for (let turn = 0; turn < 1000 && !condition(); turn += 1) await new Promise((resolve) => setImmediate(resolve));
-    expect(condition()).toBe(true);
   }
   function throttledOnce(method: "get" | "post", path: string, answer: object) {
     const seen = { attempts: 0 };

@@ -13,6 +13,7 @@ import { GET } from "@/app/api/ai/replicate/[id]/route";
 import { POST as webhook } from "@/app/api/ai/replicate/webhook/route";
 import { settleAfterAnswer } from "@/lib/server/after-answer";
 import type { KeptPrediction } from "@/lib/server/storage/keep-outputs";
+import { turnsUntil } from "@/tests/support/fake-clock";
 import { handleOf, setEnv } from "@/tests/support/route-env";
 import { startFilesHost, type FilesHost } from "@/tests/support/output-files-host";
 import { deliveredStore, setVariables } from "@/tests/support/test-engine";
@@ -90,14 +91,6 @@ const lookup = async (id: string) =>
   (await (
     await GET(new Request(`http://localhost/api/ai/replicate/${handleOf(id)}`), { params: Promise.resolve({ id: handleOf(id) }) })
   ).json()) as KeptPrediction;
-
-/** Resolves when `condition` holds, checking on each turn of the event loop (no timers: they may be fake). */
-async function turnsUntil(condition: () => boolean): Promise<void> {
-  for (let turn = 0; !condition(); turn += 1) {
-    if (turn > 100_000) throw new Error("condition not met");
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 /** A file host that holds each answer until the test lets it go. */
 function heldFile(path: string): { release: () => void } {

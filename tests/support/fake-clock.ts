@@ -52,3 +52,11 @@ export async function advanceUntil(condition: () => boolean, maxMs = 10_000): Pr
 export async function advance(ms: number): Promise<void> {
   for (let elapsed = 0; elapsed < ms; elapsed += 1) await step();
 }
+
+/** Resolves when `condition` holds, checking on each turn of the event loop (no timers: they may be fake). */
+export async function turnsUntil(condition: () => boolean): Promise<void> {
+  for (let turn = 0; !condition(); turn += 1) {
+    if (turn > 100_000) throw new Error("condition not met");
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -350,7 +350,7 @@ export class Poller {
   /** Nothing more to learn about this prediction (it ended, or its wait did). */
   private forget(id: string): void {
     this.targeted.delete(id);
-    if (![...this.waiting].some((waiter) => waiter.prediction.id === id)) this.streams.stop(id);
+    if (!this.waitsFor(id)) this.streams.stop(id);
   }
 
   /** Whether a wait here is still on the prediction. */
